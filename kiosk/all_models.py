@@ -1,0 +1,6 @@
+"""Imports every model so that `Base.metadata` is complete (for Alembic and for mappers)."""
+
+from kiosk import models  # noqa: F401
+from kiosk.checkin import models as checkin_models  # noqa: F401
+from kiosk.lockdown import models as lockdown_models  # noqa: F401
+from kiosk.theory_exam import models as theory_exam_models  # noqa: F401

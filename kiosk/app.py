@@ -1,0 +1,110 @@
+"""The application factory: one Flask app per instance folder."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, request
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from kiosk import i18n, web
+from kiosk.config import instance_path_from
+from kiosk.instance import open_instance
+from kiosk.models import StaffUser
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def create_app(instance_path: str | Path | None = None, *, database_url: str | None = None,
+               testing: bool = False, migrate: bool = False) -> Flask:
+    path = instance_path_from(instance_path)
+    instance = open_instance(path, database_url=database_url, migrate=migrate)
+    settings = instance.settings
+
+    app = Flask(__name__, instance_path=str(path), instance_relative_config=True)
+    app.extensions["kiosk"] = instance
+    app.config.update(
+        SECRET_KEY=instance.secret_key(),
+        TESTING=testing,
+        # The day lasts hours; a form opened at 08:00 must still submit at 17:00.
+        WTF_CSRF_TIME_LIMIT=int(timedelta(hours=14).total_seconds()),
+        WTF_CSRF_SSL_STRICT=False,  # LAN over plain HTTP is the norm; SameSite covers it
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="kiosk_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=14),
+        # Uploads stream through their own view; nothing else needs more than a few MB.
+        MAX_CONTENT_LENGTH=settings.upload_limit_mb * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+        BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LOCALE,
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        KIOSK_SETTINGS=settings,
+        KIOSK_ALLOWED_NETWORKS=[ipaddress.ip_network(n, strict=False)
+                                for n in settings.allowed_networks],
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.getLogger("kiosk").setLevel(settings.log_level)
+
+    Babel(app, locale_selector=i18n.select_locale, timezone_selector=lambda: None)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_staff_user)
+
+    app.before_request(web.allowed_network_guard)
+    app.before_request(web.api_csrf_guard)
+    app.teardown_appcontext(web.close_db)
+    app.after_request(_security_headers)
+    web.register_error_handlers(app)
+
+    @app.errorhandler(CSRFError)
+    def on_csrf_error(_exc):
+        return web.error_response("csrf", i18n.gettext(
+            "The form has expired or was not sent from this page. Reload the page and try "
+            "again."), 400)
+
+    _register_blueprints(app)
+    i18n.register_template_helpers(app)
+    web.register_template_filters(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from kiosk.api import bp as api_bp
+    from kiosk.staff_views import bp as staff_bp
+
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(api_bp)
+    # The kiosk's JSON API is protected by api_csrf_guard (origin + content type), not by tokens.
+    csrf.exempt(api_bp)
+
+
+def _load_staff_user(user_id: str) -> StaffUser | None:
+    kind, _, number = user_id.partition(":")
+    if kind != "staff" or not number.isdigit():
+        return None
+    user = web.db().get(StaffUser, int(number))
+    return user if user is not None and user.active else None
+
+
+def _security_headers(response):
+    # Everything the pages need is served from here: no CDN, no inline script from elsewhere.
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith(web.API_PREFIX):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

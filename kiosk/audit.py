@@ -1,0 +1,138 @@
+"""The audit log: append-only and hash-chained, written in the transaction of the change it records.
+
+Each event's hash covers the previous event's hash and its own canonical content. Appends lock the
+single `audit_head` row (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
+serializes writers), so two servers on one database still build one unbroken chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.clock import iso
+from kiosk.models import AuditEvent, AuditHead
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: a staff user, a station, or the command line."""
+
+    name: str
+    role: str = ""
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls("cli", "cli")
+
+
+def canonical_details(details: dict | None) -> str:
+    return json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def event_hash(prev_hash: str, seq: int, at: datetime, actor: str, role: str, action: str,
+               subject: str, details: str) -> str:
+    content = json.dumps([seq, iso(at), actor, role, action, subject, details],
+                         ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+
+
+def record(session: Session, actor: Actor, action: str, *, at: datetime, subject: str = "",
+           details: dict | None = None) -> AuditEvent:
+    """Append one event. Call inside the write transaction of the change it records."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
+    if head is None:
+        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS_HASH)
+        session.add(head)
+    # Microsecond precision is what every backend stores; hash what will be read back.
+    at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+    details_text = canonical_details(details)
+    seq = head.last_seq + 1
+    event = AuditEvent(
+        seq=seq, at=at, actor=actor.name, role=actor.role, action=action, subject=subject,
+        details=details_text, prev_hash=head.last_hash,
+        hash=event_hash(head.last_hash, seq, at, actor.name, actor.role, action, subject,
+                        details_text),
+    )
+    session.add(event)
+    head.last_seq = seq
+    head.last_hash = event.hash
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events: int
+    first_broken: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken is None
+
+
+def verify_chain(session: Session, batch: int = 2000) -> ChainReport:
+    """Replay the chain from the start; name the first event that does not fit."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for event in _events_in_order(session, batch):
+        if event.seq != expected_seq:
+            return ChainReport(count, expected_seq, f"event {expected_seq} is missing")
+        if event.prev_hash != expected_prev:
+            return ChainReport(count, event.seq, "does not follow the previous event")
+        recomputed = event_hash(event.prev_hash, event.seq, event.at, event.actor, event.role,
+                                event.action, event.subject, event.details)
+        if recomputed != event.hash:
+            return ChainReport(count, event.seq, "content was changed after it was written")
+        expected_prev = event.hash
+        expected_seq += 1
+        count += 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.last_seq != count or head.last_hash != expected_prev):
+        return ChainReport(count, count + 1 if head.last_seq > count else count,
+                           f"the chain's head names event {head.last_seq}; the log ends at {count}")
+    return ChainReport(count)
+
+
+def _events_in_order(session: Session, batch: int) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.execute(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def list_events(session: Session, *, action: str = "", actor: str = "", subject: str = "",
+                since: datetime | None = None, until: datetime | None = None,
+                limit: int = 200, before_seq: int | None = None) -> list[AuditEvent]:
+    """Newest first, filtered; `before_seq` pages back through the log."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if subject:
+        query = query.where(AuditEvent.subject.contains(subject))
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at < until)
+    if before_seq:
+        query = query.where(AuditEvent.seq < before_seq)
+    return list(session.execute(query).scalars())

@@ -1,0 +1,1 @@
+"""Uploads, hashing, encryption, receipts and the sealed export bundle."""

@@ -1,0 +1,70 @@
+"""Domain errors. Services raise them; one handler per interface (pages, API, CLI) shows them.
+
+Each error carries a stable machine `code` (the API's `error` field), an HTTP status, and a
+message in Chinese for the people in the hall (English through the catalog).
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Marks an English message for the catalog; it is translated where it is shown."""
+    return message
+
+
+class KioskError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(KioskError):
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(KioskError):
+    code = "forbidden"
+    status = 403
+
+
+class Conflict(KioskError):
+    code = "conflict"
+    status = 409
+
+
+class Unauthorized(KioskError):
+    code = "unauthorized"
+    status = 401
+
+
+class Locked(KioskError):
+    """Writing is closed: the deadline passed, the exam is paused, or the paper was submitted."""
+
+    code = "locked"
+    status = 423
+
+
+class TooManyAttempts(KioskError):
+    code = "too_many_attempts"
+    status = 429
+
+
+class ImportErrors(KioskError):
+    """A file had bad rows; nothing was imported. `problems` lists every `line N: reason`."""
+
+    code = "import_errors"
+    status = 422
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class InstanceError(KioskError):
+    code = "instance"
+    status = 500

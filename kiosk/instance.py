@@ -1,0 +1,103 @@
+"""Creating and opening an instance folder: config, keys, database, archives, exports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk import crypto, db
+from kiosk.config import Settings, new_config_text, new_secret
+from kiosk.errors import InstanceError
+
+SECRET_KEY_FILE = "flask_secret_key"
+
+
+@dataclass
+class Instance:
+    path: Path
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.path / "keys"
+
+    @property
+    def archives_dir(self) -> Path:
+        return self.path / "archives"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.path / "exports"
+
+    def secret_key(self) -> str:
+        return (self.keys_dir / SECRET_KEY_FILE).read_text(encoding="ascii").strip()
+
+    def session(self) -> Session:
+        return self.sessions()
+
+
+def init_instance(path: Path, *, event_name: str = "职业技能竞赛",
+                  environ: dict[str, str] | None = None) -> Instance:
+    """A new, empty instance. Refuses a folder that holds anything, or a database with tables."""
+    if path.exists() and any(path.iterdir()):
+        raise InstanceError(f"{path} already exists and is not empty; kiosk init never touches an "
+                            "existing instance")
+    # Check the database before writing a single file, so a refusal leaves nothing behind.
+    probe = Settings.load(path, environ)
+    url = probe.database_url_for(path)
+    if not url.startswith("sqlite"):
+        engine = db.make_engine(url)
+        try:
+            if db.has_tables(engine):
+                raise InstanceError(f"the database at {engine.url.render_as_string()} already "
+                                    "has tables; kiosk init never touches an existing instance")
+        finally:
+            engine.dispose()
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.toml").write_text(new_config_text(event_name), encoding="utf-8")
+    keys = path / "keys"
+    keys.mkdir(mode=0o700)
+    crypto.write_private_file(keys / SECRET_KEY_FILE, new_secret().encode("ascii"))
+    crypto.create_signing_key(keys)
+    for folder in ("archives", "exports", "backups"):
+        (path / folder).mkdir()
+    instance = open_instance(path, environ=environ, migrate=True)
+    return instance
+
+
+def open_instance(path: Path, *, environ: dict[str, str] | None = None, migrate: bool = False,
+                  database_url: str | None = None) -> Instance:
+    if not (path / "config.toml").exists():
+        raise InstanceError(f"{path} is not a kiosk instance (no config.toml); create one with "
+                            "`kiosk init` or `kiosk demo`")
+    settings = Settings.load(path, environ)
+    if database_url:
+        settings.database_url = database_url
+    engine = db.make_engine(settings.database_url_for(path))
+    if migrate:
+        db.upgrade(engine)
+    else:
+        current, head = db.current_revision(engine), db.head_revision()
+        if current != head:
+            engine.dispose()
+            raise InstanceError(f"the database schema is at {current or 'nothing'}, this kiosk "
+                                f"needs {head}: run `kiosk migrate` (after `kiosk backup`)")
+    return Instance(path=path, settings=settings, engine=engine,
+                    sessions=db.make_sessionmaker(engine))
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable (no-op where directories cannot be opened)."""
+    if os.name == "nt":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

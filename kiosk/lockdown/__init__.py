@@ -1,0 +1,1 @@
+"""Phases and deadlines, station binding, single session, kiosk telemetry, browser policies."""

@@ -1,0 +1,184 @@
+"""OpenAPI 3.1 description of the JSON API (served at /api/v1/openapi.json).
+
+It describes the whole interface of ../shared/brief/interface.md, including calls whose pages are
+still being built; `tests/test_api.py` checks that every /api/v1 route is described here and that
+every described call exists, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from kiosk import __version__
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = _json(_ref("Error"), "Error")
+TIME = {"type": "string", "format": "date-time",
+        "description": "ISO 8601 with milliseconds and offset"}
+# Calls of the interface whose implementation lands with a later issue: described already so tools
+# can be written against them; the test suite proves every call not marked so is really served.
+PLANNED = {"x-kiosk-status": "planned"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def openapi_document(server_url: str = "") -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "kiosk exam-day API",
+            "version": __version__,
+            "description": (
+                "JSON API for contestants' workstations and organisers' tools. Times are ISO "
+                "8601 with milliseconds and offset. Errors are {\"error\", \"message\"}. Writes "
+                "from a browser must come from this origin (CSRF); the station's session is a "
+                "cookie set by /station/login."),
+        },
+        "servers": [{"url": server_url or "/"}],
+        "components": {
+            "securitySchemes": {
+                "stationSession": {"type": "apiKey", "in": "cookie", "name": "kiosk_session"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object", "required": ["error", "message"],
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                                   "problems": {"type": "array", "items": {"type": "string"}}},
+                },
+                "Announcement": {
+                    "type": "object", "required": ["id", "at", "text"],
+                    "properties": {"id": {"type": "integer"}, "at": TIME,
+                                   "text": {"type": "string"}},
+                },
+                "Clock": {
+                    "type": "object",
+                    "required": ["server_time", "phase", "phase_ends_at", "station_deadline",
+                                 "warnings_at_minutes", "announcements"],
+                    "properties": {
+                        "server_time": TIME,
+                        "phase": {"type": ["string", "null"], "enum": ["theory", "practical", None]},
+                        "phase_state": {"type": "string",
+                                        "enum": ["not_started", "scheduled", "running", "paused",
+                                                 "ended"]},
+                        "phase_ends_at": NULLABLE_TIME,
+                        "station_deadline": NULLABLE_TIME,
+                        "warnings_at_minutes": {"type": "array", "items": {"type": "integer"}},
+                        "announcements": {"type": "array", "items": _ref("Announcement")},
+                    },
+                },
+                "Question": {
+                    "type": "object", "required": ["id", "type", "stem", "options"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "type": {"type": "string", "enum": ["single", "tf"]},
+                        "stem": {"type": "string"},
+                        "options": {"type": "array", "items": {
+                            "type": "object", "required": ["key", "text"],
+                            "properties": {"key": {"type": "string"},
+                                           "text": {"type": "string"}}}},
+                    },
+                },
+                "Receipt": {
+                    "type": "object",
+                    "required": ["receipt_no", "station", "filename", "size", "sha256",
+                                 "received_at", "receipt_payload"],
+                    "properties": {
+                        "receipt_no": {"type": "string"}, "station": {"type": "string"},
+                        "filename": {"type": "string"}, "size": {"type": "integer"},
+                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "received_at": TIME, "receipt_payload": {"type": "string"},
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/api/v1/clock": {"get": {
+                "summary": "Server time, phase, deadlines, warnings and announcements",
+                "responses": {"200": _json(_ref("Clock"), "The clock")},
+            }},
+            "/api/v1/station/login": {"post": {
+                "summary": "Log a workstation in to a station with its badge",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token"],
+                    "properties": {"token": {"type": "string",
+                                             "description": "badge QR text or typed code"}}}}}},
+                "responses": {
+                    "200": _json({"type": "object", "required": ["station"],
+                                  "properties": {"station": {"type": "string"}}},
+                                 "Logged in; the session cookie is set"),
+                    "400": ERROR, "401": ERROR, "403": ERROR, "409": ERROR, "429": ERROR,
+                },
+            }},
+            "/api/v1/exam/paper": {"get": {
+                **PLANNED,
+                "summary": "This station's theory paper and saved answers (never the key)",
+                "security": [{"stationSession": []}],
+                "responses": {
+                    "200": _json({"type": "object", "required": ["questions", "answers",
+                                                                 "deadline"],
+                                  "properties": {
+                                      "questions": {"type": "array", "items": _ref("Question")},
+                                      "answers": {"type": "object",
+                                                  "additionalProperties": {"type": "string"}},
+                                      "deadline": NULLABLE_TIME}}, "The paper"),
+                    "401": ERROR, "423": ERROR},
+            }},
+            "/api/v1/exam/answers/{qid}": {"put": {
+                **PLANNED,
+                "summary": "Save one answer; an older seq changes nothing",
+                "security": [{"stationSession": []}],
+                "parameters": [{"name": "qid", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["choice", "seq"],
+                    "properties": {"choice": {"type": ["string", "null"]},
+                                   "seq": {"type": "integer", "minimum": 0}}}}}},
+                "responses": {
+                    "200": _json({"type": "object", "required": ["saved", "seq"],
+                                  "properties": {"saved": {"type": "boolean"},
+                                                 "seq": {"type": "integer"}}}, "Saved"),
+                    "400": ERROR, "401": ERROR, "404": ERROR, "423": ERROR},
+            }},
+            "/api/v1/exam/submit": {"post": {
+                **PLANNED,
+                "summary": "Hand in the theory paper",
+                "security": [{"stationSession": []}],
+                "responses": {
+                    "200": _json({"type": "object", "required": ["submitted_at", "answered"],
+                                  "properties": {"submitted_at": TIME,
+                                                 "answered": {"type": "integer"}}}, "Submitted"),
+                    "401": ERROR, "423": ERROR},
+            }},
+            "/api/v1/collect/upload": {"post": {
+                **PLANNED,
+                "summary": "Hand in a file (raw body); hashed and encrypted on arrival",
+                "security": [{"stationSession": []}],
+                "parameters": [{"name": "filename", "in": "query", "required": True,
+                                "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"201": _json(_ref("Receipt"), "Received"),
+                              "401": ERROR, "413": ERROR, "423": ERROR},
+            }},
+            "/api/v1/collect/receipts/{receipt_no}.pdf": {"get": {
+                **PLANNED,
+                "summary": "The receipt slip as a PDF",
+                "security": [{"stationSession": []}],
+                "parameters": [{"name": "receipt_no", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "PDF", "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                    "401": ERROR, "404": ERROR},
+            }},
+            "/api/v1/openapi.json": {"get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1",
+                                      "content": {"application/json": {}}}},
+            }},
+        },
+    }

@@ -1,0 +1,1 @@
+"""Score entry, review sampling, unsealing and ranking."""

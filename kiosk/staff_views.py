@@ -1,0 +1,133 @@
+"""Staff pages shared by every role: sign-in, the role's home, language, the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from kiosk import audit, clock, staff
+from kiosk.i18n import LANG_COOKIE, LOCALES, lazy_gettext
+from kiosk.models import ROLES
+from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, roles_required
+
+bp = Blueprint("auth", __name__)
+
+ROLE_NAMES = {
+    "chief": lazy_gettext("Chief judge"),
+    "checkin": lazy_gettext("Check-in staff"),
+    "crypt1": lazy_gettext("First encryption judge"),
+    "crypt2": lazy_gettext("Second encryption judge"),
+    "field": lazy_gettext("Field judge"),
+    "scorer": lazy_gettext("Scorer"),
+    "supervisor": lazy_gettext("Supervisor"),
+}
+
+nav_item("auth.home", lambda: str(lazy_gettext("Home")), *ROLES)
+nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), "supervisor", "chief")
+
+
+class LoginForm(FlaskForm):
+    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(),
+                                                                  Length(max=256)])
+
+
+@bp.app_context_processor
+def inject_staff_shell():
+    role = current_user.role if current_user.is_authenticated else None
+    return {"nav": nav_for(role), "role_names": ROLE_NAMES,
+            "event_name": kiosk_instance().settings.event_name}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = staff.authenticate(
+            db(), form.username.data.strip(), form.password.data,
+            address=request.remote_addr or "?", now=clock.now(),
+            limit_per_minute=kiosk_instance().settings.login_attempts_per_minute)
+        # A fresh session at sign-in: nothing from before (a fixed session id, a station
+        # login on the same browser) survives into the staff session.
+        session.clear()
+        login_user(user)
+        session.permanent = True
+        return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+    return render_template("login.html", form=form)
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only paths on this server: an open redirect would let a link send staff elsewhere.
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/logout", methods=["POST"])
+@roles_required(*ROLES)
+def logout():
+    staff.record_logout(db(), current_user, now=clock.now())
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/")
+@public
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.home"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/staff")
+@roles_required(*ROLES)
+def home():
+    return render_template("home.html")
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+@public
+def set_language(code: str):
+    target = _safe_next(request.form.get("next")) or url_for("auth.index")
+    response = redirect(target)
+    if code in LOCALES:
+        # Remembered per browser: a workstation keeps its language across sessions and days.
+        response.set_cookie(LANG_COOKIE, code, max_age=int(timedelta(days=365).total_seconds()),
+                            samesite="Strict", httponly=True)
+    return response
+
+
+@bp.route("/audit")
+@roles_required("supervisor", "chief")
+def audit_log():
+    args = request.args
+    before = args.get("before", type=int)
+    since = _parse_day_time(args.get("since", ""))
+    until = _parse_day_time(args.get("until", ""))
+    events = audit.list_events(db(), action=args.get("action", "").strip(),
+                               actor=args.get("actor", "").strip(),
+                               subject=args.get("subject", "").strip(),
+                               since=since, until=until, before_seq=before, limit=100)
+    return render_template("audit.html", events=events, args=args)
+
+
+def _parse_day_time(text: str) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.astimezone()  # the hall's local time

@@ -1,0 +1,1 @@
+"""Question bank, papers, the exam page, autosave, grading and item statistics."""

@@ -1,0 +1,211 @@
+"""What every blueprint shares: the request's database session, declared access, error pages.
+
+Access is declared on each view, never sprinkled inside it: `@roles_required("chief")` for staff
+pages, `@station_required` for the kiosk's API, `@public` for the few open pages. A test walks the
+URL map and fails on any view that declares nothing, so a new route cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import TypeVar
+
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from kiosk.errors import Forbidden, KioskError, Unauthorized
+from kiosk.instance import Instance
+
+F = TypeVar("F", bound=Callable)
+API_PREFIX = "/api/"
+
+
+def kiosk_instance() -> Instance:
+    return current_app.extensions["kiosk"]
+
+
+def db() -> Session:
+    if "db" not in g:
+        g.db = kiosk_instance().session()
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()  # rolls back whatever was not committed
+
+
+# ----------------------------------------------------------------------------- declared access
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Staff only, and only these roles. The supervisor reads everything, so list it for reads."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                if request.path.startswith(API_PREFIX):
+                    raise Unauthorized(gettext("Please sign in."))
+                return redirect(url_for("auth.login", next=request.full_path))
+            if current_user.role not in roles:
+                raise Forbidden(gettext("Your role may not open this page."))
+            return view(*args, **kwargs)
+
+        wrapped.access = ("staff", frozenset(roles))  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def station_required(view: F) -> F:
+    """A contestant's workstation that has logged in with its badge."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not session.get("station_id"):
+            raise Unauthorized(gettext("This workstation is not logged in to a station."))
+        g.station_id = session["station_id"]
+        return view(*args, **kwargs)
+
+    wrapped.access = ("station", frozenset())  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
+def public(view: F) -> F:
+    view.access = ("public", frozenset())  # type: ignore[attr-defined]
+    return view
+
+
+# ----------------------------------------------------------------------------- navigation
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Callable[[], str]  # called at render time, so the label follows the language
+    roles: frozenset[str]
+
+
+NAV: list[NavItem] = []
+
+
+def nav_item(endpoint: str, label: Callable[[], str], *roles: str) -> None:
+    NAV.append(NavItem(endpoint, label, frozenset(roles)))
+
+
+def nav_for(role: str | None) -> list[NavItem]:
+    return [item for item in NAV if role in item.roles and item.endpoint in current_app.view_functions]
+
+
+# ----------------------------------------------------------------------------- request guards
+
+def allowed_network_guard() -> None:
+    """Nothing answers outside the allowed LAN ranges. The socket's peer decides: behind no
+    proxy, a forwarded-for header is the client's word, and the client may lie."""
+    networks = current_app.config["KIOSK_ALLOWED_NETWORKS"]
+    try:
+        address = ipaddress.ip_address((request.remote_addr or "").split("%")[0])
+    except ValueError:
+        abort(403)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if not any(address in network for network in networks):
+        abort(403)
+
+
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+def api_csrf_guard() -> None:
+    """CSRF for the JSON API, which browser forms cannot reach: a write must not come from
+    another origin, and must not carry a body type that a cross-site form can send. Together with
+    SameSite=Strict cookies this closes CSRF without a token, so scripts and tools can call the
+    API as documented."""
+    if not request.path.startswith(API_PREFIX) or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    origin = request.headers.get("Origin")
+    if origin and origin != request.host_url.rstrip("/"):
+        raise Forbidden(gettext("Cross-site request refused."))
+    content_type = (request.mimetype or "").lower()
+    if request.content_length and content_type in FORM_CONTENT_TYPES:
+        raise Forbidden(gettext("Cross-site request refused."))
+
+
+# ----------------------------------------------------------------------------- errors
+
+def wants_json() -> bool:
+    return request.path.startswith(API_PREFIX) or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(code: str, message: str, status: int, **extra):
+    if wants_json():
+        response = jsonify({"error": code, "message": message, **extra})
+    else:
+        response = current_app.make_response(
+            (render_template("error.html", message=message, status=status), status))
+    response.status_code = status
+    return response
+
+
+def translated(exc: KioskError) -> str:
+    """A domain error's message in the reader's language; its details fill the placeholders."""
+    params = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float)}
+    try:
+        return gettext(exc.message, **params)
+    except (KeyError, ValueError):
+        return exc.message
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(KioskError)
+    def on_domain_error(exc: KioskError):
+        extra = {}
+        problems = getattr(exc, "problems", None)
+        if problems:
+            extra["problems"] = problems
+        response = error_response(exc.code, translated(exc), exc.status, **extra)
+        if "retry_after" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
+
+    def http_error(code: str, message: Callable[[], str], status: int):
+        def handler(_exc):
+            return error_response(code, message(), status)
+        app.register_error_handler(status, handler)
+
+    http_error("bad_request", lambda: gettext("The request could not be understood."), 400)
+    http_error("forbidden", lambda: gettext("Access refused."), 403)
+    http_error("not_found", lambda: gettext("Not found."), 404)
+    http_error("method_not_allowed", lambda: gettext("Method not allowed."), 405)
+    http_error("too_large", lambda: gettext("The request is too large."), 413)
+    http_error("server_error", lambda: gettext("Internal error; it has been logged."), 500)
+
+
+def register_template_filters(app: Flask) -> None:
+    from urllib.parse import urlencode
+
+    from kiosk.clock import local_display
+
+    app.add_template_filter(local_display, "localtime")
+
+    @app.template_filter("merge_query")
+    def merge_query(args, **changes) -> str:
+        merged = {k: v for k, v in args.items() if k not in changes}
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        return urlencode(merged)
