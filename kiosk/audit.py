@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.clock import iso
+from kiosk.errors import N_
 from kiosk.models import AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -88,20 +89,20 @@ def verify_chain(session: Session, batch: int = 2000) -> ChainReport:
     count = 0
     for event in _events_in_order(session, batch):
         if event.seq != expected_seq:
-            return ChainReport(count, expected_seq, f"event {expected_seq} is missing")
+            return ChainReport(count, expected_seq, N_("an event is missing before this one"))
         if event.prev_hash != expected_prev:
-            return ChainReport(count, event.seq, "does not follow the previous event")
+            return ChainReport(count, event.seq, N_("it does not follow the previous event"))
         recomputed = event_hash(event.prev_hash, event.seq, event.at, event.actor, event.role,
                                 event.action, event.subject, event.details)
         if recomputed != event.hash:
-            return ChainReport(count, event.seq, "content was changed after it was written")
+            return ChainReport(count, event.seq, N_("its content was changed after it was written"))
         expected_prev = event.hash
         expected_seq += 1
         count += 1
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_seq != count or head.last_hash != expected_prev):
         return ChainReport(count, count + 1 if head.last_seq > count else count,
-                           f"the chain's head names event {head.last_seq}; the log ends at {count}")
+                           N_("events at the end of the log were removed"))
     return ChainReport(count)
 
 

@@ -43,6 +43,8 @@ class Settings:
     grace_seconds: int = 2
     upload_limit_mb: int = 2048
     allowed_networks: list[str] = field(default_factory=lambda: list(PRIVATE_NETWORKS))
+    # 组别: the groups that are ranked separately; roster rows must name one of them.
+    groups: list[str] = field(default_factory=lambda: ["职工组", "学生组"])
     theory_weight: int = 15
     practical_full_marks: int = 85
     # A CJK TrueType font for PDFs; empty: look in the usual Windows and Debian places.

@@ -6,6 +6,9 @@ message in Chinese for the people in the hall (English through the catalog).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 
 def N_(message: str) -> str:
     """Marks an English message for the catalog; it is translated where it is shown."""
@@ -54,14 +57,32 @@ class TooManyAttempts(KioskError):
     status = 429
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an imported file: `line N: reason` (line as Excel shows it)."""
+
+    line: int | None
+    message: str  # English, in the catalog; %(name)s placeholders filled from params
+    params: dict = field(default_factory=dict)
+
+    def render(self, translate: Callable[[str], str] = lambda text: text) -> str:
+        text = translate(self.message)
+        if self.params:
+            try:
+                text = text % self.params
+            except (KeyError, ValueError, TypeError):
+                text = self.message % self.params
+        return f"line {self.line}: {text}" if self.line is not None else text
+
+
 class ImportErrors(KioskError):
-    """A file had bad rows; nothing was imported. `problems` lists every `line N: reason`."""
+    """A file had bad rows; nothing was imported. `problems` lists every one of them."""
 
     code = "import_errors"
     status = 422
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(p.render() for p in problems))
         self.problems = problems
 
 

@@ -38,11 +38,12 @@ def add_user(session: Session, username: str, role: str, password: str, *, actor
              now: datetime, display_name: str = "") -> StaffUser:
     problems = []
     if not USERNAME_RE.match(username):
-        problems.append(N_("A username is 2 to 64 letters, digits or _ . -"))
+        problems.append(Problem(None, N_("A username is 2 to 64 letters, digits or _ . -")))
     if role not in ROLES:
-        problems.append(N_("Unknown role; the roles are chief checkin crypt1 crypt2 field scorer supervisor"))
+        problems.append(Problem(None, N_("Unknown role; the roles are %(roles)s"),
+                                {"roles": " ".join(ROLES)}))
     if len(password) < MIN_PASSWORD:
-        problems.append(N_("A password has at least 8 characters"))
+        problems.append(Problem(None, N_("A password has at least 8 characters")))
     if problems:
         raise ImportErrors(problems)
     with write_transaction(session):

@@ -178,7 +178,7 @@ def register_error_handlers(app: Flask) -> None:
         extra = {}
         problems = getattr(exc, "problems", None)
         if problems:
-            extra["problems"] = problems
+            extra["problems"] = [p.render(gettext) for p in problems]
         response = error_response(exc.code, translated(exc), exc.status, **extra)
         if "retry_after" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after"])

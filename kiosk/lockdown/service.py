@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import re
 import secrets
 from datetime import datetime
 
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Forbidden, TooManyAttempts, Unauthorized
+from kiosk.errors import N_, Forbidden, KioskError, TooManyAttempts, Unauthorized
 from kiosk.lockdown.models import Station
 from kiosk.models import LoginAttempt
 from kiosk.staff import throttle_wait
@@ -61,15 +63,19 @@ def login_station(session: Session, token: str, *, address: str, now: datetime) 
 def add_stations(session: Session, count: int, *, prefix: str, first_ip: str | None,
                  actor: audit.Actor, now: datetime) -> list[Station]:
     """Stations prefix01… after the highest existing number of that prefix."""
-    import ipaddress
-
+    prefix = prefix.strip().upper()
+    if not re.fullmatch(r"[A-Z]{1,4}", prefix):
+        raise KioskError(N_("A station prefix is one to four letters, e.g. A."))
+    try:
+        ip = ipaddress.ip_address(first_ip) if first_ip else None
+    except ValueError as exc:
+        raise KioskError(N_("%(ip)s is not an IP address."), ip=first_ip) from exc
     with write_transaction(session):
         existing = {code for (code,) in session.execute(select(Station.code))}
         width = max(2, len(str(count)))
         numbers = [int(code[len(prefix):]) for code in existing
                    if code.startswith(prefix) and code[len(prefix):].isdigit()]
         start = max(numbers, default=0) + 1
-        ip = ipaddress.ip_address(first_ip) if first_ip else None
         created = []
         for offset in range(count):
             code = f"{prefix}{start + offset:0{width}d}"

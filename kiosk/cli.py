@@ -1,0 +1,256 @@
+"""The `kiosk` command: organisers' IT staff script the event with it.
+
+Commands are as thin as views: they parse, call one service, print. On bad input they print one
+line per problem (`line N: reason` for files), exit non-zero and change nothing. `--json` prints
+one JSON object instead. `--instance DIR` (or KIOSK_INSTANCE) goes before or after the command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import ScriptInfo
+
+from kiosk import audit, clock
+from kiosk.config import ConfigError, instance_path_from
+from kiosk.errors import ImportErrors, KioskError
+from kiosk.i18n import cli_gettext as _
+from kiosk.instance import Instance, open_instance
+
+CLI_ACTOR = audit.Actor.cli()
+
+
+def _remember_instance(ctx: click.Context, _param, value: str | None) -> None:
+    if value:
+        ctx.find_root().meta["kiosk.instance"] = value
+
+
+def instance_option(command: Callable) -> Callable:
+    return click.option("--instance", metavar="DIR", expose_value=False, is_eager=True,
+                        callback=_remember_instance,
+                        help="Instance folder (default: $KIOSK_INSTANCE or ./instance).")(command)
+
+
+def _remember_json(ctx: click.Context, _param, value: bool) -> bool:
+    if value:
+        ctx.find_root().meta["kiosk.json"] = True
+    return value
+
+
+def json_option(command: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, callback=_remember_json,
+                        help="Print one JSON object.")(command)
+
+
+def instance_path() -> Path:
+    return instance_path_from(click.get_current_context().find_root().meta.get("kiosk.instance"))
+
+
+def open_current(migrate: bool = False) -> Instance:
+    return open_instance(instance_path(), migrate=migrate)
+
+
+def emit(as_json: bool, data: dict[str, Any], text: str | Callable[[], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=None, default=str))
+    else:
+        click.echo(text() if callable(text) else text)
+
+
+class KioskGroup(click.Group):
+    """Turns domain errors into one line per problem and a non-zero exit, everywhere."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImportErrors as exc:
+            _fail(ctx, exc.code, [p.render(_) for p in exc.problems])
+        except KioskError as exc:
+            params = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float)}
+            _fail(ctx, exc.code, [_(exc.message, **params)])
+        except ConfigError as exc:
+            _fail(ctx, "config", [str(exc)])
+
+
+def _fail(ctx: click.Context, code: str, lines: list[str]) -> None:
+    if ctx.find_root().meta.get("kiosk.json"):
+        click.echo(json.dumps({"error": code, "message": "\n".join(lines), "problems": lines},
+                              ensure_ascii=False))
+    else:
+        for line in lines:
+            click.echo(f"kiosk: {line}", err=True)
+    ctx.exit(1)
+
+
+def _make_app():
+    from kiosk import create_app
+
+    return create_app(instance_path())
+
+
+@click.group(cls=KioskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@instance_option
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """kiosk — 技能竞赛考试日服务器 / exam-day server of a skill competition."""
+    ctx.obj = ScriptInfo(create_app=_make_app, set_debug_flag=False, load_dotenv_defaults=False)
+
+
+# ----------------------------------------------------------------------------- instance
+
+@main.command("init")
+@instance_option
+@click.option("--event-name", default="职业技能竞赛", help="The event's name on pages and prints.")
+@json_option
+def init_command(event_name: str, as_json: bool) -> None:
+    """Create an empty instance (schema, keys); refuses to touch an existing one."""
+    from kiosk.instance import init_instance
+
+    path = instance_path()
+    instance = init_instance(path, event_name=event_name)
+    emit(as_json, {"instance": str(path), "database": instance.engine.url.render_as_string()},
+         _("Created the instance %(path)s.", path=str(path)))
+
+
+@main.command("migrate")
+@instance_option
+def migrate_command() -> None:
+    """Bring the database schema up to this version of kiosk (back up first)."""
+    open_current(migrate=True)
+    click.echo(_("The database schema is up to date."))
+
+
+@main.command("serve")
+@instance_option
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256))
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the instance with waitress."""
+    from kiosk import create_app
+    from kiosk.serve import serve
+
+    app = create_app(instance_path())
+    click.echo(_("Serving %(event)s on http://%(host)s:%(port)s/", event=app.config[
+        "KIOSK_SETTINGS"].event_name, host=host, port=port))
+    serve(app, host, port, threads)
+
+
+# ----------------------------------------------------------------------------- staff
+
+@main.group("user")
+def user_group() -> None:
+    """Staff accounts."""
+
+
+@user_group.command("add")
+@instance_option
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(
+    ["chief", "checkin", "crypt1", "crypt2", "field", "scorer", "supervisor"]))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--display-name", default="", help="The person's name, shown on pages.")
+@json_option
+def user_add(name: str, role: str, password_stdin: bool, display_name: str,
+             as_json: bool) -> None:
+    """Add a staff account. Without --password-stdin a random password is printed once."""
+    from kiosk import staff
+
+    generated = not password_stdin
+    password = staff.random_password() if generated else sys.stdin.readline().rstrip("\r\n")
+    instance = open_current()
+    with instance.session() as session:
+        staff.add_user(session, name, role, password, actor=CLI_ACTOR, now=clock.now(),
+                       display_name=display_name)
+    data = {"username": name, "role": role}
+    if generated:
+        data["password"] = password
+    emit(as_json, data, (_("Added %(name)s (%(role)s).", name=name, role=role)
+                         + (" " + _("Password: %(password)s", password=password)
+                            if generated else "")))
+
+
+# ----------------------------------------------------------------------------- audit
+
+@main.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit_group.command("verify")
+@instance_option
+@json_option
+def audit_verify(as_json: bool) -> None:
+    """Check the audit log's hash chain end to end; name the first broken event."""
+    instance = open_current()
+    with instance.session() as session:
+        report = audit.verify_chain(session)
+    data = {"ok": report.ok, "events": report.events, "first_broken": report.first_broken,
+            "reason": report.reason}
+    if report.ok:
+        emit(as_json, data, _("The audit log is intact: %(n)s events.", n=report.events))
+        return
+    emit(as_json, data, _("The audit log is BROKEN at event %(seq)s: %(reason)s",
+                          seq=report.first_broken, reason=_(report.reason)))
+    sys.exit(1)
+
+
+# ----------------------------------------------------------------------------- judge keys
+
+@main.group("judge-key")
+def judge_key_group() -> None:
+    """Judges' age keys (the private part stays with the judge)."""
+
+
+@judge_key_group.command("new")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the private identity file (never overwritten).")
+@json_option
+def judge_key_new(out: Path, as_json: bool) -> None:
+    """Write a new age identity file and print its public recipient (age1…).
+
+    Run it on the judge's own machine; the file opens with the standard `age -d -i FILE`."""
+    from kiosk.crypto import new_age_identity, write_private_file
+
+    if out.exists():
+        raise KioskError(_("%(path)s exists already; a key file is never overwritten.",
+                           path=str(out)))
+    text, recipient = new_age_identity()
+    write_private_file(out, text.encode("ascii"))
+    emit(as_json, {"identity_file": str(out), "recipient": recipient}, recipient)
+
+
+@judge_key_group.command("add")
+@instance_option
+@click.argument("name")
+@click.argument("recipient")
+@click.option("--role", required=True, type=click.Choice(["crypt1", "crypt2", "archive"]))
+@json_option
+def judge_key_add(name: str, recipient: str, role: str, as_json: bool) -> None:
+    """Register a judge's public key for a role."""
+    from kiosk.judge_keys import add_judge_key
+
+    instance = open_current()
+    with instance.session() as session:
+        key = add_judge_key(session, name, recipient, role, actor=CLI_ACTOR, now=clock.now())
+    emit(as_json, {"name": key.name, "role": key.role, "recipient": key.recipient},
+         _("Registered %(name)s's key for %(role)s.", name=key.name, role=role))
+
+
+def register_capability_commands() -> None:
+    from kiosk.checkin.cli import register as register_checkin
+    from kiosk.demo import register as register_demo
+    from kiosk.lockdown.cli import register as register_lockdown
+    from kiosk.theory_exam.cli import register as register_theory_exam
+
+    for register in (register_checkin, register_theory_exam, register_lockdown,
+                     register_demo):
+        register(main)
+
+
+register_capability_commands()

@@ -1,0 +1,124 @@
+"""`kiosk demo`: a complete demo event from seed/, then serve it.
+
+Demo only: the judges' private keys are written into the instance so that the whole day can be
+rehearsed on one machine. Real judges make their keys on their own machines and register only the
+public part (`kiosk judge-key new` there, `kiosk judge-key add` here).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from kiosk import audit, clock, staff
+from kiosk.checkin.service import import_roster
+from kiosk.crypto import new_age_identity, write_private_file
+from kiosk.errors import InstanceError
+from kiosk.instance import Instance, init_instance, open_instance
+from kiosk.judge_keys import add_judge_key
+from kiosk.lockdown.service import add_stations
+from kiosk.theory_exam.service import import_bank
+
+DEMO_MARKER = "DEMO.json"  # logins and key paths of a demo instance; never in a real one
+DEMO_ACTOR = audit.Actor("demo", "cli")
+KEY_WARNING = (
+    "!!! DEMO KEYS: the judges' private keys were written into this instance so that the day "
+    "can be rehearsed on one machine. For a real event each judge makes a key on their own "
+    "machine (kiosk judge-key new --out FILE) and only the public age1… recipient is registered "
+    "here (kiosk judge-key add). !!!")
+
+
+def seed_file(name: str) -> bytes:
+    return (resources.files("kiosk.seed") / name).read_bytes()
+
+
+def build_demo(path: Path) -> tuple[Instance, dict]:
+    """Create the demo instance; return it and what to tell the user."""
+    event = json.loads(seed_file("event.json"))
+    instance = init_instance(path, event_name=event["event_name"])
+    now = clock.now()
+    with instance.session() as session:
+        import_roster(session, seed_file("roster.csv"), "roster.csv",
+                      groups=instance.settings.groups, actor=DEMO_ACTOR, now=now)
+        import_bank(session, seed_file("question_bank.csv"), "question_bank.csv",
+                    actor=DEMO_ACTOR, now=now)
+        add_stations(session, event["stations"]["count"], prefix=event["stations"]["prefix"],
+                     first_ip=None, actor=DEMO_ACTOR, now=now)
+        users = []
+        for username, role in event["staff"]:
+            password = staff.random_password()
+            staff.add_user(session, username, role, password, actor=DEMO_ACTOR, now=now)
+            users.append({"username": username, "role": role, "password": password})
+        keys = []
+        for role in ("crypt1", "crypt2", "archive"):
+            text, recipient = new_age_identity()
+            identity_file = path / "demo-judge-keys" / f"{role}.agekey"
+            write_private_file(identity_file, text.encode("ascii"))
+            add_judge_key(session, f"demo {role}", recipient, role, actor=DEMO_ACTOR, now=now)
+            keys.append({"role": role, "identity_file": str(identity_file),
+                         "recipient": recipient})
+    info = {"users": users, "judge_keys": keys, "paper": event["paper"]}
+    write_private_file(path / DEMO_MARKER, json.dumps(info, ensure_ascii=False,
+                                                      indent=2).encode("utf-8"))
+    return instance, info
+
+
+def open_or_build_demo(path: Path) -> tuple[Instance, dict, bool]:
+    """An existing demo instance is reused (its logins are printed again); an existing real
+    instance is never touched."""
+    marker = path / DEMO_MARKER
+    if marker.exists():
+        return open_instance(path, migrate=True), json.loads(marker.read_text("utf-8")), False
+    if path.exists() and any(path.iterdir()):
+        raise InstanceError(f"{path} holds an instance that is not a demo; kiosk demo never "
+                            "touches it. Use --instance to choose another folder.")
+    instance, info = build_demo(path)
+    return instance, info, True
+
+
+def register(main: click.Group) -> None:
+    from kiosk.cli import instance_option, instance_path, json_option
+    from kiosk.i18n import cli_gettext as _
+
+    @main.command("demo")
+    @instance_option
+    @click.option("--no-serve", is_flag=True, help="Create the demo instance and stop.")
+    @click.option("--host", default="0.0.0.0", show_default=True)
+    @click.option("--port", default=8080, show_default=True, type=int)
+    @json_option
+    def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:
+        """Create (or reuse) a complete demo instance from seed/, print the logins, serve it."""
+        from kiosk import create_app
+        from kiosk.serve import lan_addresses, serve
+
+        path = instance_path()
+        instance, info, created = open_or_build_demo(path)
+        instance.engine.dispose()
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        url = f"http://{shown_host}:{port}/"
+        if as_json:
+            click.echo(json.dumps({"url": url, "instance": str(path), "created": created,
+                                   "users": info["users"], "judge_keys": info["judge_keys"]},
+                                  ensure_ascii=False))
+        else:
+            click.echo(_("Demo instance: %(path)s", path=str(path)) + (
+                "" if created else "  " + _("(reused; delete the folder to start afresh)")))
+            click.echo(_("Staff sign-in: %(url)s", url=url + "login"))
+            for address in lan_addresses() if host in ("0.0.0.0", "::") else []:  # noqa: S104
+                click.echo(_("  from the hall's network: %(url)s",
+                             url=f"http://{address}:{port}/"))
+            click.echo(_("Workstations (contestants): %(url)s", url=url + "kiosk"))
+            click.echo("")
+            click.echo(_("Staff accounts (demo passwords, shown here and kept in %(file)s):",
+                         file=str(path / DEMO_MARKER)))
+            for user in info["users"]:
+                click.echo(f"  {user['username']:<12} {user['role']:<11} {user['password']}")
+            click.echo("")
+            for key in info["judge_keys"]:
+                click.echo(f"  {key['role']:<8} {key['recipient']}  {key['identity_file']}")
+            click.echo(KEY_WARNING)
+        if not no_serve:
+            serve(create_app(path), host, port, threads=16)

@@ -1,0 +1,61 @@
+"""Serving with waitress, tuned for a hall of hundreds of workstations."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+
+from flask import Flask
+
+log = logging.getLogger("kiosk")
+
+# Each kiosk holds one or two keep-alive connections; polling never holds a thread.
+CONNECTION_LIMIT = 2000
+# select() stops at 512 sockets on Windows (FD_SETSIZE); stay below it there.
+WINDOWS_CONNECTION_LIMIT = 500
+
+
+def waitress_options(app: Flask, host: str, port: int, threads: int) -> dict:
+    settings = app.config["KIOSK_SETTINGS"]
+    windows = os.name == "nt"
+    return {
+        "host": host,
+        "port": port,
+        "threads": threads,
+        "connection_limit": WINDOWS_CONNECTION_LIMIT if windows else CONNECTION_LIMIT,
+        # poll() instead of select(): select() fails past 1024 sockets on Linux.
+        "asyncore_use_poll": not windows,
+        "backlog": 2048,
+        # Close idle connections soon, so dead workstations do not hold sockets.
+        "channel_timeout": 30,
+        "cleanup_interval": 10,
+        # The largest body is an upload; waitress refuses anything bigger before the app runs.
+        "max_request_body_size": settings.upload_limit_mb * 1024 * 1024 + 1024 * 1024,
+        # Behind no proxy: take no client address or scheme from headers a client can forge.
+        "trusted_proxy": None,
+        "clear_untrusted_proxy_headers": True,
+        "ident": "kiosk",
+    }
+
+
+def lan_addresses() -> list[str]:
+    """This machine's addresses that workstations can reach (no network traffic needed)."""
+    addresses = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            address = str(info[4][0])
+            if not address.startswith("127."):
+                addresses.add(address)
+    except OSError:
+        pass
+    return sorted(addresses)
+
+
+def serve(app: Flask, host: str, port: int, threads: int) -> None:
+    from waitress import serve as waitress_serve
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    waitress_serve(app, **waitress_options(app, host, port, threads))

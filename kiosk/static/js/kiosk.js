@@ -1,0 +1,45 @@
+import { ServerClock, formatTime } from "./server-clock.js";
+
+const clock = new ServerClock();
+const timeEl = document.querySelector("[data-server-time]");
+
+function tick() {
+  if (timeEl && clock.synced) timeEl.textContent = formatTime(clock.now());
+}
+
+async function pollClock() {
+  try { await clock.poll(); } catch (error) { /* offline: keep counting on the last offset */ }
+}
+
+const form = document.querySelector("[data-login-form]");
+if (form) {
+  const input = form.querySelector("input[name=token]");
+  const message = document.querySelector("[data-login-message]");
+  // The field keeps focus, so a scanner's keystrokes always land in it.
+  document.addEventListener("click", () => input.focus());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = input.value.trim();
+    if (!token) return;
+    message.textContent = "";
+    try {
+      const response = await fetch("/api/v1/station/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify({ token }),
+      });
+      if (response.ok) { window.location.reload(); return; }
+      const body = await response.json().catch(() => ({}));
+      message.textContent = body.message || String(response.status);
+    } catch (error) {
+      message.textContent = form.dataset.offline;
+    }
+    input.value = "";
+    input.focus();
+  });
+}
+
+pollClock();
+setInterval(pollClock, 5000);
+setInterval(tick, 250);

@@ -1,0 +1,168 @@
+"""Reading the tables organisers bring: `.xlsx`, or `.csv` in UTF-8, UTF-8 with BOM or GB18030.
+
+Chinese Excel saves "CSV" as GBK (a subset of GB18030). The encoding is decided as BOM → strict
+UTF-8 → GB18030, never by a charset guesser (they are wrong on short files). Rows keep the line
+number a person sees in Excel (header = line 1), so every problem can be reported as `line N`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.errors import N_, ImportErrors, Problem
+
+MAX_ROWS = 20_000
+MAX_CELL = 10_000
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    cells: dict[str, str]  # canonical column name -> cleaned text ("" when empty)
+    raw_types: dict[str, str]  # canonical column name -> "number" where Excel stored a number
+
+    def get(self, column: str) -> str:
+        return self.cells.get(column, "")
+
+
+def clean_cell(value: object) -> str:
+    """Text as a person meant it: full-width spaces and NBSPs are spaces; surrounding space goes;
+    line breaks inside a cell stay (question stems span lines)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).replace("\u3000", " ").replace("\xa0", " ").replace("\ufeff", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(line.strip() for line in text.strip().split("\n")).strip()
+
+
+def normalize_header(text: str) -> str:
+    # NFKC folds full-width letters (Ａ) and brackets that Chinese input methods produce.
+    return unicodedata.normalize("NFKC", clean_cell(text)).replace(" ", "").lower()
+
+
+def decode_csv(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise _file_problem(N_("The file is neither UTF-8 nor GB18030/GBK text; save it from "
+                               "Excel as .xlsx or as CSV (UTF-8).")) from exc
+
+
+def read_table(data: bytes, filename: str, aliases: dict[str, Iterable[str]],
+               required: Iterable[str]) -> list[Row]:
+    """Rows with canonical column names. `aliases` maps each canonical name to the headers that
+    mean it (Chinese and English). Unknown headers are ignored; missing required ones are
+    reported together. Blank rows are skipped (Excel leaves them)."""
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        raw_rows = list(_xlsx_rows(data))
+    elif suffix in (".csv", ".txt", ""):
+        raw_rows = list(_csv_rows(data))
+    else:
+        raise _file_problem(N_("Unsupported file type; use .xlsx or .csv."))
+    if not raw_rows:
+        raise ImportErrors([Problem(1, N_("the file is empty; the first line must be the header"))])
+    header_line, header = raw_rows[0]
+    lookup = {}
+    for canonical, names in aliases.items():
+        for name in (canonical, *names):
+            lookup[normalize_header(name)] = canonical
+    columns: list[str | None] = []
+    seen: set[str] = set()
+    for cell in header:
+        canonical = lookup.get(normalize_header(str(cell[0] if cell else "")))
+        if canonical in seen:
+            canonical = None  # a repeated column: the first one counts
+        columns.append(canonical)
+        if canonical:
+            seen.add(canonical)
+    missing = [name for name in required if name not in seen]
+    if missing:
+        raise ImportErrors([Problem(header_line, N_("missing column %(column)s"), {"column": name})
+                            for name in missing])
+    rows = []
+    for line, cells in raw_rows[1:]:
+        values: dict[str, str] = {}
+        types: dict[str, str] = {}
+        for column, (value, kind) in zip(columns, cells, strict=False):
+            if column:
+                text = clean_cell(value)
+                if len(text) > MAX_CELL:
+                    text = text[:MAX_CELL]
+                values[column] = text
+                if kind:
+                    types[column] = kind
+        if any(values.values()):
+            rows.append(Row(line, values, types))
+    if len(rows) > MAX_ROWS:
+        raise _file_problem(N_("The file has more than 20000 rows."))
+    return rows
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+    text = decode_csv(data)
+    if "\x00" in text:
+        raise _file_problem(N_("The file is not a text table."))
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        for row in reader:
+            # The line a person sees is where the record *starts*; a quoted cell may span lines.
+            yield _record_start(reader.line_num, row), [(cell, "") for cell in row]
+    except csv.Error as exc:
+        raise ImportErrors([Problem(reader.line_num, N_("unreadable CSV: %(reason)s"),
+                                    {"reason": str(exc)})]) from exc
+
+
+def _record_start(end_line: int, row: list[str]) -> int:
+    extra_lines = sum(cell.count("\n") for cell in row)
+    return end_line - extra_lines
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[tuple[object, str]]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise _file_problem(N_("The file is not a readable .xlsx workbook.")) from exc
+    except Exception as exc:  # openpyxl raises assorted errors on damaged workbooks
+        raise _file_problem(N_("The file is not a readable .xlsx workbook.")) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        for row in sheet.iter_rows():
+            cells = []
+            line = None
+            for cell in row:
+                if line is None and getattr(cell, "row", None):
+                    line = cell.row
+                value = cell.value
+                kind = "number" if isinstance(value, int | float) and not isinstance(value, bool) else ""
+                cells.append((value, kind))
+            if line is not None:
+                yield line, cells
+    finally:
+        workbook.close()
+
+
+def _file_problem(message: str) -> ImportErrors:
+    return ImportErrors([Problem(None, message)])
