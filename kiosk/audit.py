@@ -50,10 +50,9 @@ def event_hash(prev_hash: str, seq: int, at: datetime, actor: str, role: str, ac
 def record(session: Session, actor: Actor, action: str, *, at: datetime, subject: str = "",
            details: dict | None = None) -> AuditEvent:
     """Append one event. Call inside the write transaction of the change it records."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
-    if head is None:
-        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS_HASH)
-        session.add(head)
+    # The head row is created by the first migration; locking it orders all appends.
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
     # Microsecond precision is what every backend stores; hash what will be read back.
     at = at.replace(microsecond=at.microsecond // 1000 * 1000)
     details_text = canonical_details(details)

@@ -34,7 +34,8 @@ def parse_recipient(text: str) -> pyrage.x25519.Recipient:
     try:
         return pyrage.x25519.Recipient.from_str(text.strip())
     except Exception as exc:  # pyrage raises its own RecipientError or ValueError
-        raise KioskError(N_("Not an age public key (age1…): %(text)s"), text=text.strip()[:80]) from exc
+        raise KioskError(N_("Not an age public key (age1…): %(text)s"),
+                         text=text.strip()[:80]) from exc
 
 
 def read_identity_file(path: Path) -> list[pyrage.x25519.Identity]:

@@ -97,7 +97,7 @@ def register(main: click.Group) -> None:
         path = instance_path()
         instance, info, created = open_or_build_demo(path)
         instance.engine.dispose()
-        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         url = f"http://{shown_host}:{port}/"
         if as_json:
             click.echo(json.dumps({"url": url, "instance": str(path), "created": created,
@@ -107,7 +107,7 @@ def register(main: click.Group) -> None:
             click.echo(_("Demo instance: %(path)s", path=str(path)) + (
                 "" if created else "  " + _("(reused; delete the folder to start afresh)")))
             click.echo(_("Staff sign-in: %(url)s", url=url + "login"))
-            for address in lan_addresses() if host in ("0.0.0.0", "::") else []:  # noqa: S104
+            for address in lan_addresses() if host in ("0.0.0.0", "::") else []:
                 click.echo(_("  from the hall's network: %(url)s",
                              url=f"http://{address}:{port}/"))
             click.echo(_("Workstations (contestants): %(url)s", url=url + "kiosk"))

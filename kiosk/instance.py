@@ -13,7 +13,7 @@ from kiosk import crypto, db
 from kiosk.config import Settings, new_config_text, new_secret
 from kiosk.errors import InstanceError
 
-SECRET_KEY_FILE = "flask_secret_key"
+SECRET_KEY_FILE = "flask_secret_key"  # noqa: S105  (a file name, not a secret)
 
 
 @dataclass

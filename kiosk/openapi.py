@@ -61,7 +61,8 @@ def openapi_document(server_url: str = "") -> dict:
                                  "warnings_at_minutes", "announcements"],
                     "properties": {
                         "server_time": TIME,
-                        "phase": {"type": ["string", "null"], "enum": ["theory", "practical", None]},
+                        "phase": {"type": ["string", "null"],
+                                  "enum": ["theory", "practical", None]},
                         "phase_state": {"type": "string",
                                         "enum": ["not_started", "scheduled", "running", "paused",
                                                  "ended"]},

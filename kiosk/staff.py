@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk import audit
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, ImportErrors, TooManyAttempts, Unauthorized
+from kiosk.errors import N_, Conflict, ImportErrors, Problem, TooManyAttempts, Unauthorized
 from kiosk.models import ROLES, LoginAttempt, StaffUser
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")

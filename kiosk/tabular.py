@@ -156,7 +156,8 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[tuple[object, str]]]]:
                 if line is None and getattr(cell, "row", None):
                     line = cell.row
                 value = cell.value
-                kind = "number" if isinstance(value, int | float) and not isinstance(value, bool) else ""
+                is_number = isinstance(value, int | float) and not isinstance(value, bool)
+                kind = "number" if is_number else ""
                 cells.append((value, kind))
             if line is not None:
                 yield line, cells

@@ -110,7 +110,8 @@ def nav_item(endpoint: str, label: Callable[[], str], *roles: str) -> None:
 
 
 def nav_for(role: str | None) -> list[NavItem]:
-    return [item for item in NAV if role in item.roles and item.endpoint in current_app.view_functions]
+    views = current_app.view_functions
+    return [item for item in NAV if role in item.roles and item.endpoint in views]
 
 
 # ----------------------------------------------------------------------------- request guards
@@ -150,7 +151,9 @@ def api_csrf_guard() -> None:
 # ----------------------------------------------------------------------------- errors
 
 def wants_json() -> bool:
-    return request.path.startswith(API_PREFIX) or request.accept_mimetypes.best == "application/json"
+    if request.path.startswith(API_PREFIX):
+        return True
+    return request.accept_mimetypes.best == "application/json"
 
 
 def error_response(code: str, message: str, status: int, **extra):

@@ -19,7 +19,7 @@ from kiosk.models import LoginAttempt
 from kiosk.staff import throttle_wait
 
 # Letters and digits that survive being read off a badge and typed: no 0/O, 1/I/L.
-TOKEN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+TOKEN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # noqa: S105
 TOKEN_LENGTH = 12  # 31^12 ≈ 7.9e17: guessing one at 20 per minute per address is hopeless
 BADGE_GUESSES_PER_MINUTE = 20
 
@@ -40,7 +40,9 @@ def login_station(session: Session, token: str, *, address: str, now: datetime) 
         raise TooManyAttempts(N_("Too many wrong badge codes; try again in %(retry_after)s "
                                  "seconds."), retry_after=retry_after)
     wanted = normalize_token(token)
-    station = session.scalar(select(Station).where(Station.login_token == wanted)) if wanted else None
+    station = None
+    if wanted:
+        station = session.scalar(select(Station).where(Station.login_token == wanted))
     if station is None or not hmac.compare_digest(station.login_token, wanted):
         with write_transaction(session):
             session.add(LoginAttempt(key=key, at=now))

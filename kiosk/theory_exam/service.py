@@ -219,4 +219,4 @@ def import_bank(session: Session, data: bytes, filename: str, *, actor: audit.Ac
 def bank_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Question.type, func.count()).where(Question.enabled)
                            .group_by(Question.type))
-    return {qtype: count for qtype, count in rows}
+    return {qtype: int(count) for qtype, count in rows}

@@ -1,0 +1,35 @@
+"""Factories for models: the smallest valid object, with overrides."""
+
+from __future__ import annotations
+
+import itertools
+
+from kiosk import clock, staff
+from kiosk.audit import Actor
+from kiosk.checkin.idcard import make_valid
+from kiosk.lockdown.service import add_stations
+
+_ids = itertools.count(1)
+PASSWORD = "correct-horse-42"
+
+
+def make_user(session, role: str, username: str | None = None, password: str = PASSWORD):
+    return staff.add_user(session, username or f"{role}{next(_ids)}", role, password,
+                          actor=Actor("factory", "cli"), now=clock.now())
+
+
+def make_stations(session, count: int = 3, prefix: str = "A", first_ip: str | None = None):
+    return add_stations(session, count, prefix=prefix, first_ip=first_ip,
+                        actor=Actor("factory", "cli"), now=clock.now())
+
+
+def id_number(serial: int, birth: str = "19900101", region: str = "420102") -> str:
+    return make_valid(f"{region}{birth}{serial % 1000:03d}")
+
+
+def login(client, username: str, password: str = PASSWORD):
+    from tests.conftest import csrf_from
+
+    page = client.get("/login")
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_from(page.text)})
