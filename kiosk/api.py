@@ -22,6 +22,7 @@ def get_clock():
     now = clock.now()
     return jsonify({
         "server_time": clock.iso(now),
+        "server_utc_offset_minutes": clock.utc_offset_minutes(now),
         "phase": None,
         "phase_state": "not_started",
         "phase_ends_at": None,

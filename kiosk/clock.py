@@ -21,6 +21,12 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
+def utc_offset_minutes(moment: datetime) -> int:
+    """The hall's offset from UTC at `moment` (the server's zone), for kiosks to show wall time."""
+    offset = moment.astimezone().utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
 def local_display(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """A time shown to people: in the server's local zone, which is the hall's."""
     if moment is None:

@@ -61,6 +61,9 @@ def openapi_document(server_url: str = "") -> dict:
                                  "warnings_at_minutes", "announcements"],
                     "properties": {
                         "server_time": TIME,
+                        "server_utc_offset_minutes": {
+                            "type": "integer",
+                            "description": "the hall's UTC offset, to show wall-clock time"},
                         "phase": {"type": ["string", "null"],
                                   "enum": ["theory", "practical", None]},
                         "phase_state": {"type": "string",

@@ -1,10 +1,10 @@
-import { ServerClock, formatTime } from "./server-clock.js";
+import { ServerClock } from "./server-clock.js";
 
 const clock = new ServerClock();
 const timeEl = document.querySelector("[data-server-time]");
 
 function tick() {
-  if (timeEl && clock.synced) timeEl.textContent = formatTime(clock.now());
+  if (timeEl && clock.synced) timeEl.textContent = clock.wallClock();
 }
 
 async function pollClock() {

@@ -22,9 +22,15 @@ export class ServerClock {
   }
 
   now() { return new Date(Date.now() + this.offsetMs); }
+
+  // Wall-clock time in the hall's zone (the server's), whatever zone the workstation is set to.
+  wallClock() {
+    const zoneMinutes = this.last ? this.last.server_utc_offset_minutes || 0 : 0;
+    return formatUTC(new Date(this.now().getTime() + zoneMinutes * 60000));
+  }
 }
 
-export function formatTime(date) {
-  return [date.getHours(), date.getMinutes(), date.getSeconds()]
+export function formatUTC(date) {
+  return [date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()]
     .map((n) => String(n).padStart(2, "0")).join(":");
 }

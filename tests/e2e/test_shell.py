@@ -1,0 +1,91 @@
+"""The UI shell in a real browser: staff sign-in in Chinese, the role's navigation, language
+switch, and a workstation signing in to its station with the badge code."""
+
+import re
+import sqlite3
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def _user(demo, role):
+    return next(u for u in demo["users"] if u["role"] == role)
+
+
+def test_supervisor_signs_in_in_chinese_and_reads_the_audit_log(page, demo_server):
+    supervisor = _user(demo_server, "supervisor")
+    page.goto(demo_server["url"] + "/")
+    assert page.locator("h1").inner_text() == "工作人员登录"
+    screenshot(page, "staff-login")
+    page.fill("input[name=username]", supervisor["username"])
+    page.fill("input[name=password]", supervisor["password"])
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/staff")
+    assert page.locator("h1").inner_text() == "监督"
+    page.click("nav >> text=操作日志")
+    page.wait_for_url("**/audit")
+    assert page.locator("table.grid tbody tr").count() > 10
+    assert page.get_by_text("roster.imported").count() == 1
+    screenshot(page, "audit-log")
+    page.fill("input[name=action]", "staff.")
+    page.click("form.filters button")
+    actions = page.locator("table.grid tbody td code").all_inner_texts()
+    assert actions and all(a.startswith("staff.") or a.startswith("{") for a in actions)
+
+
+def test_a_wrong_password_says_so_in_chinese(page, demo_server):
+    page.goto(demo_server["url"] + "/login")
+    page.fill("input[name=username]", "chief")
+    page.fill("input[name=password]", "not-the-password")
+    page.click("button[type=submit].primary")
+    expect(page.get_by_text("用户名或密码错误")).to_be_visible()
+
+
+def test_english_is_one_click_away_and_stays(page, demo_server):
+    page.goto(demo_server["url"] + "/login")
+    page.click("button:has-text('English')")
+    assert page.locator("h1").inner_text() == "Staff sign-in"
+    page.reload()
+    assert page.locator("h1").inner_text() == "Staff sign-in"
+    page.click("button:has-text('中文')")
+    assert page.locator("h1").inner_text() == "工作人员登录"
+
+
+def test_workstation_signs_in_with_the_typed_badge_code(page, demo_server):
+    with sqlite3.connect(demo_server["path"] / "kiosk.sqlite3") as db:
+        token = db.execute("SELECT login_token FROM station WHERE code='A07'").fetchone()[0]
+    page.goto(demo_server["url"] + "/kiosk")
+    screenshot(page, "kiosk-login")
+    badge = page.locator("input[name=token]")
+    assert badge.get_attribute("type") == "password"  # no IME between the scanner and the field
+    badge.fill("WRONGCODE123")
+    badge.press("Enter")
+    expect(page.get_by_text("工位牌编码无效")).to_be_visible()
+    expect(badge).to_be_focused()  # ready for the next scan
+    badge.fill(token.lower())
+    badge.press("Enter")
+    page.wait_for_selector("text=赛位 A07")
+    assert page.locator(".kiosk-station").inner_text() == "A07"
+    expect(page.locator("[data-server-time]")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+    screenshot(page, "kiosk-waiting")
+
+
+def test_a_workstation_in_the_wrong_time_zone_still_shows_the_halls_time(browser, demo_server):
+    """The workstation's clock settings never change what the contestant sees."""
+    from datetime import datetime
+
+    hall_time = datetime.now().astimezone()  # the server's zone is the hall's
+    context = browser.new_context(timezone_id="America/Los_Angeles", locale="zh-CN")
+    page = context.new_page()
+    page.goto(demo_server["url"] + "/kiosk")
+    shown = page.locator("[data-server-time]")
+    expect(shown).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+    hours, minutes, _ = (int(x) for x in shown.inner_text().split(":"))
+    shown_minutes = hours * 60 + minutes
+    expected = hall_time.hour * 60 + hall_time.minute
+    assert min(abs(shown_minutes - expected), 1440 - abs(shown_minutes - expected)) <= 1
+    context.close()

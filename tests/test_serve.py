@@ -1,0 +1,58 @@
+"""`kiosk serve` for real: waitress on a loopback port, tuned for hundreds of seats."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from kiosk.serve import CONNECTION_LIMIT, waitress_options
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_waitress_is_set_for_hundreds_of_seats(app):
+    options = waitress_options(app, "0.0.0.0", 8080, 16)
+    assert options["connection_limit"] >= 4 * 500 or os.name == "nt"
+    assert options["connection_limit"] == CONNECTION_LIMIT or os.name == "nt"
+    assert options["asyncore_use_poll"] is (os.name != "nt")
+    assert options["channel_timeout"] <= 60
+    assert options["max_request_body_size"] >= 2048 * 1024 * 1024
+    assert options["trusted_proxy"] is None
+
+
+@pytest.fixture
+def served(kiosk_instance):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--instance", str(kiosk_instance.path), "serve",
+         "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/api/v1/clock", timeout=1)  # noqa: S310
+            break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stdout.read().decode()) from None
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_kiosk_serve_answers_in_chinese(served):
+    with urllib.request.urlopen(served + "/login", timeout=5) as response:  # noqa: S310
+        assert response.status == 200
+        assert "工作人员登录" in response.read().decode("utf-8")
+    with urllib.request.urlopen(served + "/static/css/kiosk.css", timeout=5) as response:  # noqa: S310
+        assert b"Microsoft YaHei" in response.read()
