@@ -16,7 +16,7 @@ import click
 from kiosk import audit, clock, staff
 from kiosk.checkin.service import import_roster
 from kiosk.crypto import new_age_identity, write_private_file
-from kiosk.errors import InstanceError
+from kiosk.errors import N_, InstanceError
 from kiosk.instance import Instance, init_instance, open_instance
 from kiosk.judge_keys import add_judge_key
 from kiosk.lockdown.service import add_stations
@@ -24,7 +24,7 @@ from kiosk.theory_exam.service import import_bank
 
 DEMO_MARKER = "DEMO.json"  # logins and key paths of a demo instance; never in a real one
 DEMO_ACTOR = audit.Actor("demo", "cli")
-KEY_WARNING = (
+KEY_WARNING = N_(
     "!!! DEMO KEYS: the judges' private keys were written into this instance so that the day "
     "can be rehearsed on one machine. For a real event each judge makes a key on their own "
     "machine (kiosk judge-key new --out FILE) and only the public age1… recipient is registered "
@@ -119,6 +119,6 @@ def register(main: click.Group) -> None:
             click.echo("")
             for key in info["judge_keys"]:
                 click.echo(f"  {key['role']:<8} {key['recipient']}  {key['identity_file']}")
-            click.echo(KEY_WARNING)
+            click.echo(_(KEY_WARNING))
         if not no_serve:
             serve(create_app(path), host, port, threads=16)
