@@ -38,8 +38,8 @@ def station_login():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("token"), str):
         raise KioskError(N_('Send {"token": "<badge code>"} as JSON.'))
-    station = lockdown.login_station(db(), body["token"], address=request.remote_addr or "?",
-                                     now=clock.now())
+    station = lockdown.login_station(db(), body["token"], badge_key=kiosk_instance().badge_key(),
+                                     address=request.remote_addr or "?", now=clock.now())
     # A new session for the station: nothing of a previous login on this browser survives.
     session.clear()
     session["station_id"] = station.id

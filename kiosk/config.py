@@ -34,6 +34,7 @@ class ConfigError(Exception):
 @dataclass
 class Settings:
     event_name: str = "职业技能竞赛"
+    session_name: str = "第一场"  # 场次, printed on badges and sheets
     database_url: str = ""  # empty: SQLite file inside the instance
     theory_minutes: int = 20
     practical_minutes: int = 150

@@ -14,12 +14,14 @@ from pathlib import Path
 import click
 
 from kiosk import audit, clock, staff
+from kiosk.checkin.badges import render_badges
 from kiosk.checkin.service import import_roster
 from kiosk.crypto import new_age_identity, write_private_file
 from kiosk.errors import N_, InstanceError
 from kiosk.instance import Instance, init_instance, open_instance
 from kiosk.judge_keys import add_judge_key
-from kiosk.lockdown.service import add_stations
+from kiosk.lockdown.service import add_stations, issue_badges
+from kiosk.pdf import FontMissing
 from kiosk.theory_exam.service import import_bank
 
 DEMO_MARKER = "DEMO.json"  # logins and key paths of a demo instance; never in a real one
@@ -45,8 +47,11 @@ def build_demo(path: Path) -> tuple[Instance, dict]:
                       groups=instance.settings.groups, actor=DEMO_ACTOR, now=now)
         import_bank(session, seed_file("question_bank.csv"), "question_bank.csv",
                     actor=DEMO_ACTOR, now=now)
-        add_stations(session, event["stations"]["count"], prefix=event["stations"]["prefix"],
-                     first_ip=None, actor=DEMO_ACTOR, now=now)
+        stations = add_stations(session, event["stations"]["count"],
+                                prefix=event["stations"]["prefix"], first_ip=None,
+                                actor=DEMO_ACTOR, now=now)
+        badges = issue_badges(session, stations, badge_key=instance.badge_key(),
+                              actor=DEMO_ACTOR, now=now)
         users = []
         for username, role in event["staff"]:
             password = staff.random_password()
@@ -60,7 +65,15 @@ def build_demo(path: Path) -> tuple[Instance, dict]:
             add_judge_key(session, f"demo {role}", recipient, role, actor=DEMO_ACTOR, now=now)
             keys.append({"role": role, "identity_file": str(identity_file),
                          "recipient": recipient})
-    info = {"users": users, "judge_keys": keys, "paper": event["paper"]}
+    info = {"users": users, "judge_keys": keys, "paper": event["paper"],
+            "stations": [{"station": b.station, "code": b.fallback_display} for b in badges]}
+    try:
+        (path / "demo-badges.pdf").write_bytes(render_badges(
+            badges, event_name=instance.settings.event_name,
+            session_name=instance.settings.session_name))
+        info["badges_pdf"] = str(path / "demo-badges.pdf")
+    except FontMissing:
+        info["badges_pdf"] = None  # no CJK font here; `kiosk badges` says what to install
     write_private_file(path / DEMO_MARKER, json.dumps(info, ensure_ascii=False,
                                                       indent=2).encode("utf-8"))
     return instance, info
@@ -101,7 +114,9 @@ def register(main: click.Group) -> None:
         url = f"http://{shown_host}:{port}/"
         if as_json:
             click.echo(json.dumps({"url": url, "instance": str(path), "created": created,
-                                   "users": info["users"], "judge_keys": info["judge_keys"]},
+                                   "users": info["users"], "judge_keys": info["judge_keys"],
+                                   "stations": info.get("stations", []),
+                                   "badges_pdf": info.get("badges_pdf")},
                                   ensure_ascii=False))
         else:
             click.echo(_("Demo instance: %(path)s", path=str(path)) + (
@@ -111,6 +126,11 @@ def register(main: click.Group) -> None:
                 click.echo(_("  from the hall's network: %(url)s",
                              url=f"http://{address}:{port}/"))
             click.echo(_("Workstations (contestants): %(url)s", url=url + "kiosk"))
+            sample = info.get("stations", [])[:3]
+            if sample:
+                click.echo(_("  badge codes, e.g. %(codes)s (all in %(file)s)",
+                             codes=", ".join(f"{s['station']} {s['code']}" for s in sample),
+                             file=info.get("badges_pdf") or str(path / DEMO_MARKER)))
             click.echo("")
             click.echo(_("Staff accounts (demo passwords, shown here and kept in %(file)s):",
                          file=str(path / DEMO_MARKER)))

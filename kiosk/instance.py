@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,11 @@ class Instance:
 
     def secret_key(self) -> str:
         return (self.keys_dir / SECRET_KEY_FILE).read_text(encoding="ascii").strip()
+
+    def badge_key(self) -> bytes:
+        """The HMAC key under which badge tokens are stored: a stolen database alone is not
+        enough to guess the short typed codes offline."""
+        return hashlib.sha256(b"kiosk-badge-token|" + self.secret_key().encode("ascii")).digest()
 
     def session(self) -> Session:
         return self.sessions()

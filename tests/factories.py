@@ -23,6 +23,14 @@ def make_stations(session, count: int = 3, prefix: str = "A", first_ip: str | No
                         actor=Actor("factory", "cli"), now=clock.now())
 
 
+def issue_badge(session, station, badge_key: bytes):
+    """Print a badge (in memory) and return its secrets: what a contestant would scan."""
+    from kiosk.lockdown.service import issue_badges
+
+    return issue_badges(session, [station], badge_key=badge_key,
+                        actor=Actor("factory", "cli"), now=clock.now())[0]
+
+
 def id_number(serial: int, birth: str = "19900101", region: str = "420102") -> str:
     return make_valid(f"{region}{birth}{serial % 1000:03d}")
 

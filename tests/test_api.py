@@ -1,7 +1,7 @@
 import re
 
 from kiosk.openapi import openapi_document
-from tests.factories import make_stations
+from tests.factories import issue_badge, make_stations
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
 
@@ -18,28 +18,61 @@ def test_unknown_badge_is_401_with_json_error(client):
     response = client.post("/api/v1/station/login", json={"token": "NOTABADGE"})
     assert response.status_code == 401
     assert response.get_json()["error"] == "unauthorized"
-    assert response.get_json()["message"] == "工位牌编码无效。"
+    assert response.get_json()["message"].startswith("工位牌编码无效")
 
 
-def test_a_badge_logs_the_station_in(app, client):
-    with app.extensions["kiosk"].session() as session:
-        station = make_stations(session, 1)[0]
-        token = station.login_token
-    # Scanners and people add dashes, spaces and lower case.
-    typed = "-".join([token[:4].lower(), token[4:8], token[8:]])
-    response = client.post("/api/v1/station/login", json={"token": typed})
+def _badge(app, **station_options):
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        station = make_stations(session, 1, **station_options)[0]
+        return issue_badge(session, station, instance.badge_key())
+
+
+def test_the_qr_text_logs_the_station_in(app, client):
+    badge = _badge(app)
+    response = client.post("/api/v1/station/login", json={"token": badge.qr_token})
     assert response.status_code == 200
     assert response.get_json()["station"] == "A01"
     assert "kiosk_session" in response.headers["Set-Cookie"]
 
 
+def test_the_typed_fallback_code_logs_in_however_it_is_typed(app, client):
+    badge = _badge(app)
+    for typed in (badge.fallback_display, badge.fallback_code.lower(),
+                  " ".join(badge.fallback_code)):
+        response = client.post("/api/v1/station/login", json={"token": typed})
+        assert response.status_code == 200, typed
+
+
+def test_a_reprinted_badge_kills_the_old_one(app, client):
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        station = make_stations(session, 1)[0]
+        old = issue_badge(session, station, instance.badge_key())
+        new = issue_badge(session, station, instance.badge_key())
+    for token in (old.qr_token, old.fallback_code):
+        assert client.post("/api/v1/station/login", json={"token": token}).status_code == 401
+    assert client.post("/api/v1/station/login", json={"token": new.qr_token}).status_code == 200
+
+
+def test_badge_tokens_are_stored_only_hashed(app):
+    badge = _badge(app)
+    instance = app.extensions["kiosk"]
+    with instance.engine.connect() as conn:
+        from sqlalchemy import text
+
+        row = conn.execute(text("SELECT * FROM station")).mappings().one()
+    values = " ".join(str(v) for v in row.values())
+    assert badge.qr_token not in values and badge.fallback_code not in values
+    assert len(badge.qr_token) >= 26  # at least 128 bits of base32
+
+
 def test_a_station_bound_to_a_workstation_refuses_others(app, client):
-    with app.extensions["kiosk"].session() as session:
-        station = make_stations(session, 1, first_ip="10.1.1.5")[0]
-    elsewhere = client.post("/api/v1/station/login", json={"token": station.login_token},
+    badge = _badge(app, first_ip="10.1.1.5")
+    elsewhere = client.post("/api/v1/station/login", json={"token": badge.qr_token},
                             environ_base={"REMOTE_ADDR": "10.1.1.6"})
     assert elsewhere.status_code == 403
-    home = client.post("/api/v1/station/login", json={"token": station.login_token},
+    home = client.post("/api/v1/station/login", json={"token": badge.qr_token},
                        environ_base={"REMOTE_ADDR": "10.1.1.5"})
     assert home.status_code == 200
 

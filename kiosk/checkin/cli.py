@@ -1,4 +1,4 @@
-"""`kiosk roster …` (check-in and the draws join with issue 3)."""
+"""`kiosk roster …`, `checkin`, `draw`, `seal`, `records`, `badges`, `unseal`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ import click
 from kiosk import clock
 
 
+def _write_new(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
 def register(main: click.Group) -> None:
     from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current
+    from kiosk.errors import KioskError
     from kiosk.i18n import cli_gettext as _
 
     @main.group("roster")
@@ -32,3 +38,201 @@ def register(main: click.Group) -> None:
                                      now=clock.now())
         emit(as_json, {"imported": len(imported)},
              _("Imported %(n)s contestants.", n=len(imported)))
+
+    @roster_group.command("sheet")
+    @instance_option
+    @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+    def roster_sheet(out: Path) -> None:
+        """The check-in sheet (检录单) as a PDF, with signature lines."""
+        from kiosk.checkin.service import checkin_sheet_pdf
+
+        instance = open_current()
+        with instance.session() as session:
+            data = checkin_sheet_pdf(session, event_name=instance.settings.event_name,
+                                     session_name=instance.settings.session_name,
+                                     font_config=instance.settings.pdf_font)
+        _write_new(out, data)
+        click.echo(str(out))
+
+    @main.command("checkin")
+    @instance_option
+    @click.argument("id_number")
+    @json_option
+    def checkin_command(id_number: str, as_json: bool) -> None:
+        """Mark a contestant present (same as the check-in desk)."""
+        from kiosk.checkin import idcard
+        from kiosk.checkin.service import check_in
+
+        instance = open_current()
+        with instance.session() as session:
+            result = check_in(session, id_number, staff_id=None, actor=CLI_ACTOR,
+                              now=clock.now())
+        person = result.contestant
+        data = {"name": person.name, "id_number": idcard.mask(person.id_number),
+                "group": person.group, "already": result.already,
+                "checked_in_at": clock.iso(result.at)}
+        if result.already:
+            text = _("%(name)s was already checked in at %(time)s by %(by)s; nothing changed.",
+                     name=person.name, time=clock.local_display(result.at, "%H:%M"),
+                     by=result.by)
+        else:
+            text = _("%(name)s (%(group)s) is checked in.", name=person.name,
+                     group=person.group)
+        emit(as_json, data, text)
+
+    @main.command("draw")
+    @instance_option
+    @click.option("--stage", required=True, type=click.IntRange(1, 2))
+    @click.option("--entropy", default=None,
+                  help="Public entropy, e.g. dice rolls in order. Without it: only commit.")
+    @click.option("--late", "late", default=None, metavar="ID|NO",
+                  help="Give a late arrival (ID number, or contestant number for stage 2) the "
+                       "next free item.")
+    @json_option
+    def draw_command(stage: int, entropy: str | None, late: str | None, as_json: bool) -> None:
+        """Run a draw over the checked-in contestants (same as the ceremony page)."""
+        from kiosk.checkin import draws
+
+        instance = open_current()
+        with instance.session() as session:
+            if late:
+                value = draws.assign_late(session, stage, late, actor=CLI_ACTOR,
+                                          now=clock.now())
+                emit(as_json, {"stage": stage, "late": late, "assigned": value},
+                     _("Assigned %(value)s.", value=value))
+                return
+            round_ = draws.current_round(session, stage)
+            if round_ is None or round_.status != "committed":
+                round_ = draws.commit(session, stage, actor=CLI_ACTOR, now=clock.now())
+            if entropy is None:
+                emit(as_json, {"stage": stage, "commitment": round_.commitment,
+                               "entropy": None, "assignments": []},
+                     _("Commitment for stage %(stage)s: %(c)s — now enter the public entropy "
+                       "with --entropy.", stage=stage, c=round_.commitment))
+                return
+            round_ = draws.draw(session, stage, entropy, actor=CLI_ACTOR, now=clock.now())
+            mapping = draws.plaintext_mapping(session, stage)
+        if stage == 1:
+            items = [{"id_number": p["id_number"], "contestant_no": p["contestant_no"]}
+                     for p in mapping.pairs]
+        else:
+            items = [{"contestant_no": p["contestant_no"], "station": p["station"]}
+                     for p in mapping.pairs]
+        emit(as_json, {"stage": stage, "commitment": round_.commitment,
+                       "entropy": round_.entropy, "assignments": items},
+             _("Stage %(stage)s drawn: %(n)s assigned. Commitment %(c)s, entropy %(e)s.",
+               stage=stage, n=len(items), c=round_.commitment, e=round_.entropy))
+
+    @main.command("records")
+    @instance_option
+    @click.option("--stage", required=True, type=click.IntRange(1, 2))
+    @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--station-record", is_flag=True,
+                  help="Stage 2: the station draw record (竞赛工位抽签记录表) for signatures.")
+    def records_command(stage: int, out: Path, station_record: bool) -> None:
+        """Print a stage's record sheet before sealing (prepares the seal, fixing its SHA-256)."""
+        from kiosk.checkin import draws
+        from kiosk.checkin.records import record_sheet
+
+        instance = open_current()
+        settings = instance.settings
+        with instance.session() as session:
+            round_ = draws.current_round(session, stage)
+            if round_ is not None and round_.status == "drawn":
+                draws.prepare_seal(session, stage, event_name=settings.event_name,
+                                   actor=CLI_ACTOR, now=clock.now())
+            mapping = draws.plaintext_mapping(session, stage)
+            kind = "station" if station_record and stage == 2 else stage
+            data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
+                                session_name=settings.session_name,
+                                font_config=settings.pdf_font)
+        _write_new(out, data)
+        click.echo(str(out))
+
+    @main.command("seal")
+    @instance_option
+    @click.option("--stage", required=True, type=click.IntRange(1, 2))
+    @json_option
+    def seal_command(stage: int, as_json: bool) -> None:
+        """Encrypt the stage's mapping to its judges' keys and erase the plaintext."""
+        from kiosk.checkin import draws
+
+        instance = open_current()
+        with instance.session() as session:
+            round_ = draws.seal(session, stage, event_name=instance.settings.event_name,
+                                actor=CLI_ACTOR, now=clock.now())
+        emit(as_json, {"stage": stage, "sealed_sha256": round_.ciphertext_sha256,
+                       "commitment": round_.commitment},
+             _("Stage %(stage)s sealed. SHA-256 of the sealed record: %(sha)s", stage=stage,
+               sha=round_.ciphertext_sha256))
+
+    @main.command("unseal")
+    @instance_option
+    @click.option("--identity", "identities", multiple=True, required=True,
+                  type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @json_option
+    def unseal_command(identities: tuple[Path, ...], as_json: bool) -> None:
+        """Decrypt the draw records with the judges' identity files (stage 2, then 1), check
+        them against the commitments and link stations to contestants."""
+        from kiosk.checkin import draws
+        from kiosk.crypto import read_identity_file
+
+        keys = [key for path in identities for key in read_identity_file(path)]
+        instance = open_current()
+        with instance.session() as session:
+            result = draws.unseal(session, keys, actor=CLI_ACTOR, now=clock.now())
+        stages = [{"stage": s.stage, "verified": s.verified, "problems": s.problems,
+                   "commitment": s.commitment, "entropy": s.entropy,
+                   "sealed_sha256": s.sealed_sha256, "assignments": len(s.assignments)}
+                  for s in sorted(result.stages.values(), key=lambda s: -s.stage)]
+
+        def text() -> str:
+            lines = []
+            for s in stages:
+                state = _("verified") if s["verified"] else _("NOT VERIFIED: %(p)s",
+                                                             p="; ".join(s["problems"]))
+                lines.append(_("Stage %(stage)s opened: %(n)s pairs, %(state)s",
+                               stage=s["stage"], n=s["assignments"], state=state))
+            lines += [f"{link['station']}  {link['contestant_no']}  {link['name']}  "
+                      f"{link['group']}" for link in result.links]
+            return "\n".join(lines)
+
+        emit(as_json, {"stages": stages, "links": result.links}, text)
+        if not all(s["verified"] for s in stages):
+            raise SystemExit(1)
+
+    @main.command("badges")
+    @instance_option
+    @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--stations", default="", help="Comma-separated station codes (default: all).")
+    @json_option
+    def badges_command(out: Path, stations: str, as_json: bool) -> None:
+        """Print QR station badges. Each printed badge gets a new token: older badges of the
+        same stations stop working."""
+        from sqlalchemy import select
+
+        from kiosk.checkin.badges import render_badges
+        from kiosk.lockdown.models import Station
+        from kiosk.lockdown.service import issue_badges
+
+        instance = open_current()
+        wanted = [code.strip().upper() for code in stations.split(",") if code.strip()]
+        with instance.session() as session:
+            query = select(Station).order_by(Station.code)
+            if wanted:
+                query = query.where(Station.code.in_(wanted))
+            chosen = list(session.scalars(query))
+            unknown = sorted(set(wanted) - {s.code for s in chosen})
+            if unknown:
+                raise KioskError(_("Unknown stations: %(codes)s", codes=", ".join(unknown)))
+            if not chosen:
+                raise KioskError(_("There are no stations; add them with kiosk stations add."))
+            secrets = issue_badges(session, chosen, badge_key=instance.badge_key(),
+                                   actor=CLI_ACTOR, now=clock.now())
+        data = render_badges(secrets, event_name=instance.settings.event_name,
+                             session_name=instance.settings.session_name,
+                             font_config=instance.settings.pdf_font)
+        _write_new(out, data)
+        emit(as_json, {"out": str(out), "stations": [s.station for s in secrets]},
+             _("Printed %(n)s badges to %(out)s; older badges of these stations no longer "
+               "work.", n=len(secrets), out=str(out)))

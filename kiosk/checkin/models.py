@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
+
+DRAW_STATUSES = ("committed", "drawn", "prepared", "sealed", "superseded")
+DRAW_METHODS = ("computer", "lots")
 
 
 class Contestant(Base):
@@ -21,3 +24,102 @@ class Contestant(Base):
     roster_line: Mapped[int | None]  # the line of the imported file, for people to find it again
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+
+class DrawRound(Base):
+    """One run of a draw stage (一次抽签 / 二次抽签), from commitment to seal.
+
+    A computer draw commits to a secret seed (its SHA-256 is shown and printed) before the public
+    entropy is entered. The seed and the plaintext assignments exist only until the seal; after it
+    only the age ciphertext and its SHA-256 remain.
+    """
+
+    __tablename__ = "draw_round"
+    __table_args__ = (
+        CheckConstraint("stage IN (1, 2)", name="stage"),
+        CheckConstraint(f"status IN {DRAW_STATUSES!r}", name="status"),
+        CheckConstraint(f"method IN {DRAW_METHODS!r}", name="method"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage: Mapped[int] = mapped_column(Integer, index=True)
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[bytes | None] = mapped_column(LargeBinary)  # erased at the seal
+    commitment: Mapped[str | None] = mapped_column(String(64))  # SHA-256(seed), hex
+    entropy: Mapped[str | None] = mapped_column(Text)  # public: dice rolls etc.
+    pool_size: Mapped[int] = mapped_column(default=0)
+    input_count: Mapped[int] = mapped_column(default=0)
+    committed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    committed_by: Mapped[str] = mapped_column(String(64))
+    entropy_by: Mapped[str | None] = mapped_column(String(64))
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    drawn_by: Mapped[str | None] = mapped_column(String(64))
+    prepared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sealed_by: Mapped[str | None] = mapped_column(String(64))
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)  # the sealed record (age)
+    ciphertext_sha256: Mapped[str | None] = mapped_column(String(64))
+    recipients: Mapped[str | None] = mapped_column(Text)  # age1… it was sealed to, one a line
+    # Kept at the seal, linking nobody: JSON of who drew (stage 1: contestant ids; stage 2:
+    # contestant numbers) and of the free pool items in the order late arrivals take them.
+    drawn_ids: Mapped[str | None] = mapped_column(Text)
+    remaining_order: Mapped[str | None] = mapped_column(Text)
+
+
+class Draw1Assignment(Base):
+    """Identity → contestant number, in plaintext only between the draw and the seal."""
+
+    __tablename__ = "draw1_assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("draw_round.id"), index=True)
+    contestant_id: Mapped[int] = mapped_column(ForeignKey("contestant.id"), unique=True)
+    contestant_no: Mapped[str] = mapped_column(String(8), unique=True)
+    late: Mapped[bool] = mapped_column(default=False)
+
+
+class ContestantNumber(Base):
+    """The contestant numbers in use, with no link to anyone: the input of the station draw."""
+
+    __tablename__ = "contestant_number"
+
+    no: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class Draw2Assignment(Base):
+    """Contestant number → station, in plaintext only between the draw and the seal."""
+
+    __tablename__ = "draw2_assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("draw_round.id"), index=True)
+    contestant_no: Mapped[str] = mapped_column(String(8), unique=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), unique=True)
+    late: Mapped[bool] = mapped_column(default=False)
+
+
+class SealedSupplement(Base):
+    """A late arrival's assignment made after its stage was sealed: sealed on its own at once,
+    so that the pair never exists in plaintext on the server."""
+
+    __tablename__ = "sealed_supplement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("draw_round.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class CheckinUndo(Base):
+    """An undone check-in, with its reason: the desk never silently forgets."""
+
+    __tablename__ = "checkin_undo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contestant_id: Mapped[int] = mapped_column(ForeignKey("contestant.id"), index=True)
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    undone_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    undone_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)

@@ -1,8 +1,9 @@
-"""Roster import and check-in. (The draws and sealing arrive with issue 3.)"""
+"""Roster import and the check-in desk (检录)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -10,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, tabular
 from kiosk.checkin import idcard
-from kiosk.checkin.models import Contestant
+from kiosk.checkin.models import CheckinUndo, Contestant, Draw1Assignment
 from kiosk.db import write_transaction
-from kiosk.errors import N_, ImportErrors, Problem
+from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
+from kiosk.models import StaffUser
 
 ROSTER_COLUMNS = {
     "name": ("姓名", "选手姓名", "name"),
@@ -84,3 +86,172 @@ def import_roster(session: Session, data: bytes, filename: str, *, groups: list[
 
 def roster_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Contestant)) or 0
+
+
+# ----------------------------------------------------------------------------- the desk
+
+ID_LIKE = re.compile(r"^[0-9]{6,17}[0-9Xx]?$")
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    contestant: Contestant
+    already: bool  # checked in before this scan: nothing changed
+    at: datetime
+    by: str  # the staff member who checked them in
+
+
+def find_contestants(session: Session, query: str, limit: int = 20) -> list[Contestant]:
+    """A scanned or typed ID finds one person; anything else searches names."""
+    text = query.strip()
+    if not text:
+        return []
+    number = idcard.normalize(text)
+    if ID_LIKE.match(number):
+        if len(number) == 18:
+            return list(session.scalars(select(Contestant).where(Contestant.id_number == number)))
+        return list(session.scalars(select(Contestant).where(
+            Contestant.id_number.endswith(number)).order_by(Contestant.id).limit(limit)))
+    return list(session.scalars(select(Contestant).where(Contestant.name.contains(text))
+                                .order_by(Contestant.name, Contestant.id).limit(limit)))
+
+
+def check_in(session: Session, contestant_id_or_number: int | str, *, staff_id: int | None,
+             actor: audit.Actor, now: datetime) -> CheckinResult:
+    """Mark present. A second scan reports the first check-in and changes nothing."""
+    with write_transaction(session):
+        contestant = _contestant(session, contestant_id_or_number)
+        if contestant.checked_in_at is not None:
+            return CheckinResult(contestant, True, contestant.checked_in_at,
+                                 _staff_name(session, contestant.checked_in_by))
+        contestant.checked_in_at = now
+        contestant.checked_in_by = staff_id
+        audit.record(session, actor, "checkin.checked_in", at=now, subject=contestant.name,
+                     details={"id_number": idcard.mask(contestant.id_number),
+                              "group": contestant.group})
+    return CheckinResult(contestant, False, now, actor.name)
+
+
+def undo_check_in(session: Session, contestant_id: int, reason: str, *, actor: audit.Actor,
+                  now: datetime) -> Contestant:
+    reason = reason.strip()
+    if not reason:
+        raise KioskError(N_("Undoing a check-in needs a reason."))
+    with write_transaction(session):
+        contestant = _contestant(session, contestant_id)
+        if contestant.checked_in_at is None:
+            raise Conflict(N_("%(name)s is not checked in."), name=contestant.name)
+        if session.scalar(select(Draw1Assignment.id)
+                          .where(Draw1Assignment.contestant_id == contestant.id)):
+            raise Conflict(N_("%(name)s has drawn a contestant number already; a check-in "
+                              "cannot be undone after the draw."), name=contestant.name)
+        session.add(CheckinUndo(contestant_id=contestant.id,
+                                checked_in_at=contestant.checked_in_at, undone_at=now,
+                                undone_by=actor.name, reason=reason[:500]))
+        contestant.checked_in_at = None
+        contestant.checked_in_by = None
+        audit.record(session, actor, "checkin.undone", at=now, subject=contestant.name,
+                     details={"id_number": idcard.mask(contestant.id_number),
+                              "reason": reason[:500]})
+    return contestant
+
+
+def _contestant(session: Session, key: int | str) -> Contestant:
+    if isinstance(key, int):
+        contestant = session.get(Contestant, key)
+    else:
+        contestant = session.scalar(select(Contestant).where(
+            Contestant.id_number == idcard.normalize(key)))
+    if contestant is None:
+        raise NotFound(N_("Not on the roster: %(who)s"),
+                       who=idcard.mask(idcard.normalize(key)) if isinstance(key, str) else key)
+    return contestant
+
+
+def _staff_name(session: Session, staff_id: int | None) -> str:
+    if staff_id is None:
+        return "cli"
+    user = session.get(StaffUser, staff_id)
+    return (user.display_name or user.username) if user else "?"
+
+
+@dataclass(frozen=True)
+class Counts:
+    total: int
+    present: int
+    by_group: dict[str, tuple[int, int]]  # group -> (present, total)
+
+    @property
+    def absent(self) -> int:
+        return self.total - self.present
+
+
+def counts(session: Session) -> Counts:
+    rows = session.execute(select(Contestant.group, func.count(),
+                                  func.count(Contestant.checked_in_at))
+                           .group_by(Contestant.group).order_by(Contestant.group)).all()
+    by_group = {group: (int(present), int(total)) for group, total, present in rows}
+    return Counts(sum(t for _, t in by_group.values()), sum(p for p, _ in by_group.values()),
+                  by_group)
+
+
+def absent(session: Session) -> list[Contestant]:
+    return list(session.scalars(select(Contestant).where(Contestant.checked_in_at.is_(None))
+                                .order_by(Contestant.group, Contestant.roster_line,
+                                          Contestant.id)))
+
+
+def roster(session: Session) -> list[Contestant]:
+    return list(session.scalars(select(Contestant).order_by(Contestant.group,
+                                                            Contestant.roster_line,
+                                                            Contestant.id)))
+
+
+def checkin_sheet_pdf(session: Session, *, event_name: str, session_name: str,
+                      font_config: str = "") -> bytes:
+    """检录单: everyone on the roster with check-in time and who checked them in, for the chief
+    judge, with signature lines. ID numbers are masked: the sheet leaves the desk."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import PageBreak, Spacer
+
+    from kiosk.clock import local_display
+    from kiosk.pdf import build_document, para, signature_block, table
+
+    people = roster(session)
+    staff_names = {u.id: (u.display_name or u.username) for u in session.scalars(
+        select(StaffUser))}
+    groups: dict[str, list[Contestant]] = {}
+    for person in people:
+        groups.setdefault(person.group, []).append(person)
+    tally = counts(session)
+
+    def story(font, st):
+        flow = []
+        for number, (group, members) in enumerate(groups.items()):
+            if number:
+                flow.append(PageBreak())
+            present = sum(1 for m in members if m.checked_in_at)
+            flow += [para(f"{event_name}", st.subtitle), para(f"检录单（{group}）", st.title),
+                     para(f"{session_name}　应到 {len(members)} 人　实到 {present} 人　"
+                          f"缺考 {len(members) - present} 人　打印时间 "
+                          f"{local_display(now_for_print)}", st.body), Spacer(1, 3 * mm)]
+            rows = [["序号", "姓名", "身份证号", "单位", "检录时间", "检录员", "状态"]]
+            for index, m in enumerate(members, start=1):
+                rows.append([index, m.name, idcard.mask(m.id_number), m.organization,
+                             local_display(m.checked_in_at, "%H:%M:%S") if m.checked_in_at
+                             else "", staff_names.get(m.checked_in_by, "") if
+                             m.checked_in_by else ("命令行" if m.checked_in_at else ""),
+                             "已检录" if m.checked_in_at else "缺考"])
+            flow.append(table(rows, [12 * mm, 22 * mm, 38 * mm, 44 * mm, 20 * mm, 18 * mm,
+                                     16 * mm], font))
+            flow += [Spacer(1, 8 * mm), signature_block(["检录员签字", "裁判长签字", "监督签字"],
+                                                        font)]
+        if not groups:
+            flow.append(para("名单为空", st.body))
+        return flow
+
+    from kiosk.clock import now as clock_now
+
+    now_for_print = clock_now()
+    return build_document(story, title="检录单", font_config=font_config,
+                          footer=f"{event_name} · 检录单 · 应到 {tally.total} 实到 {tally.present}")

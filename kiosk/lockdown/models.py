@@ -9,14 +9,23 @@ from kiosk.db import Base, UTCDateTime
 
 
 class Station(Base):
-    """A workstation seat (赛位/工位), e.g. A01. Contestants are known here only by station."""
+    """A workstation seat (赛位/工位), e.g. A01. After the draw, contestants are known here only by
+    station; which person sits where is sealed."""
 
     __tablename__ = "station"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
-    # The secret printed on the badge (QR and typed fallback). Knowing it is logging in as the
-    # station, so it is random, long enough against guessing, and never shown on staff lists.
-    login_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Badge secrets, stored only as HMAC-SHA256 under the instance key: the QR text (130 bits)
+    # and the short typed fallback code. A reprint replaces both, killing the old badge.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    fallback_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    badge_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    badge_generation: Mapped[int] = mapped_column(default=0)
     workstation_ip: Mapped[str | None] = mapped_column(String(64))
+    # A spare seat is kept out of the station draw (a contestant may be moved to it later).
+    spare: Mapped[bool] = mapped_column(default=False)
+    # Set by the station draw and kept after sealing: the server knows which seats are taken,
+    # never by whom.
+    occupied: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

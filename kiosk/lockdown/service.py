@@ -1,14 +1,17 @@
-"""Station login and binding. (Phases and deadlines: issue 5, on kiosk.clock's pure rules.)"""
+"""Stations, their badges and the workstation login. (Phases and deadlines: issue 5.)"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import ipaddress
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kiosk import audit
@@ -18,37 +21,90 @@ from kiosk.lockdown.models import Station
 from kiosk.models import LoginAttempt
 from kiosk.staff import throttle_wait
 
-# Letters and digits that survive being read off a badge and typed: no 0/O, 1/I/L.
-TOKEN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # noqa: S105
-TOKEN_LENGTH = 12  # 31^12 ≈ 7.9e17: guessing one at 20 per minute per address is hopeless
+# The typed fallback code: letters and digits that survive being read off a badge and typed
+# (no 0/O/Q, 1/I/L, 5/S, 2/Z, 8/B, 6/G, U/V). 12 of 21 ≈ 53 bits: at 20 guesses a minute per
+# address, hopeless to guess; the QR text itself carries 136 bits.
+FALLBACK_ALPHABET = "ACDEFGHJKMNPRTWXY3479"
+FALLBACK_LENGTH = 12
+QR_TOKEN_BYTES = 17  # 136 bits -> 28 base32 characters
 BADGE_GUESSES_PER_MINUTE = 20
 
 
-def new_login_token() -> str:
-    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+@dataclass(frozen=True)
+class BadgeSecrets:
+    """What a freshly printed badge carries; exists only in memory and on paper."""
+
+    station: str
+    qr_token: str
+    fallback_code: str
+
+    @property
+    def fallback_display(self) -> str:
+        code = self.fallback_code
+        return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def new_badge_secrets(station: str) -> BadgeSecrets:
+    # Base32 upper case fits the QR alphanumeric mode: a small code any cheap scanner reads.
+    qr_token = base64.b32encode(secrets.token_bytes(QR_TOKEN_BYTES)).decode("ascii").rstrip("=")
+    fallback = "".join(secrets.choice(FALLBACK_ALPHABET) for _ in range(FALLBACK_LENGTH))
+    return BadgeSecrets(station, qr_token, fallback)
 
 
 def normalize_token(text: str) -> str:
-    """Scanners and people add spaces, dashes and lower case; the token has none of them."""
-    return "".join(ch for ch in text.upper() if ch.isalnum())
+    """Scanners and people add spaces, dashes and lower case; the tokens have none of them."""
+    return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
 
 
-def login_station(session: Session, token: str, *, address: str, now: datetime) -> Station:
+def token_digest(key: bytes, token: str) -> str:
+    return hmac.new(key, normalize_token(token).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def issue_badges(session: Session, stations: list[Station], *, badge_key: bytes,
+                 actor: audit.Actor, now: datetime) -> list[BadgeSecrets]:
+    """New badge secrets for these stations; every older badge of theirs stops working."""
+    issued = []
+    with write_transaction(session):
+        for station in stations:
+            secret = new_badge_secrets(station.code)
+            station.token_hash = token_digest(badge_key, secret.qr_token)
+            station.fallback_hash = token_digest(badge_key, secret.fallback_code)
+            station.badge_issued_at = now
+            station.badge_generation += 1
+            issued.append(secret)
+        session.flush()
+        audit.record(session, actor, "badges.issued", at=now,
+                     subject=_station_range([s.code for s in stations]),
+                     details={"count": len(stations),
+                              "reissued": [s.code for s in stations if s.badge_generation > 1]})
+    return issued
+
+
+def _station_range(codes: list[str]) -> str:
+    if not codes:
+        return ""
+    return codes[0] if len(codes) == 1 else f"{codes[0]}–{codes[-1]} ({len(codes)})"
+
+
+def login_station(session: Session, token: str, *, badge_key: bytes, address: str,
+                  now: datetime) -> Station:
     key = f"badge:{address}"
     retry_after = throttle_wait(session, now, [(key, BADGE_GUESSES_PER_MINUTE)])
     if retry_after:
         raise TooManyAttempts(N_("Too many wrong badge codes; try again in %(retry_after)s "
                                  "seconds."), retry_after=retry_after)
-    wanted = normalize_token(token)
     station = None
-    if wanted:
-        station = session.scalar(select(Station).where(Station.login_token == wanted))
-    if station is None or not hmac.compare_digest(station.login_token, wanted):
+    if normalize_token(token):
+        digest = token_digest(badge_key, token)
+        station = session.scalar(select(Station).where(
+            or_(Station.token_hash == digest, Station.fallback_hash == digest)))
+    if station is None:
         with write_transaction(session):
             session.add(LoginAttempt(key=key, at=now))
             audit.record(session, audit.Actor("?", "station"), "station.login_failed", at=now,
                          details={"address": address})
-        raise Unauthorized(N_("This badge code is not valid."))
+        raise Unauthorized(N_("This badge code is not valid. Scan the badge again or type the "
+                              "code printed under the QR code."))
     if station.workstation_ip and station.workstation_ip != address:
         with write_transaction(session):
             audit.record(session, audit.Actor(f"station:{station.code}", "station"),
@@ -81,7 +137,7 @@ def add_stations(session: Session, count: int, *, prefix: str, first_ip: str | N
         created = []
         for offset in range(count):
             code = f"{prefix}{start + offset:0{width}d}"
-            station = Station(code=code, login_token=new_login_token(), created_at=now,
+            station = Station(code=code, created_at=now,
                               workstation_ip=str(ip + offset) if ip else None)
             session.add(station)
             created.append(station)

@@ -1,0 +1,610 @@
+"""The two draw stages, from commitment to seal, and the unsealing.
+
+Stage 1 (一次抽签, the first encryption judge): identity → contestant number (参赛编号).
+Stage 2 (二次抽签, the second encryption judge): contestant number → station (赛位号).
+
+Plaintext pairs exist only between a stage's draw and its seal. Sealing encrypts them, with the
+seed and entropy, to the age recipients registered for the stage and deletes them in the same
+transaction. Audit events of the draws hold commitments, entropy and counts, never pairs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyrage
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from kiosk import audit, clock
+from kiosk.checkin import draw as rules
+from kiosk.checkin.models import (
+    Contestant,
+    ContestantNumber,
+    Draw1Assignment,
+    Draw2Assignment,
+    DrawRound,
+    SealedSupplement,
+)
+from kiosk.crypto import parse_recipient
+from kiosk.db import write_transaction
+from kiosk.errors import N_, Conflict, KioskError, NotFound
+from kiosk.judge_keys import recipients_for
+from kiosk.lockdown.models import Station
+
+SEALED_FORMAT = "kiosk-sealed-draw-v1"
+SUPPLEMENT_FORMAT = "kiosk-sealed-supplement-v1"
+OPEN_STATUSES = ("committed", "drawn", "prepared")
+
+
+def _stage_role(stage: int) -> str:
+    if stage not in (1, 2):
+        raise KioskError(N_("The draw stage is 1 or 2."))
+    return f"crypt{stage}"
+
+
+def current_round(session: Session, stage: int) -> DrawRound | None:
+    """The stage's live round: open or sealed (superseded rounds are history)."""
+    return session.scalar(select(DrawRound).where(DrawRound.stage == stage,
+                                                  DrawRound.status != "superseded")
+                          .order_by(DrawRound.id.desc()).limit(1))
+
+
+def history(session: Session, stage: int) -> list[DrawRound]:
+    return list(session.scalars(select(DrawRound).where(DrawRound.stage == stage)
+                                .order_by(DrawRound.id)))
+
+
+# ----------------------------------------------------------------------------- inputs and pools
+
+def stage_inputs(session: Session, stage: int) -> list[str]:
+    """Who takes part in a fresh draw: stage 1, the checked-in contestants' ID numbers; stage 2,
+    the contestant numbers in use."""
+    if stage == 1:
+        return sorted(session.scalars(select(Contestant.id_number)
+                                      .where(Contestant.checked_in_at.is_not(None))))
+    return sorted(session.scalars(select(ContestantNumber.no)))
+
+
+def stage_pool(session: Session, stage: int) -> list[str]:
+    if stage == 1:
+        size = session.scalar(select(func.count()).select_from(Contestant)) or 0
+        return rules.number_pool(size)
+    return sorted(session.scalars(select(Station.code).where(Station.spare.is_(False))))
+
+
+def _pending_inputs(session: Session, stage: int) -> list[str]:
+    """Inputs that have not drawn yet (late arrivals)."""
+    if stage == 1:
+        drawn = select(Draw1Assignment.contestant_id)
+        return sorted(session.scalars(select(Contestant.id_number).where(
+            Contestant.checked_in_at.is_not(None), Contestant.id.not_in(drawn),
+            Contestant.id.not_in(_sealed_contestant_ids(session)))))
+    taken = set(session.scalars(select(Draw2Assignment.contestant_no)))
+    return sorted(no for no in session.scalars(select(ContestantNumber.no))
+                  if no not in taken and no not in _sealed_numbers(session))
+
+
+def _sealed_contestant_ids(session: Session):
+    # After the seal the server no longer knows who drew; it only knows how many. Contestants
+    # checked in before the seal drew; the list of those who did is kept as a flag-free set of
+    # ids on the round (drawn_ids), which links nobody to a number.
+    ids: list[int] = []
+    for round_ in session.scalars(select(DrawRound).where(DrawRound.stage == 1,
+                                                          DrawRound.status == "sealed")):
+        ids.extend(json.loads(round_.drawn_ids or "[]"))
+    return ids
+
+
+def _sealed_numbers(session: Session) -> set[str]:
+    numbers: set[str] = set()
+    for round_ in session.scalars(select(DrawRound).where(DrawRound.stage == 2,
+                                                          DrawRound.status == "sealed")):
+        numbers.update(json.loads(round_.drawn_ids or "[]"))
+    return numbers
+
+
+# ----------------------------------------------------------------------------- commit and draw
+
+def commit(session: Session, stage: int, *, actor: audit.Actor, now: datetime) -> DrawRound:
+    """A new round with a secret seed; its SHA-256 is shown and printed before the entropy."""
+    _stage_role(stage)
+    with write_transaction(session):
+        live = _redrawable(session, stage)
+        if live is not None:
+            _supersede(session, live, actor, now)
+        inputs = stage_inputs(session, stage)
+        if not inputs:
+            raise Conflict(N_("Nobody to draw: stage 1 needs checked-in contestants, stage 2 "
+                              "needs the contestant numbers of stage 1."))
+        seed = secrets.token_bytes(rules.SEED_BYTES)
+        round_ = DrawRound(stage=stage, method="computer", status="committed", seed=seed,
+                           commitment=rules.commitment(seed), committed_at=now,
+                           committed_by=actor.name, pool_size=len(stage_pool(session, stage)),
+                           input_count=len(inputs))
+        session.add(round_)
+        session.flush()
+        audit.record(session, actor, "draw.committed", at=now, subject=f"stage {stage}",
+                     details={"stage": stage, "round": round_.id,
+                              "commitment": round_.commitment, "inputs": len(inputs),
+                              "pool": round_.pool_size})
+    return round_
+
+
+def _redrawable(session: Session, stage: int) -> DrawRound | None:
+    """The live round a new draw would replace; refuse where a redraw is no longer allowed."""
+    live = current_round(session, stage)
+    if live is not None and live.status == "sealed":
+        raise Conflict(N_("Stage %(stage)s is sealed; it cannot be drawn again."), stage=stage)
+    if stage == 1 and live is not None and current_round(session, 2) is not None:
+        raise Conflict(N_("The station draw has used these contestant numbers; stage 1 can no "
+                          "longer be drawn again."))
+    return live
+
+
+def _supersede(session: Session, round_: DrawRound, actor: audit.Actor, now: datetime) -> None:
+    """A redraw before the seal: the old round stays in the log (commitment and entropy), its
+    pairs are dropped."""
+    _clear_assignments(session, round_)
+    round_.status = "superseded"
+    round_.seed = None
+    round_.ciphertext = None
+    round_.ciphertext_sha256 = None
+    audit.record(session, actor, "draw.superseded", at=now, subject=f"stage {round_.stage}",
+                 details={"stage": round_.stage, "round": round_.id,
+                          "commitment": round_.commitment, "entropy": round_.entropy})
+
+
+def _clear_assignments(session: Session, round_: DrawRound) -> None:
+    if round_.stage == 1:
+        numbers = list(session.scalars(select(Draw1Assignment.contestant_no)
+                                       .where(Draw1Assignment.round_id == round_.id)))
+        session.execute(delete(Draw1Assignment).where(Draw1Assignment.round_id == round_.id))
+        if numbers:
+            session.execute(delete(ContestantNumber).where(ContestantNumber.no.in_(numbers)))
+    else:
+        stations = list(session.scalars(select(Draw2Assignment.station_id)
+                                         .where(Draw2Assignment.round_id == round_.id)))
+        session.execute(delete(Draw2Assignment).where(Draw2Assignment.round_id == round_.id))
+        if stations:
+            session.execute(update(Station).where(Station.id.in_(stations))
+                            .values(occupied=False))
+
+
+def draw(session: Session, stage: int, entropy: str, *, actor: audit.Actor,
+         now: datetime) -> DrawRound:
+    """Run the committed round with the public entropy."""
+    entropy = rules.canonical_entropy(entropy)
+    if not entropy:
+        raise KioskError(N_("Enter the public entropy (for example the dice rolls, in order)."))
+    with write_transaction(session):
+        round_ = current_round(session, stage)
+        if round_ is None or round_.status != "committed" or round_.seed is None:
+            raise Conflict(N_("Stage %(stage)s has no commitment waiting for entropy; make "
+                              "the commitment first."), stage=stage)
+        inputs, pool = stage_inputs(session, stage), stage_pool(session, stage)
+        if len(inputs) != round_.input_count:
+            raise Conflict(N_("Who takes part changed since the commitment (%(then)s, now "
+                              "%(now)s); make a new commitment."),
+                           then=round_.input_count, now=len(inputs))
+        try:
+            mapping = rules.assign(round_.seed, entropy, stage, inputs, pool)
+        except rules.DrawError as exc:
+            raise Conflict(N_("The draw cannot run: %(reason)s"), reason=str(exc)) from exc
+        _store(session, round_, mapping, late=False)
+        round_.entropy = entropy
+        round_.entropy_by = actor.name
+        round_.status = "drawn"
+        round_.drawn_at = now
+        round_.drawn_by = actor.name
+        round_.pool_size = len(pool)
+        audit.record(session, actor, "draw.drawn", at=now, subject=f"stage {stage}",
+                     details={"stage": stage, "round": round_.id, "method": "computer",
+                              "commitment": round_.commitment, "entropy": entropy,
+                              "assigned": len(mapping), "pool": len(pool)})
+    return round_
+
+
+def draw_by_lots(session: Session, stage: int, lots: dict[str, str], *, actor: audit.Actor,
+                 now: datetime) -> DrawRound:
+    """Physical lots: staff enter what each drew. All or nothing; duplicates and numbers outside
+    the pool are refused, and everyone must have a lot."""
+    _stage_role(stage)
+    with write_transaction(session):
+        live = _redrawable(session, stage)
+        inputs, pool = stage_inputs(session, stage), stage_pool(session, stage)
+        _check_lots(lots, inputs, pool)
+        if live is not None:
+            _supersede(session, live, actor, now)
+        round_ = DrawRound(stage=stage, method="lots", status="drawn", committed_at=now,
+                           committed_by=actor.name, drawn_at=now, drawn_by=actor.name,
+                           pool_size=len(pool), input_count=len(inputs))
+        session.add(round_)
+        session.flush()
+        _store(session, round_, lots, late=False)
+        audit.record(session, actor, "draw.drawn", at=now, subject=f"stage {stage}",
+                     details={"stage": stage, "round": round_.id, "method": "lots",
+                              "assigned": len(lots), "pool": len(pool)})
+    return round_
+
+
+def _check_lots(lots: dict[str, str], inputs: list[str], pool: list[str]) -> None:
+    from kiosk.errors import ImportErrors, Problem
+
+    problems: list[Problem] = []
+    pool_set = set(pool)
+    width = len(pool[0]) if pool and pool[0].isdigit() else 0
+    seen: dict[str, str] = {}
+    for key in list(lots):
+        value = lots[key].strip().upper()
+        if width and value.isdigit():
+            value = value.zfill(width)
+        lots[key] = value
+        if key not in inputs:
+            problems.append(Problem(None, N_("%(who)s does not take part in this draw"),
+                                    {"who": key}))
+        elif not value:
+            problems.append(Problem(None, N_("%(who)s has no lot"), {"who": key}))
+        elif value not in pool_set:
+            problems.append(Problem(None, N_("%(who)s: %(lot)s is not in the pool"),
+                                    {"who": key, "lot": value}))
+        elif value in seen:
+            problems.append(Problem(None, N_("%(who)s: %(lot)s was drawn already by %(other)s"),
+                                    {"who": key, "lot": value, "other": seen[value]}))
+        else:
+            seen[value] = key
+    missing = [key for key in inputs if key not in lots]
+    problems += [Problem(None, N_("%(who)s has no lot"), {"who": key}) for key in missing]
+    if problems:
+        raise ImportErrors(problems)
+
+
+def _store(session: Session, round_: DrawRound, mapping: dict[str, str], *, late: bool) -> None:
+    if round_.stage == 1:
+        ids = dict(session.execute(select(Contestant.id_number, Contestant.id)
+                                   .where(Contestant.id_number.in_(list(mapping)))).all())
+        for id_number, number in sorted(mapping.items(), key=lambda kv: kv[1]):
+            session.add(Draw1Assignment(round_id=round_.id, contestant_id=ids[id_number],
+                                        contestant_no=number, late=late))
+        # Inserted in number order, so that row order tells nothing about the roster order.
+        for number in sorted(mapping.values()):
+            session.add(ContestantNumber(no=number))
+    else:
+        stations = dict(session.execute(select(Station.code, Station.id)
+                                        .where(Station.code.in_(list(mapping.values())))).all())
+        for number, code in sorted(mapping.items()):
+            session.add(Draw2Assignment(round_id=round_.id, contestant_no=number,
+                                        station_id=stations[code], late=late))
+        session.execute(update(Station).where(Station.id.in_(list(stations.values())))
+                        .values(occupied=True))
+    session.flush()
+
+
+# ----------------------------------------------------------------------------- late arrivals
+
+def assign_late(session: Session, stage: int, who: str, *, lot: str | None = None,
+                actor: audit.Actor, now: datetime, badge_recipients: list[str] | None = None,
+                ) -> str:
+    """A late arrival takes the next item of the drawn permutation (or the lot they drew).
+    After the seal the pair is sealed on its own at once and never stored in plaintext."""
+    with write_transaction(session):
+        round_ = current_round(session, stage)
+        if round_ is None or round_.status not in ("drawn", "prepared", "sealed"):
+            raise Conflict(N_("Stage %(stage)s has not been drawn yet."), stage=stage)
+        key = who.strip().upper()
+        if key not in _pending_inputs(session, stage):
+            raise Conflict(N_("%(who)s is not waiting for a draw (not checked in, or drawn "
+                              "already)."), who=who)
+        used = _used_items(session, round_)
+        pool = stage_pool(session, stage)
+        if lot is not None:
+            value = lot.strip().upper()
+            if stage == 1 and value.isdigit() and pool:
+                value = value.zfill(len(pool[0]))
+            if value not in pool or value in used:
+                raise Conflict(N_("%(lot)s is not free in the pool."), lot=value)
+        elif round_.method == "computer":
+            free = json.loads(round_.remaining_order) if round_.status == "sealed" else \
+                rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
+            free = [item for item in free if item not in used]
+            if not free:
+                raise Conflict(N_("The pool is used up."))
+            value = free[0]
+        else:
+            raise KioskError(N_("This stage was drawn with physical lots: enter the lot the "
+                                "late arrival drew."))
+        if round_.status == "sealed":
+            _seal_supplement(session, round_, key, value, now)
+            _mark_used(session, round_, key, value)
+        else:
+            _store(session, round_, {key: value}, late=True)
+            if round_.status == "prepared":  # the prepared ciphertext no longer holds everyone
+                round_.status, round_.ciphertext, round_.ciphertext_sha256 = "drawn", None, None
+        audit.record(session, actor, "draw.late_assigned", at=now, subject=f"stage {stage}",
+                     details={"stage": stage, "round": round_.id,
+                              "after_seal": round_.status == "sealed"})
+    return value
+
+
+def _used_items(session: Session, round_: DrawRound) -> set[str]:
+    if round_.stage == 1:
+        return set(session.scalars(select(ContestantNumber.no)))
+    return set(session.scalars(select(Station.code).where(Station.occupied.is_(True))))
+
+
+def _mark_used(session: Session, round_: DrawRound, key: str, value: str) -> None:
+    drawn = json.loads(round_.drawn_ids or "[]")
+    if round_.stage == 1:
+        session.add(ContestantNumber(no=value))
+        contestant_id = session.scalar(select(Contestant.id).where(Contestant.id_number == key))
+        drawn.append(contestant_id)
+    else:
+        session.execute(update(Station).where(Station.code == value).values(occupied=True))
+        drawn.append(key)
+    round_.drawn_ids = json.dumps(sorted(drawn, key=str))
+
+
+def _seal_supplement(session: Session, round_: DrawRound, key: str, value: str,
+                     now: datetime) -> None:
+    recipients = _recipients(session, round_.stage)
+    pair = _pair_record(session, round_.stage, key, value, late=True)
+    payload = _canonical({"format": SUPPLEMENT_FORMAT, "stage": round_.stage,
+                          "round_commitment": round_.commitment,
+                          "round_sha256": round_.ciphertext_sha256,
+                          "created_at": clock.iso(now), "assignments": [pair]})
+    ciphertext = pyrage.encrypt(payload, recipients)
+    session.add(SealedSupplement(round_id=round_.id, created_at=now, ciphertext=ciphertext,
+                                 ciphertext_sha256=hashlib.sha256(ciphertext).hexdigest()))
+
+
+# ----------------------------------------------------------------------------- sealing
+
+def _recipients(session: Session, stage: int) -> list:
+    texts = recipients_for(session, _stage_role(stage))
+    if not texts:
+        raise Conflict(N_("No public key is registered for %(role)s: kiosk judge-key add NAME "
+                          "age1… --role %(role)s"), role=f"crypt{stage}")
+    return [parse_recipient(text) for text in texts]
+
+
+def _canonical(document: dict) -> bytes:
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+
+
+def _pair_record(session: Session, stage: int, key: str, value: str, *, late: bool) -> dict:
+    if stage == 1:
+        person = session.scalar(select(Contestant).where(Contestant.id_number == key))
+        return {"id_number": person.id_number, "name": person.name,
+                "organization": person.organization, "group": person.group,
+                "contestant_no": value, "late": late}
+    return {"contestant_no": key, "station": value, "late": late}
+
+
+@dataclass
+class Mapping:
+    """A stage's plaintext pairs (before the seal): what the record sheets print."""
+
+    round: DrawRound
+    pairs: list[dict] = field(default_factory=list)
+
+
+def plaintext_mapping(session: Session, stage: int) -> Mapping:
+    round_ = current_round(session, stage)
+    if round_ is None or round_.status not in ("drawn", "prepared"):
+        raise Conflict(N_("Stage %(stage)s has no drawn, unsealed result."), stage=stage)
+    pairs: list[dict] = []
+    if stage == 1:
+        joined = Draw1Assignment.contestant_id == Contestant.id
+        rows = session.execute(select(Contestant, Draw1Assignment).join(Draw1Assignment, joined)
+                               .where(Draw1Assignment.round_id == round_.id)
+                               .order_by(Draw1Assignment.contestant_no)).all()
+        for person, assignment in rows:
+            pairs.append({"id_number": person.id_number, "name": person.name,
+                          "organization": person.organization, "group": person.group,
+                          "contestant_no": assignment.contestant_no, "late": assignment.late})
+    else:
+        rows = session.execute(select(Draw2Assignment, Station.code)
+                               .join(Station, Station.id == Draw2Assignment.station_id)
+                               .where(Draw2Assignment.round_id == round_.id)
+                               .order_by(Draw2Assignment.contestant_no)).all()
+        for assignment, code in rows:
+            pairs.append({"contestant_no": assignment.contestant_no, "station": code,
+                          "late": assignment.late})
+    return Mapping(round_, pairs)
+
+
+def _sealed_document(session: Session, mapping: Mapping, event_name: str) -> dict:
+    round_ = mapping.round
+    key = "id_number" if round_.stage == 1 else "contestant_no"
+    return {
+        "format": SEALED_FORMAT, "algorithm": rules.ALGORITHM, "event": event_name,
+        "stage": round_.stage, "round": round_.id, "method": round_.method,
+        "seed": round_.seed.hex() if round_.seed else None, "commitment": round_.commitment,
+        "entropy": round_.entropy, "committed_at": clock.iso(round_.committed_at),
+        "drawn_at": clock.iso(round_.drawn_at),
+        "pool": stage_pool(session, round_.stage),
+        "inputs": sorted(p[key] for p in mapping.pairs if not p["late"]),
+        "assignments": mapping.pairs,
+    }
+
+
+def prepare_seal(session: Session, stage: int, *, event_name: str, actor: audit.Actor,
+                 now: datetime) -> DrawRound:
+    """Encrypt the stage's record to its judges' keys and fix its SHA-256, which the record
+    sheets print. The plaintext stays until `seal`, so the sheets can still be printed."""
+    with write_transaction(session):
+        mapping = plaintext_mapping(session, stage)
+        round_ = mapping.round
+        recipients = _recipients(session, stage)
+        payload = _canonical(_sealed_document(session, mapping, event_name))
+        round_.ciphertext = pyrage.encrypt(payload, recipients)
+        round_.ciphertext_sha256 = hashlib.sha256(round_.ciphertext).hexdigest()
+        round_.recipients = "\n".join(recipients_for(session, f"crypt{stage}"))
+        round_.status = "prepared"
+        round_.prepared_at = now
+        audit.record(session, actor, "draw.seal_prepared", at=now, subject=f"stage {stage}",
+                     details={"stage": stage, "round": round_.id,
+                              "sealed_sha256": round_.ciphertext_sha256,
+                              "recipients": len(recipients)})
+    return round_
+
+
+def seal(session: Session, stage: int, *, event_name: str, actor: audit.Actor,
+         now: datetime) -> DrawRound:
+    """Erase the plaintext pairs and the seed; keep only the ciphertext (prepared now if it was
+    not). After both seals nothing on this server links a station to a person."""
+    round_ = current_round(session, stage)
+    if round_ is not None and round_.status == "drawn":
+        prepare_seal(session, stage, event_name=event_name, actor=actor, now=now)
+    with write_transaction(session):
+        round_ = current_round(session, stage)
+        if round_ is None or round_.status != "prepared":
+            state = round_.status if round_ else "none"
+            raise Conflict(N_("Stage %(stage)s cannot be sealed now (state: %(state)s)."),
+                           stage=stage, state=state)
+        pool = stage_pool(session, stage)
+        used = _used_items(session, round_)
+        if round_.method == "computer":
+            free = rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
+        else:
+            free = [item for item in pool if item not in used]
+        # What late arrivals will draw from: reveals which items are free, which the server
+        # knows anyway, and nothing about who holds the others.
+        round_.remaining_order = json.dumps(free)
+        if stage == 1:
+            drawn = sorted(session.scalars(select(Draw1Assignment.contestant_id)
+                                           .where(Draw1Assignment.round_id == round_.id)))
+        else:
+            drawn = sorted(session.scalars(select(Draw2Assignment.contestant_no)
+                                           .where(Draw2Assignment.round_id == round_.id)))
+        round_.drawn_ids = json.dumps(drawn)
+        table = Draw1Assignment if stage == 1 else Draw2Assignment
+        session.execute(delete(table).where(table.round_id == round_.id))
+        round_.seed = None
+        round_.status = "sealed"
+        round_.sealed_at = now
+        round_.sealed_by = actor.name
+        audit.record(session, actor, "draw.sealed", at=now, subject=f"stage {stage}",
+                     details={"stage": stage, "round": round_.id,
+                              "commitment": round_.commitment,
+                              "sealed_sha256": round_.ciphertext_sha256,
+                              "assigned": len(drawn)})
+    _scrub_free_space(session)
+    return round_
+
+
+def _scrub_free_space(session: Session) -> None:
+    """Deleted rows must not linger in the database files: SQLite zeroes them (secure_delete)
+    and the WAL is checkpointed and truncated; PostgreSQL vacuums the tables."""
+    engine = session.get_bind()
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    elif engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM draw1_assignment, draw2_assignment, draw_round")
+
+
+# ----------------------------------------------------------------------------- unsealing
+
+@dataclass
+class OpenedStage:
+    stage: int
+    round_id: int
+    sealed_sha256: str
+    commitment: str | None
+    entropy: str | None
+    method: str
+    assignments: list[dict]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
+
+
+def open_stage(session: Session, stage: int, identities: list) -> OpenedStage | None:
+    """Decrypt a sealed stage (and its supplements) and recompute it; None if no identity
+    given opens it."""
+    round_ = current_round(session, stage)
+    if round_ is None or round_.status != "sealed" or round_.ciphertext is None:
+        raise Conflict(N_("Stage %(stage)s is not sealed."), stage=stage)
+    try:
+        document = json.loads(pyrage.decrypt(round_.ciphertext, identities))
+    except pyrage.DecryptError:
+        return None
+    problems: list[str] = []
+    if hashlib.sha256(round_.ciphertext).hexdigest() != round_.ciphertext_sha256:
+        problems.append("the sealed record's SHA-256 does not match the one printed")
+    assignments = list(document["assignments"])
+    for supplement in session.scalars(select(SealedSupplement)
+                                      .where(SealedSupplement.round_id == round_.id)
+                                      .order_by(SealedSupplement.id)):
+        extra = json.loads(pyrage.decrypt(supplement.ciphertext, identities))
+        assignments.extend(extra["assignments"])
+    if document["method"] == "computer":
+        seed = bytes.fromhex(document["seed"])
+        if rules.commitment(seed) != document["commitment"] or \
+                document["commitment"] != round_.commitment:
+            problems.append("the seed does not match the printed commitment")
+        key, value = ("id_number", "contestant_no") if stage == 1 else ("contestant_no",
+                                                                         "station")
+        recomputed = rules.assign(seed, document["entropy"], stage, document["inputs"],
+                                  document["pool"])
+        stored = {a[key]: a[value] for a in document["assignments"] if not a["late"]}
+        if recomputed != stored:
+            problems.append("recomputing the draw from seed and entropy gives another result")
+        free = rules.remaining(seed, document["entropy"], stage, document["pool"],
+                               set(stored.values()))
+        late = [a[value] for a in assignments if a["late"] and a not in document["assignments"]
+                ] + [a[value] for a in document["assignments"] if a["late"]]
+        if late and late != free[:len(late)] and round_.method == "computer":
+            problems.append("late arrivals did not take the next free items in order")
+    return OpenedStage(stage, round_.id, round_.ciphertext_sha256, document["commitment"],
+                       document["entropy"], document["method"], assignments, problems)
+
+
+@dataclass
+class Unsealed:
+    stages: dict[int, OpenedStage]
+    links: list[dict]  # station → contestant, when both stages opened
+
+
+def unseal(session: Session, identities: list, *, actor: audit.Actor, now: datetime) -> Unsealed:
+    """Open what the given identities open: stage 2 first, then stage 1 (逐层解密)."""
+    if not identities:
+        raise KioskError(N_("Give at least one identity file."))
+    opened: dict[int, OpenedStage] = {}
+    for stage in (2, 1):
+        result = open_stage(session, stage, identities)
+        if result is not None:
+            opened[stage] = result
+    if not opened:
+        raise KioskError(N_("None of the given identities opens a sealed draw record."))
+    links: list[dict] = []
+    if 1 in opened and 2 in opened:
+        people = {a["contestant_no"]: a for a in opened[1].assignments}
+        for pair in sorted(opened[2].assignments, key=lambda a: a["station"]):
+            person = people.get(pair["contestant_no"], {})
+            links.append({"station": pair["station"], "contestant_no": pair["contestant_no"],
+                          "name": person.get("name"), "id_number": person.get("id_number"),
+                          "organization": person.get("organization"),
+                          "group": person.get("group")})
+    with write_transaction(session):
+        audit.record(session, actor, "draw.unsealed", at=now,
+                     subject=" ".join(f"stage {s}" for s in sorted(opened)),
+                     details={"stages": sorted(opened),
+                              "verified": {str(s): o.verified for s, o in opened.items()},
+                              "linked": len(links)})
+    return Unsealed(opened, links)
+
+
+def get_round(session: Session, round_id: int) -> DrawRound:
+    round_ = session.get(DrawRound, round_id)
+    if round_ is None:
+        raise NotFound(N_("No such draw."))
+    return round_

@@ -1,0 +1,330 @@
+"""Roster, the check-in desk, the two draw ceremonies and badge printing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+
+from kiosk import audit, clock
+from kiosk.checkin import draws, idcard, service
+from kiosk.checkin.models import Contestant
+from kiosk.errors import N_, ImportErrors, KioskError
+from kiosk.i18n import gettext, lazy_gettext
+from kiosk.web import db, kiosk_instance, nav_item, roles_required
+
+bp = Blueprint("checkin", __name__, template_folder="templates")
+
+nav_item("checkin.desk", lambda: str(lazy_gettext("Check-in desk")), "checkin", "chief")
+nav_item("checkin.roster", lambda: str(lazy_gettext("Roster")), "chief", "checkin",
+         "supervisor")
+nav_item("checkin.draw_1", lambda: str(lazy_gettext("First draw")), "crypt1", "supervisor")
+nav_item("checkin.draw_2", lambda: str(lazy_gettext("Second draw")), "crypt2", "supervisor")
+nav_item("checkin.badges", lambda: str(lazy_gettext("Station badges")), "chief")
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def _actor() -> audit.Actor:
+    return audit.Actor(current_user.username, current_user.role)
+
+
+def _pdf(data: bytes, name: str):
+    from io import BytesIO
+
+    return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=False,
+                     download_name=name, max_age=0)
+
+
+def _settings():
+    return kiosk_instance().settings
+
+
+# ----------------------------------------------------------------------------- roster
+
+@bp.route("/roster", methods=["GET", "POST"])
+@roles_required("chief", "checkin", "supervisor")
+def roster():
+    problems: list[str] = []
+    if request.method == "POST":
+        if current_user.role != "chief":
+            abort(403)
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash(gettext("Choose a file first."), "error")
+        else:
+            try:
+                imported = service.import_roster(db(), upload.read(), upload.filename,
+                                                 groups=_settings().groups, actor=_actor(),
+                                                 now=clock.now())
+            except ImportErrors as exc:
+                problems = [p.render(gettext) for p in exc.problems]
+            else:
+                flash(gettext("Imported %(n)s contestants.", n=len(imported)), "success")
+                return redirect(url_for("checkin.roster"))
+    people = service.roster(db())
+    return render_template("checkin/roster.html", people=people, problems=problems,
+                           counts=service.counts(db()), mask=idcard.mask)
+
+
+# ----------------------------------------------------------------------------- the desk
+
+@bp.get("/checkin")
+@roles_required("checkin", "chief")
+def desk():
+    return render_template("checkin/desk.html", counts=service.counts(db()))
+
+
+def _person_json(person: Contestant) -> dict:
+    return {"id": person.id, "name": person.name, "id_number": idcard.mask(person.id_number),
+            "organization": person.organization, "group": person.group,
+            "checked_in_at": clock.iso(person.checked_in_at),
+            "checked_in_time": clock.local_display(person.checked_in_at, "%H:%M:%S"),
+            "photo": url_for("checkin.photo", contestant_id=person.id)
+            if _photo_path(person) else None}
+
+
+@bp.post("/checkin/scan")
+@roles_required("checkin", "chief")
+def scan():
+    """A scanned or typed ID checks in at once; a name returns the matches to choose from."""
+    body = request.get_json(silent=True) or {}
+    query = str(body.get("query", "")).strip()
+    contestant_id = body.get("contestant_id")
+    if isinstance(contestant_id, int):
+        target: int | str = contestant_id
+    else:
+        matches = service.find_contestants(db(), query)
+        normalized = idcard.normalize(query)
+        exact = [m for m in matches if m.id_number == normalized]
+        if not exact:
+            if not matches:
+                raise KioskError(N_("Nobody on the roster matches %(query)s."),
+                                 query=query[:40])
+            return jsonify({"matches": [_person_json(m) for m in matches]})
+        target = exact[0].id
+    result = service.check_in(db(), target, staff_id=current_user.id, actor=_actor(),
+                              now=clock.now())
+    counts = service.counts(db())
+    return jsonify({"person": _person_json(result.contestant), "already": result.already,
+                    "by": result.by,
+                    "at": clock.local_display(result.at, "%H:%M:%S"),
+                    "counts": {"present": counts.present, "total": counts.total}})
+
+
+@bp.post("/checkin/undo")
+@roles_required("checkin", "chief")
+def undo():
+    body = request.get_json(silent=True) or {}
+    contestant_id = body.get("contestant_id")
+    if not isinstance(contestant_id, int):
+        raise KioskError(N_("Which check-in should be undone?"))
+    person = service.undo_check_in(db(), contestant_id, str(body.get("reason", "")),
+                                   actor=_actor(), now=clock.now())
+    return jsonify({"person": _person_json(person)})
+
+
+@bp.get("/checkin/counts")
+@roles_required("checkin", "chief", "supervisor")
+def live_counts():
+    counts = service.counts(db())
+    return jsonify({"present": counts.present, "total": counts.total, "absent": counts.absent,
+                    "groups": {g: {"present": p, "total": t}
+                               for g, (p, t) in counts.by_group.items()}})
+
+
+@bp.get("/checkin/absent")
+@roles_required("checkin", "chief", "supervisor")
+def absent_list():
+    return render_template("checkin/absent.html", people=service.absent(db()),
+                           counts=service.counts(db()), mask=idcard.mask)
+
+
+@bp.get("/checkin/sheet.pdf")
+@roles_required("checkin", "chief", "supervisor")
+def checkin_sheet():
+    settings = _settings()
+    return _pdf(service.checkin_sheet_pdf(db(), event_name=settings.event_name,
+                                          session_name=settings.session_name,
+                                          font_config=settings.pdf_font), "checkin-sheet.pdf")
+
+
+def _photo_path(person: Contestant) -> Path | None:
+    folder = kiosk_instance().path / "photos"
+    for suffix in PHOTO_SUFFIXES:
+        candidate = folder / f"{person.id_number}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@bp.get("/checkin/photo/<int:contestant_id>")
+@roles_required("checkin", "chief")
+def photo(contestant_id: int):
+    person = db().get(Contestant, contestant_id)
+    path = _photo_path(person) if person else None
+    if path is None:
+        abort(404)
+    return send_file(path, max_age=0)
+
+
+# ----------------------------------------------------------------------------- the draws
+
+def _ceremony(stage: int):
+    session = db()
+    round_ = draws.current_round(session, stage)
+    mapping = None
+    if round_ is not None and round_.status in ("drawn", "prepared"):
+        mapping = draws.plaintext_mapping(session, stage)
+    from kiosk.judge_keys import recipients_for
+
+    return render_template(
+        "checkin/draw.html", stage=stage, round=round_, mapping=mapping,
+        history=draws.history(session, stage),
+        inputs=draws.stage_inputs(session, stage), pool=draws.stage_pool(session, stage),
+        pending=draws._pending_inputs(session, stage) if round_ and round_.status in
+        ("drawn", "prepared", "sealed") else [],
+        recipients=recipients_for(session, f"crypt{stage}"),
+        may_run=current_user.role == f"crypt{stage}",
+        mask=idcard.mask)
+
+
+@bp.get("/draw/1")
+@roles_required("crypt1", "supervisor")
+def draw_1():
+    return _ceremony(1)
+
+
+@bp.get("/draw/2")
+@roles_required("crypt2", "supervisor")
+def draw_2():
+    return _ceremony(2)
+
+
+def _act(stage: int, action: str):
+    """One ceremony step. Entropy comes from the judge's or a supervisor's screen; every other
+    step only from the stage's judge (declared on the routes below)."""
+    settings = _settings()
+    session = db()
+    try:
+        if action == "commit":
+            draws.commit(session, stage, actor=_actor(), now=clock.now())
+        elif action == "entropy":
+            draws.draw(session, stage, request.form.get("entropy", ""), actor=_actor(),
+                       now=clock.now())
+        elif action == "late":
+            value = draws.assign_late(session, stage, request.form.get("who", ""),
+                                      lot=request.form.get("lot") or None, actor=_actor(),
+                                      now=clock.now())
+            flash(gettext("Assigned %(value)s.", value=value), "success")
+        elif action == "lots":
+            lots = {key[4:]: value for key, value in request.form.items()
+                    if key.startswith("lot:")}
+            draws.draw_by_lots(session, stage, lots, actor=_actor(), now=clock.now())
+        elif action == "prepare":
+            draws.prepare_seal(session, stage, event_name=settings.event_name, actor=_actor(),
+                               now=clock.now())
+        elif action == "seal":
+            if request.form.get("confirm") != "yes":
+                raise KioskError(N_("Tick the box to confirm that the record sheets are printed "
+                                    "and signed."))
+            draws.seal(session, stage, event_name=settings.event_name, actor=_actor(),
+                       now=clock.now())
+            flash(gettext("Sealed. The pairs are erased from the server."), "success")
+        else:
+            abort(400)
+    except ImportErrors as exc:
+        for problem in exc.problems:
+            flash(problem.render(gettext), "error")
+    except KioskError as exc:
+        from kiosk.web import translated
+
+        flash(translated(exc), "error")
+    return redirect(url_for(f"checkin.draw_{stage}"))
+
+
+@bp.post("/draw/1/act")
+@roles_required("crypt1")
+def act_1():
+    return _act(1, request.form.get("action", ""))
+
+
+@bp.post("/draw/2/act")
+@roles_required("crypt2")
+def act_2():
+    return _act(2, request.form.get("action", ""))
+
+
+@bp.post("/draw/1/entropy")
+@roles_required("crypt1", "supervisor")
+def entropy_1():
+    return _act(1, "entropy")
+
+
+@bp.post("/draw/2/entropy")
+@roles_required("crypt2", "supervisor")
+def entropy_2():
+    return _act(2, "entropy")
+
+
+def _record(stage: int):
+    from kiosk.checkin.records import record_sheet
+
+    settings = _settings()
+    kind = "station" if stage == 2 and request.args.get("kind") == "station" else stage
+    mapping = draws.plaintext_mapping(db(), stage)
+    data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
+                        session_name=settings.session_name, font_config=settings.pdf_font)
+    return _pdf(data, f"draw-{stage}-{kind}.pdf")
+
+
+@bp.get("/draw/1/record.pdf")
+@roles_required("crypt1", "supervisor")
+def record_1():
+    return _record(1)
+
+
+@bp.get("/draw/2/record.pdf")
+@roles_required("crypt2", "supervisor")
+def record_2():
+    return _record(2)
+
+
+# ----------------------------------------------------------------------------- badges
+
+@bp.route("/badges", methods=["GET", "POST"])
+@roles_required("chief")
+def badges():
+    from sqlalchemy import select
+
+    from kiosk.checkin.badges import render_badges
+    from kiosk.lockdown.models import Station
+    from kiosk.lockdown.service import issue_badges
+
+    session = db()
+    stations = list(session.scalars(select(Station).order_by(Station.code)))
+    if request.method == "POST":
+        chosen_codes = set(request.form.getlist("station"))
+        chosen = [s for s in stations if s.code in chosen_codes]
+        if not chosen:
+            flash(gettext("Choose at least one station."), "error")
+            return redirect(url_for("checkin.badges"))
+        instance = kiosk_instance()
+        issued = issue_badges(session, chosen, badge_key=instance.badge_key(), actor=_actor(),
+                              now=clock.now())
+        settings = _settings()
+        data = render_badges(issued, event_name=settings.event_name,
+                             session_name=settings.session_name, font_config=settings.pdf_font)
+        return _pdf(data, "badges.pdf")
+    return render_template("checkin/badges.html", stations=stations)

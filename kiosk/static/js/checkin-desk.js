@@ -1,0 +1,120 @@
+// The check-in desk: one input that always has the focus, for a scanner that types like a
+// keyboard and ends with Enter. An ID checks in at once; a name lists the matches.
+const desk = document.querySelector("[data-desk]");
+const form = desk.querySelector("[data-scan-form]");
+const input = desk.querySelector("[data-scan-input]");
+const result = desk.querySelector("[data-result]");
+const matches = desk.querySelector("[data-matches]");
+const csrf = document.querySelector("meta[name=csrf-token]").content;
+const msg = (name) => desk.dataset[name];
+
+async function post(url, body) {
+  const response = await fetch(url, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+    body: JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.message || String(response.status));
+  return data;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;  // never innerHTML: names are data
+  return node;
+}
+
+function showPerson(data) {
+  const person = data.person;
+  result.replaceChildren();
+  result.hidden = false;
+  result.className = "desk-result " + (data.already ? "already" : "ok");
+  const card = el("div", "person-card");
+  if (person.photo) {
+    const img = el("img", "person-photo");
+    img.src = person.photo; img.alt = "";
+    card.append(img);
+  }
+  const text = el("div", "person-text");
+  text.append(el("div", "person-name", person.name));
+  text.append(el("div", "person-meta", `${person.organization} · ${person.group}`));
+  text.append(el("div", "person-id", person.id_number));
+  const status = data.already
+    ? msg("msgAlready").replace("%(time)s", data.at).replace("%(by)s", data.by)
+    : `${msg("msgOk")} ${data.at}`;
+  text.append(el("div", "person-status", status));
+  if (!data.already) {
+    const undo = el("button", "link-dark", "↶");
+    undo.type = "button";
+    undo.title = msg("msgReason");
+    undo.addEventListener("click", () => undoCheckin(person.id));
+    text.append(undo);
+  }
+  card.append(text);
+  result.append(card);
+  if (data.counts) updateCounts(data.counts);
+}
+
+function showMatches(list) {
+  matches.replaceChildren(el("p", "", msg("msgChoose")));
+  matches.hidden = false;
+  for (const person of list) {
+    const button = el("button", "match", `${person.name} · ${person.organization} · ${person.group} · ${person.id_number}`);
+    button.type = "button";
+    button.addEventListener("click", () => scan({ contestant_id: person.id }));
+    matches.append(button);
+  }
+}
+
+function showError(text) {
+  result.replaceChildren(el("div", "person-status", text));
+  result.hidden = false;
+  result.className = "desk-result error";
+}
+
+async function scan(body) {
+  matches.hidden = true;
+  try {
+    const data = await post("/checkin/scan", body);
+    if (data.matches) showMatches(data.matches); else showPerson(data);
+  } catch (error) {
+    showError(error.message === "Failed to fetch" ? msg("msgOffline") : error.message);
+  }
+  input.value = "";
+  input.focus();
+}
+
+async function undoCheckin(id) {
+  const reason = window.prompt(msg("msgReason"));
+  if (!reason) return;
+  try {
+    await post("/checkin/undo", { contestant_id: id, reason });
+    showError(msg("msgUndone"));
+    refreshCounts();
+  } catch (error) { showError(error.message); }
+}
+
+function updateCounts(counts) {
+  desk.querySelector("[data-present]").textContent = counts.present;
+  desk.querySelector("[data-total]").textContent = counts.total;
+}
+
+async function refreshCounts() {
+  try {
+    const response = await fetch("/checkin/counts", { credentials: "same-origin", cache: "no-store" });
+    if (response.ok) updateCounts(await response.json());
+  } catch (error) { /* the next poll will try again */ }
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const query = input.value.trim();
+  if (query) scan({ query });
+});
+// The field takes the focus back whenever it is lost, except to a match button.
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("button, a, input")) input.focus();
+});
+setInterval(refreshCounts, 5000);
