@@ -33,6 +33,11 @@ class Instance:
         return self.path / "archives"
 
     @property
+    def sealed_dir(self) -> Path:
+        """Sealed draw records as .age files, for the judges to copy (encrypted, safe to keep)."""
+        return self.path / "sealed"
+
+    @property
     def exports_dir(self) -> Path:
         return self.path / "exports"
 

@@ -151,7 +151,7 @@ def api_csrf_guard() -> None:
 # ----------------------------------------------------------------------------- errors
 
 def wants_json() -> bool:
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIX) or request.is_json:
         return True
     return request.accept_mimetypes.best == "application/json"
 

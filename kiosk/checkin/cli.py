@@ -97,7 +97,7 @@ def register(main: click.Group) -> None:
         with instance.session() as session:
             if late:
                 value = draws.assign_late(session, stage, late, actor=CLI_ACTOR,
-                                          now=clock.now())
+                                          now=clock.now(), sealed_dir=instance.sealed_dir)
                 emit(as_json, {"stage": stage, "late": late, "assigned": value},
                      _("Assigned %(value)s.", value=value))
                 return
@@ -161,10 +161,11 @@ def register(main: click.Group) -> None:
         with instance.session() as session:
             round_ = draws.seal(session, stage, event_name=instance.settings.event_name,
                                 actor=CLI_ACTOR, now=clock.now())
+            files = draws.export_sealed(session, stage, instance.sealed_dir)
         emit(as_json, {"stage": stage, "sealed_sha256": round_.ciphertext_sha256,
-                       "commitment": round_.commitment},
-             _("Stage %(stage)s sealed. SHA-256 of the sealed record: %(sha)s", stage=stage,
-               sha=round_.ciphertext_sha256))
+                       "commitment": round_.commitment, "files": [str(f) for f in files]},
+             _("Stage %(stage)s sealed. SHA-256 of the sealed record: %(sha)s — file: "
+               "%(file)s", stage=stage, sha=round_.ciphertext_sha256, file=str(files[0])))
 
     @main.command("unseal")
     @instance_option

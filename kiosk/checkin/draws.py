@@ -15,6 +15,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pyrage
 from sqlalchemy import delete, func, select, update
@@ -287,8 +288,7 @@ def _store(session: Session, round_: DrawRound, mapping: dict[str, str], *, late
 # ----------------------------------------------------------------------------- late arrivals
 
 def assign_late(session: Session, stage: int, who: str, *, lot: str | None = None,
-                actor: audit.Actor, now: datetime, badge_recipients: list[str] | None = None,
-                ) -> str:
+                actor: audit.Actor, now: datetime, sealed_dir: Path | None = None) -> str:
     """A late arrival takes the next item of the drawn permutation (or the lot they drew).
     After the seal the pair is sealed on its own at once and never stored in plaintext."""
     with write_transaction(session):
@@ -319,6 +319,7 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
                                 "late arrival drew."))
         if round_.status == "sealed":
             _seal_supplement(session, round_, key, value, now)
+
             _mark_used(session, round_, key, value)
         else:
             _store(session, round_, {key: value}, late=True)
@@ -327,6 +328,8 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
         audit.record(session, actor, "draw.late_assigned", at=now, subject=f"stage {stage}",
                      details={"stage": stage, "round": round_.id,
                               "after_seal": round_.status == "sealed"})
+    if sealed_dir is not None:
+        export_sealed(session, stage, sealed_dir)
     return value
 
 
@@ -497,6 +500,26 @@ def seal(session: Session, stage: int, *, event_name: str, actor: audit.Actor,
     return round_
 
 
+def export_sealed(session: Session, stage: int, folder: Path) -> list[Path]:
+    """Write the stage's sealed record (and supplements) as .age files the judges can copy and
+    open with the standard tool: `age -d -i crypt1.key draw-stage1-round3.age`."""
+    round_ = current_round(session, stage)
+    if round_ is None or round_.status != "sealed" or round_.ciphertext is None:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    items = [(f"draw-stage{stage}-round{round_.id}.age", round_.ciphertext)]
+    for supplement in session.scalars(select(SealedSupplement).where(
+            SealedSupplement.round_id == round_.id).order_by(SealedSupplement.id)):
+        items.append((f"draw-stage{stage}-round{round_.id}-late{supplement.id}.age",
+                      supplement.ciphertext))
+    for name, data in items:
+        path = folder / name
+        path.write_bytes(data)
+        written.append(path)
+    return written
+
+
 def _scrub_free_space(session: Session) -> None:
     """Deleted rows must not linger in the database files: SQLite zeroes them (secure_delete)
     and the WAL is checkpointed and truncated; PostgreSQL vacuums the tables."""
@@ -560,9 +583,9 @@ def open_stage(session: Session, stage: int, identities: list) -> OpenedStage | 
             problems.append("recomputing the draw from seed and entropy gives another result")
         free = rules.remaining(seed, document["entropy"], stage, document["pool"],
                                set(stored.values()))
-        late = [a[value] for a in assignments if a["late"] and a not in document["assignments"]
-                ] + [a[value] for a in document["assignments"] if a["late"]]
-        if late and late != free[:len(late)] and round_.method == "computer":
+        # Each late arrival takes the next free item, so k of them hold exactly the first k.
+        late = {a[value] for a in assignments if a["late"]}
+        if late != set(free[:len(late)]):
             problems.append("late arrivals did not take the next free items in order")
     return OpenedStage(stage, round_.id, round_.ciphertext_sha256, document["commitment"],
                        document["entropy"], document["method"], assignments, problems)
@@ -580,6 +603,9 @@ def unseal(session: Session, identities: list, *, actor: audit.Actor, now: datet
         raise KioskError(N_("Give at least one identity file."))
     opened: dict[int, OpenedStage] = {}
     for stage in (2, 1):
+        live = current_round(session, stage)
+        if live is None or live.status != "sealed":
+            continue
         result = open_stage(session, stage, identities)
         if result is not None:
             opened[stage] = result

@@ -226,7 +226,7 @@ def _act(stage: int, action: str):
         elif action == "late":
             value = draws.assign_late(session, stage, request.form.get("who", ""),
                                       lot=request.form.get("lot") or None, actor=_actor(),
-                                      now=clock.now())
+                                      now=clock.now(), sealed_dir=kiosk_instance().sealed_dir)
             flash(gettext("Assigned %(value)s.", value=value), "success")
         elif action == "lots":
             lots = {key[4:]: value for key, value in request.form.items()
@@ -241,6 +241,7 @@ def _act(stage: int, action: str):
                                     "and signed."))
             draws.seal(session, stage, event_name=settings.event_name, actor=_actor(),
                        now=clock.now())
+            draws.export_sealed(session, stage, kiosk_instance().sealed_dir)
             flash(gettext("Sealed. The pairs are erased from the server."), "success")
         else:
             abort(400)

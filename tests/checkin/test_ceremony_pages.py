@@ -1,0 +1,82 @@
+"""The draw ceremonies through their pages: the judge commits, a supervisor enters the entropy,
+the judge prepares, prints and seals."""
+
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.checkin.models import DrawRound
+from tests.conftest import csrf_from
+from tests.factories import login, make_user
+
+
+@pytest.fixture
+def judges(app, event):
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "crypt1", username="j1")
+        make_user(session, "supervisor", username="sup")
+        make_user(session, "chief", username="boss")
+    event.checkin()
+    return app
+
+
+def _post(client, url, **form):
+    token = csrf_from(client.get("/draw/1").text)
+    return client.post(url, data={"csrf_token": token, **form})
+
+
+def test_the_whole_first_draw_through_the_pages(judges, tmp_path):
+    judge, supervisor = judges.test_client(), judges.test_client()
+    login(judge, "j1")
+    login(supervisor, "sup")
+    _post(judge, "/draw/1/act", action="commit")
+    page = judge.get("/draw/1").text
+    with judges.extensions["kiosk"].session() as session:
+        commitment = session.scalar(select(DrawRound.commitment))
+    assert commitment in page
+    # The supervisor enters the entropy on their own screen; they cannot run other steps.
+    assert _post(supervisor, "/draw/1/act", action="commit").status_code == 403
+    _post(supervisor, "/draw/1/entropy", entropy="6 2 3 5")
+    _post(judge, "/draw/1/act", action="prepare")
+    with judges.extensions["kiosk"].session() as session:
+        round_ = session.scalar(select(DrawRound))
+        assert round_.status == "prepared" and round_.entropy == "6 2 3 5"
+    record = judge.get("/draw/1/record.pdf")
+    assert record.mimetype == "application/pdf"
+    if shutil.which("pdftotext"):
+        pdf = tmp_path / "r.pdf"
+        pdf.write_bytes(record.data)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout.replace("\n", "")
+        assert "一次加密记录表" in text and commitment in text
+        assert round_.ciphertext_sha256 in text and "6 2 3 5" in text
+        assert "一次加密裁判签字" in text and "监督签字" in text
+    unconfirmed = _post(judge, "/draw/1/act", action="seal")
+    assert unconfirmed.status_code == 302
+    _post(judge, "/draw/1/act", action="seal", confirm="yes")
+    with judges.extensions["kiosk"].session() as session:
+        assert session.scalar(select(DrawRound.status)) == "sealed"
+    assert judge.get("/draw/1/record.pdf").status_code == 409  # nothing left to print
+
+
+def test_the_chief_judge_cannot_see_the_draw(judges):
+    chief = judges.test_client()
+    login(chief, "boss")
+    assert chief.get("/draw/1").status_code == 403
+    assert chief.get("/draw/2").status_code == 403
+
+
+def test_badge_page_prints_a_pdf_and_reissues(judges, app):
+    chief = judges.test_client()
+    login(chief, "boss")
+    page = chief.get("/badges")
+    response = chief.post("/badges", data={"csrf_token": csrf_from(page.text),
+                                           "station": ["A01", "A02"]})
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    from kiosk.lockdown.models import Station
+
+    with app.extensions["kiosk"].session() as session:
+        generations = dict(session.execute(select(Station.code, Station.badge_generation)).all())
+    assert generations["A01"] == 1 and generations["A03"] == 0

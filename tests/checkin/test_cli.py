@@ -1,0 +1,79 @@
+"""The draw commands exactly as the interface names them."""
+
+import json
+import shutil
+import subprocess
+
+from click.testing import CliRunner
+
+from kiosk.cli import main
+
+
+def kiosk(instance, *args, input=None):
+    result = CliRunner().invoke(main, ["--instance", str(instance.path), *map(str, args)],
+                                input=input)
+    return result
+
+
+def test_checkin_draw_seal_unseal_from_the_command_line(event, kiosk_instance, tmp_path):
+    people = event.people
+    first = kiosk(kiosk_instance, "checkin", people[0].id_number, "--json")
+    assert json.loads(first.output)["already"] is False
+    again = kiosk(kiosk_instance, "checkin", people[0].id_number)
+    assert "nothing changed" in again.output or "未作任何更改" in again.output
+    for person in people[1:]:
+        assert kiosk(kiosk_instance, "checkin", person.id_number).exit_code == 0
+
+    committed = json.loads(kiosk(kiosk_instance, "draw", "--stage", 1, "--json").output)
+    assert len(committed["commitment"]) == 64 and committed["assignments"] == []
+    drawn = json.loads(kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "4 4 2",
+                             "--json").output)
+    assert drawn["commitment"] == committed["commitment"] and drawn["entropy"] == "4 4 2"
+    assert set(drawn["assignments"][0]) == {"id_number", "contestant_no"}
+    assert len(drawn["assignments"]) == len(people)
+
+    records = tmp_path / "r1.pdf"
+    assert kiosk(kiosk_instance, "records", "--stage", 1, "--out", records).exit_code == 0
+    sealed = json.loads(kiosk(kiosk_instance, "seal", "--stage", 1, "--json").output)
+    assert len(sealed["sealed_sha256"]) == 64
+
+    stage2 = json.loads(kiosk(kiosk_instance, "draw", "--stage", 2, "--entropy", "1",
+                              "--json").output)
+    assert set(stage2["assignments"][0]) == {"contestant_no", "station"}
+    assert kiosk(kiosk_instance, "seal", "--stage", 2).exit_code == 0
+
+    keys = {}
+    for role, identity in event.keys.items():
+        keys[role] = tmp_path / f"{role}.key"
+        keys[role].write_text(f"{identity}\n")
+    layer = json.loads(kiosk(kiosk_instance, "unseal", "--identity", keys["crypt2"],
+                             "--json").output)
+    assert [s["stage"] for s in layer["stages"]] == [2] and layer["links"] == []
+    both = kiosk(kiosk_instance, "unseal", "--identity", keys["crypt2"], "--identity",
+                 keys["crypt1"], "--json")
+    assert both.exit_code == 0
+    links = json.loads(both.output)["links"]
+    expected = {a["station"]: a["contestant_no"] for a in stage2["assignments"]}
+    assert {link["station"]: link["contestant_no"] for link in links} == expected
+    assert {link["id_number"] for link in links} == {p.id_number for p in people}
+
+    sealed_file = next((kiosk_instance.path / "sealed").glob("draw-stage1-*.age"))
+    if shutil.which("age"):
+        opened = subprocess.run(["age", "-d", "-i", str(keys["crypt1"]), str(sealed_file)],
+                                capture_output=True, check=True).stdout
+        assert json.loads(opened)["entropy"] == "4 4 2"
+
+
+def test_badges_command_writes_a_pdf_and_refuses_unknown_stations(event, kiosk_instance,
+                                                                 tmp_path):
+    out = tmp_path / "badges.pdf"
+    ok = kiosk(kiosk_instance, "badges", "--out", out, "--stations", "A01,A02", "--json")
+    assert json.loads(ok.output)["stations"] == ["A01", "A02"]
+    assert out.read_bytes().startswith(b"%PDF")
+    bad = kiosk(kiosk_instance, "badges", "--out", out, "--stations", "Z99")
+    assert bad.exit_code == 1 and "Z99" in bad.output
+
+
+def test_checking_in_someone_not_on_the_roster_fails_cleanly(event, kiosk_instance):
+    result = kiosk(kiosk_instance, "checkin", "110105194912310029")
+    assert result.exit_code == 1

@@ -1,0 +1,251 @@
+"""The ceremony end to end on the real database: commit, entropy, draw, seal, unseal."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from kiosk import clock
+from kiosk.audit import Actor
+from kiosk.checkin import draws
+from kiosk.checkin.models import Draw1Assignment, Draw2Assignment, DrawRound
+from kiosk.errors import Conflict, ImportErrors
+from kiosk.lockdown.models import Station
+from kiosk.models import AuditEvent
+
+JUDGE1, JUDGE2 = Actor("crypt1", "crypt1"), Actor("crypt2", "crypt2")
+EVENT = "测试赛事"
+
+
+def run_stage(session, stage, entropy="3 1 4 1 5"):
+    actor = JUDGE1 if stage == 1 else JUDGE2
+    draws.commit(session, stage, actor=actor, now=clock.now())
+    draws.draw(session, stage, entropy, actor=actor, now=clock.now())
+    return draws.plaintext_mapping(session, stage).pairs
+
+
+def seal(session, stage):
+    return draws.seal(session, stage, event_name=EVENT,
+                      actor=JUDGE1 if stage == 1 else JUDGE2, now=clock.now())
+
+
+def test_only_checked_in_contestants_draw(event):
+    event.checkin(9)
+    pairs = run_stage(event.session, 1)
+    assert len(pairs) == 9
+    assert {p["id_number"] for p in pairs} == {p.id_number for p in event.people[:9]}
+    assert len({p["contestant_no"] for p in pairs}) == 9
+    assert all(p["contestant_no"] in draws.stage_pool(event.session, 1) for p in pairs)
+
+
+def test_a_draw_without_commitment_or_entropy_is_refused(event):
+    event.checkin()
+    with pytest.raises(Conflict):
+        draws.draw(event.session, 1, "1 2 3", actor=JUDGE1, now=clock.now())
+    draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+    with pytest.raises(Exception, match="entropy"):
+        draws.draw(event.session, 1, "   ", actor=JUDGE1, now=clock.now())
+
+
+def test_sealing_erases_every_pair_and_keeps_only_ciphertext(event):
+    event.checkin()
+    run_stage(event.session, 1)
+    round_ = seal(event.session, 1)
+    assert round_.status == "sealed" and round_.seed is None
+    assert round_.ciphertext.startswith(b"age-encryption.org/v1")
+    assert event.session.scalar(select(Draw1Assignment.id)) is None
+
+
+def test_after_both_seals_no_dump_links_a_station_to_a_person(event, instance):
+    event.checkin()
+    stage1 = run_stage(event.session, 1)
+    stage2 = run_stage(event.session, 2, "2 7 1 8")
+    seal(event.session, 1)
+    seal(event.session, 2)
+    number_of = {p["id_number"]: p["contestant_no"] for p in stage1}
+    station_of = {p["contestant_no"]: p["station"] for p in stage2}
+    # Every row of every table, as text: the logical dump of the database.
+    rows = []
+    with instance.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
+                rows.append(" | ".join(str(v) for v in row))
+    for person in event.people:
+        number = number_of[person.id_number]
+        station = station_of[number]
+        for row in rows:
+            holds_person = person.id_number in row or person.name in row \
+                or f"contestant_id={person.id}" in row
+            assert not (holds_person and (f"'{number}'" in row or station in row.split(" | "))), row
+        assert not any(f"{number}" in row.split(" | ") and station in row.split(" | ")
+                       for row in rows), (number, station)
+    audit_text = " ".join(e.details for e in event.session.scalars(select(AuditEvent)))
+    for number, station in station_of.items():
+        assert f'"{number}"' not in audit_text
+        assert f'"{station}"' not in audit_text
+    # The server still knows which seats are taken.
+    occupied = set(event.session.scalars(select(Station.code).where(Station.occupied)))
+    assert occupied == set(station_of.values())
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+def test_the_sqlite_file_keeps_no_deleted_pairs(event, instance):
+    """secure_delete zeroes deleted rows and the WAL is truncated at the seal."""
+    from pathlib import Path
+
+    event.checkin()
+    run_stage(event.session, 1)
+    # The seed is 32 random bytes found nowhere else: a perfect marker for erased content.
+    seed = draws.current_round(event.session, 1).seed
+    path = Path(instance.engine.url.database)
+    wal = Path(str(path) + "-wal")
+    assert seed in path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    seal(event.session, 1)
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert seed not in path.read_bytes()
+    with instance.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_unsealing_with_both_keys_recomputes_and_links(event):
+    event.checkin()
+    stage1 = run_stage(event.session, 1)
+    stage2 = run_stage(event.session, 2)
+    seal(event.session, 1)
+    seal(event.session, 2)
+    result = draws.unseal(event.session, [event.keys["crypt1"], event.keys["crypt2"]],
+                          actor=Actor("supervisor", "supervisor"), now=clock.now())
+    assert result.stages[1].verified and result.stages[2].verified
+    expected = {p["station"]: next(q["id_number"] for q in stage1
+                                   if q["contestant_no"] == p["contestant_no"])
+                for p in stage2}
+    assert {link["station"]: link["id_number"] for link in result.links} == expected
+
+
+def test_one_key_opens_only_its_layer(event):
+    event.checkin()
+    run_stage(event.session, 1)
+    run_stage(event.session, 2)
+    seal(event.session, 1)
+    seal(event.session, 2)
+    result = draws.unseal(event.session, [event.keys["crypt2"]],
+                          actor=Actor("s", "supervisor"), now=clock.now())
+    assert set(result.stages) == {2} and result.links == []
+    assert "name" not in json.dumps(result.stages[2].assignments)
+
+
+def test_a_changed_sealed_record_is_detected(event):
+    event.checkin()
+    run_stage(event.session, 1)
+    seal(event.session, 1)
+    with draws.write_transaction(event.session):
+        round_ = draws.current_round(event.session, 1)
+        round_.ciphertext_sha256 = "0" * 64  # the printed hash no longer matches
+    result = draws.unseal(event.session, [event.keys["crypt1"]], actor=Actor("s"),
+                          now=clock.now())
+    assert not result.stages[1].verified
+
+
+def test_a_redraw_before_the_seal_keeps_both_commitments_in_the_log(event):
+    event.checkin()
+    run_stage(event.session, 1, "1 1 1")
+    first = draws.current_round(event.session, 1).commitment
+    run_stage(event.session, 1, "2 2 2")
+    second = draws.current_round(event.session, 1).commitment
+    assert first != second
+    rounds = draws.history(event.session, 1)
+    assert [r.status for r in rounds] == ["superseded", "drawn"]
+    logged = " ".join(e.details for e in event.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.startswith("draw."))))
+    assert first in logged and second in logged
+    assert event.session.query(Draw1Assignment).count() == len(event.people)
+
+
+def test_no_redraw_after_the_seal(event):
+    event.checkin()
+    run_stage(event.session, 1)
+    seal(event.session, 1)
+    with pytest.raises(Conflict, match="sealed"):
+        draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+
+
+def test_late_arrivals_before_and_after_the_seal_stay_verifiable(event):
+    event.checkin(10)
+    run_stage(event.session, 1)
+    late_before = event.people[10]
+    event.checkin(11)
+    number = draws.assign_late(event.session, 1, late_before.id_number, actor=JUDGE1,
+                               now=clock.now())
+    seal(event.session, 1)
+    late_after = event.people[11]
+    event.checkin()
+    number_after = draws.assign_late(event.session, 1, late_after.id_number, actor=JUDGE1,
+                                     now=clock.now())
+    assert number != number_after
+    assert event.session.scalar(select(Draw1Assignment.id)) is None  # still nothing in plaintext
+    opened = draws.unseal(event.session, [event.keys["crypt1"]], actor=Actor("s"),
+                          now=clock.now()).stages[1]
+    assert opened.verified, opened.problems
+    mine = {a["id_number"]: a["contestant_no"] for a in opened.assignments}
+    assert mine[late_before.id_number] == number and mine[late_after.id_number] == number_after
+    assert len(mine) == 12
+
+
+def test_physical_lots_refuse_duplicates_and_numbers_outside_the_pool(event):
+    event.checkin(3)
+    a, b, c = (p.id_number for p in event.people[:3])
+    with pytest.raises(ImportErrors) as excinfo:
+        draws.draw_by_lots(event.session, 1, {a: "1", b: "1", c: "99"}, actor=JUDGE1,
+                           now=clock.now())
+    messages = [p.message for p in excinfo.value.problems]
+    assert any("drawn already" in m for m in messages)
+    assert any("not in the pool" in m for m in messages)
+    assert event.session.query(DrawRound).count() == 0
+    draws.draw_by_lots(event.session, 1, {a: "1", b: "2", c: "012"}, actor=JUDGE1,
+                       now=clock.now())
+    numbers = sorted(p["contestant_no"] for p in draws.plaintext_mapping(event.session, 1).pairs)
+    assert numbers == ["001", "002", "012"]
+
+
+def test_sealing_needs_a_registered_key(instance, session):
+    from kiosk.checkin.service import check_in, import_roster
+    from tests.factories import id_number
+
+    (person,) = import_roster(session, f"姓名,身份证号,组别\r\n甲,{id_number(1)},职工组\r\n"
+                              .encode(), "r.csv", groups=["职工组"], actor=Actor("t"),
+                              now=clock.now())
+    check_in(session, person.id, staff_id=None, actor=Actor("t"), now=clock.now())
+    run_stage(session, 1)
+    with pytest.raises(Conflict, match="judge-key add"):
+        seal(session, 1)
+    assert session.query(Draw1Assignment).count() == 1  # nothing erased
+
+
+@pytest.mark.skipif(shutil.which("age") is None, reason="the age tool is not installed")
+def test_the_standard_age_tool_opens_the_sealed_record(event, tmp_path):
+    event.checkin()
+    pairs = run_stage(event.session, 1)
+    round_ = seal(event.session, 1)
+    sealed = tmp_path / "stage1.age"
+    sealed.write_bytes(round_.ciphertext)
+    identity = tmp_path / "crypt1.key"
+    identity.write_text(str(event.keys["crypt1"]) + "\n")
+    opened = subprocess.run(["age", "-d", "-i", str(identity), str(sealed)],
+                            capture_output=True, check=True).stdout
+    document = json.loads(opened)
+    assert document["commitment"] == round_.commitment
+    assert {a["contestant_no"] for a in document["assignments"]} == \
+        {p["contestant_no"] for p in pairs}
+
+
+def test_stage_two_draws_only_non_spare_stations(event):
+    event.checkin()
+    run_stage(event.session, 1)
+    with draws.write_transaction(event.session):
+        spare = event.session.scalar(select(Station).where(Station.code == "A01"))
+        spare.spare = True
+    pairs = run_stage(event.session, 2)
+    assert "A01" not in {p["station"] for p in pairs}
+    assert event.session.query(Draw2Assignment).count() == len(event.people)
