@@ -46,9 +46,8 @@ function showPerson(data) {
     : `${msg("msgOk")} ${data.at}`;
   text.append(el("div", "person-status", status));
   if (!data.already) {
-    const undo = el("button", "link-dark", "↶");
+    const undo = el("button", "undo-button", msg("msgUndo"));
     undo.type = "button";
-    undo.title = msg("msgReason");
     undo.addEventListener("click", () => undoCheckin(person.id));
     text.append(undo);
   }
