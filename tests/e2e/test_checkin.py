@@ -61,6 +61,7 @@ def test_the_first_draw_ceremony_runs_in_the_browser(browser, demo_server):
     page = desk.new_page()
     _sign_in(page, demo_server, "checkin")
     page.goto(demo_server["url"] + "/checkin")
+    expect(page.locator("[data-scan-input]")).to_be_focused()
     for person in people[2:8]:
         page.keyboard.type(person["身份证号"])
         page.keyboard.press("Enter")

@@ -116,4 +116,6 @@ form.addEventListener("submit", (event) => {
 document.addEventListener("click", (event) => {
   if (!event.target.closest("button, a, input")) input.focus();
 });
+// autofocus is applied on a later frame; take the focus now so no scanned key is lost.
+input.focus();
 setInterval(refreshCounts, 5000);

@@ -15,7 +15,9 @@ const form = document.querySelector("[data-login-form]");
 if (form) {
   const input = form.querySelector("input[name=token]");
   const message = document.querySelector("[data-login-message]");
-  // The field keeps focus, so a scanner's keystrokes always land in it.
+  // The field keeps focus, so a scanner's keystrokes always land in it (autofocus alone is
+  // applied a frame late).
+  input.focus();
   document.addEventListener("click", () => input.focus());
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
