@@ -28,8 +28,9 @@ ROLE_NAMES = {
     "supervisor": lazy_gettext("Supervisor"),
 }
 
-nav_item("auth.home", lambda: str(lazy_gettext("Home")), *ROLES)
-nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), "supervisor", "chief")
+nav_item("auth.home", lambda: str(lazy_gettext("Home")), *ROLES, order=0)
+nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), "supervisor", "chief",
+         order=99)
 
 
 class LoginForm(FlaskForm):

@@ -100,18 +100,21 @@ class NavItem:
     endpoint: str
     label: Callable[[], str]  # called at render time, so the label follows the language
     roles: frozenset[str]
+    order: int  # the day's order: home first, then check-in, draws, exam, … audit last
 
 
 NAV: list[NavItem] = []
 
 
-def nav_item(endpoint: str, label: Callable[[], str], *roles: str) -> None:
-    NAV.append(NavItem(endpoint, label, frozenset(roles)))
+def nav_item(endpoint: str, label: Callable[[], str], *roles: str, order: int = 50) -> None:
+    if not any(item.endpoint == endpoint for item in NAV):
+        NAV.append(NavItem(endpoint, label, frozenset(roles), order))
 
 
 def nav_for(role: str | None) -> list[NavItem]:
     views = current_app.view_functions
-    return [item for item in NAV if role in item.roles and item.endpoint in views]
+    return sorted((item for item in NAV if role in item.roles and item.endpoint in views),
+                  key=lambda item: item.order)
 
 
 # ----------------------------------------------------------------------------- request guards

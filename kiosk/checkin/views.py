@@ -26,12 +26,15 @@ from kiosk.web import db, kiosk_instance, nav_item, roles_required
 
 bp = Blueprint("checkin", __name__, template_folder="templates")
 
-nav_item("checkin.desk", lambda: str(lazy_gettext("Check-in desk")), "checkin", "chief")
 nav_item("checkin.roster", lambda: str(lazy_gettext("Roster")), "chief", "checkin",
-         "supervisor")
-nav_item("checkin.draw_1", lambda: str(lazy_gettext("First draw")), "crypt1", "supervisor")
-nav_item("checkin.draw_2", lambda: str(lazy_gettext("Second draw")), "crypt2", "supervisor")
-nav_item("checkin.badges", lambda: str(lazy_gettext("Station badges")), "chief")
+         "supervisor", order=10)
+nav_item("checkin.desk", lambda: str(lazy_gettext("Check-in desk")), "checkin", "chief",
+         order=11)
+nav_item("checkin.draw_1", lambda: str(lazy_gettext("First draw")), "crypt1", "supervisor",
+         order=20)
+nav_item("checkin.draw_2", lambda: str(lazy_gettext("Second draw")), "crypt2", "supervisor",
+         order=21)
+nav_item("checkin.badges", lambda: str(lazy_gettext("Station badges")), "chief", order=25)
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
