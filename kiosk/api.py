@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, session
+from datetime import timedelta
+
+from flask import Blueprint, g, jsonify, request, session
 
 from kiosk import clock
 from kiosk.errors import N_, KioskError
+from kiosk.lockdown import phases
 from kiosk.lockdown import service as lockdown
 from kiosk.openapi import openapi_document
-from kiosk.web import db, kiosk_instance, public
+from kiosk.theory_exam import exam
+from kiosk.web import db, kiosk_instance, public, station_required
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -20,16 +24,58 @@ def get_clock():
     clock. Open to the hall clock too; a logged-in station also gets its own deadline."""
     settings = kiosk_instance().settings
     now = clock.now()
+    row = phases.current(db(), now)
+    rule = phases.as_rule(row)
+    deadline = None
+    station_id = session.get("station_id")
+    if row is not None:
+        extensions = phases.station_extensions(db(), row.id, station_id) if station_id else []
+        deadline = clock.station_deadline(rule, extensions, now)
     return jsonify({
         "server_time": clock.iso(now),
         "server_utc_offset_minutes": clock.utc_offset_minutes(now),
-        "phase": None,
-        "phase_state": "not_started",
-        "phase_ends_at": None,
-        "station_deadline": None,
+        "phase": row.name if row else None,
+        "phase_state": clock.phase_state(rule, now),
+        "phase_starts_at": clock.iso(row.starts_at) if row else None,
+        "phase_ends_at": clock.iso(clock.phase_end(rule, now)) if rule else None,
+        "station_deadline": clock.iso(deadline) if station_id else None,
         "warnings_at_minutes": settings.warnings_at_minutes,
         "announcements": [],
     })
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=kiosk_instance().settings.grace_seconds)
+
+
+@bp.get("/exam/paper")
+@station_required
+def exam_paper():
+    return jsonify(exam.paper_for(db(), g.station_id, now=clock.now(), grace=_grace()))
+
+
+@bp.put("/exam/answers/<qid>")
+@station_required
+def exam_answer(qid: str):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("seq"), int) or \
+            isinstance(body.get("seq"), bool) or body["seq"] < 0 or \
+            not (body.get("choice") is None or isinstance(body.get("choice"), str)):
+        raise KioskError(N_('Send {"choice": "<option key>" or null, "seq": <number>} as '
+                            'JSON.'))
+    result = exam.save_answer(db(), g.station_id, qid, body.get("choice"), body["seq"],
+                              now=clock.now(), grace=_grace())
+    return jsonify({"saved": result.saved, "seq": result.seq,
+                    "current_seq": result.current_seq})
+
+
+@bp.post("/exam/submit")
+@station_required
+def exam_submit():
+    sitting = exam.submit(db(), g.station_id, session.get("station", "?"), now=clock.now(),
+                          grace=_grace())
+    return jsonify({"submitted_at": clock.iso(sitting.submitted_at),
+                    "answered": sitting.answered or 0})
 
 
 @bp.post("/station/login")

@@ -7,7 +7,9 @@ stored, never countdowns. Everything below `now()` is pure: callers pass `now` i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 
 def now() -> datetime:
@@ -32,3 +34,94 @@ def local_display(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> st
     if moment is None:
         return ""
     return moment.astimezone().strftime(fmt)
+
+
+# ----------------------------------------------------------------------------- the timing rules
+# One place decides "may this station still write?": the answer save, the upload, the clock API
+# and the dashboards all ask `may_write`. Pure: no database, no Flask; callers pass `now`.
+
+@dataclass(frozen=True)
+class Phase:
+    """What the database stores of a phase: deadlines, never countdowns.
+
+    `ends_at` is the planned end, already moved by every finished pause. While paused,
+    `paused_at` is set and the end keeps moving with the clock. `ended_at` is an explicit end
+    (the chief judge stopping everyone at once).
+    """
+
+    name: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    paused_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Extension:
+    minutes: float
+
+
+def phase_state(phase: Phase | None, now: datetime) -> str:
+    if phase is None or phase.starts_at is None:
+        return "not_started"
+    if phase.ended_at is not None and phase.ended_at <= now:
+        return "ended"
+    if now < phase.starts_at:
+        return "scheduled"
+    if phase.paused_at is not None:
+        return "paused"
+    return "running"
+
+
+def phase_end(phase: Phase, now: datetime) -> datetime | None:
+    """The phase's end as of `now`: a running pause pushes it along."""
+    if phase.ends_at is None:
+        return None
+    end = phase.ends_at
+    if phase.paused_at is not None and phase.ended_at is None:
+        end += max(now - phase.paused_at, timedelta(0))
+    if phase.ended_at is not None:
+        end = min(end, phase.ended_at)
+    return end
+
+
+def station_deadline(phase: Phase | None, extensions: Sequence[Extension],
+                     now: datetime) -> datetime | None:
+    """This station's own deadline: the phase end plus its extensions. An explicit end stops
+    everyone at once, extensions included."""
+    if phase is None or phase.ends_at is None:
+        return None
+    natural = phase.ends_at + timedelta(minutes=sum(e.minutes for e in extensions))
+    if phase.paused_at is not None and phase.ended_at is None:
+        natural += max(now - phase.paused_at, timedelta(0))
+    if phase.ended_at is not None:
+        return min(natural, phase.ended_at)
+    return natural
+
+
+def may_write(phase: Phase | None, extensions: Sequence[Extension], now: datetime,
+              grace: timedelta) -> bool:
+    """Answers and uploads are accepted while the phase runs and until the station's deadline,
+    plus a grace of a few seconds for requests already in flight; never while paused."""
+    state = phase_state(phase, now)
+    if state in ("not_started", "scheduled", "paused"):
+        return False
+    deadline = station_deadline(phase, extensions, now)
+    if deadline is None:
+        return False
+    if phase.ended_at is not None and now >= phase.ended_at + grace:
+        return False
+    return now <= deadline + grace
+
+
+def seconds_used(phase: Phase, pauses: Sequence[tuple[datetime, datetime | None]],
+                 until: datetime) -> float:
+    """Working time from the start to `until`, without the pauses (ties break on it)."""
+    if phase.starts_at is None:
+        return 0.0
+    total = (until - phase.starts_at).total_seconds()
+    for started, ended in pauses:
+        stop = min(ended or until, until)
+        if stop > started:
+            total -= (stop - started).total_seconds()
+    return max(total, 0.0)

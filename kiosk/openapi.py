@@ -69,6 +69,7 @@ def openapi_document(server_url: str = "") -> dict:
                         "phase_state": {"type": "string",
                                         "enum": ["not_started", "scheduled", "running", "paused",
                                                  "ended"]},
+                        "phase_starts_at": NULLABLE_TIME,
                         "phase_ends_at": NULLABLE_TIME,
                         "station_deadline": NULLABLE_TIME,
                         "warnings_at_minutes": {"type": "array", "items": {"type": "integer"}},
@@ -119,7 +120,6 @@ def openapi_document(server_url: str = "") -> dict:
                 },
             }},
             "/api/v1/exam/paper": {"get": {
-                **PLANNED,
                 "summary": "This station's theory paper and saved answers (never the key)",
                 "security": [{"stationSession": []}],
                 "responses": {
@@ -129,11 +129,15 @@ def openapi_document(server_url: str = "") -> dict:
                                       "questions": {"type": "array", "items": _ref("Question")},
                                       "answers": {"type": "object",
                                                   "additionalProperties": {"type": "string"}},
-                                      "deadline": NULLABLE_TIME}}, "The paper"),
+                                      "deadline": NULLABLE_TIME,
+                                      "state": {"type": "string"},
+                                      "submitted_at": NULLABLE_TIME,
+                                      "last_seq": {"type": "integer"},
+                                      "full_marks": {"type": "string"},
+                                      "score": {"type": "string"}}}, "The paper"),
                     "401": ERROR, "423": ERROR},
             }},
             "/api/v1/exam/answers/{qid}": {"put": {
-                **PLANNED,
                 "summary": "Save one answer; an older seq changes nothing",
                 "security": [{"stationSession": []}],
                 "parameters": [{"name": "qid", "in": "path", "required": True,
@@ -145,11 +149,13 @@ def openapi_document(server_url: str = "") -> dict:
                 "responses": {
                     "200": _json({"type": "object", "required": ["saved", "seq"],
                                   "properties": {"saved": {"type": "boolean"},
-                                                 "seq": {"type": "integer"}}}, "Saved"),
+                                                 "seq": {"type": "integer"},
+                                                 "current_seq": {"type": "integer"}}},
+                                 "saved: this choice (or a newer one) is what the server "
+                                 "holds; an older seq changes nothing"),
                     "400": ERROR, "401": ERROR, "404": ERROR, "423": ERROR},
             }},
             "/api/v1/exam/submit": {"post": {
-                **PLANNED,
                 "summary": "Hand in the theory paper",
                 "security": [{"stationSession": []}],
                 "responses": {

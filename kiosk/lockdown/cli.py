@@ -34,3 +34,79 @@ def register(main: click.Group) -> None:
                                     for s in stations]},
              _("Added stations %(first)s to %(last)s.", first=stations[0].code,
                last=stations[-1].code))
+
+
+    @main.command("phase")
+    @instance_option
+    @click.argument("action", type=click.Choice(["start", "pause", "resume", "end"]))
+    @click.argument("name", type=click.Choice(["theory", "practical"]))
+    @click.option("--minutes", type=float, default=None,
+                  help="Override the configured length (rehearsals; fractions allowed).")
+    @click.option("--at", "at", default=None, metavar="TIME",
+                  help="Schedule the start, e.g. 2026-11-22T09:00 (the server's local time).")
+    @click.option("--reason", default="", help="Why (for pause).")
+    @json_option
+    def phase_command(action: str, name: str, minutes: float | None, at: str | None,
+                      reason: str, as_json: bool) -> None:
+        """Drive the clock of a phase."""
+        from datetime import datetime
+
+        from kiosk.errors import KioskError
+        from kiosk.lockdown import phases
+
+        instance = open_current()
+        settings = instance.settings
+        now = clock.now()
+        with instance.session() as session:
+            if action == "start":
+                length = minutes if minutes is not None else (
+                    settings.theory_minutes if name == "theory" else settings.practical_minutes)
+                starts = None
+                if at:
+                    try:
+                        starts = datetime.fromisoformat(at)
+                    except ValueError as exc:
+                        raise KioskError(_("Not a time: %(at)s", at=at)) from exc
+                    starts = starts if starts.tzinfo else starts.astimezone()
+                if name == "theory":
+                    from kiosk.theory_exam.papers import ensure_papers
+
+                    ensure_papers(session, actor=CLI_ACTOR, now=now)
+                row = phases.start(session, name, length, actor=CLI_ACTOR, now=now, at=starts)
+            elif action == "pause":
+                row = phases.pause(session, name, reason=reason, actor=CLI_ACTOR, now=now)
+            elif action == "resume":
+                row = phases.resume(session, name, actor=CLI_ACTOR, now=now)
+            else:
+                row = phases.end(session, name, actor=CLI_ACTOR, now=now)
+            rule = phases.as_rule(row)
+            data = {"phase": name, "state": clock.phase_state(rule, now),
+                    "starts_at": clock.iso(row.starts_at),
+                    "ends_at": clock.iso(clock.phase_end(rule, now))}
+        emit(as_json, data, _("%(phase)s: %(state)s, ends at %(end)s", phase=name,
+                              state=data["state"],
+                              end=clock.local_display(clock.phase_end(rule, now))))
+
+    @main.command("extend")
+    @instance_option
+    @click.argument("station")
+    @click.argument("minutes", type=float)
+    @click.option("--reason", required=True, help="e.g. 设备故障（非选手原因）")
+    @json_option
+    def extend_command(station: str, minutes: float, reason: str, as_json: bool) -> None:
+        """Extend one station's deadline in the running phase."""
+        from kiosk.lockdown import phases
+
+        instance = open_current()
+        now = clock.now()
+        with instance.session() as session:
+            extension = phases.extend(session, station, minutes, reason, actor=CLI_ACTOR,
+                                      now=now)
+            row = session.get(phases.PhaseRow, extension.phase_id)
+            deadline = clock.station_deadline(phases.as_rule(row), phases.station_extensions(
+                session, row.id, extension.station_id), now)
+        emit(as_json, {"station": station.upper(), "minutes": minutes,
+                       "station_deadline": clock.iso(deadline)},
+             _("%(station)s: %(minutes)s more minutes, deadline %(deadline)s",
+               station=station.upper(), minutes=minutes,
+               deadline=clock.local_display(deadline)))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
@@ -28,4 +28,48 @@ class Station(Base):
     # Set by the station draw and kept after sealing: the server knows which seats are taken,
     # never by whom.
     occupied: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+PHASE_NAMES = ("theory", "practical")
+
+
+class PhaseRow(Base):
+    """A phase (理论知识考试 / 实操技能考核): its deadlines, never a countdown.
+    The timing rules on it live in kiosk.clock (pure)."""
+
+    __tablename__ = "phase"
+    __table_args__ = (CheckConstraint(f"name IN {PHASE_NAMES!r}", name="name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(16), unique=True)
+    minutes: Mapped[float] = mapped_column(Float)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # moved by finished pauses
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # an explicit end
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PhasePause(Base):
+    __tablename__ = "phase_pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Extension(Base):
+    """Extra time for one station in one phase (延时), e.g. for equipment failure."""
+
+    __tablename__ = "extension"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    minutes: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -33,3 +33,87 @@ def register(main: click.Group) -> None:
         emit(as_json, {"imported": len(result.questions), "warnings": warnings},
              lambda: "\n".join([_("Imported %(n)s questions.", n=len(result.questions)),
                                 *[_("warning: %(w)s", w=w) for w in warnings]]))
+
+    @main.group("paper")
+    def paper_group() -> None:
+        """The theory paper of every station."""
+
+    @paper_group.command("set")
+    @instance_option
+    @click.option("--single", type=click.IntRange(0), default=None,
+                  help="Single-choice questions per paper (default: the whole bank).")
+    @click.option("--tf", type=click.IntRange(0), default=None,
+                  help="True/false questions per paper (default: the whole bank).")
+    @click.option("--single-points", default=None, help="Points per single-choice question.")
+    @click.option("--tf-points", default=None, help="Points per true/false question.")
+    @click.option("--per-category", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  default=None, help='JSON {"category": {"single": n, "tf": m}}.')
+    @click.option("--same-questions", is_flag=True,
+                  help="Every station gets the same questions (still shuffled).")
+    @click.option("--no-shuffle-questions", is_flag=True)
+    @click.option("--no-shuffle-options", is_flag=True)
+    @click.option("--show-score", is_flag=True,
+                  help="Show the contestant the score after submitting.")
+    @json_option
+    def paper_set(single, tf, single_points, tf_points, per_category, same_questions,
+                  no_shuffle_questions, no_shuffle_options, show_score, as_json) -> None:
+        """Set the paper spec and build every station's paper now."""
+        import json
+        from decimal import Decimal, InvalidOperation
+
+        from kiosk.errors import KioskError
+        from kiosk.theory_exam.papers import SpecInput, set_spec
+
+        def points(text):
+            if text is None:
+                return None
+            try:
+                return Decimal(text)
+            except InvalidOperation as exc:
+                raise KioskError(_("Not a number: %(text)s", text=text)) from exc
+
+        categories = None
+        if per_category:
+            try:
+                categories = json.loads(per_category.read_text("utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise KioskError(_("%(path)s is not valid JSON", path=str(per_category))) from exc
+        wanted = SpecInput(single=single, tf=tf, single_points=points(single_points),
+                           tf_points=points(tf_points), per_category=categories,
+                           same_questions=same_questions,
+                           shuffle_questions=not no_shuffle_questions,
+                           shuffle_options=not no_shuffle_options, show_score=show_score)
+        instance = open_current()
+        with instance.session() as session:
+            set_spec(session, wanted, actor=CLI_ACTOR, now=clock.now())
+            from sqlalchemy import func, select
+
+            from kiosk.theory_exam.models import Paper
+
+            count, full = session.execute(select(func.count(), func.max(Paper.full_marks))).one()
+        emit(as_json, {"papers": count, "full_marks": str(full)},
+             _("Built %(n)s papers, full marks %(full)s.", n=count, full=full))
+
+    @main.group("exam")
+    def exam_group() -> None:
+        """Theory exam results."""
+
+    @exam_group.command("scores")
+    @instance_option
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Also write an .xlsx file.")
+    @json_option
+    def exam_scores(out: Path | None, as_json: bool) -> None:
+        """Theory results by station (every paper graded, submitted or not)."""
+        from kiosk.theory_exam.exam import grade_all
+        from kiosk.theory_exam.results import scores_json, scores_xlsx
+
+        instance = open_current()
+        with instance.session() as session:
+            results = grade_all(session, now=clock.now())
+        if out:
+            out.write_bytes(scores_xlsx(results, instance.settings.event_name))
+        data = scores_json(results)
+        emit(as_json, data, lambda: "\n".join(
+            f"{s['station']:<6} {s['score']:>7} / {s['full_marks']:<7} "
+            f"{s['answered']:>4}  {s['submitted_at'] or '-'}" for s in data["stations"]))

@@ -3,7 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
@@ -31,3 +41,81 @@ class Question(Base):
     explanation: Mapped[str] = mapped_column(Text, default="")  # 解析: shown to judges only
     enabled: Mapped[bool] = mapped_column(default=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaperSpec(Base):
+    """How every station's paper is made (one row). Papers are built from it ahead of the start."""
+
+    __tablename__ = "paper_spec"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    single_count: Mapped[int | None]  # None: every enabled single-choice question
+    tf_count: Mapped[int | None]
+    single_points: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))  # None: the bank's
+    tf_points: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    # {"category": {"single": n, "tf": m}}: draw per category instead of from the whole bank.
+    per_category: Mapped[dict | None] = mapped_column(JSON)
+    same_questions: Mapped[bool] = mapped_column(default=False)  # one draw for every station
+    shuffle_questions: Mapped[bool] = mapped_column(default=True)
+    shuffle_options: Mapped[bool] = mapped_column(default=True)
+    show_score: Mapped[bool] = mapped_column(default=False)  # after submitting
+    master_seed: Mapped[str] = mapped_column(String(64))  # hex; station seeds derive from it
+    # The enabled question ids when the papers were built: a paper can be regenerated from its
+    # seed for a dispute even after the bank changed.
+    bank_ids: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class Paper(Base):
+    """One station's paper, built ahead and served as stored. `seed` regenerates it exactly."""
+
+    __tablename__ = "paper"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
+    seed: Mapped[str] = mapped_column(String(64))
+    # [{"qid", "type", "stem", "options": [{"key", "text"}]}]: exactly what the kiosk gets.
+    questions: Mapped[list] = mapped_column(JSON)
+    # {qid: {"points": "2", "keys": {opaque key: original letter or T/F}}}: never sent out.
+    key_map: Mapped[dict] = mapped_column(JSON)
+    full_marks: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AnswerEvent(Base):
+    """Every answer save, append-only: the record of what each click did and when."""
+
+    __tablename__ = "answer_event"
+    __table_args__ = (Index("ix_answer_event_station_question", "station_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    choice: Mapped[str | None] = mapped_column(String(1))  # original letter / T / F; None: cleared
+    seq: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied: Mapped[bool]  # False when an older seq arrived late and changed nothing
+
+
+class CurrentAnswer(Base):
+    __tablename__ = "current_answer"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), primary_key=True)
+    choice: Mapped[str | None] = mapped_column(String(1))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Sitting(Base):
+    """A station's theory exam: when it opened the paper, submitted, and what it scored."""
+
+    __tablename__ = "sitting"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    answered: Mapped[int | None]
+    time_used_s: Mapped[float | None] = mapped_column(Float)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,18 +1,15 @@
+// The workstation's sign-in page. (Signed in, exam.js runs the station's screen.)
 import { ServerClock } from "./server-clock.js";
-
-const clock = new ServerClock();
-const timeEl = document.querySelector("[data-server-time]");
-
-function tick() {
-  if (timeEl && clock.synced) timeEl.textContent = clock.wallClock();
-}
-
-async function pollClock() {
-  try { await clock.poll(); } catch (error) { /* offline: keep counting on the last offset */ }
-}
 
 const form = document.querySelector("[data-login-form]");
 if (form) {
+  const clock = new ServerClock();
+  const timeEl = document.querySelector("[data-server-time]");
+  const poll = async () => { try { await clock.poll(); } catch { /* keep the last offset */ } };
+  poll();
+  setInterval(poll, 5000);
+  setInterval(() => { if (clock.synced) timeEl.textContent = clock.wallClock(); }, 250);
+
   const input = form.querySelector("input[name=token]");
   const message = document.querySelector("[data-login-message]");
   // The field keeps focus, so a scanner's keystrokes always land in it (autofocus alone is
@@ -41,7 +38,3 @@ if (form) {
     input.focus();
   });
 }
-
-pollClock();
-setInterval(pollClock, 5000);
-setInterval(tick, 250);

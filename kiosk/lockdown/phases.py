@@ -1,0 +1,184 @@
+"""Phases (理论知识考试, 实操技能考核): start, pause, resume, end, and per-station extensions.
+
+Only deadlines are stored. The rules that read them are pure functions in kiosk.clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk import audit, clock
+from kiosk.db import write_transaction
+from kiosk.errors import N_, Conflict, KioskError, NotFound
+from kiosk.lockdown.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, Station
+
+__all__ = ["PhaseRow"]
+
+MAX_MINUTES = 24 * 60
+
+
+def get_phase(session: Session, name: str) -> PhaseRow | None:
+    return session.scalar(select(PhaseRow).where(PhaseRow.name == name))
+
+
+def as_rule(row: PhaseRow | None) -> clock.Phase | None:
+    if row is None:
+        return None
+    return clock.Phase(row.name, row.starts_at, row.ends_at, row.paused_at, row.ended_at)
+
+
+def _check_name(name: str) -> None:
+    if name not in PHASE_NAMES:
+        raise KioskError(N_("The phase is theory or practical."))
+
+
+def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, now: datetime,
+          at: datetime | None = None) -> PhaseRow:
+    """Start now, or schedule for `at`. A started phase cannot be started again."""
+    _check_name(name)
+    if not 0 < minutes <= MAX_MINUTES:
+        raise KioskError(N_("A phase lasts between a few seconds and 24 hours."))
+    starts_at = at or now
+    with write_transaction(session):
+        row = get_phase(session, name)
+        if row is not None and row.starts_at is not None and \
+                clock.phase_state(as_rule(row), now) != "scheduled":
+            raise Conflict(N_("The %(phase)s phase has started already."), phase=name)
+        if row is None:
+            row = PhaseRow(name=name, minutes=minutes, updated_at=now)
+            session.add(row)
+        row.minutes = minutes
+        row.starts_at = starts_at
+        row.ends_at = starts_at + timedelta(minutes=minutes)
+        row.paused_at = None
+        row.ended_at = None
+        row.updated_at = now
+        session.flush()
+        audit.record(session, actor, "phase.started" if at is None else "phase.scheduled",
+                     at=now, subject=name,
+                     details={"starts_at": clock.iso(row.starts_at),
+                              "ends_at": clock.iso(row.ends_at), "minutes": minutes})
+    return row
+
+
+def _running(session: Session, name: str, now: datetime) -> PhaseRow:
+    _check_name(name)
+    row = get_phase(session, name)
+    if row is None or clock.phase_state(as_rule(row), now) in ("not_started", "scheduled"):
+        raise Conflict(N_("The %(phase)s phase has not started."), phase=name)
+    if clock.phase_state(as_rule(row), now) == "ended":
+        raise Conflict(N_("The %(phase)s phase has ended."), phase=name)
+    return row
+
+
+def pause(session: Session, name: str, *, reason: str = "", actor: audit.Actor,
+          now: datetime) -> PhaseRow:
+    with write_transaction(session):
+        row = _running(session, name, now)
+        if row.paused_at is not None:
+            raise Conflict(N_("The %(phase)s phase is paused already."), phase=name)
+        row.paused_at = now
+        row.updated_at = now
+        session.add(PhasePause(phase_id=row.id, started_at=now, reason=reason[:500]))
+        audit.record(session, actor, "phase.paused", at=now, subject=name,
+                     details={"reason": reason[:500]})
+    return row
+
+
+def resume(session: Session, name: str, *, actor: audit.Actor, now: datetime) -> PhaseRow:
+    """The end moves by exactly the length of the pause."""
+    with write_transaction(session):
+        row = _running(session, name, now)
+        if row.paused_at is None:
+            raise Conflict(N_("The %(phase)s phase is not paused."), phase=name)
+        paused_for = now - row.paused_at
+        row.ends_at = row.ends_at + paused_for
+        row.paused_at = None
+        row.updated_at = now
+        open_pause = session.scalar(select(PhasePause).where(
+            PhasePause.phase_id == row.id, PhasePause.ended_at.is_(None)))
+        if open_pause is not None:
+            open_pause.ended_at = now
+        audit.record(session, actor, "phase.resumed", at=now, subject=name,
+                     details={"paused_seconds": round(paused_for.total_seconds(), 3),
+                              "ends_at": clock.iso(row.ends_at)})
+    return row
+
+
+def end(session: Session, name: str, *, actor: audit.Actor, now: datetime) -> PhaseRow:
+    """Stop everyone at once (extensions included)."""
+    with write_transaction(session):
+        row = _running(session, name, now)
+        row.ended_at = now
+        if row.paused_at is not None:
+            open_pause = session.scalar(select(PhasePause).where(
+                PhasePause.phase_id == row.id, PhasePause.ended_at.is_(None)))
+            if open_pause is not None:
+                open_pause.ended_at = now
+        row.updated_at = now
+        audit.record(session, actor, "phase.ended", at=now, subject=name)
+    return row
+
+
+def extend(session: Session, station_code: str, minutes: float, reason: str, *,
+           phase_name: str | None = None, actor: audit.Actor, now: datetime) -> Extension:
+    """Extra minutes for one station in the running phase; only that station's deadline moves."""
+    reason = reason.strip()
+    if not reason:
+        raise KioskError(N_("An extension needs a reason (e.g. 设备故障（非选手原因）)."))
+    if not 0 < minutes <= 240:
+        raise KioskError(N_("An extension is between 1 and 240 minutes."))
+    with write_transaction(session):
+        station = session.scalar(select(Station).where(Station.code == station_code.upper()))
+        if station is None:
+            raise NotFound(N_("No station %(station)s."), station=station_code)
+        row = _phase_for_extension(session, phase_name, now)
+        extension = Extension(phase_id=row.id, station_id=station.id, minutes=minutes,
+                              reason=reason[:500], approved_by=actor.name, created_at=now)
+        session.add(extension)
+        session.flush()
+        deadline = clock.station_deadline(as_rule(row), station_extensions(
+            session, row.id, station.id), now)
+        audit.record(session, actor, "phase.extended", at=now, subject=station.code,
+                     details={"phase": row.name, "minutes": minutes, "reason": reason[:500],
+                              "station_deadline": clock.iso(deadline)})
+    return extension
+
+
+def _phase_for_extension(session: Session, name: str | None, now: datetime) -> PhaseRow:
+    names = [name] if name else list(PHASE_NAMES)
+    for candidate in reversed(names):
+        row = get_phase(session, candidate)
+        if row is not None and clock.phase_state(as_rule(row), now) in ("running", "paused"):
+            return row
+    # Just after the end, a late extension for a failure during the phase is still possible
+    # for the phase whose deadline has passed but that nobody ended explicitly.
+    for candidate in reversed(names):
+        row = get_phase(session, candidate)
+        if row is not None and row.starts_at is not None and row.ended_at is None:
+            return row
+    raise Conflict(N_("No phase is running."))
+
+
+def station_extensions(session: Session, phase_id: int, station_id: int) -> list[clock.Extension]:
+    return [clock.Extension(m) for m in session.scalars(select(Extension.minutes).where(
+        Extension.phase_id == phase_id, Extension.station_id == station_id))]
+
+
+def pauses(session: Session, phase_id: int) -> list[tuple[datetime, datetime | None]]:
+    return [(p.started_at, p.ended_at) for p in session.scalars(
+        select(PhasePause).where(PhasePause.phase_id == phase_id).order_by(PhasePause.id))]
+
+
+def current(session: Session, now: datetime) -> PhaseRow | None:
+    """The phase a kiosk should show: running or paused, else scheduled, else the latest
+    started."""
+    rows = [r for r in session.scalars(select(PhaseRow)) if r.starts_at is not None]
+    for wanted in ("running", "paused", "scheduled"):
+        matching = [r for r in rows if clock.phase_state(as_rule(r), now) == wanted]
+        if matching:
+            return min(matching, key=lambda r: r.starts_at)
+    return max(rows, key=lambda r: r.starts_at, default=None)

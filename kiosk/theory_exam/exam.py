@@ -1,0 +1,308 @@
+"""The theory exam at the workstation: the paper, answer saves, submission, grading, results.
+
+The answer save is the hot path: `may_write` on the stored deadlines, then one upsert of the
+current answer guarded by `seq` and one append-only event, in one transaction. The paper's key
+map is read once per station and kept in memory: papers cannot change once the exam started.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kiosk import audit, clock
+from kiosk.db import write_transaction
+from kiosk.errors import N_, KioskError, Locked, NotFound
+from kiosk.lockdown import phases
+from kiosk.lockdown.models import Station
+from kiosk.theory_exam.models import AnswerEvent, CurrentAnswer, Paper, Sitting
+from kiosk.theory_exam.papers import get_spec
+
+PHASE = "theory"
+
+
+# ----------------------------------------------------------------------------- key maps in memory
+
+class KeyMapCache:
+    """station_id → (built_at, key map). Only filled once the exam runs, when papers are frozen."""
+
+    def __init__(self) -> None:
+        self._maps: dict[tuple[str, int], tuple[datetime, dict]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, station_id: int) -> dict:
+        key = (str(session.get_bind().url), station_id)
+        with self._lock:
+            cached = self._maps.get(key)
+        if cached is not None:
+            return cached[1]
+        paper = session.get(Paper, station_id)
+        if paper is None:
+            raise NotFound(N_("This station has no paper."))
+        with self._lock:
+            self._maps[key] = (paper.built_at, paper.key_map)
+        return paper.key_map
+
+    def clear(self) -> None:
+        with self._lock:
+            self._maps.clear()
+
+
+key_maps = KeyMapCache()
+
+
+# ----------------------------------------------------------------------------- the paper
+
+@dataclass(frozen=True)
+class Window:
+    state: str  # not_started / scheduled / running / paused / ended
+    starts_at: datetime | None
+    deadline: datetime | None
+    open: bool  # may write now
+
+
+def window(session: Session, station_id: int, now: datetime, grace: timedelta) -> Window:
+    row = phases.get_phase(session, PHASE)
+    rule = phases.as_rule(row)
+    extensions = phases.station_extensions(session, row.id, station_id) if row else []
+    return Window(clock.phase_state(rule, now), row.starts_at if row else None,
+                  clock.station_deadline(rule, extensions, now),
+                  clock.may_write(rule, extensions, now, grace))
+
+
+def paper_for(session: Session, station_id: int, *, now: datetime, grace: timedelta) -> dict:
+    """The station's paper and its acknowledged answers. Not before the start: a paper seen
+    early is a leaked paper."""
+    win = window(session, station_id, now, grace)
+    if win.state in ("not_started", "scheduled"):
+        raise Locked(N_("The theory exam has not started yet."), state=win.state,
+                     starts_at=clock.iso(win.starts_at) or "")
+    paper = session.get(Paper, station_id)
+    if paper is None:
+        raise NotFound(N_("This station has no paper; tell a judge."))
+    sitting = session.get(Sitting, station_id)
+    if sitting is None or sitting.opened_at is None:
+        with write_transaction(session):
+            sitting = session.get(Sitting, station_id) or Sitting(station_id=station_id)
+            if sitting.opened_at is None:
+                sitting.opened_at = now
+            session.add(sitting)
+    answers = {}
+    last_seq = 0
+    by_letter = {qid: {letter: key for key, letter in entry["keys"].items()}
+                 for qid, entry in paper.key_map.items()}
+    for current in session.scalars(select(CurrentAnswer).where(
+            CurrentAnswer.station_id == station_id)):
+        last_seq = max(last_seq, current.seq)
+        if current.choice is not None:
+            qid = str(current.question_id)
+            answers[qid] = by_letter.get(qid, {}).get(current.choice)
+    spec = get_spec(session)
+    result = {
+        "questions": paper.questions,
+        "answers": answers,
+        "deadline": clock.iso(win.deadline),
+        "state": win.state,
+        "submitted_at": clock.iso(sitting.submitted_at),
+        "last_seq": last_seq,
+        "full_marks": str(paper.full_marks),
+    }
+    if sitting.submitted_at and spec is not None and spec.show_score:
+        result["score"] = str(grade(paper.key_map, _current(session, station_id))[0])
+    return result
+
+
+# ----------------------------------------------------------------------------- saving
+
+def _upsert(session: Session, station_id: int, question_id: int, choice: str | None, seq: int,
+            now: datetime) -> bool:
+    """Insert or overwrite the current answer only if `seq` is newer. True if it changed."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(CurrentAnswer).values(station_id=station_id, question_id=question_id,
+                                             choice=choice, seq=seq, saved_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[CurrentAnswer.station_id, CurrentAnswer.question_id],
+        set_={"choice": statement.excluded.choice, "seq": statement.excluded.seq,
+              "saved_at": statement.excluded.saved_at},
+        where=CurrentAnswer.seq < statement.excluded.seq)
+    return session.execute(statement).rowcount == 1
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    saved: bool  # this choice (or a newer one of this browser) is what the server holds
+    seq: int
+    current_seq: int
+
+
+def save_answer(session: Session, station_id: int, qid: str, choice_key: str | None, seq: int,
+                *, now: datetime, grace: timedelta) -> SaveResult:
+    key_map = key_maps.get(session, station_id)
+    entry = key_map.get(qid)
+    if entry is None:
+        raise NotFound(N_("This question is not on this station's paper."))
+    if choice_key is None:
+        letter = None
+    else:
+        letter = entry["keys"].get(choice_key)
+        if letter is None:
+            raise KioskError(N_("This is not an option of the question."))
+    question_id = int(qid)
+    with write_transaction(session):
+        row = phases.get_phase(session, PHASE)
+        rule = phases.as_rule(row)
+        extensions = phases.station_extensions(session, row.id, station_id) if row else []
+        if not clock.may_write(rule, extensions, now, grace):
+            state = clock.phase_state(rule, now)
+            if state == "paused":
+                raise Locked(N_("The exam is paused; your answers are kept."), state=state)
+            raise Locked(N_("Time is up; answers can no longer change."), state=state)
+        if session.scalar(select(Sitting.submitted_at).where(Sitting.station_id == station_id)):
+            raise Locked(N_("The paper has been submitted; answers can no longer change."),
+                         state="submitted")
+        applied = _upsert(session, station_id, question_id, letter, seq, now)
+        session.add(AnswerEvent(station_id=station_id, question_id=question_id, choice=letter,
+                                seq=seq, received_at=now, applied=applied))
+        if applied:
+            current_seq = seq
+        else:
+            current = session.execute(select(CurrentAnswer.seq, CurrentAnswer.choice).where(
+                CurrentAnswer.station_id == station_id,
+                CurrentAnswer.question_id == question_id)).one()
+            current_seq = current.seq
+    # A retry of the same seq is saved; an older seq changed nothing.
+    return SaveResult(saved=current_seq == seq or applied, seq=seq, current_seq=current_seq)
+
+
+def submit(session: Session, station_id: int, station_code: str, *, now: datetime,
+           grace: timedelta) -> Sitting:
+    """Hand in early. Twice is fine (the first time counts); after the deadline it is too late
+    and the paper is graded as it stands."""
+    with write_transaction(session):
+        sitting = session.get(Sitting, station_id) or Sitting(station_id=station_id)
+        session.add(sitting)
+        if sitting.submitted_at is None:
+            row = phases.get_phase(session, PHASE)
+            rule = phases.as_rule(row)
+            extensions = phases.station_extensions(session, row.id, station_id) if row else []
+            if not clock.may_write(rule, extensions, now, grace):
+                raise Locked(N_("Time is up; the paper is handed in as it stands."),
+                             state=clock.phase_state(rule, now))
+            sitting.submitted_at = now
+            sitting.answered = sum(1 for a in _current(session, station_id).values()
+                                   if a is not None)
+            audit.record(session, audit.Actor(f"station:{station_code}", "station"),
+                         "exam.submitted", at=now, subject=station_code,
+                         details={"answered": sitting.answered})
+    return sitting
+
+
+# ----------------------------------------------------------------------------- grading
+
+def _current(session: Session, station_id: int) -> dict[str, str | None]:
+    return {str(question_id): choice for question_id, choice in session.execute(
+        select(CurrentAnswer.question_id, CurrentAnswer.choice)
+        .where(CurrentAnswer.station_id == station_id))}
+
+
+def grade(key_map: dict, answers: dict[str, str | None]) -> tuple[Decimal, int]:
+    """(score, answered): the points of every correctly answered question. Pure; exact."""
+    score = Decimal(0)
+    answered = 0
+    for qid, entry in key_map.items():
+        choice = answers.get(qid)
+        if choice is None:
+            continue
+        answered += 1
+        if choice == entry["answer"]:
+            score += Decimal(entry["points"])
+    return score, answered
+
+
+@dataclass(frozen=True)
+class StationScore:
+    station: str
+    score: Decimal
+    full_marks: Decimal
+    answered: int
+    submitted_at: datetime | None
+    time_used_s: float | None
+
+
+def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
+    """Grade every paper, submitted or not, and record the result on the sitting."""
+    row = phases.get_phase(session, PHASE)
+    rule = phases.as_rule(row)
+    pause_list = phases.pauses(session, row.id) if row else []
+    results = []
+    with write_transaction(session):
+        papers = session.execute(select(Paper, Station.code).join(
+            Station, Station.id == Paper.station_id).order_by(Station.code)).all()
+        for paper, code in papers:
+            answers = _current(session, paper.station_id)
+            sitting = session.get(Sitting, paper.station_id)
+            if sitting is None and not answers:
+                continue  # nobody sat at this station
+            if sitting is None:
+                sitting = Sitting(station_id=paper.station_id)
+                session.add(sitting)
+            score, answered = grade(paper.key_map, answers)
+            time_used = None
+            if rule is not None and rule.starts_at is not None:
+                deadline = clock.station_deadline(
+                    rule, phases.station_extensions(session, row.id, paper.station_id), now)
+                until = sitting.submitted_at or min(deadline or now, now)
+                time_used = round(clock.seconds_used(rule, pause_list, until), 3)
+            sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
+            sitting.graded_at = now
+            results.append(StationScore(code, score, paper.full_marks, answered,
+                                        sitting.submitted_at, time_used))
+    return results
+
+
+def item_statistics(session: Session) -> list[dict]:
+    """Per question: facility (share correct), discrimination (upper 27 % minus lower 27 %),
+    and how often each option was chosen."""
+    papers = list(session.scalars(select(Paper)))
+    totals: dict[int, Decimal] = {}
+    answers_by_station: dict[int, dict[str, str | None]] = {}
+    for paper in papers:
+        answers = _current(session, paper.station_id)
+        if not answers:
+            continue
+        answers_by_station[paper.station_id] = answers
+        totals[paper.station_id] = grade(paper.key_map, answers)[0]
+    ranked = sorted(totals, key=lambda s: totals[s])
+    group = max(1, round(len(ranked) * 0.27)) if ranked else 0
+    lower, upper = set(ranked[:group]), set(ranked[-group:]) if group else set()
+    stats: dict[str, dict] = {}
+    for paper in papers:
+        answers = answers_by_station.get(paper.station_id)
+        if answers is None:
+            continue
+        for qid, entry in paper.key_map.items():
+            item = stats.setdefault(qid, {"qid": qid, "answer": entry["answer"], "n": 0,
+                                          "correct": 0, "options": {}, "upper": [0, 0],
+                                          "lower": [0, 0]})
+            choice = answers.get(qid)
+            item["n"] += 1
+            right = choice is not None and choice == entry["answer"]
+            item["correct"] += right
+            item["options"][choice or "—"] = item["options"].get(choice or "—", 0) + 1
+            for band, members in (("upper", upper), ("lower", lower)):
+                if paper.station_id in members:
+                    item[band][0] += right
+                    item[band][1] += 1
+    for item in stats.values():
+        item["facility"] = item["correct"] / item["n"] if item["n"] else None
+        up = item["upper"][0] / item["upper"][1] if item["upper"][1] else 0
+        low = item["lower"][0] / item["lower"][1] if item["lower"][1] else 0
+        item["discrimination"] = up - low if item["upper"][1] and item["lower"][1] else None
+    return sorted(stats.values(), key=lambda i: int(i["qid"]))

@@ -1,0 +1,213 @@
+"""Paper spec and per-station papers, built ahead of the start and served as stored.
+
+Every choice in a paper (which questions, their order, the order of options, the opaque option
+keys) is a deterministic function of the station's seed, so any paper can be regenerated exactly
+for a dispute (`regenerate`). Station seeds are HMAC(master seed, station code); the master seed is
+recorded with the spec. Nothing sent to a browser reveals the key: option keys are HMAC tokens
+that mean nothing by themselves, and no "correct" flag exists outside `key_map`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kiosk import audit, clock
+from kiosk.db import write_transaction
+from kiosk.errors import N_, Conflict, KioskError
+from kiosk.lockdown.models import Station
+from kiosk.lockdown.phases import as_rule, get_phase
+from kiosk.theory_exam.models import Paper, PaperSpec, Question
+
+TF_OPTIONS = (("T", "对"), ("F", "错"))
+
+
+@dataclass(frozen=True)
+class SpecInput:
+    single: int | None = None  # None: the whole bank
+    tf: int | None = None
+    single_points: Decimal | None = None  # None: each question's own points
+    tf_points: Decimal | None = None
+    per_category: dict | None = None
+    same_questions: bool = False
+    shuffle_questions: bool = True
+    shuffle_options: bool = True
+    show_score: bool = False
+
+
+def _key(seed: bytes, label: str) -> bytes:
+    return hmac.new(seed, label.encode("utf-8"), hashlib.sha256).digest()
+
+
+def station_seed(master_seed_hex: str, station_code: str) -> str:
+    return _key(bytes.fromhex(master_seed_hex), f"paper|{station_code}").hex()
+
+
+def option_key(seed: bytes, qid: int, original: str) -> str:
+    """Six letters that say nothing about the option: not its letter, not its position."""
+    token = base64.b32encode(_key(seed, f"key|{qid}|{original}")[:5]).decode("ascii")
+    return token.lower()[:6]
+
+
+def _select(bank: list[Question], spec: PaperSpec, seed: bytes) -> list[Question]:
+    picked: list[Question] = []
+    for qtype, count in (("single", spec.single_count), ("tf", spec.tf_count)):
+        pool = [q for q in bank if q.type == qtype]
+        if spec.per_category:
+            for category, counts in sorted(spec.per_category.items()):
+                wanted = counts.get(qtype, 0)
+                in_category = [q for q in pool if q.category == category]
+                ranked = sorted(in_category, key=lambda q: _key(seed, f"pick|{q.id}"))
+                picked += ranked[:wanted]
+        else:
+            ranked = sorted(pool, key=lambda q: _key(seed, f"pick|{q.id}"))
+            picked += ranked if count is None else ranked[:count]
+    return picked
+
+
+def build_paper(seed_hex: str, spec: PaperSpec, bank: list[Question]) -> tuple[list, dict,
+                                                                              Decimal]:
+    """(questions for the browser, key map kept on the server, full marks). Pure."""
+    seed = bytes.fromhex(seed_hex)
+    selection_seed = bytes.fromhex(spec.master_seed) if spec.same_questions else seed
+    chosen = _select(sorted(bank, key=lambda q: q.id), spec, selection_seed)
+    section = {"single": 0, "tf": 1}  # 单选题 first, then 判断题, as printed papers do
+    if spec.shuffle_questions:
+        chosen.sort(key=lambda q: (section[q.type], _key(seed, f"order|{q.id}")))
+    else:
+        chosen.sort(key=lambda q: (section[q.type], q.id))
+    questions, key_map, full = [], {}, Decimal(0)
+    for question in chosen:
+        override = spec.single_points if question.type == "single" else spec.tf_points
+        points = Decimal(override if override is not None else question.points)
+        full += points
+        if question.type == "single":
+            originals = [(o["key"], o["text"]) for o in question.options]
+            if spec.shuffle_options:
+                originals.sort(key=lambda o: _key(seed, f"opt|{question.id}|{o[0]}"))
+        else:
+            originals = list(TF_OPTIONS)
+        options = [{"key": option_key(seed, question.id, letter), "text": text}
+                   for letter, text in originals]
+        qid = str(question.id)
+        questions.append({"id": qid, "type": question.type, "stem": question.stem,
+                          "options": options, "points": str(points)})
+        key_map[qid] = {"points": str(points), "answer": question.answer,
+                        "keys": {option_key(seed, question.id, letter): letter
+                                 for letter, _ in originals}}
+    return questions, key_map, full
+
+
+def get_spec(session: Session) -> PaperSpec | None:
+    return session.scalar(select(PaperSpec).limit(1))
+
+
+def _theory_started(session: Session, now: datetime) -> bool:
+    row = get_phase(session, "theory")
+    return row is not None and clock.phase_state(as_rule(row), now) not in ("not_started",
+                                                                            "scheduled")
+
+
+def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
+             now: datetime) -> PaperSpec:
+    """Record the spec with a fresh master seed and build every station's paper at once, so the
+    start of the exam only serves what is stored."""
+    if _theory_started(session, now):
+        raise Conflict(N_("The theory exam has started; the papers can no longer change."))
+    bank = list(session.scalars(select(Question).where(Question.enabled)))
+    _check(wanted, bank)
+    with write_transaction(session):
+        spec = get_spec(session) or PaperSpec(master_seed="", updated_at=now, updated_by="")
+        spec.single_count, spec.tf_count = wanted.single, wanted.tf
+        spec.single_points, spec.tf_points = wanted.single_points, wanted.tf_points
+        spec.per_category = wanted.per_category
+        spec.same_questions = wanted.same_questions
+        spec.shuffle_questions = wanted.shuffle_questions
+        spec.shuffle_options = wanted.shuffle_options
+        spec.show_score = wanted.show_score
+        spec.master_seed = secrets.token_hex(32)
+        spec.bank_ids = sorted(q.id for q in bank)
+        spec.updated_at, spec.updated_by = now, actor.name
+        session.add(spec)
+        session.flush()
+        session.execute(delete(Paper))
+        built = _build_missing(session, spec, bank, now)
+        audit.record(session, actor, "paper.spec_set", at=now, details={
+            "single": wanted.single, "tf": wanted.tf,
+            "single_points": str(wanted.single_points) if wanted.single_points else None,
+            "tf_points": str(wanted.tf_points) if wanted.tf_points else None,
+            "per_category": wanted.per_category, "same_questions": wanted.same_questions,
+            "papers": built, "master_seed_sha256": hashlib.sha256(
+                bytes.fromhex(spec.master_seed)).hexdigest()})
+    return spec
+
+
+def _check(wanted: SpecInput, bank: list[Question]) -> None:
+    available = {"single": sum(q.type == "single" for q in bank),
+                 "tf": sum(q.type == "tf" for q in bank)}
+    problems = []
+    if wanted.per_category:
+        for category, counts in wanted.per_category.items():
+            for qtype in ("single", "tf"):
+                have = sum(q.type == qtype and q.category == category for q in bank)
+                if counts.get(qtype, 0) > have:
+                    problems.append(f"{category}/{qtype}: {counts[qtype]} > {have}")
+    else:
+        for qtype, count in (("single", wanted.single), ("tf", wanted.tf)):
+            if count is not None and (count < 0 or count > available[qtype]):
+                problems.append(f"{qtype}: {count} > {available[qtype]}")
+    for points in (wanted.single_points, wanted.tf_points):
+        if points is not None and not Decimal(0) < points <= Decimal(100):
+            problems.append(f"points {points}")
+    if problems:
+        raise KioskError(N_("The bank cannot fill this paper: %(problems)s"),
+                         problems="; ".join(problems))
+    if not bank:
+        raise KioskError(N_("The question bank is empty; import questions first."))
+
+
+def _build_missing(session: Session, spec: PaperSpec, bank: list[Question],
+                   now: datetime) -> int:
+    have = set(session.scalars(select(Paper.station_id)))
+    built = 0
+    for station in session.scalars(select(Station).order_by(Station.code)):
+        if station.id in have:
+            continue
+        seed = station_seed(spec.master_seed, station.code)
+        questions, key_map, full = build_paper(seed, spec, bank)
+        session.add(Paper(station_id=station.id, seed=seed, questions=questions,
+                          key_map=key_map, full_marks=full, built_at=now))
+        built += 1
+    session.flush()
+    return built
+
+
+def ensure_papers(session: Session, *, actor: audit.Actor, now: datetime) -> int:
+    """Build the papers of stations added since the spec (called before the theory start)."""
+    spec = get_spec(session)
+    if spec is None:
+        raise Conflict(N_("No paper spec yet: set it with kiosk paper set or on the paper page."))
+    bank = list(session.scalars(select(Question).where(Question.id.in_(spec.bank_ids))))
+    with write_transaction(session):
+        built = _build_missing(session, spec, bank, now)
+        if built:
+            audit.record(session, actor, "paper.built", at=now, details={"papers": built})
+    return built
+
+
+def regenerate(session: Session, station_code: str) -> tuple[list, dict, Decimal]:
+    """Rebuild a station's paper from its recorded seed and the spec's bank snapshot."""
+    spec = get_spec(session)
+    station = session.scalar(select(Station).where(Station.code == station_code))
+    if spec is None or station is None:
+        raise Conflict(N_("No paper for %(station)s."), station=station_code)
+    bank = list(session.scalars(select(Question).where(Question.id.in_(spec.bank_ids))))
+    return build_paper(station_seed(spec.master_seed, station.code), spec, bank)
