@@ -1,21 +1,12 @@
 """`kiosk serve` for real: waitress on a loopback port, tuned for hundreds of seats."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 
 from kiosk.serve import CONNECTION_LIMIT, waitress_options
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.servers import Server
 
 
 def test_waitress_is_set_for_hundreds_of_seats(app):
@@ -30,24 +21,9 @@ def test_waitress_is_set_for_hundreds_of_seats(app):
 
 @pytest.fixture
 def served(kiosk_instance):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "--instance", str(kiosk_instance.path), "serve",
-         "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/api/v1/clock", timeout=1)  # noqa: S310
-            break
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(process.stdout.read().decode()) from None
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    server = Server(kiosk_instance.path).start()
+    yield server.url
+    server.stop()
 
 
 def test_kiosk_serve_answers_in_chinese(served):

@@ -132,7 +132,9 @@ def _upsert(session: Session, station_id: int, question_id: int, choice: str | N
         set_={"choice": statement.excluded.choice, "seq": statement.excluded.seq,
               "saved_at": statement.excluded.saved_at},
         where=CurrentAnswer.seq < statement.excluded.seq)
-    return session.execute(statement).rowcount == 1
+    # RETURNING yields a row when the answer was inserted or overwritten, none when an older
+    # seq lost (rowcount is not reliable for upserts on every driver).
+    return session.execute(statement.returning(CurrentAnswer.seq)).first() is not None
 
 
 @dataclass(frozen=True)
@@ -144,18 +146,9 @@ class SaveResult:
 
 def save_answer(session: Session, station_id: int, qid: str, choice_key: str | None, seq: int,
                 *, now: datetime, grace: timedelta) -> SaveResult:
-    key_map = key_maps.get(session, station_id)
-    entry = key_map.get(qid)
-    if entry is None:
-        raise NotFound(N_("This question is not on this station's paper."))
-    if choice_key is None:
-        letter = None
-    else:
-        letter = entry["keys"].get(choice_key)
-        if letter is None:
-            raise KioskError(N_("This is not an option of the question."))
-    question_id = int(qid)
     with write_transaction(session):
+        # The deadline first: before the start and after the end nothing about the paper is
+        # looked up, so a refused request learns nothing; key maps are cached only while open.
         row = phases.get_phase(session, PHASE)
         rule = phases.as_rule(row)
         extensions = phases.station_extensions(session, row.id, station_id) if row else []
@@ -163,10 +156,21 @@ def save_answer(session: Session, station_id: int, qid: str, choice_key: str | N
             state = clock.phase_state(rule, now)
             if state == "paused":
                 raise Locked(N_("The exam is paused; your answers are kept."), state=state)
+            if state in ("not_started", "scheduled"):
+                raise Locked(N_("The theory exam has not started yet."), state=state)
             raise Locked(N_("Time is up; answers can no longer change."), state=state)
         if session.scalar(select(Sitting.submitted_at).where(Sitting.station_id == station_id)):
             raise Locked(N_("The paper has been submitted; answers can no longer change."),
                          state="submitted")
+        entry = key_maps.get(session, station_id).get(qid)
+        if entry is None:
+            raise NotFound(N_("This question is not on this station's paper."))
+        letter = None
+        if choice_key is not None:
+            letter = entry["keys"].get(choice_key)
+            if letter is None:
+                raise KioskError(N_("This is not an option of the question."))
+        question_id = int(qid)
         applied = _upsert(session, station_id, question_id, letter, seq, now)
         session.add(AnswerEvent(station_id=station_id, question_id=question_id, choice=letter,
                                 seq=seq, received_at=now, applied=applied))

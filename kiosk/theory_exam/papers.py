@@ -43,6 +43,11 @@ class SpecInput:
     show_score: bool = False
 
 
+def points_text(value: Decimal) -> str:
+    """One spelling per amount (2, 1.5), however the database stored it (2.00, 1.50)."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def _key(seed: bytes, label: str) -> bytes:
     return hmac.new(seed, label.encode("utf-8"), hashlib.sha256).digest()
 
@@ -99,8 +104,8 @@ def build_paper(seed_hex: str, spec: PaperSpec, bank: list[Question]) -> tuple[l
                    for letter, text in originals]
         qid = str(question.id)
         questions.append({"id": qid, "type": question.type, "stem": question.stem,
-                          "options": options, "points": str(points)})
-        key_map[qid] = {"points": str(points), "answer": question.answer,
+                          "options": options, "points": points_text(points)})
+        key_map[qid] = {"points": points_text(points), "answer": question.answer,
                         "keys": {option_key(seed, question.id, letter): letter
                                  for letter, _ in originals}}
     return questions, key_map, full
@@ -140,6 +145,9 @@ def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
         session.flush()
         session.execute(delete(Paper))
         built = _build_missing(session, spec, bank, now)
+        from kiosk.theory_exam.exam import key_maps
+
+        key_maps.clear()
         audit.record(session, actor, "paper.spec_set", at=now, details={
             "single": wanted.single, "tf": wanted.tf,
             "single_points": str(wanted.single_points) if wanted.single_points else None,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_serve import free_port
+from tests.servers import free_port
 
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -68,6 +68,10 @@ def test_workstation_signs_in_with_the_typed_badge_code(page, demo_server):
     badge.press("Enter")
     page.wait_for_selector("text=赛位 A07")
     assert page.locator(".kiosk-station").inner_text() == "A07"
+    # Before the start: the rules and the wait, and nothing of the exam.
+    expect(page.locator("[data-view=waiting]")).to_be_visible()
+    expect(page.locator("[data-view=exam]")).to_be_hidden()
+    expect(page.locator("[data-submit]")).to_be_hidden()
     expect(page.locator("[data-server-time]")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
     screenshot(page, "kiosk-waiting")
 

@@ -220,6 +220,7 @@ let phase = null;
 async function pollClock() {
   let body;
   try { body = await clock.poll(); } catch { return; }
+  tick();  // show the synced time at once, not on the next tick
   const announcement = (body.announcements || []).slice(-1)[0];
   const note = $("[data-announcement]");
   note.hidden = !announcement;
@@ -228,6 +229,7 @@ async function pollClock() {
   if (body.station_deadline) deadline = new Date(body.station_deadline);
   const changed = !phase || phase.phase !== body.phase || phase.phase_state !== body.phase_state;
   phase = body;
+  tick();
   if (!changed) return;
   warned = new Set();
   if (body.phase === "theory" && ["running", "paused", "ended"].includes(body.phase_state)) {

@@ -1,0 +1,69 @@
+"""The timing rules every writer asks: pure, so hypothesis can throw any timeline at them."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kiosk.clock import Extension, Phase, may_write, phase_state, seconds_used, station_deadline
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+GRACE = timedelta(seconds=2)
+minutes = st.floats(min_value=0.5, max_value=300, allow_nan=False)
+offsets = st.floats(min_value=-600, max_value=24_000, allow_nan=False)
+
+
+def running(length_min: float) -> Phase:
+    return Phase("theory", T0, T0 + timedelta(minutes=length_min))
+
+
+@given(minutes, offsets)
+def test_writing_is_allowed_exactly_until_the_deadline_plus_grace(length, offset_s):
+    phase = running(length)
+    now = T0 + timedelta(seconds=offset_s)
+    end = T0 + timedelta(minutes=length)
+    assert may_write(phase, [], now, GRACE) == (T0 <= now <= end + GRACE)
+
+
+@given(minutes, st.lists(st.floats(min_value=1, max_value=60), max_size=3), offsets)
+def test_extensions_move_only_that_stations_deadline(length, extra, offset_s):
+    phase = running(length)
+    now = T0 + timedelta(seconds=offset_s)
+    mine = [Extension(m) for m in extra]
+    assert station_deadline(phase, mine, now) == phase.ends_at + timedelta(minutes=sum(extra))
+    assert station_deadline(phase, [], now) == phase.ends_at
+
+
+@given(minutes, st.floats(min_value=0, max_value=600), st.floats(min_value=0, max_value=3600))
+def test_a_pause_refuses_writes_and_moves_the_end_by_its_length(length, pause_at_s, held_s):
+    start_pause = T0 + timedelta(seconds=pause_at_s)
+    now = start_pause + timedelta(seconds=held_s)
+    paused = Phase("theory", T0, T0 + timedelta(minutes=length), paused_at=start_pause)
+    assert phase_state(paused, now) == "paused"
+    assert not may_write(paused, [], now, GRACE)
+    assert station_deadline(paused, [], now) == paused.ends_at + (now - start_pause)
+
+
+@given(minutes, st.floats(min_value=0, max_value=3600), st.lists(
+    st.floats(min_value=1, max_value=60), max_size=2))
+def test_an_explicit_end_stops_everyone_at_once(length, ended_after_s, extra):
+    ended = T0 + timedelta(seconds=ended_after_s)
+    phase = Phase("theory", T0, T0 + timedelta(minutes=length), ended_at=ended)
+    later = ended + GRACE + timedelta(milliseconds=1)
+    assert not may_write(phase, [Extension(m) for m in extra], later, GRACE)
+
+
+def test_nothing_is_written_before_the_start_or_without_a_phase():
+    phase = Phase("theory", T0, T0 + timedelta(minutes=20))
+    assert phase_state(phase, T0 - timedelta(seconds=1)) == "scheduled"
+    assert not may_write(phase, [], T0 - timedelta(seconds=1), GRACE)
+    assert not may_write(None, [], T0, GRACE)
+    assert phase_state(None, T0) == "not_started"
+
+
+def test_time_used_leaves_out_the_pauses():
+    phase = running(20)
+    pauses = [(T0 + timedelta(minutes=5), T0 + timedelta(minutes=8))]
+    assert seconds_used(phase, pauses, T0 + timedelta(minutes=12)) == 9 * 60
+    assert seconds_used(phase, [(T0 + timedelta(minutes=5), None)],
+                        T0 + timedelta(minutes=7)) == 5 * 60
