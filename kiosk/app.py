@@ -41,6 +41,9 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=14),
+        # The cookie is set at sign-in for the whole day; re-signing and re-compressing it on
+        # every answer save would cost the hot path for nothing.
+        SESSION_REFRESH_EACH_REQUEST=False,
         # Uploads stream through their own view; nothing else needs more than a few MB.
         MAX_CONTENT_LENGTH=settings.upload_limit_mb * 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,

@@ -9,6 +9,7 @@ kiosks never queue behind writers. PostgreSQL runs the same code through `KIOSK_
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -95,6 +96,21 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLite lets one writer in at a time. Waiting in its busy handler means sleeping in coarse steps
+# (up to 100 ms); threads of this process queue on a lock instead and go in the moment the
+# previous writer commits. Other processes (the CLI during the exam) still meet busy_timeout.
+_sqlite_writer_locks: dict[int, threading.RLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _writer_lock(session: Session) -> threading.RLock | None:
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return None
+    with _locks_guard:
+        return _sqlite_writer_locks.setdefault(id(bind), threading.RLock())
+
+
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """One write transaction: BEGIN IMMEDIATE on SQLite, commit on success, rollback on error.
@@ -106,13 +122,20 @@ def write_transaction(session: Session) -> Iterator[Session]:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("unflushed changes outside a write transaction")
         session.commit()
-    session.connection(execution_options={WRITE_OPTION: True})
+    lock = _writer_lock(session)
+    if lock is not None:
+        lock.acquire()
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        session.connection(execution_options={WRITE_OPTION: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 # ----------------------------------------------------------------------------- migrations

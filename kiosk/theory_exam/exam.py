@@ -12,16 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Boolean, Float, Integer, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
-from kiosk.db import write_transaction
+from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, KioskError, Locked, NotFound
 from kiosk.lockdown import phases
 from kiosk.lockdown.models import Station
-from kiosk.theory_exam.models import AnswerEvent, CurrentAnswer, Paper, Sitting
+from kiosk.theory_exam.models import CurrentAnswer, Paper, Sitting
 from kiosk.theory_exam.papers import get_spec
 
 PHASE = "theory"
@@ -120,21 +119,31 @@ def paper_for(session: Session, station_id: int, *, now: datetime, grace: timede
 
 # ----------------------------------------------------------------------------- saving
 
-def _upsert(session: Session, station_id: int, question_id: int, choice: str | None, seq: int,
-            now: datetime) -> bool:
-    """Insert or overwrite the current answer only if `seq` is newer. True if it changed."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CurrentAnswer).values(station_id=station_id, question_id=question_id,
-                                             choice=choice, seq=seq, saved_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=[CurrentAnswer.station_id, CurrentAnswer.question_id],
-        set_={"choice": statement.excluded.choice, "seq": statement.excluded.seq,
-              "saved_at": statement.excluded.saved_at},
-        where=CurrentAnswer.seq < statement.excluded.seq)
-    # RETURNING yields a row when the answer was inserted or overwritten, none when an older
-    # seq lost (rowcount is not reliable for upserts on every driver).
-    return session.execute(statement.returning(CurrentAnswer.seq)).first() is not None
+# The save path in SQL compiled once: one read for everything may_write needs, one upsert that
+# only a newer seq wins (RETURNING tells whether it won), one append to the event log.
+_WINDOW = text("""
+    SELECT p.id AS phase_id, p.starts_at, p.ends_at, p.paused_at, p.ended_at,
+           (SELECT COALESCE(SUM(e.minutes), 0) FROM extension e
+             WHERE e.phase_id = p.id AND e.station_id = :station) AS extra_minutes,
+           (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at
+      FROM phase p WHERE p.name = 'theory'
+""").columns(phase_id=Integer, starts_at=UTCDateTime, ends_at=UTCDateTime,
+             paused_at=UTCDateTime, ended_at=UTCDateTime, extra_minutes=Float,
+             submitted_at=UTCDateTime)
+_UPSERT = text("""
+    INSERT INTO current_answer (station_id, question_id, choice, seq, saved_at)
+    VALUES (:station, :question, :choice, :seq, :now)
+    ON CONFLICT (station_id, question_id) DO UPDATE
+       SET choice = excluded.choice, seq = excluded.seq, saved_at = excluded.saved_at
+     WHERE current_answer.seq < excluded.seq
+    RETURNING seq
+""").bindparams(bindparam("now", type_=UTCDateTime))
+_EVENT = text("""
+    INSERT INTO answer_event (station_id, question_id, choice, seq, received_at, applied)
+    VALUES (:station, :question, :choice, :seq, :now, :applied)
+""").bindparams(bindparam("now", type_=UTCDateTime), bindparam("applied", type_=Boolean))
+_CURRENT_SEQ = text("SELECT seq FROM current_answer WHERE station_id = :station "
+                    "AND question_id = :question")
 
 
 @dataclass(frozen=True)
@@ -149,9 +158,14 @@ def save_answer(session: Session, station_id: int, qid: str, choice_key: str | N
     with write_transaction(session):
         # The deadline first: before the start and after the end nothing about the paper is
         # looked up, so a refused request learns nothing; key maps are cached only while open.
-        row = phases.get_phase(session, PHASE)
-        rule = phases.as_rule(row)
-        extensions = phases.station_extensions(session, row.id, station_id) if row else []
+        window_row = session.execute(_WINDOW, {"station": station_id}).first()
+        rule = None
+        extensions: list[clock.Extension] = []
+        if window_row is not None:
+            rule = clock.Phase(PHASE, window_row.starts_at, window_row.ends_at,
+                               window_row.paused_at, window_row.ended_at)
+            if window_row.extra_minutes:
+                extensions = [clock.Extension(window_row.extra_minutes)]
         if not clock.may_write(rule, extensions, now, grace):
             state = clock.phase_state(rule, now)
             if state == "paused":
@@ -159,7 +173,7 @@ def save_answer(session: Session, station_id: int, qid: str, choice_key: str | N
             if state in ("not_started", "scheduled"):
                 raise Locked(N_("The theory exam has not started yet."), state=state)
             raise Locked(N_("Time is up; answers can no longer change."), state=state)
-        if session.scalar(select(Sitting.submitted_at).where(Sitting.station_id == station_id)):
+        if window_row.submitted_at is not None:
             raise Locked(N_("The paper has been submitted; answers can no longer change."),
                          state="submitted")
         entry = key_maps.get(session, station_id).get(qid)
@@ -170,17 +184,11 @@ def save_answer(session: Session, station_id: int, qid: str, choice_key: str | N
             letter = entry["keys"].get(choice_key)
             if letter is None:
                 raise KioskError(N_("This is not an option of the question."))
-        question_id = int(qid)
-        applied = _upsert(session, station_id, question_id, letter, seq, now)
-        session.add(AnswerEvent(station_id=station_id, question_id=question_id, choice=letter,
-                                seq=seq, received_at=now, applied=applied))
-        if applied:
-            current_seq = seq
-        else:
-            current = session.execute(select(CurrentAnswer.seq, CurrentAnswer.choice).where(
-                CurrentAnswer.station_id == station_id,
-                CurrentAnswer.question_id == question_id)).one()
-            current_seq = current.seq
+        params = {"station": station_id, "question": int(qid), "choice": letter, "seq": seq,
+                  "now": now}
+        applied = session.execute(_UPSERT, params).first() is not None
+        session.execute(_EVENT, {**params, "applied": applied})
+        current_seq = seq if applied else session.execute(_CURRENT_SEQ, params).scalar_one()
     # A retry of the same seq is saved; an older seq changed nothing.
     return SaveResult(saved=current_seq == seq or applied, seq=seq, current_seq=current_seq)
 
