@@ -24,16 +24,16 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadlib import Connection, closed_loop, percentile, rss_mib, summary  # noqa: E402
+from loadlib import Connection, closed_loop, percentile, rss_mib, summary
 
-from kiosk import clock  # noqa: E402
-from kiosk.audit import Actor  # noqa: E402
-from kiosk.demo import seed_file  # noqa: E402
-from kiosk.instance import init_instance  # noqa: E402
-from kiosk.lockdown import phases  # noqa: E402
-from kiosk.lockdown.service import add_stations, issue_badges  # noqa: E402
-from kiosk.theory_exam.papers import SpecInput, set_spec  # noqa: E402
-from kiosk.theory_exam.service import import_bank  # noqa: E402
+from kiosk import clock
+from kiosk.audit import Actor
+from kiosk.demo import seed_file
+from kiosk.instance import init_instance
+from kiosk.lockdown import phases
+from kiosk.lockdown.service import add_stations, issue_badges
+from kiosk.theory_exam.papers import SpecInput, set_spec
+from kiosk.theory_exam.service import import_bank
 
 ACTOR = Actor("bench", "cli")
 
@@ -51,13 +51,13 @@ def wait_for(port: int, process: subprocess.Popen) -> None:
 
     for _ in range(300):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/clock", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/clock", timeout=1)
             return
         except OSError:
             if process.poll() is not None:
                 raise RuntimeError("server exited") from None
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
                 return
             except OSError:
                 time.sleep(0.1)

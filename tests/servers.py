@@ -36,7 +36,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                urllib.request.urlopen(self.url + "/api/v1/clock", timeout=1)  # noqa: S310
+                urllib.request.urlopen(self.url + "/api/v1/clock", timeout=1)
                 return self
             except OSError:
                 if self.process.poll() is not None:

@@ -27,8 +27,8 @@ def served(kiosk_instance):
 
 
 def test_kiosk_serve_answers_in_chinese(served):
-    with urllib.request.urlopen(served + "/login", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(served + "/login", timeout=5) as response:
         assert response.status == 200
         assert "工作人员登录" in response.read().decode("utf-8")
-    with urllib.request.urlopen(served + "/static/css/kiosk.css", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(served + "/static/css/kiosk.css", timeout=5) as response:
         assert b"Microsoft YaHei" in response.read()

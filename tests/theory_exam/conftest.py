@@ -19,8 +19,8 @@ GRACE = timedelta(seconds=2)
 
 def bank_csv(single=12, tf=8) -> bytes:
     rows = ["题型,题干,选项A,选项B,选项C,选项D,答案,分值,分类"]
-    rows += [f"单选,单选题{i}？,甲{i},乙{i},丙{i},丁{i},{'ABCD'[i % 4]},1,{'类一' if i % 2 else '类二'}"
-             for i in range(single)]
+    rows += [f"单选,单选题{i}？,甲{i},乙{i},丙{i},丁{i},{'ABCD'[i % 4]},1,"
+             f"{'类一' if i % 2 else '类二'}" for i in range(single)]
     rows += [f"判断,判断题{i}。,,,,,{'对' if i % 2 else '错'},1,类一" for i in range(tf)]
     return "\n".join(rows).encode()
 
