@@ -87,11 +87,13 @@ def _register_blueprints(app: Flask) -> None:
     from kiosk.checkin.views import bp as checkin_bp
     from kiosk.lockdown.views import bp as kiosk_bp
     from kiosk.staff_views import bp as staff_bp
+    from kiosk.theory_exam.views import bp as theory_bp
 
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(checkin_bp)
+    app.register_blueprint(theory_bp)
     # The kiosk's JSON API is protected by api_csrf_guard (origin + content type), not by tokens.
     csrf.exempt(api_bp)
 

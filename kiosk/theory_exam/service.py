@@ -220,3 +220,59 @@ def bank_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Question.type, func.count()).where(Question.enabled)
                            .group_by(Question.type))
     return {qtype: int(count) for qtype, count in rows}
+
+
+# ----------------------------------------------------------------------------- the bank page
+
+def search_bank(session: Session, *, text: str = "", qtype: str = "", category: str = "",
+                limit: int = 200, offset: int = 0) -> list[Question]:
+    query = select(Question).order_by(Question.id).limit(limit).offset(offset)
+    if text:
+        query = query.where(Question.stem.contains(text.strip()))
+    if qtype in ("single", "tf"):
+        query = query.where(Question.type == qtype)
+    if category:
+        query = query.where(Question.category == category)
+    return list(session.scalars(query))
+
+
+def categories(session: Session) -> list[str]:
+    return sorted(c for c in session.scalars(select(Question.category).distinct()) if c)
+
+
+def set_enabled(session: Session, question_id: int, enabled: bool, *, actor: audit.Actor,
+                now: datetime) -> Question:
+    """Take a question out of the bank (or back): papers built later leave it out; papers
+    already built keep what they were built with."""
+    from kiosk.errors import NotFound
+
+    with write_transaction(session):
+        question = session.get(Question, question_id)
+        if question is None:
+            raise NotFound(N_("No such question."))
+        question.enabled = enabled
+        audit.record(session, actor, "bank.enabled" if enabled else "bank.disabled", at=now,
+                     subject=str(question.id), details={"stem": question.stem[:60]})
+    return question
+
+
+def export_bank_xlsx(session: Session) -> bytes:
+    """The whole bank in the import template, so it can be edited and imported elsewhere."""
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "题库"
+    sheet.append(["题号", "题型", "题干", *[f"选项{k}" for k in OPTION_KEYS], "答案", "分值",
+                  "分类", "解析", "启用"])
+    for q in session.scalars(select(Question).order_by(Question.id)):
+        options = {o["key"]: o["text"] for o in q.options}
+        answer = q.answer if q.type == "single" else ("对" if q.answer == "T" else "错")
+        sheet.append([q.id, "单选" if q.type == "single" else "判断", q.stem,
+                      *[options.get(k, "") for k in OPTION_KEYS], answer, q.points,
+                      q.category, q.explanation, "是" if q.enabled else "否"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

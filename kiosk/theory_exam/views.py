@@ -1,0 +1,141 @@
+"""The chief judge's pages of the theory exam: bank, paper spec, results, item statistics."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from io import BytesIO
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from kiosk import audit, clock
+from kiosk.errors import ImportErrors, KioskError
+from kiosk.i18n import gettext, lazy_gettext
+from kiosk.theory_exam import exam, papers, service
+from kiosk.theory_exam.models import Paper, Question
+from kiosk.web import db, kiosk_instance, nav_item, roles_required, translated
+
+bp = Blueprint("theory", __name__, template_folder="templates")
+
+nav_item("theory.bank", lambda: str(lazy_gettext("Question bank")), "chief", "supervisor",
+         order=30)
+nav_item("theory.paper", lambda: str(lazy_gettext("Theory paper")), "chief", "supervisor",
+         order=31)
+nav_item("theory.results", lambda: str(lazy_gettext("Theory results")), "chief", "supervisor",
+         order=32)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _actor() -> audit.Actor:
+    return audit.Actor(current_user.username, current_user.role)
+
+
+@bp.route("/bank", methods=["GET", "POST"])
+@roles_required("chief", "supervisor")
+def bank():
+    problems: list[str] = []
+    warnings: list[str] = []
+    if request.method == "POST":
+        if current_user.role != "chief":
+            return redirect(url_for("theory.bank"))
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash(gettext("Choose a file first."), "error")
+        else:
+            try:
+                result = service.import_bank(db(), upload.read(), upload.filename,
+                                             actor=_actor(), now=clock.now())
+            except ImportErrors as exc:
+                problems = [p.render(gettext) for p in exc.problems]
+            else:
+                warnings = [w.render(gettext) for w in result.warnings]
+                flash(gettext("Imported %(n)s questions.", n=len(result.questions)), "success")
+    args = request.args
+    questions = service.search_bank(db(), text=args.get("q", ""), qtype=args.get("type", ""),
+                                    category=args.get("category", ""))
+    total = db().scalar(select(func.count()).select_from(Question)) or 0
+    return render_template("theory_exam/bank.html", questions=questions, problems=problems,
+                           warnings=warnings, args=args, categories=service.categories(db()),
+                           counts=service.bank_counts(db()), total=total)
+
+
+@bp.post("/bank/<int:question_id>/toggle")
+@roles_required("chief")
+def toggle(question_id: int):
+    question = db().get(Question, question_id)
+    if question is not None:
+        service.set_enabled(db(), question_id, not question.enabled, actor=_actor(),
+                            now=clock.now())
+    return redirect(request.referrer or url_for("theory.bank"))
+
+
+@bp.get("/bank/export.xlsx")
+@roles_required("chief", "supervisor")
+def export():
+    return send_file(BytesIO(service.export_bank_xlsx(db())), mimetype=XLSX,
+                     as_attachment=True, download_name="question-bank.xlsx")
+
+
+def _points(text: str) -> Decimal | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise KioskError(gettext("Not a number: %(text)s", text=text)) from exc
+
+
+def _count(text: str) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+@bp.route("/paper", methods=["GET", "POST"])
+@roles_required("chief", "supervisor")
+def paper():
+    if request.method == "POST" and current_user.role == "chief":
+        form = request.form
+        try:
+            wanted = papers.SpecInput(
+                single=_count(form.get("single", "")), tf=_count(form.get("tf", "")),
+                single_points=_points(form.get("single_points", "")),
+                tf_points=_points(form.get("tf_points", "")),
+                same_questions=bool(form.get("same_questions")),
+                shuffle_questions=bool(form.get("shuffle_questions")),
+                shuffle_options=bool(form.get("shuffle_options")),
+                show_score=bool(form.get("show_score")))
+            papers.set_spec(db(), wanted, actor=_actor(), now=clock.now())
+            flash(gettext("The papers are built."), "success")
+        except KioskError as exc:
+            flash(translated(exc), "error")
+        return redirect(url_for("theory.paper"))
+    spec = papers.get_spec(db())
+    built, full = db().execute(select(func.count(), func.max(Paper.full_marks))).one()
+    sample = db().scalar(select(Paper).limit(1))
+    return render_template("theory_exam/paper.html", spec=spec, built=built, full=full,
+                           counts=service.bank_counts(db()), sample=sample,
+                           minutes=kiosk_instance().settings.theory_minutes)
+
+
+@bp.get("/exam/results")
+@roles_required("chief", "supervisor")
+def results():
+    scores = exam.grade_all(db(), now=clock.now())
+    statistics = exam.item_statistics(db())
+    stems = dict(db().execute(select(Question.id, Question.stem)).all())
+    return render_template("theory_exam/results.html", scores=scores, statistics=statistics,
+                           stems=stems)
+
+
+@bp.get("/exam/results.xlsx")
+@roles_required("chief", "supervisor")
+def results_xlsx():
+    from kiosk.theory_exam.results import scores_xlsx
+
+    scores = exam.grade_all(db(), now=clock.now())
+    data = scores_xlsx(scores, kiosk_instance().settings.event_name)
+    return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
+                     download_name="theory-scores.xlsx")

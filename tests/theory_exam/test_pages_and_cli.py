@@ -1,0 +1,126 @@
+"""The chief judge's exam pages and the exam commands, as organisers use them."""
+
+import io
+import json
+
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from kiosk import clock
+from kiosk.cli import main
+from kiosk.theory_exam import exam
+from kiosk.theory_exam.models import Paper
+from tests.conftest import csrf_from
+from tests.factories import login, make_user
+from tests.theory_exam.conftest import GRACE, bank_csv
+
+
+def kiosk(path, *args, input=None):
+    return CliRunner().invoke(main, ["--instance", str(path), *map(str, args)], input=input)
+
+
+def test_the_exam_from_the_command_line(exam_event, kiosk_instance, tmp_path):
+    path = kiosk_instance.path
+    built = json.loads(kiosk(path, "paper", "set", "--single", 6, "--tf", 4, "--single-points",
+                             "2.5", "--json").output)
+    assert built == {"papers": 4, "full_marks": "19.00"}
+    started = json.loads(kiosk(path, "phase", "start", "theory", "--minutes", 20, "--json").output)
+    assert started["state"] == "running"
+    assert json.loads(kiosk(path, "phase", "pause", "theory", "--json").output)["state"] == "paused"
+    assert kiosk(path, "phase", "pause", "theory").exit_code == 1  # paused already
+    assert json.loads(kiosk(path, "phase", "resume", "theory", "--json").output)["state"] == "running"
+    extended = json.loads(kiosk(path, "extend", "a02", 5, "--reason", "设备故障（非选手原因）",
+                                "--json").output)
+    assert extended["station"] == "A02" and extended["station_deadline"]
+    assert kiosk(path, "extend", "A02", 5, "--reason", " ").exit_code == 1
+    assert kiosk(path, "paper", "set", "--single", 3).exit_code == 1  # frozen once started
+
+    with exam_event.instance.session() as session:
+        station = exam_event.stations[0]
+        paper = session.get(Paper, station.id)
+        question = paper.questions[0]
+        exam.save_answer(session, station.id, question["id"], question["options"][0]["key"], 1,
+                         now=clock.now(), grace=GRACE)
+    out = tmp_path / "scores.xlsx"
+    scores = json.loads(kiosk(path, "exam", "scores", "--json", "--out", out).output)
+    row = scores["stations"][0]
+    assert set(row) == {"station", "score", "full_marks", "answered", "submitted_at",
+                        "time_used_s"}
+    assert row["station"] == "A01" and row["answered"] == 1 and row["full_marks"] == 19
+    sheet = load_workbook(out).active
+    assert sheet["A3"].value == "A01"
+    ended = json.loads(kiosk(path, "phase", "end", "theory", "--json").output)
+    assert ended["state"] == "ended"
+
+
+def test_bank_page_imports_lists_problems_toggles_and_exports(app, client):
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "chief", username="boss")
+    login(client, "boss")
+    token = csrf_from(client.get("/bank").text)
+    bad = "题型,题干,选项A,选项B,答案\n多选题,选两个,a,b,AB\n单选,,a,b,A\n".encode()
+    page = client.post("/bank", data={"csrf_token": token, "file": (io.BytesIO(bad), "b.csv")},
+                       content_type="multipart/form-data")
+    assert "line 2" in page.text and "line 3" in page.text
+    client.post("/bank", data={"csrf_token": token, "file": (io.BytesIO(bank_csv(3, 2)),
+                                                             "bank.csv")},
+                content_type="multipart/form-data")
+    listing = client.get("/bank?q=单选题1").text
+    assert "单选题1？" in listing and "单选题2？" not in listing
+    from kiosk.theory_exam.models import Question
+
+    with app.extensions["kiosk"].session() as session:
+        first = session.query(Question).order_by(Question.id).first().id
+    client.post(f"/bank/{first}/toggle", data={"csrf_token": token})
+    with app.extensions["kiosk"].session() as session:
+        assert session.get(Question, first).enabled is False
+    exported = client.get("/bank/export.xlsx")
+    sheet = load_workbook(io.BytesIO(exported.data)).active
+    assert sheet["B1"].value == "题型" and sheet.max_row == 6
+
+
+def test_paper_page_builds_papers_and_results_page_lists_stations(exam_event, app, client):
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "chief", username="boss2")
+    login(client, "boss2")
+    token = csrf_from(client.get("/paper").text)
+    client.post("/paper", data={"csrf_token": token, "single": "4", "tf": "2",
+                                "single_points": "3", "shuffle_questions": "1"})
+    with app.extensions["kiosk"].session() as session:
+        paper = session.query(Paper).first()
+        assert len(paper.questions) == 6 and paper.full_marks == 14
+    exam_event.start()
+    assert "A01" not in client.get("/exam/results").text  # nobody has answered yet
+    results = client.get("/exam/results.xlsx")
+    assert results.data[:2] == b"PK"
+
+
+def test_a_station_cannot_write_into_another_stations_paper(exam_event, app, client):
+    exam_event.start()
+    with app.extensions["kiosk"].session() as session:
+        mine = session.get(Paper, exam_event.stations[0].id)
+        theirs = session.get(Paper, exam_event.stations[1].id)
+    client.post("/api/v1/station/login", json={"token": exam_event.badges["A01"].qr_token})
+    foreign = [q for q in theirs.questions if q["id"] not in {m["id"] for m in mine.questions}]
+    if foreign:
+        response = client.put(f"/api/v1/exam/answers/{foreign[0]['id']}",
+                              json={"choice": foreign[0]["options"][0]["key"], "seq": 1})
+        assert response.status_code == 404
+    shared = mine.questions[0]
+    other_key = next(o["key"] for q in theirs.questions if q["id"] == shared["id"]
+                     for o in q["options"]) if any(q["id"] == shared["id"]
+                                                   for q in theirs.questions) else "zzzzzz"
+    if other_key not in {o["key"] for o in shared["options"]}:
+        response = client.put(f"/api/v1/exam/answers/{shared['id']}",
+                              json={"choice": other_key, "seq": 2})
+        assert response.status_code == 400
+    paper = client.get("/api/v1/exam/paper").get_json()
+    assert paper["questions"] == mine.questions and "key_map" not in json.dumps(paper)
+
+
+def test_bad_answer_bodies_are_400_not_500(exam_event, client):
+    exam_event.start()
+    client.post("/api/v1/station/login", json={"token": exam_event.badges["A02"].qr_token})
+    for body in [{}, {"choice": "x"}, {"choice": 5, "seq": 1}, {"choice": "x", "seq": -1},
+                 {"choice": "x", "seq": True}, {"choice": "x", "seq": "7"}]:
+        assert client.put("/api/v1/exam/answers/1", json=body).status_code == 400, body
