@@ -8,6 +8,7 @@ public part (`kiosk judge-key new` there, `kiosk judge-key add` here).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from kiosk.instance import Instance, init_instance, open_instance
 from kiosk.judge_keys import add_judge_key
 from kiosk.lockdown.service import add_stations, issue_badges
 from kiosk.pdf import FontMissing
+from kiosk.theory_exam.papers import SpecInput, set_spec
 from kiosk.theory_exam.service import import_bank
 
 DEMO_MARKER = "DEMO.json"  # logins and key paths of a demo instance; never in a real one
@@ -57,6 +59,11 @@ def build_demo(path: Path) -> tuple[Instance, dict]:
             password = staff.random_password()
             staff.add_user(session, username, role, password, actor=DEMO_ACTOR, now=now)
             users.append({"username": username, "role": role, "password": password})
+        paper = event["paper"]
+        set_spec(session, SpecInput(single=paper["single"], tf=paper["tf"],
+                                    single_points=Decimal(paper["single_points"]),
+                                    tf_points=Decimal(paper["tf_points"])),
+                 actor=DEMO_ACTOR, now=now)
         keys = []
         for role in ("crypt1", "crypt2", "archive"):
             text, recipient = new_age_identity()
@@ -140,5 +147,8 @@ def register(main: click.Group) -> None:
             for key in info["judge_keys"]:
                 click.echo(f"  {key['role']:<8} {key['recipient']}  {key['identity_file']}")
             click.echo(_(KEY_WARNING))
+            click.echo("")
+            click.echo(_("To try the theory exam: kiosk phase start theory --minutes 10, then "
+                         "sign a workstation in with a badge code."))
         if not no_serve:
             serve(create_app(path), host, port, threads=16)
