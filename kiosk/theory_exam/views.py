@@ -88,6 +88,25 @@ def _points(text: str) -> Decimal | None:
         raise KioskError(gettext("Not a number: %(text)s", text=text)) from exc
 
 
+def _categories(text: str) -> dict | None:
+    import json
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise KioskError(gettext("The per-category field is not valid JSON.")) from exc
+    valid = isinstance(value, dict) and all(
+        isinstance(counts, dict) and all(k in ("single", "tf") and isinstance(n, int) and n >= 0
+                                         for k, n in counts.items())
+        for counts in value.values())
+    if not valid:
+        raise KioskError(gettext('Write it as {"category": {"single": 10, "tf": 5}}.'))
+    return value
+
+
 def _count(text: str) -> int | None:
     text = (text or "").strip()
     return int(text) if text.isdigit() else None
@@ -101,6 +120,7 @@ def paper():
         try:
             wanted = papers.SpecInput(
                 single=_count(form.get("single", "")), tf=_count(form.get("tf", "")),
+                per_category=_categories(form.get("per_category", "")),
                 single_points=_points(form.get("single_points", "")),
                 tf_points=_points(form.get("tf_points", "")),
                 same_questions=bool(form.get("same_questions")),

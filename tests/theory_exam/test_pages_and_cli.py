@@ -28,7 +28,8 @@ def test_the_exam_from_the_command_line(exam_event, kiosk_instance, tmp_path):
     assert started["state"] == "running"
     assert json.loads(kiosk(path, "phase", "pause", "theory", "--json").output)["state"] == "paused"
     assert kiosk(path, "phase", "pause", "theory").exit_code == 1  # paused already
-    assert json.loads(kiosk(path, "phase", "resume", "theory", "--json").output)["state"] == "running"
+    resumed = json.loads(kiosk(path, "phase", "resume", "theory", "--json").output)
+    assert resumed["state"] == "running"
     extended = json.loads(kiosk(path, "extend", "a02", 5, "--reason", "设备故障（非选手原因）",
                                 "--json").output)
     assert extended["station"] == "A02" and extended["station_deadline"]
@@ -124,3 +125,17 @@ def test_bad_answer_bodies_are_400_not_500(exam_event, client):
     for body in [{}, {"choice": "x"}, {"choice": 5, "seq": 1}, {"choice": "x", "seq": -1},
                  {"choice": "x", "seq": True}, {"choice": "x", "seq": "7"}]:
         assert client.put("/api/v1/exam/answers/1", json=body).status_code == 400, body
+
+
+def test_the_paper_page_draws_per_category_and_refuses_bad_json(exam_event, app, client):
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "chief", username="boss3")
+    login(client, "boss3")
+    token = csrf_from(client.get("/paper").text)
+    refused = client.post("/paper", data={"csrf_token": token, "per_category": "{oops"},
+                          follow_redirects=True)
+    assert "JSON" in refused.text
+    client.post("/paper", data={"csrf_token": token,
+                                "per_category": '{"类一": {"single": 2, "tf": 3}}'})
+    with app.extensions["kiosk"].session() as session:
+        assert len(session.query(Paper).first().questions) == 5
