@@ -74,6 +74,13 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+def current_actor():
+    """The signed-in staff member, as the audit log names them."""
+    from kiosk.audit import Actor
+
+    return Actor(current_user.username, current_user.role)
+
+
 def station_required(view: F) -> F:
     """A contestant's workstation that has logged in with its badge."""
 

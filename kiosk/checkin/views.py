@@ -17,12 +17,12 @@ from flask import (
 )
 from flask_login import current_user
 
-from kiosk import audit, clock
+from kiosk import clock
 from kiosk.checkin import draws, idcard, service
 from kiosk.checkin.models import Contestant
 from kiosk.errors import N_, ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
-from kiosk.web import db, kiosk_instance, nav_item, roles_required
+from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required
 
 bp = Blueprint("checkin", __name__, template_folder="templates")
 
@@ -38,9 +38,6 @@ nav_item("checkin.badges", lambda: str(lazy_gettext("Station badges")), "chief",
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
-
-def _actor() -> audit.Actor:
-    return audit.Actor(current_user.username, current_user.role)
 
 
 def _pdf(data: bytes, name: str):
@@ -69,7 +66,7 @@ def roster():
         else:
             try:
                 imported = service.import_roster(db(), upload.read(), upload.filename,
-                                                 groups=_settings().groups, actor=_actor(),
+                                                 groups=_settings().groups, actor=current_actor(),
                                                  now=clock.now())
             except ImportErrors as exc:
                 problems = [p.render(gettext) for p in exc.problems]
@@ -117,7 +114,7 @@ def scan():
                                  query=query[:40])
             return jsonify({"matches": [_person_json(m) for m in matches]})
         target = exact[0].id
-    result = service.check_in(db(), target, staff_id=current_user.id, actor=_actor(),
+    result = service.check_in(db(), target, staff_id=current_user.id, actor=current_actor(),
                               now=clock.now())
     counts = service.counts(db())
     return jsonify({"person": _person_json(result.contestant), "already": result.already,
@@ -134,7 +131,7 @@ def undo():
     if not isinstance(contestant_id, int):
         raise KioskError(N_("Which check-in should be undone?"))
     person = service.undo_check_in(db(), contestant_id, str(body.get("reason", "")),
-                                   actor=_actor(), now=clock.now())
+                                   actor=current_actor(), now=clock.now())
     return jsonify({"person": _person_json(person)})
 
 
@@ -222,27 +219,27 @@ def _act(stage: int, action: str):
     session = db()
     try:
         if action == "commit":
-            draws.commit(session, stage, actor=_actor(), now=clock.now())
+            draws.commit(session, stage, actor=current_actor(), now=clock.now())
         elif action == "entropy":
-            draws.draw(session, stage, request.form.get("entropy", ""), actor=_actor(),
+            draws.draw(session, stage, request.form.get("entropy", ""), actor=current_actor(),
                        now=clock.now())
         elif action == "late":
             value = draws.assign_late(session, stage, request.form.get("who", ""),
-                                      lot=request.form.get("lot") or None, actor=_actor(),
+                                      lot=request.form.get("lot") or None, actor=current_actor(),
                                       now=clock.now(), sealed_dir=kiosk_instance().sealed_dir)
             flash(gettext("Assigned %(value)s.", value=value), "success")
         elif action == "lots":
             lots = {key[4:]: value for key, value in request.form.items()
                     if key.startswith("lot:")}
-            draws.draw_by_lots(session, stage, lots, actor=_actor(), now=clock.now())
+            draws.draw_by_lots(session, stage, lots, actor=current_actor(), now=clock.now())
         elif action == "prepare":
-            draws.prepare_seal(session, stage, event_name=settings.event_name, actor=_actor(),
-                               now=clock.now())
+            draws.prepare_seal(session, stage, event_name=settings.event_name,
+                               actor=current_actor(), now=clock.now())
         elif action == "seal":
             if request.form.get("confirm") != "yes":
                 raise KioskError(N_("Tick the box to confirm that the record sheets are printed "
                                     "and signed."))
-            draws.seal(session, stage, event_name=settings.event_name, actor=_actor(),
+            draws.seal(session, stage, event_name=settings.event_name, actor=current_actor(),
                        now=clock.now())
             draws.export_sealed(session, stage, kiosk_instance().sealed_dir)
             flash(gettext("Sealed. The pairs are erased from the server."), "success")
@@ -325,8 +322,8 @@ def badges():
             flash(gettext("Choose at least one station."), "error")
             return redirect(url_for("checkin.badges"))
         instance = kiosk_instance()
-        issued = issue_badges(session, chosen, badge_key=instance.badge_key(), actor=_actor(),
-                              now=clock.now())
+        issued = issue_badges(session, chosen, badge_key=instance.badge_key(),
+                              actor=current_actor(), now=clock.now())
         settings = _settings()
         data = render_badges(issued, event_name=settings.event_name,
                              session_name=settings.session_name, font_config=settings.pdf_font)

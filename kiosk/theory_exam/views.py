@@ -9,12 +9,12 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from kiosk import audit, clock
+from kiosk import clock
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.theory_exam import exam, papers, service
 from kiosk.theory_exam.models import Paper, Question
-from kiosk.web import db, kiosk_instance, nav_item, roles_required, translated
+from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required, translated
 
 bp = Blueprint("theory", __name__, template_folder="templates")
 
@@ -27,9 +27,6 @@ nav_item("theory.results", lambda: str(lazy_gettext("Theory results")), "chief",
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-
-def _actor() -> audit.Actor:
-    return audit.Actor(current_user.username, current_user.role)
 
 
 @bp.route("/bank", methods=["GET", "POST"])
@@ -46,7 +43,7 @@ def bank():
         else:
             try:
                 result = service.import_bank(db(), upload.read(), upload.filename,
-                                             actor=_actor(), now=clock.now())
+                                             actor=current_actor(), now=clock.now())
             except ImportErrors as exc:
                 problems = [p.render(gettext) for p in exc.problems]
             else:
@@ -66,7 +63,7 @@ def bank():
 def toggle(question_id: int):
     question = db().get(Question, question_id)
     if question is not None:
-        service.set_enabled(db(), question_id, not question.enabled, actor=_actor(),
+        service.set_enabled(db(), question_id, not question.enabled, actor=current_actor(),
                             now=clock.now())
     return redirect(request.referrer or url_for("theory.bank"))
 
@@ -127,7 +124,7 @@ def paper():
                 shuffle_questions=bool(form.get("shuffle_questions")),
                 shuffle_options=bool(form.get("shuffle_options")),
                 show_score=bool(form.get("show_score")))
-            papers.set_spec(db(), wanted, actor=_actor(), now=clock.now())
+            papers.set_spec(db(), wanted, actor=current_actor(), now=clock.now())
             flash(gettext("The papers are built."), "success")
         except KioskError as exc:
             flash(translated(exc), "error")
