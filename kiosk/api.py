@@ -8,7 +8,7 @@ from flask import Blueprint, g, jsonify, request, session
 
 from kiosk import clock
 from kiosk.errors import N_, KioskError
-from kiosk.lockdown import phases
+from kiosk.lockdown import field, phases
 from kiosk.lockdown import service as lockdown
 from kiosk.openapi import openapi_document
 from kiosk.theory_exam import exam
@@ -28,6 +28,14 @@ def get_clock():
     rule = phases.as_rule(row)
     deadline = None
     station_id = session.get("station_id")
+    signed_out = False
+    if station_id:
+        # The kiosk's poll is its heartbeat; a released station learns it here.
+        try:
+            held = field.check_session(db(), station_id, session.get("station_nonce"))
+            field.heartbeat(db(), held, now)
+        except KioskError:
+            signed_out, station_id = True, None
     if row is not None:
         extensions = phases.station_extensions(db(), row.id, station_id) if station_id else []
         deadline = clock.station_deadline(rule, extensions, now)
@@ -40,7 +48,9 @@ def get_clock():
         "phase_ends_at": clock.iso(clock.phase_end(rule, now)) if rule else None,
         "station_deadline": clock.iso(deadline) if station_id else None,
         "warnings_at_minutes": settings.warnings_at_minutes,
-        "announcements": [],
+        "announcements": [{"id": a.id, "at": clock.iso(a.at), "text": a.text}
+                          for a in field.recent_announcements(db())],
+        "signed_out": signed_out,
     })
 
 
@@ -84,14 +94,30 @@ def station_login():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("token"), str):
         raise KioskError(N_('Send {"token": "<badge code>"} as JSON.'))
-    station = lockdown.login_station(db(), body["token"], badge_key=kiosk_instance().badge_key(),
-                                     address=request.remote_addr or "?", now=clock.now())
+    previous_nonce = session.get("station_nonce")
+    station, nonce = lockdown.login_station(
+        db(), body["token"], badge_key=kiosk_instance().badge_key(),
+        address=request.remote_addr or "?", now=clock.now(), current_nonce=previous_nonce,
+        user_agent=request.headers.get("User-Agent", ""))
     # A new session for the station: nothing of a previous login on this browser survives.
     session.clear()
     session["station_id"] = station.id
     session["station"] = station.code
+    session["station_nonce"] = nonce
     session.permanent = True
     return jsonify({"station": station.code})
+
+
+@bp.post("/station/telemetry")
+@station_required
+def station_telemetry():
+    """What the kiosk page noticed (focus lost, full screen left, copy attempts …)."""
+    body = request.get_json(silent=True)
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list):
+        raise KioskError(N_('Send {"events": [{"kind": …, "detail": …}]} as JSON.'))
+    kept = field.record_telemetry(db(), g.station_id, events, now=clock.now())
+    return jsonify({"recorded": kept})
 
 
 @bp.get("/openapi.json")

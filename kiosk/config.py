@@ -38,7 +38,7 @@ class Settings:
     database_url: str = ""  # empty: SQLite file inside the instance
     theory_minutes: int = 20
     practical_minutes: int = 150
-    warnings_at_minutes: list[int] = field(default_factory=lambda: [15, 5, 1])
+    warnings_at_minutes: list[float] = field(default_factory=lambda: [15, 5, 1])
     # Answers arriving this long after the deadline still count: the kiosk queues a click made at
     # the last second and sends it a moment later. The server's deadline decides, never the browser.
     grace_seconds: int = 2
@@ -102,11 +102,12 @@ def _parse_env(name: str, raw: str, default: object) -> object:
             raise ConfigError(f"KIOSK_{name.upper()}: not a whole number: {raw!r}") from exc
     if isinstance(default, list):
         items = [item.strip() for item in raw.split(",") if item.strip()]
-        if default and isinstance(default[0], int):
+        if default and isinstance(default[0], int | float):
             try:
-                return [int(item) for item in items]
+                numbers = [float(item) for item in items]
             except ValueError as exc:
-                raise ConfigError(f"KIOSK_{name.upper()}: not whole numbers: {raw!r}") from exc
+                raise ConfigError(f"KIOSK_{name.upper()}: not numbers: {raw!r}") from exc
+            return [int(n) if n.is_integer() else n for n in numbers]
         return items
     return raw
 

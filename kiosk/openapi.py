@@ -74,6 +74,8 @@ def openapi_document(server_url: str = "") -> dict:
                         "station_deadline": NULLABLE_TIME,
                         "warnings_at_minutes": {"type": "array", "items": {"type": "integer"}},
                         "announcements": {"type": "array", "items": _ref("Announcement")},
+                        "signed_out": {"type": "boolean",
+                                       "description": "this browser's station was released"},
                     },
                 },
                 "Question": {
@@ -118,6 +120,18 @@ def openapi_document(server_url: str = "") -> dict:
                                  "Logged in; the session cookie is set"),
                     "400": ERROR, "401": ERROR, "403": ERROR, "409": ERROR, "429": ERROR,
                 },
+            }},
+            "/api/v1/station/telemetry": {"post": {
+                "summary": "Report what the kiosk page noticed (never punished automatically)",
+                "security": [{"stationSession": []}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["events"],
+                    "properties": {"events": {"type": "array", "maxItems": 20, "items": {
+                        "type": "object", "required": ["kind"],
+                        "properties": {"kind": {"type": "string"},
+                                       "detail": {"type": "string"}}}}}}}}},
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "recorded": {"type": "integer"}}}, "Recorded"), "400": ERROR, "401": ERROR},
             }},
             "/api/v1/exam/paper": {"get": {
                 "summary": "This station's theory paper and saved answers (never the key)",

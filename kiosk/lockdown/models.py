@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
@@ -73,3 +73,69 @@ class Extension(Base):
     reason: Mapped[str] = mapped_column(Text)
     approved_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Announcement(Base):
+    """The chief judge's word to every kiosk and the hall clock (公告)."""
+
+    __tablename__ = "announcement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    by: Mapped[str] = mapped_column(String(64))
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+
+
+class StationSession(Base):
+    """The one browser a station is signed in on. A second browser is refused (409) until a
+    field judge releases the station."""
+
+    __tablename__ = "station_session"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))  # also in that browser's session cookie
+    address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(256), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)  # heartbeat, at most every 20 s
+
+
+class TelemetryEvent(Base):
+    """What the kiosk page noticed: focus lost, full screen left, copy attempts … Shown to field
+    judges; never punished automatically."""
+
+    __tablename__ = "telemetry_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # server time of arrival
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class EarlyFinish(Base):
+    """提前结束: a contestant finished early with a judge's approval; the time breaks ties."""
+
+    __tablename__ = "early_finish"
+    __table_args__ = (UniqueConstraint("phase_id", "station_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Incident(Base):
+    """违规记录: what happened at a station, the rule, and the proposed deduction."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rule: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    deduction: Mapped[str] = mapped_column(String(64), default="")  # e.g. "5%", text as decided
+    recorded_by: Mapped[str] = mapped_column(String(64))

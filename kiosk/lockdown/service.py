@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Forbidden, KioskError, TooManyAttempts, Unauthorized
+from kiosk.errors import N_, Conflict, Forbidden, KioskError, TooManyAttempts, Unauthorized
 from kiosk.lockdown.models import Station
 from kiosk.models import LoginAttempt
 from kiosk.staff import throttle_wait
@@ -87,7 +87,10 @@ def _station_range(codes: list[str]) -> str:
 
 
 def login_station(session: Session, token: str, *, badge_key: bytes, address: str,
-                  now: datetime) -> Station:
+                  now: datetime, current_nonce: str | None = None,
+                  user_agent: str = "") -> tuple[Station, str]:
+    """The station and this browser's session nonce; 401 bad badge, 403 wrong workstation,
+    409 the station is in use on another browser."""
     key = f"badge:{address}"
     retry_after = throttle_wait(session, now, [(key, BADGE_GUESSES_PER_MINUTE)])
     if retry_after:
@@ -112,10 +115,21 @@ def login_station(session: Session, token: str, *, badge_key: bytes, address: st
                          details={"address": address, "bound_to": station.workstation_ip})
         raise Forbidden(N_("Station %(station)s belongs to another workstation; ask a field "
                            "judge."), station=station.code)
+    from kiosk.lockdown.field import claim
+
+    try:
+        nonce = claim(session, station, current_nonce=current_nonce, address=address,
+                      user_agent=user_agent, now=now)
+    except Conflict:
+        with write_transaction(session):
+            audit.record(session, audit.Actor(f"station:{station.code}", "station"),
+                         "station.login_refused_in_use", at=now, subject=station.code,
+                         details={"address": address})
+        raise
     with write_transaction(session):
         audit.record(session, audit.Actor(f"station:{station.code}", "station"), "station.login",
                      at=now, subject=station.code, details={"address": address})
-    return station
+    return station, nonce
 
 
 def add_stations(session: Session, count: int, *, prefix: str, first_ip: str | None,

@@ -67,14 +67,9 @@ def test_answers_survive_reload_and_offline_and_the_page_locks_at_the_deadline(b
     expect(page.locator("[data-offline-banner]")).to_be_hidden()
     screenshot(page, "exam-question")
 
-    # Confirmed by the server, not by the page: a fresh browser sees three answers.
-    fresh = browser.new_context()
-    other = fresh.new_page()
-    other.goto(exam_server["url"] + "/kiosk")
-    other.fill("input[name=token]", code)
-    other.press("input[name=token]", "Enter")
-    expect(other.locator(".nav-item.answered")).to_have_count(3)
-    fresh.close()
+    # Confirmed by the server, not by the page: the results already count three answers.
+    midway = cli(exam_server["path"], "exam", "scores")
+    assert next(s for s in midway["stations"] if s["station"] == "A05")["answered"] == 3
 
     # At the deadline the page locks itself.
     remaining = PHASE_MINUTES * 60 - (time.monotonic() - exam_server["started"])
