@@ -49,6 +49,11 @@ class Instance:
         enough to guess the short typed codes offline."""
         return hashlib.sha256(b"kiosk-badge-token|" + self.secret_key().encode("ascii")).digest()
 
+    def hall_token(self) -> str:
+        """The view link of the hall clock: read-only, so a derived secret in the URL will do."""
+        digest = hashlib.sha256(b"kiosk-hall-clock|" + self.secret_key().encode("ascii"))
+        return digest.hexdigest()[:20]
+
     def session(self) -> Session:
         return self.sessions()
 

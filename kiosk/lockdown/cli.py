@@ -110,3 +110,74 @@ def register(main: click.Group) -> None:
              _("%(station)s: %(minutes)s more minutes, deadline %(deadline)s",
                station=station.upper(), minutes=minutes,
                deadline=clock.local_display(deadline)))
+
+    @stations_group.command("release")
+    @instance_option
+    @click.argument("station")
+    def stations_release(station: str) -> None:
+        """Sign a station out of its browser (after a workstation swap)."""
+        from kiosk.lockdown.field import release
+
+        instance = open_current()
+        with instance.session() as session:
+            release(session, station, actor=CLI_ACTOR, now=clock.now())
+        click.echo(_("Released %(station)s.", station=station.upper()))
+
+    @stations_group.command("bind")
+    @instance_option
+    @click.argument("station")
+    @click.argument("ip", required=False, default="")
+    def stations_bind(station: str, ip: str) -> None:
+        """Bind a station to its workstation's IP (no IP: any workstation)."""
+        from kiosk.lockdown.field import rebind
+
+        instance = open_current()
+        with instance.session() as session:
+            rebind(session, station, ip, actor=CLI_ACTOR, now=clock.now())
+        click.echo(_("%(station)s bound to %(ip)s.", station=station.upper(), ip=ip or "*"))
+
+    @main.command("announce")
+    @instance_option
+    @click.argument("text")
+    def announce_command(text: str) -> None:
+        """Post an announcement to every workstation and the hall clock."""
+        from kiosk.lockdown.field import announce
+
+        instance = open_current()
+        with instance.session() as session:
+            announce(session, text, actor=CLI_ACTOR, now=clock.now())
+        click.echo(_("Announced."))
+
+    @main.group("lockdown")
+    def lockdown_group() -> None:
+        """Workstation lockdown."""
+
+    @lockdown_group.command("kit")
+    @click.option("--server", required=True, help="e.g. http://192.168.1.10:8080")
+    @click.option("--out", required=True, type=click.Path(file_okay=False))
+    def lockdown_kit(server: str, out: str) -> None:
+        """Write browser policies (.reg, .json), launch scripts and instructions."""
+        from pathlib import Path
+
+        from kiosk.lockdown.kit import write_kit
+
+        for path in write_kit(server, Path(out)):
+            click.echo(str(path))
+
+    @main.command("preflight")
+    @instance_option
+    @click.option("--expected-upload-mb", type=int, default=None,
+                  help="Expected hand-in size per station (default: min(limit, 500)).")
+    @json_option
+    def preflight_command(expected_upload_mb: int | None, as_json: bool) -> None:
+        """Readiness check of this server for exam day; non-zero exit on anything blocking."""
+        from kiosk.lockdown.preflight import run
+
+        instance = open_current()
+        checks = run(instance, expected_upload_mb=expected_upload_mb)
+        marks = {"ok": "✓", "warn": "!", "fail": "✗"}
+        emit(as_json, {"ok": all(c.status != "fail" for c in checks),
+                       "checks": [c.__dict__ for c in checks]},
+             lambda: "\n".join(f"{marks[c.status]} {c.name}: {c.detail}" for c in checks))
+        if any(c.status == "fail" for c in checks):
+            raise SystemExit(1)

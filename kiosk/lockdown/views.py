@@ -1,13 +1,53 @@
-"""The contestant's workstation: badge login and the waiting screen (the exam joins in issue 4)."""
+"""The workstation's page, the chief judge's phase control, the field judges' dashboard and the
+hall clock."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, session
+import hmac
+from datetime import datetime
 
-from kiosk.lockdown.models import Station
-from kiosk.web import db, public
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from kiosk import clock
+from kiosk.errors import KioskError
+from kiosk.i18n import gettext, lazy_gettext
+from kiosk.lockdown import field, phases
+from kiosk.lockdown.models import PHASE_NAMES, Station
+from kiosk.web import (
+    current_actor,
+    db,
+    kiosk_instance,
+    nav_item,
+    public,
+    roles_required,
+    translated,
+)
 
 bp = Blueprint("kiosk", __name__, template_folder="templates")
+
+nav_item("kiosk.control", lambda: str(lazy_gettext("Exam control")), "chief", "supervisor",
+         order=40)
+nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), "field", "chief",
+         "supervisor", order=41)
+
+PHASE_LABELS = {"theory": lazy_gettext("Theory exam"), "practical": lazy_gettext("Practical exam")}
+
+
+def _no_store(response):
+    # Exam pages are never cached: a shared or swapped workstation must not show a stale paper.
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    response.headers["Pragma"] = "no-cache"
+    return response
 
 
 @bp.get("/kiosk")
@@ -16,4 +56,148 @@ def kiosk_page():
     station = None
     if session.get("station_id"):
         station = db().get(Station, session["station_id"])
-    return render_template("lockdown/kiosk.html", station=station)
+        try:
+            field.check_session(db(), session["station_id"], session.get("station_nonce"))
+        except KioskError:
+            session.clear()  # released by a field judge: back to the badge
+            station = None
+    return _no_store(make_response(render_template("lockdown/kiosk.html", station=station)))
+
+
+# ----------------------------------------------------------------------------- chief judge
+
+@bp.get("/control")
+@roles_required("chief", "supervisor")
+def control():
+    now = clock.now()
+    rows = {name: phases.get_phase(db(), name) for name in PHASE_NAMES}
+    states = {name: clock.phase_state(phases.as_rule(row), now) for name, row in rows.items()}
+    ends = {name: clock.phase_end(phases.as_rule(row), now) if row else None
+            for name, row in rows.items()}
+    settings = kiosk_instance().settings
+    return render_template(
+        "lockdown/control.html", rows=rows, states=states, ends=ends, labels=PHASE_LABELS,
+        default_minutes={"theory": settings.theory_minutes,
+                         "practical": settings.practical_minutes},
+        announcements=field.recent_announcements(db(), limit=20),
+        hall_url=url_for("kiosk.hall", token=kiosk_instance().hall_token(), _external=True))
+
+
+@bp.post("/control/phase")
+@roles_required("chief")
+def control_phase():
+    form = request.form
+    name, action = form.get("phase", ""), form.get("action", "")
+    now = clock.now()
+    try:
+        if action == "start":
+            minutes = float(form.get("minutes") or 0)
+            at = None
+            if form.get("at"):
+                at = datetime.fromisoformat(form["at"]).astimezone()
+            if name == "theory":
+                from kiosk.theory_exam.papers import ensure_papers
+
+                ensure_papers(db(), actor=current_actor(), now=now)
+            phases.start(db(), name, minutes, actor=current_actor(), now=now, at=at)
+        elif action == "pause":
+            phases.pause(db(), name, reason=form.get("reason", ""), actor=current_actor(),
+                         now=now)
+        elif action == "resume":
+            phases.resume(db(), name, actor=current_actor(), now=now)
+        elif action == "end":
+            if form.get("confirm") != "yes":
+                raise KioskError(gettext("Tick the box to confirm: ending stops every station "
+                                         "at once."))
+            phases.end(db(), name, actor=current_actor(), now=now)
+        else:
+            abort(400)
+    except ValueError:
+        flash(gettext("Enter the minutes and the time as numbers."), "error")
+    except KioskError as exc:
+        flash(translated(exc), "error")
+    return redirect(url_for("kiosk.control"))
+
+
+@bp.post("/control/announce")
+@roles_required("chief")
+def announce():
+    try:
+        if request.form.get("withdraw"):
+            field.withdraw(db(), int(request.form["withdraw"]), actor=current_actor(),
+                           now=clock.now())
+        else:
+            field.announce(db(), request.form.get("text", ""), actor=current_actor(),
+                           now=clock.now())
+    except (KioskError, ValueError) as exc:
+        flash(translated(exc) if isinstance(exc, KioskError) else str(exc), "error")
+    return redirect(url_for("kiosk.control"))
+
+
+# ----------------------------------------------------------------------------- field judges
+
+@bp.get("/field")
+@roles_required("field", "chief", "supervisor")
+def dashboard():
+    now = clock.now()
+    rows, current = field.dashboard(db(), now)
+    wanted = request.args.get("show", "")
+    if wanted == "offline":
+        rows = [r for r in rows if (r.occupied or r.last_seen) and not r.online]
+    elif wanted == "flagged":
+        rows = [r for r in rows if r.flags or r.incidents]
+    elif wanted == "unused":
+        rows = [r for r in rows if not r.occupied and r.last_seen is None]
+    return render_template("lockdown/dashboard.html", rows=rows, current=current, now=now,
+                           labels=PHASE_LABELS, show=wanted)
+
+
+@bp.get("/field/<code>")
+@roles_required("field", "chief", "supervisor")
+def station_detail(code: str):
+    station, telemetry, incidents, extensions = field.station_log(db(), code)
+    return render_template("lockdown/station.html", station=station, telemetry=telemetry,
+                           incidents=incidents, extensions=extensions)
+
+
+@bp.post("/field/<code>/act")
+@roles_required("field", "chief")
+def station_act(code: str):
+    form = request.form
+    action = form.get("action", "")
+    now = clock.now()
+    try:
+        if action == "release":
+            field.release(db(), code, actor=current_actor(), now=now)
+            flash(gettext("Released: the station can sign in on another workstation."),
+                  "success")
+        elif action == "rebind":
+            field.rebind(db(), code, form.get("ip", ""), actor=current_actor(), now=now)
+        elif action == "extend":
+            phases.extend(db(), code, float(form.get("minutes") or 0), form.get("reason", ""),
+                          actor=current_actor(), now=now)
+        elif action == "early_finish":
+            field.early_finish(db(), code, actor=current_actor(), now=now,
+                               phase_name=form.get("phase", "practical"))
+        elif action == "incident":
+            field.note_incident(db(), code, form.get("rule", ""), note=form.get("note", ""),
+                                deduction=form.get("deduction", ""), actor=current_actor(),
+                                now=now)
+        else:
+            abort(400)
+    except ValueError:
+        flash(gettext("Enter the minutes as a number."), "error")
+    except KioskError as exc:
+        flash(translated(exc), "error")
+    return redirect(url_for("kiosk.station_detail", code=code))
+
+
+# ----------------------------------------------------------------------------- the hall clock
+
+@bp.get("/hall/<token>")
+@public
+def hall(token: str):
+    """大屏倒计时 for the projector: no login, the view link is the key (read-only)."""
+    if not hmac.compare_digest(token, kiosk_instance().hall_token()):
+        abort(404)
+    return _no_store(make_response(render_template("lockdown/hall.html")))

@@ -3,6 +3,7 @@
 // workstation whose clock is wrong by hours still counts down correctly.
 import { ServerClock } from "./server-clock.js";
 import { SaveQueue, sendAnswer } from "./save-queue.js";
+import { watch } from "./telemetry.js";
 
 const app = document.querySelector("[data-exam-app]");
 const station = app.dataset.station;
@@ -221,6 +222,10 @@ async function pollClock() {
   let body;
   try { body = await clock.poll(); } catch { return; }
   tick();  // show the synced time at once, not on the next tick
+  if (body.signed_out) {  // released by a field judge, or signed in elsewhere
+    showDone("", msg("msgSignedOut"));
+    return;
+  }
   const announcement = (body.announcements || []).slice(-1)[0];
   const note = $("[data-announcement]");
   note.hidden = !announcement;
@@ -274,6 +279,7 @@ function tick() {
   }
 }
 
+watch();
 pollClock();
 setInterval(pollClock, 5000);
 setInterval(tick, 250);

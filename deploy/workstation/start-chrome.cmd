@@ -1,0 +1,2 @@
+@echo off
+start "" "%ProgramFiles%\Google\Chrome\Application\chrome.exe" --kiosk http://192.168.1.10:8080/kiosk --no-first-run --disable-pinch --overscroll-history-navigation=0

@@ -1,0 +1,123 @@
+"""Station lockdown: one browser per station, release, binding; telemetry; the dashboard."""
+
+import threading
+
+from kiosk import clock
+from kiosk.audit import Actor
+from kiosk.lockdown import field
+from tests.conftest import csrf_from
+from tests.factories import issue_badge, login, make_stations, make_user
+
+
+def _badge(app, **options):
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        station = make_stations(session, 1, **options)[0]
+        return issue_badge(session, station, instance.badge_key())
+
+
+def test_two_browsers_racing_for_one_station_one_wins_the_other_gets_409(app):
+    badge = _badge(app)
+    results = []
+    barrier = threading.Barrier(2)
+
+    def sign_in():
+        client = app.test_client()
+        barrier.wait()
+        results.append(client.post("/api/v1/station/login",
+                                   json={"token": badge.qr_token}).status_code)
+
+    threads = [threading.Thread(target=sign_in) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409]
+
+
+def test_the_second_browser_is_told_what_to_do_and_a_release_lets_it_in(app):
+    badge = _badge(app)
+    first, second = app.test_client(), app.test_client()
+    assert first.post("/api/v1/station/login", json={"token": badge.qr_token}).status_code == 200
+    refused = second.post("/api/v1/station/login", json={"token": badge.fallback_code})
+    assert refused.status_code == 409
+    assert "现场裁判" in refused.get_json()["message"]
+    # The same browser signing in again keeps its session.
+    assert first.post("/api/v1/station/login", json={"token": badge.qr_token}).status_code == 200
+    with app.extensions["kiosk"].session() as session:
+        field.release(session, "A01", actor=Actor("field", "field"), now=clock.now())
+    assert first.get("/api/v1/exam/paper").status_code == 401  # the old browser is out
+    assert first.get("/api/v1/clock").get_json()["signed_out"] is True
+    assert second.post("/api/v1/station/login", json={"token": badge.qr_token}).status_code == 200
+
+
+def test_binding_a_station_to_another_workstation(app):
+    badge = _badge(app, first_ip="10.9.9.1")
+    client = app.test_client()
+    here = {"REMOTE_ADDR": "10.9.9.2"}
+    assert client.post("/api/v1/station/login", json={"token": badge.qr_token},
+                       environ_base=here).status_code == 403
+    with app.extensions["kiosk"].session() as session:
+        field.rebind(session, "A01", "10.9.9.2", actor=Actor("field", "field"), now=clock.now())
+    assert client.post("/api/v1/station/login", json={"token": badge.qr_token},
+                       environ_base=here).status_code == 200
+
+
+def test_telemetry_is_recorded_and_shown_to_field_judges(app):
+    badge = _badge(app)
+    kiosk = app.test_client()
+    kiosk.post("/api/v1/station/login", json={"token": badge.qr_token})
+    events = [{"kind": "blur"}, {"kind": "copy"}, {"kind": "nonsense"}, "junk"]
+    assert kiosk.post("/api/v1/station/telemetry", json={"events": events}).get_json() == {
+        "recorded": 2}
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "field", username="judge")
+    judge = app.test_client()
+    login(judge, "judge")
+    board = judge.get("/field").text
+    assert "blur×1" in board and "copy×1" in board and "在线" in board
+    detail = judge.get("/field/A01").text
+    assert "<code>copy</code>" in detail
+
+
+def test_field_judges_extend_record_incidents_and_early_finish(app):
+    _badge(app)
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "field", username="judge2")
+        from kiosk.lockdown import phases
+
+        phases.start(session, "practical", 120, actor=Actor("chief", "chief"), now=clock.now())
+    judge = app.test_client()
+    login(judge, "judge2")
+    token = csrf_from(judge.get("/field/A01").text)
+    judge.post("/field/A01/act", data={"csrf_token": token, "action": "extend", "minutes": "10",
+                                       "reason": "设备故障（非选手原因）"})
+    judge.post("/field/A01/act", data={"csrf_token": token, "action": "incident",
+                                       "rule": "使用手机", "deduction": "5%"})
+    judge.post("/field/A01/act", data={"csrf_token": token, "action": "early_finish",
+                                       "phase": "practical"})
+    detail = judge.get("/field/A01").text
+    assert "设备故障（非选手原因）" in detail and "使用手机" in detail
+    board = judge.get("/field").text
+    assert "+10" in board and "1" in board
+
+
+def test_announcements_reach_the_clock_and_can_be_withdrawn(app, client):
+    with app.extensions["kiosk"].session() as session:
+        item = field.announce(session, "请保存作品 <b>", actor=Actor("chief", "chief"),
+                              now=clock.now())
+    texts = [a["text"] for a in client.get("/api/v1/clock").get_json()["announcements"]]
+    assert texts == ["请保存作品 <b>"]
+    with app.extensions["kiosk"].session() as session:
+        field.withdraw(session, item.id, actor=Actor("chief", "chief"), now=clock.now())
+    assert client.get("/api/v1/clock").get_json()["announcements"] == []
+
+
+def test_the_hall_clock_opens_with_its_view_link_only(app, client):
+    token = app.extensions["kiosk"].hall_token()
+    assert client.get(f"/hall/{token}").status_code == 200
+    assert client.get("/hall/guess").status_code == 404
+
+
+def test_exam_pages_are_never_cached(client):
+    assert "no-store" in client.get("/kiosk").headers["Cache-Control"]
