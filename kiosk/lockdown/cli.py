@@ -114,39 +114,45 @@ def register(main: click.Group) -> None:
     @stations_group.command("release")
     @instance_option
     @click.argument("station")
-    def stations_release(station: str) -> None:
+    @json_option
+    def stations_release(station: str, as_json: bool) -> None:
         """Sign a station out of its browser (after a workstation swap)."""
         from kiosk.lockdown.field import release
 
         instance = open_current()
         with instance.session() as session:
             release(session, station, actor=CLI_ACTOR, now=clock.now())
-        click.echo(_("Released %(station)s.", station=station.upper()))
+        emit(as_json, {"station": station.upper(), "released": True},
+             _("Released %(station)s.", station=station.upper()))
 
     @stations_group.command("bind")
     @instance_option
     @click.argument("station")
     @click.argument("ip", required=False, default="")
-    def stations_bind(station: str, ip: str) -> None:
+    @json_option
+    def stations_bind(station: str, ip: str, as_json: bool) -> None:
         """Bind a station to its workstation's IP (no IP: any workstation)."""
         from kiosk.lockdown.field import rebind
 
         instance = open_current()
         with instance.session() as session:
-            rebind(session, station, ip, actor=CLI_ACTOR, now=clock.now())
-        click.echo(_("%(station)s bound to %(ip)s.", station=station.upper(), ip=ip or "*"))
+            bound = rebind(session, station, ip, actor=CLI_ACTOR, now=clock.now())
+        emit(as_json, {"station": bound.code, "workstation_ip": bound.workstation_ip},
+             _("%(station)s bound to %(ip)s.", station=bound.code, ip=ip or "*"))
 
     @main.command("announce")
     @instance_option
     @click.argument("text")
-    def announce_command(text: str) -> None:
+    @json_option
+    def announce_command(text: str, as_json: bool) -> None:
         """Post an announcement to every workstation and the hall clock."""
         from kiosk.lockdown.field import announce
 
         instance = open_current()
         with instance.session() as session:
-            announce(session, text, actor=CLI_ACTOR, now=clock.now())
-        click.echo(_("Announced."))
+            item = announce(session, text, actor=CLI_ACTOR, now=clock.now())
+        emit(as_json, {"id": item.id, "at": clock.iso(item.at), "text": item.text},
+             _("Announced."))
 
     @main.group("lockdown")
     def lockdown_group() -> None:

@@ -77,7 +77,10 @@ def claim(session: Session, station: Station, *, current_nonce: str | None, addr
     """The station's session for this browser. Another browser holding it: 409, until a field
     judge releases it. The same browser signing in again keeps its session."""
     with write_transaction(session):
-        held = session.get(StationSession, station.id)
+        # Two browsers racing for one station: the station row's lock lets one in at a time
+        # (PostgreSQL; SQLite's BEGIN IMMEDIATE already does), so the loser sees the winner.
+        session.execute(select(Station.id).where(Station.id == station.id).with_for_update())
+        held = session.get(StationSession, station.id, populate_existing=True)
         if held is not None and held.nonce != current_nonce:
             raise Conflict(N_("Station %(station)s is already in use on another workstation "
                               "(%(address)s, since %(since)s). Raise your hand: a field judge "

@@ -1,0 +1,71 @@
+"""A short practical phase in a real browser: the warning banner appears at its threshold, an
+announcement reaches the kiosk and the hall clock, and the page stops at the end."""
+
+import re
+import shutil
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot
+from tests.servers import Server, cli
+
+pytestmark = pytest.mark.e2e
+PHASE_MINUTES = 0.45  # 27 s
+WARNING_MINUTES = 0.25  # the banner at 15 s before the end
+
+
+@pytest.fixture
+def phase_server(tmp_path):
+    path = tmp_path / "phase"
+    info = cli(path, "demo", "--no-serve")
+    config = path / "config.toml"
+    config.write_text(config.read_text("utf-8") + f"warnings_at_minutes = [{WARNING_MINUTES}]\n",
+                      "utf-8")
+    server = Server(path).start()
+    yield {**info, "url": server.url, "path": path}
+    server.stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_warning_at_the_threshold_announcement_and_stop_at_the_end(browser, phase_server):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.goto(phase_server["url"] + "/kiosk")
+    page.fill("input[name=token]", phase_server["stations"][0]["code"])
+    page.press("input[name=token]", "Enter")
+    expect(page.locator("[data-view=waiting]")).to_be_visible()
+
+    hall_context = browser.new_context(viewport={"width": 1280, "height": 720})
+    hall = hall_context.new_page()
+    import hashlib
+
+    secret = (phase_server["path"] / "keys" / "flask_secret_key").read_text().strip()
+    token = hashlib.sha256(b"kiosk-hall-clock|" + secret.encode()).hexdigest()[:20]
+    hall.goto(f"{phase_server['url']}/hall/{token}")
+
+    cli(phase_server["path"], "phase", "start", "practical", "--minutes", str(PHASE_MINUTES))
+    started = time.monotonic()
+    expect(page.locator("[data-view=practical]")).to_be_visible(timeout=10000)
+    banner = page.locator("[data-warning-banner]")
+    expect(banner).to_be_hidden()
+    assert time.monotonic() - started < (PHASE_MINUTES - WARNING_MINUTES) * 60
+
+    expect(hall.locator("[data-hall-countdown]")).to_have_text(re.compile(r"^00:[0-2]\d$"))
+    cli(phase_server["path"], "announce", "请保存作品")
+    expect(page.locator("[data-announcement]")).to_have_text("请保存作品", timeout=10000)
+    expect(hall.locator("[data-hall-note]")).to_have_text("请保存作品", timeout=10000)
+
+    expect(banner).to_be_visible(timeout=20000)
+    warned_after = time.monotonic() - started
+    threshold = (PHASE_MINUTES - WARNING_MINUTES) * 60
+    assert threshold - 1 <= warned_after <= threshold + 6  # at the threshold, by the server
+    screenshot(page, "practical-warning")
+    screenshot(hall, "hall-clock")
+
+    expect(page.locator("[data-done-text]")).to_contain_text("实操技能考核已结束",
+                                                            timeout=20000)
+    assert time.monotonic() - started >= PHASE_MINUTES * 60 - 1
+    hall_context.close()
+    context.close()
