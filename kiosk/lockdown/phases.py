@@ -18,6 +18,10 @@ from kiosk.lockdown.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, 
 __all__ = ["PhaseRow"]
 
 MAX_MINUTES = 24 * 60
+# What people read for each state (translated where shown).
+STATE_LABELS = {"not_started": N_("not started"), "scheduled": N_("scheduled"),
+                "running": N_("running"), "paused": N_("paused"), "ended": N_("ended")}
+PHASE_LABELS = {"theory": N_("Theory exam"), "practical": N_("Practical exam")}
 
 
 def get_phase(session: Session, name: str) -> PhaseRow | None:

@@ -77,6 +77,7 @@ def control():
     settings = kiosk_instance().settings
     return render_template(
         "lockdown/control.html", rows=rows, states=states, ends=ends, labels=PHASE_LABELS,
+        state_labels=phases.STATE_LABELS,
         default_minutes={"theory": settings.theory_minutes,
                          "practical": settings.practical_minutes},
         announcements=field.recent_announcements(db(), limit=20),
