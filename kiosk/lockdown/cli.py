@@ -83,9 +83,9 @@ def register(main: click.Group) -> None:
             data = {"phase": name, "state": clock.phase_state(rule, now),
                     "starts_at": clock.iso(row.starts_at),
                     "ends_at": clock.iso(clock.phase_end(rule, now))}
+        phase_label, state_label = phases.PHASE_LABELS[name], phases.STATE_LABELS[data["state"]]
         emit(as_json, data, _("%(phase)s: %(state)s, ends at %(end)s",
-                              phase=_(phases.PHASE_LABELS[name]),
-                              state=_(phases.STATE_LABELS[data["state"]]),
+                              phase=_(phase_label), state=_(state_label),
                               end=clock.local_display(clock.phase_end(rule, now))))
 
     @main.command("extend")
