@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, g, jsonify, request, session
 
-from kiosk import clock
+from kiosk import audit, clock
 from kiosk.errors import N_, KioskError
 from kiosk.lockdown import field, phases
 from kiosk.lockdown import service as lockdown
@@ -118,6 +118,53 @@ def station_telemetry():
         raise KioskError(N_('Send {"events": [{"kind": …, "detail": …}]} as JSON.'))
     kept = field.record_telemetry(db(), g.station_id, events, now=clock.now())
     return jsonify({"recorded": kept})
+
+
+@bp.post("/collect/upload")
+@station_required
+def collect_upload():
+    """The body is the file, streamed: never request.files (Werkzeug would spool it to disk in
+    plaintext) and never request.data (it would sit whole in memory)."""
+    from kiosk.collect import service as collect
+    from kiosk.crypto import load_signing_key
+
+    instance = kiosk_instance()
+    code = session.get("station", "?")
+    hand_in = collect.ingest(
+        db(), archives=instance.archives_dir, station_id=g.station_id, station_code=code,
+        body=request.stream, filename=request.args.get("filename", ""),
+        content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
+        now_fn=clock.now, grace=_grace(), actor=audit.Actor(f"station:{code}", "station"))
+    payload = collect.receipt_payload(hand_in, code, load_signing_key(instance.keys_dir))
+    response = jsonify({"receipt_no": hand_in.receipt_no, "station": code,
+                        "filename": hand_in.filename, "size": hand_in.size,
+                        "sha256": hand_in.sha256, "received_at": clock.iso(hand_in.received_at),
+                        "receipt_payload": payload, "version": hand_in.version})
+    response.status_code = 201
+    return response
+
+
+@bp.get("/collect/receipts/<receipt_no>.pdf")
+@station_required
+def collect_receipt(receipt_no: str):
+    from io import BytesIO
+
+    from flask import send_file
+
+    from kiosk.collect import service as collect
+    from kiosk.collect.slips import receipt_pdf
+    from kiosk.crypto import load_signing_key
+
+    instance = kiosk_instance()
+    code = session.get("station", "?")
+    hand_in = collect.get_for_station(db(), receipt_no, g.station_id)
+    key = load_signing_key(instance.keys_dir)
+    data = receipt_pdf(hand_in, station=code, payload=collect.receipt_payload(hand_in, code, key),
+                       event_name=instance.settings.event_name,
+                       fingerprint=collect.key_fingerprint(key.public_key()),
+                       font_config=instance.settings.pdf_font)
+    return send_file(BytesIO(data), mimetype="application/pdf",
+                     download_name=f"receipt-{receipt_no}.pdf", max_age=0)
 
 
 @bp.get("/openapi.json")

@@ -77,6 +77,10 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
             "again."), 400)
 
     _register_blueprints(app)
+    # What a crash left mid-upload was never acknowledged: it goes before anything is served.
+    from kiosk.collect.service import remove_partials
+
+    remove_partials(instance.archives_dir)
     i18n.register_template_helpers(app)
     web.register_template_filters(app)
     return app

@@ -179,7 +179,6 @@ def openapi_document(server_url: str = "") -> dict:
                     "401": ERROR, "423": ERROR},
             }},
             "/api/v1/collect/upload": {"post": {
-                **PLANNED,
                 "summary": "Hand in a file (raw body); hashed and encrypted on arrival",
                 "security": [{"stationSession": []}],
                 "parameters": [{"name": "filename", "in": "query", "required": True,
@@ -187,10 +186,10 @@ def openapi_document(server_url: str = "") -> dict:
                 "requestBody": {"required": True, "content": {"application/octet-stream": {
                     "schema": {"type": "string", "format": "binary"}}}},
                 "responses": {"201": _json(_ref("Receipt"), "Received"),
-                              "401": ERROR, "413": ERROR, "423": ERROR},
+                              "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
+                              "423": ERROR, "507": ERROR},
             }},
             "/api/v1/collect/receipts/{receipt_no}.pdf": {"get": {
-                **PLANNED,
                 "summary": "The receipt slip as a PDF",
                 "security": [{"stationSession": []}],
                 "parameters": [{"name": "receipt_no", "in": "path", "required": True,

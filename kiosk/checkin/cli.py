@@ -237,3 +237,32 @@ def register(main: click.Group) -> None:
         emit(as_json, {"out": str(out), "stations": [s.station for s in secrets]},
              _("Printed %(n)s badges to %(out)s; older badges of these stations no longer "
                "work.", n=len(secrets), out=str(out)))
+
+
+def register_receipts(main: click.Group) -> None:
+    from kiosk.cli import emit, instance_option, json_option, open_current
+    from kiosk.i18n import cli_gettext as _
+
+    @main.group("receipt")
+    def receipt_group() -> None:
+        """Hand-in receipts."""
+
+    @receipt_group.command("verify")
+    @instance_option
+    @click.argument("payload")
+    @json_option
+    def receipt_verify(payload: str, as_json: bool) -> None:
+        """Check a receipt's QR text against this server's signing key (exit 0 only if
+        genuine)."""
+        from kiosk.collect.service import verify_receipt
+        from kiosk.crypto import load_verify_key
+
+        instance = open_current()
+        receipt = verify_receipt(payload, load_verify_key(instance.keys_dir))
+        emit(as_json, {"genuine": True, "receipt_no": receipt.receipt_no,
+                       "station": receipt.station, "received_at": clock.iso(receipt.received_at),
+                       "size": receipt.size, "sha256": receipt.sha256},
+             _("Genuine: receipt %(no)s, station %(station)s, %(size)s bytes, SHA-256 "
+               "%(sha)s, received %(at)s", no=receipt.receipt_no, station=receipt.station,
+               size=receipt.size, sha=receipt.sha256,
+               at=clock.local_display(receipt.received_at)))

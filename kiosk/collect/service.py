@@ -1,0 +1,309 @@
+"""Hand-in: streamed uploads hashed and encrypted on arrival, and signed receipts.
+
+The pipeline never holds a whole file and never writes plaintext to disk: the request body is
+read in chunks through SHA-256 and age encryption (to the `archive` recipients) into a temp file
+in archives/, which is fsynced and renamed; only then is the row committed with its audit event.
+A crash before the commit leaves at most a `.partial` file, removed at the next start; a crash
+after it leaves an acknowledged, durable hand-in.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import hashlib
+import os
+import secrets
+import struct
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+import pyrage
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiosk import audit, clock
+from kiosk.collect.models import HandIn
+from kiosk.crypto import parse_recipient
+from kiosk.db import write_transaction
+from kiosk.errors import N_, Conflict, KioskError, Locked, NotFound
+from kiosk.instance import fsync_dir
+from kiosk.judge_keys import recipients_for
+from kiosk.lockdown import phases
+
+CHUNK = 1024 * 1024
+PHASE = "practical"
+PARTIAL_SUFFIX = ".partial"
+
+
+class TooLarge(KioskError):
+    code = "too_large"
+    status = 413
+
+
+class InsufficientStorage(KioskError):
+    code = "insufficient_storage"
+    status = 507
+
+
+class IncompleteUpload(KioskError):
+    code = "incomplete_upload"
+    status = 400
+
+
+def clean_filename(name: str) -> str:
+    """The contestant's file name as they see it, minus anything that could act as a path."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    return name[:255] or "upload.bin"
+
+
+class _Remembering:
+    """pyrage wraps whatever a reader or writer raises into EncryptError with only its text;
+    keep the original, so a full disk stays a 507 and a too-large file a 413."""
+
+    error: BaseException | None = None
+
+    def _remember(self, call, *args):
+        try:
+            return call(*args)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+
+class _HashingReader(_Remembering):
+    """Reads the request body for age, hashing it and enforcing the size limit on the way."""
+
+    def __init__(self, source: BinaryIO, expected: int | None, limit: int) -> None:
+        self.source, self.expected, self.limit = source, expected, limit
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        return self._remember(self._read, n)
+
+    def _read(self, n: int = -1) -> bytes:
+        want = CHUNK if n is None or n < 0 else min(n, CHUNK)
+        if self.expected is not None:
+            want = min(want, self.expected - self.size)
+            if want <= 0:
+                return b""
+        data = self.source.read(want)
+        if not data and self.expected is not None and self.size < self.expected:
+            raise IncompleteUpload(N_("The upload was interrupted; nothing was stored. Try "
+                                      "again."))
+        self.size += len(data)
+        if self.size > self.limit:
+            raise TooLarge(N_("The file is larger than the limit of %(mb)s MB."),
+                           mb=self.limit // (1024 * 1024))
+        self.hash.update(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+class _HashingWriter(_Remembering):
+    def __init__(self, target: BinaryIO) -> None:
+        self.target = target
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        return self._remember(self._write, data)
+
+    def _write(self, data: bytes) -> int:
+        self.hash.update(data)
+        return self.target.write(data)
+
+    def flush(self) -> None:
+        self._remember(self.target.flush)
+
+
+def new_receipt_no(now: datetime) -> str:
+    # Short enough to read aloud, unique across the day: date part + 6 random characters.
+    return now.astimezone().strftime("%m%d") + "-" + secrets.token_hex(3).upper()
+
+
+def _window(session: Session, station_id: int, now: datetime, grace: timedelta) -> bool:
+    row = phases.get_phase(session, PHASE)
+    rule = phases.as_rule(row)
+    extensions = phases.station_extensions(session, row.id, station_id) if row else []
+    from kiosk.clock import may_write, phase_state
+
+    if may_write(rule, extensions, now, grace):
+        return True
+    if phase_state(rule, now) == "paused":
+        raise Locked(N_("The exam is paused; hand in after it resumes."), state="paused")
+    return False
+
+
+def ingest(session: Session, *, archives: Path, station_id: int, station_code: str,
+           body: BinaryIO, filename: str, content_length: int | None, limit: int,
+           now_fn, grace: timedelta, via: str = "kiosk", collected_by: str | None = None,
+           actor: audit.Actor) -> HandIn:
+    """Stream one hand-in to disk, encrypted, then commit it. `now_fn` is called when the body
+    has arrived: the receipt's time is when the server had the whole file."""
+    if content_length is not None and content_length > limit:
+        raise TooLarge(N_("The file is larger than the limit of %(mb)s MB."),
+                       mb=limit // (1024 * 1024))
+    opened = _window(session, station_id, now_fn(), grace)
+    if not opened and via == "kiosk":
+        raise Locked(N_("The hand-in has closed for this station."), state="ended")
+    recipients = [parse_recipient(r) for r in recipients_for(session, "archive")]
+    if not recipients:
+        raise Conflict(N_("No archive key is registered: kiosk judge-key add NAME age1… --role "
+                          "archive"))
+    session.commit()  # no transaction stays open while the body streams in
+    archives.mkdir(parents=True, exist_ok=True)
+    stored_name = secrets.token_hex(16) + ".age"
+    partial = archives / (stored_name + PARTIAL_SUFFIX)
+    reader = _HashingReader(body, content_length, limit)
+    writer: _HashingWriter | None = None
+    try:
+        with open(partial, "xb") as handle:
+            writer = _HashingWriter(handle)
+            try:
+                pyrage.encrypt_io(reader, writer, recipients)
+            except pyrage.EncryptError as exc:
+                original = reader.error or writer.error
+                raise (original or exc) from exc
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, archives / stored_name)
+        fsync_dir(archives)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage(N_("The server's disk is full; nothing was stored. Tell "
+                                         "a judge now.")) from exc
+        raise
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    received_at = now_fn()
+    try:
+        with write_transaction(session):
+            late = not _window(session, station_id, received_at, grace)
+            if late and via == "kiosk":
+                raise Locked(N_("The hand-in closed while the file was arriving."),
+                             state="ended")
+            version = (session.scalar(select(func.max(HandIn.version))
+                                      .where(HandIn.station_id == station_id)) or 0) + 1
+            hand_in = HandIn(station_id=station_id, version=version,
+                             receipt_no=new_receipt_no(received_at),
+                             filename=clean_filename(filename), size=reader.size,
+                             sha256=reader.hash.hexdigest(),
+                             cipher_sha256=writer.hash.hexdigest(), stored_name=stored_name,
+                             received_at=received_at, via=via, collected_by=collected_by,
+                             late=late)
+            session.add(hand_in)
+            session.flush()
+            audit.record(session, actor, "collect.received", at=received_at,
+                         subject=station_code,
+                         details={"receipt_no": hand_in.receipt_no, "version": version,
+                                  "size": reader.size, "sha256": hand_in.sha256, "via": via,
+                                  "late": late})
+    except BaseException:
+        (archives / stored_name).unlink(missing_ok=True)
+        raise
+    return hand_in
+
+
+def remove_partials(archives: Path) -> int:
+    """At start: what a crash left mid-upload was never acknowledged; remove it."""
+    removed = 0
+    if archives.is_dir():
+        for leftover in archives.glob("*" + PARTIAL_SUFFIX):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+# ----------------------------------------------------------------------------- receipts
+
+RECEIPT_MAGIC = b"KR1"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    receipt_no: str
+    station: str
+    received_at: datetime
+    size: int
+    sha256: str
+
+
+def receipt_payload(hand_in: HandIn, station_code: str, key: Ed25519PrivateKey) -> str:
+    """Base32 of a binary record and its Ed25519 signature: upper-case letters and digits only,
+    so it fits a QR code in alphanumeric mode that any scanner reads."""
+    station = station_code.encode("ascii")
+    number = hand_in.receipt_no.encode("ascii")
+    millis = int(hand_in.received_at.timestamp() * 1000)
+    record = (RECEIPT_MAGIC + bytes([len(station)]) + station + bytes([len(number)]) + number
+              + struct.pack(">QQ", millis, hand_in.size) + bytes.fromhex(hand_in.sha256))
+    return base64.b32encode(record + key.sign(record)).decode("ascii").rstrip("=")
+
+
+def verify_receipt(payload: str, public_key: Ed25519PublicKey) -> Receipt:
+    text = "".join(payload.split()).upper()
+    try:
+        blob = base64.b32decode(text + "=" * (-len(text) % 8))
+    except (ValueError, TypeError) as exc:
+        raise KioskError(N_("This is not a receipt code.")) from exc
+    record, signature = blob[:-64], blob[-64:]
+    if len(blob) < 64 + 3 + 2 + 16 + 32 or not record.startswith(RECEIPT_MAGIC):
+        raise KioskError(N_("This is not a receipt code."))
+    try:
+        public_key.verify(signature, record)
+    except InvalidSignature as exc:
+        raise KioskError(N_("The receipt is NOT genuine: its signature does not match this "
+                            "server's key.")) from exc
+    at = 3
+    station_len = record[at]
+    station = record[at + 1:at + 1 + station_len].decode("ascii")
+    at += 1 + station_len
+    number_len = record[at]
+    number = record[at + 1:at + 1 + number_len].decode("ascii")
+    at += 1 + number_len
+    millis, size = struct.unpack(">QQ", record[at:at + 16])
+    sha = record[at + 16:at + 48].hex()
+    return Receipt(number, station, datetime.fromtimestamp(millis / 1000, UTC), size, sha)
+
+
+def key_fingerprint(public_key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    digest = hashlib.sha256(raw).hexdigest()[:32].upper()
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+
+
+def hand_ins_for(session: Session, station_id: int) -> list[HandIn]:
+    return list(session.scalars(select(HandIn).where(HandIn.station_id == station_id)
+                                .order_by(HandIn.version)))
+
+
+def get_for_station(session: Session, receipt_no: str, station_id: int) -> HandIn:
+    """A station sees its own receipts only; anything else is simply not found."""
+    hand_in = session.scalar(select(HandIn).where(HandIn.receipt_no == receipt_no,
+                                                  HandIn.station_id == station_id))
+    if hand_in is None:
+        raise NotFound(N_("No such receipt for this station."))
+    return hand_in
+
+
+def grouped_hex(digest: str, group: int = 8) -> str:
+    return " ".join(digest[i:i + group] for i in range(0, len(digest), group))
+
+
+def now_fn():
+    return clock.now()

@@ -1,0 +1,182 @@
+"""Hand-in: streamed, hashed, encrypted, receipted; refused when it must be; nothing half-stored."""
+
+import errno
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pyrage
+import pytest
+from sqlalchemy import select
+
+from kiosk import clock
+from kiosk.audit import Actor
+from kiosk.collect import service as collect
+from kiosk.collect.models import HandIn
+from kiosk.crypto import load_verify_key
+from kiosk.judge_keys import add_judge_key
+from kiosk.lockdown import phases
+from tests.factories import issue_badge, make_stations
+
+CHIEF = Actor("chief", "chief")
+
+
+@pytest.fixture
+def hall(app):
+    """Practical phase running, two stations with badges, an archive key."""
+    instance = app.extensions["kiosk"]
+    identity = pyrage.x25519.Identity.generate()
+    with instance.session() as session:
+        stations = make_stations(session, 2)
+        badges = [issue_badge(session, s, instance.badge_key()) for s in stations]
+        add_judge_key(session, "archive judge", str(identity.to_public()), "archive",
+                      actor=CHIEF, now=clock.now())
+        phases.start(session, "practical", 60, actor=CHIEF, now=clock.now())
+    clients = []
+    for badge in badges:
+        client = app.test_client()
+        client.post("/api/v1/station/login", json={"token": badge.qr_token})
+        clients.append(client)
+    return instance, identity, clients
+
+
+def upload(client, data: bytes, name="作品.zip"):
+    return client.post(f"/api/v1/collect/upload?filename={name}", data=data,
+                       headers={"Content-Type": "application/octet-stream"})
+
+
+def test_round_trip_hash_encryption_and_the_standard_age_tool(hall, tmp_path):
+    instance, identity, (kiosk, _) = hall
+    data = os.urandom(2_500_000)
+    response = upload(kiosk, data, "../../etc/作品 v2.zip")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["sha256"] == hashlib.sha256(data).hexdigest() and body["size"] == len(data)
+    assert body["filename"] == "作品 v2.zip"  # the path is gone, the Unicode name kept
+    with instance.session() as session:
+        hand_in = session.scalar(select(HandIn))
+    stored = instance.archives_dir / hand_in.stored_name
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == hand_in.cipher_sha256
+    assert data[:4096] not in stored.read_bytes()  # never plaintext on disk
+    assert pyrage.decrypt(stored.read_bytes(), [identity]) == data
+    if shutil.which("age"):
+        key = tmp_path / "archive.key"
+        key.write_text(f"{identity}\n")
+        opened = subprocess.run(["age", "-d", "-i", str(key), str(stored)], capture_output=True,
+                                check=True).stdout
+        assert opened == data
+
+
+def test_every_version_is_kept(hall):
+    _, _, (kiosk, _) = hall
+    first = upload(kiosk, b"one").get_json()
+    second = upload(kiosk, b"two").get_json()
+    assert (first["version"], second["version"]) == (1, 2)
+    assert first["receipt_no"] != second["receipt_no"]
+
+
+def test_the_receipt_is_genuine_and_a_forged_one_is_not(hall):
+    instance, _, (kiosk, _) = hall
+    body = upload(kiosk, b"work").get_json()
+    key = load_verify_key(instance.keys_dir)
+    receipt = collect.verify_receipt(body["receipt_payload"], key)
+    assert (receipt.station, receipt.size, receipt.sha256) == ("A01", 4, body["sha256"])
+    assert (body["receipt_payload"].isalnum() and body["receipt_payload"].isupper()) \
+        or body["receipt_payload"].replace("2", "").isalnum()
+    payload = body["receipt_payload"]
+    forged = payload[:40] + ("A" if payload[40] != "A" else "B") + payload[41:]
+    with pytest.raises(Exception, match="NOT genuine|not a receipt"):
+        collect.verify_receipt(forged, key)
+
+
+def test_a_station_cannot_read_another_stations_receipt(hall):
+    _, _, (mine, theirs) = hall
+    number = upload(mine, b"secret work").get_json()["receipt_no"]
+    assert mine.get(f"/api/v1/collect/receipts/{number}.pdf").status_code == 200
+    assert theirs.get(f"/api/v1/collect/receipts/{number}.pdf").status_code == 404
+
+
+def test_uploads_after_the_deadline_are_423(hall):
+    instance, _, (kiosk, _) = hall
+    instance.settings.grace_seconds = 0
+    with instance.session() as session:
+        phases.end(session, "practical", actor=CHIEF, now=clock.now())
+    response = upload(kiosk, b"too late")
+    assert response.status_code == 423
+    with instance.session() as session:
+        assert session.scalar(select(HandIn.id)) is None
+
+
+def test_too_large_is_413_and_stores_nothing(hall, monkeypatch):
+    instance, _, (kiosk, _) = hall
+    instance.settings.upload_limit_mb = 1
+    response = upload(kiosk, b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert not any(instance.archives_dir.iterdir())
+
+
+def test_an_interrupted_upload_leaves_no_row_and_no_file(hall):
+    instance, _, _ = hall
+    with instance.session() as session:
+        with pytest.raises(collect.IncompleteUpload):
+            collect.ingest(session, archives=instance.archives_dir, station_id=1,
+                           station_code="A01", body=io.BytesIO(b"only half"), filename="a.zip",
+                           content_length=1000, limit=10**6, now_fn=clock.now,
+                           grace=timedelta(seconds=2), actor=CHIEF)
+        assert session.scalar(select(HandIn.id)) is None
+    assert list(instance.archives_dir.iterdir()) == []
+
+
+class FullDisk(io.BytesIO):
+    pass
+
+
+def test_a_full_disk_is_507_and_loses_nothing_acknowledged(hall, monkeypatch):
+    instance, identity, (kiosk, _) = hall
+    kept = upload(kiosk, b"acknowledged before").get_json()
+    real_write = collect._HashingWriter._write
+
+    def no_space(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(collect._HashingWriter, "_write", no_space)
+    response = upload(kiosk, b"x" * 50_000)
+    assert response.status_code == 507
+    monkeypatch.setattr(collect._HashingWriter, "_write", real_write)
+    with instance.session() as session:
+        rows = list(session.scalars(select(HandIn)))
+    assert [r.receipt_no for r in rows] == [kept["receipt_no"]]
+    files = sorted(p.name for p in instance.archives_dir.iterdir())
+    assert files == [rows[0].stored_name]
+    stored = (instance.archives_dir / rows[0].stored_name).read_bytes()
+    assert pyrage.decrypt(stored, [identity]) == b"acknowledged before"
+
+
+def test_partial_files_from_a_crash_are_removed_at_start(kiosk_instance):
+    instance = kiosk_instance.open()
+    leftover = instance.archives_dir / ("abc.age" + collect.PARTIAL_SUFFIX)
+    leftover.write_bytes(b"half")
+    instance.engine.dispose()
+    app = kiosk_instance.app()
+    assert not leftover.exists()
+    app.extensions["kiosk"].engine.dispose()
+
+
+def test_the_receipt_qr_decodes_to_the_payload(hall, tmp_path):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils not installed")
+    import zxingcpp
+    from PIL import Image
+
+    _, _, (kiosk, _) = hall
+    body = upload(kiosk, b"work to receipt").get_json()
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(kiosk.get(f"/api/v1/collect/receipts/{body['receipt_no']}.pdf").data)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "p")], check=True)
+    page = next(tmp_path.glob("p-*.png"))
+    texts = {code.text for code in zxingcpp.read_barcodes(Image.open(page))}
+    assert texts == {body["receipt_payload"]}
