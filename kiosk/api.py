@@ -144,6 +144,19 @@ def collect_upload():
     return response
 
 
+@bp.get("/collect/mine")
+@station_required
+def collect_mine():
+    """This station's hand-ins, newest last (the kiosk lists them after a reload)."""
+    from kiosk.collect import service as collect
+
+    return jsonify({"hand_ins": [
+        {"receipt_no": h.receipt_no, "filename": h.filename, "size": h.size,
+         "sha256": h.sha256, "received_at": clock.iso(h.received_at), "version": h.version}
+        for h in collect.hand_ins_for(db(), g.station_id)],
+        "limit_bytes": kiosk_instance().settings.upload_limit_mb * 2**20})
+
+
 @bp.get("/collect/receipts/<receipt_no>.pdf")
 @station_required
 def collect_receipt(receipt_no: str):

@@ -189,6 +189,12 @@ def openapi_document(server_url: str = "") -> dict:
                               "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
                               "423": ERROR, "507": ERROR},
             }},
+            "/api/v1/collect/mine": {"get": {
+                "summary": "This station's hand-ins and the upload limit",
+                "security": [{"stationSession": []}],
+                "responses": {"200": {"description": "hand-ins", "content": {
+                    "application/json": {}}}, "401": ERROR},
+            }},
             "/api/v1/collect/receipts/{receipt_no}.pdf": {"get": {
                 "summary": "The receipt slip as a PDF",
                 "security": [{"stationSession": []}],

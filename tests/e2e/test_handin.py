@@ -1,0 +1,54 @@
+"""Handing in work from the workstation in a real browser: progress, receipt, versions."""
+
+import hashlib
+import shutil
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import screenshot
+from tests.servers import Server, cli
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def practical_server(tmp_path):
+    path = tmp_path / "practical"
+    info = cli(path, "demo", "--no-serve")
+    server = Server(path).start()
+    cli(path, "phase", "start", "practical", "--minutes", "30")
+    yield {**info, "url": server.url, "path": path}
+    server.stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_contestant_hands_in_and_gets_the_receipt(browser, practical_server, tmp_path):
+    work = tmp_path / "作品 A03.zip"
+    work.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8000)
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.goto(practical_server["url"] + "/kiosk")
+    page.fill("input[name=token]", practical_server["stations"][2]["code"])
+    page.press("input[name=token]", "Enter")
+    expect(page.locator("[data-view=practical]")).to_be_visible()
+    expect(page.locator("[data-limit]")).not_to_be_empty()
+    page.set_input_files("[data-file]", str(work))
+    expect(page.locator("[data-handin-status]")).to_contain_text("已收到", timeout=20000)
+    row = page.locator("[data-receipts] tbody tr")
+    expect(row).to_have_count(1)
+    digest = hashlib.sha256(work.read_bytes()).hexdigest()
+    expect(row.locator("td.sha")).to_have_text(" ".join(digest[i:i + 16]
+                                                         for i in range(0, 64, 16)))
+    expect(row.locator("td").nth(1)).to_have_text("作品 A03.zip")
+    screenshot(page, "handin-receipt")
+    # A second version, and both survive a reload.
+    page.set_input_files("[data-file]", str(work))
+    expect(row).to_have_count(2)
+    page.reload()
+    expect(page.locator("[data-receipts] tbody tr")).to_have_count(2)
+    receipt = page.locator("[data-receipts] tbody tr").first.locator("a")
+    with page.expect_popup() as popup:
+        receipt.click()
+    assert popup.value.url.endswith(".pdf")
+    context.close()
