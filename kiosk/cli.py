@@ -244,13 +244,13 @@ def judge_key_add(name: str, recipient: str, role: str, as_json: bool) -> None:
 
 def register_capability_commands() -> None:
     from kiosk.checkin.cli import register as register_checkin
-    from kiosk.checkin.cli import register_receipts
+    from kiosk.checkin.cli import register_export, register_receipts
     from kiosk.demo import register as register_demo
     from kiosk.lockdown.cli import register as register_lockdown
     from kiosk.theory_exam.cli import register as register_theory_exam
 
     for register in (register_checkin, register_theory_exam, register_lockdown,
-                     register_receipts, register_demo):
+                     register_receipts, register_export, register_demo):
         register(main)
 
 

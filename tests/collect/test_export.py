@@ -1,0 +1,82 @@
+"""The sealed export: anyone can check it offline, and any change is named."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from kiosk.cli import main
+from kiosk.collect.export import verify_bundle
+from tests.collect.test_collect import hall, upload  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def bundle(hall, kiosk_instance, tmp_path):  # noqa: F811
+    _, _, (first, second) = hall
+    upload(first, b"first work")
+    upload(first, b"first work, version 2")
+    upload(second, "第二位的作品".encode())
+    out = tmp_path / "bundle"
+    result = CliRunner().invoke(main, ["--instance", str(kiosk_instance.path), "export",
+                                       "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    return out, json.loads(result.output)
+
+
+def test_an_intact_bundle_verifies_with_the_cli(bundle):
+    out, exported = bundle
+    assert exported["hand_ins"] == 3
+    ok = CliRunner().invoke(main, ["verify", str(out), "--fingerprint", exported["fingerprint"]])
+    assert ok.exit_code == 0, ok.output
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert [r["station"] for r in manifest["hand_ins"]] == ["A01", "A01", "A02"]
+    assert (out / "manifest.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(out / "seal-record.pdf"), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        assert "封存记录" in text and exported["manifest_sha256"] in text.replace("\n", "")
+
+
+def _flip(path, offset=200):
+    data = bytearray(path.read_bytes())
+    data[min(offset, len(data) - 1)] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_bit_in_an_archive_is_named(bundle):
+    out, _ = bundle
+    archive = sorted((out / "archives").iterdir())[1]
+    _flip(archive)
+    assert verify_bundle(out) == [f"changed: archives/{archive.name}"]
+
+
+def test_a_changed_manifest_or_signature_is_caught(bundle):
+    out, _ = bundle
+    _flip(out / "manifest.json", 50)
+    assert any("signature" in p for p in verify_bundle(out))
+
+
+def test_a_forged_signature_is_caught(bundle):
+    out, _ = bundle
+    sig = (out / "manifest.sig").read_text().strip()
+    (out / "manifest.sig").write_text(("A" if sig[5] != "A" else "B").join([sig[:5], sig[6:]]))
+    assert any("signature" in p for p in verify_bundle(out))
+
+
+def test_missing_and_added_files_are_named(bundle):
+    out, _ = bundle
+    gone = sorted((out / "archives").iterdir())[0]
+    gone.unlink()
+    (out / "archives" / "intruder.age").write_bytes(b"age")
+    problems = verify_bundle(out)
+    assert f"missing: archives/{gone.name}" in problems
+    assert "added: archives/intruder.age" in problems
+    result = CliRunner().invoke(main, ["verify", str(out)])
+    assert result.exit_code == 1
+
+
+def test_another_key_is_refused_when_the_fingerprint_is_given(bundle):
+    out, _ = bundle
+    assert verify_bundle(out, expected_fingerprint="0000 1111") != []
