@@ -89,6 +89,7 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
 def _register_blueprints(app: Flask) -> None:
     from kiosk.api import bp as api_bp
     from kiosk.checkin.views import bp as checkin_bp
+    from kiosk.collect.views import bp as collect_bp
     from kiosk.lockdown.views import bp as kiosk_bp
     from kiosk.staff_views import bp as staff_bp
     from kiosk.theory_exam.views import bp as theory_bp
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(theory_bp)
+    app.register_blueprint(collect_bp)
     # The kiosk's JSON API is protected by api_csrf_guard (origin + content type), not by tokens.
     csrf.exempt(api_bp)
 

@@ -307,3 +307,22 @@ def grouped_hex(digest: str, group: int = 8) -> str:
 
 def now_fn():
     return clock.now()
+
+
+def stations_without_hand_in(session: Session) -> list[str]:
+    """Occupied or signed-in stations that have handed in nothing (live, and at the end)."""
+    from kiosk.lockdown.models import Station, StationSession
+
+    handed = select(HandIn.station_id)
+    signed_in = select(StationSession.station_id)
+    query = select(Station.code).where(
+        Station.id.not_in(handed), (Station.occupied.is_(True)) | Station.id.in_(signed_in)
+    ).order_by(Station.code)
+    return list(session.scalars(query))
+
+
+def recent_hand_ins(session: Session, limit: int = 50) -> list[tuple[HandIn, str]]:
+    from kiosk.lockdown.models import Station
+
+    return list(session.execute(select(HandIn, Station.code).join(
+        Station, Station.id == HandIn.station_id).order_by(HandIn.id.desc()).limit(limit)))

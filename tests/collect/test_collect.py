@@ -180,3 +180,33 @@ def test_the_receipt_qr_decodes_to_the_payload(hall, tmp_path):
     page = next(tmp_path.glob("p-*.png"))
     texts = {code.text for code in zxingcpp.read_barcodes(Image.open(page))}
     assert texts == {body["receipt_payload"]}
+
+
+def test_the_collection_desk_hands_in_for_a_station_and_lists_who_is_missing(hall, app):
+    from tests.conftest import csrf_from
+    from tests.factories import login, make_user
+
+    instance, _identity, _kiosks = hall
+    with instance.session() as session:
+        make_user(session, "field", username="desk_judge")
+    judge = app.test_client()
+    login(judge, "desk_judge")
+    page = judge.get("/collect")
+    assert "A01" in page.text and "A02" in page.text  # both signed in, nothing handed in yet
+    token = csrf_from(page.text)
+    refused = judge.post("/collect/upload?station=A02&filename=u.zip", data=b"usb",
+                         headers={"Content-Type": "application/octet-stream"})
+    assert refused.status_code == 400  # no CSRF token
+    done = judge.post("/collect/upload?station=A02&filename=U盘作品.zip", data=b"usb work",
+                      headers={"Content-Type": "application/octet-stream",
+                               "X-CSRFToken": token})
+    assert done.status_code == 201
+    with instance.session() as session:
+        hand_in = session.scalar(select(HandIn))
+    assert (hand_in.via, hand_in.collected_by, hand_in.filename) == ("desk", "desk_judge",
+                                                                     "U盘作品.zip")
+    after = judge.get("/collect").text
+    assert "U盘作品.zip" in after
+    slip = judge.get(f"/collect/receipts/{hand_in.receipt_no}.pdf")
+    assert slip.mimetype == "application/pdf"
+    assert collect.stations_without_hand_in(instance.session()) == ["A01"]

@@ -1,0 +1,75 @@
+"""The collection desk (收件台): field judges hand in on behalf of a station from a USB stick."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import BytesIO
+
+from flask import Blueprint, jsonify, render_template, request, send_file
+from sqlalchemy import select
+
+from kiosk import clock
+from kiosk.collect import service as collect
+from kiosk.collect.slips import receipt_pdf
+from kiosk.crypto import load_signing_key
+from kiosk.errors import N_, NotFound
+from kiosk.i18n import lazy_gettext
+from kiosk.lockdown.models import Station
+from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required
+
+bp = Blueprint("collect", __name__, template_folder="templates")
+
+nav_item("collect.desk", lambda: str(lazy_gettext("Collection desk")), "field", "chief",
+         "supervisor", order=45)
+
+
+@bp.get("/collect")
+@roles_required("field", "chief", "supervisor")
+def desk():
+    stations = list(db().scalars(select(Station.code).order_by(Station.code)))
+    return render_template("collect/desk.html", stations=stations,
+                           missing=collect.stations_without_hand_in(db()),
+                           recent=collect.recent_hand_ins(db()),
+                           limit=kiosk_instance().settings.upload_limit_mb)
+
+
+@bp.post("/collect/upload")
+@roles_required("field", "chief")
+def desk_upload():
+    """The same pipeline as the kiosk, marked as collected at the desk by this judge."""
+    instance = kiosk_instance()
+    code = request.args.get("station", "").strip().upper()
+    station = db().scalar(select(Station).where(Station.code == code))
+    if station is None:
+        raise NotFound(N_("No station %(station)s."), station=code)
+    actor = current_actor()
+    hand_in = collect.ingest(
+        db(), archives=instance.archives_dir, station_id=station.id, station_code=code,
+        body=request.stream, filename=request.args.get("filename", ""),
+        content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
+        now_fn=clock.now, grace=timedelta(seconds=instance.settings.grace_seconds), via="desk",
+        collected_by=actor.name, actor=actor)
+    return jsonify({"receipt_no": hand_in.receipt_no, "station": code,
+                    "filename": hand_in.filename, "size": hand_in.size,
+                    "sha256": hand_in.sha256, "received_at": clock.iso(hand_in.received_at),
+                    "late": hand_in.late}), 201
+
+
+@bp.get("/collect/receipts/<receipt_no>.pdf")
+@roles_required("field", "chief", "supervisor")
+def desk_receipt(receipt_no: str):
+    from kiosk.collect.models import HandIn
+
+    row = db().execute(select(HandIn, Station.code).join(Station, Station.id == HandIn.station_id)
+                       .where(HandIn.receipt_no == receipt_no)).first()
+    if row is None:
+        raise NotFound(N_("No such receipt."))
+    hand_in, code = row
+    instance = kiosk_instance()
+    key = load_signing_key(instance.keys_dir)
+    data = receipt_pdf(hand_in, station=code, payload=collect.receipt_payload(hand_in, code, key),
+                       event_name=instance.settings.event_name,
+                       fingerprint=collect.key_fingerprint(key.public_key()),
+                       font_config=instance.settings.pdf_font)
+    return send_file(BytesIO(data), mimetype="application/pdf",
+                     download_name=f"receipt-{receipt_no}.pdf", max_age=0)
