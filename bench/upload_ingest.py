@@ -29,7 +29,7 @@ from kiosk.lockdown import phases
 from kiosk.lockdown.service import add_stations, issue_badges
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exam_load import free_port, wait_for  # noqa: E402
+from exam_load import free_port, wait_for
 
 ACTOR = Actor("bench", "cli")
 

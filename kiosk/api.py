@@ -165,14 +165,15 @@ def collect_receipt(receipt_no: str):
     from flask import send_file
 
     from kiosk.collect import service as collect
-    from kiosk.collect.slips import receipt_pdf
+    from kiosk.collect.slips import receipt_pdf, roll_receipt_pdf
     from kiosk.crypto import load_signing_key
 
     instance = kiosk_instance()
     code = session.get("station", "?")
     hand_in = collect.get_for_station(db(), receipt_no, g.station_id)
     key = load_signing_key(instance.keys_dir)
-    data = receipt_pdf(hand_in, station=code, payload=collect.receipt_payload(hand_in, code, key),
+    render = roll_receipt_pdf if request.args.get("layout") == "roll" else receipt_pdf
+    data = render(hand_in, station=code, payload=collect.receipt_payload(hand_in, code, key),
                        event_name=instance.settings.event_name,
                        fingerprint=collect.key_fingerprint(key.public_key()),
                        font_config=instance.settings.pdf_font)

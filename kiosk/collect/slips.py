@@ -15,6 +15,76 @@ from kiosk.collect.models import HandIn
 from kiosk.collect.service import grouped_hex
 from kiosk.pdf import use_font
 
+ROLL_WIDTH = 80 * mm
+
+
+def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
+                     fingerprint: str, font_config: str = "") -> bytes:
+    """The same slip on an 80 mm receipt printer roll: one copy, narrow, tall."""
+    font = use_font(font_config)
+    buffer = io.BytesIO()
+    height = 190 * mm
+    canvas = Canvas(buffer, pagesize=(ROLL_WIDTH, height))
+    canvas.setTitle(f"收件回执 {hand_in.receipt_no}")
+    x, y = 5 * mm, height - 10 * mm
+    canvas.setFont(font, 12)
+    canvas.drawString(x, y, "收件回执")
+    canvas.setFont(font, 7.5)
+    for number, line in enumerate(wrap(canvas, event_name, font, 7.5, 70 * mm, 2)):
+        canvas.drawString(x, y - (5 + 3.5 * number) * mm, line)
+    y -= 16 * mm
+    rows = [("赛位号", station), ("回执编号", hand_in.receipt_no), ("文件", hand_in.filename),
+            ("大小", f"{hand_in.size:,} 字节"),
+            ("时间", local_display(hand_in.received_at, "%Y-%m-%d %H:%M:%S")),
+            ("版本", f"第 {hand_in.version} 次提交")]
+    for label, value in rows:
+        canvas.setFont(font, 8.5)
+        canvas.drawString(x, y, label)
+        canvas.drawString(x + 15 * mm, y, wrap(canvas, value, font, 8.5, 55 * mm, 1)[0])
+        y -= 5 * mm
+    canvas.setFont("Courier", 7)
+    digest = grouped_hex(hand_in.sha256)
+    canvas.drawString(x, y, "SHA-256")
+    for part in range(4):
+        canvas.drawString(x + 15 * mm, y - part * 3.2 * mm, digest[part * 18:part * 18 + 17])
+    y -= 16 * mm
+    draw_qr(canvas, payload, (ROLL_WIDTH - 60 * mm) / 2, y - 60 * mm, 60 * mm)
+    y -= 66 * mm
+    canvas.setFont(font, 8.5)
+    canvas.drawString(x, y, "选手签字：________________")
+    canvas.drawString(x, y - 7 * mm, "现场裁判签字：____________")
+    canvas.setFont(font, 6)
+    canvas.drawString(x, y - 13 * mm, f"密钥指纹 {fingerprint[:39]}")
+    canvas.save()
+    return buffer.getvalue()
+
+
+def poster_pdf(*, event_name: str, fingerprint: str, font_config: str = "") -> bytes:
+    """For the hall: the fingerprint every genuine receipt carries, and how to check one."""
+    font = use_font(font_config)
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4)
+    width, height = A4
+    canvas.setFont(font, 16)
+    canvas.drawCentredString(width / 2, height - 40 * mm, event_name)
+    canvas.setFont(font, 30)
+    canvas.drawCentredString(width / 2, height - 70 * mm, "收件回执验证")
+    canvas.setFont(font, 14)
+    canvas.drawCentredString(width / 2, height - 95 * mm,
+                             "真实的回执上印有本服务器的签名密钥指纹：")
+    canvas.setFont("Courier-Bold", 22)
+    parts = fingerprint.split(" ")
+    canvas.drawCentredString(width / 2, height - 115 * mm, " ".join(parts[:4]))
+    canvas.drawCentredString(width / 2, height - 127 * mm, " ".join(parts[4:]))
+    canvas.setFont(font, 12)
+    lines = ["回执上的二维码含有带签名的收件信息（回执编号、赛位号、时间、大小、SHA-256）。",
+             "裁判可在服务器上运行：kiosk receipt verify <二维码内容>，",
+             "结果为“真实有效”的回执方可作为收件凭证。"]
+    for number, line in enumerate(lines):
+        canvas.drawCentredString(width / 2, height - (150 + 9 * number) * mm, line)
+    canvas.save()
+    return buffer.getvalue()
+
 
 def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
                 fingerprint: str, font_config: str = "") -> bytes:

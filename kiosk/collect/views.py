@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.collect import service as collect
-from kiosk.collect.slips import receipt_pdf
+from kiosk.collect.slips import poster_pdf, receipt_pdf, roll_receipt_pdf
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, NotFound
 from kiosk.i18n import lazy_gettext
@@ -21,6 +21,55 @@ bp = Blueprint("collect", __name__, template_folder="templates")
 
 nav_item("collect.desk", lambda: str(lazy_gettext("Collection desk")), "field", "chief",
          "supervisor", order=45)
+nav_item("collect.export_page", lambda: str(lazy_gettext("Sealed export")), "crypt1", "crypt2",
+         "supervisor", order=46)
+
+
+@bp.get("/collect/poster.pdf")
+@roles_required("field", "chief", "supervisor")
+def poster():
+    instance = kiosk_instance()
+    key = load_signing_key(instance.keys_dir)
+    data = poster_pdf(event_name=instance.settings.event_name,
+                      fingerprint=collect.key_fingerprint(key.public_key()),
+                      font_config=instance.settings.pdf_font)
+    return send_file(BytesIO(data), mimetype="application/pdf", download_name="poster.pdf",
+                     max_age=0)
+
+
+@bp.route("/collect/export", methods=["GET", "POST"])
+@roles_required("crypt1", "crypt2", "supervisor")
+def export_page():
+    """The encryption judges export the sealed bundle into the instance's exports/ folder."""
+    from flask import flash
+
+    from kiosk.collect.export import export_bundle, verify_bundle
+    from kiosk.i18n import gettext
+
+    instance = kiosk_instance()
+    if request.method == "POST" and current_actor().role in ("crypt1", "crypt2"):
+        out = instance.exports_dir / clock.now().astimezone().strftime("handin-%Y%m%d-%H%M%S")
+        result = export_bundle(instance, out, actor=current_actor())
+        flash(gettext("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s",
+                      n=result["hand_ins"], out=str(out), sha=result["manifest_sha256"]),
+              "success")
+    bundles = []
+    if instance.exports_dir.is_dir():
+        for folder in sorted(instance.exports_dir.glob("handin-*"), reverse=True):
+            bundles.append((folder.name, verify_bundle(folder)))
+    return render_template("collect/export.html", bundles=bundles,
+                           count=len(collect.recent_hand_ins(db(), limit=100000)))
+
+
+@bp.get("/collect/export/<name>/seal-record.pdf")
+@roles_required("crypt1", "crypt2", "supervisor")
+def export_record(name: str):
+    from flask import abort
+
+    folder = kiosk_instance().exports_dir / name
+    if "/" in name or ".." in name or not (folder / "seal-record.pdf").is_file():
+        abort(404)
+    return send_file(folder / "seal-record.pdf", mimetype="application/pdf", max_age=0)
 
 
 @bp.get("/collect")
@@ -67,7 +116,8 @@ def desk_receipt(receipt_no: str):
     hand_in, code = row
     instance = kiosk_instance()
     key = load_signing_key(instance.keys_dir)
-    data = receipt_pdf(hand_in, station=code, payload=collect.receipt_payload(hand_in, code, key),
+    render = roll_receipt_pdf if request.args.get("layout") == "roll" else receipt_pdf
+    data = render(hand_in, station=code, payload=collect.receipt_payload(hand_in, code, key),
                        event_name=instance.settings.event_name,
                        fingerprint=collect.key_fingerprint(key.public_key()),
                        font_config=instance.settings.pdf_font)

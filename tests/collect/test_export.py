@@ -80,3 +80,34 @@ def test_missing_and_added_files_are_named(bundle):
 def test_another_key_is_refused_when_the_fingerprint_is_given(bundle):
     out, _ = bundle
     assert verify_bundle(out, expected_fingerprint="0000 1111") != []
+
+
+def test_the_encryption_judges_export_page_and_the_slip_layouts(hall, app):  # noqa: F811
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.conftest import csrf_from
+    from tests.factories import login, make_user
+
+    instance, _, (kiosk, _) = hall
+    number = upload(kiosk, b"for the page").get_json()["receipt_no"]
+    roll = PdfReader(io.BytesIO(kiosk.get(
+        f"/api/v1/collect/receipts/{number}.pdf?layout=roll").data)).pages[0]
+    assert round(float(roll.mediabox.width)) == 227  # 80 mm
+    with instance.session() as session:
+        make_user(session, "crypt1", username="judge_one")
+        make_user(session, "field", username="field_one")
+    judge = app.test_client()
+    login(judge, "judge_one")
+    page = judge.get("/collect/export")
+    judge.post("/collect/export", data={"csrf_token": csrf_from(page.text)})
+    listing = judge.get("/collect/export").text
+    assert "handin-" in listing and "✓" in listing
+    name = next(instance.exports_dir.glob("handin-*")).name
+    assert judge.get(f"/collect/export/{name}/seal-record.pdf").mimetype == "application/pdf"
+    field_judge = app.test_client()
+    login(field_judge, "field_one")
+    poster = field_judge.get("/collect/poster.pdf")
+    assert poster.mimetype == "application/pdf"
+    assert field_judge.get("/collect/export").status_code == 403
