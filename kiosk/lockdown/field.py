@@ -209,6 +209,8 @@ class StationRow:
     last_flag_at: datetime | None = None
     incidents: int = 0
     early_finish: datetime | None = None
+    hand_ins: int = 0
+    last_hand_in: datetime | None = None
 
 
 def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object]:
@@ -257,6 +259,13 @@ def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object
                                              .group_by(Incident.station_id)):
         if station_id in rows:
             rows[station_id].incidents = count
+    from kiosk.collect.models import HandIn
+
+    for station_id, count, last in session.execute(
+            select(HandIn.station_id, func.count(), func.max(HandIn.received_at))
+            .group_by(HandIn.station_id)):
+        if station_id in rows:
+            rows[station_id].hand_ins, rows[station_id].last_hand_in = count, last
     return list(rows.values()), current
 
 

@@ -210,3 +210,54 @@ def test_the_collection_desk_hands_in_for_a_station_and_lists_who_is_missing(hal
     slip = judge.get(f"/collect/receipts/{hand_in.receipt_no}.pdf")
     assert slip.mimetype == "application/pdf"
     assert collect.stations_without_hand_in(instance.session()) == ["A01"]
+
+
+def test_a_server_killed_mid_upload_leaves_no_row_and_no_file(hall, kiosk_instance):
+    """SIGKILL while the body is arriving: after the restart nothing of it exists, and what was
+    acknowledged before is intact."""
+    import socket
+    import time
+
+    from tests.servers import Client, Server
+
+    instance, identity, _ = hall
+    with instance.session() as session:
+        badge = issue_badge(session, make_stations(session, 1)[0], instance.badge_key())
+    instance.engine.dispose()
+    server = Server(kiosk_instance.path).start()
+    try:
+        client = Client(server)
+        assert client.call("POST", "/api/v1/station/login", {"token": badge.qr_token})[0] == 200
+        # Acknowledged first.
+        import urllib.request
+
+        request = urllib.request.Request(server.url + "/api/v1/collect/upload?filename=a.zip",
+                                         data=b"acknowledged", method="POST",
+                                         headers={"Content-Type": "application/octet-stream"})
+        with client.opener.open(request) as response:
+            assert response.status == 201
+        jar = next(h.cookiejar for h in client.opener.handlers if hasattr(h, "cookiejar"))
+        session_cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+        # Now half of a large body, then the server dies.
+        size = 64 * 1024 * 1024
+        raw = socket.create_connection(("127.0.0.1", server.port))
+        raw.sendall((f"POST /api/v1/collect/upload?filename=big.zip HTTP/1.1\r\n"
+                     f"Host: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+                     f"Content-Length: {size}\r\nCookie: {session_cookie}\r\n\r\n").encode())
+        raw.sendall(os.urandom(size // 2))
+        time.sleep(0.5)
+        server.kill()
+        raw.close()
+        server = Server(kiosk_instance.path, server.port).start()
+        reopened = kiosk_instance.open()
+        with reopened.session() as session:
+            rows = list(session.scalars(select(HandIn).where(HandIn.filename == "big.zip")))
+            kept = list(session.scalars(select(HandIn).where(HandIn.filename == "a.zip")))
+        stored = {p.name for p in reopened.archives_dir.iterdir()}
+        reopened.engine.dispose()
+        assert rows == [] and len(kept) == 1
+        assert stored == {kept[0].stored_name}  # no partial file, no orphan
+        data = (instance.archives_dir / kept[0].stored_name).read_bytes()
+        assert pyrage.decrypt(data, [identity]) == b"acknowledged"
+    finally:
+        server.stop()
