@@ -165,18 +165,11 @@ def collect_receipt(receipt_no: str):
     from flask import send_file
 
     from kiosk.collect import service as collect
-    from kiosk.collect.slips import receipt_pdf, roll_receipt_pdf
-    from kiosk.crypto import load_signing_key
+    from kiosk.collect.slips import slip_for
 
-    instance = kiosk_instance()
-    code = session.get("station", "?")
     hand_in = collect.get_for_station(db(), receipt_no, g.station_id)
-    key = load_signing_key(instance.keys_dir)
-    render = roll_receipt_pdf if request.args.get("layout") == "roll" else receipt_pdf
-    data = render(hand_in, station=code, payload=collect.receipt_payload(hand_in, code, key),
-                       event_name=instance.settings.event_name,
-                       fingerprint=collect.key_fingerprint(key.public_key()),
-                       font_config=instance.settings.pdf_font)
+    data = slip_for(kiosk_instance(), hand_in, session.get("station", "?"),
+                    roll=request.args.get("layout") == "roll")
     return send_file(BytesIO(data), mimetype="application/pdf",
                      download_name=f"receipt-{receipt_no}.pdf", max_age=0)
 

@@ -137,3 +137,16 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
     canvas.drawCentredString(width / 2, half + 1.5 * mm, "✂ 沿此线剪开")
     canvas.save()
     return buffer.getvalue()
+
+
+def slip_for(instance, hand_in: HandIn, station: str, *, roll: bool = False) -> bytes:
+    """The signed slip of one hand-in, A4 or 80 mm roll: what the kiosk and the desk print."""
+    from kiosk.collect.service import key_fingerprint, receipt_payload
+    from kiosk.crypto import load_signing_key
+
+    key = load_signing_key(instance.keys_dir)
+    render = roll_receipt_pdf if roll else receipt_pdf
+    return render(hand_in, station=station, payload=receipt_payload(hand_in, station, key),
+                  event_name=instance.settings.event_name,
+                  fingerprint=key_fingerprint(key.public_key()),
+                  font_config=instance.settings.pdf_font)

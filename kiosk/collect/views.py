@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.collect import service as collect
-from kiosk.collect.slips import poster_pdf, receipt_pdf, roll_receipt_pdf
+from kiosk.collect.slips import poster_pdf, slip_for
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, NotFound
 from kiosk.i18n import lazy_gettext
@@ -114,12 +114,6 @@ def desk_receipt(receipt_no: str):
     if row is None:
         raise NotFound(N_("No such receipt."))
     hand_in, code = row
-    instance = kiosk_instance()
-    key = load_signing_key(instance.keys_dir)
-    render = roll_receipt_pdf if request.args.get("layout") == "roll" else receipt_pdf
-    data = render(hand_in, station=code, payload=collect.receipt_payload(hand_in, code, key),
-                       event_name=instance.settings.event_name,
-                       fingerprint=collect.key_fingerprint(key.public_key()),
-                       font_config=instance.settings.pdf_font)
+    data = slip_for(kiosk_instance(), hand_in, code, roll=request.args.get("layout") == "roll")
     return send_file(BytesIO(data), mimetype="application/pdf",
                      download_name=f"receipt-{receipt_no}.pdf", max_age=0)
