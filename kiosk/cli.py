@@ -247,10 +247,11 @@ def register_capability_commands() -> None:
     from kiosk.checkin.cli import register_export, register_receipts
     from kiosk.demo import register as register_demo
     from kiosk.lockdown.cli import register as register_lockdown
+    from kiosk.results.cli import register as register_results
     from kiosk.theory_exam.cli import register as register_theory_exam
 
     for register in (register_checkin, register_theory_exam, register_lockdown,
-                     register_receipts, register_export, register_demo):
+                     register_receipts, register_export, register_results, register_demo):
         register(main)
 
 

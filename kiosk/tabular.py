@@ -65,7 +65,7 @@ def decode_csv(data: bytes) -> str:
 
 
 def read_table(data: bytes, filename: str, aliases: dict[str, Iterable[str]],
-               required: Iterable[str]) -> list[Row]:
+               required: Iterable[str], keep_unknown: bool = False) -> list[Row]:
     """Rows with canonical column names. `aliases` maps each canonical name to the headers that
     mean it (Chinese and English). Unknown headers are ignored; missing required ones are
     reported together. Blank rows are skipped (Excel leaves them)."""
@@ -86,7 +86,10 @@ def read_table(data: bytes, filename: str, aliases: dict[str, Iterable[str]],
     columns: list[str | None] = []
     seen: set[str] = set()
     for cell in header:
-        canonical = lookup.get(normalize_header(str(cell[0] if cell else "")))
+        text = clean_cell(cell[0] if cell else "")
+        canonical = lookup.get(normalize_header(text))
+        if canonical is None and keep_unknown and text:
+            canonical = "extra:" + text  # e.g. a task column of a score sheet
         if canonical in seen:
             canonical = None  # a repeated column: the first one counts
         columns.append(canonical)

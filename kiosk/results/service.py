@@ -1,0 +1,180 @@
+"""Practical marks by station only, entered twice and compared (never averaged).
+
+Two scorekeepers import or type the marks independently (entry 1 and entry 2). Every difference
+— per station and task, a missing mark included — is listed until the chief judge resolves it
+with a reason. Marks are exact decimals from the file to the total: no float anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kiosk import audit, tabular
+from kiosk.db import write_transaction
+from kiosk.errors import N_, ImportErrors, KioskError, NotFound, Problem
+from kiosk.lockdown.models import Station
+from kiosk.results.models import MarkEntry, MarkResolution
+
+SCORE_COLUMNS = {
+    "station": ("赛位号", "工位号", "赛位", "station"),
+    "mark": ("分数", "成绩", "总分", "实操成绩", "mark", "score", "total"),
+}
+TOTAL = ""  # the task name of the practical total
+
+
+def parse_mark(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip())
+        if not value.is_finite() or abs(value) >= 10**6:
+            return None
+        if value != value.quantize(Decimal("0.01")):
+            return None  # more than two decimals: a typing error, not a mark
+    except (InvalidOperation, AttributeError):
+        return None
+    return value
+
+
+def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
+                 full_marks: Decimal, actor: audit.Actor, now: datetime) -> int:
+    """All rows or none; replaces this scorekeeper's earlier entry. Returns stations imported."""
+    if entry not in (1, 2):
+        raise KioskError(N_("The entry is 1 or 2 (the first or the second scorekeeper)."))
+    rows = tabular.read_table(data, filename, SCORE_COLUMNS, required=["station"],
+                              keep_unknown=True)
+    stations = dict(session.execute(select(Station.code, Station.id)).all())
+    problems: list[Problem] = []
+    marks: list[tuple[int, str, Decimal]] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        code = row.get("station").upper()
+        tasks = {name[6:]: text for name, text in row.cells.items()
+                 if name.startswith("extra:") and text}
+        if code not in stations:
+            problems.append(Problem(row.line, N_("unknown station %(station)s"),
+                                    {"station": code or "—"}))
+            continue
+        if code in seen:
+            problems.append(Problem(row.line, N_("station %(station)s appears again (first on "
+                                                 "line %(first)s)"),
+                                    {"station": code, "first": seen[code]}))
+            continue
+        seen[code] = row.line
+        task_marks: dict[str, Decimal] = {}
+        for task, text in tasks.items():
+            value = parse_mark(text)
+            if value is None or value < 0:
+                problems.append(Problem(row.line, N_("%(task)s: %(value)s is not a mark"),
+                                        {"task": task, "value": text}))
+            else:
+                task_marks[task] = value
+        total = parse_mark(row.get("mark")) if row.get("mark") else None
+        if row.get("mark") and total is None:
+            problems.append(Problem(row.line, N_("%(value)s is not a mark (two decimals at "
+                                                 "most)"), {"value": row.get("mark")}))
+            continue
+        if total is None:
+            if not tasks:
+                problems.append(Problem(row.line, N_("no mark for %(station)s"),
+                                        {"station": code}))
+                continue
+            total = sum(task_marks.values(), Decimal(0))
+        elif task_marks and sum(task_marks.values(), Decimal(0)) != total:
+            problems.append(Problem(row.line, N_("the tasks add up to %(sum)s, not %(total)s"),
+                                    {"sum": sum(task_marks.values(), Decimal(0)),
+                                     "total": total}))
+        if not Decimal(0) <= total <= full_marks:
+            problems.append(Problem(row.line, N_("%(value)s is outside 0–%(full)s"),
+                                    {"value": total, "full": full_marks}))
+        marks.append((stations[code], TOTAL, total))
+        marks += [(stations[code], task, value) for task, value in task_marks.items()]
+    if not rows:
+        problems.append(Problem(None, N_("The file has a header but no marks.")))
+    if problems:
+        raise ImportErrors(problems)
+    with write_transaction(session):
+        session.execute(delete(MarkEntry).where(MarkEntry.entry == entry))
+        session.add_all(MarkEntry(station_id=station_id, task=task[:64], entry=entry, mark=mark,
+                                  entered_by=actor.name, entered_at=now, source=filename[:128])
+                        for station_id, task, mark in marks)
+        audit.record(session, actor, "marks.imported", at=now, subject=f"entry {entry}",
+                     details={"entry": entry, "stations": len(seen), "file": filename[:128]})
+    return len(seen)
+
+
+@dataclass(frozen=True)
+class Difference:
+    station: str
+    task: str
+    first: Decimal | None
+    second: Decimal | None
+
+
+def _entries(session: Session) -> dict[tuple[str, str], dict[int, Decimal]]:
+    marks: dict[tuple[str, str], dict[int, Decimal]] = {}
+    for code, task, entry, mark in session.execute(
+            select(Station.code, MarkEntry.task, MarkEntry.entry, MarkEntry.mark)
+            .join(Station, Station.id == MarkEntry.station_id)):
+        marks.setdefault((code, task), {})[entry] = mark
+    return marks
+
+
+def _resolutions(session: Session) -> dict[tuple[str, str], Decimal]:
+    return {(code, task): mark for code, task, mark in session.execute(
+        select(Station.code, MarkResolution.task, MarkResolution.mark)
+        .join(Station, Station.id == MarkResolution.station_id))}
+
+
+def differences(session: Session) -> list[Difference]:
+    """Every station and task where the entries disagree or one is missing, unresolved."""
+    resolved = _resolutions(session)
+    found = []
+    for (code, task), entries in sorted(_entries(session).items()):
+        if (code, task) in resolved:
+            continue
+        first, second = entries.get(1), entries.get(2)
+        if first is None or second is None or first != second:
+            found.append(Difference(code, task, first, second))
+    return found
+
+
+def resolve(session: Session, station_code: str, mark: Decimal, reason: str, *,
+            task: str = TOTAL, actor: audit.Actor, now: datetime) -> MarkResolution:
+    reason = reason.strip()
+    if not reason:
+        raise KioskError(N_("Resolving a difference needs a reason."))
+    with write_transaction(session):
+        station = session.scalar(select(Station).where(Station.code == station_code.upper()))
+        if station is None:
+            raise NotFound(N_("No station %(station)s."), station=station_code)
+        existing = session.scalar(select(MarkResolution).where(
+            MarkResolution.station_id == station.id, MarkResolution.task == task))
+        resolution = existing or MarkResolution(station_id=station.id, task=task)
+        resolution.mark, resolution.reason = mark, reason[:500]
+        resolution.resolved_by, resolution.resolved_at = actor.name, now
+        session.add(resolution)
+        audit.record(session, actor, "marks.resolved", at=now, subject=station.code,
+                     details={"task": task, "mark": str(mark), "reason": reason[:500]})
+    return resolution
+
+
+def agreed_marks(session: Session) -> dict[str, Decimal]:
+    """The practical total of every station where both entries agree or the chief judge
+    decided; stations still in dispute are left out."""
+    resolved = _resolutions(session)
+    marks = {}
+    for (code, task), entries in _entries(session).items():
+        if task != TOTAL:
+            continue
+        if (code, task) in resolved:
+            marks[code] = resolved[(code, task)]
+        elif entries.get(1) is not None and entries.get(1) == entries.get(2):
+            marks[code] = entries[1]
+    for (code, task), mark in resolved.items():
+        if task == TOTAL:
+            marks[code] = mark
+    return marks
