@@ -88,10 +88,10 @@ def station_required(view: F) -> F:
     def wrapped(*args, **kwargs):
         if not session.get("station_id"):
             raise Unauthorized(gettext("This workstation is not logged in to a station."))
-        from kiosk.lockdown.field import check_session
+        from kiosk.lockdown.field import check_session_fast
 
         # One browser per station: a released or taken-over session stops here.
-        check_session(db(), session["station_id"], session.get("station_nonce"))
+        check_session_fast(db(), session["station_id"], session.get("station_nonce"))
         g.station_id = session["station_id"]
         return view(*args, **kwargs)
 
