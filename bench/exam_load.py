@@ -92,7 +92,7 @@ async def run(args) -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for(port, server)
-            await exam_run(args, instance, tokens, port, server.pid)
+            saturated = await exam_run(args, instance, tokens, port, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -112,16 +112,12 @@ async def run(args) -> None:
         instance.engine.dispose()
         print(f"ceiling: constant JSON route     {summary(ping, ping_s)}")
         print(f"ceiling: one-row insert (fsync)  {summary(ins, ins_s)}")
-        global SATURATED
-        ratio = SATURATED / (len(ins) / ins_s)
+        ratio = saturated / (len(ins) / ins_s)
         print(f"saves at saturation / insert ceiling: {ratio:.2f}   (target >= 0.5)")
 
 
-SATURATED = 0.0
-
-
-async def exam_run(args, instance, tokens, port, pid) -> None:
-    global SATURATED
+async def exam_run(args, instance, tokens, port, pid) -> float:
+    """The exam's start and its saves; returns the saves per second at saturation."""
     connections = [Connection(port) for _ in tokens]
     await asyncio.gather(*(c.request("POST", "/api/v1/station/login", {"token": t})
                            for c, t in zip(connections, tokens, strict=True)))
@@ -196,11 +192,11 @@ async def exam_run(args, instance, tokens, port, pid) -> None:
     saturated, seconds = await closed_loop(port, path_first, "PUT", body_first,
                                            args.concurrency, args.seconds,
                                            connections=connections[:args.concurrency])
-    SATURATED = len(saturated) / seconds
     print(f"saves at saturation ({args.concurrency} stations, no pause): "
           f"{summary(saturated, seconds)}   server RSS {rss_mib(pid):.0f} MiB")
     for connection in connections:
         connection.close()
+    return len(saturated) / seconds
 
 
 def main() -> None:

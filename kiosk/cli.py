@@ -244,14 +244,14 @@ def judge_key_add(name: str, recipient: str, role: str, as_json: bool) -> None:
 
 def register_capability_commands() -> None:
     from kiosk.checkin.cli import register as register_checkin
-    from kiosk.checkin.cli import register_export, register_receipts
+    from kiosk.collect.cli import register as register_collect
     from kiosk.demo import register as register_demo
     from kiosk.lockdown.cli import register as register_lockdown
     from kiosk.results.cli import register as register_results
     from kiosk.theory_exam.cli import register as register_theory_exam
 
     for register in (register_checkin, register_theory_exam, register_lockdown,
-                     register_receipts, register_export, register_results, register_demo):
+                     register_collect, register_results, register_demo):
         register(main)
 
 

@@ -103,7 +103,3 @@ def record_logout(session: Session, user: StaffUser, *, now: datetime) -> None:
     with write_transaction(session):
         audit.record(session, audit.Actor(user.username, user.role), "staff.logout", at=now)
 
-
-def count_failures(session: Session, key: str, now: datetime) -> int:
-    return session.scalar(select(func.count()).where(
-        LoginAttempt.key == key, LoginAttempt.at > now - THROTTLE_WINDOW)) or 0

@@ -33,7 +33,7 @@ from kiosk.checkin.models import (
 )
 from kiosk.crypto import parse_recipient
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, KioskError, NotFound
+from kiosk.errors import N_, Conflict, KioskError
 from kiosk.judge_keys import recipients_for
 from kiosk.lockdown.models import Station
 
@@ -78,35 +78,27 @@ def stage_pool(session: Session, stage: int) -> list[str]:
     return sorted(session.scalars(select(Station.code).where(Station.spare.is_(False))))
 
 
-def _pending_inputs(session: Session, stage: int) -> list[str]:
+def pending_inputs(session: Session, stage: int) -> list[str]:
     """Inputs that have not drawn yet (late arrivals)."""
+    sealed = _drawn_in_sealed_rounds(session, stage)
     if stage == 1:
         drawn = select(Draw1Assignment.contestant_id)
         return sorted(session.scalars(select(Contestant.id_number).where(
             Contestant.checked_in_at.is_not(None), Contestant.id.not_in(drawn),
-            Contestant.id.not_in(_sealed_contestant_ids(session)))))
+            Contestant.id.not_in(sealed))))
     taken = set(session.scalars(select(Draw2Assignment.contestant_no)))
     return sorted(no for no in session.scalars(select(ContestantNumber.no))
-                  if no not in taken and no not in _sealed_numbers(session))
+                  if no not in taken and no not in sealed)
 
 
-def _sealed_contestant_ids(session: Session):
-    # After the seal the server no longer knows who drew; it only knows how many. Contestants
-    # checked in before the seal drew; the list of those who did is kept as a flag-free set of
-    # ids on the round (drawn_ids), which links nobody to a number.
-    ids: list[int] = []
-    for round_ in session.scalars(select(DrawRound).where(DrawRound.stage == 1,
+def _drawn_in_sealed_rounds(session: Session, stage: int) -> set:
+    """Who drew in the stage's sealed rounds: contestant ids (stage 1) or contestant numbers
+    (stage 2). After the seal the server keeps this list, which links nobody to anything."""
+    drawn: set = set()
+    for round_ in session.scalars(select(DrawRound).where(DrawRound.stage == stage,
                                                           DrawRound.status == "sealed")):
-        ids.extend(json.loads(round_.drawn_ids or "[]"))
-    return ids
-
-
-def _sealed_numbers(session: Session) -> set[str]:
-    numbers: set[str] = set()
-    for round_ in session.scalars(select(DrawRound).where(DrawRound.stage == 2,
-                                                          DrawRound.status == "sealed")):
-        numbers.update(json.loads(round_.drawn_ids or "[]"))
-    return numbers
+        drawn.update(json.loads(round_.drawn_ids or "[]"))
+    return drawn
 
 
 # ----------------------------------------------------------------------------- commit and draw
@@ -296,7 +288,7 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
         if round_ is None or round_.status not in ("drawn", "prepared", "sealed"):
             raise Conflict(N_("Stage %(stage)s has not been drawn yet."), stage=stage)
         key = who.strip().upper()
-        if key not in _pending_inputs(session, stage):
+        if key not in pending_inputs(session, stage):
             raise Conflict(N_("%(who)s is not waiting for a draw (not checked in, or drawn "
                               "already)."), who=who)
         used = _used_items(session, round_)
@@ -628,9 +620,3 @@ def unseal(session: Session, identities: list, *, actor: audit.Actor, now: datet
                               "linked": len(links)})
     return Unsealed(opened, links)
 
-
-def get_round(session: Session, round_id: int) -> DrawRound:
-    round_ = session.get(DrawRound, round_id)
-    if round_ is None:
-        raise NotFound(N_("No such draw."))
-    return round_

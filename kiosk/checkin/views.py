@@ -193,7 +193,7 @@ def _ceremony(stage: int):
         "checkin/draw.html", stage=stage, round=round_, mapping=mapping,
         history=draws.history(session, stage),
         inputs=draws.stage_inputs(session, stage), pool=draws.stage_pool(session, stage),
-        pending=draws._pending_inputs(session, stage) if round_ and round_.status in
+        pending=draws.pending_inputs(session, stage) if round_ and round_.status in
         ("drawn", "prepared", "sealed") else [],
         recipients=recipients_for(session, f"crypt{stage}"),
         may_run=current_user.role == f"crypt{stage}",

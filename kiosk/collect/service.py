@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import secrets
+import socket
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -146,14 +147,10 @@ def new_receipt_no(now: datetime) -> str:
 
 
 def _window(session: Session, station_id: int, now: datetime, grace: timedelta) -> bool:
-    row = phases.get_phase(session, PHASE)
-    rule = phases.as_rule(row)
-    extensions = phases.station_extensions(session, row.id, station_id) if row else []
-    from kiosk.clock import may_write, phase_state
-
-    if may_write(rule, extensions, now, grace):
+    _row, rule, extensions = phases.for_station(session, PHASE, station_id)
+    if clock.may_write(rule, extensions, now, grace):
         return True
-    if phase_state(rule, now) == "paused":
+    if clock.phase_state(rule, now) == "paused":
         raise Locked(N_("The exam is paused; hand in after it resumes."), state="paused")
     return False
 
@@ -177,7 +174,7 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
     session.commit()  # no transaction stays open while the body streams in
     archives.mkdir(parents=True, exist_ok=True)
     stored_name = secrets.token_hex(16) + ".age"
-    partial = archives / (stored_name + PARTIAL_SUFFIX)
+    partial = archives / f"{stored_name}.{_OWNER}{PARTIAL_SUFFIX}"
     reader = _HashingReader(body, content_length, limit)
     writer: _HashingWriter | None = None
     try:
@@ -230,11 +227,43 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
     return hand_in
 
 
+# A partial file names the server process writing it: several servers may share one archive
+# folder (issue 8), and one starting up must not remove another's upload in progress.
+_OWNER = f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+ORPHAN_AFTER = timedelta(days=1)
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name == "nt":
+        return True  # no cheap check here; the age rule below applies instead
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def remove_partials(archives: Path) -> int:
-    """At start: what a crash left mid-upload was never acknowledged; remove it."""
+    """At start: what a crashed upload left was never acknowledged; remove it. A partial of a
+    live process on this host, or of another host within a day, is an upload in progress."""
     removed = 0
-    if archives.is_dir():
-        for leftover in archives.glob("*" + PARTIAL_SUFFIX):
+    if not archives.is_dir():
+        return removed
+    host = _OWNER.rsplit("-", 1)[0]
+    now = datetime.now(UTC).timestamp()
+    for leftover in archives.glob("*" + PARTIAL_SUFFIX):
+        owner = leftover.name[:-len(PARTIAL_SUFFIX)].rsplit(".", 1)[-1]
+        owner_host, _, pid = owner.rpartition("-")
+        old = now - leftover.stat().st_mtime > ORPHAN_AFTER.total_seconds()
+        if not pid.isdigit():
+            orphan = True  # not named by any server process
+        elif owner_host == host:
+            orphan = int(pid) != os.getpid() and (not _process_alive(int(pid)) or old)
+        else:
+            orphan = old
+        if orphan:
             leftover.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -315,10 +344,6 @@ def get_for_station(session: Session, receipt_no: str, station_id: int) -> HandI
 
 def grouped_hex(digest: str, group: int = 8) -> str:
     return " ".join(digest[i:i + group] for i in range(0, len(digest), group))
-
-
-def now_fn():
-    return clock.now()
 
 
 def stations_without_hand_in(session: Session) -> list[str]:

@@ -10,6 +10,7 @@ from kiosk import clock
 def register(main: click.Group) -> None:
     from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current
     from kiosk.i18n import cli_gettext as _
+    from kiosk.lockdown.models import PhaseRow
 
     @main.group("stations")
     def stations_group() -> None:
@@ -103,9 +104,10 @@ def register(main: click.Group) -> None:
         with instance.session() as session:
             extension = phases.extend(session, station, minutes, reason, actor=CLI_ACTOR,
                                       now=now)
-            row = session.get(phases.PhaseRow, extension.phase_id)
-            deadline = clock.station_deadline(phases.as_rule(row), phases.station_extensions(
-                session, row.id, extension.station_id), now)
+            row = session.get(PhaseRow, extension.phase_id)
+            _row, rule, extensions = phases.for_station(session, row.name,
+                                                        extension.station_id)
+            deadline = clock.station_deadline(rule, extensions, now)
         emit(as_json, {"station": station.upper(), "minutes": minutes,
                        "station_deadline": clock.iso(deadline)},
              _("%(station)s: %(minutes)s more minutes, deadline %(deadline)s",

@@ -15,8 +15,6 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound
 from kiosk.lockdown.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, Station
 
-__all__ = ["PhaseRow"]
-
 MAX_MINUTES = 24 * 60
 # What people read for each state (translated where shown).
 STATE_LABELS = {"not_started": N_("not started"), "scheduled": N_("scheduled"),
@@ -32,6 +30,16 @@ def as_rule(row: PhaseRow | None) -> clock.Phase | None:
     if row is None:
         return None
     return clock.Phase(row.name, row.starts_at, row.ends_at, row.paused_at, row.ended_at)
+
+
+def for_station(session: Session, name: str,
+                station_id: int) -> tuple[PhaseRow | None, clock.Phase | None,
+                                          list[clock.Extension]]:
+    """The phase as stored, as the pure rules read it, and this station's extensions: what
+    every "may this station still write?" question starts from."""
+    row = get_phase(session, name)
+    extensions = station_extensions(session, row.id, station_id) if row else []
+    return row, as_rule(row), extensions
 
 
 def _check_name(name: str) -> None:

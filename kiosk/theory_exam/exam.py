@@ -29,10 +29,10 @@ PHASE = "theory"
 # ----------------------------------------------------------------------------- key maps in memory
 
 class KeyMapCache:
-    """station_id → (built_at, key map). Only filled once the exam runs, when papers are frozen."""
+    """station → key map. Only filled once the exam runs, when papers are frozen."""
 
     def __init__(self) -> None:
-        self._maps: dict[tuple[str, int], tuple[datetime, dict]] = {}
+        self._maps: dict[tuple[str, int], dict] = {}
         self._lock = threading.Lock()
 
     def get(self, session: Session, station_id: int) -> dict:
@@ -40,12 +40,12 @@ class KeyMapCache:
         with self._lock:
             cached = self._maps.get(key)
         if cached is not None:
-            return cached[1]
+            return cached
         paper = session.get(Paper, station_id)
         if paper is None:
             raise NotFound(N_("This station has no paper."))
         with self._lock:
-            self._maps[key] = (paper.built_at, paper.key_map)
+            self._maps[key] = paper.key_map
         return paper.key_map
 
     def clear(self) -> None:
@@ -58,30 +58,14 @@ key_maps = KeyMapCache()
 
 # ----------------------------------------------------------------------------- the paper
 
-@dataclass(frozen=True)
-class Window:
-    state: str  # not_started / scheduled / running / paused / ended
-    starts_at: datetime | None
-    deadline: datetime | None
-    open: bool  # may write now
-
-
-def window(session: Session, station_id: int, now: datetime, grace: timedelta) -> Window:
-    row = phases.get_phase(session, PHASE)
-    rule = phases.as_rule(row)
-    extensions = phases.station_extensions(session, row.id, station_id) if row else []
-    return Window(clock.phase_state(rule, now), row.starts_at if row else None,
-                  clock.station_deadline(rule, extensions, now),
-                  clock.may_write(rule, extensions, now, grace))
-
-
 def paper_for(session: Session, station_id: int, *, now: datetime, grace: timedelta) -> dict:
     """The station's paper and its acknowledged answers. Not before the start: a paper seen
     early is a leaked paper."""
-    win = window(session, station_id, now, grace)
-    if win.state in ("not_started", "scheduled"):
-        raise Locked(N_("The theory exam has not started yet."), state=win.state,
-                     starts_at=clock.iso(win.starts_at) or "")
+    row, rule, extensions = phases.for_station(session, PHASE, station_id)
+    state = clock.phase_state(rule, now)
+    if state in ("not_started", "scheduled"):
+        raise Locked(N_("The theory exam has not started yet."), state=state,
+                     starts_at=clock.iso(row.starts_at if row else None) or "")
     paper = session.get(Paper, station_id)
     if paper is None:
         raise NotFound(N_("This station has no paper; tell a judge."))
@@ -106,8 +90,8 @@ def paper_for(session: Session, station_id: int, *, now: datetime, grace: timede
     result = {
         "questions": paper.questions,
         "answers": answers,
-        "deadline": clock.iso(win.deadline),
-        "state": win.state,
+        "deadline": clock.iso(clock.station_deadline(rule, extensions, now)),
+        "state": state,
         "submitted_at": clock.iso(sitting.submitted_at),
         "last_seq": last_seq,
         "full_marks": str(paper.full_marks),
@@ -201,9 +185,7 @@ def submit(session: Session, station_id: int, station_code: str, *, now: datetim
         sitting = session.get(Sitting, station_id) or Sitting(station_id=station_id)
         session.add(sitting)
         if sitting.submitted_at is None:
-            row = phases.get_phase(session, PHASE)
-            rule = phases.as_rule(row)
-            extensions = phases.station_extensions(session, row.id, station_id) if row else []
+            _row, rule, extensions = phases.for_station(session, PHASE, station_id)
             if not clock.may_write(rule, extensions, now, grace):
                 raise Locked(N_("Time is up; the paper is handed in as it stands."),
                              state=clock.phase_state(rule, now))

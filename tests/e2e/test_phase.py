@@ -39,10 +39,11 @@ def test_warning_at_the_threshold_announcement_and_stop_at_the_end(browser, phas
 
     hall_context = browser.new_context(viewport={"width": 1280, "height": 720})
     hall = hall_context.new_page()
-    import hashlib
+    from kiosk.instance import open_instance
 
-    secret = (phase_server["path"] / "keys" / "flask_secret_key").read_text().strip()
-    token = hashlib.sha256(b"kiosk-hall-clock|" + secret.encode()).hexdigest()[:20]
+    instance = open_instance(phase_server["path"])
+    token = instance.hall_token()
+    instance.engine.dispose()
     hall.goto(f"{phase_server['url']}/hall/{token}")
 
     cli(phase_server["path"], "phase", "start", "practical", "--minutes", str(PHASE_MINUTES))

@@ -99,7 +99,7 @@ def test_field_judges_extend_record_incidents_and_early_finish(app):
     detail = judge.get("/field/A01").text
     assert "设备故障（非选手原因）" in detail and "使用手机" in detail
     board = judge.get("/field").text
-    assert "+10" in board and "1" in board
+    assert "+10" in board and "1 条违规记录" in board and "提前结束" in board
 
 
 def test_announcements_reach_the_clock_and_can_be_withdrawn(app, client):

@@ -68,6 +68,7 @@ def test_bank_page_imports_lists_problems_toggles_and_exports(app, client):
                 content_type="multipart/form-data")
     listing = client.get("/bank?q=单选题1").text
     assert "单选题1？" in listing and "单选题2？" not in listing
+
     from kiosk.theory_exam.models import Question
 
     with app.extensions["kiosk"].session() as session:
@@ -102,19 +103,24 @@ def test_a_station_cannot_write_into_another_stations_paper(exam_event, app, cli
         mine = session.get(Paper, exam_event.stations[0].id)
         theirs = session.get(Paper, exam_event.stations[1].id)
     client.post("/api/v1/station/login", json={"token": exam_event.badges["A01"].qr_token})
-    foreign = [q for q in theirs.questions if q["id"] not in {m["id"] for m in mine.questions}]
-    if foreign:
-        response = client.put(f"/api/v1/exam/answers/{foreign[0]['id']}",
-                              json={"choice": foreign[0]["options"][0]["key"], "seq": 1})
-        assert response.status_code == 404
+    # The bank has 20 questions and a paper 15: some question is always on another paper only.
+    from sqlalchemy import select
+
+    from kiosk.theory_exam.models import Question
+
+    with app.extensions["kiosk"].session() as session:
+        bank = [str(i) for i in session.scalars(select(Question.id))]
+    not_mine = next(qid for qid in bank if qid not in {m["id"] for m in mine.questions})
+    response = client.put(f"/api/v1/exam/answers/{not_mine}", json={"choice": None, "seq": 1})
+    assert response.status_code == 404
+    # Option keys are per station: another station's key for my question is no option of mine.
+    their_keys = {o["key"] for q in theirs.questions for o in q["options"]}
     shared = mine.questions[0]
-    other_key = next(o["key"] for q in theirs.questions if q["id"] == shared["id"]
-                     for o in q["options"]) if any(q["id"] == shared["id"]
-                                                   for q in theirs.questions) else "zzzzzz"
-    if other_key not in {o["key"] for o in shared["options"]}:
-        response = client.put(f"/api/v1/exam/answers/{shared['id']}",
-                              json={"choice": other_key, "seq": 2})
-        assert response.status_code == 400
+    foreign_key = next(k for k in sorted(their_keys)
+                       if k not in {o["key"] for o in shared["options"]})
+    response = client.put(f"/api/v1/exam/answers/{shared['id']}",
+                          json={"choice": foreign_key, "seq": 2})
+    assert response.status_code == 400
     paper = client.get("/api/v1/exam/paper").get_json()
     assert paper["questions"] == mine.questions and "key_map" not in json.dumps(paper)
 
