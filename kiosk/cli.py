@@ -55,6 +55,11 @@ def open_current(migrate: bool = False) -> Instance:
     return open_instance(instance_path(), migrate=migrate)
 
 
+def write_output(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
 def emit(as_json: bool, data: dict[str, Any], text: str | Callable[[], str]) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=None, default=str))
@@ -72,7 +77,8 @@ class KioskGroup(click.Group):
             _fail(ctx, exc.code, [p.render(_) for p in exc.problems])
         except KioskError as exc:
             params = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float)}
-            _fail(ctx, exc.code, [_(exc.message, **params)])
+            _fail(ctx, exc.code, [_(exc.message, **params),
+                                  *(p.render(_) for p in getattr(exc, "problems", ()))])
         except ConfigError as exc:
             _fail(ctx, "config", [str(exc)])
 

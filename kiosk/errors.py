@@ -86,6 +86,16 @@ class ImportErrors(KioskError):
         self.problems = problems
 
 
+class NotReady(Conflict):
+    """A step cannot be taken yet; `problems` lists everything still missing."""
+
+    code = "not_ready"
+
+    def __init__(self, message: str, problems: list[Problem], **details: object) -> None:
+        super().__init__(message, **details)
+        self.problems = problems
+
+
 class InstanceError(KioskError):
     code = "instance"
     status = 500

@@ -12,7 +12,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk import audit
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, ImportErrors, Problem, TooManyAttempts, Unauthorized
+from kiosk.errors import (
+    N_,
+    Conflict,
+    Forbidden,
+    ImportErrors,
+    Problem,
+    TooManyAttempts,
+    Unauthorized,
+)
 from kiosk.models import ROLES, LoginAttempt, StaffUser
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -83,6 +91,17 @@ def authenticate(session: Session, username: str, password: str, *, address: str
             failed = False
     if failed:
         raise Unauthorized(N_("Wrong username or password."))
+    return user
+
+
+def cosign(session: Session, username: str, password: str, *, role: str, address: str,
+           now: datetime, limit_per_minute: int) -> StaffUser:
+    """A second person present confirms with their own account (the supervisor at the
+    unsealing): the same checks and throttle as signing in."""
+    user = authenticate(session, username.strip(), password, address=address, now=now,
+                        limit_per_minute=limit_per_minute)
+    if user.role != role:
+        raise Forbidden(N_("%(user)s is not a %(role)s account."), user=user.username, role=role)
     return user
 
 

@@ -13,6 +13,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from kiosk.errors import N_, ImportErrors, Problem
@@ -29,6 +30,12 @@ class Row:
 
     def get(self, column: str) -> str:
         return self.cells.get(column, "")
+
+
+def json_number(value: Decimal) -> int | float:
+    """A two-decimal mark as a JSON or spreadsheet number that reads back exactly as typed
+    (97.5 stays 97.5, 33.33 stays 33.33; 90.00 becomes 90)."""
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def clean_cell(value: object) -> str:

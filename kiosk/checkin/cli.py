@@ -1,4 +1,4 @@
-"""`kiosk roster …`, `checkin`, `draw`, `seal`, `records`, `badges`, `unseal`."""
+"""`kiosk roster …`, `checkin`, `draw`, `seal`, `records`, `badges`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ import click
 from kiosk import clock
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
 def register(main: click.Group) -> None:
-    from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current
+    from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current, write_output
     from kiosk.errors import KioskError
     from kiosk.i18n import cli_gettext as _
 
@@ -51,7 +46,7 @@ def register(main: click.Group) -> None:
             data = checkin_sheet_pdf(session, event_name=instance.settings.event_name,
                                      session_name=instance.settings.session_name,
                                      font_config=instance.settings.pdf_font)
-        _write_new(out, data)
+        write_output(out, data)
         click.echo(str(out))
 
     @main.command("checkin")
@@ -146,7 +141,7 @@ def register(main: click.Group) -> None:
             data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
                                 session_name=settings.session_name,
                                 font_config=settings.pdf_font)
-        _write_new(out, data)
+        write_output(out, data)
         click.echo(str(out))
 
     @main.command("seal")
@@ -166,41 +161,6 @@ def register(main: click.Group) -> None:
                        "commitment": round_.commitment, "files": [str(f) for f in files]},
              _("Stage %(stage)s sealed. SHA-256 of the sealed record: %(sha)s — file: "
                "%(file)s", stage=stage, sha=round_.ciphertext_sha256, file=str(files[0])))
-
-    @main.command("unseal")
-    @instance_option
-    @click.option("--identity", "identities", multiple=True, required=True,
-                  type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @json_option
-    def unseal_command(identities: tuple[Path, ...], as_json: bool) -> None:
-        """Decrypt the draw records with the judges' identity files (stage 2, then 1), check
-        them against the commitments and link stations to contestants."""
-        from kiosk.checkin import draws
-        from kiosk.crypto import read_identity_file
-
-        keys = [key for path in identities for key in read_identity_file(path)]
-        instance = open_current()
-        with instance.session() as session:
-            result = draws.unseal(session, keys, actor=CLI_ACTOR, now=clock.now())
-        stages = [{"stage": s.stage, "verified": s.verified, "problems": s.problems,
-                   "commitment": s.commitment, "entropy": s.entropy,
-                   "sealed_sha256": s.sealed_sha256, "assignments": len(s.assignments)}
-                  for s in sorted(result.stages.values(), key=lambda s: -s.stage)]
-
-        def text() -> str:
-            lines = []
-            for s in stages:
-                state = _("verified") if s["verified"] else _("NOT VERIFIED: %(p)s",
-                                                             p="; ".join(s["problems"]))
-                lines.append(_("Stage %(stage)s opened: %(n)s pairs, %(state)s",
-                               stage=s["stage"], n=s["assignments"], state=state))
-            lines += [f"{link['station']}  {link['contestant_no']}  {link['name']}  "
-                      f"{link['group']}" for link in result.links]
-            return "\n".join(lines)
-
-        emit(as_json, {"stages": stages, "links": result.links}, text)
-        if not all(s["verified"] for s in stages):
-            raise SystemExit(1)
 
     @main.command("badges")
     @instance_option
@@ -233,7 +193,7 @@ def register(main: click.Group) -> None:
         data = render_badges(secrets, event_name=instance.settings.event_name,
                              session_name=instance.settings.session_name,
                              font_config=instance.settings.pdf_font)
-        _write_new(out, data)
+        write_output(out, data)
         emit(as_json, {"out": str(out), "stations": [s.station for s in secrets]},
              _("Printed %(n)s badges to %(out)s; older badges of these stations no longer "
                "work.", n=len(secrets), out=str(out)))

@@ -1,7 +1,9 @@
-"""`kiosk scores …`: practical marks, entered twice and compared."""
+"""`kiosk scores …`, `kiosk review …`, `kiosk unseal`, `kiosk results`: from the marks to the
+signed results sheet."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,8 +12,12 @@ import click
 from kiosk import clock
 
 
+def theory_weight(instance) -> Decimal:
+    return Decimal(str(instance.settings.theory_weight))
+
+
 def register(main: click.Group) -> None:
-    from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current
+    from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current, write_output
     from kiosk.errors import KioskError
     from kiosk.i18n import cli_gettext as _
 
@@ -83,3 +89,289 @@ def register(main: click.Group) -> None:
                     now=clock.now())
         emit(as_json, {"station": station.upper(), "task": task, "mark": str(value)},
              _("Resolved."))
+
+    def _mark(text: str) -> Decimal:
+        from kiosk.results.service import parse_mark
+
+        value = parse_mark(text)
+        if value is None:
+            raise KioskError(_("%(value)s is not a mark (two decimals at most)", value=text))
+        return value
+
+    @scores_group.command("list")
+    @instance_option
+    @json_option
+    def scores_list(as_json: bool) -> None:
+        """Every station's theory, practical, deductions and total (the locked copy once
+        locked); stations without a total say why."""
+        from kiosk.results import totals
+
+        instance = open_current()
+        with instance.session() as session:
+            current = totals.results(session, theory_weight=theory_weight(instance),
+                                     now=clock.now())
+            stage = totals.stage(session)
+        items = [r.to_json() for r in current]
+
+        def text() -> str:
+            lines = [_("Stage: %(stage)s", stage=stage)]
+            for r in current:
+                why = "; ".join(_(p) for p in r.problems)
+                lines.append(f"{r.station:<6} {r.theory_weighted or '—':>7} "
+                             f"{r.practical or '—':>7} {r.deduction or '':>6} "
+                             f"{r.total or '—':>7}  {why}".rstrip())
+            return "\n".join(lines)
+
+        emit(as_json, {"stage": stage, "stations": items}, text)
+
+    @scores_group.command("deduct")
+    @instance_option
+    @click.argument("station")
+    @click.argument("amount")
+    @click.option("--reason", required=True)
+    @click.option("--approved-by", required=True, help="Who approved the deduction.")
+    @json_option
+    def scores_deduct(station: str, amount: str, reason: str, approved_by: str,
+                      as_json: bool) -> None:
+        """A deduction for a violation: a share of the total (5%) or points (2)."""
+        from kiosk.results import totals
+
+        instance = open_current()
+        with instance.session() as session:
+            row = totals.add_deduction(session, station, amount, reason, approved_by,
+                                       actor=CLI_ACTOR, now=clock.now())
+            data = {"id": row.id, "station": station.upper(), "unit": row.unit,
+                    "amount": str(row.amount)}
+        emit(as_json, data, _("Deduction %(id)s recorded.", id=data["id"]))
+
+    @scores_group.command("withdraw")
+    @instance_option
+    @click.argument("deduction_id", type=int)
+    @click.option("--reason", required=True)
+    @json_option
+    def scores_withdraw(deduction_id: int, reason: str, as_json: bool) -> None:
+        """Withdraw a deduction (before the review sample is drawn)."""
+        from kiosk.results import totals
+
+        with open_current().session() as session:
+            totals.withdraw_deduction(session, deduction_id, reason, actor=CLI_ACTOR,
+                                      now=clock.now())
+        emit(as_json, {"withdrawn": deduction_id}, _("Withdrawn."))
+
+    @scores_group.command("lock")
+    @instance_option
+    @json_option
+    def scores_lock(as_json: bool) -> None:
+        """Submit the station-number results (needs every total and a finished review)."""
+        from kiosk.results import totals
+
+        instance = open_current()
+        with instance.session() as session:
+            row = totals.lock(session, theory_weight=theory_weight(instance), actor=CLI_ACTOR,
+                              now=clock.now())
+            data = {"sha256": row.sha256, "locked_at": clock.iso(row.locked_at)}
+        emit(as_json, data, _("Results locked. SHA-256 %(sha)s", sha=data["sha256"]))
+
+    @scores_group.command("unlock")
+    @instance_option
+    @click.option("--reason", required=True)
+    @json_option
+    def scores_unlock(reason: str, as_json: bool) -> None:
+        """Reopen the review (only before anything is unsealed)."""
+        from kiosk.results import totals
+
+        with open_current().session() as session:
+            totals.unlock(session, reason, actor=CLI_ACTOR, now=clock.now())
+        emit(as_json, {"unlocked": True}, _("Unlocked."))
+
+    @main.group("review")
+    def review_group() -> None:
+        """复核: the review sample, its outcomes and corrections."""
+
+    def _review_state(session) -> dict:
+        from kiosk.results import review
+
+        state = review.progress(session)
+        return {"drawn": state.sample is not None,
+                "seed": state.sample.seed if state.sample else None,
+                "full_review": bool(state.sample and state.sample.full_review),
+                "total": state.total, "pending": state.pending, "confirmed": state.confirmed,
+                "errors": state.errors, "corrected": state.corrected,
+                "error_rate": str(state.error_rate) if state.error_rate is not None else None,
+                "items": [{"station": code, "why": item.why, "status": item.status,
+                           "reviewed_mark": str(item.reviewed_mark)
+                           if item.reviewed_mark is not None else None,
+                           "corrected_mark": str(item.corrected_mark)
+                           if item.corrected_mark is not None else None}
+                          for item, code in review.items(session)]}
+
+    def _review_text(state: dict) -> str:
+        lines = [_("Sample: %(total)s stations, %(pending)s to review, %(errors)s errors "
+                   "reported, %(corrected)s corrected.", **state)]
+        if state["full_review"]:
+            lines.append(_("More than 5%% of the sample was wrong: every station is reviewed."))
+        lines += [f"{i['station']:<6} {i['why']:<7} {i['status']}" for i in state["items"]]
+        return "\n".join(lines)
+
+    @review_group.command("draw")
+    @instance_option
+    @json_option
+    def review_draw(as_json: bool) -> None:
+        """Draw the sample: the top 30 % by total and a random 15 % of the rest."""
+        from kiosk.results import review
+
+        instance = open_current()
+        with instance.session() as session:
+            review.draw_sample(session, theory_weight=theory_weight(instance),
+                               actor=CLI_ACTOR, now=clock.now())
+            state = _review_state(session)
+        emit(as_json, state, lambda: _review_text(state))
+
+    @review_group.command("status")
+    @instance_option
+    @json_option
+    def review_status(as_json: bool) -> None:
+        """The sample and where its review stands."""
+        with open_current().session() as session:
+            state = _review_state(session)
+        emit(as_json, state, lambda: _review_text(state))
+
+    @review_group.command("confirm")
+    @instance_option
+    @click.argument("station")
+    @click.option("--note", default="")
+    @json_option
+    def review_confirm(station: str, note: str, as_json: bool) -> None:
+        """The sampled station's result is right."""
+        from kiosk.results import review
+
+        with open_current().session() as session:
+            review.record_outcome(session, station, correct=True, note=note, actor=CLI_ACTOR,
+                                  now=clock.now())
+            state = _review_state(session)
+        emit(as_json, state, lambda: _review_text(state))
+
+    @review_group.command("error")
+    @instance_option
+    @click.argument("station")
+    @click.argument("mark")
+    @click.option("--note", required=True)
+    @json_option
+    def review_error(station: str, mark: str, note: str, as_json: bool) -> None:
+        """The sampled station's practical mark is wrong: what it should be, and why."""
+        from kiosk.results import review
+
+        with open_current().session() as session:
+            review.record_outcome(session, station, correct=False, mark=_mark(mark), note=note,
+                                  actor=CLI_ACTOR, now=clock.now())
+            state = _review_state(session)
+        emit(as_json, state, lambda: _review_text(state))
+
+    @review_group.command("correct")
+    @instance_option
+    @click.argument("station")
+    @click.argument("mark")
+    @click.option("--reason", required=True)
+    @json_option
+    def review_correct(station: str, mark: str, reason: str, as_json: bool) -> None:
+        """The chief judge's correction of a practical mark during the review."""
+        from kiosk.results import review
+
+        with open_current().session() as session:
+            review.correct(session, station, _mark(mark), reason, actor=CLI_ACTOR,
+                           now=clock.now())
+            state = _review_state(session)
+        emit(as_json, state, lambda: _review_text(state))
+
+    @main.command("unseal")
+    @instance_option
+    @click.option("--identity", "identities", multiple=True, required=True,
+                  type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--supervisor", required=True, metavar="USERNAME",
+                  help="The supervisor present; the password is asked for (or read from "
+                       "$KIOSK_SUPERVISOR_PASSWORD).")
+    @json_option
+    def unseal_command(identities: tuple[Path, ...], supervisor: str, as_json: bool) -> None:
+        """逐层解密: open the draw records layer by layer (stage 2, then 1) with the encryption
+        judges' identity files, under a supervisor, once the results are locked. Each layer is
+        recomputed and checked against its printed commitment."""
+        import json as json_module
+
+        from kiosk import staff
+        from kiosk.crypto import read_identity_file
+        from kiosk.results import unsealing
+
+        keys = [key for path in identities for key in read_identity_file(path)]
+        password = os.environ.get("KIOSK_SUPERVISOR_PASSWORD")
+        if password is None:
+            password = click.prompt(_("Password of supervisor %(user)s", user=supervisor),
+                                    hide_input=True, err=True)
+        instance = open_current()
+        with instance.session() as session:
+            user = staff.cosign(session, supervisor, password, role="supervisor",
+                                address="cli", now=clock.now(),
+                                limit_per_minute=instance.settings.login_attempts_per_minute)
+            opened = unsealing.open_what_opens(session, keys, actor=CLI_ACTOR,
+                                               supervisor=user.username, now=clock.now())
+            stages = [{"stage": row.stage, "verified": row.verified,
+                       "problems": json_module.loads(row.problems or "[]"),
+                       "sealed_sha256": row.sealed_sha256} for row in opened]
+            linked = unsealing.links(session) if unsealing.is_unsealed(session) else {}
+        links = [{"station": code, **person} for code, person in sorted(linked.items())]
+
+        def text() -> str:
+            lines = []
+            for s in stages:
+                state = _("verified") if s["verified"] else _("NOT VERIFIED: %(p)s",
+                                                             p="; ".join(s["problems"]))
+                lines.append(_("Stage %(stage)s opened, %(state)s", stage=s["stage"],
+                               state=state))
+            lines += [f"{link['station']}  {link['contestant_no']}  {link['name'] or ''}  "
+                      f"{link['group'] or ''}" for link in links]
+            return "\n".join(lines)
+
+        emit(as_json, {"stages": stages, "links": links}, text)
+        if not all(s["verified"] for s in stages):
+            raise SystemExit(1)
+
+    @main.command("results")
+    @instance_option
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="FILE.pdf for the signed results sheet, FILE.xlsx for a spreadsheet.")
+    @json_option
+    def results_command(out: Path | None, as_json: bool) -> None:
+        """The final ranking per group once unsealed (成绩汇总表); before the unsealing, the
+        locked results by station only."""
+        from kiosk.results import final
+
+        instance = open_current()
+        settings = instance.settings
+        with instance.session() as session:
+            result = final.final_results(session)
+            data = final.results_json(result)
+            if out is not None:
+                if out.suffix.lower() == ".xlsx":
+                    write_output(out, final.results_xlsx(result, event_name=settings.event_name))
+                else:
+                    write_output(out, final.results_pdf(
+                        result, event_name=settings.event_name,
+                        session_name=settings.session_name, now=clock.now(),
+                        theory_weight=theory_weight(instance),
+                        practical_full=Decimal(settings.practical_full_marks),
+                        font_config=settings.pdf_font))
+
+        def text() -> str:
+            lines = []
+            if result.sealed:
+                lines.append(_("Still sealed: stations only, no groups or awards."))
+            for group in data["groups"]:
+                if group["group"]:
+                    lines.append(f"== {group['group']}")
+                lines += [f"{r['rank']:>3}  {r['station']:<6} {r['contestant_no'] or '':<6} "
+                          f"{r['name'] or '':<8} {r['total']:>7}  {r['award'] or ''}".rstrip()
+                          for r in group["ranking"]]
+            if out is not None:
+                lines.append(_("Written to %(out)s", out=str(out)))
+            return "\n".join(lines)
+
+        emit(as_json, data, text)

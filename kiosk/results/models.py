@@ -40,3 +40,96 @@ class MarkResolution(Base):
     reason: Mapped[str] = mapped_column(Text)
     resolved_by: Mapped[str] = mapped_column(String(64))
     resolved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Deduction(Base):
+    """违规扣分: a share of the total (扣总分 5~10 %) or a number of points, with the reason and
+    the person who approved it. Withdrawn deductions are deleted; the audit log keeps both."""
+
+    __tablename__ = "deduction"
+    __table_args__ = (CheckConstraint("unit IN ('percent', 'points')", name="unit"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    reason: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(String(64))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewSample(Base):
+    """The review (复核) draw: the seed is recorded so anyone can recompute which stations were
+    sampled; `full_review` is set when more than 5 % of the sample was wrong."""
+
+    __tablename__ = "review_sample"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seed: Mapped[str] = mapped_column(String(64))
+    population: Mapped[int]
+    top_count: Mapped[int]
+    random_count: Mapped[int]
+    full_review: Mapped[bool] = mapped_column(default=False)
+    drawn_by: Mapped[str] = mapped_column(String(64))
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewItem(Base):
+    """One sampled station: pending → confirmed, or → error (the reviewer's finding, with the
+    mark it should be) → corrected (the chief judge's correction, signed)."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (CheckConstraint(
+        "status IN ('pending', 'confirmed', 'error', 'corrected')", name="status"),)
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
+    why: Mapped[str] = mapped_column(String(8))  # top, random, all
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    reviewed_mark: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    corrected_mark: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    corrected_by: Mapped[str | None] = mapped_column(String(64))
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ResultsLock(Base):
+    """The station-number results as submitted (赛位号评分结果提交): a frozen copy and its
+    SHA-256. Unsealing needs it; the ranking is computed from it, never from live marks."""
+
+    __tablename__ = "results_lock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot: Mapped[str] = mapped_column(Text)  # canonical JSON of every station's result
+    sha256: Mapped[str] = mapped_column(String(64))
+    locked_by: Mapped[str] = mapped_column(String(64))
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UnsealedStage(Base):
+    """A layer opened at the unsealing ceremony (逐层解密), by whom, under which supervisor, and
+    whether recomputing the draw matched the printed commitment."""
+
+    __tablename__ = "unsealed_stage"
+
+    stage: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("draw_round.id"))
+    sealed_sha256: Mapped[str] = mapped_column(String(64))
+    verified: Mapped[bool]
+    problems: Mapped[str] = mapped_column(Text, default="")
+    opened_by: Mapped[str] = mapped_column(String(64))
+    supervisor: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StationLink(Base):
+    """What the unsealing revealed: station → contestant number (stage 2), then → the person
+    (stage 1). Nothing here exists before the ceremony."""
+
+    __tablename__ = "station_link"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
+    contestant_no: Mapped[str] = mapped_column(String(32), unique=True)
+    contestant_id: Mapped[int | None] = mapped_column(ForeignKey("contestant.id"))

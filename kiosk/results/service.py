@@ -19,6 +19,7 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, ImportErrors, KioskError, NotFound, Problem
 from kiosk.lockdown.models import Station
 from kiosk.results.models import MarkEntry, MarkResolution
+from kiosk.results.totals import require_entry_open
 
 SCORE_COLUMNS = {
     "station": ("赛位号", "工位号", "赛位", "station"),
@@ -97,6 +98,7 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
     if problems:
         raise ImportErrors(problems)
     with write_transaction(session):
+        require_entry_open(session)
         session.execute(delete(MarkEntry).where(MarkEntry.entry == entry))
         session.add_all(MarkEntry(station_id=station_id, task=task[:64], entry=entry, mark=mark,
                                   entered_by=actor.name, entered_at=now, source=filename[:128])
@@ -148,6 +150,7 @@ def resolve(session: Session, station_code: str, mark: Decimal, reason: str, *,
     if not reason:
         raise KioskError(N_("Resolving a difference needs a reason."))
     with write_transaction(session):
+        require_entry_open(session)
         station = session.scalar(select(Station).where(Station.code == station_code.upper()))
         if station is None:
             raise NotFound(N_("No station %(station)s."), station=station_code)

@@ -10,7 +10,7 @@ from kiosk import clock
 
 
 def register(main: click.Group) -> None:
-    from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current
+    from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current, write_output
     from kiosk.i18n import cli_gettext as _
 
     @main.group("questions")
@@ -112,7 +112,7 @@ def register(main: click.Group) -> None:
         with instance.session() as session:
             results = grade_all(session, now=clock.now())
         if out:
-            out.write_bytes(scores_xlsx(results, instance.settings.event_name))
+            write_output(out, scores_xlsx(results, instance.settings.event_name))
         data = scores_json(results)
         emit(as_json, data, lambda: "\n".join(
             f"{s['station']:<6} {s['score']:>7} / {s['full_marks']:<7} "

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 
 from kiosk import clock
+from kiosk.tabular import json_number
 from kiosk.theory_exam.exam import StationScore
-
-
-def _number(value: Decimal) -> int | float:
-    # JSON numbers: exact for two-decimal marks (97.5 prints as 97.5, 33.33 as 33.33).
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def scores_json(results: list[StationScore]) -> dict:
     return {"stations": [{
-        "station": r.station, "score": _number(r.score), "full_marks": _number(r.full_marks),
+        "station": r.station, "score": json_number(r.score),
+        "full_marks": json_number(r.full_marks),
         "answered": r.answered, "submitted_at": clock.iso(r.submitted_at),
         "time_used_s": r.time_used_s} for r in results]}
 

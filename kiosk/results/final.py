@@ -1,0 +1,183 @@
+"""The final results: the locked station results, linked to people once both layers are open,
+ranked per group (ranking.py), and printed as the results sheet (成绩汇总表) and an xlsx.
+
+Before the unsealing only stations are known: the results are listed by station, ranked over
+all stations together, with no group and no award (`sealed` is true). Before the lock there
+are no results to publish at all.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Spacer
+from sqlalchemy.orm import Session
+
+from kiosk.clock import local_display
+from kiosk.errors import N_, Conflict
+from kiosk.pdf import build_document, para, signature_block, table
+from kiosk.results import ranking, totals, unsealing
+from kiosk.results.models import ResultsLock
+from kiosk.tabular import json_number
+
+UNLINKED = "未关联赛位"  # a scored station nobody was drawn to (e.g. a contestant moved seats)
+
+
+@dataclass(frozen=True)
+class FinalRow:
+    rank: int
+    station: str
+    contestant_no: str | None
+    name: str | None
+    id_number: str | None
+    organization: str | None
+    group: str | None
+    theory: Decimal  # weighted
+    theory_raw: Decimal
+    practical: Decimal
+    deduction: Decimal
+    total: Decimal
+    time_used_s: float | None
+    award: str | None
+
+
+@dataclass(frozen=True)
+class FinalResults:
+    sealed: bool
+    lock: ResultsLock
+    groups: list[tuple[str | None, list[FinalRow]]]
+
+
+def final_results(session: Session) -> FinalResults:
+    locked = totals.locked_results(session)
+    if locked is None:
+        raise Conflict(N_("The station-number results are not locked yet (复核 and 评分结果锁定 "
+                          "come first)."))
+    lock, station_results = locked
+    unsealed = unsealing.is_unsealed(session)
+    people = unsealing.links(session) if unsealed else {}
+    by_station = {r.station: r for r in station_results}
+
+    def group_of(code: str) -> str | None:
+        if not unsealed:
+            return None
+        return (people.get(code) or {}).get("group") or UNLINKED
+
+    entries = [ranking.Entry(r.station, group_of(r.station) or "", r.total, r.practical,
+                             r.time_used_s) for r in station_results]
+    groups: list[tuple[str | None, list[FinalRow]]] = []
+    ranked_groups = ranking.rank_all(entries) if unsealed else \
+        {"": ranking.rank_group(entries)}
+    for group, ranked in ranked_groups.items():
+        rows = []
+        for entry in ranked:
+            result, person = by_station[entry.station], people.get(entry.station, {})
+            award = entry.award if unsealed and group != UNLINKED else None
+            rows.append(FinalRow(entry.rank, entry.station, person.get("contestant_no"),
+                                 person.get("name"), person.get("id_number"),
+                                 person.get("organization"), group or None,
+                                 result.theory_weighted, result.theory, result.practical,
+                                 result.deduction, result.total, result.time_used_s, award))
+        groups.append((group or None, rows))
+    return FinalResults(not unsealed, lock, groups)
+
+
+def results_json(final: FinalResults) -> dict:
+    return {"sealed": final.sealed, "sha256": final.lock.sha256, "groups": [
+        {"group": group, "ranking": [{
+            "rank": r.rank, "station": r.station, "contestant_no": r.contestant_no,
+            "name": r.name, "id_number": r.id_number, "theory": json_number(r.theory),
+            "practical": json_number(r.practical), "total": json_number(r.total),
+            "deduction": json_number(r.deduction), "award": r.award} for r in rows]}
+        for group, rows in final.groups]}
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _plain(value: Decimal) -> str:
+    return str(json_number(value))
+
+
+SIGNERS = ["裁判长签字", "监督签字", "记分员（一）签字", "记分员（二）签字"]
+
+
+def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now: datetime,
+                theory_weight: Decimal, practical_full: Decimal, font_config: str = "") -> bytes:
+    """成绩汇总表 (after unsealing, one part per group) or 赛位号成绩表 (before): A4, Chinese,
+    with the lock's SHA-256 and signature lines for the chief judge, the supervisor and the two
+    scorekeepers. ID numbers are left off paper that is posted."""
+    title = "赛位号成绩表" if final.sealed else "成绩汇总表"
+
+    def story(font, st):
+        flow = []
+        for index, (group, rows) in enumerate(final.groups):
+            if index:
+                flow.append(PageBreak())
+            heading = f"{title}（{group}）" if group else title
+            flow += [para(event_name, st.subtitle), para(heading, st.title),
+                     para(f"场次：{session_name}　　人数：{len(rows)}　　"
+                          f"总分 = 理论成绩 ÷ 满分 × {_plain(theory_weight)} + 实操成绩"
+                          f"（满分 {_plain(practical_full)}）− 扣分", st.body),
+                     para(f"锁定时间：{local_display(final.lock.locked_at)}　　"
+                          f"成绩锁定 SHA-256：{final.lock.sha256}", st.small),
+                     Spacer(1, 3 * mm)]
+            if final.sealed:
+                header = ["序号", "赛位号", "理论(折算)", "实操", "扣分", "总分", "用时"]
+                body = [[r.rank, r.station, r.theory, r.practical, r.deduction or "", r.total,
+                         _minutes(r.time_used_s)] for r in rows]
+                widths = [16 * mm, 24 * mm, 26 * mm, 26 * mm, 22 * mm, 26 * mm, 24 * mm]
+            else:
+                header = ["名次", "赛位号", "参赛编号", "姓名", "单位", "理论(折算)", "实操",
+                          "扣分", "总分", "奖项"]
+                body = [[r.rank, r.station, r.contestant_no or "", r.name or "",
+                         r.organization or "", r.theory, r.practical, r.deduction or "",
+                         r.total, r.award or ""] for r in rows]
+                widths = [11 * mm, 14 * mm, 16 * mm, 18 * mm, 33 * mm, 17 * mm, 14 * mm,
+                          12 * mm, 16 * mm, 18 * mm]
+            flow.append(table([header, *body], widths, font))
+            flow += [Spacer(1, 6 * mm),
+                     para("排名：总分高者在前；总分相同者实操成绩高者在前；再相同者用时少者在前。"
+                          "奖项：一等奖 10%、二等奖 20%、三等奖 30%（累计四舍五入，并列者同奖）。",
+                          st.small),
+                     Spacer(1, 4 * mm), signature_block(SIGNERS, font),
+                     para(f"打印时间：{local_display(now)}", st.small)]
+        return flow
+
+    return build_document(story, title=title, font_config=font_config,
+                          footer=f"{event_name} · {title}")
+
+
+def results_xlsx(final: FinalResults, *, event_name: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    header = ["名次", "赛位号", "参赛编号", "姓名", "身份证号", "单位", "组别", "理论原始分",
+              "理论(折算)", "实操", "扣分", "总分", "用时(秒)", "奖项"]
+    for group, rows in final.groups:
+        sheet = workbook.create_sheet((group or "赛位号成绩")[:31])
+        sheet.append([event_name, "", "", "成绩锁定 SHA-256", final.lock.sha256])
+        sheet.append(header)
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+        for r in rows:
+            # Decimals as exact numbers Excel shows as typed (no binary float surprises).
+            sheet.append([r.rank, r.station, r.contestant_no, r.name, r.id_number,
+                          r.organization, r.group, json_number(r.theory_raw),
+                          json_number(r.theory), json_number(r.practical),
+                          json_number(r.deduction), json_number(r.total), r.time_used_s,
+                          r.award])
+        sheet.freeze_panes = "A3"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,369 @@
+"""Totals by station: the theory score converted to its weight, plus the practical mark, minus
+deductions; and the lock that submits them (赛位号评分结果提交) before anything is unsealed.
+
+Exact decimals throughout. The weighted theory score (score ÷ full marks × weight) is rounded
+half up to 0.01 once; percentage deductions are taken from that weighted theory plus the practical
+mark, summed, and rounded half up to 0.01 once; the total never goes below 0.
+
+The results move through three stages, each freezing what came before:
+entry (marks, differences, deductions) → review (the sample is drawn; only review outcomes and
+the chief judge's corrections change marks) → locked (a frozen copy; unsealing may begin).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kiosk import audit, clock
+from kiosk.db import write_transaction
+from kiosk.errors import N_, Conflict, KioskError, NotFound, NotReady, Problem
+from kiosk.lockdown import phases
+from kiosk.lockdown.models import EarlyFinish, Station
+from kiosk.results.models import (
+    Deduction,
+    MarkEntry,
+    ResultsLock,
+    ReviewItem,
+    ReviewSample,
+    UnsealedStage,
+)
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# ----------------------------------------------------------------------------- the arithmetic
+
+@dataclass(frozen=True)
+class Total:
+    theory_weighted: Decimal
+    deduction: Decimal
+    total: Decimal
+
+
+def compute_total(theory: Decimal, theory_full: Decimal, weight: Decimal, practical: Decimal,
+                  deductions: list[tuple[str, Decimal]]) -> Total:
+    """Pure. `deductions` are (unit, amount): ("percent", 5) takes 5 % of the total before
+    deductions; ("points", 2) takes 2 points."""
+    weighted = cents(theory / theory_full * weight) if theory_full > 0 and weight else Decimal(0)
+    before = weighted + practical
+    deducted = sum((before * amount / HUNDRED if unit == "percent" else amount
+                    for unit, amount in deductions), Decimal(0))
+    deducted = cents(deducted)
+    return Total(weighted, deducted, max(before - deducted, Decimal(0)).quantize(CENT))
+
+
+def parse_deduction(text: str) -> tuple[str, Decimal] | None:
+    """"5%" or "5 %" → ("percent", 5); "3" or "3.5" → ("points", 3.5); else None."""
+    from kiosk.results.service import parse_mark
+
+    text = (text or "").strip().replace("％", "%")
+    unit = "percent" if text.endswith("%") else "points"
+    value = parse_mark(text.rstrip("%").strip())
+    if value is None or value <= 0 or (unit == "percent" and value > 100):
+        return None
+    return unit, value
+
+
+# ----------------------------------------------------------------------------- stages
+
+def stage(session: Session) -> str:
+    """entry, review or locked."""
+    if session.scalar(select(ResultsLock.id)) is not None:
+        return "locked"
+    if session.scalar(select(ReviewSample.id)) is not None:
+        return "review"
+    return "entry"
+
+
+def require_entry_open(session: Session) -> None:
+    """Marks, resolutions and deductions change only before the review sample is drawn:
+    afterwards every change goes through the review, so the sample stays meaningful."""
+    current = stage(session)
+    if current == "review":
+        raise Conflict(N_("The review sample has been drawn: marks change only through the "
+                          "review now (a correction by the chief judge)."))
+    if current == "locked":
+        raise Conflict(N_("The results are locked; nothing changes any more."))
+
+
+# ----------------------------------------------------------------------------- station results
+
+@dataclass(frozen=True)
+class StationResult:
+    station: str
+    theory: Decimal | None  # the raw score on the paper
+    theory_full: Decimal | None
+    theory_weighted: Decimal | None
+    practical: Decimal | None
+    deduction: Decimal
+    total: Decimal | None
+    time_used_s: float | None  # theory + practical working time
+    problems: tuple[str, ...] = ()  # N_ messages: why there is no total yet
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, Decimal):
+                data[key] = str(value)
+        data["problems"] = list(self.problems)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> StationResult:
+        def number(key: str) -> Decimal | None:
+            return Decimal(data[key]) if data.get(key) is not None else None
+
+        return cls(data["station"], number("theory"), number("theory_full"),
+                   number("theory_weighted"), number("practical"), Decimal(data["deduction"]),
+                   number("total"), data.get("time_used_s"), tuple(data.get("problems", ())))
+
+
+def scored_station_ids(session: Session) -> dict[int, str]:
+    """Stations to score: drawn (occupied), or with a theory sitting or a practical mark (a
+    contestant moved to a spare seat)."""
+    from kiosk.theory_exam.models import Sitting
+
+    ids = set(session.scalars(select(Station.id).where(Station.occupied)))
+    ids |= set(session.scalars(select(Sitting.station_id)))
+    ids |= set(session.scalars(select(MarkEntry.station_id)))
+    return dict(sorted(session.execute(select(Station.id, Station.code)
+                                       .where(Station.id.in_(ids))).all(),
+                       key=lambda pair: pair[1]))
+
+
+def practical_marks(session: Session) -> dict[str, Decimal]:
+    """The practical mark in force: a review correction, else the agreed double entry."""
+    from kiosk.results.service import agreed_marks
+
+    marks = agreed_marks(session)
+    for code, mark in session.execute(
+            select(Station.code, ReviewItem.corrected_mark)
+            .join(Station, Station.id == ReviewItem.station_id)
+            .where(ReviewItem.status == "corrected")):
+        marks[code] = mark
+    return marks
+
+
+def _practical_seconds(session: Session, station_ids: dict[int, str],
+                       now: datetime) -> dict[int, float]:
+    row = phases.get_phase(session, "practical")
+    rule = phases.as_rule(row)
+    if row is None or rule is None or rule.starts_at is None:
+        return {}
+    pause_list = phases.pauses(session, row.id)
+    finished = dict(session.execute(select(EarlyFinish.station_id, EarlyFinish.at)
+                                    .where(EarlyFinish.phase_id == row.id)).all())
+    seconds = {}
+    for station_id in station_ids:
+        deadline = clock.station_deadline(
+            rule, phases.station_extensions(session, row.id, station_id), now)
+        until = finished.get(station_id) or min(deadline or now, now)
+        seconds[station_id] = round(clock.seconds_used(rule, pause_list, until), 3)
+    return seconds
+
+
+def theory_over(session: Session, now: datetime) -> bool:
+    from kiosk.theory_exam import exam
+
+    row = phases.get_phase(session, exam.PHASE)
+    return clock.phase_state(phases.as_rule(row), now) == "ended"
+
+
+def grade_theory(session: Session, now: datetime) -> None:
+    """Grade every theory paper once the exam has ended (its own write transaction)."""
+    from kiosk.theory_exam import exam
+
+    if theory_over(session, now):
+        exam.grade_all(session, now=now)
+
+
+def live_results(session: Session, *, theory_weight: Decimal, now: datetime,
+                 grade: bool = True) -> list[StationResult]:
+    """Every scored station's result from the live marks; the theory papers are graded first
+    unless `grade` is False (the caller did it). A station without a total says why in
+    `problems`."""
+    from kiosk.theory_exam.models import Paper, Sitting
+
+    if grade:
+        grade_theory(session, now)
+    station_ids = scored_station_ids(session)
+    over = theory_over(session, now)
+    graded = {code: sitting for sitting, code in session.execute(
+        select(Sitting, Station.code).join(Station, Station.id == Sitting.station_id)
+        .where(Sitting.score.is_not(None)))} if over else {}
+    fulls = dict(session.execute(select(Paper.station_id, Paper.full_marks)).all())
+    default_full = max(fulls.values(), default=Decimal(100))
+    practical = practical_marks(session)
+    deductions: dict[int, list[tuple[str, Decimal]]] = {}
+    for station_id, unit, amount in session.execute(
+            select(Deduction.station_id, Deduction.unit, Deduction.amount)):
+        deductions.setdefault(station_id, []).append((unit, amount))
+    practical_seconds = _practical_seconds(session, station_ids, now)
+    results = []
+    for station_id, code in station_ids.items():
+        problems = []
+        full = fulls.get(station_id, default_full)
+        if not theory_weight:
+            theory = Decimal(0)
+        elif over:
+            # Nobody answered at this station: the theory exam was missed and scores 0.
+            theory = graded[code].score if code in graded else Decimal(0)
+        else:
+            theory = None
+            problems.append(N_("the theory exam has not ended"))
+        mark = practical.get(code)
+        if mark is None:
+            problems.append(N_("no agreed practical mark"))
+        theory_time = graded[code].time_used_s if code in graded else None
+        times = [t for t in (theory_time, practical_seconds.get(station_id)) if t is not None]
+        time_used = round(sum(times), 3) if times else None
+        if theory is not None and mark is not None:
+            total = compute_total(theory, full, theory_weight, mark, deductions.get(station_id, []))
+            results.append(StationResult(code, theory, full, total.theory_weighted, mark,
+                                         total.deduction, total.total, time_used))
+        else:
+            results.append(StationResult(code, theory, full, None, mark, Decimal(0), None,
+                                         time_used, tuple(problems)))
+    return results
+
+
+def locked_results(session: Session) -> tuple[ResultsLock, list[StationResult]] | None:
+    lock = session.scalar(select(ResultsLock))
+    if lock is None:
+        return None
+    return lock, [StationResult.from_json(item) for item in json.loads(lock.snapshot)]
+
+
+def results(session: Session, *, theory_weight: Decimal, now: datetime) -> list[StationResult]:
+    """The locked copy once locked; the live results before."""
+    locked = locked_results(session)
+    if locked is not None:
+        return locked[1]
+    return live_results(session, theory_weight=theory_weight, now=now)
+
+
+# ----------------------------------------------------------------------------- deductions
+
+def add_deduction(session: Session, station_code: str, text: str, reason: str, approved_by: str,
+                  *, actor: audit.Actor, now: datetime) -> Deduction:
+    parsed = parse_deduction(text)
+    if parsed is None:
+        raise KioskError(N_("%(value)s is not a deduction: give a percentage of the total "
+                            "(e.g. 5%%) or points (e.g. 2)."), value=text)
+    reason, approved_by = reason.strip(), approved_by.strip()
+    if not reason or not approved_by:
+        raise KioskError(N_("A deduction needs a reason and the name of whoever approved it."))
+    unit, amount = parsed
+    with write_transaction(session):
+        require_entry_open(session)
+        station = _station(session, station_code)
+        deduction = Deduction(station_id=station.id, unit=unit, amount=amount,
+                              reason=reason[:500], approved_by=approved_by[:64],
+                              entered_by=actor.name, entered_at=now)
+        session.add(deduction)
+        session.flush()
+        audit.record(session, actor, "deduction.added", at=now, subject=station.code,
+                     details={"id": deduction.id, "unit": unit, "amount": str(amount),
+                              "reason": reason[:500], "approved_by": approved_by[:64]})
+    return deduction
+
+
+def withdraw_deduction(session: Session, deduction_id: int, reason: str, *, actor: audit.Actor,
+                       now: datetime) -> None:
+    if not reason.strip():
+        raise KioskError(N_("Withdrawing a deduction needs a reason."))
+    with write_transaction(session):
+        require_entry_open(session)
+        deduction = session.get(Deduction, deduction_id)
+        if deduction is None:
+            raise NotFound(N_("No such deduction."))
+        code = session.get(Station, deduction.station_id).code
+        session.execute(delete(Deduction).where(Deduction.id == deduction_id))
+        audit.record(session, actor, "deduction.withdrawn", at=now, subject=code,
+                     details={"id": deduction_id, "unit": deduction.unit,
+                              "amount": str(deduction.amount), "reason": reason.strip()[:500]})
+
+
+def list_deductions(session: Session) -> list[tuple[Deduction, str]]:
+    return list(session.execute(select(Deduction, Station.code)
+                                .join(Station, Station.id == Deduction.station_id)
+                                .order_by(Station.code, Deduction.id)).all())
+
+
+def _station(session: Session, code: str) -> Station:
+    station = session.scalar(select(Station).where(Station.code == code.strip().upper()))
+    if station is None:
+        raise NotFound(N_("No station %(station)s."), station=code)
+    return station
+
+
+# ----------------------------------------------------------------------------- the lock
+
+def lock_problems(session: Session, current: list[StationResult]) -> list[Problem]:
+    """Why the results cannot be locked yet; empty when they can."""
+    from kiosk.results import review
+
+    problems: list[Problem] = []
+    if not current:
+        problems.append(Problem(None, N_("There are no results to lock.")))
+    problems += missing_totals(current)
+    problems += review.completion_problems(session)
+    return problems
+
+
+def missing_totals(current: list[StationResult]) -> list[Problem]:
+    missing = [r.station for r in current if r.total is None]
+    if not missing:
+        return []
+    return [Problem(None, N_("No total yet for %(n)s stations: %(stations)s"),
+                    {"n": len(missing), "stations": ", ".join(missing[:20])
+                     + (" …" if len(missing) > 20 else "")})]
+
+
+def lock(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
+         now: datetime) -> ResultsLock:
+    """Submit the station-number results: freeze a copy and its SHA-256 (printed on the sheet
+    that the chief judge and the supervisor sign). Unsealing needs this."""
+    grade_theory(session, now)
+    with write_transaction(session):
+        if stage(session) == "locked":
+            raise Conflict(N_("The results are already locked."))
+        current = live_results(session, theory_weight=theory_weight, now=now, grade=False)
+        problems = lock_problems(session, current)
+        if problems:
+            raise NotReady(N_("The results cannot be locked yet:"), problems)
+        snapshot = json.dumps([r.to_json() for r in current], ensure_ascii=False,
+                              sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(snapshot.encode()).hexdigest()
+        row = ResultsLock(snapshot=snapshot, sha256=digest, locked_by=actor.name, locked_at=now)
+        session.add(row)
+        audit.record(session, actor, "results.locked", at=now,
+                     details={"sha256": digest, "stations": len(current)})
+    return row
+
+
+def unlock(session: Session, reason: str, *, actor: audit.Actor, now: datetime) -> None:
+    """Reopen the review, only while nothing is unsealed (names must not meet open marks)."""
+    if not reason.strip():
+        raise KioskError(N_("Unlocking needs a reason."))
+    with write_transaction(session):
+        row = session.scalar(select(ResultsLock))
+        if row is None:
+            raise Conflict(N_("The results are not locked."))
+        if session.scalar(select(UnsealedStage.stage)) is not None:
+            raise Conflict(N_("The draw records are being unsealed; the results stay locked."))
+        session.delete(row)
+        audit.record(session, actor, "results.unlocked", at=now,
+                     details={"sha256": row.sha256, "reason": reason.strip()[:500]})
