@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     from kiosk.checkin.views import bp as checkin_bp
     from kiosk.collect.views import bp as collect_bp
     from kiosk.lockdown.views import bp as kiosk_bp
+    from kiosk.results.views import bp as results_bp
     from kiosk.staff_views import bp as staff_bp
     from kiosk.theory_exam.views import bp as theory_bp
 
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkin_bp)
     app.register_blueprint(theory_bp)
     app.register_blueprint(collect_bp)
+    app.register_blueprint(results_bp)
     # The kiosk's JSON API is protected by api_csrf_guard (origin + content type), not by tokens.
     csrf.exempt(api_bp)
 

@@ -38,15 +38,24 @@ def parse_recipient(text: str) -> pyrage.x25519.Recipient:
                          text=text.strip()[:80]) from exc
 
 
-def read_identity_file(path: Path) -> list[pyrage.x25519.Identity]:
+def parse_identities(text: str, source: str = "") -> list[pyrage.x25519.Identity]:
+    """The AGE-SECRET-KEY lines of an age identity file (comments and blank lines skipped)."""
     identities = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if line.startswith("AGE-SECRET-KEY-"):
-            identities.append(pyrage.x25519.Identity.from_str(line))
+            try:
+                identities.append(pyrage.x25519.Identity.from_str(line))
+            except pyrage.IdentityError as exc:
+                raise KioskError(N_("%(path)s: an AGE-SECRET-KEY line is damaged"),
+                                 path=source or "—") from exc
     if not identities:
-        raise KioskError(N_("%(path)s: no AGE-SECRET-KEY identity found"), path=str(path))
+        raise KioskError(N_("%(path)s: no AGE-SECRET-KEY identity found"), path=source or "—")
     return identities
+
+
+def read_identity_file(path: Path) -> list[pyrage.x25519.Identity]:
+    return parse_identities(path.read_text(encoding="utf-8"), str(path))
 
 
 def write_private_file(path: Path, data: bytes) -> None:

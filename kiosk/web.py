@@ -223,6 +223,13 @@ def register_template_filters(app: Flask) -> None:
 
     app.add_template_filter(local_display, "localtime")
 
+    @app.template_filter("mark")
+    def mark(value) -> str:
+        """A mark as people write it: 85, 72.5, 13.05; nothing for no mark."""
+        from kiosk.tabular import json_number
+
+        return "" if value is None else str(json_number(value))
+
     @app.template_filter("merge_query")
     def merge_query(args, **changes) -> str:
         merged = {k: v for k, v in args.items() if k not in changes}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, tabular
 from kiosk.db import write_transaction
-from kiosk.errors import N_, ImportErrors, KioskError, NotFound, Problem
+from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
 from kiosk.lockdown.models import Station
 from kiosk.results.models import MarkEntry, MarkResolution
 from kiosk.results.totals import require_entry_open
@@ -99,6 +99,7 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
         raise ImportErrors(problems)
     with write_transaction(session):
         require_entry_open(session)
+        _require_two_people(session, entry, actor)
         session.execute(delete(MarkEntry).where(MarkEntry.entry == entry))
         session.add_all(MarkEntry(station_id=station_id, task=task[:64], entry=entry, mark=mark,
                                   entered_by=actor.name, entered_at=now, source=filename[:128])
@@ -106,6 +107,65 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
         audit.record(session, actor, "marks.imported", at=now, subject=f"entry {entry}",
                      details={"entry": entry, "stations": len(seen), "file": filename[:128]})
     return len(seen)
+
+
+def _require_two_people(session: Session, entry: int, actor: audit.Actor) -> None:
+    """Two scorekeepers means two people: whoever typed one entry may not type the other (the
+    command line is one operator importing two people's files, so it is not checked)."""
+    if actor.role == "cli":
+        return
+    other = session.scalar(select(MarkEntry.id).where(MarkEntry.entry == 3 - entry,
+                                                      MarkEntry.entered_by == actor.name))
+    if other is not None:
+        raise Conflict(N_("You entered the other entry; the second entry must come from "
+                          "another scorekeeper."))
+
+
+def enter_marks(session: Session, typed: dict[str, str], *, entry: int, full_marks: Decimal,
+                actor: audit.Actor, now: datetime) -> int:
+    """Marks typed on the score-entry page: {station: text}; blank leaves a station as it is.
+    Every problem is listed and nothing changes if there is one. A typed total replaces that
+    station's earlier total and task marks in this entry."""
+    if entry not in (1, 2):
+        raise KioskError(N_("The entry is 1 or 2 (the first or the second scorekeeper)."))
+    stations = dict(session.execute(select(Station.code, Station.id)).all())
+    problems: list[Problem] = []
+    marks: dict[int, Decimal] = {}
+    for code, text in typed.items():
+        if not text.strip():
+            continue
+        value = parse_mark(text)
+        if code not in stations:
+            problems.append(Problem(None, N_("unknown station %(station)s"), {"station": code}))
+        elif value is None or not Decimal(0) <= value <= full_marks:
+            problems.append(Problem(None, N_("%(station)s: %(value)s is not a mark between 0 "
+                                             "and %(full)s (two decimals at most)"),
+                                    {"station": code, "value": text.strip(), "full": full_marks}))
+        else:
+            marks[stations[code]] = value
+    if problems:
+        raise ImportErrors(problems)
+    if not marks:
+        return 0
+    with write_transaction(session):
+        require_entry_open(session)
+        _require_two_people(session, entry, actor)
+        session.execute(delete(MarkEntry).where(MarkEntry.entry == entry,
+                                                MarkEntry.station_id.in_(marks)))
+        session.add_all(MarkEntry(station_id=station_id, task=TOTAL, entry=entry, mark=mark,
+                                  entered_by=actor.name, entered_at=now, source="page")
+                        for station_id, mark in marks.items())
+        audit.record(session, actor, "marks.entered", at=now, subject=f"entry {entry}",
+                     details={"entry": entry, "stations": len(marks)})
+    return len(marks)
+
+
+def entry_marks(session: Session, entry: int) -> dict[str, tuple[Decimal, str]]:
+    """station → (total, who entered it) for one entry."""
+    return {code: (mark, who) for code, mark, who in session.execute(
+        select(Station.code, MarkEntry.mark, MarkEntry.entered_by)
+        .join(Station, Station.id == MarkEntry.station_id)
+        .where(MarkEntry.entry == entry, MarkEntry.task == TOTAL))}
 
 
 @dataclass(frozen=True)

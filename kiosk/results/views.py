@@ -1,0 +1,301 @@
+"""Scoring pages: score entry (twice), differences, deductions, the review, the lock, the
+unsealing ceremony and the final results. Names appear only on the last, after the unsealing."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from kiosk import clock, staff
+from kiosk.crypto import parse_identities
+from kiosk.errors import ImportErrors, KioskError
+from kiosk.i18n import gettext, lazy_gettext
+from kiosk.results import final, review, service, totals, unsealing
+from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required, translated
+
+bp = Blueprint("results", __name__, url_prefix="/results", template_folder="templates")
+
+nav_item("results.overview", lambda: str(lazy_gettext("Scoring")), "chief", "scorer",
+         "supervisor", order=60)
+nav_item("results.unseal", lambda: str(lazy_gettext("Unsealing")), "crypt1", "crypt2", "chief",
+         "supervisor", order=61)
+nav_item("results.final", lambda: str(lazy_gettext("Final results")), "chief", "supervisor",
+         order=62)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+READERS = ("chief", "scorer", "supervisor")
+REVIEW_LABELS = {"pending": lazy_gettext("to review"), "confirmed": lazy_gettext("confirmed"),
+                 "error": lazy_gettext("error reported"), "corrected": lazy_gettext("corrected")}
+SAMPLE_REASONS = {"top": lazy_gettext("top 30%"), "random": lazy_gettext("random 15%"),
+                  "all": lazy_gettext("full review"), "chief": lazy_gettext("chief judge")}
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {"review_labels": REVIEW_LABELS, "sample_reasons": SAMPLE_REASONS}
+
+
+def _settings():
+    return kiosk_instance().settings
+
+
+def _weight() -> Decimal:
+    return Decimal(str(_settings().theory_weight))
+
+
+def _full() -> Decimal:
+    return Decimal(_settings().practical_full_marks)
+
+
+def _problems(exc: KioskError) -> list[str]:
+    return [translated(exc), *(p.render(gettext) for p in getattr(exc, "problems", ()))]
+
+
+def _flash_error(exc: KioskError) -> None:
+    for line in _problems(exc):
+        flash(line, "error")
+
+
+@bp.get("/")
+@roles_required(*READERS)
+def overview():
+    session = db()
+    now = clock.now()
+    stage = totals.stage(session)
+    current = totals.results(session, theory_weight=_weight(), now=now)
+    entries = {n: service.entry_marks(session, n) for n in (1, 2)}
+    reviewed = {code: item for item, code in review.items(session)}
+    return render_template("results/overview.html", stage=stage, results=current,
+                           entries=entries, reviewed=reviewed,
+                           differences=len(service.differences(session)),
+                           progress=review.progress(session),
+                           lock=(totals.locked_results(session) or (None,))[0],
+                           opened=unsealing.opened(session),
+                           lock_problems=[p.render(gettext) for p in totals.lock_problems(
+                               session, current)] if stage == "review" else [])
+
+
+@bp.route("/entry/<int:entry>", methods=["GET", "POST"])
+@roles_required("chief", "scorer")
+def entry(entry: int):
+    if entry not in (1, 2):
+        abort(404)
+    session = db()
+    problems: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is not None and upload.filename:
+                count = service.import_marks(session, upload.read(), upload.filename,
+                                             entry=entry, full_marks=_full(),
+                                             actor=current_actor(), now=clock.now())
+            else:
+                typed = {key[5:]: value for key, value in request.form.items()
+                         if key.startswith("mark:")}
+                count = service.enter_marks(session, typed, entry=entry, full_marks=_full(),
+                                            actor=current_actor(), now=clock.now())
+        except ImportErrors as exc:
+            problems = [p.render(gettext) for p in exc.problems]
+        except KioskError as exc:
+            _flash_error(exc)
+        else:
+            flash(gettext("Saved %(n)s marks in entry %(entry)s.", n=count, entry=entry),
+                  "success")
+            return redirect(url_for("results.entry", entry=entry))
+    codes = list(totals.scored_station_ids(session).values())
+    return render_template("results/entry.html", entry=entry, codes=codes,
+                           marks=service.entry_marks(session, entry), problems=problems,
+                           stage=totals.stage(session), full=_full(),
+                           typed=request.form if problems else {})
+
+
+@bp.route("/differences", methods=["GET", "POST"])
+@roles_required(*READERS)
+def differences():
+    session = db()
+    if request.method == "POST":
+        if current_user.role != "chief":
+            abort(403)
+        mark = service.parse_mark(request.form.get("mark", ""))
+        try:
+            if mark is None or not Decimal(0) <= mark <= _full():
+                raise KioskError(gettext("%(value)s is not a mark (two decimals at most)",
+                                         value=request.form.get("mark", "")))
+            service.resolve(session, request.form.get("station", ""), mark,
+                            request.form.get("reason", ""), task=request.form.get("task", ""),
+                            actor=current_actor(), now=clock.now())
+        except KioskError as exc:
+            _flash_error(exc)
+        else:
+            flash(gettext("Resolved."), "success")
+        return redirect(url_for("results.differences"))
+    return render_template("results/differences.html",
+                           differences=service.differences(session),
+                           stage=totals.stage(session))
+
+
+@bp.route("/deductions", methods=["GET", "POST"])
+@roles_required("chief", "supervisor")
+def deductions():
+    session = db()
+    if request.method == "POST":
+        if current_user.role != "chief":
+            abort(403)
+        form = request.form
+        withdraw = form.get("withdraw", type=int)
+        try:
+            if withdraw is not None:
+                totals.withdraw_deduction(session, withdraw, form.get("reason", ""),
+                                          actor=current_actor(), now=clock.now())
+                flash(gettext("Withdrawn."), "success")
+            else:
+                totals.add_deduction(session, form.get("station", ""), form.get("amount", ""),
+                                     form.get("reason", ""), form.get("approved_by", ""),
+                                     actor=current_actor(), now=clock.now())
+                flash(gettext("Deduction recorded."), "success")
+        except KioskError as exc:
+            _flash_error(exc)
+        return redirect(url_for("results.deductions"))
+    return render_template("results/deductions.html",
+                           deductions=totals.list_deductions(session),
+                           codes=list(totals.scored_station_ids(session).values()),
+                           stage=totals.stage(session))
+
+
+@bp.route("/review", methods=["GET", "POST"])
+@roles_required("chief", "supervisor")
+def review_page():
+    session = db()
+    if request.method == "POST":
+        action, form = request.form.get("action"), request.form
+        try:
+            if action == "draw" and current_user.role == "chief":
+                review.draw_sample(session, theory_weight=_weight(), actor=current_actor(),
+                                   now=clock.now())
+            elif action in ("confirm", "error"):
+                mark = service.parse_mark(form.get("mark", "")) if action == "error" else None
+                review.record_outcome(session, form.get("station", ""),
+                                      correct=action == "confirm", mark=mark,
+                                      note=form.get("note", ""), actor=current_actor(),
+                                      now=clock.now())
+            elif action == "correct" and current_user.role == "chief":
+                mark = service.parse_mark(form.get("mark", ""))
+                if mark is None or not Decimal(0) <= mark <= _full():
+                    raise KioskError(gettext("%(value)s is not a mark (two decimals at most)",
+                                             value=form.get("mark", "")))
+                review.correct(session, form.get("station", ""), mark, form.get("reason", ""),
+                               actor=current_actor(), now=clock.now())
+            else:
+                abort(403)
+        except KioskError as exc:
+            _flash_error(exc)
+        return redirect(url_for("results.review_page"))
+    current = {r.station: r for r in totals.results(session, theory_weight=_weight(),
+                                                     now=clock.now())}
+    return render_template("results/review.html", items=review.items(session),
+                           progress=review.progress(session), results=current,
+                           stage=totals.stage(session))
+
+
+@bp.post("/lock")
+@roles_required("chief")
+def lock():
+    session = db()
+    try:
+        if request.form.get("action") == "unlock":
+            totals.unlock(session, request.form.get("reason", ""), actor=current_actor(),
+                          now=clock.now())
+            flash(gettext("Unlocked."), "success")
+        else:
+            row = totals.lock(session, theory_weight=_weight(), actor=current_actor(),
+                              now=clock.now())
+            flash(gettext("Results locked. SHA-256 %(sha)s", sha=row.sha256), "success")
+    except KioskError as exc:
+        _flash_error(exc)
+    return redirect(url_for("results.overview"))
+
+
+@bp.route("/unseal", methods=["GET", "POST"])
+@roles_required("crypt1", "crypt2", "chief", "supervisor")
+def unseal():
+    session = db()
+    if request.method == "POST":
+        stage = request.form.get("stage", type=int)
+        if stage not in (1, 2):
+            abort(400)
+        upload = request.files.get("identity")
+        text = (upload.read().decode("utf-8", "replace") if upload and upload.filename
+                else request.form.get("identity_text", ""))
+        settings = _settings()
+        try:
+            # Throttled like a sign-in: the supervisor's password is asked for here.
+            supervisor = staff.cosign(session, request.form.get("supervisor", ""),
+                                      request.form.get("password", ""), role="supervisor",
+                                      address=request.remote_addr or "",
+                                      now=clock.now(),
+                                      limit_per_minute=settings.login_attempts_per_minute)
+            row = unsealing.open_layer(session, stage, parse_identities(text),
+                                       actor=current_actor(), supervisor=supervisor.username,
+                                       now=clock.now(), actor_role=current_user.role)
+        except KioskError as exc:
+            _flash_error(exc)
+        else:
+            if row.verified:
+                flash(gettext("Stage %(stage)s opened and verified against its commitment.",
+                              stage=stage), "success")
+            else:
+                flash(gettext("Stage %(stage)s opened but NOT verified: %(p)s", stage=stage,
+                              p="; ".join(json.loads(row.problems))), "error")
+        return redirect(url_for("results.unseal"))
+    opened = unsealing.opened(session)
+    links = unsealing.links(session) if opened else {}
+    return render_template("results/unseal.html", opened=opened, links=links,
+                           next_stage=unsealing.next_stage(session),
+                           locked=totals.stage(session) == "locked",
+                           problems={s: json.loads(r.problems or "[]")
+                                     for s, r in opened.items()})
+
+
+def _final():
+    try:
+        return final.final_results(db())
+    except KioskError as exc:
+        _flash_error(exc)
+        return None
+
+
+@bp.get("/final")
+@roles_required("chief", "supervisor")
+def final_page():
+    return render_template("results/final.html", result=_final())
+
+
+@bp.get("/final.pdf")
+@roles_required("chief", "supervisor")
+def final_pdf():
+    result = _final()
+    if result is None:
+        return redirect(url_for("results.final_page"))
+    settings = _settings()
+    data = final.results_pdf(result, event_name=settings.event_name,
+                             session_name=settings.session_name, now=clock.now(),
+                             theory_weight=_weight(), practical_full=_full(),
+                             font_config=settings.pdf_font)
+    name = "station-results.pdf" if result.sealed else "final-results.pdf"
+    return send_file(BytesIO(data), mimetype="application/pdf", download_name=name)
+
+
+@bp.get("/final.xlsx")
+@roles_required("chief", "supervisor")
+def final_xlsx():
+    result = _final()
+    if result is None:
+        return redirect(url_for("results.final_page"))
+    data = final.results_xlsx(result, event_name=_settings().event_name)
+    return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
+                     download_name="results.xlsx")
+

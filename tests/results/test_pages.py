@@ -1,0 +1,108 @@
+"""Scoring through its pages, as each role: two scorekeepers, the chief judge, a supervisor
+reviewing, both encryption judges at the unsealing. No name shows before it."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import csrf_from
+from tests.factories import login, make_user
+
+
+@pytest.fixture
+def people(app, day):
+    with app.extensions["kiosk"].session() as session:
+        for role, name in (("scorer", "sc1"), ("scorer", "sc2"), ("chief", "boss"),
+                           ("crypt1", "j1"), ("crypt2", "j2")):
+            make_user(session, role, username=name)
+    clients = {}
+    for name in ("sc1", "sc2", "boss", "sup", "j1", "j2"):
+        clients[name] = app.test_client()
+        login(clients[name], name)
+    return clients
+
+
+def post(client, url, page=None, files=None, **form):
+    token = csrf_from(client.get(page or url).text)
+    data = {"csrf_token": token, **form, **(files or {})}
+    return client.post(url, data=data, follow_redirects=True,
+                       content_type="multipart/form-data" if files else None)
+
+
+def test_from_two_entries_to_the_signed_results_through_the_pages(people, day):
+    sc1, sc2, boss, sup = people["sc1"], people["sc2"], people["boss"], people["sup"]
+    marks = {f"mark:{code}": str(70 + i) for i, code in enumerate(day.stations)}
+    saved = post(sc1, "/results/entry/1", **marks)
+    assert "已保存" in saved.text or "Saved" in saved.text
+    # The one who typed entry 1 may not type entry 2.
+    refused = post(sc1, "/results/entry/2", **{f"mark:{day.stations[0]}": "70"})
+    assert "另一名记分员" in refused.text or "another scorekeeper" in refused.text
+    # A bad mark is listed and nothing is saved.
+    bad = post(sc2, "/results/entry/2", **{**marks, f"mark:{day.stations[1]}": "86"})
+    assert day.stations[1] in bad.text and "86" in bad.text
+    from kiosk.results import service
+
+    assert service.entry_marks(day.session, 2) == {}
+    typed = {**marks, f"mark:{day.stations[0]}": "71.5"}
+    post(sc2, "/results/entry/2", **typed)
+    differences = boss.get("/results/differences").text
+    assert day.stations[0] in differences and "71.5" in differences
+    post(boss, "/results/differences", station=day.stations[0], task="", mark="71.5",
+         reason="以评分表为准")
+    assert "两次录入完全一致" in boss.get("/results/differences").text or \
+        "agree everywhere" in boss.get("/results/differences").text
+    post(boss, "/results/deductions", station=day.stations[1], amount="5%", reason="着装不规范",
+         approved_by="裁判长")
+    post(boss, "/results/review", action="draw")
+    review = sup.get("/results/review").text
+    sampled = [code for code in day.stations if f"<td>{code}</td>" in review]
+    assert len(sampled) == 6
+    for code in sampled:
+        post(sup, "/results/review", station=code, action="confirm")
+    post(boss, "/results/lock", page="/results/")
+    overview = boss.get("/results/").text
+    assert "SHA-256" in overview and "已锁定" in overview
+
+    names = [p.name for p in day.event.people]
+    for url in ("/results/", "/results/review", "/results/differences", "/results/final",
+                "/results/unseal"):
+        page = boss.get(url).text
+        assert not any(name in page for name in names), url
+    sealed_pdf = boss.get("/results/final.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(sealed_pdf.data)).pages)
+    assert "赛位号成绩表" in text and not any(name in text for name in names)
+
+    j1, j2 = people["j1"], people["j2"]
+    keys = {stage: str(day.event.keys[f"crypt{stage}"]) for stage in (1, 2)}
+    early = post(j1, "/results/unseal", stage="1", identity_text=keys[1], supervisor="sup",
+                 password="correct-horse-42")
+    assert "逐层解密" in early.text and not any(name in early.text for name in names)
+    wrong = post(j2, "/results/unseal", stage="2", identity_text=keys[2], supervisor="sup",
+                 password="wrong")
+    assert "用户名或密码错误" in wrong.text
+    opened = post(j2, "/results/unseal", stage="2",
+                  files={"identity": (io.BytesIO(f"# key\n{keys[2]}\n".encode()), "k.txt")},
+                  supervisor="sup", password="correct-horse-42")
+    assert "已打开并与其承诺值核对一致" in opened.text or "verified" in opened.text
+    post(j1, "/results/unseal", stage="1", identity_text=keys[1], supervisor="sup",
+         password="correct-horse-42")
+    final = boss.get("/results/final").text
+    assert "职工组" in final and "学生组" in final and "一等奖" in final
+    assert sum(name in final for name in names) == len(names)
+    pdf = boss.get("/results/final.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "成绩汇总表（职工组）" in text and names[0] in text
+    assert boss.get("/results/final.xlsx").data[:2] == b"PK"
+
+
+def test_a_scorekeeper_cannot_decide_review_or_see_the_final_results(people, day):
+    sc1 = people["sc1"]
+    assert sc1.get("/results/final").status_code == 403
+    assert sc1.get("/results/review").status_code == 403
+    token = csrf_from(sc1.get("/results/differences").text)
+    assert sc1.post("/results/differences", data={"csrf_token": token, "station": "A01",
+                                                  "mark": "1", "reason": "x"}).status_code == 403
+    assert sc1.post("/results/lock", data={"csrf_token": token}).status_code == 403
+    # Without a CSRF token nothing is accepted, even from the chief judge.
+    assert people["boss"].post("/results/lock", data={}).status_code == 400
