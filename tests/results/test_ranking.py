@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -69,3 +70,29 @@ def test_groups_are_ranked_separately():
                Entry("B01", "学生组", Decimal(50), Decimal(30), None)]
     result = rank_all(entries)
     assert result["职工组"][0].rank == 1 and result["学生组"][0].rank == 1
+
+
+@pytest.mark.parametrize(("size", "first", "second", "third"), [
+    (1, 0, 0, 1),  # round(0.1) = 0, round(0.3) = 0, round(0.6) = 1
+    (7, 1, 1, 2),  # 0.7 → 1, 2.1 → 2, 4.2 → 4
+    (10, 1, 2, 3),
+    (23, 2, 5, 7),  # 2.3 → 2, 6.9 → 7, 13.8 → 14
+])
+def test_tier_counts_for_groups_without_ties(size, first, second, third):
+    group = [Entry(f"A{i:02d}", "职工组", Decimal(100 - i), Decimal(50), None)
+             for i in range(size)]
+    awards = [e.award for e in rank_group(group)]
+    assert (awards.count("一等奖"), awards.count("二等奖"), awards.count("三等奖")) == (
+        first, second, third)
+    assert awards.count(None) == size - first - second - third
+
+
+def test_a_tie_on_a_tier_boundary_moves_into_the_higher_tier_and_the_next_shrinks():
+    # 10 contestants, places 1 and 2 tied on everything: both first prize (the tier grows to
+    # 2), the second prize still ends at place 3 (it shrinks to 1), the third at place 6.
+    group = [Entry(f"A{i:02d}", "学生组", Decimal(100 - max(i, 1)), Decimal(50), 60.0)
+             for i in range(10)]
+    ranked = rank_group(group)
+    assert [e.rank for e in ranked[:3]] == [1, 1, 3]
+    assert [e.award for e in ranked] == ["一等奖", "一等奖", "二等奖", "三等奖", "三等奖",
+                                         "三等奖", None, None, None, None]

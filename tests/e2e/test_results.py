@@ -1,0 +1,171 @@
+"""Scoring to the published list in a real browser: a scorekeeper imports a file, the other
+types on the page, the chief judge resolves the difference, a supervisor reviews, the chief
+judge locks, both encryption judges unseal with a supervisor co-signing, the list is printed."""
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from kiosk import clock
+from kiosk.audit import Actor
+from kiosk.checkin import draws
+from kiosk.checkin.models import Contestant
+from kiosk.checkin.service import check_in
+from kiosk.instance import open_instance
+from kiosk.lockdown import phases
+from kiosk.lockdown.models import Station
+from kiosk.theory_exam import exam
+from kiosk.theory_exam.models import Paper
+from tests.e2e.conftest import screenshot
+from tests.servers import Server
+
+pytestmark = pytest.mark.e2e
+SETUP = Actor("e2e-setup", "cli")
+HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+@pytest.fixture
+def scored_day(tmp_path):
+    """A demo event after the practical exam: everyone checked in, both draws sealed, the
+    theory exam over with answers saved through the exam service."""
+    path = tmp_path / "demo"
+    created = subprocess.run([sys.executable, "-m", "kiosk", "--instance", str(path), "demo",
+                              "--no-serve", "--json"], capture_output=True, text=True, check=True)
+    info = json.loads(created.stdout)
+    instance = open_instance(path)
+    with instance.session() as session:
+        for person in session.scalars(select(Contestant)).all():
+            check_in(session, person.id, staff_id=None, actor=SETUP, now=clock.now())
+        for stage in (1, 2):
+            draws.commit(session, stage, actor=SETUP, now=clock.now())
+            draws.draw(session, stage, "4 2 6 1", actor=SETUP, now=clock.now())
+            draws.seal(session, stage, event_name="e2e", actor=SETUP, now=clock.now())
+        phases.start(session, "theory", 20, actor=SETUP, now=clock.now())
+        stations = list(session.scalars(select(Station).where(Station.occupied)
+                                        .order_by(Station.code)))
+        papers = dict(session.execute(select(Paper.station_id, Paper.key_map)).all())
+        for index, station in enumerate(stations):
+            # Station n answers its first 10 + n % 45 questions right.
+            questions = list(papers[station.id].items())[:10 + index % 45]
+            for seq, (qid, entry) in enumerate(questions):
+                right = next(k for k, letter in entry["keys"].items()
+                             if letter == entry["answer"])
+                exam.save_answer(session, station.id, qid, right, seq + 1, now=clock.now(),
+                                 grace=timedelta(0))
+        phases.end(session, "theory", actor=SETUP, now=clock.now())
+        codes = [s.code for s in stations]
+    instance.engine.dispose()
+    server = Server(path).start()
+    yield {**info, "url": server.url, "path": path, "codes": codes}
+    server.stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _sign_in(context, demo, username):
+    user = next(u for u in demo["users"] if u["username"] == username)
+    page = context.new_page()
+    page.goto(demo["url"] + "/login")
+    page.fill("input[name=username]", user["username"])
+    page.fill("input[name=password]", user["password"])
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/staff")
+    return page
+
+
+def _password(demo, username):
+    return next(u["password"] for u in demo["users"] if u["username"] == username)
+
+
+def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
+    demo, codes = scored_day, scored_day["codes"]
+    marks = {code: f"{40 + i % 45}.5" for i, code in enumerate(codes)}
+    sheet = tmp_path / "记分表一.csv"
+    with sheet.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["赛位号", "分数"])
+        writer.writerows(marks.items())
+
+    contexts = [browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+                for _ in range(5)]
+    scorer1 = _sign_in(contexts[0], demo, "scorer1")
+    scorer1.click("nav >> text=评分")
+    scorer1.click("nav.tabs >> text=第一次录入")
+    scorer1.set_input_files("input[type=file][name=file]", str(sheet))
+    scorer1.click("button:has-text('导入')")
+    expect(scorer1.locator(".flash-success")).to_contain_text(str(len(codes)))
+
+    # The second scorekeeper types every mark; one differs from the first entry.
+    scorer2 = _sign_in(contexts[1], demo, "scorer2")
+    scorer2.goto(demo["url"] + "/results/entry/2")
+    for code, mark in marks.items():
+        scorer2.fill(f"input[name='mark:{code}']", "41" if code == codes[0] else mark)
+    screenshot(scorer2, "score-entry")
+    scorer2.click("button:has-text('保存第 2 次录入')")
+    expect(scorer2.locator(".flash-success")).to_be_visible()
+
+    chief = _sign_in(contexts[2], demo, "chief")
+    chief.goto(demo["url"] + "/results/differences")
+    row = chief.locator("[data-differences] tbody tr").first
+    expect(row).to_contain_text(codes[0])
+    row.locator("input[name=mark]").fill(marks[codes[0]])
+    row.locator("input[name=reason]").fill("以评分表原件为准")
+    row.locator("button").click()
+    expect(chief.locator("[data-differences]")).to_contain_text("两次录入完全一致")
+
+    chief.goto(demo["url"] + "/results/")
+    chief.once("dialog", lambda dialog: dialog.accept())
+    chief.click("button:has-text('抽取复核样本')")
+    expect(chief.locator("[data-review]")).to_be_visible()
+
+    supervisor = _sign_in(contexts[3], demo, "supervisor")
+    supervisor.goto(demo["url"] + "/results/review")
+    while (button := supervisor.locator("button:has-text('复核无误')")).count():
+        button.first.click()
+    expect(supervisor.locator("[data-progress]")).to_contain_text("有误 0 个")
+    screenshot(supervisor, "review")
+
+    chief.goto(demo["url"] + "/results/")
+    chief.click("button:has-text('锁定成绩')")
+    expect(chief.locator(".commitment")).to_have_text(HEX)
+    screenshot(chief, "results-locked")
+    # Before the unsealing no name appears on the final page.
+    chief.goto(demo["url"] + "/results/final")
+    expect(chief.locator(".flash-error")).to_contain_text("仍处于密封状态")
+
+    keys = {k["role"]: k["identity_file"] for k in demo["judge_keys"]}
+    for stage, judge in ((2, "crypt2"), (1, "crypt1")):
+        page = _sign_in(contexts[4] if stage == 2 else browser.new_context(locale="zh-CN"),
+                        demo, judge)
+        page.goto(demo["url"] + "/results/unseal")
+        page.set_input_files("input[name=identity]", keys[judge])
+        page.fill("input[name=supervisor]", "supervisor")
+        page.fill("input[name=password]", _password(demo, "supervisor"))
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click(f"button:has-text('解密第 {stage} 层')")
+        expect(page.locator(".flash-success")).to_contain_text("核对一致")
+        if stage == 1:
+            expect(page.locator("[data-links]")).to_contain_text("职工组")
+            screenshot(page, "unsealing")
+
+    chief.goto(demo["url"] + "/results/final")
+    expect(chief.locator("h2", has_text="职工组")).to_be_visible()
+    expect(chief.locator("[data-ranking]").first).to_contain_text("一等奖")
+    screenshot(chief, "final-results")
+    with chief.expect_download() as download:
+        chief.click("text=导出（.xlsx）")
+    assert download.value.suggested_filename == "results.xlsx"
+    pdf = chief.request.get(demo["url"] + "/results/final.pdf")
+    text = PdfReader(io.BytesIO(pdf.body())).pages[0].extract_text()
+    assert "成绩汇总表" in text and "裁判长签字" in text
+    for context in contexts:
+        context.close()
