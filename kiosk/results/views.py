@@ -19,15 +19,18 @@ from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_require
 
 bp = Blueprint("results", __name__, url_prefix="/results", template_folder="templates")
 
-nav_item("results.overview", lambda: str(lazy_gettext("Scoring")), "chief", "scorer",
-         "supervisor", order=60)
+nav_item("results.overview", lambda: str(lazy_gettext("Scoring")), "chief", "supervisor",
+         order=60)
+nav_item("results.entry_index", lambda: str(lazy_gettext("Score entry")), "scorer", order=60)
 nav_item("results.unseal", lambda: str(lazy_gettext("Unsealing")), "crypt1", "crypt2", "chief",
          "supervisor", order=61)
 nav_item("results.final", lambda: str(lazy_gettext("Final results")), "chief", "supervisor",
          order=62)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-READERS = ("chief", "scorer", "supervisor")
+# Scorekeepers enter independently: they see their own entry only, never the other one, the
+# differences or the totals.
+READERS = ("chief", "supervisor")
 REVIEW_LABELS = {"pending": lazy_gettext("to review"), "confirmed": lazy_gettext("confirmed"),
                  "error": lazy_gettext("error reported"), "corrected": lazy_gettext("corrected")}
 SAMPLE_REASONS = {"top": lazy_gettext("top 30%"), "random": lazy_gettext("random 15%"),
@@ -55,6 +58,15 @@ def _problems(exc: KioskError) -> list[str]:
     return [translated(exc), *(p.render(gettext) for p in getattr(exc, "problems", ()))]
 
 
+def _typed_mark() -> Decimal:
+    """The form's practical mark: 0 to full marks, two decimals at most."""
+    text = request.form.get("mark", "")
+    mark = service.parse_mark(text)
+    if mark is None or not Decimal(0) <= mark <= _full():
+        raise KioskError(gettext("%(value)s is not a mark (two decimals at most)", value=text))
+    return mark
+
+
 def _flash_error(exc: KioskError) -> None:
     for line in _problems(exc):
         flash(line, "error")
@@ -77,6 +89,12 @@ def overview():
                            opened=unsealing.opened(session),
                            lock_problems=[p.render(gettext) for p in totals.lock_problems(
                                session, current)] if stage == "review" else [])
+
+
+@bp.get("/entry")
+@roles_required("chief", "scorer")
+def entry_index():
+    return render_template("results/entry_index.html")
 
 
 @bp.route("/entry/<int:entry>", methods=["GET", "POST"])
@@ -120,12 +138,8 @@ def differences():
     if request.method == "POST":
         if current_user.role != "chief":
             abort(403)
-        mark = service.parse_mark(request.form.get("mark", ""))
         try:
-            if mark is None or not Decimal(0) <= mark <= _full():
-                raise KioskError(gettext("%(value)s is not a mark (two decimals at most)",
-                                         value=request.form.get("mark", "")))
-            service.resolve(session, request.form.get("station", ""), mark,
+            service.resolve(session, request.form.get("station", ""), _typed_mark(),
                             request.form.get("reason", ""), task=request.form.get("task", ""),
                             actor=current_actor(), now=clock.now())
         except KioskError as exc:
@@ -177,18 +191,14 @@ def review_page():
                 review.draw_sample(session, theory_weight=_weight(), actor=current_actor(),
                                    now=clock.now())
             elif action in ("confirm", "error"):
-                mark = service.parse_mark(form.get("mark", "")) if action == "error" else None
+                mark = _typed_mark() if action == "error" else None
                 review.record_outcome(session, form.get("station", ""),
                                       correct=action == "confirm", mark=mark,
                                       note=form.get("note", ""), actor=current_actor(),
                                       now=clock.now())
             elif action == "correct" and current_user.role == "chief":
-                mark = service.parse_mark(form.get("mark", ""))
-                if mark is None or not Decimal(0) <= mark <= _full():
-                    raise KioskError(gettext("%(value)s is not a mark (two decimals at most)",
-                                             value=form.get("mark", "")))
-                review.correct(session, form.get("station", ""), mark, form.get("reason", ""),
-                               actor=current_actor(), now=clock.now())
+                review.correct(session, form.get("station", ""), _typed_mark(),
+                               form.get("reason", ""), actor=current_actor(), now=clock.now())
             else:
                 abort(403)
         except KioskError as exc:

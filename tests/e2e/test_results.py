@@ -98,7 +98,7 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
     contexts = [browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
                 for _ in range(5)]
     scorer1 = _sign_in(contexts[0], demo, "scorer1")
-    scorer1.click("nav >> text=评分")
+    scorer1.click("nav >> text=成绩录入")
     scorer1.click("nav.tabs >> text=第一次录入")
     scorer1.set_input_files("input[type=file][name=file]", str(sheet))
     scorer1.click("button:has-text('导入')")

@@ -96,11 +96,17 @@ def test_from_two_entries_to_the_signed_results_through_the_pages(people, day):
     assert boss.get("/results/final.xlsx").data[:2] == b"PK"
 
 
-def test_a_scorekeeper_cannot_decide_review_or_see_the_final_results(people, day):
-    sc1 = people["sc1"]
-    assert sc1.get("/results/final").status_code == 403
-    assert sc1.get("/results/review").status_code == 403
-    token = csrf_from(sc1.get("/results/differences").text)
+def test_a_scorekeeper_sees_only_their_own_entry_and_decides_nothing(people, day):
+    sc1, sc2 = people["sc1"], people["sc2"]
+    post(sc2, "/results/entry/2", **{f"mark:{day.stations[0]}": "77.25"})
+    other = sc1.get("/results/entry/2").text
+    assert "77.25" not in other and ("另一名记分员" in other)
+    assert "77.25" in sc2.get("/results/entry/2").text
+    assert "77.25" in people["boss"].get("/results/entry/2").text
+    for url in ("/results/", "/results/differences", "/results/review", "/results/final",
+                "/results/final.pdf"):
+        assert sc1.get(url).status_code == 403, url
+    token = csrf_from(sc1.get("/results/entry/1").text)
     assert sc1.post("/results/differences", data={"csrf_token": token, "station": "A01",
                                                   "mark": "1", "reason": "x"}).status_code == 403
     assert sc1.post("/results/lock", data={"csrf_token": token}).status_code == 403
