@@ -138,13 +138,66 @@ def migrate_command() -> None:
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256))
 def serve_command(host: str, port: int, threads: int) -> None:
     """Serve the instance with waitress."""
+    from datetime import timedelta
+
     from kiosk import create_app
+    from kiosk.backup import AutoBackup
     from kiosk.serve import serve
 
     app = create_app(instance_path())
-    click.echo(_("Serving %(event)s on http://%(host)s:%(port)s/", event=app.config[
-        "KIOSK_SETTINGS"].event_name, host=host, port=port))
+    settings = app.config["KIOSK_SETTINGS"]
+    click.echo(_("Serving %(event)s on http://%(host)s:%(port)s/", event=settings.event_name,
+                 host=host, port=port))
+    if settings.backup_interval_minutes:
+        folder = settings.backup_folder(instance_path())
+        AutoBackup(app.extensions["kiosk"], folder,
+                   timedelta(minutes=settings.backup_interval_minutes),
+                   settings.backup_keep).start()
+        click.echo(_("Automatic backups every %(n)s minutes during the exam, to %(folder)s",
+                     n=settings.backup_interval_minutes, folder=str(folder)))
     serve(app, host, port, threads)
+
+
+# ----------------------------------------------------------------------------- backups
+
+@main.command("backup")
+@instance_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The backup file to write (.tar); never overwritten.")
+@json_option
+def backup_command(out: Path, as_json: bool) -> None:
+    """A consistent copy of the instance while it runs: database, hand-ins, sealed records,
+    keys and config (keep it like the server: it holds the keys)."""
+    from kiosk.backup import make_backup
+
+    instance = open_current()
+    result = make_backup(instance, out)
+    emit(as_json, result, _("Backup written to %(out)s (%(size)s bytes, SHA-256 %(sha)s)",
+                            out=result["out"], size=result["size"], sha=result["sha256"]))
+
+
+@main.command("restore")
+@click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A new (or empty) instance folder.")
+@click.option("--database-url", default="", help="Restore into this (empty) database, e.g. "
+              "postgresql+psycopg://…")
+@click.option("--sqlite", is_flag=True, help="Restore into a SQLite file in the new folder, "
+              "whatever database the backup came from.")
+@json_option
+def restore_command(backup: Path, target: Path, database_url: str, sqlite: bool,
+                    as_json: bool) -> None:
+    """Bring a standby up from a backup: every file's hash is checked first, the restored
+    database, audit chain and archives are checked after."""
+    from kiosk.backup import restore_backup
+
+    result = restore_backup(backup, target, database_url=database_url, sqlite=sqlite)
+    emit(as_json, result, lambda: "\n".join(
+        [_("Restored to %(path)s: %(n)s hand-ins, %(events)s audit events.", path=result[
+            "instance"], n=result["hand_ins"], events=result["audit_events"])]
+        + [_("PROBLEM: %(p)s", p=p) for p in result["problems"]]))
+    if result["problems"]:
+        raise SystemExit(1)
 
 
 # ----------------------------------------------------------------------------- staff

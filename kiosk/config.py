@@ -51,6 +51,11 @@ class Settings:
     # A CJK TrueType font for PDFs; empty: look in the usual Windows and Debian places.
     pdf_font: str = ""
     login_attempts_per_minute: int = 5
+    # Automatic backups while a phase is open (and two hours after): every N minutes (0: off)
+    # into backup_dir (empty: the instance's backups/; put it on a second disk), newest kept.
+    backup_interval_minutes: int = 5
+    backup_dir: str = ""
+    backup_keep: int = 24
     log_level: str = "INFO"
 
     @classmethod
@@ -83,10 +88,15 @@ class Settings:
             problems.append("practical_minutes must be between 1 and 1440")
         if self.upload_limit_mb < 1:
             problems.append("upload_limit_mb must be at least 1")
+        if self.backup_interval_minutes < 0 or self.backup_keep < 1:
+            problems.append("backup_interval_minutes must be 0 or more, backup_keep 1 or more")
         if any(m < 0 for m in self.warnings_at_minutes):
             problems.append("warnings_at_minutes must not be negative")
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def backup_folder(self, instance_path: Path) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else instance_path / "backups"
 
     def database_url_for(self, instance_path: Path) -> str:
         return self.database_url or f"sqlite:///{(instance_path / 'kiosk.sqlite3').resolve()}"
