@@ -158,6 +158,41 @@ def serve_command(host: str, port: int, threads: int) -> None:
     serve(app, host, port, threads)
 
 
+# ----------------------------------------------------------------------------- rehearsal
+
+@main.command("rehearse")
+@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A new folder for the rehearsal's instance (default: a new temporary one).")
+@click.option("--stations", default=12, show_default=True, type=click.IntRange(2, 60))
+@json_option
+def rehearse_command(target: Path | None, stations: int, as_json: bool) -> None:
+    """Play a whole exam day on a fresh demo instance in a few minutes and print each step's
+    outcome: check-in, draws and seals, badges, a theory exam and hand-ins by simulated
+    stations, export, scoring, review, unsealing, results, audit, backup and restore."""
+    import tempfile
+
+    from kiosk.rehearse import rehearse
+
+    path = target or Path(tempfile.mkdtemp(prefix="kiosk-rehearsal-")) / "instance"
+
+    def report(step) -> None:
+        if not as_json:
+            mark = "✓" if step.ok else "✗"
+            click.echo(f"{mark} {step.name:<34} {step.seconds:7.2f} s  {step.detail}")
+
+    run = rehearse(path, stations=stations, report=report)
+    if as_json:
+        click.echo(json.dumps({"ok": run.ok, "instance": str(path), "steps": [
+            {"name": s.name, "ok": s.ok, "seconds": s.seconds, "detail": s.detail}
+            for s in run.steps]}, ensure_ascii=False))
+    else:
+        click.echo(_("Rehearsal passed: the server is ready.") if run.ok else
+                   _("Rehearsal FAILED at: %(step)s", step=run.steps[-1].name))
+        click.echo(_("Its instance and PDFs: %(path)s", path=str(path)))
+    if not run.ok:
+        raise SystemExit(1)
+
+
 # ----------------------------------------------------------------------------- backups
 
 @main.command("backup")

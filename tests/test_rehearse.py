@@ -1,0 +1,30 @@
+"""`kiosk rehearse` plays the whole day; CI runs it as organisers would the evening before."""
+
+import json
+
+from click.testing import CliRunner
+
+from kiosk.cli import main
+
+
+def test_the_rehearsal_plays_every_step_of_the_day(tmp_path):
+    result = CliRunner().invoke(main, ["rehearse", "--to", str(tmp_path / "r"), "--stations",
+                                       "6", "--json"])
+    report = json.loads(result.output)
+    failed = [s for s in report["steps"] if not s["ok"]]
+    assert result.exit_code == 0 and report["ok"], failed
+    names = [s["name"] for s in report["steps"]]
+    assert names[0] == "demo instance" and names[-1] == "backup and restore"
+    assert len(names) == 18
+    for pdf in ("rehearsal-record-1.pdf", "rehearsal-badges.pdf", "rehearsal-results.pdf"):
+        assert (tmp_path / "r" / pdf).read_bytes()[:5] == b"%PDF-"
+
+
+def test_a_failing_step_stops_the_rehearsal_and_exits_1(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "something").write_text("not empty")
+    result = CliRunner().invoke(main, ["rehearse", "--to", str(tmp_path / "r"), "--json"])
+    report = json.loads(result.output)
+    assert result.exit_code == 1 and not report["ok"]
+    assert [s["name"] for s in report["steps"]] == ["demo instance"]
+    assert "not empty" in report["steps"][0]["detail"] or "demo" in report["steps"][0]["detail"]
