@@ -26,3 +26,19 @@ def test_the_systemd_unit_restarts_on_failure_and_raises_the_file_limit():
         assert option in help_text
     assert service["Environment"].startswith("KIOSK_INSTANCE=")
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_windows_service_runs_kiosk_serve_and_restarts_it():
+    import xml.etree.ElementTree as ElementTree
+
+    service = ElementTree.parse(DEPLOY / "windows" / "kiosk-service.xml").getroot()
+    assert service.findtext("executable").endswith("kiosk.exe")
+    arguments = shlex.split(service.findtext("arguments"), posix=False)
+    assert arguments[2] == "serve"
+    help_text = CliRunner().invoke(main, ["serve", "--help"]).output
+    for option in (arg for arg in arguments[3:] if arg.startswith("--")):
+        assert option in help_text
+    assert [f.get("action") for f in service.findall("onfailure")] == ["restart"] * 3
+    assert service.findtext("startmode") == "Automatic"
+    script = (DEPLOY / "windows" / "install-service.ps1").read_text("utf-8")
+    assert "kiosk-service.xml" in script and "512" in script  # the select() limit, explained
