@@ -31,7 +31,8 @@ def test_the_systemd_unit_restarts_on_failure_and_raises_the_file_limit():
 def test_the_windows_service_runs_kiosk_serve_and_restarts_it():
     import xml.etree.ElementTree as ElementTree
 
-    service = ElementTree.parse(DEPLOY / "windows" / "kiosk-service.xml").getroot()
+    # Our own file from the repository, not untrusted input.
+    service = ElementTree.parse(DEPLOY / "windows" / "kiosk-service.xml").getroot()  # noqa: S314
     assert service.findtext("executable").endswith("kiosk.exe")
     arguments = shlex.split(service.findtext("arguments"), posix=False)
     assert arguments[2] == "serve"
