@@ -31,6 +31,27 @@ def _default_route_exists() -> bool | None:
         return None
 
 
+def _backup_check(instance: Instance) -> Check:
+    """Automatic backups on, into a writable folder on another disk than the instance."""
+    settings = instance.settings
+    if not settings.backup_interval_minutes:
+        return Check("backups", "warn", "automatic backups are off (backup_interval_minutes = 0)")
+    folder = settings.backup_folder(instance.path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return Check("backups", "fail", f"{folder}: {exc.strerror}")
+    if not os.access(folder, os.W_OK):
+        return Check("backups", "fail", f"{folder} is not writable")
+    same_disk = folder.stat().st_dev == instance.path.stat().st_dev
+    detail = (f"every {settings.backup_interval_minutes} min to {folder}, "
+              f"{shutil.disk_usage(folder).free / 2**30:.1f} GiB free")
+    if same_disk:
+        return Check("backups", "warn", detail + "; on the instance's own disk: set backup_dir "
+                     "to a second disk (docs/operations.md)")
+    return Check("backups", "ok", detail)
+
+
 def run(instance: Instance, *, expected_upload_mb: int | None = None) -> list[Check]:
     from kiosk.checkin.models import Contestant
     from kiosk.lockdown.models import Station
@@ -99,9 +120,5 @@ def run(instance: Instance, *, expected_upload_mb: int | None = None) -> list[Ch
     checks.append(Check("no route to the internet", "warn" if route else "ok",
                         "a default route exists: is this server really on the closed exam LAN?"
                         if route else ("no default route" if route is False else "unknown")))
-    backups = instance.path / "backups"
-    has_backup = backups.is_dir() and any(backups.iterdir())
-    checks.append(Check("backups", "ok" if has_backup else "warn",
-                        "backups present" if has_backup else
-                        "no backup yet in backups/ (automatic backups arrive with issue 8)"))
+    checks.append(_backup_check(instance))
     return checks

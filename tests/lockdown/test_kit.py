@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -89,3 +90,22 @@ def test_preflight_fails_on_what_would_stop_the_day(kiosk_instance):
     checks = {c["name"]: c["status"] for c in json.loads(result.output)["checks"]}
     assert checks["database"] == "ok" and checks["stations"] == "fail"
     assert checks["judge key crypt1"] == "fail"
+
+
+def test_preflight_wants_backups_on_a_second_disk(instance, tmp_path):
+    from kiosk.lockdown.preflight import _backup_check
+
+    assert _backup_check(instance).status == "warn"  # backups/ inside the instance
+    assert "second disk" in _backup_check(instance).detail
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shm.stat().st_dev != instance.path.stat().st_dev:
+        folder = shm / f"kiosk-test-{tmp_path.name}"
+        instance.settings.backup_dir = str(folder)
+        try:
+            assert _backup_check(instance).status == "ok"
+        finally:
+            folder.rmdir()
+    instance.settings.backup_dir = "/proc/kiosk-cannot-be-here"
+    assert _backup_check(instance).status == "fail"
+    instance.settings.backup_interval_minutes = 0
+    assert _backup_check(instance).status == "warn"
