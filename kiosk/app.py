@@ -38,6 +38,9 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="kiosk_session",
+        # Behind the TLS terminator every request is HTTPS: cookies never travel in the clear.
+        SESSION_COOKIE_SECURE=settings.behind_proxy,
+        REMEMBER_COOKIE_SECURE=settings.behind_proxy,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=14),

@@ -193,6 +193,37 @@ def rehearse_command(target: Path | None, stations: int, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+# ----------------------------------------------------------------------------- HTTPS
+
+@main.group("tls")
+def tls_group() -> None:
+    """Optional HTTPS on the exam LAN (a local CA; see deploy/tls/)."""
+
+
+@tls_group.command("init")
+@instance_option
+@click.option("--host", "hosts", multiple=True, help="An address or name of the server "
+              "(repeatable; default: its LAN addresses, localhost and 127.0.0.1).")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 400))
+@json_option
+def tls_init_command(hosts: tuple[str, ...], days: int, as_json: bool) -> None:
+    """Make a local certificate authority and the server certificate in <instance>/tls/."""
+    from kiosk.serve import lan_addresses
+    from kiosk.tls import make_certificates
+
+    instance = open_current()
+    names = list(hosts) or [*lan_addresses(), "localhost", "127.0.0.1"]
+    result = make_certificates(instance.path / "tls", event_name=instance.settings.event_name,
+                               hosts=names, now=clock.now(), days=days)
+    emit(as_json, result, lambda: "\n".join([
+        _("CA and server certificate written to %(folder)s for %(hosts)s.",
+          folder=result["folder"], hosts=", ".join(names)),
+        _("CA fingerprint (SHA-256), to compare on each workstation: %(fp)s",
+          fp=result["ca_sha256"]),
+        _("Next: a TLS terminator (deploy/tls/), behind_proxy = true, and ca.crt on every "
+          "workstation.")]))
+
+
 # ----------------------------------------------------------------------------- backups
 
 @main.command("backup")

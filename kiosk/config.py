@@ -53,6 +53,9 @@ class Settings:
     login_attempts_per_minute: int = 5
     # Automatic backups while a phase is open (and two hours after): every N minutes (0: off)
     # into backup_dir (empty: the instance's backups/; put it on a second disk), newest kept.
+    # HTTPS through a TLS terminator on this machine (deploy/tls/): trust its X-Forwarded-*
+    # headers from 127.0.0.1 only, and send cookies over HTTPS only.
+    behind_proxy: bool = False
     backup_interval_minutes: int = 5
     backup_dir: str = ""
     backup_keep: int = 24

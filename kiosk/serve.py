@@ -36,8 +36,12 @@ def waitress_options(app: Flask, host: str, port: int, threads: int) -> dict:
         "recv_bytes": 256 * 1024,
         # The largest body is an upload; waitress refuses anything bigger before the app runs.
         "max_request_body_size": settings.upload_limit_mb * 1024 * 1024 + 1024 * 1024,
-        # Behind no proxy: take no client address or scheme from headers a client can forge.
-        "trusted_proxy": None,
+        # Take a client address or scheme from headers only from the local TLS terminator
+        # (behind_proxy); otherwise from nobody, since any client can forge them.
+        **({"trusted_proxy": "127.0.0.1", "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto",
+                                      "x-forwarded-host", "x-forwarded-port"}}
+           if settings.behind_proxy else {"trusted_proxy": None}),
         "clear_untrusted_proxy_headers": True,
         "ident": "kiosk",
     }
