@@ -57,6 +57,9 @@ class TooManyAttempts(KioskError):
     status = 429
 
 
+MAX_QUOTED = 60  # characters of a bad cell quoted back in a problem
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an imported file: `line N: reason` (line as Excel shows it)."""
@@ -67,11 +70,14 @@ class Problem:
 
     def render(self, translate: Callable[[str], str] = lambda text: text) -> str:
         text = translate(self.message)
-        if self.params:
+        # A cell can be a whole page pasted by mistake: quote its start, not all of it.
+        params = {key: value[:MAX_QUOTED] + "…" if isinstance(value, str) and
+                  len(value) > MAX_QUOTED else value for key, value in self.params.items()}
+        if params:
             try:
-                text = text % self.params
+                text = text % params
             except (KeyError, ValueError, TypeError):
-                text = self.message % self.params
+                text = self.message % params
         return f"line {self.line}: {text}" if self.line is not None else text
 
 
