@@ -12,6 +12,14 @@ from tests.e2e.conftest import screenshot
 from tests.servers import Server, cli
 
 pytestmark = pytest.mark.e2e
+SHIFTED_CLOCK = """(() => {
+  const shift = %d, RealDate = Date;
+  class ShiftedDate extends RealDate {
+    constructor(...args) { super(...(args.length ? args : [RealDate.now() + shift])); }
+    static now() { return RealDate.now() + shift; }
+  }
+  globalThis.Date = ShiftedDate;
+})();"""
 PHASE_MINUTES = 0.45  # 27 s
 WARNING_MINUTES = 0.25  # the banner at 15 s before the end
 
@@ -70,3 +78,30 @@ def test_warning_at_the_threshold_announcement_and_stop_at_the_end(browser, phas
     assert time.monotonic() - started >= PHASE_MINUTES * 60 - 1
     hall_context.close()
     context.close()
+
+
+def test_a_workstation_clock_hours_wrong_still_counts_down_the_servers_time(browser,
+                                                                            phase_server):
+    """The countdown comes from the server's deadline and the server's clock; a workstation
+    whose own clock is three hours ahead (or a day behind) shows the same remaining time."""
+    from datetime import timedelta
+
+    cli(phase_server["path"], "phase", "start", "practical", "--minutes", "30")
+    shown = {}
+    # Two workstations (one browser per station), one clock ahead and one behind.
+    for index, (label, offset) in enumerate((("ahead", timedelta(hours=3)),
+                                             ("behind", timedelta(days=-1))), start=1):
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        # The workstation's system clock is wrong: every Date the page sees is shifted.
+        page.add_init_script(SHIFTED_CLOCK % int(offset.total_seconds() * 1000))
+        page.goto(phase_server["url"] + "/kiosk")
+        page.fill("input[name=token]", phase_server["stations"][index]["code"])
+        page.press("input[name=token]", "Enter")
+        countdown = page.locator("[data-practical-countdown]")
+        expect(countdown).to_have_text(re.compile(r"\d+:\d\d"), timeout=10000)
+        minutes, seconds = (int(x) for x in re.findall(r"(\d+):(\d\d)", countdown.inner_text())
+                            [-1])
+        shown[label] = minutes * 60 + seconds
+        assert 28 * 60 <= shown[label] <= 30 * 60, (label, countdown.inner_text())
+        context.close()
