@@ -1,0 +1,329 @@
+"""The hall under load, and under faults: loopback only, bounded in count and time.
+
+    python bench/hall_day.py [--stations 500] [--uploaders 50] [--upload-mb 200]
+                             [--seconds 60] [--pace 2] [--kill-every 0]
+
+1. N stations sign in; the theory exam starts; all N fetch their paper in the same second.
+2. For --seconds, every station saves an answer every --pace seconds, while --uploaders other
+   stations each hand in --upload-mb of work (the practical phase runs beside the theory one).
+3. With --kill-every S, the server is SIGKILLed at random moments (on average every S seconds)
+   and restarted on the same port; clients retry as the workstation does (same seq for an
+   answer, the whole file again for an upload).
+4. Afterwards, with the server stopped: every acknowledged answer is in the database, every
+   acknowledged upload's file is there with the hash in its row (three decrypted and compared
+   with what was sent), no partial file is left, and the deadlines are what they were.
+Prints throughput, p50/p99 and the server's peak memory next to the bare framework's ceiling
+measured in the same run (bench/bare_server.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from exam_load import free_port, prepare, wait_for
+from loadlib import Connection, closed_loop, percentile, rss_mib, summary
+
+from kiosk import clock
+from kiosk.audit import Actor
+from kiosk.judge_keys import add_judge_key
+from kiosk.lockdown import phases
+
+ACTOR = Actor("bench", "cli")
+BLOCK = 1024 * 1024
+
+
+class Server:
+    def __init__(self, instance_path: Path, threads: int) -> None:
+        self.path, self.threads, self.port = instance_path, threads, free_port()
+        self.process: subprocess.Popen | None = None
+        self.kills = 0
+        self.peak_rss = 0.0
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "--instance", str(self.path), "serve", "--host",
+             "127.0.0.1", "--port", str(self.port), "--threads", str(self.threads)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self.port, self.process)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.kills += 1
+
+    def sample(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.peak_rss = max(self.peak_rss, rss_mib(self.process.pid))
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+async def retrying(call, attempts: int = 200):
+    """A dropped connection (the server was killed) is retried, as the kiosk's queue does."""
+    for _ in range(attempts):
+        try:
+            return await call()
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server never came back")
+
+
+async def upload(port: int, cookie: str, station: int, megabytes: int) -> tuple[int, dict, str]:
+    """Stream `megabytes` of this station's own bytes; returns status, reply, sha256 sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    seed = hashlib.sha256(f"station {station}".encode()).digest()
+    block = (seed * (BLOCK // len(seed) + 1))[:BLOCK]
+    digest = hashlib.sha256()
+    size = megabytes * BLOCK
+    try:
+        writer.write((f"POST /api/v1/collect/upload?filename=work-{station}.zip HTTP/1.1\r\n"
+                      f"Host: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+                      f"Content-Length: {size}\r\nCookie: {cookie}\r\n"
+                      "Connection: close\r\n\r\n").encode())
+        for index in range(megabytes):
+            chunk = index.to_bytes(8, "big") + block[8:]
+            digest.update(chunk)
+            writer.write(chunk)
+            await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        body = (await reader.read()).split(b"\r\n\r\n", 1)[-1]
+        import json
+
+        return status, json.loads(body) if body[:1] == b"{" else {}, digest.hexdigest()
+    finally:
+        writer.close()
+
+
+async def run(args) -> None:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        total = args.stations + args.uploaders
+        instance, tokens = prepare(folder, total)
+        import pyrage
+
+        identity = pyrage.x25519.Identity.generate()
+        with instance.session() as session:
+            add_judge_key(session, "bench archive", str(identity.to_public()), "archive",
+                          actor=ACTOR, now=clock.now())
+        print(f"prepared {total} stations in {time.perf_counter() - started:.1f} s")
+        server = Server(instance.path, args.threads)
+        server.start()
+        examinees = [Connection(server.port) for _ in range(args.stations)]
+        uploaders = [Connection(server.port) for _ in range(args.uploaders)]
+        everyone = examinees + uploaders
+        await asyncio.gather(*(c.request("POST", "/api/v1/station/login", {"token": t})
+                               for c, t in zip(everyone, tokens, strict=True)))
+        with instance.session() as session:
+            theory = phases.start(session, "theory", 60, actor=ACTOR, now=clock.now())
+            practical = phases.start(session, "practical", 120, actor=ACTOR, now=clock.now())
+            deadlines = (theory.ends_at, practical.ends_at)
+
+        # 1. The stampede.
+        start = time.perf_counter()
+        served: list[float] = []
+        papers: list[dict] = [{}] * len(examinees)
+
+        async def fetch(index: int) -> None:
+            status, body = await examinees[index].request("GET", "/api/v1/exam/paper")
+            if status != 200:
+                raise RuntimeError(f"paper {status}")
+            papers[index] = body
+            served.append(time.perf_counter() - start)
+
+        await asyncio.gather(*(fetch(i) for i in range(len(examinees))))
+        server.sample()
+        print(f"stampede: {len(served)} papers, p50 {percentile(served, 50) * 1000:.0f} ms, "
+              f"last after {max(served):.2f} s (target 3 s)")
+
+        # 2. Saves at pace, uploads beside them, kills at random.
+        rng = random.Random(5)
+        acknowledged: dict[int, dict[str, str]] = {i: {} for i in range(len(examinees))}
+        latencies: list[float] = []
+        retries = [0]
+        stop = time.perf_counter() + args.seconds
+        seqs = [0] * len(examinees)
+
+        async def paced(index: int) -> None:
+            await asyncio.sleep(args.pace * index / len(examinees))
+            while time.perf_counter() < stop:
+                question = rng.choice(papers[index]["questions"])
+                key = rng.choice(question["options"])["key"]
+                seqs[index] += 1
+                body, path = {"choice": key, "seq": seqs[index]}, \
+                    f"/api/v1/exam/answers/{question['id']}"
+                sent = time.perf_counter()
+
+                async def save(path=path, body=body):
+                    try:
+                        return await examinees[index].request("PUT", path, body)
+                    except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                        examinees[index].close()
+                        examinees[index].writer = None
+                        retries[0] += 1
+                        raise
+
+                status, reply = await retrying(save)
+                if status == 200 and reply.get("saved"):
+                    acknowledged[index][question["id"]] = key
+                    latencies.append(time.perf_counter() - sent)
+                elif status >= 500 or status in (401, 409):
+                    raise RuntimeError(f"save {status} {reply}")
+                await asyncio.sleep(max(0.0, args.pace - (time.perf_counter() - sent)))
+
+        receipts: list[tuple[str, str, int]] = []
+        upload_seconds: list[float] = []
+
+        async def hand_in(index: int) -> None:
+            cookie = uploaders[index].cookie
+            while True:
+                began = time.perf_counter()
+                try:
+                    status, reply, sha = await upload(server.port, cookie, index,
+                                                      args.upload_mb)
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    retries[0] += 1
+                    await asyncio.sleep(0.5)
+                    continue
+                if status == 201:
+                    receipts.append((reply["receipt_no"], sha, args.upload_mb * BLOCK))
+                    upload_seconds.append(time.perf_counter() - began)
+                    return
+                if status >= 500 and status != 507:
+                    await asyncio.sleep(0.5)
+                    continue
+                raise RuntimeError(f"upload {status} {reply}")
+
+        async def killer() -> None:
+            while args.kill_every and time.perf_counter() < stop:
+                await asyncio.sleep(rng.expovariate(1 / args.kill_every))
+                if time.perf_counter() >= stop:
+                    return
+                server.kill()
+                await asyncio.to_thread(server.start)
+
+        async def sampler() -> None:
+            while time.perf_counter() < stop + 5:
+                server.sample()
+                await asyncio.sleep(0.5)
+
+        load_started = time.perf_counter()
+        await asyncio.gather(*(paced(i) for i in range(len(examinees))),
+                             *(hand_in(i) for i in range(len(uploaders))), killer(), sampler())
+        elapsed = time.perf_counter() - load_started
+        uploaded = sum(size for _, _, size in receipts) / BLOCK
+        print(f"saves at pace (1 per {args.pace:g} s, {len(examinees)} stations): "
+              f"{summary(latencies, elapsed)}   (target p99 < 100 ms)")
+        print(f"uploads: {len(receipts)} × {args.upload_mb} MB = {uploaded:.0f} MiB in "
+              f"{elapsed:.1f} s, {uploaded / elapsed:.0f} MiB/s, per upload p50 "
+              f"{percentile(upload_seconds, 50):.1f} s, slowest {max(upload_seconds):.1f} s")
+        print(f"server peak RSS {server.peak_rss:.0f} MiB; kills {server.kills}; client retries "
+              f"{retries[0]}")
+        for connection in everyone:
+            connection.close()
+        server.stop()
+
+        # 4. What was acknowledged is there.
+        verify(instance, identity, acknowledged, receipts, deadlines, args.upload_mb)
+        instance.engine.dispose()
+
+        bare_port = free_port()
+        bare = subprocess.Popen([sys.executable, str(Path(__file__).parent / "bare_server.py"),
+                                 str(folder), str(bare_port), str(args.threads)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(bare_port, bare)
+            ping, ping_s = await closed_loop(bare_port, lambda i, n: "/ping", "GET",
+                                             lambda i, n: None, 32, 10)
+            ins, ins_s = await closed_loop(bare_port, lambda i, n: "/insert", "POST",
+                                           lambda i, n: {}, 32, 10)
+        finally:
+            bare.terminate()
+            bare.wait(timeout=10)
+        print(f"ceiling: constant JSON route     {summary(ping, ping_s)}")
+        print(f"ceiling: one-row insert (fsync)  {summary(ins, ins_s)}")
+        print(f"offered save rate {len(examinees) / args.pace:.0f}/s = "
+              f"{len(examinees) / args.pace / (len(ins) / ins_s):.2f} of the insert ceiling")
+
+
+def verify(instance, identity, acknowledged, receipts, deadlines, upload_mb) -> None:
+    import pyrage
+    from sqlalchemy import select
+
+    from kiosk.collect.models import HandIn
+    from kiosk.lockdown.models import Station
+    from kiosk.theory_exam.models import CurrentAnswer, Paper
+
+    lost = 0
+    with instance.session() as session:
+        # Stations were created, and their tokens handed out, in code order.
+        ids = [station_id for _, station_id in sorted(
+            session.execute(select(Station.code, Station.id)).all())]
+        key_maps = dict(session.execute(select(Paper.station_id, Paper.key_map)).all())
+        stored: dict[int, dict[str, str]] = {}
+        for station_id, qid, choice in session.execute(
+                select(CurrentAnswer.station_id, CurrentAnswer.question_id,
+                       CurrentAnswer.choice)):
+            stored.setdefault(station_id, {})[str(qid)] = choice
+        for index, answers in acknowledged.items():
+            station_id = ids[index]
+            letters = {qid: key_maps[station_id][qid]["keys"][key]
+                       for qid, key in answers.items()}
+            have = stored.get(station_id, {})
+            lost += sum(1 for qid, letter in letters.items() if have.get(qid) != letter)
+        rows = {h.receipt_no: h for h in session.scalars(select(HandIn))}
+        missing = [no for no, _, _ in receipts if no not in rows]
+        bad_hash = []
+        for no, _, _ in receipts:
+            row = rows.get(no)
+            path = instance.archives_dir / row.stored_name if row else None
+            if row is None or not path.exists() or \
+                    hashlib.sha256(path.read_bytes()).hexdigest() != row.cipher_sha256:
+                bad_hash.append(no)
+        for no, sha, _ in random.Random(1).sample(receipts, min(3, len(receipts))):
+            plain = pyrage.decrypt((instance.archives_dir / rows[no].stored_name).read_bytes(),
+                                   [identity])
+            if hashlib.sha256(plain).hexdigest() != sha or rows[no].sha256 != sha:
+                bad_hash.append(no)
+        theory = phases.get_phase(session, "theory")
+        practical = phases.get_phase(session, "practical")
+    partials = list(instance.archives_dir.glob("*.partial"))
+    print(f"after the run: {sum(len(a) for a in acknowledged.values())} acknowledged answers, "
+          f"{lost} lost; {len(receipts)} acknowledged uploads, {len(missing)} missing, "
+          f"{len(bad_hash)} with a wrong hash; {len(partials)} partial files left (removed at "
+          f"the next start); deadlines "
+          f"{'unchanged' if (theory.ends_at, practical.ends_at) == deadlines else 'CHANGED'}")
+    if lost or missing or bad_hash or (theory.ends_at, practical.ends_at) != deadlines:
+        raise SystemExit("DATA LOSS")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stations", type=int, default=500)
+    parser.add_argument("--uploaders", type=int, default=50)
+    parser.add_argument("--upload-mb", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--pace", type=float, default=2.0)
+    parser.add_argument("--kill-every", type=float, default=0.0)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--tmp", default=None, help="where the instance lives (needs "
+                        "uploaders × upload-mb of free space)")
+    args = parser.parse_args()
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
