@@ -1,7 +1,7 @@
 """The hall under load, and under faults: loopback only, bounded in count and time.
 
     python bench/hall_day.py [--stations 500] [--uploaders 50] [--upload-mb 200]
-                             [--seconds 60] [--pace 2] [--kill-every 0]
+                             [--seconds 60] [--pace 2] [--kill-every 0] [--lan-mbit 0]
 
 1. N stations sign in; the theory exam starts; all N fetch their paper in the same second.
 2. For --seconds, every station saves an answer every --pace seconds, while --uploaders other
@@ -81,8 +81,10 @@ async def retrying(call, attempts: int = 200):
     raise RuntimeError("the server never came back")
 
 
-async def upload(port: int, cookie: str, station: int, megabytes: int) -> tuple[int, dict, str]:
-    """Stream `megabytes` of this station's own bytes; returns status, reply, sha256 sent."""
+async def upload(port: int, cookie: str, station: int, megabytes: int,
+                 rate_mib: float = 0.0) -> tuple[int, dict, str]:
+    """Stream `megabytes` of this station's own bytes, at most `rate_mib` MiB/s (0: as fast as
+    loopback goes); returns status, reply, sha256 sent."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     seed = hashlib.sha256(f"station {station}".encode()).digest()
     block = (seed * (BLOCK // len(seed) + 1))[:BLOCK]
@@ -93,11 +95,15 @@ async def upload(port: int, cookie: str, station: int, megabytes: int) -> tuple[
                       f"Host: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
                       f"Content-Length: {size}\r\nCookie: {cookie}\r\n"
                       "Connection: close\r\n\r\n").encode())
+        began = time.perf_counter()
         for index in range(megabytes):
             chunk = index.to_bytes(8, "big") + block[8:]
             digest.update(chunk)
             writer.write(chunk)
             await writer.drain()
+            if rate_mib:
+                await asyncio.sleep(max(0.0, began + (index + 1) / rate_mib
+                                        - time.perf_counter()))
         status = int((await reader.readline()).split()[1])
         body = (await reader.read()).split(b"\r\n\r\n", 1)[-1]
         import json
@@ -192,8 +198,9 @@ async def run(args) -> None:
             while True:
                 began = time.perf_counter()
                 try:
-                    status, reply, sha = await upload(server.port, cookie, index,
-                                                      args.upload_mb)
+                    status, reply, sha = await upload(
+                        server.port, cookie, index, args.upload_mb,
+                        args.lan_mbit / 8 / len(uploaders) if args.lan_mbit else 0.0)
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                     retries[0] += 1
                     await asyncio.sleep(0.5)
@@ -318,6 +325,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--pace", type=float, default=2.0)
     parser.add_argument("--kill-every", type=float, default=0.0)
+    parser.add_argument("--lan-mbit", type=float, default=0.0, help="share this much bandwidth "
+                        "among the uploaders, as a real LAN would (0: loopback's speed)")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--tmp", default=None, help="where the instance lives (needs "
                         "uploaders × upload-mb of free space)")
