@@ -278,3 +278,32 @@ def test_a_starting_server_keeps_other_servers_uploads_in_progress(tmp_path):
     assert collect.remove_partials(archives) == 2
     assert sorted(p.name for p in archives.iterdir()) == sorted([mine_alive.name,
                                                                  other_fresh.name])
+
+
+def test_a_hand_in_waiting_for_its_turn_keeps_its_arrival_time(hall):
+    """Hand-ins are encrypted a few at a time; one that arrived before the end but waited for
+    its turn past the end is still on time, and its receipt says when it arrived."""
+    import threading
+    import time
+    from datetime import datetime
+
+    instance, _, (kiosk, _) = hall
+    instance.settings.grace_seconds = 0
+    for _ in range(collect.INGEST_SLOTS):
+        collect._ingest_slots.acquire()  # the turns are all taken by other uploads
+    answer = {}
+    sender = threading.Thread(target=lambda: answer.update(response=upload(kiosk, b"on time")))
+    try:
+        sender.start()
+        time.sleep(0.3)  # the request has arrived and waits for a turn
+        with instance.session() as session:
+            ended = phases.end(session, "practical", actor=CHIEF, now=clock.now()).ended_at
+        time.sleep(0.3)
+    finally:
+        for _ in range(collect.INGEST_SLOTS):
+            collect._ingest_slots.release()
+    sender.join(10)
+    response = answer["response"]
+    assert response.status_code == 201, response.get_json()
+    assert datetime.fromisoformat(response.get_json()["received_at"]) < ended
+    assert upload(kiosk, b"really late").status_code == 423
