@@ -165,3 +165,20 @@ def test_a_filename_never_acts_as_a_path():
         assert "/" not in cleaned and "\\" not in cleaned and "\x00" not in cleaned
         assert cleaned not in ("", ".", "..")
     assert clean_filename("../../作品 v2.zip") == "作品 v2.zip"
+
+
+def test_signing_in_starts_a_new_session(app, session):
+    """Session fixation: whatever the browser carried before (here a station's sign-in on a
+    shared machine) does not survive a staff sign-in, and the cookie changes."""
+    from tests.factories import issue_badge
+
+    station = make_stations(session, 1)[0]
+    badge = issue_badge(session, station, app.extensions["kiosk"].badge_key())
+    make_user(session, "field", "judge")
+    client = app.test_client()
+    assert client.post("/api/v1/station/login", json={"token": badge.qr_token}).status_code == 200
+    before = client.get_cookie("kiosk_session").value
+    assert client.get("/api/v1/exam/paper").status_code != 401  # the station is signed in
+    login(client, "judge")
+    assert client.get_cookie("kiosk_session").value != before
+    assert client.get("/api/v1/exam/paper").status_code == 401  # its station session is gone
