@@ -181,10 +181,12 @@ def openapi_document(server_url: str = "") -> dict:
             "/api/v1/collect/upload": {"post": {
                 "summary": "Hand in a file (raw body); hashed and encrypted on arrival",
                 "security": [{"stationSession": []}],
-                "parameters": [{"name": "filename", "in": "query", "required": True,
+                "parameters": [{"name": "filename", "in": "query", "required": False,
+                                "description": "the file's name as the contestant sees it "
+                                               "(path parts removed; default upload.bin)",
                                 "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": {"application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary"}}}},
+                    "schema": {"type": "string", "format": "binary", "minLength": 1}}}},
                 "responses": {"201": _json(_ref("Receipt"), "Received"),
                               "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
                               "423": ERROR, "507": ERROR},

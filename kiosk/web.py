@@ -204,8 +204,12 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     def http_error(code: str, message: Callable[[], str], status: int):
-        def handler(_exc):
-            return error_response(code, message(), status)
+        def handler(exc):
+            response = error_response(code, message(), status)
+            allowed = getattr(exc, "valid_methods", None)
+            if status == 405 and allowed:
+                response.headers["Allow"] = ", ".join(sorted(allowed))  # RFC 9110
+            return response
         app.register_error_handler(status, handler)
 
     http_error("bad_request", lambda: gettext("The request could not be understood."), 400)

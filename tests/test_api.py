@@ -130,3 +130,9 @@ def test_openapi_covers_the_whole_interface():
     assert {"/api/v1/station/login", "/api/v1/clock", "/api/v1/exam/paper",
             "/api/v1/exam/answers/{qid}", "/api/v1/exam/submit", "/api/v1/collect/upload",
             "/api/v1/collect/receipts/{receipt_no}.pdf"} <= paths
+
+
+def test_a_wrong_method_says_which_methods_are_allowed(client):
+    response = client.delete("/api/v1/station/login")
+    assert response.status_code == 405 and response.get_json()["error"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]

@@ -179,6 +179,10 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
     if content_length is not None and content_length > limit:
         raise TooLarge(N_("The file is larger than the limit of %(mb)s MB."),
                        mb=limit // (1024 * 1024))
+    if content_length == 0:
+        # An empty file is a wrong pick in the file dialog, never anyone's work: say so now,
+        # while the contestant can still choose the right one.
+        raise KioskError(N_("The file is empty; choose the file with your work."))
     opened = _window(session, station_id, now_fn(), grace)
     if not opened and via == "kiosk":
         raise Locked(N_("The hand-in has closed for this station."), state="ended")
@@ -213,6 +217,9 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    if reader.size == 0:  # a body sent without a length (chunked) that turned out empty
+        (archives / stored_name).unlink(missing_ok=True)
+        raise KioskError(N_("The file is empty; choose the file with your work."))
     received_at = now_fn()
     try:
         with write_transaction(session):

@@ -307,3 +307,13 @@ def test_a_hand_in_waiting_for_its_turn_keeps_its_arrival_time(hall):
     assert response.status_code == 201, response.get_json()
     assert datetime.fromisoformat(response.get_json()["received_at"]) < ended
     assert upload(kiosk, b"really late").status_code == 423
+
+
+def test_an_empty_file_is_refused_with_the_reason_and_stores_nothing(hall):
+    instance, _, (kiosk, _) = hall
+    response = upload(kiosk, b"")
+    assert response.status_code == 400
+    assert "空" in response.get_json()["message"] or "empty" in response.get_json()["message"]
+    with instance.session() as session:
+        assert session.scalar(select(HandIn.id)) is None
+    assert list(instance.archives_dir.iterdir()) == []
