@@ -34,7 +34,9 @@ nav_item("checkin.draw_1", lambda: str(lazy_gettext("First draw")), "crypt1", "s
          order=20)
 nav_item("checkin.draw_2", lambda: str(lazy_gettext("Second draw")), "crypt2", "supervisor",
          order=21)
-nav_item("checkin.badges", lambda: str(lazy_gettext("Station badges")), "chief", order=25)
+# Check-in staff print the badges (检录员打印工位牌); the chief judge may too.
+nav_item("checkin.badges", lambda: str(lazy_gettext("Station badges")), "chief", "checkin",
+         order=25)
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -305,7 +307,7 @@ def record_2():
 # ----------------------------------------------------------------------------- badges
 
 @bp.route("/badges", methods=["GET", "POST"])
-@roles_required("chief")
+@roles_required("chief", "checkin")
 def badges():
     from sqlalchemy import select
 

@@ -174,16 +174,22 @@ def station_act(code: str):
                   "success")
         elif action == "rebind":
             field.rebind(db(), code, form.get("ip", ""), actor=current_actor(), now=now)
+            flash(gettext("Binding saved."), "success")
         elif action == "extend":
-            phases.extend(db(), code, float(form.get("minutes") or 0), form.get("reason", ""),
-                          actor=current_actor(), now=now)
+            minutes = float(form.get("minutes") or 0)
+            phases.extend(db(), code, minutes, form.get("reason", ""), actor=current_actor(),
+                          now=now)
+            flash(gettext("%(station)s has %(m)s more minutes; its screen shows the new time.",
+                          station=code, m=f"{minutes:g}"), "success")
         elif action == "early_finish":
             field.early_finish(db(), code, actor=current_actor(), now=now,
                                phase_name=form.get("phase", "practical"))
+            flash(gettext("Early finish recorded."), "success")
         elif action == "incident":
             field.note_incident(db(), code, form.get("rule", ""), note=form.get("note", ""),
                                 deduction=form.get("deduction", ""), actor=current_actor(),
                                 now=now)
+            flash(gettext("Incident recorded."), "success")
         else:
             abort(400)
     except ValueError:
