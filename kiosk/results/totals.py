@@ -175,10 +175,28 @@ def _practical_seconds(session: Session, station_ids: dict[int, str],
 
 
 def theory_over(session: Session, now: datetime) -> bool:
+    """The theory exam is over for every station: ended by the chief judge (which stops
+    everyone, extensions included), or past the last station's own deadline. Before that a
+    station may still change its answers, and a total would move under the review."""
+    from sqlalchemy import func
+
+    from kiosk.lockdown.models import Extension
     from kiosk.theory_exam import exam
 
     row = phases.get_phase(session, exam.PHASE)
-    return clock.phase_state(phases.as_rule(row), now) == "ended"
+    rule = phases.as_rule(row)
+    if rule is None or rule.starts_at is None:
+        return False
+    if rule.ended_at is not None and rule.ended_at <= now:
+        return True
+    if rule.paused_at is not None:
+        return False
+    per_station = (select(func.sum(Extension.minutes).label("minutes"))
+                   .where(Extension.phase_id == row.id).group_by(Extension.station_id)
+                   .subquery())
+    longest = session.scalar(select(func.max(per_station.c.minutes))) or 0
+    last_deadline = clock.station_deadline(rule, [clock.Extension(float(longest))], now)
+    return last_deadline is not None and now >= last_deadline
 
 
 def grade_theory(session: Session, now: datetime) -> None:

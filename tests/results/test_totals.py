@@ -1,5 +1,6 @@
 """Totals: theory converted to its weight, plus practical, minus deductions; exact decimals."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -116,3 +117,31 @@ def test_marks_are_frozen_once_the_review_sample_is_drawn(day):
     with pytest.raises(Conflict, match="review"):
         totals.add_deduction(day.session, day.stations[0], "5%", "违规", "王某", actor=CHIEF,
                              now=clock.now())
+
+
+def test_an_extended_station_keeps_the_theory_exam_open_for_the_totals(event):
+    import time
+
+    from kiosk.lockdown import phases
+
+    event.checkin()
+    phases.start(event.session, "theory", 0.01, actor=CHIEF, now=clock.now())  # 0.6 s
+    phases.extend(event.session, "A01", 10, "主机死机", actor=CHIEF, now=clock.now())
+    time.sleep(0.8)  # the phase has run out; A01 still has ten minutes
+    assert not totals.theory_over(event.session, clock.now())
+    assert not totals.theory_over(event.session, clock.now() + timedelta(minutes=9))
+    assert totals.theory_over(event.session, clock.now() + timedelta(minutes=11))
+    # An explicit end stops everyone, extensions included.
+    phases.end(event.session, "theory", actor=CHIEF, now=clock.now())
+    assert totals.theory_over(event.session, clock.now())
+
+
+def test_a_theory_exam_that_ran_out_is_over_without_an_explicit_end(event):
+    import time
+
+    from kiosk.lockdown import phases
+
+    phases.start(event.session, "theory", 0.01, actor=CHIEF, now=clock.now())
+    assert not totals.theory_over(event.session, clock.now())
+    time.sleep(0.8)
+    assert totals.theory_over(event.session, clock.now())
