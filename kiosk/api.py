@@ -130,14 +130,11 @@ def collect_upload():
 
     instance = kiosk_instance()
     code = session.get("station", "?")
-    arrived = clock.now()  # the whole body is here: waiting for a slot is not the contestant's
-    with collect.ingest_slot():
-        hand_in = collect.ingest(
-            db(), archives=instance.archives_dir, station_id=g.station_id, station_code=code,
-            body=request.stream, filename=request.args.get("filename", ""),
-            content_length=request.content_length,
-            limit=instance.settings.upload_limit_mb * 2**20, now_fn=lambda: arrived,
-            grace=_grace(), actor=audit.Actor(f"station:{code}", "station"))
+    hand_in = collect.ingest_arrived(
+        db(), archives=instance.archives_dir, station_id=g.station_id, station_code=code,
+        body=request.stream, filename=request.args.get("filename", ""),
+        content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
+        grace=_grace(), actor=audit.Actor(f"station:{code}", "station"))
     payload = collect.receipt_payload(hand_in, code, load_signing_key(instance.keys_dir))
     response = jsonify({"receipt_no": hand_in.receipt_no, "station": code,
                         "filename": hand_in.filename, "size": hand_in.size,

@@ -92,15 +92,12 @@ def desk_upload():
     if station is None:
         raise NotFound(N_("No station %(station)s."), station=code)
     actor = current_actor()
-    arrived = clock.now()
-    with collect.ingest_slot():
-        hand_in = collect.ingest(
-            db(), archives=instance.archives_dir, station_id=station.id, station_code=code,
-            body=request.stream, filename=request.args.get("filename", ""),
-            content_length=request.content_length,
-            limit=instance.settings.upload_limit_mb * 2**20, now_fn=lambda: arrived,
-            grace=timedelta(seconds=instance.settings.grace_seconds), via="desk",
-            collected_by=actor.name, actor=actor)
+    hand_in = collect.ingest_arrived(
+        db(), archives=instance.archives_dir, station_id=station.id, station_code=code,
+        body=request.stream, filename=request.args.get("filename", ""),
+        content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
+        grace=timedelta(seconds=instance.settings.grace_seconds), via="desk",
+        collected_by=actor.name, actor=actor)
     return jsonify({"receipt_no": hand_in.receipt_no, "station": code,
                     "filename": hand_in.filename, "size": hand_in.size,
                     "sha256": hand_in.sha256, "received_at": clock.iso(hand_in.received_at),

@@ -78,3 +78,15 @@ def page(browser):
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def sign_in(page, demo: dict, *, username: str | None = None, role: str | None = None):
+    """A staff member of the demo signs in on this page, as a person would."""
+    user = next(u for u in demo["users"]
+                if (username and u["username"] == username) or (role and u["role"] == role))
+    page.goto(demo["url"] + "/login")
+    page.fill("input[name=username]", user["username"])
+    page.fill("input[name=password]", user["password"])
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/staff")
+    return page

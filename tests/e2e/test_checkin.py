@@ -5,18 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _sign_in(page, demo, role):
-    user = next(u for u in demo["users"] if u["role"] == role)
-    page.goto(demo["url"] + "/login")
-    page.fill("input[name=username]", user["username"])
-    page.fill("input[name=password]", user["password"])
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/staff")
 
 
 def _roster(demo):
@@ -30,7 +21,7 @@ def _roster(demo):
 
 def test_the_desk_checks_in_by_scanner_and_by_name(page, demo_server):
     people = _roster(demo_server)
-    _sign_in(page, demo_server, "checkin")
+    sign_in(page, demo_server, role="checkin")
     page.click("nav >> text=检录台")
     field = page.locator("[data-scan-input]")
     expect(field).to_be_focused()
@@ -59,7 +50,7 @@ def test_the_first_draw_ceremony_runs_in_the_browser(browser, demo_server):
     people = _roster(demo_server)
     desk = browser.new_context(viewport={"width": 1366, "height": 900})
     page = desk.new_page()
-    _sign_in(page, demo_server, "checkin")
+    sign_in(page, demo_server, role="checkin")
     page.goto(demo_server["url"] + "/checkin")
     expect(page.locator("[data-scan-input]")).to_be_focused()
     for person in people[2:8]:
@@ -70,7 +61,7 @@ def test_the_first_draw_ceremony_runs_in_the_browser(browser, demo_server):
 
     judge_context = browser.new_context(viewport={"width": 1366, "height": 900})
     judge = judge_context.new_page()
-    _sign_in(judge, demo_server, "crypt1")
+    sign_in(judge, demo_server, role="crypt1")
     judge.click("nav >> text=一次抽签")
     taking_part = int(re.search(r"参加抽签 (\d+) 人", judge.content()).group(1))
     judge.click("text=生成承诺值")
@@ -80,7 +71,7 @@ def test_the_first_draw_ceremony_runs_in_the_browser(browser, demo_server):
 
     supervisor_context = browser.new_context(viewport={"width": 1366, "height": 900})
     supervisor = supervisor_context.new_page()
-    _sign_in(supervisor, demo_server, "supervisor")
+    sign_in(supervisor, demo_server, role="supervisor")
     supervisor.goto(demo_server["url"] + "/draw/1")
     assert supervisor.locator("[data-commitment]").inner_text() == commitment
     supervisor.fill("input[name=entropy]", "5 3 6 1 2")

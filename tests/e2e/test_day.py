@@ -8,7 +8,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.servers import Server, cli
 
 pytestmark = pytest.mark.e2e
@@ -26,14 +26,7 @@ def day_server(tmp_path):
 
 def _staff(browser, demo, username):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    user = next(u for u in demo["users"] if u["username"] == username)
-    page.goto(demo["url"] + "/login")
-    page.fill("input[name=username]", user["username"])
-    page.fill("input[name=password]", user["password"])
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/staff")
-    return page
+    return sign_in(context.new_page(), demo, username=username)
 
 
 def _remaining_seconds(text):

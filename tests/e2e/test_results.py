@@ -26,7 +26,7 @@ from kiosk.lockdown import phases
 from kiosk.lockdown.models import Station
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.servers import Server
 
 pytestmark = pytest.mark.e2e
@@ -72,14 +72,7 @@ def scored_day(tmp_path):
 
 
 def _sign_in(context, demo, username):
-    user = next(u for u in demo["users"] if u["username"] == username)
-    page = context.new_page()
-    page.goto(demo["url"] + "/login")
-    page.fill("input[name=username]", user["username"])
-    page.fill("input[name=password]", user["password"])
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/staff")
-    return page
+    return sign_in(context.new_page(), demo, username=username)
 
 
 def _password(demo, username):
