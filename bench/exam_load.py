@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadlib import Connection, closed_loop, percentile, rss_mib, summary
+from loadlib import Connection, closed_loop, percentile, rss_mib, stampede, summary
 
 from kiosk import clock
 from kiosk.audit import Actor
@@ -123,18 +123,7 @@ async def exam_run(args, instance, tokens, port, pid) -> float:
                            for c, t in zip(connections, tokens, strict=True)))
     with instance.session() as session:
         phases.start(session, "theory", 20, actor=ACTOR, now=clock.now())
-    start = time.perf_counter()
-    papers: list[dict] = [{}] * len(connections)
-    served_after: list[float] = []
-
-    async def fetch(index: int) -> None:
-        status, body = await connections[index].request("GET", "/api/v1/exam/paper")
-        if status != 200:
-            raise RuntimeError(f"paper {status}")
-        papers[index] = body
-        served_after.append(time.perf_counter() - start)
-
-    await asyncio.gather(*(fetch(i) for i in range(len(connections))))
+    papers, served_after = await stampede(connections)
     print(f"stampede: {len(connections)} papers, first after {min(served_after) * 1000:.0f} ms, "
           f"p50 {percentile(served_after, 50) * 1000:.0f} ms, last after "
           f"{max(served_after):.2f} s   (target: all within 3 s)   server RSS "

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from exam_load import free_port, prepare, wait_for
-from loadlib import Connection, closed_loop, percentile, rss_mib, summary
+from loadlib import Connection, closed_loop, percentile, rss_mib, stampede, summary
 
 from kiosk import clock
 from kiosk.audit import Actor
@@ -139,18 +139,7 @@ async def run(args) -> None:
             deadlines = (theory.ends_at, practical.ends_at)
 
         # 1. The stampede.
-        start = time.perf_counter()
-        served: list[float] = []
-        papers: list[dict] = [{}] * len(examinees)
-
-        async def fetch(index: int) -> None:
-            status, body = await examinees[index].request("GET", "/api/v1/exam/paper")
-            if status != 200:
-                raise RuntimeError(f"paper {status}")
-            papers[index] = body
-            served.append(time.perf_counter() - start)
-
-        await asyncio.gather(*(fetch(i) for i in range(len(examinees))))
+        papers, served = await stampede(examinees)
         server.sample()
         print(f"stampede: {len(served)} papers, p50 {percentile(served, 50) * 1000:.0f} ms, "
               f"last after {max(served):.2f} s (target 3 s)")

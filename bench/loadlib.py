@@ -54,6 +54,24 @@ class Connection:
             self.writer.close()
 
 
+async def stampede(connections: list[Connection]) -> tuple[list[dict], list[float]]:
+    """Every station fetches its paper at once: the papers, and when each was served (seconds
+    after the start)."""
+    start = time.perf_counter()
+    papers: list[dict] = [{}] * len(connections)
+    served_after: list[float] = []
+
+    async def fetch(index: int) -> None:
+        status, body = await connections[index].request("GET", "/api/v1/exam/paper")
+        if status != 200:
+            raise RuntimeError(f"paper {status}")
+        papers[index] = body
+        served_after.append(time.perf_counter() - start)
+
+    await asyncio.gather(*(fetch(i) for i in range(len(connections))))
+    return papers, served_after
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
