@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exam_load import free_port, prepare, wait_for
-from loadlib import Connection, closed_loop, percentile, rss_mib, stampede, summary
+from exam_load import free_port, measure_ceiling, prepare, wait_for
+from loadlib import Connection, percentile, rss_mib, stampede, summary
 
 from kiosk import clock
 from kiosk.audit import Actor
@@ -241,23 +241,9 @@ async def run(args) -> None:
         if args.no_ceiling:
             return
 
-        bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, str(Path(__file__).parent / "bare_server.py"),
-                                 str(folder), str(bare_port), str(args.threads)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for(bare_port, bare)
-            ping, ping_s = await closed_loop(bare_port, lambda i, n: "/ping", "GET",
-                                             lambda i, n: None, 32, 10)
-            ins, ins_s = await closed_loop(bare_port, lambda i, n: "/insert", "POST",
-                                           lambda i, n: {}, 32, 10)
-        finally:
-            bare.terminate()
-            bare.wait(timeout=10)
-        print(f"ceiling: constant JSON route     {summary(ping, ping_s)}")
-        print(f"ceiling: one-row insert (fsync)  {summary(ins, ins_s)}")
+        insert_ceiling = await measure_ceiling(folder, args.threads, 32, 10)
         print(f"offered save rate {len(examinees) / args.pace:.0f}/s = "
-              f"{len(examinees) / args.pace / (len(ins) / ins_s):.2f} of the insert ceiling")
+              f"{len(examinees) / args.pace / insert_ceiling:.2f} of the insert ceiling")
 
 
 def verify(instance, identity, acknowledged, receipts, deadlines, upload_mb) -> None:

@@ -12,11 +12,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.servers import Server, cli, free_port
 
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -90,3 +92,21 @@ def sign_in(page, demo: dict, *, username: str | None = None, role: str | None =
     page.click("button[type=submit].primary")
     page.wait_for_url("**/staff")
     return page
+
+
+@contextmanager
+def served_demo(path: Path, *, config: str = "", prepare=None) -> Iterator[dict]:
+    """A fresh demo event in `path`, served by a real `kiosk serve`: `config` is appended to
+    config.toml and `prepare(path)` may set the day up (and return more facts) before it
+    starts. Yields the demo's logins and badges with `url` and `path`."""
+    info = cli(path, "demo", "--no-serve")
+    if config:
+        settings = path / "config.toml"
+        settings.write_text(settings.read_text("utf-8") + config, "utf-8")
+    extra = prepare(path) if prepare else None
+    server = Server(path).start()
+    try:
+        yield {**info, **(extra or {}), "url": server.url, "path": path}
+    finally:
+        server.stop()
+        shutil.rmtree(path, ignore_errors=True)

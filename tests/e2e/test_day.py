@@ -3,25 +3,19 @@ announces on 考试控制, the check-in staff print a badge on 工位牌, a fiel
 station online on 赛位监控 and extends its time, and the contestant's screen follows."""
 
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, sign_in
-from tests.servers import Server, cli
+from tests.e2e.conftest import screenshot, served_demo, sign_in
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def day_server(tmp_path):
-    path = tmp_path / "day"
-    info = cli(path, "demo", "--no-serve")
-    server = Server(path).start()
-    yield {**info, "url": server.url, "path": path}
-    server.stop()
-    shutil.rmtree(path, ignore_errors=True)
+    with served_demo(tmp_path / "day") as demo:
+        yield demo
 
 
 def _staff(browser, demo, username):

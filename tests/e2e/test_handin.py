@@ -1,26 +1,24 @@
 """Handing in work from the workstation in a real browser: progress, receipt, versions."""
 
 import hashlib
-import shutil
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
-from tests.servers import Server, cli
+from tests.e2e.conftest import screenshot, served_demo
+from tests.servers import cli
 
 pytestmark = pytest.mark.e2e
 
 
+def _practical_running(path):
+    cli(path, "phase", "start", "practical", "--minutes", "30")
+
+
 @pytest.fixture
 def practical_server(tmp_path):
-    path = tmp_path / "practical"
-    info = cli(path, "demo", "--no-serve")
-    server = Server(path).start()
-    cli(path, "phase", "start", "practical", "--minutes", "30")
-    yield {**info, "url": server.url, "path": path}
-    server.stop()
-    shutil.rmtree(path, ignore_errors=True)
+    with served_demo(tmp_path / "practical", prepare=_practical_running) as demo:
+        yield demo
 
 
 def test_a_contestant_hands_in_and_gets_the_receipt(browser, practical_server, tmp_path):

@@ -2,14 +2,13 @@
 announcement reaches the kiosk and the hall clock, and the page stops at the end."""
 
 import re
-import shutil
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
-from tests.servers import Server, cli
+from tests.e2e.conftest import screenshot, served_demo
+from tests.servers import cli
 
 pytestmark = pytest.mark.e2e
 SHIFTED_CLOCK = """(() => {
@@ -26,15 +25,9 @@ WARNING_MINUTES = 0.25  # the banner at 15 s before the end
 
 @pytest.fixture
 def phase_server(tmp_path):
-    path = tmp_path / "phase"
-    info = cli(path, "demo", "--no-serve")
-    config = path / "config.toml"
-    config.write_text(config.read_text("utf-8") + f"warnings_at_minutes = [{WARNING_MINUTES}]\n",
-                      "utf-8")
-    server = Server(path).start()
-    yield {**info, "url": server.url, "path": path}
-    server.stop()
-    shutil.rmtree(path, ignore_errors=True)
+    with served_demo(tmp_path / "phase",
+                     config=f"warnings_at_minutes = [{WARNING_MINUTES}]\n") as demo:
+        yield demo
 
 
 def test_warning_at_the_threshold_announcement_and_stop_at_the_end(browser, phase_server):

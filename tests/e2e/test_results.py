@@ -4,11 +4,7 @@ judge locks, both encryption judges unseal with a supervisor co-signing, the lis
 
 import csv
 import io
-import json
 import re
-import shutil
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -26,22 +22,16 @@ from kiosk.lockdown import phases
 from kiosk.lockdown.models import Station
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper
-from tests.e2e.conftest import screenshot, sign_in
-from tests.servers import Server
+from tests.e2e.conftest import screenshot, served_demo, sign_in
 
 pytestmark = pytest.mark.e2e
 SETUP = Actor("e2e-setup", "cli")
 HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-@pytest.fixture
-def scored_day(tmp_path):
-    """A demo event after the practical exam: everyone checked in, both draws sealed, the
-    theory exam over with answers saved through the exam service."""
-    path = tmp_path / "demo"
-    created = subprocess.run([sys.executable, "-m", "kiosk", "--instance", str(path), "demo",
-                              "--no-serve", "--json"], capture_output=True, text=True, check=True)
-    info = json.loads(created.stdout)
+def _after_the_practical(path):
+    """Everyone checked in, both draws sealed, the theory exam over with answers saved
+    through the exam service."""
     instance = open_instance(path)
     with instance.session() as session:
         for person in session.scalars(select(Contestant)).all():
@@ -65,10 +55,13 @@ def scored_day(tmp_path):
         phases.end(session, "theory", actor=SETUP, now=clock.now())
         codes = [s.code for s in stations]
     instance.engine.dispose()
-    server = Server(path).start()
-    yield {**info, "url": server.url, "path": path, "codes": codes}
-    server.stop()
-    shutil.rmtree(path, ignore_errors=True)
+    return {"codes": codes}
+
+
+@pytest.fixture
+def scored_day(tmp_path):
+    with served_demo(tmp_path / "demo", prepare=_after_the_practical) as demo:
+        yield demo
 
 
 def _sign_in(context, demo, username):
