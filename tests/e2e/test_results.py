@@ -108,6 +108,21 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
     row.locator("button").click()
     expect(chief.locator("[data-differences]")).to_contain_text("两次录入完全一致")
 
+    # A deduction for a violation, with its reason and approver; a bad amount is refused.
+    chief.goto(demo["url"] + "/results/deductions")
+    chief.select_option("select[name=station]", codes[1])
+    chief.fill("input[name=amount]", "五")
+    chief.fill("input[name=reason]", "着装不规范")
+    chief.fill("input[name=approved_by]", "裁判长")
+    chief.click("button:has-text('记录扣分')")
+    expect(chief.locator(".flash-error")).to_contain_text("五")
+    chief.fill("input[name=amount]", "5%")
+    chief.fill("input[name=reason]", "着装不规范")
+    chief.fill("input[name=approved_by]", "裁判长")
+    chief.click("button:has-text('记录扣分')")
+    expect(chief.locator(".flash-success")).to_be_visible()
+    expect(chief.locator("table.grid tbody")).to_contain_text("5%")
+
     chief.goto(demo["url"] + "/results/")
     chief.once("dialog", lambda dialog: dialog.accept())
     chief.click("button:has-text('抽取复核样本')")

@@ -78,6 +78,9 @@ def test_from_two_entries_to_the_signed_results_through_the_pages(people, day):
     early = post(j1, "/results/unseal", stage="1", identity_text=keys[1], supervisor="sup",
                  password="correct-horse-42")
     assert "逐层解密" in early.text and not any(name in early.text for name in names)
+    damaged = post(j2, "/results/unseal", stage="2", identity_text="AGE-SECRET-KEY-1NOTAKEY",
+                   supervisor="sup", password="correct-horse-42")
+    assert "已损坏" in damaged.text and not any(name in damaged.text for name in names)
     wrong = post(j2, "/results/unseal", stage="2", identity_text=keys[2], supervisor="sup",
                  password="wrong")
     assert "用户名或密码错误" in wrong.text
