@@ -29,6 +29,10 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
 
     app = Flask(__name__, instance_path=str(path), instance_relative_config=True)
     app.extensions["kiosk"] = instance
+    app.json = web.KioskJSONProvider(app)
+    # A doubled slash names nothing here: answer 404 like any unknown address rather than
+    # redirecting a workstation's API call somewhere it did not ask for.
+    app.url_map.merge_slashes = False
     app.config.update(
         SECRET_KEY=instance.secret_key(),
         TESTING=testing,
@@ -57,7 +61,6 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
         KIOSK_ALLOWED_NETWORKS=[ipaddress.ip_network(n, strict=False)
                                 for n in settings.allowed_networks],
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     logging.getLogger("kiosk").setLevel(settings.log_level)
 
     Babel(app, locale_selector=i18n.select_locale, timezone_selector=lambda: None)
@@ -69,6 +72,7 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
 
     app.before_request(web.allowed_network_guard)
     app.before_request(web.api_csrf_guard)
+    app.before_request(web.nul_guard)
     app.teardown_appcontext(web.close_db)
     app.after_request(_security_headers)
     web.register_error_handlers(app)

@@ -25,6 +25,9 @@ TIME = {"type": "string", "format": "date-time",
 # can be written against them; the test suite proves every call not marked so is really served.
 PLANNED = {"x-kiosk-status": "planned"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+# Text sent to the server: anything but NUL, which no badge, answer or name holds and PostgreSQL
+# cannot store; a request carrying one is refused with 400 (kiosk/web.py).
+TEXT_IN = {"type": "string", "pattern": "^[^\\x00]*$"}
 
 
 def openapi_document(server_url: str = "") -> dict:
@@ -112,7 +115,7 @@ def openapi_document(server_url: str = "") -> dict:
                 "summary": "Log a workstation in to a station with its badge",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["token"],
-                    "properties": {"token": {"type": "string",
+                    "properties": {"token": {**TEXT_IN,
                                              "description": "badge QR text or typed code"}}}}}},
                 "responses": {
                     "200": _json({"type": "object", "required": ["station"],
@@ -128,8 +131,7 @@ def openapi_document(server_url: str = "") -> dict:
                     "type": "object", "required": ["events"],
                     "properties": {"events": {"type": "array", "maxItems": 20, "items": {
                         "type": "object", "required": ["kind"],
-                        "properties": {"kind": {"type": "string"},
-                                       "detail": {"type": "string"}}}}}}}}},
+                        "properties": {"kind": TEXT_IN, "detail": TEXT_IN}}}}}}}},
                 "responses": {"200": _json({"type": "object", "properties": {
                     "recorded": {"type": "integer"}}}, "Recorded"), "400": ERROR, "401": ERROR},
             }},
@@ -155,10 +157,10 @@ def openapi_document(server_url: str = "") -> dict:
                 "summary": "Save one answer; an older seq changes nothing",
                 "security": [{"stationSession": []}],
                 "parameters": [{"name": "qid", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
+                                "schema": TEXT_IN}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["choice", "seq"],
-                    "properties": {"choice": {"type": ["string", "null"]},
+                    "properties": {"choice": {**TEXT_IN, "type": ["string", "null"]},
                                    "seq": {"type": "integer", "minimum": 0}}}}}},
                 "responses": {
                     "200": _json({"type": "object", "required": ["saved", "seq"],
@@ -184,7 +186,7 @@ def openapi_document(server_url: str = "") -> dict:
                 "parameters": [{"name": "filename", "in": "query", "required": False,
                                 "description": "the file's name as the contestant sees it "
                                                "(path parts removed; default upload.bin)",
-                                "schema": {"type": "string"}}],
+                                "schema": TEXT_IN}],
                 "requestBody": {"required": True, "content": {"application/octet-stream": {
                     "schema": {"type": "string", "format": "binary", "minLength": 1}}}},
                 "responses": {"201": _json(_ref("Receipt"), "Received"),
@@ -201,10 +203,10 @@ def openapi_document(server_url: str = "") -> dict:
                 "summary": "The receipt slip as a PDF",
                 "security": [{"stationSession": []}],
                 "parameters": [{"name": "receipt_no", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
+                                "schema": TEXT_IN}],
                 "responses": {"200": {"description": "PDF", "content": {
                     "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
-                    "401": ERROR, "404": ERROR},
+                    "400": ERROR, "401": ERROR, "404": ERROR},
             }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",

@@ -182,3 +182,39 @@ def test_signing_in_starts_a_new_session(app, session):
     login(client, "judge")
     assert client.get_cookie("kiosk_session").value != before
     assert client.get("/api/v1/exam/paper").status_code == 401  # its station session is gone
+
+
+def test_a_nul_character_is_refused_as_bad_input_on_every_database(app, session):
+    """PostgreSQL cannot store NUL: typed into a sign-in, a badge or an announcement it must be
+    a 400 there as on SQLite, never a 500, and nothing is stored."""
+    make_user(session, "chief", "chief")
+    client = app.test_client()
+    page = client.get("/login")
+    from tests.conftest import csrf_from
+
+    signed = client.post("/login", data={"username": "chi\x00ef", "password": "x",
+                                         "csrf_token": csrf_from(page.text)})
+    assert signed.status_code == 400
+    badge = client.post("/api/v1/station/login", json={"token": "AB\x00CD"})
+    assert badge.status_code == 400 and badge.get_json()["message"]
+    assert client.get("/api/v1/collect/receipts/R%00.pdf").status_code == 400
+    login(client, "chief")
+    control = client.get("/control")
+    said = client.post("/control/announce", data={"text": "休息\x00十分钟",
+                                                   "csrf_token": csrf_from(control.text)})
+    assert said.status_code == 400
+    assert field.recent_announcements(session) == []
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_crash(app):
+    """The last net under the guards: whatever the database calls bad data is the input's
+    fault, answered 400 and logged."""
+    from sqlalchemy.exc import DataError
+
+    @app.get("/raise-data-error")
+    def raise_data_error():
+        raise DataError("INSERT …", {}, Exception("value out of range"))
+
+    response = app.test_client().get("/raise-data-error", headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "bad_request"
