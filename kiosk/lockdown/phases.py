@@ -180,6 +180,15 @@ def station_extensions(session: Session, phase_id: int, station_id: int) -> list
         Extension.phase_id == phase_id, Extension.station_id == station_id))]
 
 
+def all_station_extensions(session: Session, phase_id: int) -> dict[int, list[clock.Extension]]:
+    """`station_extensions` for every station at once, by station id."""
+    extensions: dict[int, list[clock.Extension]] = {}
+    for station_id, minutes in session.execute(select(Extension.station_id, Extension.minutes)
+                                               .where(Extension.phase_id == phase_id)):
+        extensions.setdefault(station_id, []).append(clock.Extension(minutes))
+    return extensions
+
+
 def pauses(session: Session, phase_id: int) -> list[tuple[datetime, datetime | None]]:
     return [(p.started_at, p.ended_at) for p in session.scalars(
         select(PhasePause).where(PhasePause.phase_id == phase_id).order_by(PhasePause.id))]

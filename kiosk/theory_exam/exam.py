@@ -231,32 +231,48 @@ class StationScore:
 
 
 def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
-    """Grade every paper, submitted or not, and record the result on the sitting."""
+    """Grade every paper, submitted or not, and record the result on the sitting.
+
+    Called by every view of the scoring overview once the exam is over: the answers, sittings
+    and extensions are read in one query each (not three per station), and a sitting is written
+    only when its result changed."""
     row = phases.get_phase(session, PHASE)
     rule = phases.as_rule(row)
     pause_list = phases.pauses(session, row.id) if row else []
     results = []
     with write_transaction(session):
-        papers = session.execute(select(Paper, Station.code).join(
-            Station, Station.id == Paper.station_id).order_by(Station.code)).all()
-        for paper, code in papers:
-            answers = _current(session, paper.station_id)
-            sitting = session.get(Sitting, paper.station_id)
+        # Not the questions' text: decoding 500 of those was most of the cost.
+        papers = session.execute(select(Paper.station_id, Paper.key_map, Paper.full_marks,
+                                        Station.code)
+                                 .join(Station, Station.id == Paper.station_id)
+                                 .order_by(Station.code)).all()
+        answers_by_station: dict[int, dict[str, str | None]] = {}
+        for station_id, question_id, choice in session.execute(
+                select(CurrentAnswer.station_id, CurrentAnswer.question_id,
+                       CurrentAnswer.choice)):
+            answers_by_station.setdefault(station_id, {})[str(question_id)] = choice
+        sittings = {s.station_id: s for s in session.scalars(select(Sitting))}
+        extensions = phases.all_station_extensions(session, row.id) if row else {}
+        for station_id, key_map, full_marks, code in papers:
+            answers = answers_by_station.get(station_id, {})
+            sitting = sittings.get(station_id)
             if sitting is None and not answers:
                 continue  # nobody sat at this station
             if sitting is None:
-                sitting = Sitting(station_id=paper.station_id)
+                sitting = Sitting(station_id=station_id)
                 session.add(sitting)
-            score, answered = grade(paper.key_map, answers)
+            score, answered = grade(key_map, answers)
             time_used = None
             if rule is not None and rule.starts_at is not None:
                 deadline = clock.station_deadline(
-                    rule, phases.station_extensions(session, row.id, paper.station_id), now)
+                    rule, extensions.get(station_id, []), now)
                 until = sitting.submitted_at or min(deadline or now, now)
                 time_used = round(clock.seconds_used(rule, pause_list, until), 3)
-            sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
-            sitting.graded_at = now
-            results.append(StationScore(code, score, paper.full_marks, answered,
+            if (sitting.score, sitting.answered, sitting.time_used_s) != \
+                    (score, answered, time_used) or sitting.graded_at is None:
+                sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
+                sitting.graded_at = now
+            results.append(StationScore(code, score, full_marks, answered,
                                         sitting.submitted_at, time_used))
     return results
 

@@ -136,6 +136,25 @@ def test_every_paper_is_graded_submitted_or_not(exam_event):
     assert "A03" not in results  # nobody sat there
 
 
+def test_each_unsubmitted_station_is_graded_up_to_its_own_deadline(exam_event):
+    """Time used (the tie-break) for a paper left open runs to that station's deadline: its
+    extension counts for it and for nobody else; grading again changes nothing."""
+    start = clock.now() - timedelta(hours=1)
+    phases.start(exam_event.session, "theory", 20, actor=CHIEF, now=start)
+    phases.extend(exam_event.session, "A02", 5, "设备故障", actor=CHIEF,
+                  now=start + timedelta(minutes=2))
+    for index in (0, 1):
+        station, paper = _paper(exam_event, index)
+        exam.save_answer(exam_event.session, station.id, paper.questions[0]["id"],
+                         paper.questions[0]["options"][0]["key"], 1,
+                         now=start + timedelta(minutes=3), grace=GRACE)
+    first = {r.station: r for r in exam.grade_all(exam_event.session, now=clock.now())}
+    assert first["A01"].time_used_s == 20 * 60
+    assert first["A02"].time_used_s == 25 * 60
+    again = {r.station: r for r in exam.grade_all(exam_event.session, now=clock.now())}
+    assert again == first
+
+
 def test_item_statistics_show_facility_and_option_frequencies(exam_event):
     exam_event.start()
     now = clock.now()
