@@ -19,6 +19,7 @@ import json
 import re
 from collections import Counter
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import quote
 
 import pyrage
@@ -31,6 +32,7 @@ from kiosk.audit import Actor
 from kiosk.judge_keys import add_judge_key
 from kiosk.lockdown import phases
 from kiosk.openapi import openapi_document
+from kiosk.theory_exam.exam import key_maps
 from kiosk.theory_exam.papers import SpecInput, set_spec
 from kiosk.theory_exam.service import import_bank
 from tests.factories import issue_badge, make_stations
@@ -148,16 +150,12 @@ def hall(app):
         import_bank(session, bank_csv(), "bank.csv", actor=CHIEF, now=clock.now())
         station = make_stations(session, 1)[0]
         badge = issue_badge(session, station, instance.badge_key())
-        from decimal import Decimal
-
         set_spec(session, SpecInput(single=10, tf=5, single_points=Decimal("2"),
                                     tf_points=Decimal("1")), actor=CHIEF, now=clock.now())
         add_judge_key(session, "archive judge", str(pyrage.x25519.Identity.generate().to_public()),
                       "archive", actor=CHIEF, now=clock.now())
         for phase in ("theory", "practical"):
             phases.start(session, phase, 600, actor=CHIEF, now=clock.now())
-    from kiosk.theory_exam.exam import key_maps
-
     key_maps.clear()
     station_client = app.test_client()
     assert station_client.post("/api/v1/station/login",
@@ -170,8 +168,8 @@ def hall(app):
 
 
 def _request(draw, path: str, method: str, operation: dict, known: dict[str, list]) -> dict:
-    """One request for `operation`: its parameters and body drawn from the document, or (for a
-    third of the bodies) any JSON at all or bytes that are not JSON. Path parameters are often
+    """One request for `operation`: its parameters and body drawn from the document, or (for
+    half of the JSON bodies) any JSON at all or bytes that are not JSON. Path parameters are often
     ones that exist (`known`), so the calls succeed as well as fail."""
     url, query, conforms = path, {}, True
     for parameter in operation.get("parameters", []):
