@@ -206,6 +206,15 @@ def _current(session: Session, station_id: int) -> dict[str, str | None]:
         .where(CurrentAnswer.station_id == station_id))}
 
 
+def current_answers_by_station(session: Session) -> dict[int, dict[str, str | None]]:
+    """`_current` for every station at once (one query, not one per station)."""
+    by_station: dict[int, dict[str, str | None]] = {}
+    for station_id, question_id, choice in session.execute(
+            select(CurrentAnswer.station_id, CurrentAnswer.question_id, CurrentAnswer.choice)):
+        by_station.setdefault(station_id, {})[str(question_id)] = choice
+    return by_station
+
+
 def grade(key_map: dict, answers: dict[str, str | None]) -> tuple[Decimal, int]:
     """(score, answered): the points of every correctly answered question. Pure; exact."""
     score = Decimal(0)
@@ -246,11 +255,7 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
                                         Station.code)
                                  .join(Station, Station.id == Paper.station_id)
                                  .order_by(Station.code)).all()
-        answers_by_station: dict[int, dict[str, str | None]] = {}
-        for station_id, question_id, choice in session.execute(
-                select(CurrentAnswer.station_id, CurrentAnswer.question_id,
-                       CurrentAnswer.choice)):
-            answers_by_station.setdefault(station_id, {})[str(question_id)] = choice
+        answers_by_station = current_answers_by_station(session)
         sittings = {s.station_id: s for s in session.scalars(select(Sitting))}
         extensions = phases.all_station_extensions(session, row.id) if row else {}
         for station_id, key_map, full_marks, code in papers:
@@ -280,22 +285,17 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
 def item_statistics(session: Session) -> list[dict]:
     """Per question: facility (share correct), discrimination (upper 27 % minus lower 27 %),
     and how often each option was chosen."""
-    papers = list(session.scalars(select(Paper)))
-    totals: dict[int, Decimal] = {}
-    answers_by_station: dict[int, dict[str, str | None]] = {}
-    for paper in papers:
-        answers = _current(session, paper.station_id)
-        if not answers:
-            continue
-        answers_by_station[paper.station_id] = answers
-        totals[paper.station_id] = grade(paper.key_map, answers)[0]
+    papers = session.execute(select(Paper.station_id, Paper.key_map)).all()
+    answers_by_station = current_answers_by_station(session)
+    totals = {paper.station_id: grade(paper.key_map, answers_by_station[paper.station_id])[0]
+              for paper in papers if answers_by_station.get(paper.station_id)}
     ranked = sorted(totals, key=lambda s: totals[s])
     group = max(1, round(len(ranked) * 0.27)) if ranked else 0
     lower, upper = set(ranked[:group]), set(ranked[-group:]) if group else set()
     stats: dict[str, dict] = {}
     for paper in papers:
         answers = answers_by_station.get(paper.station_id)
-        if answers is None:
+        if not answers:
             continue
         for qid, entry in paper.key_map.items():
             item = stats.setdefault(qid, {"qid": qid, "answer": entry["answer"], "n": 0,
