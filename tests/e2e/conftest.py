@@ -94,6 +94,14 @@ def sign_in(page, demo: dict, *, username: str | None = None, role: str | None =
     return page
 
 
+def badge_sign_in(page, url: str, code: str):
+    """A workstation opens the kiosk page and signs in with a badge code typed in."""
+    page.goto(url + "/kiosk")
+    page.fill("input[name=token]", code)
+    page.press("input[name=token]", "Enter")
+    return page
+
+
 @contextmanager
 def served_demo(path: Path, *, config: str = "", prepare=None) -> Iterator[dict]:
     """A fresh demo event in `path`, served by a real `kiosk serve`: `config` is appended to

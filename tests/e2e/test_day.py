@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, served_demo, sign_in
+from tests.e2e.conftest import badge_sign_in, screenshot, served_demo, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -43,15 +43,11 @@ def test_chief_checkin_field_and_contestant_through_their_pages(browser, day_ser
     # The old A05 code no longer signs in; A01's still does.
     old_code = next(s["code"] for s in demo["stations"] if s["station"] == "A05")
     stale = browser.new_context(locale="zh-CN").new_page()
-    stale.goto(demo["url"] + "/kiosk")
-    stale.fill("input[name=token]", old_code)
-    stale.press("input[name=token]", "Enter")
+    badge_sign_in(stale, demo["url"], old_code)
     expect(stale.locator("[data-login-message]")).to_contain_text("无效")
 
     contestant = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
-    contestant.goto(demo["url"] + "/kiosk")
-    contestant.fill("input[name=token]", demo["stations"][0]["code"])
-    contestant.press("input[name=token]", "Enter")
+    badge_sign_in(contestant, demo["url"], demo["stations"][0]["code"])
     expect(contestant.locator("[data-view=waiting]")).to_be_visible()
 
     # The chief judge starts the practical exam and announces, on 考试控制.

@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import badge_sign_in, screenshot
 from tests.servers import Server, cli
 
 pytestmark = pytest.mark.e2e
@@ -84,9 +84,7 @@ def test_answers_survive_reload_and_offline_and_the_page_locks_at_the_deadline(b
 def test_submitting_early_lists_the_unanswered_questions(browser, exam_server):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
-    page.goto(exam_server["url"] + "/kiosk")
-    page.fill("input[name=token]", exam_server["stations"][6]["code"])
-    page.press("input[name=token]", "Enter")
+    badge_sign_in(page, exam_server["url"], exam_server["stations"][6]["code"])
     expect(page.locator("[data-view=exam]")).to_be_visible()
     page.keyboard.press("a")
     expect(page.locator("[data-save-status]")).to_have_text("已保存")

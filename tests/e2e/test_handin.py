@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, served_demo
+from tests.e2e.conftest import badge_sign_in, screenshot, served_demo
 from tests.servers import cli
 
 pytestmark = pytest.mark.e2e
@@ -26,9 +26,7 @@ def test_a_contestant_hands_in_and_gets_the_receipt(browser, practical_server, t
     work.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8000)
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
-    page.goto(practical_server["url"] + "/kiosk")
-    page.fill("input[name=token]", practical_server["stations"][2]["code"])
-    page.press("input[name=token]", "Enter")
+    badge_sign_in(page, practical_server["url"], practical_server["stations"][2]["code"])
     expect(page.locator("[data-view=practical]")).to_be_visible()
     expect(page.locator("[data-limit]")).not_to_be_empty()
     page.set_input_files("[data-file]", str(work))

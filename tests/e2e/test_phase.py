@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, served_demo
+from tests.e2e.conftest import badge_sign_in, screenshot, served_demo
 from tests.servers import cli
 
 pytestmark = pytest.mark.e2e
@@ -33,9 +33,7 @@ def phase_server(tmp_path):
 def test_warning_at_the_threshold_announcement_and_stop_at_the_end(browser, phase_server):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
-    page.goto(phase_server["url"] + "/kiosk")
-    page.fill("input[name=token]", phase_server["stations"][0]["code"])
-    page.press("input[name=token]", "Enter")
+    badge_sign_in(page, phase_server["url"], phase_server["stations"][0]["code"])
     expect(page.locator("[data-view=waiting]")).to_be_visible()
 
     hall_context = browser.new_context(viewport={"width": 1280, "height": 720})
@@ -88,9 +86,7 @@ def test_a_workstation_clock_hours_wrong_still_counts_down_the_servers_time(brow
         page = context.new_page()
         # The workstation's system clock is wrong: every Date the page sees is shifted.
         page.add_init_script(SHIFTED_CLOCK % int(offset.total_seconds() * 1000))
-        page.goto(phase_server["url"] + "/kiosk")
-        page.fill("input[name=token]", phase_server["stations"][index]["code"])
-        page.press("input[name=token]", "Enter")
+        badge_sign_in(page, phase_server["url"], phase_server["stations"][index]["code"])
         countdown = page.locator("[data-practical-countdown]")
         expect(countdown).to_have_text(re.compile(r"\d+:\d\d"), timeout=10000)
         minutes, seconds = (int(x) for x in re.findall(r"(\d+):(\d\d)", countdown.inner_text())
