@@ -79,6 +79,8 @@ def page(browser):
 
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Chromium cannot capture a page while it navigates: take it once the page has loaded.
+    page.wait_for_load_state("load")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
