@@ -127,9 +127,13 @@ def announce():
         if request.form.get("withdraw"):
             field.withdraw(db(), int(request.form["withdraw"]), actor=current_actor(),
                            now=clock.now())
+            flash(gettext("Withdrawn: the workstations stop showing it within 10 seconds."),
+                  "success")
         else:
             field.announce(db(), request.form.get("text", ""), actor=current_actor(),
                            now=clock.now())
+            flash(gettext("Announced: every workstation and the hall clock show it within "
+                          "10 seconds."), "success")
     except (KioskError, ValueError) as exc:
         flash(translated(exc) if isinstance(exc, KioskError) else str(exc), "error")
     return redirect(url_for("kiosk.control"))

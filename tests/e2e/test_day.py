@@ -62,7 +62,9 @@ def test_chief_checkin_field_and_contestant_through_their_pages(browser, day_ser
                          ":has(input[name=action][value=end])")).to_be_visible()
     chief.fill("input[name=text]", "距离结束还有 30 分钟，请注意保存")
     chief.click("button:has-text('发布')")
-    # The page reloads with the announcement listed (and a screenshot mid-navigation fails).
+    # The page reloads saying so, with the announcement listed (a screenshot mid-navigation
+    # fails, so the test waits for both).
+    expect(chief.locator(".flash-success")).to_contain_text("公告已发布")
     expect(chief.locator("table.grid td", has_text="请注意保存")).to_be_visible()
     screenshot(chief, "exam-control")
 

@@ -113,6 +113,22 @@ def test_announcements_reach_the_clock_and_can_be_withdrawn(app, client):
     assert client.get("/api/v1/clock").get_json()["announcements"] == []
 
 
+def test_the_chief_judge_is_told_the_announcement_went_out_and_when_it_is_withdrawn(app):
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "chief", username="chief")
+    chief = app.test_client()
+    login(chief, "chief")
+    token = csrf_from(chief.get("/control").text)
+    page = chief.post("/control/announce", data={"csrf_token": token, "text": "请检查工位牌"},
+                      follow_redirects=True).text
+    assert "公告已发布" in page and "<td>请检查工位牌</td>" in page
+    [listed] = app.test_client().get("/api/v1/clock").get_json()["announcements"]
+    page = chief.post("/control/announce", data={"csrf_token": token, "withdraw": listed["id"]},
+                      follow_redirects=True).text
+    assert "公告已撤回" in page and "<td>请检查工位牌</td>" not in page
+    assert app.test_client().get("/api/v1/clock").get_json()["announcements"] == []
+
+
 def test_the_hall_clock_opens_with_its_view_link_only(app, client):
     token = app.extensions["kiosk"].hall_token()
     assert client.get(f"/hall/{token}").status_code == 200
