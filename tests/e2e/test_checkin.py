@@ -63,7 +63,8 @@ def test_the_first_draw_ceremony_runs_in_the_browser(browser, demo_server):
     judge = judge_context.new_page()
     sign_in(judge, demo_server, role="crypt1")
     judge.click("nav >> text=一次抽签")
-    taking_part = int(re.search(r"参加抽签 (\d+) 人", judge.content()).group(1))
+    summary = judge.get_by_text(re.compile(r"参加抽签 \d+ 人"))  # on the draw page, once loaded
+    taking_part = int(re.search(r"参加抽签 (\d+) 人", summary.inner_text()).group(1))
     judge.click("text=生成承诺值")
     commitment = judge.locator("[data-commitment]").inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", commitment)

@@ -130,9 +130,15 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
 
     supervisor = _sign_in(contexts[3], demo, "supervisor")
     supervisor.goto(demo["url"] + "/results/review")
-    while (button := supervisor.locator("button:has-text('复核无误')")).count():
-        button.first.click()
-    expect(supervisor.locator("[data-progress]")).to_contain_text("有误 0 个")
+    progress = supervisor.locator("[data-progress]")
+    total = int(re.search(r"/ (\d+)", progress.inner_text()).group(1))
+    assert total > 0
+    for done in range(1, total + 1):
+        # Each confirmation reloads the page: wait for its new count before the next click.
+        supervisor.locator("button:has-text('复核无误')").first.click()
+        expect(progress).to_contain_text(f"已复核 {done} / {total}")
+    expect(supervisor.locator("button:has-text('复核无误')")).to_have_count(0)
+    expect(progress).to_contain_text("有误 0 个")
     screenshot(supervisor, "review")
 
     chief.goto(demo["url"] + "/results/")

@@ -32,6 +32,7 @@ def test_supervisor_signs_in_in_chinese_and_reads_the_audit_log(page, demo_serve
     screenshot(page, "audit-log")
     page.fill("input[name=action]", "staff.")
     page.click("form.filters button")
+    page.wait_for_url(re.compile(r"[?&]action=staff\.(&|$)"))  # the filtered page, loaded
     actions = page.locator("table.grid tbody td code").all_inner_texts()
     assert actions and all(a.startswith("staff.") or a.startswith("{") for a in actions)
 
@@ -46,12 +47,13 @@ def test_a_wrong_password_says_so_in_chinese(page, demo_server):
 
 def test_english_is_one_click_away_and_stays(page, demo_server):
     page.goto(demo_server["url"] + "/login")
+    # The switch reloads the page: wait for the new heading, never read the old one.
     page.click("button:has-text('English')")
-    assert page.locator("h1").inner_text() == "Staff sign-in"
+    expect(page.locator("h1")).to_have_text("Staff sign-in")
     page.reload()
-    assert page.locator("h1").inner_text() == "Staff sign-in"
+    expect(page.locator("h1")).to_have_text("Staff sign-in")
     page.click("button:has-text('中文')")
-    assert page.locator("h1").inner_text() == "工作人员登录"
+    expect(page.locator("h1")).to_have_text("工作人员登录")
 
 
 def test_workstation_signs_in_with_the_typed_badge_code(page, demo_server):
