@@ -127,6 +127,13 @@ def test_the_chief_judge_is_told_the_announcement_went_out_and_when_it_is_withdr
                       follow_redirects=True).text
     assert "公告已撤回" in page and "<td>请检查工位牌</td>" not in page
     assert app.test_client().get("/api/v1/clock").get_json()["announcements"] == []
+    # A refused one says why, never that it went out.
+    page = chief.post("/control/announce", data={"csrf_token": token, "text": "  "},
+                      follow_redirects=True).text
+    assert "flash-error" in page and "公告已发布" not in page
+    page = chief.post("/control/announce", data={"csrf_token": token, "withdraw": "999"},
+                      follow_redirects=True).text
+    assert "flash-error" in page and "公告已撤回" not in page
 
 
 def test_the_hall_clock_opens_with_its_view_link_only(app, client):
