@@ -8,6 +8,7 @@ every described call exists, so the document cannot drift from the code.
 from __future__ import annotations
 
 from kiosk import __version__
+from kiosk.theory_exam.exam import MAX_SEQ
 
 
 def _ref(name: str) -> dict:
@@ -161,7 +162,11 @@ def openapi_document(server_url: str = "") -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["choice", "seq"],
                     "properties": {"choice": {**TEXT_IN, "type": ["string", "null"]},
-                                   "seq": {"type": "integer", "minimum": 0}}}}}},
+                                   "seq": {"type": "integer", "minimum": 0,
+                                           "maximum": MAX_SEQ,
+                                           "description": "the kiosk's count of choices; at "
+                                           "most 100 000 ahead of the station's last seq, "
+                                           "else 400"}}}}}},
                 "responses": {
                     "200": _json({"type": "object", "required": ["saved", "seq"],
                                   "properties": {"saved": {"type": "boolean"},

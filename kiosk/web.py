@@ -8,6 +8,7 @@ URL map and fails on any view that declares nothing, so a new route cannot be fo
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -156,15 +157,62 @@ def _holds_nul(value) -> bool:
     return False
 
 
+# No number the day uses comes near these: a seq, a mark, a count. Larger ones are absurd
+# (and past 2**53 a browser cannot even count them exactly), so they read as malformed JSON.
+JSON_INT_LIMIT = 2**53 - 1
+JSON_DEPTH_LIMIT = 32
+
+
+def _json_int(text: str) -> int:
+    value = int(text)  # Python refuses past 4300 digits with ValueError already
+    if abs(value) > JSON_INT_LIMIT:
+        raise ValueError("integer out of range in JSON")
+    return value
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity
+        raise ValueError("number out of range in JSON")
+    return value
+
+
+def _json_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_depth(value) -> int:
+    """Nesting depth, counted without recursion (a deep value must not crash the counter)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > JSON_DEPTH_LIMIT:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 class KioskJSONProvider(DefaultJSONProvider):
-    """JSON as Flask sends it, but a request string holding NUL is not JSON the day can use:
-    PostgreSQL cannot store it, and no badge, answer or name contains one. It reads as
-    malformed, so every caller answers it with its own 400."""
+    """JSON as Flask sends it, but what a request may say is narrower: a string holding NUL
+    (PostgreSQL cannot store it, and no badge, answer or name contains one), NaN and infinity,
+    integers past 2**53 and nesting past a few levels are not JSON the day can use. They read
+    as malformed (ValueError), so every caller answers them with its own 400."""
 
     ensure_ascii = False
 
     def loads(self, s, **kwargs):
-        value = super().loads(s, **kwargs)
+        kwargs.setdefault("parse_int", _json_int)
+        kwargs.setdefault("parse_float", _json_float)
+        kwargs.setdefault("parse_constant", _json_constant)
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError as exc:  # thousands of [ before the first ]
+            raise ValueError("JSON nested too deeply") from exc
+        if _json_depth(value) > JSON_DEPTH_LIMIT:
+            raise ValueError("JSON nested too deeply")
         if _holds_nul(value):
             raise ValueError("NUL character in JSON")
         return value

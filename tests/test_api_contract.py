@@ -46,7 +46,8 @@ OPERATIONS = [(path, method) for path, operations in DOCUMENT["paths"].items()
 # Keywords this file checks and generates; "description", "format" of binary and x- extensions
 # carry no constraint on JSON values.
 KEYWORDS = {"$ref", "type", "enum", "required", "properties", "additionalProperties", "items",
-            "maxItems", "minItems", "pattern", "minimum", "minLength", "format", "description"}
+            "maxItems", "minItems", "pattern", "minimum", "maximum", "minLength", "format",
+            "description"}
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
@@ -91,6 +92,8 @@ def mismatches(value, schema: dict, where: str = "$") -> list[str]:
                 found.append(f"{where}: {value!r:.60} is not a date-time")
     if TYPES["number"](value) and value < schema.get("minimum", value):
         found.append(f"{where}: {value} is below {schema['minimum']}")
+    if TYPES["number"](value) and value > schema.get("maximum", value):
+        found.append(f"{where}: {value} is above {schema['maximum']}")
     if isinstance(value, dict):
         found += [f"{where}: {name} is missing" for name in schema.get("required", [])
                   if name not in value]
@@ -123,7 +126,8 @@ def values(schema: dict) -> st.SearchStrategy:
             return st.from_regex(schema["pattern"], fullmatch=True)
         return st.text(min_size=schema.get("minLength", 0), max_size=60)
     if kinds == "integer":
-        return st.integers(min_value=schema.get("minimum"), max_value=2**62)
+        return st.integers(min_value=schema.get("minimum"),
+                           max_value=schema.get("maximum", 2**62))
     if kinds == "boolean":
         return st.booleans()
     if kinds == "null":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Float, Integer, bindparam, select, text
+from sqlalchemy import BigInteger, Boolean, Float, Integer, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
@@ -109,11 +109,13 @@ _WINDOW = text("""
     SELECT p.id AS phase_id, p.starts_at, p.ends_at, p.paused_at, p.ended_at,
            (SELECT COALESCE(SUM(e.minutes), 0) FROM extension e
              WHERE e.phase_id = p.id AND e.station_id = :station) AS extra_minutes,
-           (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at
+           (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at,
+           (SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c
+             WHERE c.station_id = :station) AS last_seq
       FROM phase p WHERE p.name = 'theory'
 """).columns(phase_id=Integer, starts_at=UTCDateTime, ends_at=UTCDateTime,
              paused_at=UTCDateTime, ended_at=UTCDateTime, extra_minutes=Float,
-             submitted_at=UTCDateTime)
+             submitted_at=UTCDateTime, last_seq=BigInteger)
 _UPSERT = text("""
     INSERT INTO current_answer (station_id, question_id, choice, seq, saved_at)
     VALUES (:station, :question, :choice, :seq, :now)
@@ -128,6 +130,14 @@ _EVENT = text("""
 """).bindparams(bindparam("now", type_=UTCDateTime), bindparam("applied", type_=Boolean))
 _CURRENT_SEQ = text("SELECT seq FROM current_answer WHERE station_id = :station "
                     "AND question_id = :question")
+
+
+# A seq is the kiosk's count of choices: a browser counts exactly up to 2**53. Stored, a seq at
+# the limit would leave no newer one, and the question could never change again; so a seq may run
+# at most MAX_SEQ_STEP ahead of the station's last one (choices a browser made offline, or on a
+# second browser, stay far below it), and the limit is out of reach of any real kiosk.
+MAX_SEQ = 2**53 - 1
+MAX_SEQ_STEP = 100_000
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,9 @@ def save_answer(session: Session, station_id: int, qid: str, choice_key: str | N
         if window_row.submitted_at is not None:
             raise Locked(N_("The paper has been submitted; answers can no longer change."),
                          state="submitted")
+        if not 0 <= seq <= min(MAX_SEQ, (window_row.last_seq or 0) + MAX_SEQ_STEP):
+            raise KioskError(N_("This answer's sequence number is out of range; reload the "
+                                "page."))
         entry = key_maps.get(session, station_id).get(qid)
         if entry is None:
             raise NotFound(N_("This question is not on this station's paper."))
