@@ -32,7 +32,8 @@ def get_clock():
     if station_id:
         # The kiosk's poll is its heartbeat; a released station learns it here.
         try:
-            held = field.check_session(db(), station_id, session.get("station_nonce"))
+            held = field.check_session(db(), station_id, session.get("station_nonce"),
+                                       request.remote_addr or "?", now=now)
             field.heartbeat(db(), held, now)
         except KioskError:
             signed_out, station_id = True, None

@@ -75,14 +75,14 @@ def init_instance(path: Path, *, event_name: str = "职业技能竞赛",
                                     "has tables; kiosk init never touches an existing instance")
         finally:
             engine.dispose()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     (path / "config.toml").write_text(new_config_text(event_name), encoding="utf-8")
     keys = path / "keys"
     keys.mkdir(mode=0o700)
     crypto.write_private_file(keys / SECRET_KEY_FILE, new_secret().encode("ascii"))
     crypto.create_signing_key(keys)
     for folder in ("archives", "exports", "backups"):
-        (path / folder).mkdir()
+        (path / folder).mkdir(mode=0o700)
     instance = open_instance(path, environ=environ, migrate=True)
     return instance
 
@@ -95,7 +95,9 @@ def open_instance(path: Path, *, environ: dict[str, str] | None = None, migrate:
     settings = Settings.load(path, environ)
     if database_url:
         settings.database_url = database_url
-    engine = db.make_engine(settings.database_url_for(path))
+    url = settings.database_url_for(path)
+    keep_private(path, url)
+    engine = db.make_engine(url)
     if migrate:
         db.upgrade(engine)
     else:
@@ -106,6 +108,36 @@ def open_instance(path: Path, *, environ: dict[str, str] | None = None, migrate:
                                 f"needs {head}: run `kiosk migrate` (after `kiosk backup`)")
     return Instance(path=path, settings=settings, engine=engine,
                     sessions=db.make_sessionmaker(engine))
+
+
+PRIVATE_FOLDERS = ("keys", "archives", "exports", "backups", "sealed", "tls")
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def keep_private(path: Path, database_url: str) -> None:
+    """The instance holds the day (answers, the draw until its seal, staff password hashes,
+    keys): readable by the server's user only, whatever the umask or however it was copied.
+    SQLite gives its WAL and shared-memory files the database file's permissions, so the
+    database is created 0600 before SQLite first opens it."""
+    if os.name == "nt":
+        return  # NTFS permissions come from the folder's ACL (see deploy/windows)
+    path.chmod(0o700)
+    for name in PRIVATE_FOLDERS:
+        if (path / name).is_dir():
+            (path / name).chmod(0o700)
+    if (path / "config.toml").exists():
+        (path / "config.toml").chmod(0o600)
+    if not database_url.startswith("sqlite:///"):
+        return
+    database = Path(database_url.removeprefix("sqlite:///").split("?")[0])
+    if not database.parent.is_dir():
+        return
+    if not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for item in (database, *(database.with_name(database.name + suffix)
+                             for suffix in SQLITE_COMPANIONS)):
+        if item.exists():
+            item.chmod(0o600)
 
 
 def fsync_dir(path: Path) -> None:

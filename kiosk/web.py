@@ -94,7 +94,8 @@ def station_required(view: F) -> F:
         from kiosk.lockdown.field import check_session_fast
 
         # One browser per station: a released or taken-over session stops here.
-        check_session_fast(db(), session["station_id"], session.get("station_nonce"))
+        check_session_fast(db(), session["station_id"], session.get("station_nonce"),
+                           request.remote_addr or "?")
         g.station_id = session["station_id"]
         return view(*args, **kwargs)
 

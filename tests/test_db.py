@@ -74,3 +74,41 @@ def audit_now():
     from kiosk.clock import now
 
     return now()
+
+
+def _group_or_other_bits(path):
+    return path.stat().st_mode & 0o077
+
+
+def test_the_instance_and_the_database_are_readable_by_the_servers_user_only(tmp_path):
+    """Issue 14, item 10: the database, its WAL and the instance folder hold the day (answers,
+    the draw until its seal, staff hashes): no other account on the server may read them, even
+    when the server runs under a permissive umask."""
+    import os
+
+    from kiosk import audit, clock
+    from kiosk.instance import init_instance, open_instance
+
+    previous = os.umask(0o022)
+    try:
+        path = tmp_path / "event"
+        instance = init_instance(path, environ={})
+        with instance.session() as session, session.begin():
+            audit.record(session, audit.Actor.cli(), "test.write", at=clock.now())
+        database = path / "kiosk.sqlite3"
+        files = [path, database, database.with_name("kiosk.sqlite3-wal"),
+                 database.with_name("kiosk.sqlite3-shm"), path / "config.toml",
+                 *(path / folder for folder in ("keys", "archives", "exports", "backups"))]
+        for item in files:
+            assert item.exists(), item
+            assert _group_or_other_bits(item) == 0, f"{item}: {oct(item.stat().st_mode)}"
+        instance.engine.dispose()
+        # An instance made by an older kiosk (or copied with cp) is tightened when opened.
+        for item in (path, database, path / "archives"):
+            item.chmod(0o755 if item.is_dir() else 0o644)
+        reopened = open_instance(path, environ={})
+        reopened.engine.dispose()
+        for item in (path, database, path / "archives"):
+            assert _group_or_other_bits(item) == 0, item
+    finally:
+        os.umask(previous)

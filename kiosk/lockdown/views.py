@@ -57,7 +57,8 @@ def kiosk_page():
     if session.get("station_id"):
         station = db().get(Station, session["station_id"])
         try:
-            field.check_session(db(), session["station_id"], session.get("station_nonce"))
+            field.check_session(db(), session["station_id"], session.get("station_nonce"),
+                                request.remote_addr or "?")
         except KioskError:
             session.clear()  # released by a field judge: back to the badge
             station = None

@@ -144,3 +144,62 @@ def test_the_hall_clock_opens_with_its_view_link_only(app, client):
 
 def test_exam_pages_are_never_cached(client):
     assert "no-store" in client.get("/kiosk").headers["Cache-Control"]
+
+
+def test_a_copied_session_cookie_is_refused_on_another_workstation(app):
+    """Issue 14, item 10: the station's session belongs to the workstation that signed in. A
+    cookie copied to another machine is refused on every station request (and the field judges
+    see where it came from); the real workstation goes on."""
+    badge = _badge(app)
+    here, there = {"REMOTE_ADDR": "10.9.9.5"}, {"REMOTE_ADDR": "10.9.9.6"}
+    real = app.test_client()
+    assert real.post("/api/v1/station/login", json={"token": badge.qr_token},
+                     environ_base=here).status_code == 200
+    copy = app.test_client()
+    cookie = real.get_cookie("kiosk_session")
+    copy.set_cookie("kiosk_session", cookie.value)
+    assert copy.get("/api/v1/exam/paper", environ_base=there).status_code == 401
+    assert copy.post("/api/v1/station/telemetry", json={"events": [{"kind": "blur"}]},
+                     environ_base=there).status_code == 401
+    assert copy.get("/api/v1/collect/mine", environ_base=there).status_code == 401
+    assert copy.get("/api/v1/clock", environ_base=there).get_json()["signed_out"] is True
+    # Even within the moment a confirmed session is trusted without asking the database.
+    assert real.get("/api/v1/collect/mine", environ_base=here).status_code == 200
+    assert copy.get("/api/v1/collect/mine", environ_base=there).status_code == 401
+    assert real.get("/api/v1/clock", environ_base=here).get_json()["signed_out"] is False
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "field", username="judge")
+    judge = app.test_client()
+    login(judge, "judge")
+    detail = judge.get("/field/A01").text
+    assert "10.9.9.6" in detail
+
+
+def test_a_rebound_station_refuses_its_old_workstation_at_once(app):
+    badge = _badge(app, first_ip="10.9.9.1")
+    old = {"REMOTE_ADDR": "10.9.9.1"}
+    kiosk = app.test_client()
+    assert kiosk.post("/api/v1/station/login", json={"token": badge.qr_token},
+                      environ_base=old).status_code == 200
+    assert kiosk.get("/api/v1/collect/mine", environ_base=old).status_code == 200
+    with app.extensions["kiosk"].session() as session:
+        field.rebind(session, "A01", "10.9.9.2", actor=Actor("field", "field"), now=clock.now())
+    assert kiosk.get("/api/v1/collect/mine", environ_base=old).status_code == 401
+
+
+def test_the_station_in_use_answer_tells_the_contestant_what_to_do_not_where(app):
+    badge = _badge(app)
+    first, second = app.test_client(), app.test_client()
+    first.post("/api/v1/station/login", json={"token": badge.qr_token},
+               environ_base={"REMOTE_ADDR": "10.9.9.5"})
+    refused = second.post("/api/v1/station/login", json={"token": badge.qr_token},
+                          environ_base={"REMOTE_ADDR": "10.9.9.7"})
+    assert refused.status_code == 409
+    message = refused.get_json()["message"]
+    assert "现场裁判" in message and "10.9.9.5" not in message
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "field", username="judge")
+    judge = app.test_client()
+    login(judge, "judge")
+    detail = judge.get("/field/A01").text
+    assert "10.9.9.5" in detail and "10.9.9.7" in detail
