@@ -168,9 +168,14 @@ def _clear_assignments(session: Session, round_: DrawRound) -> None:
                             .values(occupied=False))
 
 
-def draw(session: Session, stage: int, entropy: str, *, actor: audit.Actor,
+def draw(session: Session, stage: int, entropy: str, *, commitment: str, actor: audit.Actor,
          now: datetime) -> DrawRound:
-    """Run the committed round with the public entropy."""
+    """Run the committed round with the public entropy.
+
+    `commitment` is the one shown to whoever entered the entropy: the entropy only proves
+    anything if it came after the commitment was shown, so a draw against another commitment
+    (never shown, or replaced meanwhile) is refused, and so is the entropy of a superseded
+    round of the stage, which was public before this round's seed was chosen."""
     entropy = rules.canonical_entropy(entropy)
     if not entropy:
         raise KioskError(N_("Enter the public entropy (for example the dice rolls, in order)."))
@@ -179,6 +184,14 @@ def draw(session: Session, stage: int, entropy: str, *, actor: audit.Actor,
         if round_ is None or round_.status != "committed" or round_.seed is None:
             raise Conflict(N_("Stage %(stage)s has no commitment waiting for entropy; make "
                               "the commitment first."), stage=stage)
+        if (commitment or "").strip().lower() != round_.commitment:
+            raise Conflict(N_("The entropy was entered against another commitment than the one "
+                              "waiting for it (%(commitment)s); show that commitment first, "
+                              "then enter new entropy."), commitment=round_.commitment)
+        if entropy in _superseded_entropies(session, stage):
+            raise Conflict(N_("This entropy was already used by a superseded round of stage "
+                              "%(stage)s: it was public before the commitment, so it proves "
+                              "nothing. Enter new entropy."), stage=stage)
         inputs, pool = stage_inputs(session, stage), stage_pool(session, stage)
         if len(inputs) != round_.input_count:
             raise Conflict(N_("Who takes part changed since the commitment (%(then)s, now "
@@ -200,6 +213,13 @@ def draw(session: Session, stage: int, entropy: str, *, actor: audit.Actor,
                               "commitment": round_.commitment, "entropy": entropy,
                               "assigned": len(mapping), "pool": len(pool)})
     return round_
+
+
+def _superseded_entropies(session: Session, stage: int) -> set[str]:
+    return {rules.canonical_entropy(text) for text in session.scalars(
+        select(DrawRound.entropy).where(DrawRound.stage == stage,
+                                        DrawRound.status == "superseded",
+                                        DrawRound.entropy.is_not(None)))}
 
 
 def draw_by_lots(session: Session, stage: int, lots: dict[str, str], *, actor: audit.Actor,

@@ -21,8 +21,9 @@ EVENT = "测试赛事"
 
 def run_stage(session, stage, entropy="3 1 4 1 5"):
     actor = JUDGE1 if stage == 1 else JUDGE2
-    draws.commit(session, stage, actor=actor, now=clock.now())
-    draws.draw(session, stage, entropy, actor=actor, now=clock.now())
+    committed = draws.commit(session, stage, actor=actor, now=clock.now())
+    draws.draw(session, stage, entropy, commitment=committed.commitment, actor=actor,
+               now=clock.now())
     return draws.plaintext_mapping(session, stage).pairs
 
 
@@ -43,10 +44,11 @@ def test_only_checked_in_contestants_draw(event):
 def test_a_draw_without_commitment_or_entropy_is_refused(event):
     event.checkin()
     with pytest.raises(Conflict):
-        draws.draw(event.session, 1, "1 2 3", actor=JUDGE1, now=clock.now())
-    draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+        draws.draw(event.session, 1, "1 2 3", commitment="", actor=JUDGE1, now=clock.now())
+    committed = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
     with pytest.raises(Exception, match="entropy"):
-        draws.draw(event.session, 1, "   ", actor=JUDGE1, now=clock.now())
+        draws.draw(event.session, 1, "   ", commitment=committed.commitment, actor=JUDGE1,
+                   now=clock.now())
 
 
 def test_sealing_erases_every_pair_and_keeps_only_ciphertext(event):
@@ -249,3 +251,27 @@ def test_stage_two_draws_only_non_spare_stations(event):
     pairs = run_stage(event.session, 2)
     assert "A01" not in {p["station"] for p in pairs}
     assert event.session.query(Draw2Assignment).count() == len(event.people)
+
+
+def test_entropy_entered_against_a_replaced_commitment_is_refused(event):
+    """The entropy proves something only if it came after the commitment it was shown with."""
+    event.checkin()
+    shown = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
+    replacing = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
+    with pytest.raises(Conflict, match="another commitment"):
+        draws.draw(event.session, 1, "6 6 6", commitment=shown, actor=JUDGE1, now=clock.now())
+    assert draws.current_round(event.session, 1).status == "committed"
+    draws.draw(event.session, 1, "6 6 6", commitment=replacing, actor=JUDGE1, now=clock.now())
+    assert draws.current_round(event.session, 1).status == "drawn"
+
+
+def test_the_entropy_of_a_superseded_round_is_refused(event):
+    """That entropy was public before the new seed was chosen: the server could have picked a
+    seed to suit it."""
+    event.checkin()
+    run_stage(event.session, 1, "1 2 3")
+    committed = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+    with pytest.raises(Conflict, match="superseded"):
+        draws.draw(event.session, 1, " 1 2 3 ", commitment=committed.commitment, actor=JUDGE1,
+                   now=clock.now())
+    assert draws.current_round(event.session, 1).status == "committed"
