@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyrage
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, true, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
@@ -319,10 +319,10 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
                 value = value.zfill(len(pool[0]))
             if value not in pool or value in used:
                 raise Conflict(N_("%(lot)s is not free in the pool."), lot=value)
+        elif round_.method == "computer" and round_.status == "sealed":
+            late_seed, free, value = _late_draw(stage, pool, used)
         elif round_.method == "computer":
-            free = json.loads(round_.remaining_order) if round_.status == "sealed" else \
-                rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
-            free = [item for item in free if item not in used]
+            free = rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
             if not free:
                 raise Conflict(N_("The pool is used up."))
             value = free[0]
@@ -330,8 +330,8 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
             raise KioskError(N_("This stage was drawn with physical lots: enter the lot the "
                                 "late arrival drew."))
         if round_.status == "sealed":
-            _seal_supplement(session, round_, key, value, now)
-
+            _seal_supplement(session, round_, key, value, now,
+                             **({"late_seed": late_seed, "free": free} if lot is None else {}))
             _mark_used(session, round_, key, value)
         else:
             _store(session, round_, {key: value}, late=True)
@@ -340,9 +340,24 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
         audit.record(session, actor, "draw.late_assigned", at=now, subject=f"stage {stage}",
                      details={"stage": stage, "round": round_.id,
                               "after_seal": round_.status == "sealed"})
+    if round_.status == "sealed":
+        _scrub_free_space(session)
     if sealed_dir is not None:
         export_sealed(session, stage, sealed_dir)
     return value
+
+
+def _late_draw(stage: int, pool: list[str], used: set[str]) -> tuple[bytes, list[str], str]:
+    """A late arrival after the seal: the first item of a fresh secret permutation of the free
+    items. The seal erased the round's seed, and so the order of what was left: a permutation
+    kept for late arrivals would let anyone reading the database recompute what they got. This
+    one is never stored in plaintext; it goes into the supplement, encrypted to the judges, who
+    recompute it at the unsealing."""
+    free = sorted(item for item in pool if item not in used)
+    if not free:
+        raise Conflict(N_("The pool is used up."))
+    late_seed = secrets.token_bytes(rules.SEED_BYTES)
+    return late_seed, free, rules.permutation(late_seed, "", stage, free)[0]
 
 
 def _used_items(session: Session, round_: DrawRound) -> set[str]:
@@ -354,23 +369,51 @@ def _used_items(session: Session, round_: DrawRound) -> set[str]:
 def _mark_used(session: Session, round_: DrawRound, key: str, value: str) -> None:
     drawn = json.loads(round_.drawn_ids or "[]")
     if round_.stage == 1:
-        session.add(ContestantNumber(no=value))
         contestant_id = session.scalar(select(Contestant.id).where(Contestant.id_number == key))
         drawn.append(contestant_id)
+        _rewrite_numbers_in_use(session, value)
     else:
-        session.execute(update(Station).where(Station.code == value).values(occupied=True))
+        _rewrite_occupied(session, value)
         drawn.append(key)
     round_.drawn_ids = json.dumps(sorted(drawn, key=str))
 
 
+def _rewrite_numbers_in_use(session: Session, added: str | None = None) -> None:
+    """All contestant numbers in use, rewritten in one transaction in number order: a row added
+    on its own would stand out by its place in the table (SQLite's rowid, PostgreSQL's heap
+    order and xmin), and its number would be the late arrival's."""
+    numbers = set(session.scalars(select(ContestantNumber.no)))
+    if added is not None:
+        numbers.add(added)
+    session.execute(delete(ContestantNumber))
+    session.flush()
+    for number in sorted(numbers):
+        session.add(ContestantNumber(no=number))
+    session.flush()
+
+
+def _rewrite_occupied(session: Session, added: str | None = None) -> None:
+    """Every station row written in the same transaction, so that the one just taken is not
+    the only row this transaction changed (PostgreSQL's xmin and heap order tell)."""
+    occupied = Station.occupied if added is None else \
+        case((Station.code == added, true()), else_=Station.occupied)
+    session.execute(update(Station).values(occupied=occupied))
+
+
 def _seal_supplement(session: Session, round_: DrawRound, key: str, value: str,
-                     now: datetime) -> None:
+                     now: datetime, *, late_seed: bytes | None = None,
+                     free: list[str] | None = None) -> None:
     recipients = _recipients(session, round_.stage)
     pair = _pair_record(session, round_.stage, key, value, late=True)
-    payload = _canonical({"format": SUPPLEMENT_FORMAT, "stage": round_.stage,
-                          "round_commitment": round_.commitment,
-                          "round_sha256": round_.ciphertext_sha256,
-                          "created_at": clock.iso(now), "assignments": [pair]})
+    document = {"format": SUPPLEMENT_FORMAT, "stage": round_.stage,
+                "round_commitment": round_.commitment,
+                "round_sha256": round_.ciphertext_sha256,
+                "created_at": clock.iso(now), "assignments": [pair]}
+    if late_seed is not None:
+        # What the judges need to recompute the late draw: the item is the first of `free`
+        # ordered by the draw's recipe with this seed and empty entropy (docs/draw.md).
+        document.update(algorithm=rules.ALGORITHM, seed=late_seed.hex(), free=free)
+    payload = _canonical(document)
     ciphertext = pyrage.encrypt(payload, recipients)
     session.add(SealedSupplement(round_id=round_.id, created_at=now, ciphertext=ciphertext,
                                  ciphertext_sha256=hashlib.sha256(ciphertext).hexdigest()))
@@ -481,15 +524,9 @@ def seal(session: Session, stage: int, *, event_name: str, actor: audit.Actor,
             state = round_.status if round_ else "none"
             raise Conflict(N_("Stage %(stage)s cannot be sealed now (state: %(state)s)."),
                            stage=stage, state=state)
-        pool = stage_pool(session, stage)
-        used = _used_items(session, round_)
-        if round_.method == "computer":
-            free = rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
-        else:
-            free = [item for item in pool if item not in used]
-        # What late arrivals will draw from: reveals which items are free, which the server
-        # knows anyway, and nothing about who holds the others.
-        round_.remaining_order = json.dumps(free)
+        # No order of the free items survives the seal: with it anyone could tell what a late
+        # arrival gets. Late arrivals after the seal draw from a fresh permutation each
+        # (_late_draw), and the judges recompute the free order from the sealed record.
         if stage == 1:
             drawn = sorted(session.scalars(select(Draw1Assignment.contestant_id)
                                            .where(Draw1Assignment.round_id == round_.id)))
@@ -499,6 +536,11 @@ def seal(session: Session, stage: int, *, event_name: str, actor: audit.Actor,
         round_.drawn_ids = json.dumps(drawn)
         table = Draw1Assignment if stage == 1 else Draw2Assignment
         session.execute(delete(table).where(table.round_id == round_.id))
+        # Late arrivals before the seal were written after the others; rewrite all at once.
+        if stage == 1:
+            _rewrite_numbers_in_use(session)
+        else:
+            _rewrite_occupied(session)
         round_.seed = None
         round_.status = "sealed"
         round_.sealed_at = now
@@ -542,6 +584,10 @@ def _scrub_free_space(session: Session) -> None:
     elif engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM draw1_assignment, draw2_assignment, draw_round")
+            # Rewritten in key order, so that the heap order of these two tables tells
+            # nothing about which row was written last (a late arrival's).
+            conn.exec_driver_sql("CLUSTER contestant_number USING pk_contestant_number")
+            conn.exec_driver_sql("CLUSTER station USING pk_station")
 
 
 # ----------------------------------------------------------------------------- unsealing
@@ -576,11 +622,13 @@ def open_stage(session: Session, stage: int, identities: list) -> OpenedStage | 
     if hashlib.sha256(round_.ciphertext).hexdigest() != round_.ciphertext_sha256:
         problems.append("the sealed record's SHA-256 does not match the one printed")
     assignments = list(document["assignments"])
-    for supplement in session.scalars(select(SealedSupplement)
-                                      .where(SealedSupplement.round_id == round_.id)
-                                      .order_by(SealedSupplement.id)):
-        extra = json.loads(pyrage.decrypt(supplement.ciphertext, identities))
+    supplements = [json.loads(pyrage.decrypt(supplement.ciphertext, identities))
+                   for supplement in session.scalars(
+                       select(SealedSupplement).where(SealedSupplement.round_id == round_.id)
+                       .order_by(SealedSupplement.id))]
+    for extra in supplements:
         assignments.extend(extra["assignments"])
+    problems += _check_late_draws(stage, document, supplements)
     if document["method"] == "computer":
         seed = bytes.fromhex(document["seed"])
         if rules.commitment(seed) != document["commitment"] or \
@@ -595,9 +643,36 @@ def open_stage(session: Session, stage: int, identities: list) -> OpenedStage | 
             problems.append("recomputing the draw from seed and entropy gives another result")
         free = rules.remaining(seed, document["entropy"], stage, document["pool"],
                                set(stored.values()))
-        # Each late arrival takes the next free item, so k of them hold exactly the first k.
-        late = {a[value] for a in assignments if a["late"]}
+        # Each late arrival before the seal took the next free item of the round's order, so k
+        # of them hold exactly the first k (and so did those after the seal, in supplements
+        # written before every late draw had its own seed).
+        late = {a[value] for a in document["assignments"] if a["late"]}
+        late |= {a[value] for extra in supplements if "seed" not in extra
+                 for a in extra["assignments"]}
         if late != set(free[:len(late)]):
             problems.append("late arrivals did not take the next free items in order")
     return OpenedStage(stage, round_.id, round_.ciphertext_sha256, document["commitment"],
                        document["entropy"], document["method"], assignments, problems)
+
+
+def _check_late_draws(stage: int, document: dict, supplements: list[dict]) -> list[str]:
+    """Each late draw after the seal, recomputed from its own seed: it took the first item of
+    its free items ordered by the draw's recipe, and those were exactly the pool's items nobody
+    held yet."""
+    value = "contestant_no" if stage == 1 else "station"
+    taken = {a[value] for a in document["assignments"]}
+    problems: list[str] = []
+    for number, extra in enumerate(supplements, start=1):
+        (pair,) = extra["assignments"]
+        if "seed" in extra:
+            free = extra["free"]
+            expected = sorted(item for item in document["pool"] if item not in taken)
+            if sorted(free) != expected:
+                problems.append(f"late draw {number} did not draw from exactly the free items")
+            order = rules.permutation(bytes.fromhex(extra["seed"]), "", stage, free)
+            if not order or order[0] != pair[value]:
+                problems.append(f"late draw {number}: recomputing it gives another item")
+        elif pair[value] in taken:
+            problems.append(f"late draw {number} took an item that was taken already")
+        taken.add(pair[value])
+    return problems

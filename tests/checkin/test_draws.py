@@ -275,3 +275,101 @@ def test_the_entropy_of_a_superseded_round_is_refused(event):
         draws.draw(event.session, 1, " 1 2 3 ", commitment=committed.commitment, actor=JUDGE1,
                    now=clock.now())
     assert draws.current_round(event.session, 1).status == "committed"
+
+
+def _dump(instance) -> dict[str, list[tuple]]:
+    """Every row of every table, every column, in the order the database gives them (with
+    PostgreSQL's xmin, the transaction that wrote the row, as the first column)."""
+    tables: dict[str, list[tuple]] = {}
+    postgres = instance.engine.dialect.name == "postgresql"
+    with instance.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            columns = 'xmin::text::bigint, *' if postgres else '*'
+            tables[table] = [tuple(row) for row in
+                             conn.execute(text(f'SELECT {columns} FROM "{table}"'))]  # noqa: S608
+    return tables
+
+
+def _lists_of(cell) -> list[list]:
+    if not isinstance(cell, str) or not cell.startswith("["):
+        return []
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        return []
+    return [value] if isinstance(value, list) else []
+
+
+def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(event, instance):
+    """A late arrival after both seals: no plaintext in the database — rows, their order, the
+    transaction that wrote them, the SQLite file and its WAL — tells their number or station;
+    the judges' unsealing still links them, and verifies."""
+    from pathlib import Path
+
+    event.checkin(8)
+    run_stage(event.session, 1)
+    seeds = [draws.current_round(event.session, 1).seed]
+    seal(event.session, 1)
+    run_stage(event.session, 2, "2 7 1 8")
+    seeds.append(draws.current_round(event.session, 2).seed)
+    seal(event.session, 2)
+    late = event.people[8]
+    event.checkin(9)
+    number = draws.assign_late(event.session, 1, late.id_number, actor=JUDGE1, now=clock.now())
+    station = draws.assign_late(event.session, 2, number, actor=JUDGE2, now=clock.now())
+
+    keys = [event.keys["crypt1"], event.keys["crypt2"]]
+    opened = {stage: draws.open_stage(event.session, stage, keys) for stage in (2, 1)}
+    assert opened[1].verified and opened[2].verified, opened[1].problems + opened[2].problems
+    numbers = {a["id_number"]: a["contestant_no"] for a in opened[1].assignments}
+    stations = {a["contestant_no"]: a["station"] for a in opened[2].assignments}
+    assert stations[numbers[late.id_number]] == station and numbers[late.id_number] == number
+
+    pools = [set(draws.stage_pool(event.session, 1)), set(draws.stage_pool(event.session, 2))]
+    tables = _dump(instance)
+    cells = [cell for rows in tables.values() for row in rows for cell in row]
+    # 1. An order of pool items: the order late arrivals take the free ones. Only a sorted
+    #    list tells nothing (the first item in it that is now in use would be the late one's).
+    for listed in (value for cell in cells for value in _lists_of(cell)):
+        for pool in pools:
+            if len(listed) > 1 and set(listed) <= pool:
+                assert listed == sorted(listed), f"an order of free items is stored: {listed}"
+    # 2. A seed that, with the public entropy, recomputes a permutation.
+    opened_late = [json.loads(__import__("pyrage").decrypt(s.ciphertext, keys))
+                   for s in event.session.scalars(select(draws.SealedSupplement))]
+    seeds += [bytes.fromhex(extra["seed"]) for extra in opened_late]
+    assert len(seeds) == 4
+    for seed in seeds:
+        assert not any(cell in (seed, seed.hex()) or (isinstance(cell, str) and seed.hex() in cell)
+                       or (isinstance(cell, bytes) and seed in cell) for cell in cells)
+    # 3. The pair, or the late person with either half of it, in one row or audit event.
+    for rows in tables.values():
+        for row in rows:
+            values = [str(v) for v in row]
+            person = late.id_number in values or late.name in values
+            assert not (number in values and station in values), row
+            assert not (person and (number in values or station in values)), row
+    for details in event.session.scalars(select(AuditEvent.details)):
+        assert f'"{number}"' not in details and f'"{station}"' not in details, details
+    # 4. Where a row sits: the late number is not the row written last, in any sense.
+    assert [row[-1] for row in tables["contestant_number"]] == \
+        sorted(row[-1] for row in tables["contestant_number"])
+    station_ids = [row[1 if instance.engine.dialect.name == "postgresql" else 0]
+                   for row in tables["station"]]
+    assert station_ids == sorted(station_ids)
+    if instance.engine.dialect.name == "postgresql":
+        for table, key, value in (("contestant_number", 1, number), ("station", 2, station)):
+            xmin = next(row[0] for row in tables[table] if row[key] == value)
+            assert sum(row[0] == xmin for row in tables[table]) > 1, table
+    else:
+        path = Path(instance.engine.url.database)
+        wal = Path(str(path) + "-wal")
+        raw = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        for seed in seeds:
+            assert seed not in raw and seed.hex().encode() not in raw
+        for stage in (1, 2):
+            record = opened[stage]
+            free = json.dumps([a for a in draws.stage_pool(event.session, stage)
+                               if a not in {x["contestant_no" if stage == 1 else "station"]
+                                            for x in record.assignments}])
+            assert free.encode() not in raw
