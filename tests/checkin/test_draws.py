@@ -373,3 +373,21 @@ def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(even
                                if a not in {x["contestant_no" if stage == 1 else "station"]
                                             for x in record.assignments}])
             assert free.encode() not in raw
+
+
+def test_a_late_draw_that_did_not_follow_its_own_seed_is_detected(event, monkeypatch):
+    """The judges recompute every late draw after the seal from the seed in its supplement."""
+    event.checkin(8)
+    run_stage(event.session, 1)
+    seal(event.session, 1)
+    event.checkin(9)
+    honest = draws._late_draw
+
+    def steered(stage, pool, used):
+        seed, free, value = honest(stage, pool, used)
+        return seed, free, next(item for item in free if item != value)
+
+    monkeypatch.setattr(draws, "_late_draw", steered)
+    draws.assign_late(event.session, 1, event.people[8].id_number, actor=JUDGE1, now=clock.now())
+    opened = draws.open_stage(event.session, 1, [event.keys["crypt1"]])
+    assert not opened.verified and "late draw 1" in " ".join(opened.problems)
