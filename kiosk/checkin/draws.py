@@ -5,7 +5,9 @@ Stage 2 (二次抽签, the second encryption judge): contestant number → stati
 
 Plaintext pairs exist only between a stage's draw and its seal. Sealing encrypts them, with the
 seed and entropy, to the age recipients registered for the stage and deletes them in the same
-transaction. Audit events of the draws hold commitments, entropy and counts, never pairs.
+transaction. Audit events of the draws hold commitments, entropy and counts, never pairs. After the
+seal nothing in plaintext orders the free items: a late arrival draws from a fresh secret
+permutation, sealed with their pair in a supplement.
 """
 
 from __future__ import annotations
@@ -304,7 +306,8 @@ def _store(session: Session, round_: DrawRound, mapping: dict[str, str], *, late
 def assign_late(session: Session, stage: int, who: str, *, lot: str | None = None,
                 actor: audit.Actor, now: datetime, sealed_dir: Path | None = None) -> str:
     """A late arrival takes the next item of the drawn permutation (or the lot they drew).
-    After the seal the pair is sealed on its own at once and never stored in plaintext."""
+    After the seal the permutation is gone: they draw from a fresh one (`_late_draw`), and the
+    pair is sealed on its own at once, never stored in plaintext."""
     with write_transaction(session):
         round_ = current_round(session, stage)
         if round_ is None or round_.status not in ("drawn", "prepared", "sealed"):
@@ -315,6 +318,7 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
                               "already)."), who=who)
         used = _used_items(session, round_)
         pool = stage_pool(session, stage)
+        late_seed, late_free = None, None
         if lot is not None:
             value = lot.strip().upper()
             if stage == 1 and value.isdigit() and pool:
@@ -322,7 +326,7 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
             if value not in pool or value in used:
                 raise Conflict(N_("%(lot)s is not free in the pool."), lot=value)
         elif round_.method == "computer" and round_.status == "sealed":
-            late_seed, free, value = _late_draw(stage, pool, used)
+            late_seed, late_free, value = _late_draw(stage, pool, used)
         elif round_.method == "computer":
             free = rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
             if not free:
@@ -332,8 +336,8 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
             raise KioskError(N_("This stage was drawn with physical lots: enter the lot the "
                                 "late arrival drew."))
         if round_.status == "sealed":
-            _seal_supplement(session, round_, key, value, now,
-                             **({"late_seed": late_seed, "free": free} if lot is None else {}))
+            _seal_supplement(session, round_, key, value, now, late_seed=late_seed,
+                             free=late_free)
             _mark_used(session, round_, key, value)
         else:
             _store(session, round_, {key: value}, late=True)
