@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select, text
 from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.checkin import draw as rules
-from kiosk.checkin import draws
+from kiosk.checkin import draws, opening
 from kiosk.checkin.models import Draw1Assignment, Draw2Assignment, DrawRound
 from kiosk.errors import Conflict, ImportErrors
 from kiosk.lockdown.models import Station
@@ -119,7 +119,7 @@ def test_unsealing_with_both_keys_recomputes_and_links(event):
     seal(event.session, 1)
     seal(event.session, 2)
     keys = [event.keys["crypt1"], event.keys["crypt2"]]
-    opened = {stage: draws.open_stage(event.session, stage, keys) for stage in (2, 1)}
+    opened = {stage: opening.open_stage(event.session, stage, keys) for stage in (2, 1)}
     assert opened[1].verified and opened[2].verified
     people = {a["contestant_no"]: a["id_number"] for a in opened[1].assignments}
     expected = {p["station"]: next(q["id_number"] for q in stage1
@@ -135,8 +135,8 @@ def test_one_key_opens_only_its_layer(event):
     run_stage(event.session, 2)
     seal(event.session, 1)
     seal(event.session, 2)
-    assert draws.open_stage(event.session, 1, [event.keys["crypt2"]]) is None
-    stage2 = draws.open_stage(event.session, 2, [event.keys["crypt2"]])
+    assert opening.open_stage(event.session, 1, [event.keys["crypt2"]]) is None
+    stage2 = opening.open_stage(event.session, 2, [event.keys["crypt2"]])
     assert stage2.verified and len(stage2.assignments) == len(event.people)
     assert "name" not in json.dumps(stage2.assignments)
 
@@ -148,7 +148,7 @@ def test_a_changed_sealed_record_is_detected(event):
     with draws.write_transaction(event.session):
         round_ = draws.current_round(event.session, 1)
         round_.ciphertext_sha256 = "0" * 64  # the printed hash no longer matches
-    opened = draws.open_stage(event.session, 1, [event.keys["crypt1"]])
+    opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert not opened.verified and "SHA-256" in opened.problems[0]
 
 
@@ -189,7 +189,7 @@ def test_late_arrivals_before_and_after_the_seal_stay_verifiable(event):
                                      now=clock.now())
     assert number != number_after
     assert event.session.scalar(select(Draw1Assignment.id)) is None  # still nothing in plaintext
-    opened = draws.open_stage(event.session, 1, [event.keys["crypt1"]])
+    opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert opened.verified, opened.problems
     mine = {a["id_number"]: a["contestant_no"] for a in opened.assignments}
     assert mine[late_before.id_number] == number and mine[late_after.id_number] == number_after
@@ -320,7 +320,7 @@ def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(even
     station = draws.assign_late(event.session, 2, number, actor=JUDGE2, now=clock.now())
 
     keys = [event.keys["crypt1"], event.keys["crypt2"]]
-    opened = {stage: draws.open_stage(event.session, stage, keys) for stage in (2, 1)}
+    opened = {stage: opening.open_stage(event.session, stage, keys) for stage in (2, 1)}
     assert opened[1].verified and opened[2].verified, opened[1].problems + opened[2].problems
     numbers = {a["id_number"]: a["contestant_no"] for a in opened[1].assignments}
     stations = {a["contestant_no"]: a["station"] for a in opened[2].assignments}
@@ -391,5 +391,5 @@ def test_a_late_draw_that_did_not_follow_its_own_seed_is_detected(event, monkeyp
 
     monkeypatch.setattr(draws, "_late_draw", steered)
     draws.assign_late(event.session, 1, event.people[8].id_number, actor=JUDGE1, now=clock.now())
-    opened = draws.open_stage(event.session, 1, [event.keys["crypt1"]])
+    opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert not opened.verified and "late draw 1" in " ".join(opened.problems)
