@@ -108,7 +108,8 @@ def _draw(stage: int) -> Callable[[Rehearsal], str]:
         name = instance.settings.event_name
         with instance.session() as session:
             committed = draws.commit(session, stage, actor=ACTOR, now=clock.now())
-            draws.draw(session, stage, "3 1 4 1 5 9", actor=ACTOR, now=clock.now())
+            draws.draw(session, stage, "3 1 4 1 5 9", commitment=committed.commitment,
+                       actor=ACTOR, now=clock.now())
             draws.prepare_seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
             mapping = draws.plaintext_mapping(session, stage)
             sheet = record_sheet(mapping, kind=stage, event_name=name,

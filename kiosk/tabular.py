@@ -1,4 +1,5 @@
-"""Reading the tables organisers bring: `.xlsx`, or `.csv` in UTF-8, UTF-8 with BOM or GB18030.
+"""Reading the tables organisers bring: `.xlsx`, or `.csv` in UTF-8, UTF-8 with BOM or GB18030;
+and the one rule every table kiosk writes obeys (`spreadsheet_cell`).
 
 Chinese Excel saves "CSV" as GBK (a subset of GB18030). The encoding is decided as BOM → strict
 UTF-8 → GB18030, never by a charset guesser (they are wrong on short files). Rows keep the line
@@ -36,6 +37,32 @@ def json_number(value: Decimal) -> int | float:
     """A two-decimal mark as a JSON or spreadsheet number that reads back exactly as typed
     (97.5 stays 97.5, 33.33 stays 33.33; 90.00 becomes 90)."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+# A text cell beginning with one of these is a formula to Excel, LibreOffice or WPS (OWASP's CSV
+# injection list): a name, a stem or a file name typed by anyone must never run on the
+# organisers' machines.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A value as a cell of a CSV or xlsx that kiosk writes: text that a spreadsheet would read as
+    a formula gets a leading single quote; numbers (negative ones too) stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_row(values: Iterable[object]) -> list[object]:
+    return [spreadsheet_cell(value) for value in values]
+
+
+def unquote_cell(text: str) -> str:
+    """The inverse of `spreadsheet_cell` on reading, so that kiosk's own exports (the question
+    bank) import again as they were typed."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text
 
 
 def clean_cell(value: object) -> str:
@@ -112,7 +139,7 @@ def read_table(data: bytes, filename: str, aliases: dict[str, Iterable[str]],
         types: dict[str, str] = {}
         for column, (value, kind) in zip(columns, cells, strict=False):
             if column:
-                text = clean_cell(value)
+                text = clean_cell(unquote_cell(value) if isinstance(value, str) else value)
                 if len(text) > MAX_CELL:
                     text = text[:MAX_CELL]
                 values[column] = text

@@ -8,6 +8,11 @@ import click
 
 from kiosk import clock
 
+# `kiosk draw` without --entropy: the commitment is made (or shown) and the draw waits for the
+# public entropy. Distinct from 0 (drawn) and 1 (refused) so that a script never takes one for
+# the other.
+EXIT_WAITING_FOR_ENTROPY = 3
+
 
 def register(main: click.Group) -> None:
     from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current, write_output
@@ -79,13 +84,19 @@ def register(main: click.Group) -> None:
     @instance_option
     @click.option("--stage", required=True, type=click.IntRange(1, 2))
     @click.option("--entropy", default=None,
-                  help="Public entropy, e.g. dice rolls in order. Without it: only commit.")
+                  help="Public entropy, e.g. dice rolls in order, entered after the commitment "
+                       "was shown. Without it: only commit, and exit 3.")
+    @click.option("--commitment", default=None, metavar="HEX",
+                  help="The commitment the entropy was entered against (default: the one "
+                       "waiting for entropy).")
     @click.option("--late", "late", default=None, metavar="ID|NO",
                   help="Give a late arrival (ID number, or contestant number for stage 2) the "
                        "next free item.")
     @json_option
-    def draw_command(stage: int, entropy: str | None, late: str | None, as_json: bool) -> None:
-        """Run a draw over the checked-in contestants (same as the ceremony page)."""
+    def draw_command(stage: int, entropy: str | None, commitment: str | None, late: str | None,
+                     as_json: bool) -> None:
+        """Run a draw over the checked-in contestants (same as the ceremony page): first without
+        --entropy (commit, exit 3), then with it."""
         from kiosk.checkin import draws
 
         instance = open_current()
@@ -97,15 +108,22 @@ def register(main: click.Group) -> None:
                      _("Assigned %(value)s.", value=value))
                 return
             round_ = draws.current_round(session, stage)
-            if round_ is None or round_.status != "committed":
-                round_ = draws.commit(session, stage, actor=CLI_ACTOR, now=clock.now())
+            waiting = round_ is not None and round_.status == "committed"
             if entropy is None:
+                if not waiting:
+                    round_ = draws.commit(session, stage, actor=CLI_ACTOR, now=clock.now())
                 emit(as_json, {"stage": stage, "commitment": round_.commitment,
                                "entropy": None, "assignments": []},
                      _("Commitment for stage %(stage)s: %(c)s — now enter the public entropy "
                        "with --entropy.", stage=stage, c=round_.commitment))
-                return
-            round_ = draws.draw(session, stage, entropy, actor=CLI_ACTOR, now=clock.now())
+                # Not a finished draw: a script must not carry on as if it were one.
+                raise SystemExit(EXIT_WAITING_FOR_ENTROPY)
+            # Never commit here: entropy typed together with a commitment nobody has seen yet
+            # would prove nothing. The service refuses when no commitment is waiting.
+            shown = commitment if commitment is not None else \
+                (round_.commitment if waiting else "")
+            round_ = draws.draw(session, stage, entropy, commitment=shown, actor=CLI_ACTOR,
+                                now=clock.now())
             mapping = draws.plaintext_mapping(session, stage)
         if stage == 1:
             items = [{"id_number": p["id_number"], "contestant_no": p["contestant_no"]}

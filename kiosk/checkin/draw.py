@@ -11,6 +11,10 @@ supervisor (who does not know the seed) controls it.
     inputs   = stage 1: the checked-in ID numbers, sorted;  stage 2: contestant numbers, sorted
     result   = inputs[i] → order[i];  late arrivals take order[len(inputs)], order[…+1], …
 
+After the seal the seed is erased: each late arrival then takes the first item of the free items
+ordered the same way with a fresh seed and empty entropy (`permutation(late_seed, "", …)`), the
+seed being kept only in their sealed supplement.
+
 Stage 1's pool is the contestant numbers 001…P (P = roster size, at least 3 digits); stage 2's
 pool is the codes of the stations that are not spare, sorted. docs/draw.md shows the same
 computation in a few lines of standalone Python.

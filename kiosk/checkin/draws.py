@@ -5,11 +5,14 @@ Stage 2 (二次抽签, the second encryption judge): contestant number → stati
 
 Plaintext pairs exist only between a stage's draw and its seal. Sealing encrypts them, with the
 seed and entropy, to the age recipients registered for the stage and deletes them in the same
-transaction. Audit events of the draws hold commitments, entropy and counts, never pairs.
+transaction. Audit events of the draws hold commitments, entropy and counts, never pairs. After the
+seal nothing in plaintext orders the free items: a late arrival draws from a fresh secret
+permutation, sealed with their pair in a supplement.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -18,7 +21,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pyrage
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, true, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
@@ -168,9 +172,14 @@ def _clear_assignments(session: Session, round_: DrawRound) -> None:
                             .values(occupied=False))
 
 
-def draw(session: Session, stage: int, entropy: str, *, actor: audit.Actor,
+def draw(session: Session, stage: int, entropy: str, *, commitment: str, actor: audit.Actor,
          now: datetime) -> DrawRound:
-    """Run the committed round with the public entropy."""
+    """Run the committed round with the public entropy.
+
+    `commitment` is the one shown to whoever entered the entropy: the entropy only proves
+    anything if it came after the commitment was shown, so a draw against another commitment
+    (never shown, or replaced meanwhile) is refused, and so is the entropy of a superseded
+    round of the stage, which was public before this round's seed was chosen."""
     entropy = rules.canonical_entropy(entropy)
     if not entropy:
         raise KioskError(N_("Enter the public entropy (for example the dice rolls, in order)."))
@@ -179,6 +188,14 @@ def draw(session: Session, stage: int, entropy: str, *, actor: audit.Actor,
         if round_ is None or round_.status != "committed" or round_.seed is None:
             raise Conflict(N_("Stage %(stage)s has no commitment waiting for entropy; make "
                               "the commitment first."), stage=stage)
+        if (commitment or "").strip().lower() != round_.commitment:
+            raise Conflict(N_("The entropy was entered against another commitment than the one "
+                              "waiting for it (%(commitment)s); show that commitment first, "
+                              "then enter new entropy."), commitment=round_.commitment)
+        if entropy in _superseded_entropies(session, stage):
+            raise Conflict(N_("This entropy was already used by a superseded round of stage "
+                              "%(stage)s: it was public before the commitment, so it proves "
+                              "nothing. Enter new entropy."), stage=stage)
         inputs, pool = stage_inputs(session, stage), stage_pool(session, stage)
         if len(inputs) != round_.input_count:
             raise Conflict(N_("Who takes part changed since the commitment (%(then)s, now "
@@ -200,6 +217,13 @@ def draw(session: Session, stage: int, entropy: str, *, actor: audit.Actor,
                               "commitment": round_.commitment, "entropy": entropy,
                               "assigned": len(mapping), "pool": len(pool)})
     return round_
+
+
+def _superseded_entropies(session: Session, stage: int) -> set[str]:
+    return {rules.canonical_entropy(text) for text in session.scalars(
+        select(DrawRound.entropy).where(DrawRound.stage == stage,
+                                        DrawRound.status == "superseded",
+                                        DrawRound.entropy.is_not(None)))}
 
 
 def draw_by_lots(session: Session, stage: int, lots: dict[str, str], *, actor: audit.Actor,
@@ -282,7 +306,8 @@ def _store(session: Session, round_: DrawRound, mapping: dict[str, str], *, late
 def assign_late(session: Session, stage: int, who: str, *, lot: str | None = None,
                 actor: audit.Actor, now: datetime, sealed_dir: Path | None = None) -> str:
     """A late arrival takes the next item of the drawn permutation (or the lot they drew).
-    After the seal the pair is sealed on its own at once and never stored in plaintext."""
+    After the seal the permutation is gone: they draw from a fresh one (`_late_draw`), and the
+    pair is sealed on its own at once, never stored in plaintext."""
     with write_transaction(session):
         round_ = current_round(session, stage)
         if round_ is None or round_.status not in ("drawn", "prepared", "sealed"):
@@ -293,16 +318,17 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
                               "already)."), who=who)
         used = _used_items(session, round_)
         pool = stage_pool(session, stage)
+        late_seed, late_free = None, None
         if lot is not None:
             value = lot.strip().upper()
             if stage == 1 and value.isdigit() and pool:
                 value = value.zfill(len(pool[0]))
             if value not in pool or value in used:
                 raise Conflict(N_("%(lot)s is not free in the pool."), lot=value)
+        elif round_.method == "computer" and round_.status == "sealed":
+            late_seed, late_free, value = _late_draw(stage, pool, used)
         elif round_.method == "computer":
-            free = json.loads(round_.remaining_order) if round_.status == "sealed" else \
-                rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
-            free = [item for item in free if item not in used]
+            free = rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
             if not free:
                 raise Conflict(N_("The pool is used up."))
             value = free[0]
@@ -310,8 +336,8 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
             raise KioskError(N_("This stage was drawn with physical lots: enter the lot the "
                                 "late arrival drew."))
         if round_.status == "sealed":
-            _seal_supplement(session, round_, key, value, now)
-
+            _seal_supplement(session, round_, key, value, now, late_seed=late_seed,
+                             free=late_free)
             _mark_used(session, round_, key, value)
         else:
             _store(session, round_, {key: value}, late=True)
@@ -320,9 +346,24 @@ def assign_late(session: Session, stage: int, who: str, *, lot: str | None = Non
         audit.record(session, actor, "draw.late_assigned", at=now, subject=f"stage {stage}",
                      details={"stage": stage, "round": round_.id,
                               "after_seal": round_.status == "sealed"})
+    if round_.status == "sealed":
+        _scrub_free_space(session)
     if sealed_dir is not None:
         export_sealed(session, stage, sealed_dir)
     return value
+
+
+def _late_draw(stage: int, pool: list[str], used: set[str]) -> tuple[bytes, list[str], str]:
+    """A late arrival after the seal: the first item of a fresh secret permutation of the free
+    items. The seal erased the round's seed, and so the order of what was left: a permutation
+    kept for late arrivals would let anyone reading the database recompute what they got. This
+    one is never stored in plaintext; it goes into the supplement, encrypted to the judges, who
+    recompute it at the unsealing."""
+    free = sorted(item for item in pool if item not in used)
+    if not free:
+        raise Conflict(N_("The pool is used up."))
+    late_seed = secrets.token_bytes(rules.SEED_BYTES)
+    return late_seed, free, rules.permutation(late_seed, "", stage, free)[0]
 
 
 def _used_items(session: Session, round_: DrawRound) -> set[str]:
@@ -334,23 +375,51 @@ def _used_items(session: Session, round_: DrawRound) -> set[str]:
 def _mark_used(session: Session, round_: DrawRound, key: str, value: str) -> None:
     drawn = json.loads(round_.drawn_ids or "[]")
     if round_.stage == 1:
-        session.add(ContestantNumber(no=value))
         contestant_id = session.scalar(select(Contestant.id).where(Contestant.id_number == key))
         drawn.append(contestant_id)
+        _rewrite_numbers_in_use(session, value)
     else:
-        session.execute(update(Station).where(Station.code == value).values(occupied=True))
+        _rewrite_occupied(session, value)
         drawn.append(key)
     round_.drawn_ids = json.dumps(sorted(drawn, key=str))
 
 
+def _rewrite_numbers_in_use(session: Session, added: str | None = None) -> None:
+    """All contestant numbers in use, rewritten in one transaction in number order: a row added
+    on its own would stand out by its place in the table (SQLite's rowid, PostgreSQL's heap
+    order and xmin), and its number would be the late arrival's."""
+    numbers = set(session.scalars(select(ContestantNumber.no)))
+    if added is not None:
+        numbers.add(added)
+    session.execute(delete(ContestantNumber))
+    session.flush()
+    for number in sorted(numbers):
+        session.add(ContestantNumber(no=number))
+    session.flush()
+
+
+def _rewrite_occupied(session: Session, added: str | None = None) -> None:
+    """Every station row written in the same transaction, so that the one just taken is not
+    the only row this transaction changed (PostgreSQL's xmin and heap order tell)."""
+    occupied = Station.occupied if added is None else \
+        case((Station.code == added, true()), else_=Station.occupied)
+    session.execute(update(Station).values(occupied=occupied))
+
+
 def _seal_supplement(session: Session, round_: DrawRound, key: str, value: str,
-                     now: datetime) -> None:
+                     now: datetime, *, late_seed: bytes | None = None,
+                     free: list[str] | None = None) -> None:
     recipients = _recipients(session, round_.stage)
     pair = _pair_record(session, round_.stage, key, value, late=True)
-    payload = _canonical({"format": SUPPLEMENT_FORMAT, "stage": round_.stage,
-                          "round_commitment": round_.commitment,
-                          "round_sha256": round_.ciphertext_sha256,
-                          "created_at": clock.iso(now), "assignments": [pair]})
+    document = {"format": SUPPLEMENT_FORMAT, "stage": round_.stage,
+                "round_commitment": round_.commitment,
+                "round_sha256": round_.ciphertext_sha256,
+                "created_at": clock.iso(now), "assignments": [pair]}
+    if late_seed is not None:
+        # What the judges need to recompute the late draw: the item is the first of `free`
+        # ordered by the draw's recipe with this seed and empty entropy (docs/draw.md).
+        document.update(algorithm=rules.ALGORITHM, seed=late_seed.hex(), free=free)
+    payload = _canonical(document)
     ciphertext = pyrage.encrypt(payload, recipients)
     session.add(SealedSupplement(round_id=round_.id, created_at=now, ciphertext=ciphertext,
                                  ciphertext_sha256=hashlib.sha256(ciphertext).hexdigest()))
@@ -461,15 +530,9 @@ def seal(session: Session, stage: int, *, event_name: str, actor: audit.Actor,
             state = round_.status if round_ else "none"
             raise Conflict(N_("Stage %(stage)s cannot be sealed now (state: %(state)s)."),
                            stage=stage, state=state)
-        pool = stage_pool(session, stage)
-        used = _used_items(session, round_)
-        if round_.method == "computer":
-            free = rules.remaining(round_.seed, round_.entropy or "", stage, pool, used)
-        else:
-            free = [item for item in pool if item not in used]
-        # What late arrivals will draw from: reveals which items are free, which the server
-        # knows anyway, and nothing about who holds the others.
-        round_.remaining_order = json.dumps(free)
+        # No order of the free items survives the seal: with it anyone could tell what a late
+        # arrival gets. Late arrivals after the seal draw from a fresh permutation each
+        # (_late_draw), and the judges recompute the free order from the sealed record.
         if stage == 1:
             drawn = sorted(session.scalars(select(Draw1Assignment.contestant_id)
                                            .where(Draw1Assignment.round_id == round_.id)))
@@ -479,6 +542,11 @@ def seal(session: Session, stage: int, *, event_name: str, actor: audit.Actor,
         round_.drawn_ids = json.dumps(drawn)
         table = Draw1Assignment if stage == 1 else Draw2Assignment
         session.execute(delete(table).where(table.round_id == round_.id))
+        # Late arrivals before the seal were written after the others; rewrite all at once.
+        if stage == 1:
+            _rewrite_numbers_in_use(session)
+        else:
+            _rewrite_occupied(session)
         round_.seed = None
         round_.status = "sealed"
         round_.sealed_at = now
@@ -522,62 +590,11 @@ def _scrub_free_space(session: Session) -> None:
     elif engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM draw1_assignment, draw2_assignment, draw_round")
-
-
-# ----------------------------------------------------------------------------- unsealing
-
-@dataclass
-class OpenedStage:
-    stage: int
-    round_id: int
-    sealed_sha256: str
-    commitment: str | None
-    entropy: str | None
-    method: str
-    assignments: list[dict]
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def verified(self) -> bool:
-        return not self.problems
-
-
-def open_stage(session: Session, stage: int, identities: list) -> OpenedStage | None:
-    """Decrypt a sealed stage (and its supplements) and recompute it; None if no identity
-    given opens it."""
-    round_ = current_round(session, stage)
-    if round_ is None or round_.status != "sealed" or round_.ciphertext is None:
-        raise Conflict(N_("Stage %(stage)s is not sealed."), stage=stage)
-    try:
-        document = json.loads(pyrage.decrypt(round_.ciphertext, identities))
-    except pyrage.DecryptError:
-        return None
-    problems: list[str] = []
-    if hashlib.sha256(round_.ciphertext).hexdigest() != round_.ciphertext_sha256:
-        problems.append("the sealed record's SHA-256 does not match the one printed")
-    assignments = list(document["assignments"])
-    for supplement in session.scalars(select(SealedSupplement)
-                                      .where(SealedSupplement.round_id == round_.id)
-                                      .order_by(SealedSupplement.id)):
-        extra = json.loads(pyrage.decrypt(supplement.ciphertext, identities))
-        assignments.extend(extra["assignments"])
-    if document["method"] == "computer":
-        seed = bytes.fromhex(document["seed"])
-        if rules.commitment(seed) != document["commitment"] or \
-                document["commitment"] != round_.commitment:
-            problems.append("the seed does not match the printed commitment")
-        key, value = ("id_number", "contestant_no") if stage == 1 else ("contestant_no",
-                                                                         "station")
-        recomputed = rules.assign(seed, document["entropy"], stage, document["inputs"],
-                                  document["pool"])
-        stored = {a[key]: a[value] for a in document["assignments"] if not a["late"]}
-        if recomputed != stored:
-            problems.append("recomputing the draw from seed and entropy gives another result")
-        free = rules.remaining(seed, document["entropy"], stage, document["pool"],
-                               set(stored.values()))
-        # Each late arrival takes the next free item, so k of them hold exactly the first k.
-        late = {a[value] for a in assignments if a["late"]}
-        if late != set(free[:len(late)]):
-            problems.append("late arrivals did not take the next free items in order")
-    return OpenedStage(stage, round_.id, round_.ciphertext_sha256, document["commitment"],
-                       document["entropy"], document["method"], assignments, problems)
+            # Rewritten in key order, so that the heap order of these two tables tells
+            # nothing about which row was written last (a late arrival's). The seal or the late
+            # draw has committed already: a session that holds the table too long costs the
+            # reordering, never the answer (docs/draw.md: keep PostgreSQL's disks confidential).
+            conn.exec_driver_sql("SET lock_timeout = '10s'")
+            for table in ("contestant_number", "station"):
+                with contextlib.suppress(OperationalError):
+                    conn.exec_driver_sql(f"CLUSTER {table} USING pk_{table}")

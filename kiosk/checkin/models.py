@@ -62,9 +62,9 @@ class DrawRound(Base):
     ciphertext_sha256: Mapped[str | None] = mapped_column(String(64))
     recipients: Mapped[str | None] = mapped_column(Text)  # age1… it was sealed to, one a line
     # Kept at the seal, linking nobody: JSON of who drew (stage 1: contestant ids; stage 2:
-    # contestant numbers) and of the free pool items in the order late arrivals take them.
+    # contestant numbers), sorted. Never the order of the free items: that would tell what a
+    # late arrival gets (they draw from a fresh permutation sealed in their supplement).
     drawn_ids: Mapped[str | None] = mapped_column(Text)
-    remaining_order: Mapped[str | None] = mapped_column(Text)
 
 
 class Draw1Assignment(Base):
@@ -101,7 +101,8 @@ class Draw2Assignment(Base):
 
 class SealedSupplement(Base):
     """A late arrival's assignment made after its stage was sealed: sealed on its own at once,
-    so that the pair never exists in plaintext on the server."""
+    with the secret seed of its own permutation of the free items, so that neither the pair nor
+    anything that recomputes it exists in plaintext on the server."""
 
     __tablename__ = "sealed_supplement"
 

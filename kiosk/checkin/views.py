@@ -223,7 +223,8 @@ def _act(stage: int, action: str):
         if action == "commit":
             draws.commit(session, stage, actor=current_actor(), now=clock.now())
         elif action == "entropy":
-            draws.draw(session, stage, request.form.get("entropy", ""), actor=current_actor(),
+            draws.draw(session, stage, request.form.get("entropy", ""),
+                       commitment=request.form.get("commitment", ""), actor=current_actor(),
                        now=clock.now())
         elif action == "late":
             value = draws.assign_late(session, stage, request.form.get("who", ""),

@@ -32,6 +32,7 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, KioskError
 from kiosk.instance import Instance
 from kiosk.lockdown.models import Station
+from kiosk.tabular import spreadsheet_cell
 
 FIELDS = ["station", "version", "filename", "size", "sha256", "cipher_sha256", "received_at",
           "receipt_no", "via", "late", "file"]
@@ -74,7 +75,9 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor) -> dict:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS)
     writer.writeheader()
-    writer.writerows(rows)
+    # The CSV is for spreadsheets; the signed JSON keeps every name exactly as handed in.
+    writer.writerows({name: spreadsheet_cell(value) for name, value in row.items()}
+                     for row in rows)
     (out / "manifest.csv").write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
     digest = hashlib.sha256(manifest).hexdigest()
     key = load_signing_key(instance.keys_dir)

@@ -22,7 +22,7 @@ from kiosk.errors import N_, Conflict
 from kiosk.pdf import build_document, para, signature_block, table
 from kiosk.results import ranking, totals, unsealing
 from kiosk.results.models import ResultsLock
-from kiosk.tabular import json_number
+from kiosk.tabular import json_number, spreadsheet_row
 
 UNLINKED = "未关联赛位"  # a scored station nobody was drawn to (e.g. a contestant moved seats)
 
@@ -166,17 +166,18 @@ def results_xlsx(final: FinalResults, *, event_name: str) -> bytes:
               "理论(折算)", "实操", "扣分", "总分", "用时(秒)", "奖项"]
     for group, rows in final.groups:
         sheet = workbook.create_sheet((group or "赛位号成绩")[:31])
-        sheet.append([event_name, "", "", "成绩锁定 SHA-256", final.lock.sha256])
+        sheet.append(spreadsheet_row([event_name, "", "", "成绩锁定 SHA-256",
+                                      final.lock.sha256]))
         sheet.append(header)
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for r in rows:
             # Decimals as exact numbers Excel shows as typed (no binary float surprises).
-            sheet.append([r.rank, r.station, r.contestant_no, r.name, r.id_number,
-                          r.organization, r.group, json_number(r.theory_raw),
-                          json_number(r.theory), json_number(r.practical),
-                          json_number(r.deduction), json_number(r.total), r.time_used_s,
-                          r.award])
+            sheet.append(spreadsheet_row([
+                r.rank, r.station, r.contestant_no, r.name, r.id_number, r.organization,
+                r.group, json_number(r.theory_raw), json_number(r.theory),
+                json_number(r.practical), json_number(r.deduction), json_number(r.total),
+                r.time_used_s, r.award]))
         sheet.freeze_panes = "A3"
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kiosk import audit
-from kiosk.checkin import draws
+from kiosk.checkin import opening
 from kiosk.checkin.models import Contestant
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, Forbidden, KioskError
@@ -63,7 +63,7 @@ def open_layer(session: Session, stage: int, identities: list, *, actor: audit.A
     if stage != expected:
         raise Conflict(N_("Layer by layer: stage %(expected)s is opened next."),
                        expected=expected)
-    result = draws.open_stage(session, stage, identities)
+    result = opening.open_stage(session, stage, identities)
     if result is None:
         raise KioskError(N_("These keys do not open the stage %(stage)s record."), stage=stage)
     with write_transaction(session):

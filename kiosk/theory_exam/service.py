@@ -270,9 +270,10 @@ def export_bank_xlsx(session: Session) -> bytes:
     for q in session.scalars(select(Question).order_by(Question.id)):
         options = {o["key"]: o["text"] for o in q.options}
         answer = q.answer if q.type == "single" else ("对" if q.answer == "T" else "错")
-        sheet.append([q.id, "单选" if q.type == "single" else "判断", q.stem,
-                      *[options.get(k, "") for k in OPTION_KEYS], answer, q.points,
-                      q.category, q.explanation, "是" if q.enabled else "否"])
+        sheet.append(tabular.spreadsheet_row([
+            q.id, "单选" if q.type == "single" else "判断", q.stem,
+            *[options.get(k, "") for k in OPTION_KEYS], answer, q.points, q.category,
+            q.explanation, "是" if q.enabled else "否"]))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

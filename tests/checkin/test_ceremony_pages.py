@@ -38,7 +38,7 @@ def test_the_whole_first_draw_through_the_pages(judges, tmp_path):
     assert commitment in page
     # The supervisor enters the entropy on their own screen; they cannot run other steps.
     assert _post(supervisor, "/draw/1/act", action="commit").status_code == 403
-    _post(supervisor, "/draw/1/entropy", entropy="6 2 3 5")
+    _post(supervisor, "/draw/1/entropy", entropy="6 2 3 5", commitment=commitment)
     _post(judge, "/draw/1/act", action="prepare")
     with judges.extensions["kiosk"].session() as session:
         round_ = session.scalar(select(DrawRound))
@@ -80,3 +80,19 @@ def test_badge_page_prints_a_pdf_and_reissues(judges, app):
     with app.extensions["kiosk"].session() as session:
         generations = dict(session.execute(select(Station.code, Station.badge_generation)).all())
     assert generations["A01"] == 1 and generations["A03"] == 0
+
+
+def test_entropy_from_a_screen_that_showed_a_replaced_commitment_is_refused(judges):
+    judge, supervisor = judges.test_client(), judges.test_client()
+    login(judge, "j1")
+    login(supervisor, "sup")
+    _post(judge, "/draw/1/act", action="commit")
+    shown = supervisor.get("/draw/1").text
+    with judges.extensions["kiosk"].session() as session:
+        first = session.scalar(select(DrawRound.commitment))
+    assert f'name="commitment" value="{first}"' in shown
+    _post(judge, "/draw/1/act", action="commit")  # a new commitment the supervisor has not seen
+    _post(supervisor, "/draw/1/entropy", entropy="6 2 3 5", commitment=first)
+    with judges.extensions["kiosk"].session() as session:
+        statuses = list(session.scalars(select(DrawRound.status).order_by(DrawRound.id)))
+    assert statuses == ["superseded", "committed"]

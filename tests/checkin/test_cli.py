@@ -24,8 +24,12 @@ def test_checkin_draw_seal_from_the_command_line(event, kiosk_instance, tmp_path
     for person in people[1:]:
         assert kiosk(kiosk_instance, "checkin", person.id_number).exit_code == 0
 
-    committed = json.loads(kiosk(kiosk_instance, "draw", "--stage", 1, "--json").output)
+    committing = kiosk(kiosk_instance, "draw", "--stage", 1, "--json")
+    assert committing.exit_code == 3  # committed, waiting for entropy: not a finished draw
+    committed = json.loads(committing.output)
     assert len(committed["commitment"]) == 64 and committed["assignments"] == []
+    assert committed == {"stage": 1, "commitment": committed["commitment"], "entropy": None,
+                         "assignments": []}
     drawn = json.loads(kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "4 4 2",
                              "--json").output)
     assert drawn["commitment"] == committed["commitment"] and drawn["entropy"] == "4 4 2"
@@ -37,6 +41,7 @@ def test_checkin_draw_seal_from_the_command_line(event, kiosk_instance, tmp_path
     sealed = json.loads(kiosk(kiosk_instance, "seal", "--stage", 1, "--json").output)
     assert len(sealed["sealed_sha256"]) == 64
 
+    assert kiosk(kiosk_instance, "draw", "--stage", 2).exit_code == 3
     stage2 = json.loads(kiosk(kiosk_instance, "draw", "--stage", 2, "--entropy", "1",
                               "--json").output)
     assert set(stage2["assignments"][0]) == {"contestant_no", "station"}
@@ -66,3 +71,38 @@ def test_badges_command_writes_a_pdf_and_refuses_unknown_stations(event, kiosk_i
 def test_checking_in_someone_not_on_the_roster_fails_cleanly(event, kiosk_instance):
     result = kiosk(kiosk_instance, "checkin", "110105194912310029")
     assert result.exit_code == 1
+
+
+def test_draw_refuses_to_commit_and_draw_in_one_call(event, kiosk_instance):
+    """The entropy must come after the commitment was shown: one call cannot do both."""
+    from kiosk.checkin.models import DrawRound
+
+    event.checkin()
+    refused = kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "4 4 2", "--json")
+    assert refused.exit_code == 1
+    assert "承诺值" in json.loads(refused.output)["message"]
+    assert event.session.query(DrawRound).count() == 0  # not even a commitment was made
+
+
+def test_draw_without_entropy_exits_3_until_the_entropy_comes(event, kiosk_instance):
+    event.checkin()
+    first = kiosk(kiosk_instance, "draw", "--stage", 1)
+    again = kiosk(kiosk_instance, "draw", "--stage", 1, "--json")
+    assert first.exit_code == again.exit_code == 3
+    commitment = json.loads(again.output)["commitment"]
+    assert commitment in first.output  # the same commitment, shown again
+    stale = kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "5", "--commitment",
+                  "0" * 64)
+    assert stale.exit_code == 1
+    drawn = kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "5", "--commitment",
+                  commitment, "--json")
+    assert drawn.exit_code == 0 and json.loads(drawn.output)["commitment"] == commitment
+
+
+def test_draw_refuses_the_entropy_of_a_superseded_round(event, kiosk_instance):
+    event.checkin()
+    kiosk(kiosk_instance, "draw", "--stage", 1)
+    assert kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "4 4 2").exit_code == 0
+    assert kiosk(kiosk_instance, "draw", "--stage", 1).exit_code == 3  # a redraw: new round
+    reused = kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "4 4 2", "--json")
+    assert reused.exit_code == 1 and "作废" in json.loads(reused.output)["message"]

@@ -9,7 +9,8 @@ from sqlalchemy import inspect, select, text
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.checkin import draws
+from kiosk.checkin import draw as rules
+from kiosk.checkin import draws, opening
 from kiosk.checkin.models import Draw1Assignment, Draw2Assignment, DrawRound
 from kiosk.errors import Conflict, ImportErrors
 from kiosk.lockdown.models import Station
@@ -21,8 +22,9 @@ EVENT = "测试赛事"
 
 def run_stage(session, stage, entropy="3 1 4 1 5"):
     actor = JUDGE1 if stage == 1 else JUDGE2
-    draws.commit(session, stage, actor=actor, now=clock.now())
-    draws.draw(session, stage, entropy, actor=actor, now=clock.now())
+    committed = draws.commit(session, stage, actor=actor, now=clock.now())
+    draws.draw(session, stage, entropy, commitment=committed.commitment, actor=actor,
+               now=clock.now())
     return draws.plaintext_mapping(session, stage).pairs
 
 
@@ -43,10 +45,11 @@ def test_only_checked_in_contestants_draw(event):
 def test_a_draw_without_commitment_or_entropy_is_refused(event):
     event.checkin()
     with pytest.raises(Conflict):
-        draws.draw(event.session, 1, "1 2 3", actor=JUDGE1, now=clock.now())
-    draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+        draws.draw(event.session, 1, "1 2 3", commitment="", actor=JUDGE1, now=clock.now())
+    committed = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
     with pytest.raises(Exception, match="entropy"):
-        draws.draw(event.session, 1, "   ", actor=JUDGE1, now=clock.now())
+        draws.draw(event.session, 1, "   ", commitment=committed.commitment, actor=JUDGE1,
+                   now=clock.now())
 
 
 def test_sealing_erases_every_pair_and_keeps_only_ciphertext(event):
@@ -116,7 +119,7 @@ def test_unsealing_with_both_keys_recomputes_and_links(event):
     seal(event.session, 1)
     seal(event.session, 2)
     keys = [event.keys["crypt1"], event.keys["crypt2"]]
-    opened = {stage: draws.open_stage(event.session, stage, keys) for stage in (2, 1)}
+    opened = {stage: opening.open_stage(event.session, stage, keys) for stage in (2, 1)}
     assert opened[1].verified and opened[2].verified
     people = {a["contestant_no"]: a["id_number"] for a in opened[1].assignments}
     expected = {p["station"]: next(q["id_number"] for q in stage1
@@ -132,8 +135,8 @@ def test_one_key_opens_only_its_layer(event):
     run_stage(event.session, 2)
     seal(event.session, 1)
     seal(event.session, 2)
-    assert draws.open_stage(event.session, 1, [event.keys["crypt2"]]) is None
-    stage2 = draws.open_stage(event.session, 2, [event.keys["crypt2"]])
+    assert opening.open_stage(event.session, 1, [event.keys["crypt2"]]) is None
+    stage2 = opening.open_stage(event.session, 2, [event.keys["crypt2"]])
     assert stage2.verified and len(stage2.assignments) == len(event.people)
     assert "name" not in json.dumps(stage2.assignments)
 
@@ -145,7 +148,7 @@ def test_a_changed_sealed_record_is_detected(event):
     with draws.write_transaction(event.session):
         round_ = draws.current_round(event.session, 1)
         round_.ciphertext_sha256 = "0" * 64  # the printed hash no longer matches
-    opened = draws.open_stage(event.session, 1, [event.keys["crypt1"]])
+    opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert not opened.verified and "SHA-256" in opened.problems[0]
 
 
@@ -186,7 +189,7 @@ def test_late_arrivals_before_and_after_the_seal_stay_verifiable(event):
                                      now=clock.now())
     assert number != number_after
     assert event.session.scalar(select(Draw1Assignment.id)) is None  # still nothing in plaintext
-    opened = draws.open_stage(event.session, 1, [event.keys["crypt1"]])
+    opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert opened.verified, opened.problems
     mine = {a["id_number"]: a["contestant_no"] for a in opened.assignments}
     assert mine[late_before.id_number] == number and mine[late_after.id_number] == number_after
@@ -249,3 +252,144 @@ def test_stage_two_draws_only_non_spare_stations(event):
     pairs = run_stage(event.session, 2)
     assert "A01" not in {p["station"] for p in pairs}
     assert event.session.query(Draw2Assignment).count() == len(event.people)
+
+
+def test_entropy_entered_against_a_replaced_commitment_is_refused(event):
+    """The entropy proves something only if it came after the commitment it was shown with."""
+    event.checkin()
+    shown = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
+    replacing = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
+    with pytest.raises(Conflict, match="another commitment"):
+        draws.draw(event.session, 1, "6 6 6", commitment=shown, actor=JUDGE1, now=clock.now())
+    assert draws.current_round(event.session, 1).status == "committed"
+    draws.draw(event.session, 1, "6 6 6", commitment=replacing, actor=JUDGE1, now=clock.now())
+    assert draws.current_round(event.session, 1).status == "drawn"
+
+
+def test_the_entropy_of_a_superseded_round_is_refused(event):
+    """That entropy was public before the new seed was chosen: the server could have picked a
+    seed to suit it."""
+    event.checkin()
+    run_stage(event.session, 1, "1 2 3")
+    committed = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+    with pytest.raises(Conflict, match="superseded"):
+        draws.draw(event.session, 1, " 1 2 3 ", commitment=committed.commitment, actor=JUDGE1,
+                   now=clock.now())
+    assert draws.current_round(event.session, 1).status == "committed"
+
+
+def _dump(instance) -> dict[str, list[tuple]]:
+    """Every row of every table, every column, in the order the database gives them (with
+    PostgreSQL's xmin, the transaction that wrote the row, as the first column)."""
+    tables: dict[str, list[tuple]] = {}
+    postgres = instance.engine.dialect.name == "postgresql"
+    with instance.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            columns = 'xmin::text::bigint, *' if postgres else '*'
+            tables[table] = [tuple(row) for row in
+                             conn.execute(text(f'SELECT {columns} FROM "{table}"'))]  # noqa: S608
+    return tables
+
+
+def _lists_of(cell) -> list[list]:
+    if not isinstance(cell, str) or not cell.startswith("["):
+        return []
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        return []
+    return [value] if isinstance(value, list) else []
+
+
+def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(event, instance):
+    """A late arrival after both seals: no plaintext in the database — rows, their order, the
+    transaction that wrote them, the SQLite file and its WAL — tells their number or station;
+    the judges' unsealing still links them, and verifies."""
+    from pathlib import Path
+
+    event.checkin(8)
+    run_stage(event.session, 1)
+    seeds = [draws.current_round(event.session, 1).seed]
+    seal(event.session, 1)
+    run_stage(event.session, 2, "2 7 1 8")
+    seeds.append(draws.current_round(event.session, 2).seed)
+    seal(event.session, 2)
+    late = event.people[8]
+    event.checkin(9)
+    number = draws.assign_late(event.session, 1, late.id_number, actor=JUDGE1, now=clock.now())
+    station = draws.assign_late(event.session, 2, number, actor=JUDGE2, now=clock.now())
+
+    keys = [event.keys["crypt1"], event.keys["crypt2"]]
+    opened = {stage: opening.open_stage(event.session, stage, keys) for stage in (2, 1)}
+    assert opened[1].verified and opened[2].verified, opened[1].problems + opened[2].problems
+    numbers = {a["id_number"]: a["contestant_no"] for a in opened[1].assignments}
+    stations = {a["contestant_no"]: a["station"] for a in opened[2].assignments}
+    assert stations[numbers[late.id_number]] == station and numbers[late.id_number] == number
+
+    pools = [set(draws.stage_pool(event.session, 1)), set(draws.stage_pool(event.session, 2))]
+    tables = _dump(instance)
+    cells = [cell for rows in tables.values() for row in rows for cell in row]
+    # 1. An order of pool items: the order late arrivals take the free ones. Only a sorted
+    #    list tells nothing (the first item in it that is now in use would be the late one's).
+    for listed in (value for cell in cells for value in _lists_of(cell)):
+        for pool in pools:
+            if len(listed) > 1 and set(listed) <= pool:
+                assert listed == sorted(listed), f"an order of free items is stored: {listed}"
+    # 2. A seed that, with the public entropy, recomputes a permutation.
+    opened_late = [json.loads(__import__("pyrage").decrypt(s.ciphertext, keys))
+                   for s in event.session.scalars(select(draws.SealedSupplement))]
+    seeds += [bytes.fromhex(extra["seed"]) for extra in opened_late]
+    assert len(seeds) == 4
+    for seed in seeds:
+        assert not any(cell in (seed, seed.hex()) or (isinstance(cell, str) and seed.hex() in cell)
+                       or (isinstance(cell, bytes) and seed in cell) for cell in cells)
+    # 3. The pair, or the late person with either half of it, in one row or audit event.
+    for rows in tables.values():
+        for row in rows:
+            values = [str(v) for v in row]
+            person = late.id_number in values or late.name in values
+            assert not (number in values and station in values), row
+            assert not (person and (number in values or station in values)), row
+    for details in event.session.scalars(select(AuditEvent.details)):
+        assert f'"{number}"' not in details and f'"{station}"' not in details, details
+    # 4. Where a row sits: the late number is not the row written last, in any sense.
+    assert [row[-1] for row in tables["contestant_number"]] == \
+        sorted(row[-1] for row in tables["contestant_number"])
+    station_ids = [row[1 if instance.engine.dialect.name == "postgresql" else 0]
+                   for row in tables["station"]]
+    assert station_ids == sorted(station_ids)
+    if instance.engine.dialect.name == "postgresql":
+        for table, key, value in (("contestant_number", 1, number), ("station", 2, station)):
+            xmin = next(row[0] for row in tables[table] if row[key] == value)
+            assert sum(row[0] == xmin for row in tables[table]) > 1, table
+    else:
+        path = Path(instance.engine.url.database)
+        wal = Path(str(path) + "-wal")
+        raw = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        for seed in seeds:
+            assert seed not in raw and seed.hex().encode() not in raw
+        # The order in which the free items were left at each seal, as it used to be kept.
+        for stage, seed, entropy in ((1, seeds[0], "3 1 4 1 5"), (2, seeds[1], "2 7 1 8")):
+            value = "contestant_no" if stage == 1 else "station"
+            held = {a[value] for a in opened[stage].assignments if not a["late"]}
+            left = rules.remaining(seed, entropy, stage, draws.stage_pool(event.session, stage),
+                                   held)
+            assert len(left) > 1 and json.dumps(left).encode() not in raw
+
+
+def test_a_late_draw_that_did_not_follow_its_own_seed_is_detected(event, monkeypatch):
+    """The judges recompute every late draw after the seal from the seed in its supplement."""
+    event.checkin(8)
+    run_stage(event.session, 1)
+    seal(event.session, 1)
+    event.checkin(9)
+    honest = draws._late_draw
+
+    def steered(stage, pool, used):
+        seed, free, value = honest(stage, pool, used)
+        return seed, free, next(item for item in free if item != value)
+
+    monkeypatch.setattr(draws, "_late_draw", steered)
+    draws.assign_late(event.session, 1, event.people[8].id_number, actor=JUDGE1, now=clock.now())
+    opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
+    assert not opened.verified and "late draw 1" in " ".join(opened.problems)

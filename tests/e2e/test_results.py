@@ -37,8 +37,9 @@ def _after_the_practical(path):
         for person in session.scalars(select(Contestant)).all():
             check_in(session, person.id, staff_id=None, actor=SETUP, now=clock.now())
         for stage in (1, 2):
-            draws.commit(session, stage, actor=SETUP, now=clock.now())
-            draws.draw(session, stage, "4 2 6 1", actor=SETUP, now=clock.now())
+            committed = draws.commit(session, stage, actor=SETUP, now=clock.now())
+            draws.draw(session, stage, "4 2 6 1", commitment=committed.commitment,
+                       actor=SETUP, now=clock.now())
             draws.seal(session, stage, event_name="e2e", actor=SETUP, now=clock.now())
         phases.start(session, "theory", 20, actor=SETUP, now=clock.now())
         stations = list(session.scalars(select(Station).where(Station.occupied)

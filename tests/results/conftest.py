@@ -43,8 +43,9 @@ class Day:
 
 def _run(session, stage):
     actor = Actor(f"crypt{stage}", f"crypt{stage}")
-    draws.commit(session, stage, actor=actor, now=clock.now())
-    draws.draw(session, stage, "2 7 1 8", actor=actor, now=clock.now())
+    committed = draws.commit(session, stage, actor=actor, now=clock.now())
+    draws.draw(session, stage, "2 7 1 8", commitment=committed.commitment, actor=actor,
+               now=clock.now())
     pairs = draws.plaintext_mapping(session, stage).pairs
     draws.seal(session, stage, event_name="测试", actor=actor, now=clock.now())
     return pairs
