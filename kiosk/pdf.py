@@ -236,7 +236,7 @@ def draw_checkpoint(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float,
     canvas.restoreState()
 
 
-NARROW_CHECKPOINT_HEIGHT = 62 * mm  # `draw_checkpoint_narrow` at a 30 mm QR on a 70 mm roll
+NARROW_CHECKPOINT_HEIGHT = 55 * mm  # `draw_checkpoint_narrow` at a 30 mm QR on a 70 mm roll
 
 
 def draw_checkpoint_narrow(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float,
