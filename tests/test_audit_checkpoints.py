@@ -102,8 +102,10 @@ def test_an_edit_with_every_later_hash_recomputed_fails_against_an_earlier_check
     assert _run(kiosk_instance, "audit", "verify").exit_code == 0
     against = _run(kiosk_instance, "audit", "verify", "--checkpoint", paper["text"])
     assert against.exit_code == 1
-    assert f"checkpoint {paper['seq']}" in against.output
-    assert "changed" in against.output
+    assert f"第 {paper['seq']} 号事件" in against.output  # people read it in Chinese
+    answer = json.loads(_run(kiosk_instance, "audit", "verify", "--json", "--checkpoint",
+                             paper["text"]).output)
+    assert answer["first_broken"] == paper["seq"] and "changed" in answer["reason"]
 
 
 def test_an_altered_or_forged_checkpoint_fails_on_its_signature(kiosk_instance, actor, now):
@@ -177,3 +179,43 @@ def test_the_standalone_script_checks_an_exported_log_good_and_tampered(
     cut.write_text("\n".join(lines[:paper["seq"] - 1]) + "\n", "utf-8")
     result = _script(key, cut, paper["text"])
     assert result.returncode == 1 and "ends at event" in result.stdout
+
+
+def _page_check(client, text: str):
+    from tests.conftest import csrf_from
+
+    page = client.get("/audit")
+    assert page.status_code == 200
+    return client.post("/audit/checkpoint", data={"checkpoint": text,
+                                                  "csrf_token": csrf_from(page.text)})
+
+
+def test_the_supervisor_page_says_whether_the_log_holds_a_scanned_checkpoint(
+        kiosk_instance, app, actor, now):
+    from tests.factories import login, make_user
+
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        make_user(session, "supervisor", username="watcher")
+    _record(instance, actor, now, 4)
+    paper = _checkpoint(kiosk_instance)
+    client = app.test_client()
+    login(client, "watcher")
+    assert 'name="checkpoint"' in client.get("/audit").text
+
+    refused = client.post("/audit/checkpoint", data={"checkpoint": paper["text"]})
+    assert refused.status_code == 400  # no CSRF token, like every staff form
+
+    holds = _page_check(client, paper["text"] + "\r\n")  # a scanner ends with Enter
+    assert 'data-checkpoint-outcome="holds"' in holds.text
+    assert "审计日志仍完整保有此检查点" in holds.text and paper["hash"][:16] in holds.text
+
+    forged = paper["text"][:-4] + ("AAAA" if not paper["text"].endswith("AAAA") else "BBBB")
+    assert "不是本服务器签发的真实检查点" in _page_check(client, forged).text
+    assert "不是审计检查点" in _page_check(client, "hello").text
+
+    cut_at = paper["seq"] - 1
+    _cut_tail_and_rewind_head(instance, cut_at)
+    broken = _page_check(client, paper["text"])
+    assert 'data-checkpoint-outcome="broken"' in broken.text
+    assert f"自第 {cut_at} 号事件起" in broken.text
