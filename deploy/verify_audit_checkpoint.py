@@ -41,6 +41,8 @@ def check(public_key_pem: bytes, events_jsonl: str, checkpoint_text: str) -> tup
         raise ValueError("not a KAC1 checkpoint text")
     signed, seq, hash_hex = match[1], int(match[2]), match[3].lower()
     signature = base64.b32decode(match[5] + "=" * (-len(match[5]) % 8))
+    if base64.b32encode(signature).decode("ascii").rstrip("=") != match[5]:
+        raise ValueError("the signature's last character is mistyped")
     try:
         load_pem_public_key(public_key_pem).verify(signature, signed.encode("ascii"))
     except InvalidSignature:

@@ -103,6 +103,10 @@ def parse_checkpoint(text: str) -> tuple[Checkpoint, str]:
         raise CheckpointUnreadable(N_("This audit checkpoint is incomplete or mistyped: "
                                       "KAC1.<event>.<64 hex digits>.<time>.<signature>.")) from exc
     checkpoint = Checkpoint(int(match["seq"]), match["hash"].lower(), at, raw)
+    if checkpoint.signature_text != signature:
+        # The last base32 character has spare bits: one text per signature, not eight.
+        raise CheckpointUnreadable(N_("This audit checkpoint is incomplete or mistyped: "
+                                      "KAC1.<event>.<64 hex digits>.<time>.<signature>."))
     return checkpoint, cleaned.rsplit(".", 1)[0]
 
 

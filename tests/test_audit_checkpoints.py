@@ -4,10 +4,15 @@ head after cutting the tail, or who recomputes every hash after a change."""
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from kiosk import audit, checkpoints
@@ -219,3 +224,24 @@ def test_the_supervisor_page_says_whether_the_log_holds_a_scanned_checkpoint(
     broken = _page_check(client, paper["text"])
     assert 'data-checkpoint-outcome="broken"' in broken.text
     assert f"自第 {cut_at} 号事件起" in broken.text
+
+
+SIGNER = Ed25519PrivateKey.generate()
+SIGNED_AT = datetime(2026, 5, 20, 1, 2, 3, tzinfo=UTC)
+GENUINE = checkpoints.Checkpoint(1234, "ab" * 32, SIGNED_AT, SIGNER.sign(
+    checkpoints.signed_text(1234, "ab" * 32, SIGNED_AT).encode("ascii")))
+
+
+@given(position=st.integers(0, len(GENUINE.text) - 1),
+       replacement=st.sampled_from("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ."))
+def test_no_single_character_change_of_a_checkpoint_is_accepted(position, replacement):
+    text = GENUINE.text
+    altered = text[:position] + replacement + text[position + 1:]
+    if altered == text:
+        return
+    try:
+        checkpoint, signed = checkpoints.parse_checkpoint(altered)
+    except checkpoints.CheckpointUnreadable:
+        return
+    with pytest.raises(InvalidSignature):
+        SIGNER.public_key().verify(checkpoint.signature, signed.encode("ascii"))
