@@ -14,7 +14,7 @@ import base64
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -27,6 +27,9 @@ from kiosk.crypto import load_signing_key, load_verify_key
 from kiosk.errors import N_, KioskError
 from kiosk.models import AuditHead
 
+if TYPE_CHECKING:
+    from kiosk.instance import Instance
+
 VERSION = "KAC1"
 TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 # Upper-case letters, digits and dots only: the QR code's alphanumeric mode (5.5 bits a
@@ -34,6 +37,10 @@ TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 TEXT_PATTERN = re.compile(
     r"KAC1\.(?P<seq>0|[1-9][0-9]{0,17})\.(?P<hash>[0-9A-F]{64})\.(?P<at>[0-9]{8}T[0-9]{6}Z)"
     r"\.(?P<signature>[A-Z2-7]{103})")
+
+
+MISTYPED = N_("This audit checkpoint is incomplete or mistyped: "
+              "KAC1.<event>.<64 hex digits>.<time>.<signature>.")
 
 
 class CheckpointUnreadable(KioskError):
@@ -78,7 +85,7 @@ def take_checkpoint(session: Session, key: Ed25519PrivateKey, now: datetime) -> 
     return Checkpoint(seq, hash_hex, at, key.sign(signed_text(seq, hash_hex, at).encode("ascii")))
 
 
-def checkpoint_for_print(instance) -> Checkpoint:
+def checkpoint_for_print(instance: Instance) -> Checkpoint:
     """The checkpoint a paper record carries: the head as committed when it is printed."""
     with instance.session() as session:
         return take_checkpoint(session, load_signing_key(instance.keys_dir), clock_now())
@@ -93,20 +100,17 @@ def parse_checkpoint(text: str) -> tuple[Checkpoint, str]:
         if not cleaned.startswith(VERSION + "."):
             raise CheckpointUnreadable(N_("This is not an audit checkpoint (it should begin "
                                           "with KAC1.)."))
-        raise CheckpointUnreadable(N_("This audit checkpoint is incomplete or mistyped: "
-                                      "KAC1.<event>.<64 hex digits>.<time>.<signature>."))
+        raise CheckpointUnreadable(MISTYPED)
     signature = match["signature"]
     try:
         at = datetime.strptime(match["at"], TIME_FORMAT).replace(tzinfo=UTC)
         raw = base64.b32decode(signature + "=" * (-len(signature) % 8))
     except ValueError as exc:
-        raise CheckpointUnreadable(N_("This audit checkpoint is incomplete or mistyped: "
-                                      "KAC1.<event>.<64 hex digits>.<time>.<signature>.")) from exc
+        raise CheckpointUnreadable(MISTYPED) from exc
     checkpoint = Checkpoint(int(match["seq"]), match["hash"].lower(), at, raw)
     if checkpoint.signature_text != signature:
         # The last base32 character has spare bits: one text per signature, not eight.
-        raise CheckpointUnreadable(N_("This audit checkpoint is incomplete or mistyped: "
-                                      "KAC1.<event>.<64 hex digits>.<time>.<signature>."))
+        raise CheckpointUnreadable(MISTYPED)
     return checkpoint, cleaned.rsplit(".", 1)[0]
 
 
@@ -141,6 +145,6 @@ def verify_checkpoint(session: Session, public_key: Ed25519PublicKey,
     return CheckpointReport(checkpoint, True, chain)
 
 
-def verify_for_instance(instance, text: str) -> CheckpointReport:
+def verify_for_instance(instance: Instance, text: str) -> CheckpointReport:
     with instance.session() as session:
-        return verify_checkpoint(session, load_verify_key(Path(instance.keys_dir)), text)
+        return verify_checkpoint(session, load_verify_key(instance.keys_dir), text)

@@ -1,5 +1,8 @@
 """A4 PDFs with embedded Chinese text: check-in sheets, draw records, badges, receipts, results.
 
+Shared pieces: tables, signature lines, QR codes, and the audit checkpoint band that every paper
+record carries (docs/audit-checkpoints.md).
+
 Every PDF embeds a TrueType CJK font. reportlab's built-in `STSong-Light` is a CID font that is
 *not* embedded: it prints as empty boxes wherever the viewer lacks the font, so it is never used.
 reportlab also rejects CFF-outline fonts such as Noto Sans CJK `.otf`; a `.ttf` or `.ttc` with
@@ -14,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import qrcode
@@ -35,9 +39,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.errors import N_, KioskError
+
+if TYPE_CHECKING:  # the band only reads a checkpoint; pdf.py stays free of the database
+    from kiosk.checkpoints import Checkpoint
 
 FONT_NAME = "KioskCJK"
 PAGE = A4
