@@ -91,6 +91,35 @@ def checkpoint_for_print(instance: Instance) -> Checkpoint:
         return take_checkpoint(session, load_signing_key(instance.keys_dir), clock_now())
 
 
+def checkpoint_sheet_pdf(checkpoint: Checkpoint, *, event_name: str,
+                         font_config: str = "") -> bytes:
+    """审计检查点记录: a checkpoint on its own sheet, for the supervisor to sign and keep at a
+    moment of their choosing (the end of a part, before a break), not only when a record is
+    printed."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    from kiosk.clock import local_display
+    from kiosk.pdf import build_document, para, signature_block
+
+    title = "审计检查点记录"
+
+    def story(font, st):
+        return [para(event_name, st.subtitle), para(title, st.title),
+                para(f"审计日志最后一个事件：第 {checkpoint.seq} 号", st.body),
+                para(f"该事件的哈希（SHA-256）：{checkpoint.hash}", st.body),
+                para(f"签发时间：{local_display(checkpoint.at)}（服务器签名，见页脚二维码）",
+                     st.body),
+                Spacer(1, 6 * mm),
+                para("日后核对：在审计日志页面扫描页脚二维码，或运行 kiosk audit verify "
+                     "--checkpoint <二维码文本>。审计日志必须仍含有此事件及此哈希，"
+                     "且前后环环相扣。", st.small),
+                Spacer(1, 8 * mm), signature_block(["监督签字", "裁判长签字"], font)]
+
+    return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
+                          footer=f"{event_name} · {title} · 第 {checkpoint.seq} 号事件")
+
+
 def parse_checkpoint(text: str) -> tuple[Checkpoint, str]:
     """The checkpoint in `text` (as typed or scanned: spaces, line ends and case forgiven) and
     the ASCII its signature covers. Raises CheckpointUnreadable; checks no signature."""

@@ -357,12 +357,18 @@ def _verify_against_checkpoint(instance: Instance, text: str, as_json: bool) -> 
 
 @audit_group.command("checkpoint")
 @instance_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also print it as FILE.pdf (审计检查点记录) for the supervisor to sign.")
 @json_option
-def audit_checkpoint(as_json: bool) -> None:
+def audit_checkpoint(out: Path | None, as_json: bool) -> None:
     """Sign the log's head with the server's key: a line (and QR code) to keep on paper."""
-    from kiosk.checkpoints import checkpoint_for_print
+    from kiosk.checkpoints import checkpoint_for_print, checkpoint_sheet_pdf
 
-    checkpoint = checkpoint_for_print(open_current())
+    instance = open_current()
+    checkpoint = checkpoint_for_print(instance)
+    if out is not None:
+        write_output(out, checkpoint_sheet_pdf(checkpoint, event_name=instance.settings.event_name,
+                                               font_config=instance.settings.pdf_font))
     emit(as_json, checkpoint.as_json(), lambda: "\n".join([
         _("Audit checkpoint: event %(seq)s, hash %(hash)s, at %(at)s", seq=checkpoint.seq,
           hash=checkpoint.hash, at=clock.local_display(checkpoint.at)),

@@ -132,6 +132,24 @@ def audit_checkpoint():
     return _audit_page(form, outcome)
 
 
+@bp.get("/audit/checkpoint.pdf")
+@roles_required("supervisor", "chief")
+def audit_checkpoint_sheet():
+    """A checkpoint of this moment on its own sheet, to sign and keep."""
+    from io import BytesIO
+
+    from flask import send_file
+
+    from kiosk.checkpoints import checkpoint_for_print, checkpoint_sheet_pdf
+
+    instance = kiosk_instance()
+    data = checkpoint_sheet_pdf(checkpoint_for_print(instance),
+                                event_name=instance.settings.event_name,
+                                font_config=instance.settings.pdf_font)
+    return send_file(BytesIO(data), mimetype="application/pdf", download_name="checkpoint.pdf",
+                     max_age=0)
+
+
 def _checkpoint_outcome(text: str) -> tuple[bool, str]:
     """(holds, what to tell the supervisor, in their language)."""
     from kiosk.checkpoints import CheckpointUnreadable, verify_for_instance

@@ -147,3 +147,25 @@ def test_the_results_sheet_carries_it():
         _assert_carries_checkpoint(results_pdf(
             final, event_name="测试赛", session_name="第一场", now=AT,
             theory_weight=Decimal(20), practical_full=Decimal(80), checkpoint=CHECKPOINT))
+
+
+@needs_poppler
+def test_a_checkpoint_sheet_prints_from_the_command_and_the_audit_page(
+        kiosk_instance, app, tmp_path):
+    from tests.factories import login, make_user
+
+    out = tmp_path / "cli" / "checkpoint.pdf"
+    made = CliRunner().invoke(main, ["--instance", str(kiosk_instance.path), "audit",
+                                     "checkpoint", "--json", "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    assert _qr_texts(out.read_bytes(), tmp_path / "cli") == [{json.loads(made.output)["text"]}]
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "supervisor", username="keeper")
+    client = app.test_client()
+    login(client, "keeper")
+    assert "/audit/checkpoint.pdf" in client.get("/audit").text
+    sheet = client.get("/audit/checkpoint.pdf")
+    assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
+    (scanned,) = _qr_texts(sheet.data, tmp_path / "page")
+    assert len(scanned) == 1
+    assert "审计检查点记录" in _pages_text(sheet.data)[0]
