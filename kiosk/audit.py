@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -81,8 +83,13 @@ class ChainReport:
         return self.first_broken is None
 
 
-def verify_chain(session: Session, batch: int = 2000) -> ChainReport:
-    """Replay the chain from the start; name the first event that does not fit."""
+def verify_chain(session: Session, batch: int = 2000,
+                 anchor: tuple[int, str] | None = None) -> ChainReport:
+    """Replay the chain from the start; name the first event that does not fit.
+
+    `anchor` is (seq, hash) from a signed checkpoint: the chain must still hold that event with
+    that hash. It catches what the head row cannot, because the head lives in the same database:
+    a cut tail with the head rewound, or a change with every later hash recomputed."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
     count = 0
@@ -95,9 +102,18 @@ def verify_chain(session: Session, batch: int = 2000) -> ChainReport:
                                 event.action, event.subject, event.details)
         if recomputed != event.hash:
             return ChainReport(count, event.seq, N_("its content was changed after it was written"))
+        if anchor is not None and event.seq == anchor[0] and event.hash != anchor[1]:
+            # A consistent chain that disagrees with the checkpoint was rewritten from the
+            # start: which event changed cannot be known, only that it is this one or earlier.
+            return ChainReport(count, event.seq, N_(
+                "the log no longer holds the checkpoint's event as it was: this event or an "
+                "earlier one was changed, removed or inserted"))
         expected_prev = event.hash
         expected_seq += 1
         count += 1
+    if anchor is not None and count < anchor[0]:
+        return ChainReport(count, count + 1, N_(
+            "the log ends before the checkpoint's event: events from here on were removed"))
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_seq != count or head.last_hash != expected_prev):
         return ChainReport(count, count + 1 if head.last_seq > count else count,
@@ -116,6 +132,27 @@ def _events_in_order(session: Session, batch: int) -> Iterator[AuditEvent]:
         yield from rows
         last = rows[-1].seq
         session.expunge_all()
+
+
+def event_line(event: AuditEvent) -> str:
+    """One event as a JSON line: `at` and `details` exactly as `event_hash` hashes them."""
+    return json.dumps({"seq": event.seq, "at": iso(event.at), "actor": event.actor,
+                       "role": event.role, "action": event.action, "subject": event.subject,
+                       "details": event.details, "prev_hash": event.prev_hash,
+                       "hash": event.hash}, ensure_ascii=False, separators=(",", ":"))
+
+
+def export_events(session: Session, out: Path, batch: int = 2000) -> int:
+    """Write the whole log as JSON Lines (UTF-8), oldest first; a partial file never stays."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    count = 0
+    with partial.open("w", encoding="utf-8", newline="\n") as handle:
+        for event in _events_in_order(session, batch):
+            handle.write(event_line(event) + "\n")
+            count += 1
+    os.replace(partial, out)
+    return count
 
 
 def list_events(session: Session, *, action: str = "", actor: str = "", subject: str = "",

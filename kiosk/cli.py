@@ -309,10 +309,17 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @instance_option
+@click.option("--checkpoint", "checkpoint_text", default="", metavar="TEXT",
+              help="A signed checkpoint (KAC1.…) from paper: the log must still hold it.")
 @json_option
-def audit_verify(as_json: bool) -> None:
-    """Check the audit log's hash chain end to end; name the first broken event."""
+def audit_verify(checkpoint_text: str, as_json: bool) -> None:
+    """Check the audit log's hash chain end to end; name the first broken event. With
+    --checkpoint, also that the checkpoint is this server's and the log still holds its event
+    with its hash, unbroken through it to the head."""
     instance = open_current()
+    if checkpoint_text:
+        _verify_against_checkpoint(instance, checkpoint_text, as_json)
+        return
     with instance.session() as session:
         report = audit.verify_chain(session)
     data = {"ok": report.ok, "events": report.events, "first_broken": report.first_broken,
@@ -323,6 +330,64 @@ def audit_verify(as_json: bool) -> None:
     emit(as_json, data, _("The audit log is BROKEN at event %(seq)s: %(reason)s",
                           seq=report.first_broken, reason=_(report.reason)))
     sys.exit(1)
+
+
+def _verify_against_checkpoint(instance: Instance, text: str, as_json: bool) -> None:
+    from kiosk.checkpoints import verify_for_instance
+
+    report = verify_for_instance(instance, text)
+    checkpoint, chain = report.checkpoint, report.chain
+    data = {"ok": report.ok, "checkpoint": {"seq": checkpoint.seq, "hash": checkpoint.hash},
+            "signature_ok": report.signature_ok, "events": chain.events if chain else None,
+            "first_broken": chain.first_broken if chain else None, "reason": report.reason}
+    if report.ok:
+        emit(as_json, data, _("The audit log still holds checkpoint %(seq)s (%(hash)s) unbroken: "
+                              "%(n)s events.", seq=checkpoint.seq, hash=checkpoint.hash[:16],
+                              n=chain.events))
+        return
+    if not report.signature_ok:
+        emit(as_json, data, _("The checkpoint is NOT genuine: %(reason)s",
+                              reason=_(report.reason)))
+    else:
+        emit(as_json, data, _("The audit log does NOT hold checkpoint %(seq)s: broken at event "
+                              "%(at)s: %(reason)s", seq=checkpoint.seq, at=chain.first_broken,
+                              reason=_(report.reason)))
+    sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@instance_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also print it as FILE.pdf (审计检查点记录) for the supervisor to sign.")
+@json_option
+def audit_checkpoint(out: Path | None, as_json: bool) -> None:
+    """Sign the log's head with the server's key: a line (and QR code) to keep on paper."""
+    from kiosk.checkpoints import checkpoint_for_print, checkpoint_sheet_pdf
+
+    instance = open_current()
+    checkpoint = checkpoint_for_print(instance)
+    if out is not None:
+        write_output(out, checkpoint_sheet_pdf(checkpoint, event_name=instance.settings.event_name,
+                                               font_config=instance.settings.pdf_font))
+    emit(as_json, checkpoint.as_json(), lambda: "\n".join([
+        _("Audit checkpoint: event %(seq)s, hash %(hash)s, at %(at)s", seq=checkpoint.seq,
+          hash=checkpoint.hash, at=clock.local_display(checkpoint.at)),
+        checkpoint.text]))
+
+
+@audit_group.command("export")
+@instance_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The JSON Lines file to write, one event a line.")
+@json_option
+def audit_export(out: Path, as_json: bool) -> None:
+    """Every audit event as JSON Lines, exactly as hashed: for checking checkpoints offline
+    (docs/audit-checkpoints.md)."""
+    instance = open_current()
+    with instance.session() as session:
+        count = audit.export_events(session, out)
+    emit(as_json, {"out": str(out), "events": count},
+         _("Wrote %(n)s audit events to %(out)s", n=count, out=str(out)))
 
 
 # ----------------------------------------------------------------------------- judge keys

@@ -103,6 +103,7 @@ def _draw(stage: int) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
         from kiosk.checkin import draws
         from kiosk.checkin.records import record_sheet
+        from kiosk.checkpoints import checkpoint_for_print
 
         instance = _instance(run)
         name = instance.settings.event_name
@@ -114,6 +115,7 @@ def _draw(stage: int) -> Callable[[Rehearsal], str]:
             mapping = draws.plaintext_mapping(session, stage)
             sheet = record_sheet(mapping, kind=stage, event_name=name,
                                  session_name=instance.settings.session_name,
+                                 checkpoint=checkpoint_for_print(instance),
                                  font_config=instance.settings.pdf_font)
             (run.path / f"rehearsal-record-{stage}.pdf").write_bytes(sheet)
             sealed = draws.seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
@@ -273,6 +275,7 @@ def _unseal(run: Rehearsal) -> str:
 
 
 def _results(run: Rehearsal) -> str:
+    from kiosk.checkpoints import checkpoint_for_print
     from kiosk.results import final
 
     instance = _instance(run)
@@ -283,6 +286,7 @@ def _results(run: Rehearsal) -> str:
                                 session_name=settings.session_name, now=clock.now(),
                                 theory_weight=Decimal(str(settings.theory_weight)),
                                 practical_full=Decimal(settings.practical_full_marks),
+                                checkpoint=checkpoint_for_print(instance),
                                 font_config=settings.pdf_font)
     (run.path / "rehearsal-results.pdf").write_bytes(pdf)
     groups = ", ".join(f"{group} {len(rows)}" for group, rows in result.groups)

@@ -12,7 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from kiosk import audit, clock, staff
-from kiosk.i18n import LANG_COOKIE, LOCALES, lazy_gettext
+from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
 from kiosk.models import ROLES
 from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, roles_required
 
@@ -31,6 +31,12 @@ ROLE_NAMES = {
 nav_item("auth.home", lambda: str(lazy_gettext("Home")), *ROLES, order=0)
 nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), "supervisor", "chief",
          order=99)
+
+
+class CheckpointForm(FlaskForm):
+    # A USB barcode scanner types the QR's text and Enter into the focused field.
+    checkpoint = StringField(lazy_gettext("Audit checkpoint (type it or scan its QR code)"),
+                             validators=[DataRequired(), Length(max=400)])
 
 
 class LoginForm(FlaskForm):
@@ -112,6 +118,64 @@ def set_language(code: str):
 @bp.route("/audit")
 @roles_required("supervisor", "chief")
 def audit_log():
+    return _audit_page(CheckpointForm(formdata=None), None)
+
+
+@bp.post("/audit/checkpoint")
+@roles_required("supervisor", "chief")
+def audit_checkpoint():
+    """Check a checkpoint from paper against the log as it is now."""
+    form = CheckpointForm()
+    outcome = None
+    if form.validate_on_submit():
+        outcome = _checkpoint_outcome(form.checkpoint.data)
+    return _audit_page(form, outcome)
+
+
+@bp.get("/audit/checkpoint.pdf")
+@roles_required("supervisor", "chief")
+def audit_checkpoint_sheet():
+    """A checkpoint of this moment on its own sheet, to sign and keep."""
+    from io import BytesIO
+
+    from flask import send_file
+
+    from kiosk.checkpoints import checkpoint_for_print, checkpoint_sheet_pdf
+
+    instance = kiosk_instance()
+    data = checkpoint_sheet_pdf(checkpoint_for_print(instance),
+                                event_name=instance.settings.event_name,
+                                font_config=instance.settings.pdf_font)
+    return send_file(BytesIO(data), mimetype="application/pdf", download_name="checkpoint.pdf",
+                     max_age=0)
+
+
+def _checkpoint_outcome(text: str) -> tuple[bool, str]:
+    """(holds, what to tell the supervisor, in their language)."""
+    from kiosk.checkpoints import CheckpointUnreadable, verify_for_instance
+
+    try:
+        report = verify_for_instance(kiosk_instance(), text)
+    except CheckpointUnreadable as exc:
+        return False, gettext(exc.message)
+    checkpoint, chain = report.checkpoint, report.chain
+    if report.ok:
+        return True, gettext(
+            "The audit log still holds this checkpoint unbroken: event %(seq)s with hash "
+            "%(hash)s…, signed %(at)s. The log now has %(n)s events, every one chained.",
+            seq=checkpoint.seq, hash=checkpoint.hash[:16], at=clock.local_display(checkpoint.at),
+            n=chain.events)
+    if chain is None:
+        return False, gettext("This checkpoint is NOT genuine: %(reason)s. Compare the text "
+                              "with the paper; if it matches, the paper was not printed by "
+                              "this server.", reason=gettext(report.reason))
+    return False, gettext(
+        "The audit log does NOT hold this checkpoint (event %(seq)s, hash %(hash)s…) "
+        "unbroken. From event %(at)s: %(reason)s.", seq=checkpoint.seq,
+        hash=checkpoint.hash[:16], at=chain.first_broken, reason=gettext(chain.reason))
+
+
+def _audit_page(form: CheckpointForm, outcome: tuple[bool, str] | None):
     args = request.args
     before = args.get("before", type=int)
     since = _parse_day_time(args.get("since", ""))
@@ -120,7 +184,8 @@ def audit_log():
                                actor=args.get("actor", "").strip(),
                                subject=args.get("subject", "").strip(),
                                since=since, until=until, before_seq=before, limit=100)
-    return render_template("audit.html", events=events, args=args)
+    return render_template("audit.html", events=events, args=args, checkpoint_form=form,
+                           checkpoint_outcome=outcome)
 
 
 def _parse_day_time(text: str) -> datetime | None:

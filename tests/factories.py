@@ -41,3 +41,13 @@ def login(client, username: str, password: str = PASSWORD):
     page = client.get("/login")
     return client.post("/login", data={"username": username, "password": password,
                                        "csrf_token": csrf_from(page.text)})
+
+
+def make_checkpoint(session):
+    """A checkpoint of the log's head, signed with a throwaway key: for building a paper record
+    directly, without an instance's keys folder."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.checkpoints import take_checkpoint
+
+    return take_checkpoint(session, Ed25519PrivateKey.generate(), clock.now())

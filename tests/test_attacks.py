@@ -20,7 +20,7 @@ from kiosk.lockdown import field
 from kiosk.results import service as marks
 from kiosk.theory_exam.models import Question
 from kiosk.theory_exam.service import import_bank
-from tests.factories import id_number, login, make_stations, make_user
+from tests.factories import id_number, login, make_checkpoint, make_stations, make_user
 
 CHIEF = Actor("chief", "chief")
 SCRIPT = "<script>alert('x')</script>"
@@ -78,7 +78,8 @@ def test_script_typed_anywhere_comes_back_as_text(app, session, tmp_path):
     assert "&lt;script&gt;" in client.get("/bank").get_data(as_text=True)
     # PDFs print it as the characters typed (reportlab would otherwise parse the markup).
     with app.extensions["kiosk"].session() as s:
-        pdf = checkin_sheet_pdf(s, event_name="测试", session_name="第一场")
+        pdf = checkin_sheet_pdf(s, event_name="测试", session_name="第一场",
+                                checkpoint=make_checkpoint(s))
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "<script>" in text and "onerror" in text
 

@@ -11,68 +11,17 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from kiosk.lockdown.service import BadgeSecrets
-from kiosk.pdf import use_font
+from kiosk.pdf import draw_qr, use_font, wrap
 
 COLUMNS, ROWS = 2, 4
 BADGE_W, BADGE_H = 88 * mm, 64 * mm
 QR_SIZE = 34 * mm
-QUIET_ZONE = 4  # modules of white around the code, as the QR standard asks
-
-
-def qr_matrix(text: str) -> list[list[bool]]:
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    code.add_data(text.encode("ascii"), optimize=0)
-    code.make(fit=True)
-    return code.get_matrix()
-
-
-def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
-    """The QR code with its quiet zone inside the square (x, y, size), runs merged per row."""
-    matrix = qr_matrix(text)
-    count = len(matrix) + 2 * QUIET_ZONE
-    module = size / count
-    canvas.setFillColor(colors.white)
-    canvas.rect(x, y, size, size, stroke=0, fill=1)
-    canvas.setFillColor(colors.black)
-    for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + QUIET_ZONE + 1) * module
-        column = 0
-        while column < len(row):
-            if not row[column]:
-                column += 1
-                continue
-            start = column
-            while column < len(row) and row[column]:
-                column += 1
-            # A hair of overlap closes the seams some renderers draw between touching boxes.
-            canvas.rect(x + (start + QUIET_ZONE) * module, top, (column - start) * module + 0.05,
-                        module + 0.05, stroke=0, fill=1)
-
-
-def wrap(canvas: Canvas, text: str, font: str, size: float, width: float,
-         max_lines: int) -> list[str]:
-    """Break Chinese text (no spaces) by width; the last line ends with … if text is left."""
-    lines: list[str] = []
-    current = ""
-    for char in text:
-        if canvas.stringWidth(current + char, font, size) > width:
-            lines.append(current)
-            current = char
-        else:
-            current += char
-    lines.append(current)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1][:-1] + "…"
-    return lines
 
 
 def _cut_marks(canvas: Canvas, x: float, y: float) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from kiosk import clock
+from kiosk.checkpoints import checkpoint_for_print
 
 # `kiosk draw` without --entropy: the commitment is made (or shown) and the draw waits for the
 # public entropy. Distinct from 0 (drawn) and 1 (refused) so that a script never takes one for
@@ -50,6 +51,7 @@ def register(main: click.Group) -> None:
         with instance.session() as session:
             data = checkin_sheet_pdf(session, event_name=instance.settings.event_name,
                                      session_name=instance.settings.session_name,
+                                     checkpoint=checkpoint_for_print(instance),
                                      font_config=instance.settings.pdf_font)
         write_output(out, data)
         click.echo(str(out))
@@ -156,8 +158,10 @@ def register(main: click.Group) -> None:
                                    actor=CLI_ACTOR, now=clock.now())
             mapping = draws.plaintext_mapping(session, stage)
             kind = "station" if station_record and stage == 2 else stage
+            # After prepare_seal: the paper vouches for the event that fixed the record's hash.
             data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
                                 session_name=settings.session_name,
+                                checkpoint=checkpoint_for_print(instance),
                                 font_config=settings.pdf_font)
         write_output(out, data)
         click.echo(str(out))

@@ -12,6 +12,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
 from kiosk.checkin.draws import Mapping
+from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.pdf import build_document, para, signature_block, table
 
@@ -34,7 +35,7 @@ def _facts(mapping: Mapping, st, session_name: str) -> list:
 
 
 def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_name: str,
-                 font_config: str = "") -> bytes:
+                 checkpoint: Checkpoint, font_config: str = "") -> bytes:
     """kind 1: identity → contestant number; 2: contestant number → station; "station": the
     station draw record that every contestant signs."""
     stage = mapping.round.stage
@@ -65,5 +66,5 @@ def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_
                       st.small)]
         return flow
 
-    return build_document(story, title=title, font_config=font_config,
+    return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
                           footer=f"{event_name} · {title} · 第 {stage} 次加密")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit, tabular
 from kiosk.checkin import idcard
 from kiosk.checkin.models import CheckinUndo, Contestant, Draw1Assignment
+from kiosk.checkpoints import Checkpoint
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
 from kiosk.models import StaffUser
@@ -208,7 +209,7 @@ def roster(session: Session) -> list[Contestant]:
 
 
 def checkin_sheet_pdf(session: Session, *, event_name: str, session_name: str,
-                      font_config: str = "") -> bytes:
+                      checkpoint: Checkpoint, font_config: str = "") -> bytes:
     """检录单: everyone on the roster with check-in time and who checked them in, for the chief
     judge, with signature lines. ID numbers are masked: the sheet leaves the desk."""
     from reportlab.lib.units import mm
@@ -253,5 +254,5 @@ def checkin_sheet_pdf(session: Session, *, event_name: str, session_name: str,
     from kiosk.clock import now as clock_now
 
     now_for_print = clock_now()
-    return build_document(story, title="检录单", font_config=font_config,
+    return build_document(story, title="检录单", checkpoint=checkpoint, font_config=font_config,
                           footer=f"{event_name} · 检录单 · 应到 {tally.total} 实到 {tally.present}")

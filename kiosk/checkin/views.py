@@ -20,6 +20,7 @@ from flask_login import current_user
 from kiosk import clock
 from kiosk.checkin import draws, idcard, service
 from kiosk.checkin.models import Contestant
+from kiosk.checkpoints import checkpoint_for_print
 from kiosk.errors import N_, ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required
@@ -159,6 +160,7 @@ def checkin_sheet():
     settings = _settings()
     return _pdf(service.checkin_sheet_pdf(db(), event_name=settings.event_name,
                                           session_name=settings.session_name,
+                                          checkpoint=checkpoint_for_print(kiosk_instance()),
                                           font_config=settings.pdf_font), "checkin-sheet.pdf")
 
 
@@ -289,7 +291,9 @@ def _record(stage: int):
     kind = "station" if stage == 2 and request.args.get("kind") == "station" else stage
     mapping = draws.plaintext_mapping(db(), stage)
     data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
-                        session_name=settings.session_name, font_config=settings.pdf_font)
+                        session_name=settings.session_name,
+                        checkpoint=checkpoint_for_print(kiosk_instance()),
+                        font_config=settings.pdf_font)
     return _pdf(data, f"draw-{stage}-{kind}.pdf")
 
 

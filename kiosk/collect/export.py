@@ -96,7 +96,13 @@ def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint:
     from reportlab.lib.units import mm
     from reportlab.platypus import Spacer
 
+    from kiosk.checkpoints import checkpoint_for_print
     from kiosk.pdf import build_document, para, signature_block, table
+
+    # Taken before the "collect.exported" event, which is written once the bundle is complete:
+    # the record's manifest SHA-256 and that event name each other, and the next paper printed
+    # covers the event.
+    checkpoint = checkpoint_for_print(instance)
 
     def story(font, st):
         exported = clock.local_display(clock.now())
@@ -112,7 +118,7 @@ def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint:
                                                     font)]
         return flow
 
-    return build_document(story, title="赛题数据封存记录")
+    return build_document(story, title="赛题数据封存记录", checkpoint=checkpoint)
 
 
 def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None) -> list[str]:

@@ -9,21 +9,28 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from kiosk.checkin.badges import draw_qr, wrap
+from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.collect.models import HandIn
 from kiosk.collect.service import grouped_hex
-from kiosk.pdf import use_font
+from kiosk.pdf import (
+    NARROW_CHECKPOINT_HEIGHT,
+    draw_checkpoint,
+    draw_checkpoint_narrow,
+    draw_qr,
+    use_font,
+    wrap,
+)
 
 ROLL_WIDTH = 80 * mm
 
 
 def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
-                     fingerprint: str, font_config: str = "") -> bytes:
+                     fingerprint: str, checkpoint: Checkpoint, font_config: str = "") -> bytes:
     """The same slip on an 80 mm receipt printer roll: one copy, narrow, tall."""
     font = use_font(font_config)
     buffer = io.BytesIO()
-    height = 190 * mm
+    height = 190 * mm + NARROW_CHECKPOINT_HEIGHT
     canvas = Canvas(buffer, pagesize=(ROLL_WIDTH, height))
     canvas.setTitle(f"收件回执 {hand_in.receipt_no}")
     x, y = 5 * mm, height - 10 * mm
@@ -55,6 +62,7 @@ def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name:
     canvas.drawString(x, y - 7 * mm, "现场裁判签字：____________")
     canvas.setFont(font, 6)
     canvas.drawString(x, y - 13 * mm, f"密钥指纹 {fingerprint[:39]}")
+    draw_checkpoint_narrow(canvas, checkpoint, font, x, y - 17 * mm, ROLL_WIDTH - 2 * x)
     canvas.save()
     return buffer.getvalue()
 
@@ -87,7 +95,7 @@ def poster_pdf(*, event_name: str, fingerprint: str, font_config: str = "") -> b
 
 
 def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
-                fingerprint: str, font_config: str = "") -> bytes:
+                fingerprint: str, checkpoint: Checkpoint, font_config: str = "") -> bytes:
     font = use_font(font_config)
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4)
@@ -130,6 +138,7 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
                           "扫描二维码或运行 kiosk receipt verify 可验证本回执的真实性。")
         canvas.setFillColor(colors.black)
         draw_qr(canvas, payload, width - 18 * mm - 55 * mm, top - 18 * mm - 60 * mm, 55 * mm)
+        draw_checkpoint(canvas, checkpoint, font, x, top - 140 * mm, width - 36 * mm)
     canvas.setDash(4, 3)
     canvas.setStrokeColor(colors.grey)
     canvas.line(10 * mm, half, width - 10 * mm, half)
@@ -141,6 +150,7 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
 
 def slip_for(instance, hand_in: HandIn, station: str, *, roll: bool = False) -> bytes:
     """The signed slip of one hand-in, A4 or 80 mm roll: what the kiosk and the desk print."""
+    from kiosk.checkpoints import checkpoint_for_print
     from kiosk.collect.service import key_fingerprint, receipt_payload
     from kiosk.crypto import load_signing_key
 
@@ -149,4 +159,5 @@ def slip_for(instance, hand_in: HandIn, station: str, *, roll: bool = False) -> 
     return render(hand_in, station=station, payload=receipt_payload(hand_in, station, key),
                   event_name=instance.settings.event_name,
                   fingerprint=key_fingerprint(key.public_key()),
+                  checkpoint=checkpoint_for_print(instance),
                   font_config=instance.settings.pdf_font)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from kiosk import clock
+from kiosk.checkpoints import checkpoint_for_print
 
 
 def theory_weight(instance) -> Decimal:
@@ -358,6 +359,7 @@ def register(main: click.Group) -> None:
                         session_name=settings.session_name, now=clock.now(),
                         theory_weight=theory_weight(instance),
                         practical_full=Decimal(settings.practical_full_marks),
+                        checkpoint=checkpoint_for_print(instance),
                         font_config=settings.pdf_font))
 
         def text() -> str:

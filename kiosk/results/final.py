@@ -17,6 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Spacer
 from sqlalchemy.orm import Session
 
+from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.errors import N_, Conflict
 from kiosk.pdf import build_document, para, signature_block, table
@@ -111,7 +112,8 @@ SIGNERS = ["裁判长签字", "监督签字", "记分员（一）签字", "记�
 
 
 def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now: datetime,
-                theory_weight: Decimal, practical_full: Decimal, font_config: str = "") -> bytes:
+                theory_weight: Decimal, practical_full: Decimal, checkpoint: Checkpoint,
+                font_config: str = "") -> bytes:
     """成绩汇总表 (after unsealing, one part per group) or 赛位号成绩表 (before): A4, Chinese,
     with the lock's SHA-256 and signature lines for the chief judge, the supervisor and the two
     scorekeepers. ID numbers are left off paper that is posted."""
@@ -152,7 +154,7 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
                      para(f"打印时间：{local_display(now)}", st.small)]
         return flow
 
-    return build_document(story, title=title, font_config=font_config,
+    return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
                           footer=f"{event_name} · {title}")
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 
 from kiosk import clock, staff
+from kiosk.checkpoints import checkpoint_for_print
 from kiosk.crypto import parse_identities
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
@@ -294,6 +295,7 @@ def final_pdf():
     data = final.results_pdf(result, event_name=settings.event_name,
                              session_name=settings.session_name, now=clock.now(),
                              theory_weight=_weight(), practical_full=_full(),
+                             checkpoint=checkpoint_for_print(kiosk_instance()),
                              font_config=settings.pdf_font)
     name = "station-results.pdf" if result.sealed else "final-results.pdf"
     return send_file(BytesIO(data), mimetype="application/pdf", download_name=name)

@@ -1,7 +1,10 @@
 """The UI shell in a real browser: staff sign-in in Chinese, the role's navigation, language
 switch, and a workstation signing in to its station with the badge code."""
 
+import json
 import re
+import subprocess
+import sys
 
 import pytest
 from playwright.sync_api import expect
@@ -35,6 +38,27 @@ def test_supervisor_signs_in_in_chinese_and_reads_the_audit_log(page, demo_serve
     page.wait_for_url(re.compile(r"[?&]action=staff\.(&|$)"))  # the filtered page, loaded
     actions = page.locator("table.grid tbody td code").all_inner_texts()
     assert actions and all(a.startswith("staff.") or a.startswith("{") for a in actions)
+
+
+def test_a_supervisor_scans_a_checkpoint_from_paper_into_the_audit_log_page(page, demo_server):
+    made = subprocess.run([sys.executable, "-m", "kiosk", "--instance", str(demo_server["path"]),
+                           "audit", "checkpoint", "--json"], capture_output=True, text=True,
+                          check=True)
+    text = json.loads(made.stdout)["text"]
+    supervisor = _user(demo_server, "supervisor")
+    page.goto(demo_server["url"] + "/login")
+    page.fill("input[name=username]", supervisor["username"])
+    page.fill("input[name=password]", supervisor["password"])
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/staff")
+    page.goto(demo_server["url"] + "/audit")
+    # A USB scanner types into the focused field and ends with Enter.
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    outcome = page.locator("[data-checkpoint-outcome]")
+    expect(outcome).to_have_attribute("data-checkpoint-outcome", "holds")
+    expect(outcome).to_contain_text("审计日志仍完整保有此检查点")
+    screenshot(page, "audit-checkpoint")
 
 
 def test_a_wrong_password_says_so_in_chinese(page, demo_server):

@@ -11,6 +11,7 @@ from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.errors import Conflict, Forbidden, KioskError
 from kiosk.results import final, review, totals, unsealing
+from tests.factories import make_checkpoint
 from tests.results.conftest import CHIEF, SUPERVISOR, WEIGHT
 
 CRYPT1, CRYPT2 = Actor("crypt1", "crypt1"), Actor("crypt2", "crypt2")
@@ -78,7 +79,8 @@ def test_names_appear_nowhere_before_the_unsealing(day):
                                                                           strict=True))
     assert all(r["award"] is None and r["name"] is None for r in data["groups"][0]["ranking"])
     pdf = final.results_pdf(sealed, event_name="测试", session_name="第一场", now=clock.now(),
-                            theory_weight=WEIGHT, practical_full=Decimal(85))
+                            theory_weight=WEIGHT, practical_full=Decimal(85),
+                            checkpoint=make_checkpoint(day.session))
     text = "".join(page.extract_text() for page in PdfReader(_io(pdf)).pages)
     assert "赛位号成绩表" in text and not any(name in text for name in names)
     xlsx = final.results_xlsx(sealed, event_name="测试")
@@ -106,7 +108,8 @@ def test_the_final_ranking_per_group_with_awards_and_the_signed_sheet(day):
         # third up to round(3.6) = 4 (unless ties move a boundary).
         assert ranking[0]["award"] == "一等奖" and ranking[-1]["award"] is None
     pdf = final.results_pdf(result, event_name="测试赛", session_name="第一场", now=clock.now(),
-                            theory_weight=WEIGHT, practical_full=Decimal(85))
+                            theory_weight=WEIGHT, practical_full=Decimal(85),
+                            checkpoint=make_checkpoint(day.session))
     reader = PdfReader(_io(pdf))
     text = "".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 2  # one part per group
