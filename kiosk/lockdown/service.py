@@ -19,7 +19,7 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, Forbidden, KioskError, TooManyAttempts, Unauthorized
 from kiosk.lockdown.models import Station
 from kiosk.models import LoginAttempt
-from kiosk.staff import throttle_wait
+from kiosk.staff import _throttle_wait as throttle_wait
 
 # The typed fallback code: letters and digits that survive being read off a badge and typed
 # (no 0/O/Q, 1/I/L, 5/S, 2/Z, 8/B, 6/G, U/V). 12 of 21 ≈ 53 bits: at 20 guesses a minute per
