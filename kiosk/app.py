@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from kiosk import i18n, web
 from kiosk.config import instance_path_from
 from kiosk.instance import open_instance
+from kiosk.lockdown.door import BadgeGuessDoor
 from kiosk.lockdown.guessing import BADGE_GUARD, BadgeGuard
 from kiosk.models import StaffUser
 
@@ -93,6 +94,8 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
     remove_partials(instance.archives_dir)
     i18n.register_template_helpers(app)
     web.register_template_filters(app)
+    # Badge guesses over their limit are refused before Flask runs at all (kiosk.lockdown.door).
+    app.wsgi_app = BadgeGuessDoor(app.wsgi_app, app.extensions[BADGE_GUARD])
     return app
 
 

@@ -56,6 +56,15 @@ class GuessLimiter:
             self._buckets[key] = [tokens - 1, now]
             return 0
 
+    def peek(self, address: str, now: float) -> int:
+        """Like reserve, but takes nothing: 0 if a guess would be admitted."""
+        with self._lock:
+            bucket = self._buckets.get(address)
+            if bucket is None:
+                return 0
+            tokens = min(self.capacity, bucket[0] + max(0.0, now - bucket[1]) * self.rate)
+            return 0 if tokens >= 1 else max(1, math.ceil((1 - tokens) / self.rate))
+
     def refund(self, address: str) -> None:
         """The code was right: it was no guess."""
         with self._lock:
@@ -146,6 +155,14 @@ class BadgeGuard:
     def admit(self, address: str, now: datetime) -> int:
         """0: go on and check the code; else seconds to wait (the guess is tallied)."""
         retry_after = self.limiter.reserve(address, now.timestamp())
+        if retry_after:
+            self.tally.add(address, now, checked=False)
+        return retry_after
+
+    def refuses(self, address: str, now: datetime) -> int:
+        """At the door, before anything parses the request: seconds to wait if this address
+        has no guess left (the refusal is tallied), else 0 and admit decides."""
+        retry_after = self.limiter.peek(address, now.timestamp())
         if retry_after:
             self.tally.add(address, now, checked=False)
         return retry_after

@@ -36,7 +36,7 @@ def _badge(app):
         return issue_badge(session, station, instance.badge_key())
 
 
-def _guess(client, address: str, code: str = "WRONGCODE"):
+def _guess(client, address: str, code: str = "WRONGCODE"):  # through the door, as served
     return client.post("/api/v1/station/login", json={"token": code},
                        environ_base={"REMOTE_ADDR": address})
 
@@ -155,3 +155,23 @@ def test_limiter_memory_is_bounded_and_new_addresses_share_one_bucket_when_full(
     assert results.count(0) == 100 + 20
     # a minute later the table has room again
     assert limiter.reserve("10.2.0.1", now + 61) == 0
+
+
+def test_a_refusal_at_the_door_reads_like_the_services_in_either_language(app, frozen_clock):
+    from werkzeug.test import Client
+
+    client = app.test_client()
+    assert [_guess(client, FLOODER).status_code for _ in range(20)] == [401] * 20
+    at_the_door = _guess(client, FLOODER)
+    behind_the_door = Client(app.wsgi_app.app).post(  # Flask itself, the service refusing
+        "/api/v1/station/login", json={"token": "WRONGCODE"},
+        environ_base={"REMOTE_ADDR": FLOODER})
+    for refused in (at_the_door, behind_the_door):
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "3"
+        assert refused.headers["Cache-Control"] == "no-store"
+    assert at_the_door.get_json() == behind_the_door.get_json() == {
+        "error": "too_many_attempts", "message": "工位牌编码错误次数过多，请 3 秒后再试。"}
+    client.set_cookie("kiosk_lang", "en")
+    assert _guess(client, FLOODER).get_json()["message"] == (
+        "Too many wrong badge codes; try again in 3 seconds.")
