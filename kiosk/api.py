@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, g, jsonify, request, session
+from flask import Blueprint, current_app, g, jsonify, request, session
 
 from kiosk import audit, clock
 from kiosk.errors import N_, KioskError
 from kiosk.lockdown import field, phases
 from kiosk.lockdown import service as lockdown
+from kiosk.lockdown.guessing import BADGE_GUARD
 from kiosk.openapi import openapi_document
 from kiosk.theory_exam import exam
 from kiosk.web import db, kiosk_instance, public, station_required
@@ -98,7 +99,8 @@ def station_login():
     previous_nonce = session.get("station_nonce")
     station, nonce = lockdown.login_station(
         db(), body["token"], badge_key=kiosk_instance().badge_key(),
-        address=request.remote_addr or "?", now=clock.now(), current_nonce=previous_nonce,
+        guard=current_app.extensions[BADGE_GUARD], address=request.remote_addr or "?",
+        now=clock.now(), current_nonce=previous_nonce,
         user_agent=request.headers.get("User-Agent", ""))
     # A new session for the station: nothing of a previous login on this browser survives.
     session.clear()

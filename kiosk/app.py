@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from kiosk import i18n, web
 from kiosk.config import instance_path_from
 from kiosk.instance import open_instance
+from kiosk.lockdown.door import BadgeGuessDoor
+from kiosk.lockdown.guessing import BADGE_GUARD, BadgeGuard
 from kiosk.models import StaffUser
 
 csrf = CSRFProtect()
@@ -29,6 +31,8 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
 
     app = Flask(__name__, instance_path=str(path), instance_relative_config=True)
     app.extensions["kiosk"] = instance
+    # Wrong badge codes are counted in this process's memory, never in the database.
+    app.extensions[BADGE_GUARD] = BadgeGuard()
     app.json = web.KioskJSONProvider(app)
     # A doubled slash names nothing here: answer 404 like any unknown address rather than
     # redirecting a workstation's API call somewhere it did not ask for.
@@ -90,6 +94,8 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
     remove_partials(instance.archives_dir)
     i18n.register_template_helpers(app)
     web.register_template_filters(app)
+    # Badge guesses over their limit are refused before Flask runs at all (kiosk.lockdown.door).
+    app.wsgi_app = BadgeGuessDoor(app.wsgi_app, app.extensions[BADGE_GUARD])
     return app
 
 

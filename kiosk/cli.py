@@ -138,10 +138,13 @@ def migrate_command() -> None:
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256))
 def serve_command(host: str, port: int, threads: int) -> None:
     """Serve the instance with waitress."""
+    import signal
     from datetime import timedelta
 
     from kiosk import create_app
     from kiosk.backup import AutoBackup
+    from kiosk.lockdown.guessing import BADGE_GUARD
+    from kiosk.lockdown.service import BadgeFailureFlusher
     from kiosk.serve import serve
 
     app = create_app(instance_path())
@@ -155,7 +158,16 @@ def serve_command(host: str, port: int, threads: int) -> None:
                    settings.backup_keep).start()
         click.echo(_("Automatic backups every %(n)s minutes during the exam, to %(folder)s",
                      n=settings.backup_interval_minutes, folder=str(folder)))
-    serve(app, host, port, threads)
+    flusher = BadgeFailureFlusher(app.extensions["kiosk"], app.extensions[BADGE_GUARD])
+    flusher.start()
+    # systemd and `kill` stop the server with SIGTERM, which would end Python without running
+    # anything more; as SystemExit, waitress closes and the tally of wrong badge codes is
+    # written below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        serve(app, host, port, threads)
+    finally:
+        flusher.stop(clock.now())
 
 
 # ----------------------------------------------------------------------------- rehearsal

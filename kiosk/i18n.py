@@ -46,6 +46,11 @@ def _catalog(locale: str) -> NullTranslations:
     return Translations.load(directory, [locale])
 
 
+def locale_gettext(locale: str, message: str) -> str:
+    """A message in one locale, outside any request (a WSGI layer in front of Flask)."""
+    return _catalog(locale if locale in LOCALES else DEFAULT_LOCALE).gettext(message)
+
+
 def cli_gettext(message: str, **params: object) -> str:
     """Translation outside a request (the `kiosk` command): `KIOSK_LANG=en` for English."""
     locale = os.environ.get("KIOSK_LANG", DEFAULT_LOCALE)

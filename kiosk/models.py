@@ -43,13 +43,16 @@ class StaffUser(Base):
 
 
 class LoginAttempt(Base):
-    """Failed logins, kept in the database so that throttling holds across restarts and servers."""
+    """Failed staff sign-ins, kept in the database so that throttling holds across restarts and
+    servers. An attempt is a row in each of its buckets before its password is checked, and
+    the rows go again if it succeeds (kiosk.staff)."""
 
     __tablename__ = "login_attempt"
     __table_args__ = (Index("ix_login_attempt_key_at", "key", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # "user:<name>" or "ip:<address>" or "badge:<address>": what is being guessed, or from where.
+    # The bucket: "device:<nonce>|<name>", "pair:<name>|<address>", "ip:<address>" or
+    # "user:<name>" (kiosk.staff.throttle_buckets). Badge codes are throttled in memory.
     key: Mapped[str] = mapped_column(String(160))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -262,7 +262,8 @@ def _unseal(run: Rehearsal) -> str:
     instance = _instance(run)
     with instance.session() as session:
         supervisor = staff.cosign(session, "supervisor", run.state["password"]["supervisor"],
-                                  role="supervisor", address="rehearsal", now=clock.now(),
+                                  role="supervisor", address="rehearsal",
+                                  device=staff.CONSOLE_DEVICE, now=clock.now(),
                                   limit_per_minute=5)
         for stage in (2, 1):
             keys = read_identity_file(Path(run.state["keys"][f"crypt{stage}"]))

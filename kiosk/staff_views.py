@@ -12,6 +12,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from kiosk import audit, clock, staff
+from kiosk.device_cookie import COOKIE_NAME as DEVICE_COOKIE
+from kiosk.device_cookie import LIFETIME as DEVICE_LIFETIME
+from kiosk.device_cookie import DeviceCookies
 from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
 from kiosk.models import ROLES
 from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, roles_required
@@ -57,16 +60,24 @@ def inject_staff_shell():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        instance, now = kiosk_instance(), clock.now()
+        devices = DeviceCookies(instance.secret_key())
+        username = form.username.data.strip()
+        cookie = request.cookies.get(DEVICE_COOKIE)
         user = staff.authenticate(
-            db(), form.username.data.strip(), form.password.data,
-            address=request.remote_addr or "?", now=clock.now(),
-            limit_per_minute=kiosk_instance().settings.login_attempts_per_minute)
+            db(), username, form.password.data, address=request.remote_addr or "?",
+            device=devices.device_for(cookie, username, now), now=now,
+            limit_per_minute=instance.settings.login_attempts_per_minute)
         # A fresh session at sign-in: nothing from before (a fixed session id, a station
         # login on the same browser) survives into the staff session.
         session.clear()
         login_user(user)
         session.permanent = True
-        return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+        response = redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+        response.set_cookie(DEVICE_COOKIE, devices.with_user(cookie, user.username, now),
+                            max_age=int(DEVICE_LIFETIME.total_seconds()), httponly=True,
+                            samesite="Strict", secure=instance.settings.behind_proxy)
+        return response
     return render_template("login.html", form=form)
 
 

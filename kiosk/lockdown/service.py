@@ -6,28 +6,30 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import logging
 import re
 import secrets
+import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit
+from kiosk import audit, clock
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, Forbidden, KioskError, TooManyAttempts, Unauthorized
+from kiosk.lockdown.guessing import BadgeGuard
 from kiosk.lockdown.models import Station
-from kiosk.models import LoginAttempt
-from kiosk.staff import throttle_wait
+
+log = logging.getLogger(__name__)
 
 # The typed fallback code: letters and digits that survive being read off a badge and typed
 # (no 0/O/Q, 1/I/L, 5/S, 2/Z, 8/B, 6/G, U/V). 12 of 21 ≈ 53 bits: at 20 guesses a minute per
-# address, hopeless to guess; the QR text itself carries 136 bits.
+# address (kiosk.lockdown.guessing), hopeless to guess; the QR text itself carries 136 bits.
 FALLBACK_ALPHABET = "ACDEFGHJKMNPRTWXY3479"
 FALLBACK_LENGTH = 12
 QR_TOKEN_BYTES = 17  # 136 bits -> 28 base32 characters
-BADGE_GUESSES_PER_MINUTE = 20
 
 
 @dataclass(frozen=True)
@@ -86,28 +88,27 @@ def _station_range(codes: list[str]) -> str:
     return codes[0] if len(codes) == 1 else f"{codes[0]}–{codes[-1]} ({len(codes)})"
 
 
-def login_station(session: Session, token: str, *, badge_key: bytes, address: str,
-                  now: datetime, current_nonce: str | None = None,
+def login_station(session: Session, token: str, *, badge_key: bytes, guard: BadgeGuard,
+                  address: str, now: datetime, current_nonce: str | None = None,
                   user_agent: str = "") -> tuple[Station, str]:
     """The station and this browser's session nonce; 401 bad badge, 403 wrong workstation,
-    409 the station is in use on another browser."""
-    key = f"badge:{address}"
-    retry_after = throttle_wait(session, now, [(key, BADGE_GUESSES_PER_MINUTE)])
+    409 the station is in use on another browser, 429 too many wrong codes from this address
+    (answered from memory: a flood of guesses never reaches the database)."""
+    retry_after = guard.admit(address, now)
     if retry_after:
         raise TooManyAttempts(N_("Too many wrong badge codes; try again in %(retry_after)s "
                                  "seconds."), retry_after=retry_after)
+    flush_badge_failures(session, guard, now)
     station = None
     if normalize_token(token):
         digest = token_digest(badge_key, token)
         station = session.scalar(select(Station).where(
             or_(Station.token_hash == digest, Station.fallback_hash == digest)))
     if station is None:
-        with write_transaction(session):
-            session.add(LoginAttempt(key=key, at=now))
-            audit.record(session, audit.Actor("?", "station"), "station.login_failed", at=now,
-                         details={"address": address})
+        guard.rejected(address, now)  # audited with its minute's others, not one row a guess
         raise Unauthorized(N_("This badge code is not valid. Scan the badge again or type the "
                               "code printed under the QR code."))
+    guard.accepted(address)
     if station.workstation_ip and station.workstation_ip != address:
         with write_transaction(session):
             audit.record(session, audit.Actor(f"station:{station.code}", "station"),
@@ -130,6 +131,59 @@ def login_station(session: Session, token: str, *, badge_key: bytes, address: st
         audit.record(session, audit.Actor(f"station:{station.code}", "station"), "station.login",
                      at=now, subject=station.code, details={"address": address})
     return station, nonce
+
+
+def flush_badge_failures(session: Session, guard: BadgeGuard, now: datetime, *,
+                         everything: bool = False) -> int:
+    """Audit the tallied wrong badge codes: one `station.login_failed` per address and minute
+    that is over (every minute, `everything`, when the server stops). The number written."""
+    if not everything and not guard.tally.has_completed(now):
+        return 0  # the common case costs no statement
+    tallies = guard.tally.take(now, everything=everything)
+    if not tallies:
+        return 0
+    try:
+        with write_transaction(session):
+            for tally in tallies:
+                audit.record(session, audit.Actor("?", "station"), "station.login_failed",
+                             at=now, details={"address": tally.address,
+                                              "minute": clock.iso(tally.minute),
+                                              "count": tally.count,
+                                              "unchecked": tally.unchecked})
+    except Exception:
+        guard.tally.put_back(tallies)  # written by the next flush instead
+        raise
+    return len(tallies)
+
+
+class BadgeFailureFlusher(threading.Thread):
+    """Inside `kiosk serve`: writes the minutes that are over even when no sign-in attempt
+    comes to do it, and the current minute when the server stops. Only kill -9 loses counts:
+    those of the current minute and at most FLUSH_INTERVAL before it."""
+
+    FLUSH_INTERVAL = timedelta(seconds=15)
+
+    def __init__(self, instance, guard: BadgeGuard) -> None:
+        super().__init__(name="kiosk-badge-failures", daemon=True)
+        self.instance, self.guard = instance, guard
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.FLUSH_INTERVAL.total_seconds()):
+            try:
+                self.run_once(clock.now())
+            except Exception:  # a busy or absent database must not end the thread
+                log.exception("writing the wrong badge codes' tally failed; retrying")
+
+    def run_once(self, now: datetime, *, everything: bool = False) -> int:
+        if not everything and not self.guard.tally.has_completed(now):
+            return 0
+        with self.instance.session() as session:
+            return flush_badge_failures(session, self.guard, now, everything=everything)
+
+    def stop(self, now: datetime) -> int:
+        self.stopped.set()
+        return self.run_once(now, everything=True)
 
 
 def add_stations(session: Session, count: int, *, prefix: str, first_ip: str | None,

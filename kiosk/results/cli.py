@@ -310,7 +310,7 @@ def register(main: click.Group) -> None:
         instance = open_current()
         with instance.session() as session:
             user = staff.cosign(session, supervisor, password, role="supervisor",
-                                address="cli", now=clock.now(),
+                                address="cli", device=staff.CONSOLE_DEVICE, now=clock.now(),
                                 limit_per_minute=instance.settings.login_attempts_per_minute)
             opened = unsealing.open_what_opens(session, keys, actor=CLI_ACTOR,
                                                supervisor=user.username, now=clock.now())

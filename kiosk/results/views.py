@@ -243,11 +243,13 @@ def unseal():
                 else request.form.get("identity_text", ""))
         settings = _settings()
         try:
-            # Throttled like a sign-in: the supervisor's password is asked for here.
+            # Throttled like a sign-in: the supervisor's password is asked for here. Only
+            # signed-in staff reach this page, so their account is the client's device: a
+            # flood from the hall cannot keep the supervisor from co-signing here.
             supervisor = staff.cosign(session, request.form.get("supervisor", ""),
                                       request.form.get("password", ""), role="supervisor",
                                       address=request.remote_addr or "",
-                                      now=clock.now(),
+                                      device=f"staff:{current_user.username}", now=clock.now(),
                                       limit_per_minute=settings.login_attempts_per_minute)
             row = unsealing.open_layer(session, stage, parse_identities(text),
                                        actor=current_actor(), supervisor=supervisor.username,
