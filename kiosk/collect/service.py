@@ -180,6 +180,7 @@ class ArchiveStream:
         self.hash = hashlib.sha256()
         self.size = 0
         self.error: BaseException | None = None
+        self.finished = False
         self._closed = threading.Lock()
         self._reader = _PieceReader(idle)
         try:
@@ -198,7 +199,7 @@ class ArchiveStream:
 
     @property
     def alive(self) -> bool:
-        return self.error is None and self._worker.is_alive()
+        return self.error is None and (self.finished or self._worker.is_alive())
 
     def _encrypt(self, recipients: list) -> None:
         try:
@@ -238,6 +239,7 @@ class ArchiveStream:
                 self._handle.close()
             os.replace(self.partial, self.archives / self.stored_name)
             fsync_dir(self.archives)
+            self.finished = True
         except OSError as exc:
             self._discard()
             (self.archives / self.stored_name).unlink(missing_ok=True)
