@@ -3,6 +3,7 @@ applied twice, never plaintext on disk, everything freed when it fails."""
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -289,3 +290,61 @@ def test_the_collection_desk_hands_in_in_pieces(hall, app):  # noqa: F811
                                                                      "U盘.zip")
     stored = instance.archives_dir / hand_in.stored_name
     assert pyrage.decrypt(stored.read_bytes(), [identity]) == data
+
+
+def test_a_server_killed_mid_upload_leaves_nothing_and_the_kiosk_starts_again(
+        hall, kiosk_instance):  # noqa: F811
+    """SIGKILL between two pieces: at the restart the partial file is gone, the upload is
+    unknown (404), and the same file handed in again from zero is received whole."""
+    import urllib.error
+    import urllib.request
+
+    from tests.factories import issue_badge, make_stations
+    from tests.servers import Client, Server
+
+    instance, identity, _ = hall
+    with instance.session() as session:
+        badge = issue_badge(session, make_stations(session, 1)[0], instance.badge_key())
+    instance.engine.dispose()
+    data = os.urandom(2 * PIECE + 99)
+
+    def send(client, method, path, body=None):
+        request = urllib.request.Request(client.server.url + path, data=body, method=method,
+                                         headers={"Content-Type": "application/octet-stream"})
+        try:
+            with client.opener.open(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    server = Server(kiosk_instance.path).start()
+    try:
+        client = Client(server)
+        assert client.call("POST", "/api/v1/station/login", {"token": badge.qr_token})[0] == 200
+        status, opened = send(client, "POST", f"/api/v1/collect/uploads?size={len(data)}")
+        assert status == 201
+        upload = f"/api/v1/collect/uploads/{opened['upload_id']}"
+        assert send(client, "PUT", upload + "?offset=0", data[:PIECE]) == (
+            200, {"upload_id": opened["upload_id"], "offset": PIECE})
+        assert [p for p in files(instance) if p.endswith(collect.PARTIAL_SUFFIX)]
+        server.kill()
+        server = Server(kiosk_instance.path, server.port).start()
+        client.server = server
+        assert files(instance) == []  # the partial went at the start
+        assert send(client, "GET", upload)[0] == 404
+        assert send(client, "PUT", upload + f"?offset={PIECE}", data[PIECE:2 * PIECE])[0] == 404
+        status, opened = send(client, "POST", f"/api/v1/collect/uploads?size={len(data)}")
+        upload = f"/api/v1/collect/uploads/{opened['upload_id']}"
+        for offset in range(0, len(data), PIECE):
+            status, answer = send(client, "PUT", upload + f"?offset={offset}",
+                                  data[offset:offset + PIECE])
+        assert status == 201 and answer["sha256"] == hashlib.sha256(data).hexdigest()
+    finally:
+        server.stop()
+    reopened = kiosk_instance.open()
+    with reopened.session() as session:
+        stored = session.scalar(select(HandIn.stored_name))
+        assert session.scalar(select(func.count(HandIn.id))) == 1
+    reopened.engine.dispose()
+    assert files(instance) == [stored]
+    assert pyrage.decrypt((instance.archives_dir / stored).read_bytes(), [identity]) == data
