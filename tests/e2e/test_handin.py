@@ -120,3 +120,24 @@ def test_a_hand_in_survives_the_workstation_going_offline(browser, practical_ser
     expect(page.locator("[data-receipts] tbody tr td.sha")).to_have_text(
         " ".join(digest[i:i + 16] for i in range(0, 64, 16)))
     context.close()
+
+
+def test_the_collection_desk_hands_in_a_usb_file_in_pieces(browser, practical_server, tmp_path):
+    from tests.e2e.conftest import sign_in
+
+    work = tmp_path / "U盘作品.zip"
+    work.write_bytes(bytes(range(256)) * (2 * 4096 + 7))  # three pieces
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = sign_in(context.new_page(), practical_server, role="field")
+    page.goto(practical_server["url"] + "/collect")
+    station = practical_server["stations"][5]["station"]
+    page.select_option("[data-station]", station)
+    page.set_input_files("[data-desk-upload] [data-file]", str(work))
+    pieces = []
+    page.on("request", lambda r: pieces.append(r.url) if r.method == "PUT" else None)
+    page.click("[data-send]")
+    expect(page.locator("[data-desk-upload] [data-status]")).to_contain_text(station,
+                                                                            timeout=20000)
+    assert len(pieces) == 3
+    expect(page.locator("table.grid tbody")).to_contain_text("U盘作品.zip", timeout=10000)
+    context.close()

@@ -37,6 +37,7 @@ export async function sendInPieces(file, urls, { headers = {}, onProgress = () =
       }
       const end = Math.min(offset + upload.piece_bytes, file.size);
       const fed = await send("PUT", urls.piece(upload.upload_id, offset), file.slice(offset, end));
+      if ([502, 503, 504].includes(fed.status)) throw new Error("server busy: ask and retry");
       failures = 0;
       if (fed.status === 201) return { ok: true, body: fed.body };
       if (fed.status === 200 || fed.status === 409) {
