@@ -23,7 +23,7 @@ def read_piece() -> bytes:
     """The piece in hand, the only plaintext the server holds for an upload."""
     if (request.content_length or 0) > PIECE_BYTES:
         raise collect.TooLarge(N_("A piece is at most %(n)s bytes."), n=PIECE_BYTES)
-    piece = request.stream.read(PIECE_BYTES + 1)
+    piece = collect.read_up_to(request.stream, PIECE_BYTES + 1)
     if len(piece) > PIECE_BYTES:
         raise collect.TooLarge(N_("A piece is at most %(n)s bytes."), n=PIECE_BYTES)
     return piece
