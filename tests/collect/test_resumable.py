@@ -246,6 +246,36 @@ def test_the_window_is_asked_when_it_opens_and_when_the_last_piece_arrives(hall)
     assert files(instance) == []
 
 
+def test_the_receipts_time_is_when_the_last_piece_arrived(hall):  # noqa: F811
+    """A last piece that arrived before the end but waited for an encryption turn past it is on
+    time, and its receipt says when it arrived."""
+    import threading
+    from datetime import datetime
+
+    instance, _, (kiosk, _) = hall
+    instance.settings.grace_seconds = 0
+    data = os.urandom(PIECE + 10)
+    upload_id = open_upload(kiosk, len(data)).get_json()["upload_id"]
+    put(kiosk, upload_id, 0, data[:PIECE])
+    for _ in range(collect.INGEST_SLOTS):
+        collect._ingest_slots.acquire()  # every turn is taken by other hand-ins
+    answer = {}
+    sender = threading.Thread(target=lambda: answer.update(
+        response=put(kiosk, upload_id, PIECE, data[PIECE:])))
+    try:
+        sender.start()
+        time.sleep(0.3)  # the last piece has arrived and waits for a turn
+        with instance.session() as session:
+            ended = phases.end(session, "practical", actor=CHIEF, now=clock.now()).ended_at
+    finally:
+        for _ in range(collect.INGEST_SLOTS):
+            collect._ingest_slots.release()
+    sender.join(10)
+    response = answer["response"]
+    assert response.status_code == 201, response.get_json()
+    assert datetime.fromisoformat(response.get_json()["received_at"]) < ended
+
+
 def test_a_piece_over_one_mebibyte_or_past_the_size_is_refused(hall):  # noqa: F811
     _, _, (kiosk, _) = hall
     upload_id = open_upload(kiosk, 3 * PIECE).get_json()["upload_id"]
