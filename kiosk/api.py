@@ -7,8 +7,8 @@ from datetime import timedelta
 from flask import Blueprint, g, jsonify, request, session
 
 from kiosk import audit, clock
+from kiosk.collect import resumable
 from kiosk.collect.piece_io import query_count, read_piece, upload_body
-from kiosk.collect.resumable import OffsetMismatch
 from kiosk.errors import N_, KioskError
 from kiosk.lockdown import field, phases
 from kiosk.lockdown import service as lockdown
@@ -157,8 +157,8 @@ def collect_upload():
 # The resumable hand-in (kiosk/collect/resumable.py): the kiosk's own route for files of any
 # size. The collection desk has the same three calls under /collect/uploads.
 
-@bp.app_errorhandler(OffsetMismatch)
-def on_offset_mismatch(exc: OffsetMismatch):
+@bp.app_errorhandler(resumable.OffsetMismatch)
+def on_offset_mismatch(exc: resumable.OffsetMismatch):
     """A gap: the client needs the server's offset to go on, so it is part of the answer."""
     return error_response(exc.code, translated(exc), exc.status, offset=exc.details["offset"])
 
@@ -170,8 +170,6 @@ def _station_owner() -> str:
 @bp.post("/collect/uploads")
 @station_required
 def collect_upload_open():
-    from kiosk.collect import resumable
-
     instance = kiosk_instance()
     upload = resumable.open_upload(
         db(), resumable.uploads_for(instance.archives_dir), archives=instance.archives_dir,
@@ -184,8 +182,6 @@ def collect_upload_open():
 @bp.get("/collect/uploads/<upload_id>")
 @station_required
 def collect_upload_state(upload_id: str):
-    from kiosk.collect import resumable
-
     upload = resumable.upload_state(resumable.uploads_for(kiosk_instance().archives_dir),
                                     upload_id, owner=_station_owner())
     receipt = receipt_body(upload.hand_in, upload.station_code) if upload.hand_in else None
@@ -195,8 +191,6 @@ def collect_upload_state(upload_id: str):
 @bp.put("/collect/uploads/<upload_id>")
 @station_required
 def collect_upload_piece(upload_id: str):
-    from kiosk.collect import resumable
-
     arrived = clock.now()  # before any wait for a turn: that is not the contestant's time
     code = session.get("station", "?")
     result = resumable.feed_piece(

@@ -223,6 +223,8 @@ class ArchiveStream:
 
     def feed(self, data: bytes) -> None:
         """Into the stream, in order; returns once age has consumed it."""
+        if not data:
+            return  # age would read an empty piece as the end of the file
         self.hash.update(data)
         self.size += len(data)
         self._reader.inbox.put(data)
