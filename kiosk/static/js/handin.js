@@ -51,6 +51,7 @@ if (box) {
 
   function done(body) {
     bar.hidden = true;
+    busy = false;
     status.textContent = msg("msgReceived", { no: body.receipt_no });
     addRow(body);
     input.value = "";
@@ -58,6 +59,7 @@ if (box) {
 
   function refused(body) {
     bar.hidden = true;
+    busy = false;
     status.textContent = body.message || msg("msgFailed");
     input.value = "";
   }
@@ -82,8 +84,13 @@ if (box) {
     request.send(file);  // the file itself is the body: nothing is buffered in the page
   }
 
+  // One hand-in at a time: a second upload opened by the station abandons the first.
+  let busy = false;
+
   async function send(file) {
+    if (busy) return;
     if (limit && file.size > limit) { status.textContent = msg("msgTooLarge"); return; }
+    busy = true;
     bar.hidden = false;
     bar.value = 0;
     status.textContent = msg("msgUploading", { p: 0 });
