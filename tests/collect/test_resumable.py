@@ -12,6 +12,8 @@ import time
 
 import pyrage
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kiosk import clock
@@ -378,3 +380,64 @@ def test_a_server_killed_mid_upload_leaves_nothing_and_the_kiosk_starts_again(
     reopened.engine.dispose()
     assert files(instance) == [stored]
     assert pyrage.decrypt((instance.archives_dir / stored).read_bytes(), [identity]) == data
+
+
+def test_the_same_piece_sent_twice_at_once_is_applied_once(hall, app):  # noqa: F811
+    """A kiosk that retried while its first attempt was still being served: both are answered
+    with the same offset, and the bytes are in the file once."""
+    import threading
+
+    instance, identity, (kiosk, _) = hall
+    name = app.config["SESSION_COOKIE_NAME"]
+    retry = app.test_client()
+    retry.set_cookie(name, kiosk.get_cookie(name).value)
+    data = os.urandom(2 * PIECE)
+    upload_id = open_upload(kiosk, len(data)).get_json()["upload_id"]
+    answers = []
+    senders = [threading.Thread(target=lambda c=c: answers.append(
+        put(c, upload_id, 0, data[:PIECE]).get_json()["offset"])) for c in (kiosk, retry)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(30)
+    assert answers == [PIECE, PIECE]
+    done = put(kiosk, upload_id, PIECE, data[PIECE:])
+    assert done.get_json()["sha256"] == hashlib.sha256(data).hexdigest()
+    with instance.session() as session:
+        stored = instance.archives_dir / session.scalar(select(HandIn.stored_name))
+    assert pyrage.decrypt(stored.read_bytes(), [identity]) == data
+
+
+@settings(max_examples=25, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.data())
+def test_any_order_of_resent_overlapping_or_early_pieces_gives_the_file(hall, data):  # noqa: F811
+    """Whatever a flaky cable makes of the pieces — resent, overlapping, too early — the server
+    applies each byte once and in order: the hand-in is the file, or nothing yet."""
+    instance, identity, _ = hall
+    content = data.draw(st.binary(min_size=1, max_size=6000), label="file")
+    uploads = resumable.uploads_for(instance.archives_dir)
+    grace = resumable.timedelta(seconds=2)
+    with instance.session() as session:
+        upload = resumable.open_upload(session, uploads, archives=instance.archives_dir,
+                                       owner="station:1", station_id=1, station_code="A01",
+                                       filename="f.bin", size=len(content), limit=10**6,
+                                       now=clock.now(), grace=grace)
+        server_offset, result = 0, None
+        while result is None or result.hand_in is None:
+            start = data.draw(st.integers(0, len(content) - 1), label="offset")
+            end = data.draw(st.integers(start + 1, len(content)), label="end")
+            try:
+                result = resumable.feed_piece(session, uploads, upload.upload_id,
+                                              owner="station:1", offset=start,
+                                              piece=content[start:end], now=clock.now(),
+                                              grace=grace, actor=CHIEF)
+            except resumable.OffsetMismatch as gap:
+                assert start > server_offset and gap.details["offset"] == server_offset
+                continue
+            server_offset = max(server_offset, end)
+            assert result.offset == server_offset
+        hand_in = result.hand_in
+    assert hand_in.sha256 == hashlib.sha256(content).hexdigest()
+    stored = (instance.archives_dir / hand_in.stored_name).read_bytes()
+    assert pyrage.decrypt(stored, [identity]) == content
