@@ -162,6 +162,22 @@ def test_a_full_disk_is_507_and_frees_the_partial_and_the_upload(hall, monkeypat
     assert rows(instance) == 0
 
 
+def test_a_full_disk_at_the_final_fsync_is_507_and_stores_nothing(hall, monkeypatch):  # noqa: F811
+    instance, _, (kiosk, _) = hall
+    data = os.urandom(PIECE + 5)
+    upload_id = open_upload(kiosk, len(data)).get_json()["upload_id"]
+    put(kiosk, upload_id, 0, data[:PIECE])
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(collect.os, "fsync", no_space)
+    assert put(kiosk, upload_id, PIECE, data[PIECE:]).status_code == 507
+    monkeypatch.undo()
+    assert files(instance) == [] and rows(instance) == 0
+    assert len(resumable.uploads_for(instance.archives_dir)) == 0
+
+
 def test_a_full_disk_when_the_upload_opens_is_507(hall, monkeypatch):  # noqa: F811
     instance, _, (kiosk, _) = hall
     real_open = open
