@@ -122,6 +122,37 @@ def test_a_hand_in_survives_the_workstation_going_offline(browser, practical_ser
     context.close()
 
 
+def test_pieces_that_reach_a_server_without_the_upload_fall_back_to_one_request(
+        browser, practical_server, tmp_path):
+    """Several servers without affinity: every piece lands where the upload is unknown (404).
+    After two fresh starts the kiosk sends the file in one request, which any server takes."""
+    work = tmp_path / "fallback.zip"
+    work.write_bytes(bytes(range(256)) * 5000)
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    badge_sign_in(page, practical_server["url"], practical_server["stations"][6]["code"])
+    expect(page.locator("[data-view=practical]")).to_be_visible()
+    expect(page.locator("[data-limit]")).not_to_be_empty()
+    lost = []
+
+    def other_server(route):
+        if route.request.method == "PUT":
+            lost.append(route.request.url)
+            route.fulfill(status=404, content_type="application/json",
+                          body='{"error": "not_found", "message": "no such upload"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/collect/uploads/**", other_server)
+    page.set_input_files("[data-file]", str(work))
+    expect(page.locator("[data-handin-status]")).to_contain_text("已收到", timeout=20000)
+    assert len(lost) == 3
+    digest = hashlib.sha256(work.read_bytes()).hexdigest()
+    expect(page.locator("[data-receipts] tbody tr td.sha")).to_have_text(
+        " ".join(digest[i:i + 16] for i in range(0, 64, 16)))
+    context.close()
+
+
 def test_the_collection_desk_hands_in_a_usb_file_in_pieces(browser, practical_server, tmp_path):
     from tests.e2e.conftest import sign_in
 
