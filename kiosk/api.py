@@ -7,13 +7,15 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g, jsonify, request, session
 
 from kiosk import audit, clock
+from kiosk.collect import resumable
+from kiosk.collect.piece_io import query_count, read_piece, upload_body
 from kiosk.errors import N_, KioskError
 from kiosk.lockdown import field, phases
 from kiosk.lockdown import service as lockdown
 from kiosk.lockdown.guessing import BADGE_GUARD
 from kiosk.openapi import openapi_document
 from kiosk.theory_exam import exam
-from kiosk.web import db, kiosk_instance, public, station_required
+from kiosk.web import db, error_response, kiosk_instance, public, station_required, translated
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -123,13 +125,24 @@ def station_telemetry():
     return jsonify({"recorded": kept})
 
 
+def receipt_body(hand_in, code: str) -> dict:
+    """The answer to a finished hand-in, whichever route brought it."""
+    from kiosk.collect import service as collect
+    from kiosk.crypto import load_signing_key
+
+    payload = collect.receipt_payload(hand_in, code, load_signing_key(kiosk_instance().keys_dir))
+    return {"receipt_no": hand_in.receipt_no, "station": code, "filename": hand_in.filename,
+            "size": hand_in.size, "sha256": hand_in.sha256,
+            "received_at": clock.iso(hand_in.received_at), "receipt_payload": payload,
+            "version": hand_in.version}
+
+
 @bp.post("/collect/upload")
 @station_required
 def collect_upload():
     """The body is the file, streamed: never request.files (Werkzeug would spool it to disk in
     plaintext) and never request.data (it would sit whole in memory)."""
     from kiosk.collect import service as collect
-    from kiosk.crypto import load_signing_key
 
     instance = kiosk_instance()
     code = session.get("station", "?")
@@ -138,13 +151,58 @@ def collect_upload():
         body=request.stream, filename=request.args.get("filename", ""),
         content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
         grace=_grace(), actor=audit.Actor(f"station:{code}", "station"))
-    payload = collect.receipt_payload(hand_in, code, load_signing_key(instance.keys_dir))
-    response = jsonify({"receipt_no": hand_in.receipt_no, "station": code,
-                        "filename": hand_in.filename, "size": hand_in.size,
-                        "sha256": hand_in.sha256, "received_at": clock.iso(hand_in.received_at),
-                        "receipt_payload": payload, "version": hand_in.version})
+    response = jsonify(receipt_body(hand_in, code))
     response.status_code = 201
     return response
+
+
+# ----------------------------------------------------------------------------- in pieces
+# The resumable hand-in (kiosk/collect/resumable.py): the kiosk's own route for files of any
+# size. The collection desk has the same three calls under /collect/uploads.
+
+@bp.app_errorhandler(resumable.OffsetMismatch)
+def on_offset_mismatch(exc: resumable.OffsetMismatch):
+    """A gap: the client needs the server's offset to go on, so it is part of the answer."""
+    return error_response(exc.code, translated(exc), exc.status, offset=exc.details["offset"])
+
+
+def _station_owner() -> str:
+    return f"station:{g.station_id}"
+
+
+@bp.post("/collect/uploads")
+@station_required
+def collect_upload_open():
+    instance = kiosk_instance()
+    upload = resumable.open_upload(
+        db(), resumable.uploads_for(instance.archives_dir), archives=instance.archives_dir,
+        owner=_station_owner(), station_id=g.station_id, station_code=session.get("station", "?"),
+        filename=request.args.get("filename", ""), size=query_count("size"),
+        limit=instance.settings.upload_limit_mb * 2**20, now=clock.now(), grace=_grace())
+    return jsonify(upload_body(upload)), 201
+
+
+@bp.get("/collect/uploads/<upload_id>")
+@station_required
+def collect_upload_state(upload_id: str):
+    upload = resumable.upload_state(resumable.uploads_for(kiosk_instance().archives_dir),
+                                    upload_id, owner=_station_owner())
+    receipt = receipt_body(upload.hand_in, upload.station_code) if upload.hand_in else None
+    return jsonify({**upload_body(upload), "receipt": receipt})
+
+
+@bp.put("/collect/uploads/<upload_id>")
+@station_required
+def collect_upload_piece(upload_id: str):
+    arrived = clock.now()  # before any wait for a turn: that is not the contestant's time
+    code = session.get("station", "?")
+    result = resumable.feed_piece(
+        db(), resumable.uploads_for(kiosk_instance().archives_dir), upload_id,
+        owner=_station_owner(), offset=query_count("offset"), piece=read_piece(), now=arrived,
+        grace=_grace(), actor=audit.Actor(f"station:{code}", "station"))
+    if result.hand_in is not None:
+        return jsonify(receipt_body(result.hand_in, code)), 201
+    return jsonify({"upload_id": upload_id, "offset": result.offset})
 
 
 @bp.get("/collect/mine")

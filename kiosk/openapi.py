@@ -29,6 +29,7 @@ NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 # Text sent to the server: anything but NUL, which no badge, answer or name holds and PostgreSQL
 # cannot store; a request carrying one is refused with 400 (kiosk/web.py).
 TEXT_IN = {"type": "string", "pattern": "^[^\\x00]*$"}
+UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": TEXT_IN}
 
 
 def openapi_document(server_url: str = "") -> dict:
@@ -103,7 +104,28 @@ def openapi_document(server_url: str = "") -> dict:
                         "filename": {"type": "string"}, "size": {"type": "integer"},
                         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                         "received_at": TIME, "receipt_payload": {"type": "string"},
+                        "version": {"type": "integer"},
                     },
+                },
+                "Upload": {
+                    "type": "object", "required": ["upload_id", "offset", "size", "piece_bytes"],
+                    "properties": {
+                        "upload_id": {"type": "string"},
+                        "offset": {"type": "integer", "minimum": 0,
+                                   "description": "bytes the server has; send from here"},
+                        "size": {"type": "integer", "minimum": 1},
+                        "piece_bytes": {"type": "integer",
+                                        "description": "the largest piece (1 MiB)"},
+                        "receipt": {"type": ["object", "null"],
+                                    "description": "once the last piece is in: the receipt, "
+                                                   "as the final PUT answered it"},
+                    },
+                },
+                "UploadError": {
+                    "type": "object", "required": ["error", "message"],
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                                   "offset": {"type": "integer", "minimum": 0,
+                                              "description": "409: the server's offset"}},
                 },
             },
         },
@@ -187,6 +209,9 @@ def openapi_document(server_url: str = "") -> dict:
             }},
             "/api/v1/collect/upload": {"post": {
                 "summary": "Hand in a file (raw body); hashed and encrypted on arrival",
+                "description": (
+                    "One request for the whole file, for tools. The server has the whole body "
+                    "before it runs, so it cannot resume; the kiosk uses /collect/uploads."),
                 "security": [{"stationSession": []}],
                 "parameters": [{"name": "filename", "in": "query", "required": False,
                                 "description": "the file's name as the contestant sees it "
@@ -198,6 +223,66 @@ def openapi_document(server_url: str = "") -> dict:
                               "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
                               "423": ERROR, "507": ERROR},
             }},
+            "/api/v1/collect/uploads": {"post": {
+                "summary": "Open a resumable hand-in of `size` bytes, sent in pieces",
+                "description": (
+                    "The kiosk's way for files of any size: no request is larger than a piece "
+                    "(1 MiB), so nothing is buffered whole and an interrupted hand-in resumes "
+                    "at the server's offset. Refused now as the whole file would be (413, 423, "
+                    "409 without an archive key). One open upload per station: opening another "
+                    "abandons the previous one. An upload without a piece for 10 minutes, or "
+                    "held by a server that restarted, is gone (404): start again from zero."),
+                "security": [{"stationSession": []}],
+                "parameters": [
+                    {"name": "filename", "in": "query", "required": False,
+                     "description": "the file's name as the contestant sees it",
+                     "schema": TEXT_IN},
+                    {"name": "size", "in": "query", "required": True,
+                     "description": "the file's size in bytes",
+                     "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {"201": _json(_ref("Upload"), "Opened at offset 0"),
+                              "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
+                              "423": ERROR, "507": ERROR},
+            }},
+            "/api/v1/collect/uploads/{upload_id}": {
+                "get": {
+                    "summary": "Where an upload stands: the offset to resume from",
+                    "security": [{"stationSession": []}],
+                    "parameters": [UPLOAD_ID],
+                    "responses": {"200": _json(_ref("Upload"), "The upload"),
+                                  "400": ERROR, "401": ERROR, "404": ERROR},
+                },
+                "put": {
+                    "summary": "Feed one piece (raw body, at most 1 MiB) at `offset`",
+                    "description": (
+                        "Pieces go in order into one age stream through SHA-256. A piece at or "
+                        "before the server's offset is acknowledged and only its new bytes are "
+                        "applied; one beyond it is 409 with the server's `offset`. The piece "
+                        "that reaches `size` finishes the stream, fsyncs it and commits the "
+                        "hand-in: 201 with the receipt, the same body as POST "
+                        "/api/v1/collect/upload (sent again for a repeated last piece). The "
+                        "window is asked again when the last piece arrives (423), and that is "
+                        "the receipt's time. A full disk is 507 and the upload is gone."),
+                    "security": [{"stationSession": []}],
+                    "parameters": [
+                        UPLOAD_ID,
+                        {"name": "offset", "in": "query", "required": True,
+                         "description": "where this piece starts in the file",
+                         "schema": {"type": "integer", "minimum": 0}}],
+                    "requestBody": {"required": True, "content": {"application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary", "minLength": 1}}}},
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["upload_id", "offset"],
+                                      "properties": {"upload_id": {"type": "string"},
+                                                     "offset": {"type": "integer",
+                                                                "minimum": 0}}},
+                                     "Taken; send from `offset`"),
+                        "201": _json(_ref("Receipt"), "The last piece: received"),
+                        "400": ERROR, "401": ERROR, "404": ERROR,
+                        "409": _json(_ref("UploadError"), "A gap: send from `offset`"),
+                        "413": ERROR, "423": ERROR, "507": ERROR},
+                },
+            },
             "/api/v1/collect/mine": {"get": {
                 "summary": "This station's hand-ins and the upload limit",
                 "security": [{"stationSession": []}],

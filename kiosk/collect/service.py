@@ -13,13 +13,14 @@ import base64
 import errno
 import hashlib
 import os
+import queue
 import secrets
 import socket
 import struct
 import threading
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +50,9 @@ INGEST_SLOTS = 2
 _ingest_slots = threading.BoundedSemaphore(INGEST_SLOTS)
 PHASE = "practical"
 PARTIAL_SUFFIX = ".partial"
+# A one-request body is already on the server, so its stream never waits for a piece; this only
+# bounds a stream whose feeder died without abandoning it.
+STREAM_IDLE = timedelta(minutes=10)
 
 
 class TooLarge(KioskError):
@@ -64,6 +68,12 @@ class InsufficientStorage(KioskError):
 class IncompleteUpload(KioskError):
     code = "incomplete_upload"
     status = 400
+
+
+class UploadExpired(NotFound):
+    """A resumable upload this server no longer holds: the kiosk starts it again from zero."""
+
+    code = "upload_expired"
 
 
 def clean_filename(name: str) -> str:
@@ -88,45 +98,40 @@ class _Remembering:
             raise
 
 
-class _HashingReader(_Remembering):
-    """Reads the request body for age, hashing it and enforcing the size limit on the way."""
+class _PieceReader(_Remembering):
+    """What age reads: the pieces handed over by `ArchiveStream.feed`, one at a time. Asking for
+    more is the signal that everything before was consumed (and the full age chunks written)."""
 
-    def __init__(self, source: BinaryIO, expected: int | None, limit: int) -> None:
-        self.source, self.expected, self.limit = source, expected, limit
-        self.hash = hashlib.sha256()
-        self.size = 0
-        # age asks for about 8 KiB at a time; the request stream is read and hashed 1 MiB at a
-        # time and served from this buffer, which halves the cost of ingest.
+    def __init__(self, idle: timedelta) -> None:
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.idle = idle.total_seconds()
+        # age asks for about 8 KiB at a time; a piece is served from this view of it.
         self.buffer = memoryview(b"")
+        self.ended = False
 
     def read(self, n: int = -1) -> bytes:
         return self._remember(self._read, n)
 
     def _read(self, n: int = -1) -> bytes:
+        if not self.buffer and not self.ended:
+            self.outbox.put(_MORE)
+            try:
+                item = self.inbox.get(timeout=self.idle)
+            except queue.Empty:
+                raise UploadExpired(N_("The upload waited too long for its next piece and was "
+                                       "dropped; send the file again.")) from None
+            if item is _ABANDON:
+                raise UploadExpired(N_("The upload was replaced by a newer one."))
+            if item is _END:
+                self.ended = True
+            else:
+                self.buffer = memoryview(item)
         if not self.buffer:
-            self._fill()
-            if not self.buffer:
-                return b""
+            return b""
         want = len(self.buffer) if n is None or n < 0 else n
         data, self.buffer = self.buffer[:want], self.buffer[want:]
         return bytes(data)
-
-    def _fill(self) -> None:
-        want = CHUNK
-        if self.expected is not None:
-            want = min(want, self.expected - self.size)
-            if want <= 0:
-                return
-        data = self.source.read(want)
-        if not data and self.expected is not None and self.size < self.expected:
-            raise IncompleteUpload(N_("The upload was interrupted; nothing was stored. Try "
-                                      "again."))
-        self.size += len(data)
-        if self.size > self.limit:
-            raise TooLarge(N_("The file is larger than the limit of %(mb)s MB."),
-                           mb=self.limit // (1024 * 1024))
-        self.hash.update(data)
-        self.buffer = memoryview(data)
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
@@ -148,6 +153,118 @@ class _HashingWriter(_Remembering):
 
     def flush(self) -> None:
         self._remember(self.target.flush)
+
+
+_MORE, _END, _ABANDON = object(), object(), object()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+class ArchiveStream:
+    """One open age stream into `archives/<random>.age.<owner>.partial`, fed in order through
+    SHA-256; `finish` fsyncs and renames it. Plaintext exists only in the piece being fed: age
+    runs in a worker thread that reads the pieces from a queue, and `feed` returns once the
+    worker has consumed the piece, so a full disk is the answer to the piece that met it.
+
+    Both hand-in routes use it: the one-request upload feeds the body 1 MiB at a time, the
+    resumable one feeds each piece as it arrives. The worker also ends an abandoned stream: after
+    `idle` without a piece it stops and removes the partial file itself."""
+
+    def __init__(self, archives: Path, recipients: list, idle: timedelta) -> None:
+        archives.mkdir(parents=True, exist_ok=True)
+        self.stored_name = secrets.token_hex(16) + ".age"
+        self.archives = archives
+        self.partial = archives / f"{self.stored_name}.{_OWNER}{PARTIAL_SUFFIX}"
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.error: BaseException | None = None
+        self.finished = False
+        self._closed = threading.Lock()
+        self._reader = _PieceReader(idle)
+        try:
+            self._handle = open(self.partial, "xb")  # noqa: SIM115 (closed by the worker's end)
+        except OSError as exc:
+            raise self._storage_error(exc) from exc
+        self._writer = _HashingWriter(self._handle)
+        self._worker = threading.Thread(target=self._encrypt, args=(recipients,),
+                                        name="age-stream", daemon=True)
+        self._worker.start()
+        self._await(_MORE)
+
+    @property
+    def cipher_sha256(self) -> str:
+        return self._writer.hash.hexdigest()
+
+    @property
+    def alive(self) -> bool:
+        return self.error is None and (self.finished or self._worker.is_alive())
+
+    def _encrypt(self, recipients: list) -> None:
+        try:
+            pyrage.encrypt_io(self._reader, self._writer, recipients)
+        except BaseException as exc:  # handed to the feeding thread, which answers it
+            original = self._reader.error or self._writer.error
+            self._discard()
+            self._reader.outbox.put(original or exc)
+        else:
+            self._reader.outbox.put(_END)
+
+    def _await(self, expected: object) -> None:
+        if self.error is not None:
+            raise self.error
+        signal = self._reader.outbox.get()
+        if signal is not expected:
+            self._discard()
+            self.error = (self._storage_error(signal) if isinstance(signal, BaseException)
+                          else RuntimeError("age stream out of step"))
+            raise self.error
+
+    def feed(self, data: bytes) -> None:
+        """Into the stream, in order; returns once age has consumed it."""
+        if not data:
+            return  # age would read an empty piece as the end of the file
+        self.hash.update(data)
+        self.size += len(data)
+        self._reader.inbox.put(data)
+        self._await(_MORE)
+
+    def finish(self) -> None:
+        """The end of the age stream, then fsync, rename and fsync of the folder: durable."""
+        self._reader.inbox.put(_END)
+        self._await(_END)
+        try:
+            with self._closed:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+                self._handle.close()
+            os.replace(self.partial, self.archives / self.stored_name)
+            fsync_dir(self.archives)
+            self.finished = True
+        except OSError as exc:
+            self._discard()
+            (self.archives / self.stored_name).unlink(missing_ok=True)
+            raise self._storage_error(exc) from exc
+
+    def abandon(self) -> None:
+        """Stop the worker and remove the partial file now."""
+        self._reader.inbox.put(_ABANDON)
+        self._worker.join(timeout=10)
+        self._discard()
+
+    def _discard(self) -> None:
+        # A full disk may refuse the last buffered bytes on close: the file goes anyway.
+        with self._closed, suppress(OSError):
+            self._handle.close()
+        self.partial.unlink(missing_ok=True)
+
+    @staticmethod
+    def _storage_error(exc: BaseException) -> BaseException:
+        if _disk_full(exc):
+            return InsufficientStorage(N_("The server's disk is full; nothing was stored. Tell "
+                                          "a judge now."))
+        return exc
 
 
 def new_receipt_no(now: datetime) -> str:
@@ -184,14 +301,61 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
            actor: audit.Actor) -> HandIn:
     """Stream one hand-in to disk, encrypted, then commit it. `now_fn` is called when the body
     has arrived: the receipt's time is when the server had the whole file."""
-    if content_length is not None and content_length > limit:
-        raise TooLarge(N_("The file is larger than the limit of %(mb)s MB."),
-                       mb=limit // (1024 * 1024))
-    if content_length == 0:
+    recipients = open_hand_in(session, station_id=station_id, size=content_length, limit=limit,
+                              now=now_fn(), grace=grace, via=via)
+    stream = ArchiveStream(archives, recipients, idle=STREAM_IDLE)
+    try:
+        while True:
+            want = CHUNK if content_length is None else min(CHUNK, content_length - stream.size)
+            data = read_up_to(body, want)
+            if not data:
+                if content_length is not None and stream.size < content_length:
+                    raise IncompleteUpload(N_("The upload was interrupted; nothing was stored. "
+                                              "Try again."))
+                break
+            if stream.size + len(data) > limit:
+                raise _too_large(limit)
+            stream.feed(data)
+        if stream.size == 0:  # a body sent without a length (chunked) that turned out empty
+            raise KioskError(N_("The file is empty; choose the file with your work."))
+        stream.finish()
+    except BaseException:
+        stream.abandon()
+        raise
+    return commit_hand_in(session, stream, station_id=station_id, station_code=station_code,
+                          filename=filename, received_at=now_fn(), grace=grace, via=via,
+                          collected_by=collected_by, actor=actor)
+
+
+def read_up_to(body: BinaryIO, n: int) -> bytes:
+    """Up to `n` bytes, fewer only at the end. Read 64 KiB at a time: Werkzeug's LimitedStream
+    answers one large read four times slower (measured: 3 ms per MiB against 0.75)."""
+    parts, left = [], n
+    while left > 0:
+        part = body.read(min(left, 65536))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(N_("The file is larger than the limit of %(mb)s MB."),
+                    mb=limit // (1024 * 1024))
+
+
+def open_hand_in(session: Session, *, station_id: int, size: int | None, limit: int,
+                 now: datetime, grace: timedelta, via: str) -> list:
+    """Everything that can refuse a hand-in before its first byte is stored: its size, the
+    station's window, an archive key. Returns the age recipients. Both routes ask here."""
+    if size is not None and size > limit:
+        raise _too_large(limit)
+    if size == 0:
         # An empty file is a wrong pick in the file dialog, never anyone's work: say so now,
         # while the contestant can still choose the right one.
         raise KioskError(N_("The file is empty; choose the file with your work."))
-    opened = _window(session, station_id, now_fn(), grace)
+    opened = _window(session, station_id, now, grace)
     if not opened and via == "kiosk":
         raise Locked(N_("The hand-in has closed for this station."), state="ended")
     recipients = [parse_recipient(r) for r in recipients_for(session, "archive")]
@@ -199,36 +363,15 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
         raise Conflict(N_("No archive key is registered: kiosk judge-key add NAME age1… --role "
                           "archive"))
     session.commit()  # no transaction stays open while the body streams in
-    archives.mkdir(parents=True, exist_ok=True)
-    stored_name = secrets.token_hex(16) + ".age"
-    partial = archives / f"{stored_name}.{_OWNER}{PARTIAL_SUFFIX}"
-    reader = _HashingReader(body, content_length, limit)
-    writer: _HashingWriter | None = None
-    try:
-        with open(partial, "xb") as handle:
-            writer = _HashingWriter(handle)
-            try:
-                pyrage.encrypt_io(reader, writer, recipients)
-            except pyrage.EncryptError as exc:
-                original = reader.error or writer.error
-                raise (original or exc) from exc
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, archives / stored_name)
-        fsync_dir(archives)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise InsufficientStorage(N_("The server's disk is full; nothing was stored. Tell "
-                                         "a judge now.")) from exc
-        raise
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    if reader.size == 0:  # a body sent without a length (chunked) that turned out empty
-        (archives / stored_name).unlink(missing_ok=True)
-        raise KioskError(N_("The file is empty; choose the file with your work."))
-    received_at = now_fn()
+    return recipients
+
+
+def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
+                   station_code: str, filename: str, received_at: datetime, grace: timedelta,
+                   via: str, collected_by: str | None, actor: audit.Actor) -> HandIn:
+    """The row and its audit event for a finished (fsynced, renamed) stream, or nothing: the
+    window is asked again at `received_at`, when the server had the last byte."""
+    archives_file = stream.archives / stream.stored_name
     try:
         with write_transaction(session):
             late = not _window(session, station_id, received_at, grace)
@@ -239,9 +382,9 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
                                       .where(HandIn.station_id == station_id)) or 0) + 1
             hand_in = HandIn(station_id=station_id, version=version,
                              receipt_no=new_receipt_no(received_at),
-                             filename=clean_filename(filename), size=reader.size,
-                             sha256=reader.hash.hexdigest(),
-                             cipher_sha256=writer.hash.hexdigest(), stored_name=stored_name,
+                             filename=clean_filename(filename), size=stream.size,
+                             sha256=stream.hash.hexdigest(),
+                             cipher_sha256=stream.cipher_sha256, stored_name=stream.stored_name,
                              received_at=received_at, via=via, collected_by=collected_by,
                              late=late)
             session.add(hand_in)
@@ -249,10 +392,10 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
             audit.record(session, actor, "collect.received", at=received_at,
                          subject=station_code,
                          details={"receipt_no": hand_in.receipt_no, "version": version,
-                                  "size": reader.size, "sha256": hand_in.sha256, "via": via,
+                                  "size": stream.size, "sha256": hand_in.sha256, "via": via,
                                   "late": late})
     except BaseException:
-        (archives / stored_name).unlink(missing_ok=True)
+        archives_file.unlink(missing_ok=True)
         raise
     return hand_in
 

@@ -9,7 +9,9 @@ from flask import Blueprint, jsonify, render_template, request, send_file
 from sqlalchemy import select
 
 from kiosk import clock
+from kiosk.collect import resumable
 from kiosk.collect import service as collect
+from kiosk.collect.piece_io import query_count, read_piece, upload_body
 from kiosk.collect.slips import poster_pdf, slip_for
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, NotFound
@@ -82,26 +84,83 @@ def desk():
                            limit=kiosk_instance().settings.upload_limit_mb)
 
 
+def _desk_station() -> Station:
+    code = request.args.get("station", "").strip().upper()
+    station = db().scalar(select(Station).where(Station.code == code))
+    if station is None:
+        raise NotFound(N_("No station %(station)s."), station=code)
+    return station
+
+
+def _desk_answer(hand_in, code: str) -> dict:
+    return {"receipt_no": hand_in.receipt_no, "station": code, "filename": hand_in.filename,
+            "size": hand_in.size, "sha256": hand_in.sha256,
+            "received_at": clock.iso(hand_in.received_at), "late": hand_in.late}
+
+
 @bp.post("/collect/upload")
 @roles_required("field", "chief")
 def desk_upload():
     """The same pipeline as the kiosk, marked as collected at the desk by this judge."""
     instance = kiosk_instance()
-    code = request.args.get("station", "").strip().upper()
-    station = db().scalar(select(Station).where(Station.code == code))
-    if station is None:
-        raise NotFound(N_("No station %(station)s."), station=code)
+    station = _desk_station()
     actor = current_actor()
     hand_in = collect.ingest_arrived(
-        db(), archives=instance.archives_dir, station_id=station.id, station_code=code,
+        db(), archives=instance.archives_dir, station_id=station.id, station_code=station.code,
         body=request.stream, filename=request.args.get("filename", ""),
         content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
         grace=timedelta(seconds=instance.settings.grace_seconds), via="desk",
         collected_by=actor.name, actor=actor)
-    return jsonify({"receipt_no": hand_in.receipt_no, "station": code,
-                    "filename": hand_in.filename, "size": hand_in.size,
-                    "sha256": hand_in.sha256, "received_at": clock.iso(hand_in.received_at),
-                    "late": hand_in.late}), 201
+    return jsonify(_desk_answer(hand_in, station.code)), 201
+
+
+# The desk's resumable hand-in: the kiosk's protocol (kiosk/collect/resumable.py) on staff
+# routes, CSRF token as for the page's other writes. Desk uploads are owned by the desk for
+# that station: any desk judge may resume one, and a station never sees them.
+
+def _desk_owner(station_id: int) -> str:
+    return f"desk:{station_id}"
+
+
+@bp.post("/collect/uploads")
+@roles_required("field", "chief")
+def desk_upload_open():
+    instance = kiosk_instance()
+    station = _desk_station()
+    upload = resumable.open_upload(
+        db(), resumable.uploads_for(instance.archives_dir), archives=instance.archives_dir,
+        owner=_desk_owner(station.id), station_id=station.id, station_code=station.code,
+        filename=request.args.get("filename", ""), size=query_count("size"),
+        limit=instance.settings.upload_limit_mb * 2**20, now=clock.now(),
+        grace=timedelta(seconds=instance.settings.grace_seconds), via="desk")
+    return jsonify(upload_body(upload)), 201
+
+
+@bp.get("/collect/uploads/<upload_id>")
+@roles_required("field", "chief")
+def desk_upload_state(upload_id: str):
+    station = _desk_station()
+    upload = resumable.upload_state(resumable.uploads_for(kiosk_instance().archives_dir),
+                                    upload_id, owner=_desk_owner(station.id))
+    receipt = _desk_answer(upload.hand_in, station.code) if upload.hand_in else None
+    return jsonify({**upload_body(upload), "receipt": receipt})
+
+
+@bp.put("/collect/uploads/<upload_id>")
+@roles_required("field", "chief")
+def desk_upload_piece(upload_id: str):
+    arrived = clock.now()
+    instance = kiosk_instance()
+    station = _desk_station()
+    actor = current_actor()
+    result = resumable.feed_piece(
+        db(), resumable.uploads_for(instance.archives_dir), upload_id,
+        owner=_desk_owner(station.id), offset=query_count("offset"), piece=read_piece(),
+        now=arrived, grace=timedelta(seconds=instance.settings.grace_seconds),
+        collected_by=actor.name, actor=actor)
+    if result.hand_in is not None:
+        return jsonify(_desk_answer(result.hand_in, station.code)), 201
+    return jsonify({"upload_id": upload_id, "offset": result.offset})
 
 
 @bp.get("/collect/receipts/<receipt_no>.pdf")

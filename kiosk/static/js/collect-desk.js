@@ -1,31 +1,33 @@
-// The collection desk: the file from the USB stick goes as the raw body, like the kiosk's.
+// The collection desk: the file from the USB stick goes in pieces, like the kiosk's hand-in
+// (pieces.js), on the desk's own staff routes with the page's CSRF token.
+import { sendInPieces } from "./pieces.js";
+
 const box = document.querySelector("[data-desk-upload]");
 if (box) {
   const csrf = document.querySelector("meta[name=csrf-token]").content;
   const status = box.querySelector("[data-status]");
   const bar = box.querySelector("[data-progress]");
-  box.querySelector("[data-send]").addEventListener("click", () => {
+  box.querySelector("[data-send]").addEventListener("click", async () => {
     const file = box.querySelector("[data-file]").files[0];
-    const station = box.querySelector("[data-station]").value;
+    const station = encodeURIComponent(box.querySelector("[data-station]").value);
     if (!file) return;
-    const request = new XMLHttpRequest();
-    request.open("POST", `/collect/upload?station=${encodeURIComponent(station)}&filename=${encodeURIComponent(file.name)}`);
-    request.setRequestHeader("Content-Type", "application/octet-stream");
-    request.setRequestHeader("X-CSRFToken", csrf);
     bar.hidden = false;
-    request.upload.onprogress = (event) => { if (event.lengthComputable) bar.value = Math.floor(event.loaded / event.total * 100); };
-    request.onload = () => {
-      bar.hidden = true;
-      let body = {};
-      try { body = JSON.parse(request.responseText); } catch { /* not JSON */ }
-      if (request.status === 201) {
-        status.textContent = box.dataset.msgDone.replace("%(station)s", body.station).replace("%(no)s", body.receipt_no);
-        setTimeout(() => window.location.reload(), 1500);
-      } else {
-        status.textContent = body.message || String(request.status);
-      }
-    };
-    request.onerror = () => { bar.hidden = true; status.textContent = String(request.status || "network"); };
-    request.send(file);
+    bar.value = 0;
+    const result = await sendInPieces(file, {
+      open: () => `/collect/uploads?station=${station}&filename=${encodeURIComponent(file.name)}&size=${file.size}`,
+      piece: (id, offset) => `/collect/uploads/${encodeURIComponent(id)}?station=${station}&offset=${offset}`,
+      state: (id) => `/collect/uploads/${encodeURIComponent(id)}?station=${station}`,
+    }, {
+      headers: { "X-CSRFToken": csrf },
+      onProgress: (part) => { bar.value = Math.floor(part * 100); },
+      onRetry: () => { status.textContent = box.dataset.msgResuming; },
+    });
+    bar.hidden = true;
+    if (result.ok) {
+      status.textContent = box.dataset.msgDone.replace("%(station)s", result.body.station).replace("%(no)s", result.body.receipt_no);
+      setTimeout(() => window.location.reload(), 1500);
+    } else {
+      status.textContent = result.body.message || String(result.status);
+    }
   });
 }

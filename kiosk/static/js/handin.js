@@ -1,5 +1,8 @@
-// Handing in work from the workstation: the raw file as the request body (streamed by the
-// server through SHA-256 and age), a progress bar, and the receipt when the server has it all.
+// Handing in work from the workstation: the file in pieces of 1 MiB (pieces.js), each streamed
+// by the server through SHA-256 into one age stream; a progress bar; after a dropped network it
+// resumes at the server's offset; the receipt when the server has it all.
+import { sendInPieces } from "./pieces.js";
+
 const box = document.querySelector("[data-handin]");
 if (box) {
   const input = box.querySelector("[data-file]");
@@ -46,32 +49,67 @@ if (box) {
     body.hand_ins.forEach(addRow);
   }
 
-  function send(file) {
-    if (limit && file.size > limit) { status.textContent = msg("msgTooLarge"); return; }
+  function done(body) {
+    bar.hidden = true;
+    busy = false;
+    status.textContent = msg("msgReceived", { no: body.receipt_no });
+    addRow(body);
+    input.value = "";
+  }
+
+  function refused(body) {
+    bar.hidden = true;
+    busy = false;
+    status.textContent = body.message || msg("msgFailed");
+    input.value = "";
+  }
+
+  // One request for the whole file: only where the pieces keep reaching a server that did not
+  // open the upload (several servers without affinity).
+  function sendWhole(file) {
     const request = new XMLHttpRequest();
     request.open("POST", `/api/v1/collect/upload?filename=${encodeURIComponent(file.name)}`);
     request.setRequestHeader("Content-Type", "application/octet-stream");
-    bar.hidden = false;
-    bar.value = 0;
     request.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
       bar.value = Math.floor((event.loaded / event.total) * 100);
       status.textContent = msg("msgUploading", { p: bar.value });
     };
     request.onload = () => {
-      bar.hidden = true;
       let body = {};
       try { body = JSON.parse(request.responseText); } catch { /* not JSON */ }
-      if (request.status === 201) {
-        status.textContent = msg("msgReceived", { no: body.receipt_no });
-        addRow(body);
-      } else {
-        status.textContent = body.message || msg("msgFailed");
-      }
-      input.value = "";
+      if (request.status === 201) done(body); else refused(body);
     };
-    request.onerror = () => { bar.hidden = true; status.textContent = msg("msgFailed"); };
+    request.onerror = () => refused({});
     request.send(file);  // the file itself is the body: nothing is buffered in the page
+  }
+
+  // One hand-in at a time: a second upload opened by the station abandons the first.
+  let busy = false;
+
+  async function send(file) {
+    if (busy) return;
+    if (limit && file.size > limit) { status.textContent = msg("msgTooLarge"); return; }
+    busy = true;
+    bar.hidden = false;
+    bar.value = 0;
+    status.textContent = msg("msgUploading", { p: 0 });
+    const name = encodeURIComponent(file.name);
+    const result = await sendInPieces(file, {
+      open: () => `/api/v1/collect/uploads?filename=${name}&size=${file.size}`,
+      piece: (id, offset) => `/api/v1/collect/uploads/${encodeURIComponent(id)}?offset=${offset}`,
+      state: (id) => `/api/v1/collect/uploads/${encodeURIComponent(id)}`,
+    }, {
+      onProgress: (part) => {
+        bar.value = Math.floor(part * 100);
+        status.textContent = msg("msgUploading", { p: bar.value });
+      },
+      onRetry: (part) => { status.textContent = msg("msgResuming", { p: Math.floor(part * 100) }); },
+    });
+    // The receipt only after the server's final 201: the file is fsynced and recorded.
+    if (result.ok) done(result.body);
+    else if (result.lost) sendWhole(file);
+    else refused(result.body);
   }
 
   input.addEventListener("change", () => { if (input.files[0]) send(input.files[0]); });
