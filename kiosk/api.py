@@ -12,7 +12,14 @@ from kiosk.lockdown import field, phases
 from kiosk.lockdown import service as lockdown
 from kiosk.openapi import openapi_document
 from kiosk.theory_exam import exam
-from kiosk.web import db, kiosk_instance, public, station_required
+from kiosk.web import (
+    HAND_IN_BODY_LIMIT,
+    body_limit,
+    db,
+    kiosk_instance,
+    public,
+    station_required,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -122,6 +129,7 @@ def station_telemetry():
 
 @bp.post("/collect/upload")
 @station_required
+@body_limit(HAND_IN_BODY_LIMIT)
 def collect_upload():
     """The body is the file, streamed: never request.files (Werkzeug would spool it to disk in
     plaintext) and never request.data (it would sit whole in memory)."""

@@ -15,7 +15,15 @@ from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, NotFound
 from kiosk.i18n import lazy_gettext
 from kiosk.lockdown.models import Station
-from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required
+from kiosk.web import (
+    HAND_IN_BODY_LIMIT,
+    body_limit,
+    current_actor,
+    db,
+    kiosk_instance,
+    nav_item,
+    roles_required,
+)
 
 bp = Blueprint("collect", __name__, template_folder="templates")
 
@@ -84,6 +92,7 @@ def desk():
 
 @bp.post("/collect/upload")
 @roles_required("field", "chief")
+@body_limit(HAND_IN_BODY_LIMIT)
 def desk_upload():
     """The same pipeline as the kiosk, marked as collected at the desk by this judge."""
     instance = kiosk_instance()
