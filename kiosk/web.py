@@ -155,9 +155,10 @@ def body_limit_guard():
     """Runs first: a body over the route's declared limit is answered 413 before anything reads
     it, and a body the server could not spool is answered 507 (nothing of it was kept)."""
     if request.environ.get(SPOOL_FULL):
+        # The same answer as a full archive folder (kiosk.collect): to the contestant, a full
+        # disk is a full disk.
         return error_response("insufficient_storage", gettext(
-            "The server's temporary storage is full; nothing was kept. Tell a field judge."),
-            507)
+            "The server's disk is full; nothing was stored. Tell a judge now."), 507)
     view = current_app.view_functions.get(request.endpoint or "")
     limit = declared_body_limit(view, current_app.config["KIOSK_SETTINGS"].upload_limit_mb)
     request.max_content_length = limit
