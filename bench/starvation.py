@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -130,6 +131,22 @@ class Attack:
         await asyncio.gather(*(self.hold() for _ in range(self.count)))
 
 
+def attack_process(port: int, flood: int, outsiders: int, seconds: float,
+                   report: multiprocessing.Queue) -> None:
+    async def attack() -> list[tuple[str, int, int, int]]:
+        trickler = Attack(port, TRICKLER, flood, trickle=True)
+        outsider = Attack(port, OUTSIDER, outsiders, trickle=False)
+        running = asyncio.gather(trickler.run(), outsider.run())
+        await asyncio.sleep(seconds)
+        trickler.stopping = outsider.stopping = True
+        await running
+        return [(f"trickler {TRICKLER}", flood, trickler.peak_open, trickler.closed_by_server),
+                (f"outsider {OUTSIDER}", outsiders, outsider.peak_open,
+                 outsider.closed_by_server)]
+
+    report.put(asyncio.run(attack()))
+
+
 def open_fds(pid: int) -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -169,19 +186,21 @@ async def run(args) -> None:
             quiet = await hall(port, args.stations, args.seconds)
             print(line("quiet hall", *quiet))
 
-            trickler = Attack(port, TRICKLER, args.flood, trickle=True)
-            outsider = Attack(port, OUTSIDER, args.outsiders, trickle=False)
-            attacks = asyncio.gather(trickler.run(), outsider.run())
+            # The attackers run in their own process, as on their own machine: their event loop
+            # must not slow down the stations' clock.
+            report: multiprocessing.Queue = multiprocessing.Queue()
+            attackers = multiprocessing.Process(
+                target=attack_process, args=(port, args.flood, args.outsiders,
+                                             args.ramp + args.seconds, report))
+            attackers.start()
             await asyncio.sleep(args.ramp)  # let the flood take what it can
             fds = open_fds(server.pid)
             attacked = await hall(port, args.stations, args.seconds)
             print(line("under attack", *attacked))
-            trickler.stopping = outsider.stopping = True
-            await attacks
-            print(f"trickler {TRICKLER}: {args.flood} tries, at most {trickler.peak_open} open at "
-                  f"once (client side), {trickler.closed_by_server} closed by the server")
-            print(f"outsider {OUTSIDER}: {args.outsiders} tries, at most {outsider.peak_open} open "
-                  f"at once (client side), {outsider.closed_by_server} closed by the server")
+            for label, tries, peak, closed in report.get(timeout=60):
+                print(f"{label}: {tries} connections kept up, at most {peak} open at once "
+                      f"(client side), {closed} closed by the server")
+            attackers.join(timeout=30)
             print(f"server file descriptors after the {args.ramp:.0f} s ramp: {fds}")
         finally:
             server.terminate()
