@@ -41,6 +41,9 @@ from kiosk import web
 log = logging.getLogger("kiosk")
 
 STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)
+# How much of a body larger than inbuf_overflow is kept in memory before it spools (waitress's
+# own default inbuf_overflow).
+SPOOL_AFTER = 512 * 1024
 
 
 # ----------------------------------------------------------------------------- body limits
@@ -178,7 +181,12 @@ class KioskRequestParser(HTTPRequestParser):
         super().parse_header(header_plus)
         self.body_limit = self.limits.for_request(self.command, self.path)
         if self.body_rcv is not None:  # nothing received into it yet: swap the buffer
-            self.body_rcv.buf = EncryptedOverflowableBuffer(self.adj.inbuf_overflow)
+            # A route whose bodies fit in inbuf_overflow (a resumable piece, any JSON call)
+            # keeps them in memory; a hand-in spools early, as waitress would, so fifty
+            # hand-ins arriving at once do not hold 2 MiB of memory each.
+            in_memory = (self.adj.inbuf_overflow if self.body_limit <= self.adj.inbuf_overflow
+                         else SPOOL_AFTER)
+            self.body_rcv.buf = EncryptedOverflowableBuffer(in_memory)
 
     def received(self, data: bytes) -> int:
         try:

@@ -43,3 +43,40 @@ def test_a_body_overflows_from_memory_into_the_encrypted_spool():
     assert stream.read() == body
     buffer.close()
     assert stream.closed
+
+
+class _Limits:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def for_request(self, method: str, path: str) -> int:
+        return self.limit
+
+
+def _parse(limit: int, body: bytes):
+    from waitress.adjustments import Adjustments
+
+    from kiosk.http import KioskRequestParser
+    from kiosk.serve import INBUF_OVERFLOW
+
+    parser = KioskRequestParser(Adjustments(inbuf_overflow=INBUF_OVERFLOW), _Limits(limit))
+    data = (b"PUT /piece HTTP/1.1\r\nHost: kiosk\r\nContent-Length: %d\r\n\r\n" % len(body)
+            + body)
+    while data and not parser.completed:
+        data = data[parser.received(data[:256 * 1024]):]
+    return parser
+
+
+def test_a_resumable_piece_stays_in_memory_and_a_hand_in_spools_encrypted():
+    from kiosk.web import PIECE_BODY_LIMIT, MiB
+
+    piece = _parse(PIECE_BODY_LIMIT, os.urandom(PIECE_BODY_LIMIT))
+    assert piece.completed and piece.refused is None
+    assert not piece.body_rcv.getbuf().overflowed  # never on disk at all
+    hand_in = _parse(2048 * MiB, os.urandom(3 * MiB))
+    assert hand_in.body_rcv.getbuf().overflowed
+    assert isinstance(hand_in.get_body_stream(), EncryptedSpoolFile)
+    over = _parse(PIECE_BODY_LIMIT, os.urandom(PIECE_BODY_LIMIT + 1))
+    assert over.refused == "kiosk.body_refused" and over.body_rcv is None
+    for parser in (piece, hand_in, over):
+        parser.close()
