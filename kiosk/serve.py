@@ -36,8 +36,9 @@ def waitress_options(app: Flask, host: str, port: int, threads: int) -> dict:
         # Hand-ins are large: receive them in 256 KiB pieces, not waitress's default 8 KiB
         # (131 072 trips through the event loop per GiB).
         "recv_bytes": 256 * 1024,
-        # A body up to this size stays in memory: a resumable piece (web.PIECE_BODY_LIMIT) with
-        # its headers never touches the disk; larger ones spool encrypted (kiosk.http).
+        # A route whose bodies fit in this stays in memory (a resumable piece of
+        # web.PIECE_BODY_LIMIT with its headers never touches the disk); a hand-in spools,
+        # encrypted, after 512 KiB (kiosk.http).
         "inbuf_overflow": INBUF_OVERFLOW,
         # The largest body is an upload; waitress refuses anything bigger before the app runs.
         "max_request_body_size": settings.upload_limit_mb * 1024 * 1024 + 1024 * 1024,
