@@ -77,6 +77,7 @@ def clock_status(server: Server, source: str) -> int:
 
 
 def status_and_json(reply: bytes) -> tuple[int, dict]:
+    assert reply, "no answer: the server is still reading (or dropped the connection)"
     head, _, body = reply.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), json.loads(body or b"{}")
 
