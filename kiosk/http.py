@@ -23,6 +23,7 @@ import os
 import socket
 import struct
 import tempfile
+import threading
 import time
 from collections import Counter
 
@@ -44,6 +45,9 @@ STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)
 # How much of a body larger than inbuf_overflow is kept in memory before it spools (waitress's
 # own default inbuf_overflow).
 SPOOL_AFTER = 512 * 1024
+# All bodies kept in memory at once, together (BodyMemoryBudget): a hall's worth of 1 MiB pieces
+# in flight, far below what 2000 connections could otherwise hold.
+BODY_MEMORY_BUDGET = 256 * 1024 * 1024
 
 
 # ----------------------------------------------------------------------------- body limits
@@ -165,6 +169,28 @@ class EncryptedOverflowableBuffer(OverflowableBuffer):
         self.overflowed = True
 
 
+class BodyMemoryBudget:
+    """How many bytes of request bodies all connections together may hold in memory. A body
+    that would pass it spools (encrypted) after its first 512 KiB instead: 2000 connections
+    each sending a 1 MiB piece must not take 2 GiB of the server's memory."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.reserved = 0
+        self._lock = threading.Lock()  # reserved in the event loop, released by worker threads
+
+    def reserve(self, size: int) -> bool:
+        with self._lock:
+            if self.reserved + size > self.total:
+                return False
+            self.reserved += size
+            return True
+
+    def release(self, size: int) -> None:
+        with self._lock:
+            self.reserved -= size
+
+
 # ----------------------------------------------------------------------------- parser and task
 
 class KioskRequestParser(HTTPRequestParser):
@@ -173,20 +199,38 @@ class KioskRequestParser(HTTPRequestParser):
     refused: str | None = None  # web.BODY_REFUSED or web.SPOOL_FULL: the body was not kept
     body_limit = web.DEFAULT_BODY_LIMIT
 
-    def __init__(self, adj: Adjustments, limits: RouteBodyLimits) -> None:
+    reserved = 0  # bytes of the memory budget this body holds
+
+    def __init__(self, adj: Adjustments, limits: RouteBodyLimits,
+                 memory: BodyMemoryBudget) -> None:
         super().__init__(adj)
         self.limits = limits
+        self.memory = memory
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
         self.body_limit = self.limits.for_request(self.command, self.path)
         if self.body_rcv is not None:  # nothing received into it yet: swap the buffer
             # A route whose bodies fit in inbuf_overflow (a resumable piece, any JSON call)
-            # keeps them in memory; a hand-in spools early, as waitress would, so fifty
-            # hand-ins arriving at once do not hold 2 MiB of memory each.
-            in_memory = (self.adj.inbuf_overflow if self.body_limit <= self.adj.inbuf_overflow
-                         else SPOOL_AFTER)
+            # keeps them in memory while the budget allows; a hand-in spools early, as
+            # waitress would, so fifty hand-ins arriving at once do not hold 2 MiB each.
+            in_memory = SPOOL_AFTER
+            if self.body_limit <= self.adj.inbuf_overflow:
+                wanted = self.body_limit if self.chunked else min(self.content_length,
+                                                                  self.body_limit)
+                if self.memory.reserve(wanted):
+                    self.reserved = wanted
+                    in_memory = self.adj.inbuf_overflow
             self.body_rcv.buf = EncryptedOverflowableBuffer(in_memory)
+
+    def close(self) -> None:
+        self._release_memory()
+        super().close()
+
+    def _release_memory(self) -> None:
+        reserved, self.reserved = self.reserved, 0
+        if reserved:
+            self.memory.release(reserved)
 
     def received(self, data: bytes) -> int:
         try:
@@ -214,6 +258,7 @@ class KioskRequestParser(HTTPRequestParser):
         if self.body_rcv is not None:
             self.body_rcv.getbuf().close()  # frees the memory or the spool file at once
             self.body_rcv = None
+        self._release_memory()
         self.refused = reason
         self.completed = True
         self.expect_continue = False  # never invite the body we will not read
@@ -247,7 +292,14 @@ class KioskChannel(HTTPChannel):
     def parser_class(self, adj: Adjustments) -> KioskRequestParser:
         # Waitress calls `self.parser_class(adj)` for each request: this hands the parser the
         # server's body limits.
-        return KioskRequestParser(adj, self.server.body_limits)
+        return KioskRequestParser(adj, self.server.body_limits, self.server.body_memory)
+
+    def handle_close(self) -> None:
+        # Waitress leaves a half-received request to the garbage collector: give back its
+        # memory budget and its spool file now.
+        if self.request is not None:
+            self.request.close()
+        super().handle_close()
 
     def received(self, data: bytes) -> bool:
         before = self.request
@@ -280,6 +332,7 @@ class KioskServer(TcpWSGIServer):
         settings = app.config["KIOSK_SETTINGS"]
         self.allowed_networks = app.config["KIOSK_ALLOWED_NETWORKS"]
         self.body_limits = RouteBodyLimits(app)
+        self.body_memory = BodyMemoryBudget(BODY_MEMORY_BUDGET)
         self.header_timeout = header_timeout
         self.connections_per_address = connections_per_address
         # The local TLS terminator (behind_proxy) carries every workstation's connections.

@@ -4,7 +4,12 @@ import io
 import os
 import random
 
-from kiosk.http import EncryptedOverflowableBuffer, EncryptedSpoolFile
+from kiosk.http import (
+    BODY_MEMORY_BUDGET,
+    BodyMemoryBudget,
+    EncryptedOverflowableBuffer,
+    EncryptedSpoolFile,
+)
 
 
 def test_the_spool_reads_back_what_was_written_at_every_offset():
@@ -53,13 +58,14 @@ class _Limits:
         return self.limit
 
 
-def _parse(limit: int, body: bytes):
+def _parse(limit: int, body: bytes, memory: BodyMemoryBudget | None = None):
     from waitress.adjustments import Adjustments
 
     from kiosk.http import KioskRequestParser
     from kiosk.serve import INBUF_OVERFLOW
 
-    parser = KioskRequestParser(Adjustments(inbuf_overflow=INBUF_OVERFLOW), _Limits(limit))
+    parser = KioskRequestParser(Adjustments(inbuf_overflow=INBUF_OVERFLOW), _Limits(limit),
+                                memory or BodyMemoryBudget(BODY_MEMORY_BUDGET))
     data = (b"PUT /piece HTTP/1.1\r\nHost: kiosk\r\nContent-Length: %d\r\n\r\n" % len(body)
             + body)
     while data and not parser.completed:
@@ -80,3 +86,22 @@ def test_a_resumable_piece_stays_in_memory_and_a_hand_in_spools_encrypted():
     assert over.refused == "kiosk.body_refused" and over.body_rcv is None
     for parser in (piece, hand_in, over):
         parser.close()
+
+
+def test_bodies_in_memory_stay_within_one_budget_for_all_connections():
+    from kiosk.web import PIECE_BODY_LIMIT
+
+    memory = BodyMemoryBudget(int(1.5 * PIECE_BODY_LIMIT))
+    first = _parse(PIECE_BODY_LIMIT, os.urandom(PIECE_BODY_LIMIT), memory)
+    second = _parse(PIECE_BODY_LIMIT, os.urandom(PIECE_BODY_LIMIT), memory)
+    assert not first.body_rcv.getbuf().overflowed
+    assert second.body_rcv.getbuf().overflowed  # over the budget: spooled, encrypted
+    assert isinstance(second.get_body_stream(), EncryptedSpoolFile)
+    first.close()
+    second.close()
+    assert memory.reserved == 0
+    third = _parse(PIECE_BODY_LIMIT, os.urandom(PIECE_BODY_LIMIT), memory)
+    assert not third.body_rcv.getbuf().overflowed
+    third.close()
+    refused = _parse(PIECE_BODY_LIMIT, os.urandom(PIECE_BODY_LIMIT + 1), memory)
+    assert refused.refused and memory.reserved == 0
