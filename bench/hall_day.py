@@ -82,10 +82,10 @@ async def retrying(call, attempts: int = 200):
 
 
 async def upload(port: int, cookie: str, station: int, megabytes: int,
-                 rate_mib: float = 0.0) -> tuple[int, dict, str]:
+                 rate_mib: float = 0.0, source: str = "127.0.0.1") -> tuple[int, dict, str]:
     """Stream `megabytes` of this station's own bytes, at most `rate_mib` MiB/s (0: as fast as
-    loopback goes); returns status, reply, sha256 sent."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    loopback goes), from the station's own address; returns status, reply, sha256 sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     seed = hashlib.sha256(f"station {station}".encode()).digest()
     block = (seed * (BLOCK // len(seed) + 1))[:BLOCK]
     digest = hashlib.sha256()
@@ -189,7 +189,8 @@ async def run(args) -> None:
                 try:
                     status, reply, sha = await upload(
                         server.port, cookie, index, args.upload_mb,
-                        args.lan_mbit / 8 / len(uploaders) if args.lan_mbit else 0.0)
+                        args.lan_mbit / 8 / len(uploaders) if args.lan_mbit else 0.0,
+                        source=uploaders[index].source)
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                     retries[0] += 1
                     await asyncio.sleep(0.5)

@@ -1,26 +1,37 @@
 """A small asyncio HTTP/1.1 client for loopback load runs: keep-alive, cookies, JSON.
 
 Bounded by design: every run has a fixed number of clients and a fixed duration, and only talks
-to 127.0.0.1.
+to 127.0.0.1. Each connection comes from a loopback source address of its own (127.0.1.1, …), as
+each workstation has its own address on a LAN: the server caps connections per address.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import statistics
 import time
 
+_next_station = itertools.count()
+
+
+def station_address(index: int) -> str:
+    """Station `index`'s own loopback address: 127.0.1.1 … 127.0.1.250, 127.0.2.1 …"""
+    return f"127.0.{1 + index // 250}.{1 + index % 250}"
+
 
 class Connection:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, source: str | None = None) -> None:
         self.port = port
+        self.source = source or station_address(next(_next_station))
         self.cookie = ""
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.reader, self.writer = await asyncio.open_connection(
+            "127.0.0.1", self.port, local_addr=(self.source, 0))
 
     async def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         if self.writer is None:

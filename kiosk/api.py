@@ -15,7 +15,17 @@ from kiosk.lockdown import service as lockdown
 from kiosk.lockdown.guessing import BADGE_GUARD
 from kiosk.openapi import openapi_document
 from kiosk.theory_exam import exam
-from kiosk.web import db, error_response, kiosk_instance, public, station_required, translated
+from kiosk.web import (
+    HAND_IN_BODY_LIMIT,
+    PIECE_BODY_LIMIT,
+    body_limit,
+    db,
+    error_response,
+    kiosk_instance,
+    public,
+    station_required,
+    translated,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -139,6 +149,7 @@ def receipt_body(hand_in, code: str) -> dict:
 
 @bp.post("/collect/upload")
 @station_required
+@body_limit(HAND_IN_BODY_LIMIT)
 def collect_upload():
     """The body is the file, streamed: never request.files (Werkzeug would spool it to disk in
     plaintext) and never request.data (it would sit whole in memory)."""
@@ -193,6 +204,7 @@ def collect_upload_state(upload_id: str):
 
 @bp.put("/collect/uploads/<upload_id>")
 @station_required
+@body_limit(PIECE_BODY_LIMIT)
 def collect_upload_piece(upload_id: str):
     arrived = clock.now()  # before any wait for a turn: that is not the contestant's time
     code = session.get("station", "?")

@@ -55,8 +55,9 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
         # The cookie is set at sign-in for the whole day; re-signing and re-compressing it on
         # every answer save would cost the hot path for nothing.
         SESSION_REFRESH_EACH_REQUEST=False,
-        # Uploads stream through their own view; nothing else needs more than a few MB.
-        MAX_CONTENT_LENGTH=settings.upload_limit_mb * 1024 * 1024,
+        # Each view declares its own limit (web.body_limit), set per request by body_limit_guard;
+        # this is only what a request gets if it never reaches that guard.
+        MAX_CONTENT_LENGTH=web.DEFAULT_BODY_LIMIT,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
         JSON_AS_ASCII=False,
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LOCALE,
@@ -68,6 +69,8 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
     logging.getLogger("kiosk").setLevel(settings.log_level)
 
     Babel(app, locale_selector=i18n.select_locale, timezone_selector=lambda: None)
+    # Before the CSRF check, which reads the form: a body over its limit is never read.
+    app.before_request(web.body_limit_guard)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -60,6 +60,12 @@ class Settings:
     backup_dir: str = ""
     backup_keep: int = 24
     log_level: str = "INFO"
+    # Open connections one client address may hold: a browser opens up to 6 per host, so a
+    # station never needs more; a hostile one cannot take the server's 2000 slots.
+    connections_per_address: int = 32
+    # A request whose headers have not all arrived this long after the connection opened (or
+    # after its first byte, on a kept-alive connection) is cut off: a trickler cannot hold a slot.
+    header_timeout_seconds: int = 10
 
     @classmethod
     def load(cls, instance_path: Path, environ: dict[str, str] | None = None) -> Settings:
@@ -93,6 +99,10 @@ class Settings:
             problems.append("upload_limit_mb must be at least 1")
         if self.backup_interval_minutes < 0 or self.backup_keep < 1:
             problems.append("backup_interval_minutes must be 0 or more, backup_keep 1 or more")
+        if self.connections_per_address < 1:
+            problems.append("connections_per_address must be at least 1")
+        if not 1 <= self.header_timeout_seconds <= 300:
+            problems.append("header_timeout_seconds must be between 1 and 300")
         if any(m < 0 for m in self.warnings_at_minutes):
             problems.append("warnings_at_minutes must not be negative")
         if problems:

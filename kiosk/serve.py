@@ -15,6 +15,7 @@ log = logging.getLogger("kiosk")
 CONNECTION_LIMIT = 2000
 # select() stops at 512 sockets on Windows (FD_SETSIZE); stay below it there.
 WINDOWS_CONNECTION_LIMIT = 500
+INBUF_OVERFLOW = 2 * 1024 * 1024
 
 
 def waitress_options(app: Flask, host: str, port: int, threads: int) -> dict:
@@ -30,10 +31,15 @@ def waitress_options(app: Flask, host: str, port: int, threads: int) -> dict:
         "backlog": 2048,
         # Close idle connections soon, so dead workstations do not hold sockets.
         "channel_timeout": 30,
-        "cleanup_interval": 10,
+        # Also how often unfinished headers are checked against header_timeout_seconds.
+        "cleanup_interval": 2,
         # Hand-ins are large: receive them in 256 KiB pieces, not waitress's default 8 KiB
         # (131 072 trips through the event loop per GiB).
         "recv_bytes": 256 * 1024,
+        # A route whose bodies fit in this stays in memory (a resumable piece of
+        # web.PIECE_BODY_LIMIT with its headers never touches the disk); a hand-in spools,
+        # encrypted, after 512 KiB (kiosk.http).
+        "inbuf_overflow": INBUF_OVERFLOW,
         # The largest body is an upload; waitress refuses anything bigger before the app runs.
         "max_request_body_size": settings.upload_limit_mb * 1024 * 1024 + 1024 * 1024,
         # Take a client address or scheme from headers only from the local TLS terminator
@@ -61,8 +67,13 @@ def lan_addresses() -> list[str]:
 
 
 def serve(app: Flask, host: str, port: int, threads: int) -> None:
-    from waitress import serve as waitress_serve
+    from kiosk.http import create_kiosk_server
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    waitress_serve(app, **waitress_options(app, host, port, threads))
+    settings = app.config["KIOSK_SETTINGS"]
+    server = create_kiosk_server(app, app, header_timeout=settings.header_timeout_seconds,
+                                 connections_per_address=settings.connections_per_address,
+                                 **waitress_options(app, host, port, threads))
+    server.print_listen("Serving on http://{}:{}")
+    server.run()

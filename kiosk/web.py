@@ -32,6 +32,7 @@ from flask_login import current_user
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from kiosk.collect.resumable import PIECE_BYTES
 from kiosk.errors import Forbidden, KioskError, Unauthorized
 from kiosk.instance import Instance
 
@@ -108,6 +109,68 @@ def public(view: F) -> F:
     return view
 
 
+# ----------------------------------------------------------------------------- declared body limits
+
+KiB = 1024
+MiB = 1024 * KiB
+# What a route takes when it declares nothing: every JSON call and staff form of the day fits
+# (a telemetry batch of 20 events is the largest, ~13 KiB at worst), and a body an anonymous
+# client sends to any of them costs at most this much.
+DEFAULT_BODY_LIMIT = 16 * KiB
+# A staff file import (roster, question bank, score sheet, an age identity on the unseal page)
+# or the score entry form of a whole hall: the demo bank is 35 KB, a 500-row roster ~50 KB.
+IMPORT_BODY_LIMIT = 8 * MiB
+# One piece of a resumable hand-in (the raw bytes of the piece, no multipart around them): the
+# service's own rule, declared here for the door.
+PIECE_BODY_LIMIT = PIECE_BYTES
+# A whole hand-in in one request: the instance's `upload_limit_mb`, known only at run time.
+HAND_IN_BODY_LIMIT = "hand_in"
+
+
+def body_limit(limit: int | str) -> Callable[[F], F]:
+    """The largest request body this view takes, in bytes (or HAND_IN_BODY_LIMIT). Declared
+    once here, asked twice: waitress refuses a larger body as soon as the headers arrive
+    (kiosk.http), and Flask refuses it for any other server or the test client."""
+
+    def decorate(view: F) -> F:
+        view.body_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def declared_body_limit(view: Callable | None, upload_limit_mb: int) -> int:
+    limit = getattr(view, "body_limit", DEFAULT_BODY_LIMIT)
+    return upload_limit_mb * MiB if limit == HAND_IN_BODY_LIMIT else int(limit)
+
+
+def body_limits_by_endpoint(app: Flask) -> dict[str, int]:
+    upload_limit_mb = app.config["KIOSK_SETTINGS"].upload_limit_mb
+    return {endpoint: declared_body_limit(view, upload_limit_mb)
+            for endpoint, view in app.view_functions.items()}
+
+
+# What the server layer tells the application about a body it refused to read (environ keys).
+BODY_REFUSED = "kiosk.body_refused"  # the body was over the route's limit
+SPOOL_FULL = "kiosk.spool_full"  # the body could not be spooled: the temp folder is full
+
+
+def body_limit_guard():
+    """Runs first: a body over the route's declared limit is answered 413 before anything reads
+    it, and a body the server could not spool is answered 507 (nothing of it was kept)."""
+    if request.environ.get(SPOOL_FULL):
+        # The same answer as a full archive folder (kiosk.collect): to the contestant, a full
+        # disk is a full disk.
+        return error_response("insufficient_storage", gettext(
+            "The server's disk is full; nothing was stored. Tell a judge now."), 507)
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = declared_body_limit(view, current_app.config["KIOSK_SETTINGS"].upload_limit_mb)
+    request.max_content_length = limit
+    if request.environ.get(BODY_REFUSED) or (request.content_length or 0) > limit:
+        abort(413)
+    return None
+
+
 # ----------------------------------------------------------------------------- navigation
 
 @dataclass(frozen=True)
@@ -134,17 +197,22 @@ def nav_for(role: str | None) -> list[NavItem]:
 
 # ----------------------------------------------------------------------------- request guards
 
+def address_allowed(address: str, networks) -> bool:
+    """Is this client address inside one of the allowed networks? Asked by the server at accept
+    (kiosk.http) and by allowed_network_guard for every request."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
+        parsed = parsed.ipv4_mapped
+    return any(parsed in network for network in networks)
+
+
 def allowed_network_guard() -> None:
     """Nothing answers outside the allowed LAN ranges. The socket's peer decides: behind no
     proxy, a forwarded-for header is the client's word, and the client may lie."""
-    networks = current_app.config["KIOSK_ALLOWED_NETWORKS"]
-    try:
-        address = ipaddress.ip_address((request.remote_addr or "").split("%")[0])
-    except ValueError:
-        abort(403)
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if not any(address in network for network in networks):
+    if not address_allowed(request.remote_addr or "", current_app.config["KIOSK_ALLOWED_NETWORKS"]):
         abort(403)
 
 

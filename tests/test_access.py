@@ -80,3 +80,44 @@ def test_a_role_may_only_be_one_of_the_seven(session):
 
     with pytest.raises(ImportErrors, match="Unknown role"):
         make_user(session, "janitor")
+
+
+# ----------------------------------------------------------------------------- body limits
+
+HAND_IN_ENDPOINTS = {"api.collect_upload", "collect.desk_upload"}
+IMPORT_ENDPOINTS = {"checkin.roster", "theory.bank", "results.entry", "results.unseal"}
+
+
+def test_every_route_takes_the_body_limit_it_declares(app):
+    """Only the two hand-in routes take a hand-in, only the staff imports a file; everything
+    else a few KiB. Flask and the waitress layer read the same declaration for every route."""
+    from kiosk.http import RouteBodyLimits
+    from kiosk.web import DEFAULT_BODY_LIMIT, IMPORT_BODY_LIMIT, MiB, body_limits_by_endpoint
+
+    hand_in = app.config["KIOSK_SETTINGS"].upload_limit_mb * MiB
+    declared = body_limits_by_endpoint(app)
+    server_side = RouteBodyLimits(app)
+    for rule in app.url_map.iter_rules():
+        expected = (hand_in if rule.endpoint in HAND_IN_ENDPOINTS else
+                    IMPORT_BODY_LIMIT if rule.endpoint in IMPORT_ENDPOINTS else
+                    DEFAULT_BODY_LIMIT)
+        assert declared[rule.endpoint] == expected, rule.rule
+        for method in rule.methods - {"OPTIONS"}:
+            assert server_side.for_request(method, _url(rule)) == expected, (method, rule.rule)
+    assert server_side.for_request("POST", "/no/such/page") == DEFAULT_BODY_LIMIT
+
+
+def test_a_body_over_its_limit_is_refused_by_flask_too(client):
+    """The test client (or any server but ours) sees the same limits: 413 unread."""
+    from kiosk.web import DEFAULT_BODY_LIMIT
+
+    big = b'{"token": "' + b"a" * DEFAULT_BODY_LIMIT + b'"}'
+    response = client.post("/api/v1/station/login", data=big, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "too_large"
+    small = b'{"token": "' + b"a" * 100 + b'"}'
+    response = client.post("/api/v1/station/login", data=small, content_type="application/json")
+    assert response.status_code != 413
+    # A staff form over the limit is refused before the CSRF check reads it.
+    response = client.post("/login", data={"username": "x" * DEFAULT_BODY_LIMIT})
+    assert response.status_code == 413

@@ -6,6 +6,7 @@ import urllib.request
 import pytest
 
 from kiosk.serve import CONNECTION_LIMIT, waitress_options
+from kiosk.web import PIECE_BODY_LIMIT
 from tests.servers import Server
 
 
@@ -16,6 +17,8 @@ def test_waitress_is_set_for_hundreds_of_seats(app):
     assert options["asyncore_use_poll"] is (os.name != "nt")
     assert options["channel_timeout"] <= 60
     assert options["max_request_body_size"] >= 2048 * 1024 * 1024
+    # A resumable piece and its headers are never spooled to disk.
+    assert options["inbuf_overflow"] >= PIECE_BODY_LIMIT + 64 * 1024
     assert options["trusted_proxy"] is None
 
 

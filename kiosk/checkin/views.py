@@ -23,7 +23,15 @@ from kiosk.checkin.models import Contestant
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.errors import N_, ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
-from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required
+from kiosk.web import (
+    IMPORT_BODY_LIMIT,
+    body_limit,
+    current_actor,
+    db,
+    kiosk_instance,
+    nav_item,
+    roles_required,
+)
 
 bp = Blueprint("checkin", __name__, template_folder="templates")
 
@@ -58,6 +66,7 @@ def _settings():
 
 @bp.route("/roster", methods=["GET", "POST"])
 @roles_required("chief", "checkin", "supervisor")
+@body_limit(IMPORT_BODY_LIMIT)
 def roster():
     problems: list[str] = []
     if request.method == "POST":

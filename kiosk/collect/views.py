@@ -17,7 +17,16 @@ from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, NotFound
 from kiosk.i18n import lazy_gettext
 from kiosk.lockdown.models import Station
-from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required
+from kiosk.web import (
+    HAND_IN_BODY_LIMIT,
+    PIECE_BODY_LIMIT,
+    body_limit,
+    current_actor,
+    db,
+    kiosk_instance,
+    nav_item,
+    roles_required,
+)
 
 bp = Blueprint("collect", __name__, template_folder="templates")
 
@@ -100,6 +109,7 @@ def _desk_answer(hand_in, code: str) -> dict:
 
 @bp.post("/collect/upload")
 @roles_required("field", "chief")
+@body_limit(HAND_IN_BODY_LIMIT)
 def desk_upload():
     """The same pipeline as the kiosk, marked as collected at the desk by this judge."""
     instance = kiosk_instance()
@@ -148,6 +158,7 @@ def desk_upload_state(upload_id: str):
 
 @bp.put("/collect/uploads/<upload_id>")
 @roles_required("field", "chief")
+@body_limit(PIECE_BODY_LIMIT)
 def desk_upload_piece(upload_id: str):
     arrived = clock.now()
     instance = kiosk_instance()

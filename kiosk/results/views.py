@@ -16,7 +16,16 @@ from kiosk.crypto import parse_identities
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.results import final, review, service, totals, unsealing
-from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required, translated
+from kiosk.web import (
+    IMPORT_BODY_LIMIT,
+    body_limit,
+    current_actor,
+    db,
+    kiosk_instance,
+    nav_item,
+    roles_required,
+    translated,
+)
 
 bp = Blueprint("results", __name__, url_prefix="/results", template_folder="templates")
 
@@ -100,6 +109,7 @@ def entry_index():
 
 @bp.route("/entry/<int:entry>", methods=["GET", "POST"])
 @roles_required("chief", "scorer")
+@body_limit(IMPORT_BODY_LIMIT)
 def entry(entry: int):
     if entry not in (1, 2):
         abort(404)
@@ -232,6 +242,7 @@ def lock():
 
 @bp.route("/unseal", methods=["GET", "POST"])
 @roles_required("crypt1", "crypt2", "chief", "supervisor")
+@body_limit(IMPORT_BODY_LIMIT)
 def unseal():
     session = db()
     if request.method == "POST":

@@ -14,7 +14,16 @@ from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.theory_exam import exam, papers, service
 from kiosk.theory_exam.models import Paper, Question
-from kiosk.web import current_actor, db, kiosk_instance, nav_item, roles_required, translated
+from kiosk.web import (
+    IMPORT_BODY_LIMIT,
+    body_limit,
+    current_actor,
+    db,
+    kiosk_instance,
+    nav_item,
+    roles_required,
+    translated,
+)
 
 bp = Blueprint("theory", __name__, template_folder="templates")
 
@@ -31,6 +40,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @bp.route("/bank", methods=["GET", "POST"])
 @roles_required("chief", "supervisor")
+@body_limit(IMPORT_BODY_LIMIT)
 def bank():
     problems: list[str] = []
     warnings: list[str] = []
