@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import logging
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, Request, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -23,6 +24,16 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
+class KioskRequest(Request):
+    def _get_file_stream(self, total_content_length, content_type, filename=None,
+                         content_length=None):
+        # Werkzeug writes a form's file over 500 KiB to a temp file, in plaintext: a roster holds
+        # every contestant's ID number. The only routes that take files are the staff imports,
+        # whose body limit (web.IMPORT_BODY_LIMIT) bounds what stays in memory; hand-ins never
+        # come through a form.
+        return io.BytesIO()
+
+
 def create_app(instance_path: str | Path | None = None, *, database_url: str | None = None,
                testing: bool = False, migrate: bool = False) -> Flask:
     path = instance_path_from(instance_path)
@@ -30,6 +41,7 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
     settings = instance.settings
 
     app = Flask(__name__, instance_path=str(path), instance_relative_config=True)
+    app.request_class = KioskRequest
     app.extensions["kiosk"] = instance
     # Wrong badge codes are counted in this process's memory, never in the database.
     app.extensions[BADGE_GUARD] = BadgeGuard()

@@ -219,3 +219,35 @@ def test_a_value_the_database_refuses_is_a_400_not_a_crash(app):
     response = app.test_client().get("/raise-data-error", headers={"Accept": "application/json"})
     assert response.status_code == 400
     assert response.get_json()["error"] == "bad_request"
+
+
+def test_a_staff_import_is_never_spooled_to_a_plaintext_temp_file(app, session, monkeypatch):
+    """Issue 14: a roster holds every contestant's ID number. Werkzeug writes a form's file over
+    500 KiB to a temp file; an import stays in memory (its route takes 8 MiB at most)."""
+    import tempfile
+
+    spooled = []
+    real = tempfile.SpooledTemporaryFile
+
+    def watching(*args, **kwargs):
+        spooled.append(kwargs.get("max_size", args[0] if args else None))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", watching)
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: spooled.append("file") or
+                        real(*a, **k))
+    make_user(session, "chief", "importer")
+    client = app.test_client()
+    login(client, "importer")
+    from tests.conftest import csrf_from
+
+    # Whether or not the rows import, the file is parsed from the form first.
+    rows = "".join(f"选手{i},{id_number(i % 900 + 1)},{'某某职业技术学院' * 12},职工组\n"
+                   for i in range(1, 2200))
+    roster = ("姓名,身份证号,单位,组别\n" + rows).encode()
+    assert len(roster) > 600 * 1024
+    page = client.get("/roster")
+    response = client.post("/roster", data={"csrf_token": csrf_from(page.text),
+                                            "file": (io.BytesIO(roster), "roster.csv")})
+    assert response.status_code in (200, 302, 303)
+    assert spooled == []
