@@ -198,3 +198,20 @@ def test_parallel_wrong_passwords_get_no_more_checks_than_the_limit(instance, mo
     assert len(checks) <= 5
     assert outcomes.count("Unauthorized") == len(checks)
     assert outcomes.count("TooManyAttempts") == 30 - len(checks)
+
+
+def test_a_flood_from_the_hall_cannot_stop_the_unsealing(instance, now):
+    """On the unsealing page the client is a signed-in judge: the supervisor's co-signature
+    there counts in (that judge, the supervisor), which nobody in the hall can fill."""
+    with instance.session() as session:
+        make_user(session, "supervisor", username="sup")
+        for address in ATTACKERS[:5]:
+            for _ in range(5):
+                with pytest.raises((Unauthorized, TooManyAttempts)):
+                    staff.authenticate(session, "sup", "guess", address=address, device=None,
+                                       now=now, limit_per_minute=5)
+        with pytest.raises(TooManyAttempts):  # a workstation the supervisor never used
+            staff.cosign(session, "sup", PASSWORD, role="supervisor", address=HOME,
+                         device=None, now=now, limit_per_minute=5)
+        assert staff.cosign(session, "sup", PASSWORD, role="supervisor", address=HOME,
+                            device="staff:crypt1", now=now, limit_per_minute=5)

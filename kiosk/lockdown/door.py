@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from werkzeug.http import parse_cookie
 
@@ -38,14 +39,19 @@ class BadgeGuessDoor:
 
     def refuse(self, environ: dict, start_response: Callable,
                retry_after: int) -> Iterable[bytes]:
-        locale = parse_cookie(environ.get("HTTP_COOKIE", "")).get(LANG_COOKIE)
-        message = self.messages.get(locale or "", self.messages[DEFAULT_LOCALE])
-        body = json.dumps({"error": "too_many_attempts",
-                           "message": message % {"retry_after": retry_after}},
-                          ensure_ascii=False).encode("utf-8")
+        cookie = environ.get("HTTP_COOKIE")
+        locale = parse_cookie(cookie).get(LANG_COOKIE) if cookie else None
+        body = self.answer(locale if locale in self.messages else DEFAULT_LOCALE, retry_after)
         start_response("429 TOO MANY REQUESTS", [
             ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
             ("Retry-After", str(retry_after)), ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),
             ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")])
         return [body]
+
+    @lru_cache(maxsize=64)  # noqa: B019 (one door per app, for the app's lifetime)
+    def answer(self, locale: str, retry_after: int) -> bytes:
+        # A flood meets the same few answers (Retry-After is 1 to 3 s) thousands of times.
+        return json.dumps({"error": "too_many_attempts",
+                           "message": self.messages[locale] % {"retry_after": retry_after}},
+                          ensure_ascii=False).encode("utf-8")
