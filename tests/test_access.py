@@ -84,6 +84,8 @@ def test_a_role_may_only_be_one_of_the_seven(session):
 
 # ----------------------------------------------------------------------------- body limits
 
+# One piece of a resumable hand-in each (the kiosk's and the desk's).
+PIECE_ENDPOINTS = {"api.collect_upload_piece", "collect.desk_upload_piece"}
 HAND_IN_ENDPOINTS = {"api.collect_upload", "collect.desk_upload"}
 IMPORT_ENDPOINTS = {"checkin.roster", "theory.bank", "results.entry", "results.unseal"}
 
@@ -92,13 +94,20 @@ def test_every_route_takes_the_body_limit_it_declares(app):
     """Only the two hand-in routes take a hand-in, only the staff imports a file; everything
     else a few KiB. Flask and the waitress layer read the same declaration for every route."""
     from kiosk.http import RouteBodyLimits
-    from kiosk.web import DEFAULT_BODY_LIMIT, IMPORT_BODY_LIMIT, MiB, body_limits_by_endpoint
+    from kiosk.web import (
+        DEFAULT_BODY_LIMIT,
+        IMPORT_BODY_LIMIT,
+        PIECE_BODY_LIMIT,
+        MiB,
+        body_limits_by_endpoint,
+    )
 
     hand_in = app.config["KIOSK_SETTINGS"].upload_limit_mb * MiB
     declared = body_limits_by_endpoint(app)
     server_side = RouteBodyLimits(app)
     for rule in app.url_map.iter_rules():
         expected = (hand_in if rule.endpoint in HAND_IN_ENDPOINTS else
+                    PIECE_BODY_LIMIT if rule.endpoint in PIECE_ENDPOINTS else
                     IMPORT_BODY_LIMIT if rule.endpoint in IMPORT_ENDPOINTS else
                     DEFAULT_BODY_LIMIT)
         assert declared[rule.endpoint] == expected, rule.rule

@@ -23,7 +23,10 @@ def read_piece() -> bytes:
     """The piece in hand, the only plaintext the server holds for an upload."""
     if (request.content_length or 0) > PIECE_BYTES:
         raise collect.TooLarge(N_("A piece is at most %(n)s bytes."), n=PIECE_BYTES)
-    piece = collect.read_up_to(request.stream, PIECE_BYTES + 1)
+    # Never ask past the length given: under waitress the stream is capped at the route's
+    # declared limit (exactly one piece), and a read beyond the cap is itself a 413.
+    length = request.content_length
+    piece = collect.read_up_to(request.stream, length if length is not None else PIECE_BYTES)
     if len(piece) > PIECE_BYTES:
         raise collect.TooLarge(N_("A piece is at most %(n)s bytes."), n=PIECE_BYTES)
     return piece
