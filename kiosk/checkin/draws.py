@@ -594,7 +594,10 @@ def _scrub_free_space(session: Session) -> None:
             # nothing about which row was written last (a late arrival's). The seal or the late
             # draw has committed already: a session that holds the table too long costs the
             # reordering, never the answer (docs/draw.md: keep PostgreSQL's disks confidential).
-            conn.exec_driver_sql("SET lock_timeout = '10s'")
+            # CLUSTER waits for an ACCESS EXCLUSIVE lock, and every reader of `station` (each
+            # station request's session check) queues behind the waiting CLUSTER: wait briefly,
+            # and give up the reordering rather than stall the hall.
+            conn.exec_driver_sql("SET lock_timeout = '200ms'")
             for table in ("contestant_number", "station"):
                 with contextlib.suppress(OperationalError):
                     conn.exec_driver_sql(f"CLUSTER {table} USING pk_{table}")

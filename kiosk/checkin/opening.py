@@ -3,6 +3,8 @@
 Each opened stage is checked against what was printed and what the server may not choose: the
 ciphertext's SHA-256, the seed against the commitment, the whole draw recomputed from seed and
 entropy, and every late draw after the seal recomputed from the seed in its own supplement.
+That last check proves a late arrival took from exactly the free items in that seed's order; the
+seed itself is the server's alone (no public entropy binds it: docs/draw.md, step 4).
 """
 
 from __future__ import annotations

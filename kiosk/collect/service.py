@@ -131,6 +131,10 @@ class _PieceReader(_Remembering):
             return b""
         want = len(self.buffer) if n is None or n < 0 else n
         data, self.buffer = self.buffer[:want], self.buffer[want:]
+        if not self.buffer:
+            # An empty slice still holds the whole piece it was cut from: let it go now, not
+            # when the next piece comes (up to ten minutes, for 500 stations at once).
+            self.buffer = memoryview(b"")
         return bytes(data)
 
     def readinto(self, buffer) -> int:

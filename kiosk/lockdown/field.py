@@ -114,13 +114,29 @@ def check_session(session: Session, station_id: int, nonce: str | None,
                               "field judge). Sign in again with the badge."))
     if address is not None:
         bound = session.scalar(select(Station.workstation_ip).where(Station.id == station_id))
-        if address != held.address or (bound and address != bound):
+        if not same_address(address, held.address) or (bound and
+                                                         not same_address(address, bound)):
             note_refused_workstation(session, station_id, address, held.address,
                                      now=now or clock.now())
             raise Unauthorized(N_("This station is signed in on another workstation. Sign in "
                                   "here with the badge, or raise your hand for a field "
                                   "judge."))
     return held
+
+
+def same_address(one: str | None, other: str | None) -> bool:
+    """One workstation, however the socket wrote it: `::ffff:10.0.0.5` on a dual-stack
+    listener is 10.0.0.5, a zone index names no other machine."""
+    def plain(text):
+        try:
+            address = ipaddress.ip_address((text or "").split("%")[0])
+        except ValueError:
+            return text
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            return address.ipv4_mapped
+        return address
+
+    return plain(one) == plain(other)
 
 
 # What the server noticed about a station (beside what the kiosk reports as telemetry): another

@@ -173,7 +173,8 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
         chief.click("text=导出（.xlsx）")
     assert download.value.suggested_filename == "results.xlsx"
     pdf = chief.request.get(demo["url"] + "/results/final.pdf")
-    text = PdfReader(io.BytesIO(pdf.body())).pages[0].extract_text()
-    assert "成绩汇总表" in text and "裁判长签字" in text
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf.body())).pages]
+    assert "成绩汇总表" in pages[0] and "裁判长签字" in pages[-1]
+    assert all("KAC1." in text for text in pages)  # the audit checkpoint on every page
     for context in contexts:
         context.close()

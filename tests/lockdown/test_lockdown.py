@@ -203,3 +203,17 @@ def test_the_station_in_use_answer_tells_the_contestant_what_to_do_not_where(app
     login(judge, "judge")
     detail = judge.get("/field/A01").text
     assert "10.9.9.5" in detail and "10.9.9.7" in detail
+
+
+def test_a_dual_stack_address_is_the_same_workstation(app):
+    """On a dual-stack listener the socket writes 10.9.9.1 as ::ffff:10.9.9.1: the bound
+    workstation is still itself, at sign-in and on every request after it."""
+    badge = _badge(app, first_ip="10.9.9.1")
+    mapped = {"REMOTE_ADDR": "::ffff:10.9.9.1"}
+    kiosk = app.test_client()
+    assert kiosk.post("/api/v1/station/login", json={"token": badge.qr_token},
+                      environ_base=mapped).status_code == 200
+    assert kiosk.get("/api/v1/collect/mine",
+                     environ_base={"REMOTE_ADDR": "10.9.9.1"}).status_code == 200
+    assert field.same_address("fe80::1%eth0", "fe80::1")
+    assert not field.same_address("10.9.9.1", "10.9.9.2")

@@ -40,7 +40,8 @@ export async function sendInPieces(file, urls, { headers = {}, onProgress = () =
       if ([502, 503, 504].includes(fed.status)) throw new Error("server busy: ask and retry");
       failures = 0;
       if (fed.status === 201) return { ok: true, body: fed.body };
-      if (fed.status === 200 || fed.status === 409) {
+      if (fed.status === 200 ||
+          (fed.status === 409 && fed.body && fed.body.error === "offset_mismatch")) {
         offset = fed.body.offset;
         onProgress(offset / file.size);
         continue;
