@@ -38,6 +38,7 @@ from waitress.task import ThreadedTaskDispatcher, WSGITask
 from werkzeug.exceptions import HTTPException
 
 from kiosk import web
+from kiosk.lockdown.guessing import BADGE_GUARD
 
 log = logging.getLogger("kiosk")
 
@@ -289,6 +290,14 @@ class KioskChannel(HTTPChannel):
         self.counted_address = addr[0]
         server.connections_by_address[addr[0]] += 1
 
+    def readable(self) -> bool:
+        # An address held back (it kept guessing badge codes past its limit) is not read from
+        # until its time is up: its requests wait in the kernel, costing the hall nothing.
+        until = self.server.held_back.get(self.addr[0])
+        if until is not None and until > time.monotonic():
+            return False
+        return super().readable()
+
     def parser_class(self, adj: Adjustments) -> KioskRequestParser:
         # Waitress calls `self.parser_class(adj)` for each request: this hands the parser the
         # server's body limits.
@@ -338,6 +347,8 @@ class KioskServer(TcpWSGIServer):
         # The local TLS terminator (behind_proxy) carries every workstation's connections.
         self.exempt_address = exempt_address if settings.behind_proxy else None
         self.connections_by_address: Counter[str] = Counter()
+        guard = app.extensions.get(BADGE_GUARD)
+        self.held_back: dict[str, float] = guard.held_back if guard is not None else {}
         self._last_refusal_logged: dict[tuple[str, str], float] = {}
         super().__init__(application, **kw)
 

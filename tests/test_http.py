@@ -276,3 +276,31 @@ def test_a_full_temp_folder_answers_507_and_keeps_nothing(start_server, full_tem
     assert usage.f_bfree == usage.f_blocks, "the spool file still takes space"
     assert list(full_temp_folder.iterdir()) == []
     assert clock_status(server, "127.0.0.1") == 200
+
+
+def test_an_address_guessing_past_its_limit_is_left_waiting(start_server):
+    """Issue 14, item 4: a refusal at the door is cheap, but still a request parsed by the one
+    interpreter that serves the hall. An address past its badge-guess limit is not read from
+    until its time is up, so flat-out guessing gets a few answers a second, not a thousand,
+    while every other address is served."""
+    server = start_server()
+    body = json.dumps({"token": "WRONGWRONGWRONG"}).encode()
+    request = (f"POST {LOGIN} HTTP/1.1\r\nHost: kiosk\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    flood = [connect(server, "127.0.0.77") for _ in range(4)]
+    answered, deadline = 0, time.monotonic() + 4
+    for sock in flood:
+        sock.setblocking(False)
+        sock.sendall(request)
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select(flood, [], [], 0.2)
+        for sock in readable:
+            data = sock.recv(65536)
+            answered += data.count(b"HTTP/1.1 ")
+            with contextlib.suppress(BlockingIOError):
+                sock.sendall(request * data.count(b"HTTP/1.1 "))  # one more per answer
+        assert clock_status(server, "127.0.0.1") == 200  # the hall is served meanwhile
+    for sock in flood:
+        sock.close()
+    # 20 guesses at once, then one every 3 s, each met by at most one refusal per connection.
+    assert 20 <= answered <= 20 + 4 * 3 + 8, answered

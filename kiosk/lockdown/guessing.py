@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -151,6 +152,14 @@ class BadgeGuard:
                  max_addresses: int = MAX_ADDRESSES) -> None:
         self.limiter = GuessLimiter(per_minute, max_addresses)
         self.tally = GuessTally(max_addresses)
+        # Address -> time.monotonic() until which the server reads nothing more from it
+        # (kiosk.http): a refusal, however cheap, is still a request parsed by the one
+        # interpreter that serves the hall; an address that keeps guessing past its limit is
+        # left waiting in its own socket buffers instead. Read without the lock (one dict
+        # lookup per readable socket and loop), written under it.
+        self.held_back: dict[str, float] = {}
+        self._held_back_lock = threading.Lock()
+        self.max_addresses = max_addresses
 
     def admit(self, address: str, now: datetime) -> int:
         """0: go on and check the code; else seconds to wait (the guess is tallied)."""
@@ -165,7 +174,18 @@ class BadgeGuard:
         retry_after = self.limiter.peek(address, now.timestamp())
         if retry_after:
             self.tally.add(address, now, checked=False)
+            self.hold_back(address, retry_after)
         return retry_after
+
+    def hold_back(self, address: str, seconds: float) -> None:
+        with self._held_back_lock:
+            moment = time.monotonic()
+            if len(self.held_back) >= self.max_addresses:
+                for expired in [a for a, until in self.held_back.items() if until <= moment]:
+                    del self.held_back[expired]
+                if len(self.held_back) >= self.max_addresses:
+                    return  # bounded: past this, the door's refusal alone answers
+            self.held_back[address] = moment + seconds
 
     def rejected(self, address: str, now: datetime) -> None:
         self.tally.add(address, now, checked=True)
