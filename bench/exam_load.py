@@ -38,6 +38,17 @@ from kiosk.theory_exam.service import import_bank
 ACTOR = Actor("bench", "cli")
 
 
+def serve_instance(instance, threads: int) -> tuple[int, subprocess.Popen]:
+    """A real `kiosk serve` of this instance on loopback, answering: (port, process)."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "kiosk", "--instance", str(instance.path),
+                               "serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--threads", str(threads)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(port, server)
+    return port, server
+
+
 def free_port() -> int:
     import socket
 
@@ -106,13 +117,8 @@ async def run(args) -> None:
         instance, tokens = prepare(folder, args.stations)
         print(f"prepared {args.stations} stations and their papers in "
               f"{time.perf_counter() - started:.1f} s")
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "kiosk", "--instance",
-                                   str(instance.path), "serve", "--host", "127.0.0.1", "--port",
-                                   str(port), "--threads", str(args.threads)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port, server = serve_instance(instance, args.threads)
         try:
-            wait_for(port, server)
             saturated = await exam_run(args, instance, tokens, port, server.pid)
         finally:
             server.terminate()

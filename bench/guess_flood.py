@@ -21,14 +21,13 @@ import multiprocessing
 import os
 import random
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exam_load import ACTOR, free_port, prepare, wait_for
+from exam_load import ACTOR, prepare, serve_instance
 from loadlib import Connection, percentile, rss_mib, summary
 
 from kiosk import clock
@@ -185,13 +184,8 @@ def audit_of_the_flood(database: Path) -> tuple[int, int, int]:
 async def run(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         instance, tokens = prepare(Path(tmp), args.stations)
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "kiosk", "--instance",
-                                   str(instance.path), "serve", "--host", "127.0.0.1", "--port",
-                                   str(port), "--threads", str(args.threads)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port, server = serve_instance(instance, args.threads)
         try:
-            wait_for(port, server)
             counts = await hall(args, instance, tokens, port, server.pid)
         finally:
             server.terminate()  # SIGTERM: the server writes the minute it is in, then exits
