@@ -7,7 +7,10 @@ one JSON object instead. `--instance DIR` (or KIOSK_INSTANCE) goes before or aft
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +21,7 @@ from flask.cli import ScriptInfo
 
 from kiosk import audit, clock
 from kiosk.config import ConfigError, instance_path_from
-from kiosk.errors import ImportErrors, KioskError
+from kiosk.errors import N_, ImportErrors, KioskError
 from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance, open_instance
 
@@ -33,7 +36,8 @@ def _remember_instance(ctx: click.Context, _param, value: str | None) -> None:
 def instance_option(command: Callable) -> Callable:
     return click.option("--instance", metavar="DIR", expose_value=False, is_eager=True,
                         callback=_remember_instance,
-                        help="Instance folder (default: $KIOSK_INSTANCE or ./instance).")(command)
+                        help=N_("Instance folder (default: $KIOSK_INSTANCE or ./instance)."),
+                        )(command)
 
 
 def _remember_json(ctx: click.Context, _param, value: bool) -> bool:
@@ -44,7 +48,7 @@ def _remember_json(ctx: click.Context, _param, value: bool) -> bool:
 
 def json_option(command: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, callback=_remember_json,
-                        help="Print one JSON object.")(command)
+                        help=N_("Print one JSON object."))(command)
 
 
 def instance_path() -> Path:
@@ -67,8 +71,86 @@ def emit(as_json: bool, data: dict[str, Any], text: str | Callable[[], str]) -> 
         click.echo(text() if callable(text) else text)
 
 
-class KioskGroup(click.Group):
-    """Turns domain errors into one line per problem and a non-zero exit, everywhere."""
+# click's own words on a help page; click itself only speaks English.
+CLICK_WORDS = {"usage": N_("Usage: "), "options": N_("Options"), "commands": N_("Commands"),
+               "arguments": N_("Positional arguments"), "required": N_("required"),
+               "default": N_("default: "), "help": N_("Show this message and exit.")}
+_SENTENCE_END = re.compile(r"(?<=[。；：])|(?<=[.;:])\s")
+
+
+class TranslatedHelp:
+    """Help texts are English msgids marked with N_(): they are translated when help is shown,
+    so `kiosk --help` speaks the language of KIOSK_LANG (Chinese unless it is `en`)."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)),
+                              prefix=_(CLICK_WORDS["usage"]))
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.help:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(inspect.cleandoc(_(self.help)))
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        if not self.help:
+            return ""
+        text = _(self.help)
+        if " " in text.strip():
+            return click.core._make_default_short_help(text, limit)
+        # Chinese has no spaces to cut at: the first clause, each character two columns wide.
+        first = _SENTENCE_END.split(text, maxsplit=1)[0].rstrip("；：;:")
+        return first if len(first) * 2 <= limit else first[:limit // 2 - 1] + "…"
+
+    def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = [_help_record(ctx, p) for p in self.get_params(ctx)
+                   if isinstance(p, click.Argument) and p.help is not None]
+        if records:
+            with formatter.section(_(CLICK_WORDS["arguments"])):
+                formatter.write_dl(records)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = [record for p in self.get_params(ctx) if not isinstance(p, click.Argument)
+                   if (record := _help_record(ctx, p)) is not None]
+        if records:
+            with formatter.section(_(CLICK_WORDS["options"])):
+                formatter.write_dl(records)
+        if isinstance(self, click.Group):
+            self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = [(name, command) for name in self.list_commands(ctx)
+                    if (command := self.get_command(ctx, name)) and not command.hidden]
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _command in commands)
+            with formatter.section(_(CLICK_WORDS["commands"])):
+                formatter.write_dl([(name, command.get_short_help_str(limit))
+                                    for name, command in commands])
+
+
+def _help_record(ctx: click.Context, param: click.Parameter) -> tuple[str, str] | None:
+    translated = copy.copy(param)
+    if getattr(param, "help", None):
+        translated.help = _(param.help)
+    record = translated.get_help_record(ctx)
+    if record is None:
+        return None
+    # click appends "[default: 8080; required]" in English
+    extra = record[1].replace("default: ", _(CLICK_WORDS["default"])).replace(
+        "required]", _(CLICK_WORDS["required"]) + "]")
+    return record[0], extra
+
+
+class KioskCommand(TranslatedHelp, click.Command):
+    pass
+
+
+class KioskGroup(TranslatedHelp, click.Group):
+    """Turns domain errors into one line per problem and a non-zero exit, everywhere; its
+    commands and groups translate their help."""
+
+    command_class = KioskCommand
+    group_class = type
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -99,22 +181,24 @@ def _make_app():
     return create_app(instance_path())
 
 
-@click.group(cls=KioskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=KioskGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             help=N_("kiosk: the exam-day server of a skill competition. Chinese by default; "
+                     "KIOSK_LANG=en for English."))
 @instance_option
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """kiosk — 技能竞赛考试日服务器 / exam-day server of a skill competition."""
     ctx.obj = ScriptInfo(create_app=_make_app, set_debug_flag=False, load_dotenv_defaults=False)
 
 
 # ----------------------------------------------------------------------------- instance
 
-@main.command("init")
+@main.command("init", help=N_(
+    "Create an empty instance (schema, keys); refuses to touch an existing one."))
 @instance_option
-@click.option("--event-name", default="职业技能竞赛", help="The event's name on pages and prints.")
+@click.option("--event-name", default="职业技能竞赛",
+              help=N_("The event's name on pages and prints."))
 @json_option
 def init_command(event_name: str, as_json: bool) -> None:
-    """Create an empty instance (schema, keys); refuses to touch an existing one."""
     from kiosk.instance import init_instance
 
     path = instance_path()
@@ -123,21 +207,20 @@ def init_command(event_name: str, as_json: bool) -> None:
          _("Created the instance %(path)s.", path=str(path)))
 
 
-@main.command("migrate")
+@main.command("migrate", help=N_(
+    "Bring the database schema up to this version of kiosk (back up first)."))
 @instance_option
 def migrate_command() -> None:
-    """Bring the database schema up to this version of kiosk (back up first)."""
     open_current(migrate=True)
     click.echo(_("The database schema is up to date."))
 
 
-@main.command("serve")
+@main.command("serve", help=N_("Serve the instance with waitress."))
 @instance_option
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256))
 def serve_command(host: str, port: int, threads: int) -> None:
-    """Serve the instance with waitress."""
     import signal
     from datetime import timedelta
 
@@ -172,15 +255,15 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
 # ----------------------------------------------------------------------------- rehearsal
 
-@main.command("rehearse")
+@main.command("rehearse", help=N_(
+    "Play a whole exam day on a fresh demo instance in a few minutes and print each step's "
+    "outcome: check-in, draws and seals, badges, a theory exam and hand-ins by simulated "
+    "stations, export, scoring, review, unsealing, results, audit, backup and restore."))
 @click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="A new folder for the rehearsal's instance (default: a new temporary one).")
+              help=N_("A new folder for the rehearsal's instance (default: a new temporary one)."))
 @click.option("--stations", default=12, show_default=True, type=click.IntRange(2, 60))
 @json_option
 def rehearse_command(target: Path | None, stations: int, as_json: bool) -> None:
-    """Play a whole exam day on a fresh demo instance in a few minutes and print each step's
-    outcome: check-in, draws and seals, badges, a theory exam and hand-ins by simulated
-    stations, export, scoring, review, unsealing, results, audit, backup and restore."""
     import tempfile
 
     from kiosk.rehearse import rehearse
@@ -207,19 +290,19 @@ def rehearse_command(target: Path | None, stations: int, as_json: bool) -> None:
 
 # ----------------------------------------------------------------------------- HTTPS
 
-@main.group("tls")
+@main.group("tls", help=N_("Optional HTTPS on the exam LAN (a local CA; see deploy/tls/)."))
 def tls_group() -> None:
-    """Optional HTTPS on the exam LAN (a local CA; see deploy/tls/)."""
+    pass
 
 
-@tls_group.command("init")
+@tls_group.command("init", help=N_(
+    "Make a local certificate authority and the server certificate in <instance>/tls/."))
 @instance_option
-@click.option("--host", "hosts", multiple=True, help="An address or name of the server "
-              "(repeatable; default: its LAN addresses, localhost and 127.0.0.1).")
+@click.option("--host", "hosts", multiple=True, help=N_("An address or name of the server "
+              "(repeatable; default: its LAN addresses, localhost and 127.0.0.1)."))
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 400))
 @json_option
 def tls_init_command(hosts: tuple[str, ...], days: int, as_json: bool) -> None:
-    """Make a local certificate authority and the server certificate in <instance>/tls/."""
     from kiosk.serve import lan_addresses
     from kiosk.tls import make_certificates
 
@@ -238,14 +321,14 @@ def tls_init_command(hosts: tuple[str, ...], days: int, as_json: bool) -> None:
 
 # ----------------------------------------------------------------------------- backups
 
-@main.command("backup")
+@main.command("backup", help=N_(
+    "A consistent copy of the instance while it runs: database, hand-ins, sealed records, keys and "
+    "config (keep it like the server: it holds the keys)."))
 @instance_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The backup file to write (.tar); never overwritten.")
+              help=N_("The backup file to write (.tar); never overwritten."))
 @json_option
 def backup_command(out: Path, as_json: bool) -> None:
-    """A consistent copy of the instance while it runs: database, hand-ins, sealed records,
-    keys and config (keep it like the server: it holds the keys)."""
     from kiosk.backup import make_backup
 
     instance = open_current()
@@ -254,19 +337,19 @@ def backup_command(out: Path, as_json: bool) -> None:
                             out=result["out"], size=result["size"], sha=result["sha256"]))
 
 
-@main.command("restore")
+@main.command("restore", help=N_(
+    "Bring a standby up from a backup: every file's hash is checked first, the restored database, "
+    "audit chain and archives are checked after."))
 @click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--to", "target", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A new (or empty) instance folder.")
-@click.option("--database-url", default="", help="Restore into this (empty) database, e.g. "
-              "postgresql+psycopg://…")
-@click.option("--sqlite", is_flag=True, help="Restore into a SQLite file in the new folder, "
-              "whatever database the backup came from.")
+              help=N_("A new (or empty) instance folder."))
+@click.option("--database-url", default="", help=N_("Restore into this (empty) database, e.g. "
+              "postgresql+psycopg://…"))
+@click.option("--sqlite", is_flag=True, help=N_("Restore into a SQLite file in the new folder, "
+              "whatever database the backup came from."))
 @json_option
 def restore_command(backup: Path, target: Path, database_url: str, sqlite: bool,
                     as_json: bool) -> None:
-    """Bring a standby up from a backup: every file's hash is checked first, the restored
-    database, audit chain and archives are checked after."""
     from kiosk.backup import restore_backup
 
     result = restore_backup(backup, target, database_url=database_url, sqlite=sqlite)
@@ -280,22 +363,22 @@ def restore_command(backup: Path, target: Path, database_url: str, sqlite: bool,
 
 # ----------------------------------------------------------------------------- staff
 
-@main.group("user")
+@main.group("user", help=N_("Staff accounts."))
 def user_group() -> None:
-    """Staff accounts."""
+    pass
 
 
-@user_group.command("add")
+@user_group.command("add", help=N_(
+    "Add a staff account. Without --password-stdin a random password is printed once."))
 @instance_option
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(
     ["chief", "checkin", "crypt1", "crypt2", "field", "scorer", "supervisor"]))
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--display-name", default="", help="The person's name, shown on pages.")
+@click.option("--password-stdin", is_flag=True, help=N_("Read the password from standard input."))
+@click.option("--display-name", default="", help=N_("The person's name, shown on pages."))
 @json_option
 def user_add(name: str, role: str, password_stdin: bool, display_name: str,
              as_json: bool) -> None:
-    """Add a staff account. Without --password-stdin a random password is printed once."""
     from kiosk import staff
 
     generated = not password_stdin
@@ -314,20 +397,20 @@ def user_add(name: str, role: str, password_stdin: bool, display_name: str,
 
 # ----------------------------------------------------------------------------- audit
 
-@main.group("audit")
+@main.group("audit", help=N_("The tamper-evident audit log."))
 def audit_group() -> None:
-    """The tamper-evident audit log."""
+    pass
 
 
-@audit_group.command("verify")
+@audit_group.command("verify", help=N_(
+    "Check the audit log's hash chain end to end; name the first broken event. With --checkpoint, "
+    "also that the checkpoint is this server's and the log still holds its event with its hash, "
+    "unbroken through it to the head."))
 @instance_option
 @click.option("--checkpoint", "checkpoint_text", default="", metavar="TEXT",
-              help="A signed checkpoint (KAC1.…) from paper: the log must still hold it.")
+              help=N_("A signed checkpoint (KAC1.…) from paper: the log must still hold it."))
 @json_option
 def audit_verify(checkpoint_text: str, as_json: bool) -> None:
-    """Check the audit log's hash chain end to end; name the first broken event. With
-    --checkpoint, also that the checkpoint is this server's and the log still holds its event
-    with its hash, unbroken through it to the head."""
     instance = open_current()
     if checkpoint_text:
         _verify_against_checkpoint(instance, checkpoint_text, as_json)
@@ -367,13 +450,13 @@ def _verify_against_checkpoint(instance: Instance, text: str, as_json: bool) -> 
     sys.exit(1)
 
 
-@audit_group.command("checkpoint")
+@audit_group.command("checkpoint", help=N_(
+    "Sign the log's head with the server's key: a line (and QR code) to keep on paper."))
 @instance_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also print it as FILE.pdf (审计检查点记录) for the supervisor to sign.")
+              help=N_("Also print it as FILE.pdf (审计检查点记录) for the supervisor to sign."))
 @json_option
 def audit_checkpoint(out: Path | None, as_json: bool) -> None:
-    """Sign the log's head with the server's key: a line (and QR code) to keep on paper."""
     from kiosk.checkpoints import checkpoint_for_print, checkpoint_sheet_pdf
 
     instance = open_current()
@@ -387,14 +470,14 @@ def audit_checkpoint(out: Path | None, as_json: bool) -> None:
         checkpoint.text]))
 
 
-@audit_group.command("export")
+@audit_group.command("export", help=N_(
+    "Every audit event as JSON Lines, exactly as hashed: for checking checkpoints offline "
+    "(docs/audit-checkpoints.md)."))
 @instance_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The JSON Lines file to write, one event a line.")
+              help=N_("The JSON Lines file to write, one event a line."))
 @json_option
 def audit_export(out: Path, as_json: bool) -> None:
-    """Every audit event as JSON Lines, exactly as hashed: for checking checkpoints offline
-    (docs/audit-checkpoints.md)."""
     instance = open_current()
     with instance.session() as session:
         count = audit.export_events(session, out)
@@ -404,19 +487,18 @@ def audit_export(out: Path, as_json: bool) -> None:
 
 # ----------------------------------------------------------------------------- judge keys
 
-@main.group("judge-key")
+@main.group("judge-key", help=N_("Judges' age keys (the private part stays with the judge)."))
 def judge_key_group() -> None:
-    """Judges' age keys (the private part stays with the judge)."""
+    pass
 
 
-@judge_key_group.command("new")
+@judge_key_group.command("new", help=N_(
+    "Write a new age identity file and print its public recipient (age1…).\n\n"
+    "Run it on the judge's own machine; the file opens with the standard `age -d -i FILE`."))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the private identity file (never overwritten).")
+              help=N_("Where to write the private identity file (never overwritten)."))
 @json_option
 def judge_key_new(out: Path, as_json: bool) -> None:
-    """Write a new age identity file and print its public recipient (age1…).
-
-    Run it on the judge's own machine; the file opens with the standard `age -d -i FILE`."""
     from kiosk.crypto import new_age_identity, write_private_file
 
     if out.exists():
@@ -427,14 +509,13 @@ def judge_key_new(out: Path, as_json: bool) -> None:
     emit(as_json, {"identity_file": str(out), "recipient": recipient}, recipient)
 
 
-@judge_key_group.command("add")
+@judge_key_group.command("add", help=N_("Register a judge's public key for a role."))
 @instance_option
 @click.argument("name")
 @click.argument("recipient")
 @click.option("--role", required=True, type=click.Choice(["crypt1", "crypt2", "archive"]))
 @json_option
 def judge_key_add(name: str, recipient: str, role: str, as_json: bool) -> None:
-    """Register a judge's public key for a role."""
     from kiosk.judge_keys import add_judge_key
 
     instance = open_current()

@@ -103,14 +103,14 @@ def register(main: click.Group) -> None:
     from kiosk.cli import instance_option, instance_path, json_option
     from kiosk.i18n import cli_gettext as _
 
-    @main.command("demo")
+    @main.command("demo", help=N_(
+        "Create (or reuse) a complete demo instance from seed/, print the logins, serve it."))
     @instance_option
-    @click.option("--no-serve", is_flag=True, help="Create the demo instance and stop.")
+    @click.option("--no-serve", is_flag=True, help=N_("Create the demo instance and stop."))
     @click.option("--host", default="0.0.0.0", show_default=True)
     @click.option("--port", default=8080, show_default=True, type=int)
     @json_option
     def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:
-        """Create (or reuse) a complete demo instance from seed/, print the logins, serve it."""
         from kiosk import create_app
         from kiosk.serve import lan_addresses, serve
 

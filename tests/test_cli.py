@@ -96,3 +96,58 @@ def test_stations_add_continues_numbering_and_binds_ips(kiosk_instance):
     assert stations[2]["workstation_ip"] == "192.168.10.13"
     more = run("--instance", kiosk_instance.path, "stations", "add", "--count", 2, "--json")
     assert [s["station"] for s in json.loads(more.output)["stations"]] == ["A04", "A05"]
+
+
+# ----------------------------------------------------------------------------- language
+
+CHINESE = {"KIOSK_LANG": None}
+ENGLISH = {"KIOSK_LANG": "en"}
+
+
+def test_kiosk_help_is_chinese_by_default_and_english_with_kiosk_lang():
+    chinese = run("--help", env=CHINESE)
+    assert chinese.exit_code == 0, chinese.output
+    assert "用法：" in chinese.output and "命令" in chinese.output
+    assert "创建空实例" in chinese.output  # the short help of `kiosk init`
+    assert "Create an empty instance" not in chinese.output
+    english = run("--help", env=ENGLISH)
+    assert "Usage:" in english.output and "Create an empty instance" in english.output
+    assert "创建空实例" not in english.output
+
+
+def test_a_subcommands_help_and_its_options_follow_the_language():
+    chinese = run("user", "add", "--help", env=CHINESE)
+    assert chinese.exit_code == 0, chinese.output
+    assert "添加工作人员账号" in chinese.output and "从标准输入读取密码" in chinese.output
+    assert "显示本帮助并退出" in chinese.output
+    assert "Read the password" not in chinese.output
+    english = run("user", "add", "--help", env=ENGLISH)
+    assert "Add a staff account" in english.output
+    assert "Read the password from standard input." in english.output
+
+
+def test_every_command_has_help_in_both_languages():
+    from kiosk.i18n import cli_gettext
+
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    for path, command in walk(main, ["kiosk"]):
+        assert command.help, f"{' '.join(path)} has no help"
+        assert cli_gettext(command.help) != command.help, f"{' '.join(path)}: untranslated help"
+        for param in command.params:
+            help_text = getattr(param, "help", None)
+            if help_text:
+                assert cli_gettext(help_text) != help_text, f"{' '.join(path)} {param.name}"
+
+
+def test_preflight_speaks_chinese_by_default_and_english_with_kiosk_lang(kiosk_instance):
+    chinese = run("--instance", kiosk_instance.path, "preflight", env=CHINESE)
+    assert chinese.exit_code == 1  # an empty instance is not ready
+    assert "✗ 赛位：0 个赛位" in chinese.output
+    assert "数据库" in chinese.output and "stations" not in chinese.output
+    english = run("--instance", kiosk_instance.path, "preflight", env=ENGLISH)
+    assert "✗ stations: 0 stations" in english.output
+    assert "赛位" not in english.output

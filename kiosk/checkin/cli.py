@@ -8,6 +8,7 @@ import click
 
 from kiosk import clock
 from kiosk.checkpoints import checkpoint_for_print
+from kiosk.errors import N_
 
 # `kiosk draw` without --entropy: the commitment is made (or shown) and the draw waits for the
 # public entropy. Distinct from 0 (drawn) and 1 (refused) so that a script never takes one for
@@ -20,16 +21,16 @@ def register(main: click.Group) -> None:
     from kiosk.errors import KioskError
     from kiosk.i18n import cli_gettext as _
 
-    @main.group("roster")
+    @main.group("roster", help=N_("The contestants' roster (检录表)."))
     def roster_group() -> None:
-        """The contestants' roster (检录表)."""
+        pass
 
-    @roster_group.command("import")
+    @roster_group.command("import", help=N_(
+        "Import .xlsx or .csv (UTF-8, UTF-8 BOM, GB18030/GBK); all rows or none."))
     @instance_option
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @json_option
     def roster_import(file: Path, as_json: bool) -> None:
-        """Import .xlsx or .csv (UTF-8, UTF-8 BOM, GB18030/GBK); all rows or none."""
         from kiosk.checkin.service import import_roster
 
         instance = open_current()
@@ -40,11 +41,11 @@ def register(main: click.Group) -> None:
         emit(as_json, {"imported": len(imported)},
              _("Imported %(n)s contestants.", n=len(imported)))
 
-    @roster_group.command("sheet")
+    @roster_group.command("sheet", help=N_(
+        "The check-in sheet (检录单) as a PDF, with signature lines."))
     @instance_option
     @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
     def roster_sheet(out: Path) -> None:
-        """The check-in sheet (检录单) as a PDF, with signature lines."""
         from kiosk.checkin.service import checkin_sheet_pdf
 
         instance = open_current()
@@ -56,12 +57,11 @@ def register(main: click.Group) -> None:
         write_output(out, data)
         click.echo(str(out))
 
-    @main.command("checkin")
+    @main.command("checkin", help=N_("Mark a contestant present (same as the check-in desk)."))
     @instance_option
     @click.argument("id_number")
     @json_option
     def checkin_command(id_number: str, as_json: bool) -> None:
-        """Mark a contestant present (same as the check-in desk)."""
         from kiosk.checkin import idcard
         from kiosk.checkin.service import check_in
 
@@ -82,23 +82,23 @@ def register(main: click.Group) -> None:
                      group=person.group)
         emit(as_json, data, text)
 
-    @main.command("draw")
+    @main.command("draw", help=N_(
+        "Run a draw over the checked-in contestants (same as the ceremony page): first without "
+        "--entropy (commit, exit 3), then with it."))
     @instance_option
     @click.option("--stage", required=True, type=click.IntRange(1, 2))
     @click.option("--entropy", default=None,
-                  help="Public entropy, e.g. dice rolls in order, entered after the commitment "
-                       "was shown. Without it: only commit, and exit 3.")
+                  help=N_("Public entropy, e.g. dice rolls in order, entered after the commitment "
+                       "was shown. Without it: only commit, and exit 3."))
     @click.option("--commitment", default=None, metavar="HEX",
-                  help="The commitment the entropy was entered against (default: the one "
-                       "waiting for entropy).")
+                  help=N_("The commitment the entropy was entered against (default: the one "
+                       "waiting for entropy)."))
     @click.option("--late", "late", default=None, metavar="ID|NO",
-                  help="Give a late arrival (ID number, or contestant number for stage 2) the "
-                       "next free item.")
+                  help=N_("Give a late arrival (ID number, or contestant number for stage 2) the "
+                       "next free item."))
     @json_option
     def draw_command(stage: int, entropy: str | None, commitment: str | None, late: str | None,
                      as_json: bool) -> None:
-        """Run a draw over the checked-in contestants (same as the ceremony page): first without
-        --entropy (commit, exit 3), then with it."""
         from kiosk.checkin import draws
 
         instance = open_current()
@@ -138,14 +138,14 @@ def register(main: click.Group) -> None:
              _("Stage %(stage)s drawn: %(n)s assigned. Commitment %(c)s, entropy %(e)s.",
                stage=stage, n=len(items), c=round_.commitment, e=round_.entropy))
 
-    @main.command("records")
+    @main.command("records", help=N_(
+        "Print a stage's record sheet before sealing (prepares the seal, fixing its SHA-256)."))
     @instance_option
     @click.option("--stage", required=True, type=click.IntRange(1, 2))
     @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
     @click.option("--station-record", is_flag=True,
-                  help="Stage 2: the station draw record (竞赛工位抽签记录表) for signatures.")
+                  help=N_("Stage 2: the station draw record (竞赛工位抽签记录表) for signatures."))
     def records_command(stage: int, out: Path, station_record: bool) -> None:
-        """Print a stage's record sheet before sealing (prepares the seal, fixing its SHA-256)."""
         from kiosk.checkin import draws
         from kiosk.checkin.records import record_sheet
 
@@ -166,12 +166,12 @@ def register(main: click.Group) -> None:
         write_output(out, data)
         click.echo(str(out))
 
-    @main.command("seal")
+    @main.command("seal", help=N_(
+        "Encrypt the stage's mapping to its judges' keys and erase the plaintext."))
     @instance_option
     @click.option("--stage", required=True, type=click.IntRange(1, 2))
     @json_option
     def seal_command(stage: int, as_json: bool) -> None:
-        """Encrypt the stage's mapping to its judges' keys and erase the plaintext."""
         from kiosk.checkin import draws
 
         instance = open_current()
@@ -184,14 +184,15 @@ def register(main: click.Group) -> None:
              _("Stage %(stage)s sealed. SHA-256 of the sealed record: %(sha)s — file: "
                "%(file)s", stage=stage, sha=round_.ciphertext_sha256, file=str(files[0])))
 
-    @main.command("badges")
+    @main.command("badges", help=N_(
+        "Print QR station badges. Each printed badge gets a new token: older badges of the same "
+        "stations stop working."))
     @instance_option
     @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--stations", default="", help="Comma-separated station codes (default: all).")
+    @click.option("--stations", default="",
+                  help=N_("Comma-separated station codes (default: all)."))
     @json_option
     def badges_command(out: Path, stations: str, as_json: bool) -> None:
-        """Print QR station badges. Each printed badge gets a new token: older badges of the
-        same stations stop working."""
         from sqlalchemy import select
 
         from kiosk.checkin.badges import render_badges

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from kiosk import clock
+from kiosk.errors import N_
 
 
 def register(main: click.Group) -> None:
@@ -18,17 +19,16 @@ def register_receipts(main: click.Group) -> None:
     from kiosk.cli import emit, instance_option, json_option, open_current
     from kiosk.i18n import cli_gettext as _
 
-    @main.group("receipt")
+    @main.group("receipt", help=N_("Hand-in receipts."))
     def receipt_group() -> None:
-        """Hand-in receipts."""
+        pass
 
-    @receipt_group.command("verify")
+    @receipt_group.command("verify", help=N_(
+        "Check a receipt's QR text against this server's signing key (exit 0 only if genuine)."))
     @instance_option
     @click.argument("payload")
     @json_option
     def receipt_verify(payload: str, as_json: bool) -> None:
-        """Check a receipt's QR text against this server's signing key (exit 0 only if
-        genuine)."""
         from kiosk.collect.service import verify_receipt
         from kiosk.crypto import load_verify_key
 
@@ -47,12 +47,12 @@ def register_export(main: click.Group) -> None:
     from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current
     from kiosk.i18n import cli_gettext as _
 
-    @main.command("export")
+    @main.command("export", help=N_(
+        "The sealed hand-in bundle: encrypted archives, signed manifest, seal record."))
     @instance_option
     @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
     @json_option
     def export_command(out: Path, as_json: bool) -> None:
-        """The sealed hand-in bundle: encrypted archives, signed manifest, seal record."""
         from kiosk.collect.export import export_bundle
 
         result = export_bundle(open_current(), out, actor=CLI_ACTOR)
@@ -60,13 +60,14 @@ def register_export(main: click.Group) -> None:
              _("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s", n=result[
                  "hand_ins"], out=str(out), sha=result["manifest_sha256"]))
 
-    @main.command("verify")
+    @main.command("verify", help=N_(
+        "Check a bundle offline: manifest signature and every archive's hash."))
     @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
     @click.option("--fingerprint", default=None,
-                  help="The server key's fingerprint as printed on receipts and the seal record.")
+                  help=N_("The server key's fingerprint as printed on receipts and the seal "
+                          "record."))
     @json_option
     def verify_command(folder: Path, fingerprint: str | None, as_json: bool) -> None:
-        """Check a bundle offline: manifest signature and every archive's hash."""
         from kiosk.collect.export import verify_bundle
 
         problems = verify_bundle(folder, expected_fingerprint=fingerprint)

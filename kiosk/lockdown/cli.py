@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kiosk import clock
+from kiosk.errors import N_
 
 
 def register(main: click.Group) -> None:
@@ -12,19 +13,19 @@ def register(main: click.Group) -> None:
     from kiosk.i18n import cli_gettext as _
     from kiosk.lockdown.models import PhaseRow
 
-    @main.group("stations")
+    @main.group("stations", help=N_("Workstation seats (赛位)."))
     def stations_group() -> None:
-        """Workstation seats (赛位)."""
+        pass
 
-    @stations_group.command("add")
+    @stations_group.command("add", help=N_(
+        "Create stations A01… (continuing after the highest existing number)."))
     @instance_option
     @click.option("--count", required=True, type=click.IntRange(1, 2000))
     @click.option("--prefix", default="A", show_default=True)
-    @click.option("--first-ip", default=None, help="Bind the first station to this IP, the next "
-                  "to the next address, and so on.")
+    @click.option("--first-ip", default=None, help=N_("Bind the first station to this IP, the next "
+                  "to the next address, and so on."))
     @json_option
     def stations_add(count: int, prefix: str, first_ip: str | None, as_json: bool) -> None:
-        """Create stations A01… (continuing after the highest existing number)."""
         from kiosk.lockdown.service import add_stations
 
         instance = open_current()
@@ -37,19 +38,18 @@ def register(main: click.Group) -> None:
                last=stations[-1].code))
 
 
-    @main.command("phase")
+    @main.command("phase", help=N_("Drive the clock of a phase."))
     @instance_option
     @click.argument("action", type=click.Choice(["start", "pause", "resume", "end"]))
     @click.argument("name", type=click.Choice(["theory", "practical"]))
     @click.option("--minutes", type=float, default=None,
-                  help="Override the configured length (rehearsals; fractions allowed).")
+                  help=N_("Override the configured length (rehearsals; fractions allowed)."))
     @click.option("--at", "at", default=None, metavar="TIME",
-                  help="Schedule the start, e.g. 2026-11-22T09:00 (the server's local time).")
-    @click.option("--reason", default="", help="Why (for pause).")
+                  help=N_("Schedule the start, e.g. 2026-11-22T09:00 (the server's local time)."))
+    @click.option("--reason", default="", help=N_("Why (for pause)."))
     @json_option
     def phase_command(action: str, name: str, minutes: float | None, at: str | None,
                       reason: str, as_json: bool) -> None:
-        """Drive the clock of a phase."""
         from datetime import datetime
 
         from kiosk.errors import KioskError
@@ -89,14 +89,13 @@ def register(main: click.Group) -> None:
                               phase=_(phase_label), state=_(state_label),
                               end=clock.local_display(clock.phase_end(rule, now))))
 
-    @main.command("extend")
+    @main.command("extend", help=N_("Extend one station's deadline in the running phase."))
     @instance_option
     @click.argument("station")
     @click.argument("minutes", type=float)
-    @click.option("--reason", required=True, help="e.g. 设备故障（非选手原因）")
+    @click.option("--reason", required=True, help=N_("e.g. 设备故障（非选手原因）"))
     @json_option
     def extend_command(station: str, minutes: float, reason: str, as_json: bool) -> None:
-        """Extend one station's deadline in the running phase."""
         from kiosk.lockdown import phases
 
         instance = open_current()
@@ -114,12 +113,12 @@ def register(main: click.Group) -> None:
                station=station.upper(), minutes=minutes,
                deadline=clock.local_display(deadline)))
 
-    @stations_group.command("release")
+    @stations_group.command("release", help=N_(
+        "Sign a station out of its browser (after a workstation swap)."))
     @instance_option
     @click.argument("station")
     @json_option
     def stations_release(station: str, as_json: bool) -> None:
-        """Sign a station out of its browser (after a workstation swap)."""
         from kiosk.lockdown.field import release
 
         instance = open_current()
@@ -128,13 +127,13 @@ def register(main: click.Group) -> None:
         emit(as_json, {"station": station.upper(), "released": True},
              _("Released %(station)s.", station=station.upper()))
 
-    @stations_group.command("bind")
+    @stations_group.command("bind", help=N_(
+        "Bind a station to its workstation's IP (no IP: any workstation)."))
     @instance_option
     @click.argument("station")
     @click.argument("ip", required=False, default="")
     @json_option
     def stations_bind(station: str, ip: str, as_json: bool) -> None:
-        """Bind a station to its workstation's IP (no IP: any workstation)."""
         from kiosk.lockdown.field import rebind
 
         instance = open_current()
@@ -143,12 +142,12 @@ def register(main: click.Group) -> None:
         emit(as_json, {"station": bound.code, "workstation_ip": bound.workstation_ip},
              _("%(station)s bound to %(ip)s.", station=bound.code, ip=ip or "*"))
 
-    @main.command("announce")
+    @main.command("announce", help=N_(
+        "Post an announcement to every workstation and the hall clock."))
     @instance_option
     @click.argument("text")
     @json_option
     def announce_command(text: str, as_json: bool) -> None:
-        """Post an announcement to every workstation and the hall clock."""
         from kiosk.lockdown.field import announce
 
         instance = open_current()
@@ -157,15 +156,15 @@ def register(main: click.Group) -> None:
         emit(as_json, {"id": item.id, "at": clock.iso(item.at), "text": item.text},
              _("Announced."))
 
-    @main.group("lockdown")
+    @main.group("lockdown", help=N_("Workstation lockdown."))
     def lockdown_group() -> None:
-        """Workstation lockdown."""
+        pass
 
-    @lockdown_group.command("kit")
-    @click.option("--server", required=True, help="e.g. http://192.168.1.10:8080")
+    @lockdown_group.command("kit", help=N_(
+        "Write browser policies (.reg, .json), launch scripts and instructions."))
+    @click.option("--server", required=True, help=N_("e.g. http://192.168.1.10:8080"))
     @click.option("--out", required=True, type=click.Path(file_okay=False))
     def lockdown_kit(server: str, out: str) -> None:
-        """Write browser policies (.reg, .json), launch scripts and instructions."""
         from pathlib import Path
 
         from kiosk.lockdown.kit import write_kit
@@ -173,20 +172,21 @@ def register(main: click.Group) -> None:
         for path in write_kit(server, Path(out)):
             click.echo(str(path))
 
-    @main.command("preflight")
+    @main.command("preflight", help=N_(
+        "Readiness check of this server for exam day; non-zero exit on anything blocking."))
     @instance_option
     @click.option("--expected-upload-mb", type=int, default=None,
-                  help="Expected hand-in size per station (default: min(limit, 500)).")
+                  help=N_("Expected hand-in size per station (default: min(limit, 500))."))
     @json_option
     def preflight_command(expected_upload_mb: int | None, as_json: bool) -> None:
-        """Readiness check of this server for exam day; non-zero exit on anything blocking."""
         from kiosk.lockdown.preflight import run
 
         instance = open_current()
         checks = run(instance, expected_upload_mb=expected_upload_mb)
         marks = {"ok": "✓", "warn": "!", "fail": "✗"}
         emit(as_json, {"ok": all(c.status != "fail" for c in checks),
-                       "checks": [c.__dict__ for c in checks]},
-             lambda: "\n".join(f"{marks[c.status]} {c.name}: {c.detail}" for c in checks))
+                       "checks": [{"name": c.name, "status": c.status, "detail": c.detail}
+                                  for c in checks]},
+             lambda: "\n".join(f"{marks[c.status]} {c.line(_)}" for c in checks))
         if any(c.status == "fail" for c in checks):
             raise SystemExit(1)

@@ -5,20 +5,39 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select, text
 
 from kiosk import db as database
+from kiosk.errors import N_
 from kiosk.instance import Instance
 
 
 @dataclass(frozen=True)
 class Check:
+    """One line of the checklist. `name` is its stable key (`--json`); `label` and `message` are
+    msgids, both filled from `params`, translated when printed."""
+
     name: str
     status: str  # "ok", "warn", "fail"
-    detail: str
+    message: str
+    params: dict[str, object] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def detail(self) -> str:
+        return _fill(self.message, self.params)
+
+    def line(self, translate: Callable[..., str]) -> str:
+        return (f"{translate(self.label or self.name, **self.params)}"
+                f"{translate(N_(': '))}{translate(self.message, **self.params)}")
+
+
+def _fill(message: str, params: dict[str, object]) -> str:
+    return message % params if params else message
 
 
 def _default_route_exists() -> bool | None:
@@ -35,21 +54,26 @@ def _backup_check(instance: Instance) -> Check:
     """Automatic backups on, into a writable folder on another disk than the instance."""
     settings = instance.settings
     if not settings.backup_interval_minutes:
-        return Check("backups", "warn", "automatic backups are off (backup_interval_minutes = 0)")
+        return Check("backups", "warn", N_("automatic backups are off "
+                                           "(backup_interval_minutes = 0)"), label=N_("backups"))
     folder = settings.backup_folder(instance.path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return Check("backups", "fail", f"{folder}: {exc.strerror}")
+        return Check("backups", "fail", "%(folder)s: %(error)s",
+                     {"folder": str(folder), "error": exc.strerror}, N_("backups"))
     if not os.access(folder, os.W_OK):
-        return Check("backups", "fail", f"{folder} is not writable")
+        return Check("backups", "fail", N_("%(folder)s is not writable"), {"folder": str(folder)},
+                     N_("backups"))
     same_disk = folder.stat().st_dev == instance.path.stat().st_dev
-    detail = (f"every {settings.backup_interval_minutes} min to {folder}, "
-              f"{shutil.disk_usage(folder).free / 2**30:.1f} GiB free")
+    params = {"minutes": settings.backup_interval_minutes, "folder": str(folder),
+              "free": f"{shutil.disk_usage(folder).free / 2**30:.1f}"}
     if same_disk:
-        return Check("backups", "warn", detail + "; on the instance's own disk: set backup_dir "
-                     "to a second disk (docs/operations.md)")
-    return Check("backups", "ok", detail)
+        return Check("backups", "warn", N_(
+            "every %(minutes)s min to %(folder)s, %(free)s GiB free; on the instance's own disk: "
+            "set backup_dir to a second disk (docs/operations.md)"), params, N_("backups"))
+    return Check("backups", "ok", N_("every %(minutes)s min to %(folder)s, %(free)s GiB free"),
+                 params, N_("backups"))
 
 
 def run(instance: Instance, *, expected_upload_mb: int | None = None) -> list[Check]:
@@ -66,11 +90,15 @@ def run(instance: Instance, *, expected_upload_mb: int | None = None) -> list[Ch
         with instance.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         current, head = database.current_revision(instance.engine), database.head_revision()
-        checks.append(Check("database", "ok" if current == head else "fail",
-                            f"{instance.engine.url.render_as_string()} schema {current}"
-                            + ("" if current == head else f", needs {head}: kiosk migrate")))
+        ok = current == head
+        checks.append(Check("database", "ok" if ok else "fail", "%(url)s schema %(current)s"
+                            if ok else N_("%(url)s schema %(current)s, needs %(head)s: kiosk "
+                                          "migrate"),
+                            {"url": instance.engine.url.render_as_string(), "current": current,
+                             "head": head}, N_("database")))
     except Exception as exc:  # any failure to reach the database stops the day
-        checks.append(Check("database", "fail", str(exc)[:200]))
+        checks.append(Check("database", "fail", "%(error)s", {"error": str(exc)[:200]},
+                            N_("database")))
         return checks
     with instance.session() as session:
         stations = session.scalar(select(func.count()).select_from(Station)) or 0
@@ -82,43 +110,57 @@ def run(instance: Instance, *, expected_upload_mb: int | None = None) -> list[Ch
         questions = session.scalar(select(func.count()).select_from(Question)
                                    .where(Question.enabled)) or 0
         papers = session.scalar(select(func.count()).select_from(Paper)) or 0
-    checks.append(Check("stations", "ok" if stations else "fail", f"{stations} stations"))
+    checks.append(Check("stations", "ok" if stations else "fail", N_("%(n)s stations"),
+                        {"n": stations}, N_("stations")))
     checks.append(Check("badges", "ok" if badges == stations and stations else "warn",
-                        f"{badges} of {stations} stations have a printed badge"))
+                        N_("%(badges)s of %(n)s stations have a printed badge"),
+                        {"badges": badges, "n": stations}, N_("badges")))
     for role in ("crypt1", "crypt2", "archive"):
         checks.append(Check(f"judge key {role}", "ok" if role in roles else "fail",
-                            "registered" if role in roles else
-                            f"none: kiosk judge-key add NAME age1… --role {role}"))
+                            N_("registered") if role in roles else
+                            N_("none: kiosk judge-key add NAME age1… --role %(role)s"),
+                            {"role": role}, N_("judge key %(role)s")))
     missing_staff = sorted({"chief", "checkin", "crypt1", "crypt2", "field", "scorer",
                             "supervisor"} - staff)
     checks.append(Check("staff accounts", "ok" if not missing_staff else "warn",
-                        "every role has an account" if not missing_staff else
-                        "no account for " + ", ".join(missing_staff)))
-    checks.append(Check("roster", "ok" if roster else "warn", f"{roster} contestants"))
+                        N_("every role has an account") if not missing_staff else
+                        N_("no account for %(roles)s"), {"roles": ", ".join(missing_staff)},
+                        N_("staff accounts")))
+    checks.append(Check("roster", "ok" if roster else "warn", N_("%(n)s contestants"),
+                        {"n": roster}, N_("roster")))
     checks.append(Check("theory papers", "ok" if papers and papers >= stations else "warn",
-                        f"{questions} questions enabled, {papers} papers built"))
+                        N_("%(questions)s questions enabled, %(papers)s papers built"),
+                        {"questions": questions, "papers": papers}, N_("theory papers")))
     try:
         font = find_cjk_font(settings.pdf_font)
-        checks.append(Check("CJK font for PDFs", "ok", str(font.path)))
+        checks.append(Check("CJK font for PDFs", "ok", "%(path)s", {"path": str(font.path)},
+                            N_("CJK font for PDFs")))
     except FontMissing as exc:
-        checks.append(Check("CJK font for PDFs", "fail", exc.message))
+        checks.append(Check("CJK font for PDFs", "fail", exc.message,
+                            {k: str(v) for k, v in exc.details.items()}, N_("CJK font for PDFs")))
     per_station = expected_upload_mb or min(settings.upload_limit_mb, 500)
     needed = stations * per_station * 1024 * 1024 * 2  # ciphertext plus a backup copy
     free = shutil.disk_usage(instance.path).free
-    checks.append(Check("free disk", "ok" if free >= needed else "fail",
-                        f"{free / 2**30:.1f} GiB free, {needed / 2**30:.1f} GiB expected "
-                        f"({stations} × {per_station} MB × 2)"))
+    checks.append(Check("free disk", "ok" if free >= needed else "fail", N_(
+        "%(free)s GiB free, %(needed)s GiB expected (%(n)s × %(mb)s MB × 2)"),
+        {"free": f"{free / 2**30:.1f}", "needed": f"{needed / 2**30:.1f}", "n": stations,
+         "mb": per_station}, N_("free disk")))
     for folder in (instance.path / "archives", Path(tempfile.gettempdir())):
         writable = folder.is_dir() and os.access(folder, os.W_OK)
         checks.append(Check(f"writable {folder}", "ok" if writable else "fail",
-                            "upload and temporary files go here" if writable else "not writable"))
+                            N_("upload and temporary files go here") if writable else
+                            N_("not writable"), {"folder": str(folder)},
+                            N_("writable %(folder)s")))
     addresses = lan_addresses()
     checks.append(Check("listening addresses", "ok" if addresses else "warn",
-                        ", ".join(addresses) or "only loopback found; workstations need a LAN "
-                        "address"))
+                        "%(addresses)s" if addresses else
+                        N_("only loopback found; workstations need a LAN address"),
+                        {"addresses": ", ".join(addresses)}, N_("listening addresses")))
     route = _default_route_exists()
     checks.append(Check("no route to the internet", "warn" if route else "ok",
-                        "a default route exists: is this server really on the closed exam LAN?"
-                        if route else ("no default route" if route is False else "unknown")))
+                        N_("a default route exists: is this server really on the closed exam "
+                           "LAN?") if route else
+                        N_("no default route") if route is False else N_("unknown"),
+                        label=N_("no route to the internet")))
     checks.append(_backup_check(instance))
     return checks

@@ -11,6 +11,7 @@ import click
 
 from kiosk import clock
 from kiosk.checkpoints import checkpoint_for_print
+from kiosk.errors import N_
 
 
 def theory_weight(instance) -> Decimal:
@@ -22,9 +23,9 @@ def register(main: click.Group) -> None:
     from kiosk.errors import KioskError
     from kiosk.i18n import cli_gettext as _
 
-    @main.group("scores")
+    @main.group("scores", help=N_("Practical marks by station (two independent entries)."))
     def scores_group() -> None:
-        """Practical marks by station (two independent entries)."""
+        pass
 
     def _differences(session) -> list[dict]:
         from kiosk.results.service import differences
@@ -38,14 +39,14 @@ def register(main: click.Group) -> None:
         return "\n".join(f"{d['station']:<6} {d['task'] or _('total'):<12} "
                          f"{d['entry_1'] or '—':>8} {d['entry_2'] or '—':>8}" for d in items)
 
-    @scores_group.command("import")
+    @scores_group.command("import", help=N_(
+        "Import marks (赛位号, 分数, optional task columns); all rows or none."))
     @instance_option
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--entry", required=True, type=click.IntRange(1, 2),
-                  help="1 for the first scorekeeper, 2 for the second.")
+                  help=N_("1 for the first scorekeeper, 2 for the second."))
     @json_option
     def scores_import(file: Path, entry: int, as_json: bool) -> None:
-        """Import marks (赛位号, 分数, optional task columns); all rows or none."""
         from kiosk.results.service import import_marks
 
         instance = open_current()
@@ -59,26 +60,26 @@ def register(main: click.Group) -> None:
                                 _("Differences to resolve: %(n)s", n=len(found)),
                                 _lines(found)]).rstrip())
 
-    @scores_group.command("diff")
+    @scores_group.command("diff", help=N_(
+        "Every station and task where the two entries differ or one is missing."))
     @instance_option
     @json_option
     def scores_diff(as_json: bool) -> None:
-        """Every station and task where the two entries differ or one is missing."""
         instance = open_current()
         with instance.session() as session:
             found = _differences(session)
         emit(as_json, {"differences": found},
              lambda: _lines(found) or _("The two entries agree everywhere."))
 
-    @scores_group.command("resolve")
+    @scores_group.command("resolve", help=N_(
+        "The chief judge's decision on a difference, with the reason."))
     @instance_option
     @click.argument("station")
     @click.argument("mark")
     @click.option("--reason", required=True)
-    @click.option("--task", default="", help="A task column; empty: the total.")
+    @click.option("--task", default="", help=N_("A task column; empty: the total."))
     @json_option
     def scores_resolve(station: str, mark: str, reason: str, task: str, as_json: bool) -> None:
-        """The chief judge's decision on a difference, with the reason."""
         from kiosk.results.service import parse_mark, resolve
 
         value = parse_mark(mark)
@@ -99,12 +100,12 @@ def register(main: click.Group) -> None:
             raise KioskError(_("%(value)s is not a mark (two decimals at most)", value=text))
         return value
 
-    @scores_group.command("list")
+    @scores_group.command("list", help=N_(
+        "Every station's theory, practical, deductions and total (the locked copy once locked); "
+        "stations without a total say why."))
     @instance_option
     @json_option
     def scores_list(as_json: bool) -> None:
-        """Every station's theory, practical, deductions and total (the locked copy once
-        locked); stations without a total say why."""
         from kiosk.results import totals
 
         instance = open_current()
@@ -125,16 +126,16 @@ def register(main: click.Group) -> None:
 
         emit(as_json, {"stage": stage, "stations": items}, text)
 
-    @scores_group.command("deduct")
+    @scores_group.command("deduct", help=N_(
+        "A deduction for a violation: a share of the total (5%) or points (2)."))
     @instance_option
     @click.argument("station")
     @click.argument("amount")
     @click.option("--reason", required=True)
-    @click.option("--approved-by", required=True, help="Who approved the deduction.")
+    @click.option("--approved-by", required=True, help=N_("Who approved the deduction."))
     @json_option
     def scores_deduct(station: str, amount: str, reason: str, approved_by: str,
                       as_json: bool) -> None:
-        """A deduction for a violation: a share of the total (5%) or points (2)."""
         from kiosk.results import totals
 
         instance = open_current()
@@ -145,13 +146,13 @@ def register(main: click.Group) -> None:
                     "amount": str(row.amount)}
         emit(as_json, data, _("Deduction %(id)s recorded.", id=data["id"]))
 
-    @scores_group.command("withdraw")
+    @scores_group.command("withdraw", help=N_(
+        "Withdraw a deduction (before the review sample is drawn)."))
     @instance_option
     @click.argument("deduction_id", type=int)
     @click.option("--reason", required=True)
     @json_option
     def scores_withdraw(deduction_id: int, reason: str, as_json: bool) -> None:
-        """Withdraw a deduction (before the review sample is drawn)."""
         from kiosk.results import totals
 
         with open_current().session() as session:
@@ -159,11 +160,11 @@ def register(main: click.Group) -> None:
                                       now=clock.now())
         emit(as_json, {"withdrawn": deduction_id}, _("Withdrawn."))
 
-    @scores_group.command("lock")
+    @scores_group.command("lock", help=N_(
+        "Submit the station-number results (needs every total and a finished review)."))
     @instance_option
     @json_option
     def scores_lock(as_json: bool) -> None:
-        """Submit the station-number results (needs every total and a finished review)."""
         from kiosk.results import totals
 
         instance = open_current()
@@ -173,21 +174,21 @@ def register(main: click.Group) -> None:
             data = {"sha256": row.sha256, "locked_at": clock.iso(row.locked_at)}
         emit(as_json, data, _("Results locked. SHA-256 %(sha)s", sha=data["sha256"]))
 
-    @scores_group.command("unlock")
+    @scores_group.command("unlock", help=N_(
+        "Reopen the review (only before anything is unsealed)."))
     @instance_option
     @click.option("--reason", required=True)
     @json_option
     def scores_unlock(reason: str, as_json: bool) -> None:
-        """Reopen the review (only before anything is unsealed)."""
         from kiosk.results import totals
 
         with open_current().session() as session:
             totals.unlock(session, reason, actor=CLI_ACTOR, now=clock.now())
         emit(as_json, {"unlocked": True}, _("Unlocked."))
 
-    @main.group("review")
+    @main.group("review", help=N_("复核: the review sample, its outcomes and corrections."))
     def review_group() -> None:
-        """复核: the review sample, its outcomes and corrections."""
+        pass
 
     def _review_state(session) -> dict:
         from kiosk.results import review
@@ -214,11 +215,11 @@ def register(main: click.Group) -> None:
         lines += [f"{i['station']:<6} {i['why']:<7} {i['status']}" for i in state["items"]]
         return "\n".join(lines)
 
-    @review_group.command("draw")
+    @review_group.command("draw", help=N_(
+        "Draw the sample: the top 30 % by total and a random 15 % of the rest."))
     @instance_option
     @json_option
     def review_draw(as_json: bool) -> None:
-        """Draw the sample: the top 30 % by total and a random 15 % of the rest."""
         from kiosk.results import review
 
         instance = open_current()
@@ -228,22 +229,20 @@ def register(main: click.Group) -> None:
             state = _review_state(session)
         emit(as_json, state, lambda: _review_text(state))
 
-    @review_group.command("status")
+    @review_group.command("status", help=N_("The sample and where its review stands."))
     @instance_option
     @json_option
     def review_status(as_json: bool) -> None:
-        """The sample and where its review stands."""
         with open_current().session() as session:
             state = _review_state(session)
         emit(as_json, state, lambda: _review_text(state))
 
-    @review_group.command("confirm")
+    @review_group.command("confirm", help=N_("The sampled station's result is right."))
     @instance_option
     @click.argument("station")
     @click.option("--note", default="")
     @json_option
     def review_confirm(station: str, note: str, as_json: bool) -> None:
-        """The sampled station's result is right."""
         from kiosk.results import review
 
         with open_current().session() as session:
@@ -252,14 +251,14 @@ def register(main: click.Group) -> None:
             state = _review_state(session)
         emit(as_json, state, lambda: _review_text(state))
 
-    @review_group.command("error")
+    @review_group.command("error", help=N_(
+        "The sampled station's practical mark is wrong: what it should be, and why."))
     @instance_option
     @click.argument("station")
     @click.argument("mark")
     @click.option("--note", required=True)
     @json_option
     def review_error(station: str, mark: str, note: str, as_json: bool) -> None:
-        """The sampled station's practical mark is wrong: what it should be, and why."""
         from kiosk.results import review
 
         with open_current().session() as session:
@@ -268,14 +267,14 @@ def register(main: click.Group) -> None:
             state = _review_state(session)
         emit(as_json, state, lambda: _review_text(state))
 
-    @review_group.command("correct")
+    @review_group.command("correct", help=N_(
+        "The chief judge's correction of a practical mark during the review."))
     @instance_option
     @click.argument("station")
     @click.argument("mark")
     @click.option("--reason", required=True)
     @json_option
     def review_correct(station: str, mark: str, reason: str, as_json: bool) -> None:
-        """The chief judge's correction of a practical mark during the review."""
         from kiosk.results import review
 
         with open_current().session() as session:
@@ -284,18 +283,18 @@ def register(main: click.Group) -> None:
             state = _review_state(session)
         emit(as_json, state, lambda: _review_text(state))
 
-    @main.command("unseal")
+    @main.command("unseal", help=N_(
+        "逐层解密: open the draw records layer by layer (stage 2, then 1) with the encryption "
+        "judges' identity files, under a supervisor, once the results are locked. Each layer is "
+        "recomputed and checked against its printed commitment."))
     @instance_option
     @click.option("--identity", "identities", multiple=True, required=True,
                   type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--supervisor", required=True, metavar="USERNAME",
-                  help="The supervisor present; the password is asked for (or read from "
-                       "$KIOSK_SUPERVISOR_PASSWORD).")
+                  help=N_("The supervisor present; the password is asked for (or read from "
+                       "$KIOSK_SUPERVISOR_PASSWORD)."))
     @json_option
     def unseal_command(identities: tuple[Path, ...], supervisor: str, as_json: bool) -> None:
-        """逐层解密: open the draw records layer by layer (stage 2, then 1) with the encryption
-        judges' identity files, under a supervisor, once the results are locked. Each layer is
-        recomputed and checked against its printed commitment."""
         import json as json_module
 
         from kiosk import staff
@@ -335,14 +334,14 @@ def register(main: click.Group) -> None:
         if not all(s["verified"] for s in stages):
             raise SystemExit(1)
 
-    @main.command("results")
+    @main.command("results", help=N_(
+        "The final ranking per group once unsealed (成绩汇总表); before the unsealing, the locked "
+        "results by station only."))
     @instance_option
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="FILE.pdf for the signed results sheet, FILE.xlsx for a spreadsheet.")
+                  help=N_("FILE.pdf for the signed results sheet, FILE.xlsx for a spreadsheet."))
     @json_option
     def results_command(out: Path | None, as_json: bool) -> None:
-        """The final ranking per group once unsealed (成绩汇总表); before the unsealing, the
-        locked results by station only."""
         from kiosk.results import final
 
         instance = open_current()

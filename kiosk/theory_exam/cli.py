@@ -7,22 +7,23 @@ from pathlib import Path
 import click
 
 from kiosk import clock
+from kiosk.errors import N_
 
 
 def register(main: click.Group) -> None:
     from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current, write_output
     from kiosk.i18n import cli_gettext as _
 
-    @main.group("questions")
+    @main.group("questions", help=N_("The theory question bank (题库)."))
     def questions_group() -> None:
-        """The theory question bank (题库)."""
+        pass
 
-    @questions_group.command("import")
+    @questions_group.command("import", help=N_(
+        "Import .xlsx, .csv or .json in the bank template; all rows or none."))
     @instance_option
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @json_option
     def questions_import(file: Path, as_json: bool) -> None:
-        """Import .xlsx, .csv or .json in the bank template; all rows or none."""
         from kiosk.theory_exam.service import import_bank
 
         instance = open_current()
@@ -34,30 +35,29 @@ def register(main: click.Group) -> None:
              lambda: "\n".join([_("Imported %(n)s questions.", n=len(result.questions)),
                                 *[_("warning: %(w)s", w=w) for w in warnings]]))
 
-    @main.group("paper")
+    @main.group("paper", help=N_("The theory paper of every station."))
     def paper_group() -> None:
-        """The theory paper of every station."""
+        pass
 
-    @paper_group.command("set")
+    @paper_group.command("set", help=N_("Set the paper spec and build every station's paper now."))
     @instance_option
     @click.option("--single", type=click.IntRange(0), default=None,
-                  help="Single-choice questions per paper (default: the whole bank).")
+                  help=N_("Single-choice questions per paper (default: the whole bank)."))
     @click.option("--tf", type=click.IntRange(0), default=None,
-                  help="True/false questions per paper (default: the whole bank).")
-    @click.option("--single-points", default=None, help="Points per single-choice question.")
-    @click.option("--tf-points", default=None, help="Points per true/false question.")
+                  help=N_("True/false questions per paper (default: the whole bank)."))
+    @click.option("--single-points", default=None, help=N_("Points per single-choice question."))
+    @click.option("--tf-points", default=None, help=N_("Points per true/false question."))
     @click.option("--per-category", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                  default=None, help='JSON {"category": {"single": n, "tf": m}}.')
+                  default=None, help=N_('JSON {"category": {"single": n, "tf": m}}.'))
     @click.option("--same-questions", is_flag=True,
-                  help="Every station gets the same questions (still shuffled).")
+                  help=N_("Every station gets the same questions (still shuffled)."))
     @click.option("--no-shuffle-questions", is_flag=True)
     @click.option("--no-shuffle-options", is_flag=True)
     @click.option("--show-score", is_flag=True,
-                  help="Show the contestant the score after submitting.")
+                  help=N_("Show the contestant the score after submitting."))
     @json_option
     def paper_set(single, tf, single_points, tf_points, per_category, same_questions,
                   no_shuffle_questions, no_shuffle_options, show_score, as_json) -> None:
-        """Set the paper spec and build every station's paper now."""
         import json
         from decimal import Decimal, InvalidOperation
 
@@ -94,17 +94,17 @@ def register(main: click.Group) -> None:
         emit(as_json, {"papers": count, "full_marks": str(full)},
              _("Built %(n)s papers, full marks %(full)s.", n=count, full=full))
 
-    @main.group("exam")
+    @main.group("exam", help=N_("Theory exam results."))
     def exam_group() -> None:
-        """Theory exam results."""
+        pass
 
-    @exam_group.command("scores")
+    @exam_group.command("scores", help=N_(
+        "Theory results by station (every paper graded, submitted or not)."))
     @instance_option
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Also write an .xlsx file.")
+                  help=N_("Also write an .xlsx file."))
     @json_option
     def exam_scores(out: Path | None, as_json: bool) -> None:
-        """Theory results by station (every paper graded, submitted or not)."""
         from kiosk.theory_exam.exam import grade_all
         from kiosk.theory_exam.results import scores_json, scores_xlsx
 
