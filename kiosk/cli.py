@@ -12,6 +12,7 @@ import inspect
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,11 +97,13 @@ class TranslatedHelp:
         if not self.help:
             return ""
         text = _(self.help)
-        if " " in text.strip():
+        if not any(_columns(c) == 2 for c in text):
             return click.core._make_default_short_help(text, limit)
-        # Chinese has no spaces to cut at: the first clause, each character two columns wide.
+        # Chinese has no spaces to cut at: the first clause, cut to the columns it may take.
         first = _SENTENCE_END.split(text, maxsplit=1)[0].rstrip("；：;:")
-        return first if len(first) * 2 <= limit else first[:limit // 2 - 1] + "…"
+        while sum(map(_columns, first)) > limit:
+            first = first[:-2] + "…"
+        return first
 
     def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         records = [_help_record(ctx, p) for p in self.get_params(ctx)
@@ -126,6 +129,10 @@ class TranslatedHelp:
             with formatter.section(_(CLICK_WORDS["commands"])):
                 formatter.write_dl([(name, command.get_short_help_str(limit))
                                     for name, command in commands])
+
+
+def _columns(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
 def _help_record(ctx: click.Context, param: click.Parameter) -> tuple[str, str] | None:

@@ -216,7 +216,7 @@ def register(main: click.Group) -> None:
         return "\n".join(lines)
 
     @review_group.command("draw", help=N_(
-        "Draw the sample: the top 30 % by total and a random 15 % of the rest."))
+        "Draw the sample: the top 30% by total and a random 15% among the rest."))
     @instance_option
     @json_option
     def review_draw(as_json: bool) -> None:
