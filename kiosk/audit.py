@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.clock import iso
+from kiosk.clock import iso, local_display
 from kiosk.errors import N_
 from kiosk.models import AuditEvent, AuditHead
 
@@ -173,3 +173,160 @@ def list_events(session: Session, *, action: str = "", actor: str = "", subject:
     if before_seq:
         query = query.where(AuditEvent.seq < before_seq)
     return list(session.execute(query).scalars())
+
+
+# ----------------------------------------------------------------------------- how it reads
+# Labels only: nothing here changes what is stored or hashed. An action or a detail key missing
+# from these tables is shown with its raw name.
+
+ACTION_LABELS: dict[str, str] = {
+    "announcement.posted": N_("Announcement posted"),
+    "announcement.withdrawn": N_("Announcement withdrawn"),
+    "badges.issued": N_("Station badges printed"),
+    "bank.disabled": N_("Question disabled"),
+    "bank.enabled": N_("Question enabled"),
+    "bank.imported": N_("Question bank imported"),
+    "checkin.checked_in": N_("Checked in"),
+    "checkin.undone": N_("Check-in undone"),
+    "collect.exported": N_("Hand-ins exported"),
+    "collect.received": N_("Work handed in"),
+    "deduction.added": N_("Deduction recorded"),
+    "deduction.withdrawn": N_("Deduction withdrawn"),
+    "draw.committed": N_("Draw: commitment made"),
+    "draw.drawn": N_("Draw made"),
+    "draw.late_assigned": N_("Late arrival given a lot"),
+    "draw.seal_prepared": N_("Record sheet printed for sealing"),
+    "draw.sealed": N_("Draw record sealed"),
+    "draw.superseded": N_("Draw set aside for a redraw"),
+    "exam.submitted": N_("Theory paper handed in"),
+    "incident.noted": N_("Incident recorded"),
+    "judge_key.added": N_("Judge's public key registered"),
+    "marks.entered": N_("Marks entered"),
+    "marks.imported": N_("Marks imported"),
+    "marks.resolved": N_("Difference between the entries resolved"),
+    "paper.built": N_("Theory papers built"),
+    "paper.spec_set": N_("Paper spec set"),
+    "phase.early_finish": N_("Finished early"),
+    "phase.ended": N_("Phase ended"),
+    "phase.extended": N_("Extra time granted"),
+    "phase.paused": N_("Phase paused"),
+    "phase.resumed": N_("Phase resumed"),
+    "phase.scheduled": N_("Phase start scheduled"),
+    "phase.started": N_("Phase started"),
+    "results.locked": N_("Station-number results locked"),
+    "results.unlocked": N_("Results unlocked"),
+    "results.unsealed": N_("Draw record unsealed"),
+    "review.confirmed": N_("Review: correct"),
+    "review.corrected": N_("Mark corrected by the chief judge"),
+    "review.drawn": N_("Review sample drawn"),
+    "review.error": N_("Review: error reported"),
+    "review.escalated": N_("Error rate over 5%: every station is reviewed"),
+    "roster.imported": N_("Roster imported"),
+    "staff.cosign": N_("Co-signature"),
+    "staff.cosign_failed": N_("Co-signature failed: wrong username or password"),
+    "staff.cosign_refused": N_("Co-signature refused: not an account of the required role"),
+    "staff.login": N_("Signed in"),
+    "staff.login_failed": N_("Sign-in failed"),
+    "staff.logout": N_("Signed out"),
+    "staff.user_added": N_("Staff account added"),
+    "station.login": N_("Station signed in"),
+    "station.login_failed": N_("Wrong station badge codes"),
+    "station.login_refused_in_use": N_("Station sign-in refused: in use on another workstation"),
+    "station.login_wrong_workstation": N_("Station sign-in refused: not its workstation"),
+    "station.rebound": N_("Station bound to another workstation"),
+    "station.released": N_("Station released"),
+    "stations.added": N_("Stations added"),
+}
+
+DETAIL_LABELS: dict[str, str] = {
+    "added": N_("Added"), "address": N_("Address"), "after_seal": N_("After sealing"),
+    "amount": N_("Amount"), "answered": N_("Questions answered"),
+    "approved_by": N_("Approved by"), "assigned": N_("Assigned"), "bound_to": N_("Bound to"),
+    "commitment": N_("Commitment"), "count": N_("Count"), "deduction": N_("Proposed deduction"),
+    "device": N_("Trusted device"), "duplicate_stems": N_("Duplicate questions"),
+    "ends_at": N_("Ends at"), "entropy": N_("Public entropy"), "entry": N_("Entry"),
+    "error_rate": N_("Error rate"), "file": N_("File"), "first_ip": N_("First IP"),
+    "from": N_("From"), "group": N_("Group"), "hand_ins": N_("Hand-ins"), "id": N_("No."),
+    "id_number": N_("ID number"), "inputs": N_("Inputs"), "late": N_("Late"),
+    "manifest_sha256": N_("Manifest SHA-256"), "mark": N_("Mark"),
+    "master_seed_sha256": N_("Seed SHA-256"), "method": N_("Method"), "minute": N_("Minute"),
+    "minutes": N_("Minutes"), "note": N_("Note"), "papers": N_("Papers"),
+    "paused_seconds": N_("Paused for (seconds)"), "pairs": N_("Pairs"),
+    "per_category": N_("Per category"), "phase": N_("Phase"), "pool": N_("Pool"),
+    "population": N_("Stations"), "problems": N_("Problems"), "questions": N_("Questions"),
+    "random": N_("At random"), "reason": N_("Reason"), "receipt_no": N_("Receipt"),
+    "recipient": N_("Public key"), "recipients": N_("Public keys"),
+    "reissued": N_("Printed again"), "role": N_("Role"), "round": N_("Round"),
+    "rows": N_("Rows"), "rule": N_("Rule broken"), "same_questions": N_("Same questions"),
+    "sealed_sha256": N_("Sealed record SHA-256"), "seed": N_("Seed"), "sha256": N_("SHA-256"),
+    "single": N_("Single-choice questions"), "single_points": N_("Points per single-choice"),
+    "size": N_("Size"), "stage": N_("Stage"), "starts_at": N_("Starts at"),
+    "station_deadline": N_("Station's deadline"), "stations": N_("Stations"),
+    "stem": N_("Question"), "supervisor": N_("Supervisor"), "task": N_("Task"),
+    "text": N_("Text"), "tf": N_("True/false questions"),
+    "tf_points": N_("Points per true/false"), "to": N_("To"), "top": N_("Top 30%"),
+    "unchecked": N_("Not checked"), "unit": N_("Unit"), "verified": N_("Verified"),
+    "version": N_("Version"), "via": N_("Via"),
+}
+
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "method": {"computer": N_("computer draw"), "lots": N_("drawn lots")},
+    "unit": {"percent": N_("% of the total"), "points": N_("points")},
+    "via": {"kiosk": N_("workstation"), "desk": N_("collection desk")},
+}
+
+_YES, _NO, _NONE = N_("yes"), N_("no"), "—"
+
+
+def action_label(action: str) -> str | None:
+    """The msgid naming an action, or None: the page then shows the raw name."""
+    return ACTION_LABELS.get(action)
+
+
+def readable_details(details: str, translate: Callable[[str], str] = str,
+                     values: Mapping[str, Mapping[str, str]] | None = None
+                     ) -> list[tuple[str, str]]:
+    """An event's details as (label, value) lines for people: keys in words, values formatted,
+    long hashes shortened. `values` adds names for the values of some keys (roles, phases)."""
+    try:
+        data = json.loads(details) if details else {}
+    except ValueError:
+        return [("", details)]
+    if not isinstance(data, dict):
+        return [("", _value(data, "", translate, {}))]
+    names = {**VALUE_LABELS, **(values or {})}
+    return [(translate(DETAIL_LABELS[key]) if key in DETAIL_LABELS else key,
+             _value(value, key, translate, names)) for key, value in data.items()]
+
+
+def _value(value: object, key: str, translate: Callable[[str], str],
+           names: Mapping[str, Mapping[str, str]]) -> str:
+    if value is None:
+        return _NONE
+    if isinstance(value, bool):
+        return translate(_YES if value else _NO)
+    if isinstance(value, list):
+        return ", ".join(_value(v, key, translate, names) for v in value) or _NONE
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_value(v, k, translate, names)}" for k, v in value.items())
+    if key in names and str(value) in names[key]:
+        return translate(str(names[key][str(value)]))
+    if key == "size" and isinstance(value, int):
+        return _size(value)
+    text = str(value)
+    if key.endswith(("_at", "deadline")):
+        try:
+            return local_display(datetime.fromisoformat(text))
+        except ValueError:
+            return text
+    if len(text) >= 32 and all(c in "0123456789abcdef" for c in text):
+        return text[:16] + "…"  # a hash: enough to compare with a printed one
+    return text
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

@@ -74,8 +74,11 @@ def add_user(session: Session, username: str, role: str, password: str, *, actor
 
 
 def authenticate(session: Session, username: str, password: str, *, address: str,
-                 device: str | None, now: datetime, limit_per_minute: int) -> StaffUser:
-    """The user, or Unauthorized / TooManyAttempts. Every failure is counted and audited.
+                 device: str | None, now: datetime, limit_per_minute: int,
+                 action: str = "staff.login", role: str | None = None) -> StaffUser:
+    """The user, or Unauthorized / TooManyAttempts (or Forbidden: not of `role`). Every
+    failure is counted and audited; `action` names the event ("staff.cosign" for a
+    co-signature, so the log never shows it as a sign-in).
 
     `device` names a client the attacker cannot be: this browser's device-cookie nonce for
     this user, the signed-in staff account that asks for a co-signature, or CONSOLE_DEVICE.
@@ -89,22 +92,28 @@ def authenticate(session: Session, username: str, password: str, *, address: str
     attempt = _count_attempt(session, buckets, now)
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    failed = refused = False
     with write_transaction(session):
         if user is None or not valid or not user.active:
-            audit.record(session, audit.Actor(username or "?"), "staff.login_failed", at=now,
+            audit.record(session, audit.Actor(username or "?"), f"{action}_failed", at=now,
                          details={"address": address, "device": device is not None})
             failed = True
+        elif role is not None and user.role != role:
+            audit.record(session, audit.Actor(user.username, user.role), f"{action}_refused",
+                         at=now, details={"address": address, "role": role})
+            refused = True
         else:
             # Not a failure after all; and the bucket that only this client fills (its device,
             # or this user at this address) starts afresh. Others' failures stay counted.
             own_key = buckets[0][0]
             session.execute(delete(LoginAttempt).where(
                 or_(LoginAttempt.id.in_(attempt), LoginAttempt.key == own_key)))
-            audit.record(session, audit.Actor(user.username, user.role), "staff.login", at=now,
+            audit.record(session, audit.Actor(user.username, user.role), action, at=now,
                          details={"address": address, "device": device is not None})
-            failed = False
     if failed:
         raise Unauthorized(N_("Wrong username or password."))
+    if refused:
+        raise Forbidden(N_("%(user)s is not a %(role)s account."), user=user.username, role=role)
     return user
 
 
@@ -112,11 +121,9 @@ def cosign(session: Session, username: str, password: str, *, role: str, address
            device: str | None, now: datetime, limit_per_minute: int) -> StaffUser:
     """A second person present confirms with their own account (the supervisor at the
     unsealing): the same checks and throttle as signing in."""
-    user = authenticate(session, username.strip(), password, address=address, device=device,
-                        now=now, limit_per_minute=limit_per_minute)
-    if user.role != role:
-        raise Forbidden(N_("%(user)s is not a %(role)s account."), user=user.username, role=role)
-    return user
+    return authenticate(session, username.strip(), password, address=address, device=device,
+                        now=now, limit_per_minute=limit_per_minute, action="staff.cosign",
+                        role=role)
 
 
 def throttle_buckets(username: str, address: str, device: str | None,
