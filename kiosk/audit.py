@@ -271,7 +271,7 @@ DETAIL_LABELS: dict[str, str] = {
 
 VALUE_LABELS: dict[str, dict[str, str]] = {
     "method": {"computer": N_("computer draw"), "lots": N_("drawn lots")},
-    "unit": {"percent": N_("% of the total"), "points": N_("points")},
+    "unit": {"percent": N_("percent of the total"), "points": N_("points")},
     "via": {"kiosk": N_("workstation"), "desk": N_("collection desk")},
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from kiosk.device_cookie import COOKIE_NAME as DEVICE_COOKIE
 from kiosk.device_cookie import LIFETIME as DEVICE_LIFETIME
 from kiosk.device_cookie import DeviceCookies
 from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
-from kiosk.models import ROLES
+from kiosk.models import ROLES, AuditEvent
 from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, roles_required
 
 bp = Blueprint("auth", __name__)
@@ -30,6 +31,10 @@ ROLE_NAMES = {
     "scorer": lazy_gettext("Scorer"),
     "supervisor": lazy_gettext("Supervisor"),
 }
+
+# Who wrote an audit event: a staff role, or the command line, or a contestant's station.
+ACTOR_ROLE_NAMES = {**ROLE_NAMES, "cli": lazy_gettext("Command line"),
+                    "station": lazy_gettext("Station")}
 
 nav_item("auth.home", lambda: str(lazy_gettext("Home")), *ROLES, order=0)
 nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), "supervisor", "chief",
@@ -195,8 +200,31 @@ def _audit_page(form: CheckpointForm, outcome: tuple[bool, str] | None):
                                actor=args.get("actor", "").strip(),
                                subject=args.get("subject", "").strip(),
                                since=since, until=until, before_seq=before, limit=100)
-    return render_template("audit.html", events=events, args=args, checkpoint_form=form,
-                           checkpoint_outcome=outcome)
+    return render_template("audit.html", events=[_readable(e, _value_names()) for e in events],
+                           args=args, checkpoint_form=form, checkpoint_outcome=outcome,
+                           actor_roles=ACTOR_ROLE_NAMES)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One event as the audit page shows it: the action in words (None: unknown, shown raw)."""
+
+    event: AuditEvent
+    label: str | None
+    details: list[tuple[str, str]]
+
+
+def _value_names() -> dict[str, dict[str, str]]:
+    from kiosk.lockdown.phases import PHASE_LABELS
+
+    return {"role": {role: str(name) for role, name in ROLE_NAMES.items()},
+            "phase": dict(PHASE_LABELS)}
+
+
+def _readable(event: AuditEvent, values: dict[str, dict[str, str]]) -> AuditRow:
+    label = audit.action_label(event.action)
+    return AuditRow(event, gettext(label) if label else None,
+                    audit.readable_details(event.details, gettext, values))
 
 
 def _parse_day_time(text: str) -> datetime | None:
