@@ -253,7 +253,8 @@ DETAIL_LABELS: dict[str, str] = {
     "minutes": N_("Minutes"), "note": N_("Note"), "papers": N_("Papers"),
     "paused_seconds": N_("Paused for (seconds)"), "pairs": N_("Pairs"),
     "per_category": N_("Per category"), "phase": N_("Phase"), "pool": N_("Pool"),
-    "population": N_("Stations"), "problems": N_("Problems"), "questions": N_("Questions"),
+    "population": N_("Number of stations"), "problems": N_("Problems"),
+    "questions": N_("Questions"),
     "random": N_("At random"), "reason": N_("Reason"), "receipt_no": N_("Receipt"),
     "recipient": N_("Public key"), "recipients": N_("Public keys"),
     "reissued": N_("Printed again"), "role": N_("Role"), "round": N_("Round"),
@@ -261,7 +262,7 @@ DETAIL_LABELS: dict[str, str] = {
     "sealed_sha256": N_("Sealed record SHA-256"), "seed": N_("Seed"), "sha256": N_("SHA-256"),
     "single": N_("Single-choice questions"), "single_points": N_("Points per single-choice"),
     "size": N_("Size"), "stage": N_("Stage"), "starts_at": N_("Starts at"),
-    "station_deadline": N_("Station's deadline"), "stations": N_("Stations"),
+    "station_deadline": N_("Station's deadline"), "stations": N_("Number of stations"),
     "stem": N_("Question"), "supervisor": N_("Supervisor"), "task": N_("Task"),
     "text": N_("Text"), "tf": N_("True/false questions"),
     "tf_points": N_("Points per true/false"), "to": N_("To"), "top": N_("Top 30%"),
@@ -301,7 +302,7 @@ def readable_details(details: str, translate: Callable[[str], str] = str,
 
 def _value(value: object, key: str, translate: Callable[[str], str],
            names: Mapping[str, Mapping[str, str]]) -> str:
-    if value is None:
+    if value is None or value == "":
         return _NONE
     if isinstance(value, bool):
         return translate(_YES if value else _NO)

@@ -34,7 +34,7 @@ ROLE_NAMES = {
 
 # Who wrote an audit event: a staff role, or the command line, or a contestant's station.
 ACTOR_ROLE_NAMES = {**ROLE_NAMES, "cli": lazy_gettext("Command line"),
-                    "station": lazy_gettext("Station")}
+                    "station": lazy_gettext("Contestant's station")}
 
 nav_item("auth.home", lambda: str(lazy_gettext("Home")), *ROLES, order=0)
 nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), "supervisor", "chief",
@@ -212,19 +212,24 @@ class AuditRow:
     event: AuditEvent
     label: str | None
     details: list[tuple[str, str]]
+    subject: str
 
 
 def _value_names() -> dict[str, dict[str, str]]:
     from kiosk.lockdown.phases import PHASE_LABELS
 
-    return {"role": {role: str(name) for role, name in ROLE_NAMES.items()},
+    roles = {**ROLE_NAMES, "archive": lazy_gettext("Hand-in archive")}
+    return {"role": {role: str(name) for role, name in roles.items()},
             "phase": dict(PHASE_LABELS)}
 
 
 def _readable(event: AuditEvent, values: dict[str, dict[str, str]]) -> AuditRow:
     label = audit.action_label(event.action)
+    # A phase's events name it as their subject: "理论考试", not "theory".
+    phase = values["phase"].get(event.subject) if event.action.startswith("phase.") else None
     return AuditRow(event, gettext(label) if label else None,
-                    audit.readable_details(event.details, gettext, values))
+                    audit.readable_details(event.details, gettext, values),
+                    gettext(phase) if phase else event.subject)
 
 
 def _parse_day_time(text: str) -> datetime | None:
