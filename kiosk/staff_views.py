@@ -202,7 +202,9 @@ def _audit_page(form: CheckpointForm, outcome: tuple[bool, str] | None):
                                since=since, until=until, before_seq=before, limit=100)
     return render_template("audit.html", events=[_readable(e, _value_names()) for e in events],
                            args=args, checkpoint_form=form, checkpoint_outcome=outcome,
-                           actor_roles=ACTOR_ROLE_NAMES)
+                           actor_roles=ACTOR_ROLE_NAMES,
+                           action_choices=sorted((action, gettext(label)) for action, label
+                                                 in audit.ACTION_LABELS.items()))
 
 
 @dataclass(frozen=True)
