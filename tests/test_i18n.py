@@ -62,3 +62,32 @@ def test_every_marked_message_is_in_the_catalog():
     with po_path.open("rb") as f:
         catalog_ids = {m.id for m in read_po(f) if m.id}
     assert sorted(found - catalog_ids) == [], "run the extract/update steps in docs/i18n.md"
+
+
+# Roles as the competition documents (/work/shared/seeds, docs/i18n.md) name them: the two people
+# who type the marks twice are 记分员, the supervisors 监督人员 (监督组 as a group).
+ROLE_TERMS = {"Chief judge": "裁判长", "Check-in staff": "检录员",
+              "First encryption judge": "一次加密裁判", "Second encryption judge": "二次加密裁判",
+              "Field judge": "现场裁判", "Scorer": "记分员", "Supervisor": "监督人员"}
+# Words the documents do not use for these roles and things, and what they say instead.
+NOT_THE_DOCUMENTS_TERMS = {"评分裁判": "记分员", "工位电脑": "工位机", "考场须知": "竞赛须知",
+                           "考生": "选手"}
+
+
+def _catalog():
+    with (TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return {m.id: m.string for m in read_po(f) if m.id and isinstance(m.id, str)}
+
+
+def test_role_names_are_the_terms_of_the_competition_documents():
+    catalog = _catalog()
+    assert {role: catalog[role] for role in ROLE_TERMS} == ROLE_TERMS
+
+
+def test_no_message_uses_a_term_the_documents_do_not():
+    import re
+
+    wrong = {msgid: text for msgid, text in _catalog().items()
+             if any(term in text for term in NOT_THE_DOCUMENTS_TERMS)
+             or re.search(r"监督(?!人员|组|下)", text)}  # a supervisor is 监督人员
+    assert wrong == {}
