@@ -40,10 +40,10 @@ def test_the_audit_log_reads_in_chinese_without_raw_json(page, demo_server):
     assert "staff.login" not in table and "roster.imported" not in table
     expect(page.locator("tr[data-action='roster.imported'] td").nth(4)).to_have_text(
         "导入选手名单")
-    screenshot(page, "audit-log")
+    screenshot(page, "audit-log-details")
     results = Axe().run(page)
     serious = [v for v in results.response["violations"]
                if v["impact"] in ("critical", "serious")]
     assert serious == [], [v["id"] for v in serious]
     page.set_viewport_size({"width": 1920, "height": 1080})
-    screenshot(page, "audit-log-1920")
+    screenshot(page, "audit-log-details-1920")
