@@ -91,7 +91,7 @@ def run(instance: Instance, *, expected_upload_mb: int | None = None) -> list[Ch
             conn.execute(text("SELECT 1"))
         current, head = database.current_revision(instance.engine), database.head_revision()
         ok = current == head
-        checks.append(Check("database", "ok" if ok else "fail", "%(url)s schema %(current)s"
+        checks.append(Check("database", "ok" if ok else "fail", N_("%(url)s, schema %(current)s")
                             if ok else N_("%(url)s schema %(current)s, needs %(head)s: kiosk "
                                           "migrate"),
                             {"url": instance.engine.url.render_as_string(), "current": current,
