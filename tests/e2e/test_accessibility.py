@@ -31,7 +31,15 @@ NOT_PAGES = re.compile(r"\.(pdf|xlsx|csv|json|zip)$|^/api/|^/static/|^/logout")
 # Being fixed on the branches named, at the same time as this test: the lead removes these
 # entries when merging those branches. Each entry: the page (as `page_key` names it) and the
 # axe rule ids seen there on this branch.
-KNOWN_ELSEWHERE: dict[str, set[str]] = {}
+KNOWN_ELSEWHERE: dict[str, set[str]] = {
+    # being fixed on branch i15-field; the lead removes these at merge
+    "/field": {"meta-refresh"},  # the field dashboard reloads itself by <meta http-equiv=refresh>
+    "/field/*": {"select-name"},  # a station's page: a <select> without a label
+    # being fixed on branch i15-collect; the lead removes these at merge
+    "/collect": {"label"},  # the collection desk's file field has no label
+    # being fixed on branch i15-kiosk; the lead removes these at merge
+    "/kiosk (hand-in confirmation)": {"aria-dialog-name"},  # the dialog has no accessible name
+}
 
 _axe = Axe()
 
@@ -57,16 +65,17 @@ class Walk:
         self.found: dict[str, list[str]] = {}
         self.seen: list[str] = []
 
-    def check(self, page, key: str) -> None:
-        self.seen.append(key)
-        known = KNOWN_ELSEWHERE.get(key, set())
+    def check(self, page, kind: str, who: str = "") -> None:
+        name = f"{kind} as {who}" if who else kind
+        self.seen.append(name)
+        known = KNOWN_ELSEWHERE.get(kind, set())
         left = [v for v in blocking_violations(page) if v.split(" ")[0] not in known]
         if left:
-            self.found[key] = left
+            self.found[name] = left
 
     def report(self) -> str:
-        return "\n".join(f"{key}:\n  " + "\n  ".join(violations)
-                         for key, violations in self.found.items())
+        return "\n".join(f"{name}:\n  " + "\n  ".join(violations)
+                         for name, violations in self.found.items())
 
 
 def _same_site_links(page, base: str) -> list[str]:
@@ -88,7 +97,7 @@ def _walk_role(browser, demo: dict, role: str, walk: Walk, checked: set[str]) ->
         further: list[str] = []
         for url in nav:
             page.goto(url)
-            walk.check(page, f"{page_key(url)} as {role}")
+            walk.check(page, page_key(url), role)
             checked.add(page_key(url))
             further += _same_site_links(page, demo["url"])
         for url in dict.fromkeys(further):
@@ -96,15 +105,15 @@ def _walk_role(browser, demo: dict, role: str, walk: Walk, checked: set[str]) ->
                 continue
             checked.add(page_key(url))
             page.goto(url)
-            walk.check(page, f"{page_key(url)} as {role}")
+            walk.check(page, page_key(url), role)
         if role == "chief":
             hall = page.goto(demo["url"] + "/control")
             assert hall and hall.ok
             hall_url = page.locator("a[href*='/hall/']").first.get_attribute("href")
             page.goto(hall_url)
-            walk.check(page, "/hall/* (hall clock)")
+            walk.check(page, "/hall/*")
         page.goto(demo["url"] + "/no-such-page")
-        walk.check(page, f"error page as {role}")
+        walk.check(page, "error page", role)
     finally:
         context.close()
 
@@ -115,32 +124,36 @@ def test_no_page_of_any_role_or_of_the_kiosk_has_a_serious_violation(browser, tm
 
     walk = Walk()
     with served_demo(tmp_path / "axe", prepare=start_theory) as demo:
+        # A workstation first, so that the staff pages then show a day under way: the badge
+        # sign-in, the theory exam, the hand-in confirmation, handed in, the practical exam.
         context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
         page = context.new_page()
-        page.goto(demo["url"] + "/login")
-        walk.check(page, "/login")
-        checked: set[str] = set()
-        # The chief judge first: most entries, so the others' pages are mostly known kinds.
-        for role in sorted(ROLES, key=lambda r: r != "chief"):
-            _walk_role(browser, demo, role, walk, checked)
-
-        # A workstation: the badge sign-in, the theory exam, the hand-in confirmation, the
-        # practical exam.
         page.goto(demo["url"] + "/kiosk")
         walk.check(page, "/kiosk (sign-in)")
-        station = demo["stations"][0]
-        badge_sign_in(page, demo["url"], station["code"])
+        badge_sign_in(page, demo["url"], demo["stations"][0]["code"])
         expect(page.locator("[data-view=exam]")).to_be_visible()
+        page.locator(".option").first.click()
         walk.check(page, "/kiosk (theory exam)")
         page.locator("[data-submit]").click()
         expect(page.locator("[data-confirm]")).to_be_visible()
         walk.check(page, "/kiosk (hand-in confirmation)")
+        page.locator("[data-confirm-yes]").click()
+        expect(page.locator("[data-view=done]")).to_be_visible()
+        walk.check(page, "/kiosk (handed in)")
         cli(demo["path"], "phase", "end", "theory")
         cli(demo["path"], "phase", "start", "practical", "--minutes", "60")
         page.reload()
         expect(page.locator("[data-view=practical]")).to_be_visible()
         walk.check(page, "/kiosk (practical exam)")
+
+        page.context.clear_cookies()
+        page.goto(demo["url"] + "/login")
+        walk.check(page, "/login")
         context.close()
+        checked: set[str] = set()
+        # The chief judge first: most entries, so the others' pages are mostly known kinds.
+        for role in sorted(ROLES, key=lambda r: r != "chief"):
+            _walk_role(browser, demo, role, walk, checked)
 
     assert len(walk.seen) > 40, walk.seen  # the walk really went through the day's pages
     assert not walk.found, "critical or serious axe violations:\n" + walk.report()
