@@ -1,4 +1,6 @@
 import json
+import re
+from pathlib import Path
 
 import pyrage
 from click.testing import CliRunner
@@ -129,3 +131,26 @@ def test_lan_addresses_finds_every_interface_address_of_this_machine():
     expected = {line.split()[3].split("/")[0] for line in shown.splitlines()}
     expected = {a for a in expected if not a.startswith("127.")}
     assert expected <= set(lan_addresses())
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readmes_documentation_table_is_one_table_and_every_link_opens():
+    text = README.read_text("utf-8")
+    section = text.split("## Documentation", 1)[1].split("\n## ", 1)[0].strip()
+    rows = section.splitlines()
+    assert all(row.startswith("|") for row in rows), "a blank or stray line splits the table"
+    for target in re.findall(r"\]\(([^)#]+)\)", section):
+        assert (README.parent / target).exists(), target
+
+
+def test_the_readmes_first_command_installs_a_font_the_pdfs_find():
+    from kiosk.pdf import KNOWN_FONTS
+
+    first = re.search(r"```sh\n(.+?)\n```", README.read_text("utf-8"), re.S).group(1)
+    assert "kiosk demo" in first
+    # Debian's package for the first font the PDFs look for.
+    assert "fonts-wqy-zenhei" in first
+    assert KNOWN_FONTS[0][0].name == "wqy-zenhei.ttc"
+    assert "python3-venv" in first  # Debian's python3 has no venv without it
