@@ -107,8 +107,8 @@ def _walk_role(browser, demo: dict, role: str, walk: Walk, checked: set[str]) ->
             page.goto(url)
             walk.check(page, page_key(url), role)
         if role == "chief":
-            hall = page.goto(demo["url"] + "/control")
-            assert hall and hall.ok
+            control = page.goto(demo["url"] + "/control")
+            assert control and control.ok
             hall_url = page.locator("a[href*='/hall/']").first.get_attribute("href")
             page.goto(hall_url)
             walk.check(page, "/hall/*")
