@@ -103,6 +103,7 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
             "again."), 400)
 
     _register_blueprints(app)
+    web.check_navigation(app)
     # What a crash left mid-upload was never acknowledged: it goes before anything is served.
     from kiosk.collect.service import remove_partials
 

@@ -8,6 +8,7 @@ public part (`kiosk judge-key new` there, `kiosk judge-key add` here).
 from __future__ import annotations
 
 import json
+import unicodedata
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -101,7 +102,6 @@ def open_or_build_demo(path: Path) -> tuple[Instance, dict, bool]:
 
 def register(main: click.Group) -> None:
     from kiosk.cli import instance_option, instance_path, json_option
-    from kiosk.i18n import cli_gettext as _
 
     @main.command("demo", help=N_(
         "Create (or reuse) a complete demo instance from seed/, print the logins, serve it."))
@@ -112,43 +112,114 @@ def register(main: click.Group) -> None:
     @json_option
     def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:
         from kiosk import create_app
-        from kiosk.serve import lan_addresses, serve
 
         path = instance_path()
         instance, info, created = open_or_build_demo(path)
         instance.engine.dispose()
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         url = f"http://{shown_host}:{port}/"
+        lan_urls = [f"http://{address}:{port}/" for address in
+                    reachable_addresses(instance.settings.allowed_networks)
+                    ] if host in ("0.0.0.0", "::") else []
+        font, font_problem = pdf_font_check(instance.settings.pdf_font)
         if as_json:
-            click.echo(json.dumps({"url": url, "instance": str(path), "created": created,
+            click.echo(json.dumps({"url": url, "lan_urls": lan_urls, "instance": str(path),
+                                   "created": created, "pdf_font": font,
                                    "users": info["users"], "judge_keys": info["judge_keys"],
                                    "stations": info.get("stations", []),
                                    "badges_pdf": info.get("badges_pdf")},
                                   ensure_ascii=False))
         else:
-            click.echo(_("Demo instance: %(path)s", path=str(path)) + (
-                "" if created else "  " + _("(reused; delete the folder to start afresh)")))
-            click.echo(_("Staff sign-in: %(url)s", url=url + "login"))
-            for address in lan_addresses() if host in ("0.0.0.0", "::") else []:
-                click.echo(_("  from the hall's network: %(url)s",
-                             url=f"http://{address}:{port}/"))
-            click.echo(_("Workstations (contestants): %(url)s", url=url + "kiosk"))
-            sample = info.get("stations", [])[:3]
-            if sample:
-                click.echo(_("  badge codes, e.g. %(codes)s (all in %(file)s)",
-                             codes=", ".join(f"{s['station']} {s['code']}" for s in sample),
-                             file=info.get("badges_pdf") or str(path / DEMO_MARKER)))
-            click.echo("")
-            click.echo(_("Staff accounts (demo passwords, shown here and kept in %(file)s):",
-                         file=str(path / DEMO_MARKER)))
-            for user in info["users"]:
-                click.echo(f"  {user['username']:<12} {user['role']:<11} {user['password']}")
-            click.echo("")
-            for key in info["judge_keys"]:
-                click.echo(f"  {key['role']:<8} {key['recipient']}  {key['identity_file']}")
-            click.echo(_(KEY_WARNING))
-            click.echo("")
-            click.echo(_("To try the theory exam: kiosk phase start theory --minutes 10, then "
-                         "sign a workstation in with a badge code."))
+            print_demo(path, info, created, url, lan_urls, font, font_problem,
+                       bound=host in ("0.0.0.0", "::"))
         if not no_serve:
+            from kiosk.serve import serve
+
             serve(create_app(path), host, port, threads=16)
+
+
+def reachable_addresses(allowed_networks: list[str]) -> list[str]:
+    """This machine's addresses that the server answers on: inside the allowed networks."""
+    import ipaddress
+
+    from kiosk.serve import lan_addresses
+    from kiosk.web import address_allowed
+
+    networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    return [a for a in lan_addresses() if address_allowed(a, networks)]
+
+
+def pdf_font_check(configured: str) -> tuple[str | None, str | None]:
+    """The CJK font the PDFs will embed, or what is wrong: a demo whose badges cannot print
+    says so at its start, not at the first click on 打印."""
+    from kiosk.i18n import cli_gettext
+    from kiosk.pdf import find_cjk_font, register_font
+
+    try:
+        choice = find_cjk_font(configured)
+        register_font(str(choice.path), choice.index)
+    except FontMissing as exc:
+        return None, cli_gettext(exc.message, **exc.details)
+    return str(choice.path), None
+
+
+def pad(text: str, columns: int) -> str:
+    """Left-aligned in `columns` terminal columns: a Chinese character takes two."""
+    width = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(columns - width, 0)
+
+
+def print_demo(path: Path, info: dict, created: bool, url: str, lan_urls: list[str],
+               font: str | None, font_problem: str | None, *, bound: bool) -> None:
+    from kiosk.i18n import cli_gettext as _
+
+    def heading(text: str) -> None:
+        click.echo("")
+        click.echo(click.style(f"== {text} ==", bold=True))
+
+    click.echo(_("Demo instance: %(path)s", path=str(path)) + (
+        "" if created else "  " + _("(reused; delete the folder to start afresh)")))
+
+    heading(_("Addresses"))
+    click.echo(_("On this machine: staff %(login)s · workstations %(kiosk)s",
+                 login=url + "login", kiosk=url + "kiosk"))
+    for lan in lan_urls:
+        click.echo(_("From the hall's network: staff %(login)s · workstations %(kiosk)s",
+                     login=lan + "login", kiosk=lan + "kiosk"))
+    if bound and not lan_urls:
+        click.echo(_("No address of this machine is inside the allowed networks "
+                     "(allowed_networks in config.toml): workstations on the LAN cannot reach "
+                     "this server, only this machine can."))
+    sample = info.get("stations", [])[:3]
+    if sample:
+        click.echo(_("Badge codes for the workstations, e.g. %(codes)s (all in %(file)s)",
+                     codes=", ".join(f"{s['station']} {s['code']}" for s in sample),
+                     file=info.get("badges_pdf") or str(path / DEMO_MARKER)))
+
+    heading(_("Staff accounts (demo passwords, also kept in %(file)s)",
+              file=str(path / DEMO_MARKER)))
+    username, role, password = _("Username"), _("Role"), _("Password")
+    click.echo(f"  {pad(username, 12)} {pad(role, 11)} {password}")
+    for user in info["users"]:
+        click.echo(f"  {user['username']:<12} {user['role']:<11} {user['password']}")
+
+    heading(_("Demo judge keys"))
+    recipient, identity_file = _("Public key (age recipient)"), _("Private key file")
+    click.echo(f"  {pad(role, 8)} {pad(recipient, 62)}  {identity_file}")
+    for key in info["judge_keys"]:
+        click.echo(f"  {key['role']:<8} {key['recipient']:<62}  {key['identity_file']}")
+    click.echo(_(KEY_WARNING))
+
+    heading(_("PDFs (badges, sheets, receipts)"))
+    if font:
+        click.echo(_("Chinese font embedded in every PDF: %(font)s", font=font))
+    else:
+        click.echo(click.style(_("!!! PDFs cannot be printed: %(problem)s",
+                                 problem=font_problem), bold=True))
+        click.echo(_("Install a Chinese TrueType font, then run kiosk demo again: "
+                     "sudo apt-get install fonts-wqy-zenhei (Debian, Ubuntu), sudo dnf install "
+                     "wqy-zenhei-fonts (Fedora). Badges are printed from the 工位牌 page."))
+
+    click.echo("")
+    click.echo(_("To try the theory exam: kiosk phase start theory --minutes 10, then "
+                 "sign a workstation in with a badge code."))

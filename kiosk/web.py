@@ -189,10 +189,26 @@ def nav_item(endpoint: str, label: Callable[[], str], *roles: str, order: int = 
         NAV.append(NavItem(endpoint, label, frozenset(roles), order))
 
 
+class NavigationError(RuntimeError):
+    """A navigation entry that could never be shown or opened: a mistake in the code."""
+
+
+def check_navigation(app: Flask) -> None:
+    """Asked once when the app is made: every entry names a real staff page, and only roles that
+    page lets in. A wrong name would otherwise leave the entry missing without a word."""
+    for item in NAV:
+        view = app.view_functions.get(item.endpoint)
+        if view is None:
+            raise NavigationError(f"navigation entry {item.endpoint!r} names no route")
+        kind, allowed = getattr(view, "access", (None, frozenset()))
+        if kind != "staff" or not item.roles <= allowed:
+            refused = ", ".join(sorted(item.roles - allowed)) or kind
+            raise NavigationError(f"navigation entry {item.endpoint!r} is shown to roles its "
+                                  f"page refuses: {refused}")
+
+
 def nav_for(role: str | None) -> list[NavItem]:
-    views = current_app.view_functions
-    return sorted((item for item in NAV if role in item.roles and item.endpoint in views),
-                  key=lambda item: item.order)
+    return sorted((item for item in NAV if role in item.roles), key=lambda item: item.order)
 
 
 # ----------------------------------------------------------------------------- request guards

@@ -1,4 +1,6 @@
 import json
+import re
+from pathlib import Path
 
 import pyrage
 from click.testing import CliRunner
@@ -64,3 +66,91 @@ def test_demo_staff_can_sign_in_in_chinese(tmp_path):
     assert "监督" in response.text
     audit_page = client.get("/audit")
     assert "roster.imported" in audit_page.text
+
+
+def _demo_text(tmp_path, monkeypatch, *, addresses=None, fonts=None):
+    from kiosk import pdf, serve
+
+    if addresses is not None:
+        monkeypatch.setattr(serve, "lan_addresses", lambda: addresses)
+    if fonts is not None:
+        monkeypatch.setattr(pdf, "KNOWN_FONTS", fonts)
+    monkeypatch.setenv("KIOSK_LANG", "zh_Hans_CN")
+    result = CliRunner().invoke(main, ["--instance", str(tmp_path / "demo"), "demo",
+                                       "--no-serve"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_demo_prints_the_addresses_workstations_on_the_lan_can_reach(tmp_path, monkeypatch):
+    # 203.0.113.9 is outside the allowed (private) networks: the server would refuse it.
+    text = _demo_text(tmp_path, monkeypatch, addresses=["10.20.0.5", "203.0.113.9",
+                                                        "192.168.1.40"])
+    assert "http://10.20.0.5:8080/kiosk" in text
+    assert "http://192.168.1.40:8080/login" in text
+    assert "203.0.113.9" not in text
+    for heading in ("地址", "工作人员账号", "演示裁判密钥"):
+        assert heading in text, heading
+
+
+def test_the_demo_says_when_no_address_is_reachable_from_the_lan(tmp_path, monkeypatch):
+    text = _demo_text(tmp_path, monkeypatch, addresses=["203.0.113.9"])
+    assert "http://127.0.0.1:8080/login" in text
+    assert "局域网" in text and "allowed_networks" in text
+
+
+def test_the_demo_says_plainly_what_to_install_when_pdfs_cannot_print(tmp_path, monkeypatch):
+    text = _demo_text(tmp_path, monkeypatch, addresses=[], fonts=[])
+    assert "sudo apt-get install fonts-wqy-zenhei" in text
+    assert "PDF" in text
+
+
+def test_the_demo_names_the_font_its_pdfs_embed(tmp_path, monkeypatch):
+    import pytest
+
+    from kiosk.pdf import FontMissing, find_cjk_font
+
+    try:
+        font = find_cjk_font()
+    except FontMissing:
+        pytest.skip("no CJK font on this machine")
+    assert str(font.path) in _demo_text(tmp_path, monkeypatch, addresses=[])
+
+
+def test_lan_addresses_finds_every_interface_address_of_this_machine():
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from kiosk.serve import lan_addresses
+
+    if not shutil.which("ip"):
+        pytest.skip("no ip command to compare with")
+    shown = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True).stdout
+    expected = {line.split()[3].split("/")[0] for line in shown.splitlines()}
+    expected = {a for a in expected if not a.startswith("127.")}
+    assert expected <= set(lan_addresses())
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readmes_documentation_table_is_one_table_and_every_link_opens():
+    text = README.read_text("utf-8")
+    section = text.split("## Documentation", 1)[1].split("\n## ", 1)[0].strip()
+    rows = section.splitlines()
+    assert all(row.startswith("|") for row in rows), "a blank or stray line splits the table"
+    for target in re.findall(r"\]\(([^)#]+)\)", section):
+        assert (README.parent / target).exists(), target
+
+
+def test_the_readmes_first_command_installs_a_font_the_pdfs_find():
+    from kiosk.pdf import KNOWN_FONTS
+
+    first = re.search(r"```sh\n(.+?)\n```", README.read_text("utf-8"), re.S).group(1)
+    assert "kiosk demo" in first
+    # Debian's package for the first font the PDFs look for.
+    assert "fonts-wqy-zenhei" in first
+    assert KNOWN_FONTS[0][0].name == "wqy-zenhei.ttc"
+    assert "python3-venv" in first  # Debian's python3 has no venv without it

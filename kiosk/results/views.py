@@ -34,7 +34,7 @@ nav_item("results.overview", lambda: str(lazy_gettext("Scoring")), "chief", "sup
 nav_item("results.entry_index", lambda: str(lazy_gettext("Score entry")), "scorer", order=60)
 nav_item("results.unseal", lambda: str(lazy_gettext("Unsealing")), "crypt1", "crypt2", "chief",
          "supervisor", order=61)
-nav_item("results.final", lambda: str(lazy_gettext("Final results")), "chief", "supervisor",
+nav_item("results.final_page", lambda: str(lazy_gettext("Final results")), "chief", "supervisor",
          order=62)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,7 +9,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -118,3 +118,62 @@ def test_a_workstation_in_the_wrong_time_zone_still_shows_the_halls_time(browser
     expected = hall_time.hour * 60 + hall_time.minute
     assert min(abs(shown_minutes - expected), 1440 - abs(shown_minutes - expected)) <= 1
     context.close()
+
+
+SIZES = [(1366, 768), (1920, 1080)]
+
+
+def _header_layout(page) -> dict:
+    return page.evaluate("""() => {
+        const header = document.querySelector("header.topbar").getBoundingClientRect();
+        const entries = [...document.querySelectorAll("header nav a")].map(a => {
+            const box = a.getBoundingClientRect();
+            return {text: a.textContent.trim(), top: Math.round(box.top), left: box.left,
+                    right: box.right, shown: box.width > 0 && box.height > 0};
+        });
+        return {height: header.height, entries, width: window.innerWidth,
+                scrollWidth: document.documentElement.scrollWidth};
+    }""")
+
+
+@pytest.mark.parametrize("role", ["chief", "supervisor", "checkin", "crypt1", "crypt2", "field",
+                                  "scorer"])
+def test_the_staff_header_is_one_compact_line_of_navigation_for_every_role(browser, demo_server,
+                                                                            role):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        sign_in(page, demo_server, role=role)
+        expected = page.locator("ul.tasks a").all_inner_texts()  # the home page's task list
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            layout = _header_layout(page)
+            texts = [e["text"] for e in layout["entries"]]
+            assert texts[1:] == expected, (width, texts)  # nothing hidden: home + every task
+            # At most a tenth of a 768-px screen; every entry on one line, inside the screen.
+            assert layout["height"] <= 76, (width, layout["height"])
+            assert len({e["top"] for e in layout["entries"]}) == 1, (width, layout["entries"])
+            assert all(e["shown"] and e["left"] >= 0 and e["right"] <= width
+                       for e in layout["entries"]), (width, layout["entries"])
+            assert layout["scrollWidth"] <= width
+    finally:
+        context.close()
+
+
+def test_in_english_the_chief_judges_header_wraps_compactly_and_hides_nothing(browser,
+                                                                            demo_server):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        sign_in(page, demo_server, role="chief")
+        page.click("button:has-text('English')")
+        expect(page.locator("h1")).to_have_text("Chief judge")
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            layout = _header_layout(page)
+            assert len(layout["entries"]) == 14
+            assert layout["height"] <= 110, (width, layout["height"])
+            assert all(e["shown"] and e["right"] <= width for e in layout["entries"])
+            assert layout["scrollWidth"] <= width
+    finally:
+        context.close()
