@@ -250,7 +250,8 @@ def early_finish(session: Session, code: str, *, actor: audit.Actor, now: dateti
         station = _station(session, code)
         row = phases.get_phase(session, phase_name)
         if row is None or row.starts_at is None:
-            raise Conflict(N_("The %(phase)s phase has not started."), phase=phase_name)
+            raise Conflict(N_("%(phase)s has not started."),
+                           phase=phases.display_name(phase_name))
         if session.scalar(select(EarlyFinish.id).where(EarlyFinish.phase_id == row.id,
                                                        EarlyFinish.station_id == station.id)):
             raise Conflict(N_("%(station)s has finished early already."), station=station.code)
