@@ -83,7 +83,7 @@ def control():
     settings = kiosk_instance().settings
     return render_template(
         "lockdown/control.html", rows=rows, states=states, ends=ends,
-        state_labels=phases.STATE_LABELS, now_local=clock.local_display(now, "%Y-%m-%dT%H:%M"),
+        state_labels=phases.STATE_LABELS,
         default_minutes={"theory": settings.theory_minutes,
                          "practical": settings.practical_minutes},
         announcements=field.recent_announcements(db(), limit=20),
