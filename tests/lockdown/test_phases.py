@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.models import AuditEvent
 from kiosk.cli import main
 from kiosk.errors import Conflict, KioskError
 from kiosk.lockdown import phases
+from kiosk.models import AuditEvent
 from tests.conftest import csrf_from
 from tests.factories import login, make_user
 
