@@ -165,6 +165,20 @@ def test_the_control_page_refuses_a_past_start_and_changes_or_cancels_a_schedule
     card = page.locator("section.phase-card", has_text="实操技能考核")
     expect(card.locator(".phase-state")).to_have_text("未开始")
     expect(page.locator(".flash-success")).to_contain_text("实操技能考核尚未开始")
+
+    # The other states' forms pass axe too: a running, then paused, then ended theory exam.
+    theory = page.locator("section.phase-card", has_text="理论知识考试")
+    theory.get_by_role("button", name="开始", exact=True).click()
+    theory = page.locator("section.phase-card", has_text="理论知识考试")
+    theory.get_by_label("原因").fill("停电")
+    theory.get_by_role("button", name="暂停").click()
+    theory = page.locator("section.phase-card", has_text="理论知识考试")
+    expect(theory.locator(".phase-state")).to_have_text("已暂停")
+    assert_no_serious_axe_violation(page)
+    theory.get_by_label("立即停止所有赛位").check()
+    theory.get_by_role("button", name="立即结束").click()
+    expect(page.locator("section.phase-card", has_text="理论知识考试")
+           .locator(".phase-state")).to_have_text("已结束")
     page.context.close()
 
 
