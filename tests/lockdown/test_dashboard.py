@@ -4,6 +4,9 @@ day, and a refresh that is a script, not a meta refresh."""
 import re
 from datetime import timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.lockdown import field, phases
@@ -67,3 +70,20 @@ def test_the_dashboard_has_no_meta_refresh_but_a_script_and_a_link(app):
     assert "js/dashboard.js" in board
     assert re.search(r"<noscript>.*<a href=\"[^\"]*\">[^<]*刷新", board, re.S)
 
+
+
+STATES = ("not_started", "scheduled", "running", "paused", "ended")
+
+
+@given(state=st.sampled_from(STATES), online=st.booleans(), occupied=st.booleans(),
+       seen=st.booleans(), deadline_in=st.one_of(st.none(), st.integers(-600, 600)))
+def test_an_alarm_only_for_a_seat_in_use_offline_while_its_time_runs(state, online, occupied,
+                                                                     seen, deadline_in):
+    now = clock.now()
+    row = field.StationRow("A01", spare=False, occupied=occupied, bound_ip=None, online=online,
+                           last_seen=now - timedelta(minutes=3) if seen else None,
+                           deadline=None if deadline_in is None
+                           else now + timedelta(seconds=deadline_in))
+    time_runs = state in ("running", "paused") and (deadline_in is None or deadline_in >= 0)
+    assert field.offline_alarm(row, state, now) == (
+        not online and (occupied or seen) and time_runs)
