@@ -153,6 +153,18 @@ def test_the_control_page_refuses_a_past_start_and_changes_or_cancels_a_schedule
     expect(card).to_contain_text(soon.strftime("%Y-%m-%d %H:%M"))
     screenshot(page, "control-scheduled")
     assert_no_serious_axe_violation(page)
+    # The hall clock counts down to the start, and says so.
+    from kiosk.instance import open_instance
+
+    instance = open_instance(day["path"])
+    hall = page.context.new_page()
+    hall.goto(f"{day['url']}/hall/{instance.hall_token()}")
+    instance.engine.dispose()
+    expect(hall.locator("[data-hall-countdown-label]")).to_have_text("距开始还有")
+    expect(hall.locator("[data-hall-phase]")).to_have_text(
+        f"实操技能考核 · {soon.strftime('%H:%M')} 开始")
+    expect(hall.locator("[data-hall-countdown]")).to_have_text(re.compile(r"^[12]:\d\d:\d\d$"))
+    hall.close()
 
     later = soon + timedelta(minutes=30)
     card.locator("input[name=at]").fill(_local_input(later))
