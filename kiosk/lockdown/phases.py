@@ -67,7 +67,7 @@ def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, no
         raise KioskError(N_("The start time %(at)s is already past (now %(now)s): choose a "
                             "later time, or leave it empty to start now."),
                          at=clock.local_display(at, "%Y-%m-%d %H:%M"),
-                         now=clock.local_display(now, "%Y-%m-%d %H:%M"))
+                         now=clock.local_display(now, "%Y-%m-%d %H:%M:%S"))
     starts_at = at or now
     with write_transaction(session):
         row = get_phase(session, name)
