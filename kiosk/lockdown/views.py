@@ -41,7 +41,6 @@ nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), "field", "chi
          "supervisor", order=41)
 
 
-
 @bp.app_template_global()
 def phase_name(name: str) -> str:
     """A phase's display name on every page (the one place: phases.display_name)."""
