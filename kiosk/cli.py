@@ -22,7 +22,7 @@ from flask.cli import ScriptInfo
 
 from kiosk import audit, clock
 from kiosk.config import ConfigError, instance_path_from
-from kiosk.errors import N_, ImportErrors, KioskError
+from kiosk.errors import N_, ImportErrors, KioskError, translate_params
 from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance, open_instance
 
@@ -165,7 +165,7 @@ class KioskGroup(TranslatedHelp, click.Group):
         except ImportErrors as exc:
             _fail(ctx, exc.code, [p.render(_) for p in exc.problems])
         except KioskError as exc:
-            params = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float)}
+            params = translate_params(exc.details, _)
             _fail(ctx, exc.code, [_(exc.message, **params),
                                   *(p.render(_) for p in getattr(exc, "problems", ()))])
         except ConfigError as exc:

@@ -15,6 +15,18 @@ def N_(message: str) -> str:
     return message
 
 
+class Term(str):
+    """A message's parameter that is itself a catalog message (a phase's display name): whoever
+    shows the message translates it along with the message, so a Chinese sentence never
+    carries an English word."""
+
+
+def translate_params(details: dict, translate: Callable[[str], str]) -> dict:
+    """An error's details as its message's parameters: plain values, `Term`s translated."""
+    return {key: translate(value) if isinstance(value, Term) else value
+            for key, value in details.items() if isinstance(value, str | int | float)}
+
+
 class KioskError(Exception):
     code = "error"
     status = 400

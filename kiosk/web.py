@@ -33,7 +33,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from kiosk.collect.resumable import PIECE_BYTES
-from kiosk.errors import Forbidden, KioskError, Unauthorized
+from kiosk.errors import Forbidden, KioskError, Unauthorized, translate_params
 from kiosk.instance import Instance
 
 F = TypeVar("F", bound=Callable)
@@ -352,7 +352,7 @@ def error_response(code: str, message: str, status: int, **extra):
 
 def translated(exc: KioskError) -> str:
     """A domain error's message in the reader's language; its details fill the placeholders."""
-    params = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float)}
+    params = translate_params(exc.details, gettext)
     try:
         return gettext(exc.message, **params)
     except (KeyError, ValueError):

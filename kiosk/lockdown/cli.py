@@ -38,14 +38,17 @@ def register(main: click.Group) -> None:
                last=stations[-1].code))
 
 
-    @main.command("phase", help=N_("Drive the clock of a phase."))
+    @main.command("phase",
+                  help=N_("Drive the clock of a phase; `cancel` calls off a scheduled start."))
     @instance_option
-    @click.argument("action", type=click.Choice(["start", "pause", "resume", "end"]))
+    @click.argument("action", type=click.Choice(["start", "pause", "resume", "end",
+                                                 "cancel"]))
     @click.argument("name", type=click.Choice(["theory", "practical"]))
     @click.option("--minutes", type=float, default=None,
                   help=N_("Override the configured length (rehearsals; fractions allowed)."))
     @click.option("--at", "at", default=None, metavar="TIME",
-                  help=N_("Schedule the start, e.g. 2026-11-22T09:00 (the server's local time)."))
+                  help=N_("Schedule the start, e.g. 2026-11-22T09:00 (the server's local time); "
+                          "never in the past. Again on a scheduled phase: changes its start."))
     @click.option("--reason", default="", help=N_("Why (for pause)."))
     @json_option
     def phase_command(action: str, name: str, minutes: float | None, at: str | None,
@@ -78,15 +81,22 @@ def register(main: click.Group) -> None:
                 row = phases.pause(session, name, reason=reason, actor=CLI_ACTOR, now=now)
             elif action == "resume":
                 row = phases.resume(session, name, actor=CLI_ACTOR, now=now)
+            elif action == "cancel":
+                phases.cancel(session, name, actor=CLI_ACTOR, now=now)
+                emit(as_json, {"phase": name, "state": "not_started", "starts_at": None,
+                               "ends_at": None},
+                     _("%(phase)s: the scheduled start is cancelled.",
+                       phase=_(phases.display_name(name))))
+                return
             else:
                 row = phases.end(session, name, actor=CLI_ACTOR, now=now)
             rule = phases.as_rule(row)
             data = {"phase": name, "state": clock.phase_state(rule, now),
                     "starts_at": clock.iso(row.starts_at),
                     "ends_at": clock.iso(clock.phase_end(rule, now))}
-        phase_label, state_label = phases.PHASE_LABELS[name], phases.STATE_LABELS[data["state"]]
         emit(as_json, data, _("%(phase)s: %(state)s, ends at %(end)s",
-                              phase=_(phase_label), state=_(state_label),
+                              phase=_(phases.display_name(name)),
+                              state=_(phases.STATE_LABELS[data["state"]]),
                               end=clock.local_display(clock.phase_end(rule, now))))
 
     @main.command("extend", help=N_("Extend one station's deadline in the running phase."))

@@ -250,7 +250,8 @@ def early_finish(session: Session, code: str, *, actor: audit.Actor, now: dateti
         station = _station(session, code)
         row = phases.get_phase(session, phase_name)
         if row is None or row.starts_at is None:
-            raise Conflict(N_("The %(phase)s phase has not started."), phase=phase_name)
+            raise Conflict(N_("%(phase)s has not started."),
+                           phase=phases.display_name(phase_name))
         if session.scalar(select(EarlyFinish.id).where(EarlyFinish.phase_id == row.id,
                                                        EarlyFinish.station_id == station.id)):
             raise Conflict(N_("%(station)s has finished early already."), station=station.code)
@@ -299,6 +300,19 @@ class StationRow:
     early_finish: datetime | None = None
     hand_ins: int = 0
     last_hand_in: datetime | None = None
+    alarm: bool = False  # offline when it should be online: see offline_alarm
+
+
+def offline_alarm(row: StationRow, phase_state: str, now: datetime) -> bool:
+    """Is this station's being offline something a field judge must act on now? Only while the
+    phase runs (or is paused) and the station's own time is not over, for a station someone
+    sits at: drawn, or used today. Before the exam, stations that have not connected yet are
+    normal, and after it, gone home is normal."""
+    if row.online or phase_state not in ("running", "paused"):
+        return False
+    if row.deadline is not None and now > row.deadline:
+        return False
+    return row.occupied or row.last_seen is not None
 
 
 def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object]:
@@ -354,6 +368,9 @@ def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object
             .group_by(HandIn.station_id)):
         if station_id in rows:
             rows[station_id].hand_ins, rows[station_id].last_hand_in = count, last
+    state = clock.phase_state(rule, now)
+    for row in rows.values():
+        row.alarm = offline_alarm(row, state, now)
     return list(rows.values()), current
 
 

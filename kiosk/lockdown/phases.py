@@ -12,14 +12,22 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, KioskError, NotFound
+from kiosk.errors import N_, Conflict, KioskError, NotFound, Term
 from kiosk.lockdown.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, Station
 
 MAX_MINUTES = 24 * 60
 # What people read for each state (translated where shown).
 STATE_LABELS = {"not_started": N_("not started"), "scheduled": N_("scheduled"),
                 "running": N_("running"), "paused": N_("paused"), "ended": N_("ended")}
+# A phase's name as the competition documents write it: every page and message that names a
+# phase asks `display_name`, never shows the key.
 PHASE_LABELS = {"theory": N_("Theory exam"), "practical": N_("Practical exam")}
+
+
+def display_name(name: str) -> Term:
+    """The phase's display name (理论知识考试, 实操技能考核), a catalog message that whoever shows
+    it translates: as an error's parameter, with the error."""
+    return Term(PHASE_LABELS.get(name, name))
 
 
 def get_phase(session: Session, name: str) -> PhaseRow | None:
@@ -49,16 +57,24 @@ def _check_name(name: str) -> None:
 
 def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, now: datetime,
           at: datetime | None = None) -> PhaseRow:
-    """Start now, or schedule for `at`. A started phase cannot be started again."""
+    """Start now, or schedule for `at`, which is never in the past (a phase scheduled for last
+    year would be over before anyone saw it, and could never be started again). A scheduled
+    phase may be scheduled again (its start changes) or started now; a started one cannot."""
     _check_name(name)
     if not 0 < minutes <= MAX_MINUTES:
         raise KioskError(N_("A phase lasts between a few seconds and 24 hours."))
+    if at is not None and at < now:
+        raise KioskError(N_("The start time %(at)s is already past (now %(now)s): choose a "
+                            "later time, or leave it empty to start now."),
+                         at=clock.local_display(at, "%Y-%m-%d %H:%M"),
+                         now=clock.local_display(now, "%Y-%m-%d %H:%M:%S"))
     starts_at = at or now
     with write_transaction(session):
         row = get_phase(session, name)
         if row is not None and row.starts_at is not None and \
                 clock.phase_state(as_rule(row), now) != "scheduled":
-            raise Conflict(N_("The %(phase)s phase has started already."), phase=name)
+            raise Conflict(N_("%(phase)s has started already."), phase=display_name(name))
+        was_scheduled = row.starts_at if row is not None else None
         if row is None:
             row = PhaseRow(name=name, minutes=minutes, updated_at=now)
             session.add(row)
@@ -69,10 +85,35 @@ def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, no
         row.ended_at = None
         row.updated_at = now
         session.flush()
-        audit.record(session, actor, "phase.started" if at is None else "phase.scheduled",
-                     at=now, subject=name,
-                     details={"starts_at": clock.iso(row.starts_at),
-                              "ends_at": clock.iso(row.ends_at), "minutes": minutes})
+        details = {"starts_at": clock.iso(row.starts_at), "ends_at": clock.iso(row.ends_at),
+                   "minutes": minutes}
+        if at is None:
+            action = "phase.started"
+        elif was_scheduled is not None:
+            action = "phase.rescheduled"
+            details["was_starts_at"] = clock.iso(was_scheduled)
+        else:
+            action = "phase.scheduled"
+        audit.record(session, actor, action, at=now, subject=name, details=details)
+    return row
+
+
+def cancel(session: Session, name: str, *, actor: audit.Actor, now: datetime) -> PhaseRow:
+    """Call off a scheduled start before it begins: the phase is not started again, and can be
+    scheduled or started anew."""
+    _check_name(name)
+    with write_transaction(session):
+        row = get_phase(session, name)
+        state = clock.phase_state(as_rule(row), now)
+        if state == "not_started":
+            raise Conflict(N_("%(phase)s is not scheduled."), phase=display_name(name))
+        if state != "scheduled":
+            raise Conflict(N_("%(phase)s has started already."), phase=display_name(name))
+        cancelled = row.starts_at
+        row.starts_at = row.ends_at = None
+        row.updated_at = now
+        audit.record(session, actor, "phase.schedule_cancelled", at=now, subject=name,
+                     details={"was_starts_at": clock.iso(cancelled)})
     return row
 
 
@@ -80,9 +121,9 @@ def _running(session: Session, name: str, now: datetime) -> PhaseRow:
     _check_name(name)
     row = get_phase(session, name)
     if row is None or clock.phase_state(as_rule(row), now) in ("not_started", "scheduled"):
-        raise Conflict(N_("The %(phase)s phase has not started."), phase=name)
+        raise Conflict(N_("%(phase)s has not started."), phase=display_name(name))
     if clock.phase_state(as_rule(row), now) == "ended":
-        raise Conflict(N_("The %(phase)s phase has ended."), phase=name)
+        raise Conflict(N_("%(phase)s has ended."), phase=display_name(name))
     return row
 
 
@@ -91,7 +132,7 @@ def pause(session: Session, name: str, *, reason: str = "", actor: audit.Actor,
     with write_transaction(session):
         row = _running(session, name, now)
         if row.paused_at is not None:
-            raise Conflict(N_("The %(phase)s phase is paused already."), phase=name)
+            raise Conflict(N_("%(phase)s is paused already."), phase=display_name(name))
         row.paused_at = now
         row.updated_at = now
         session.add(PhasePause(phase_id=row.id, started_at=now, reason=reason[:500]))
@@ -105,7 +146,7 @@ def resume(session: Session, name: str, *, actor: audit.Actor, now: datetime) ->
     with write_transaction(session):
         row = _running(session, name, now)
         if row.paused_at is None:
-            raise Conflict(N_("The %(phase)s phase is not paused."), phase=name)
+            raise Conflict(N_("%(phase)s is not paused."), phase=display_name(name))
         paused_for = now - row.paused_at
         row.ends_at = row.ends_at + paused_for
         row.paused_at = None

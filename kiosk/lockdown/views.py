@@ -40,7 +40,11 @@ nav_item("kiosk.control", lambda: str(lazy_gettext("Exam control")), "chief", "s
 nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), "field", "chief",
          "supervisor", order=41)
 
-PHASE_LABELS = {"theory": lazy_gettext("Theory exam"), "practical": lazy_gettext("Practical exam")}
+
+@bp.app_template_global()
+def phase_name(name: str) -> str:
+    """A phase's display name on every page (the one place: phases.display_name)."""
+    return gettext(phases.display_name(name))
 
 
 def _no_store(response):
@@ -77,7 +81,7 @@ def control():
             for name, row in rows.items()}
     settings = kiosk_instance().settings
     return render_template(
-        "lockdown/control.html", rows=rows, states=states, ends=ends, labels=PHASE_LABELS,
+        "lockdown/control.html", rows=rows, states=states, ends=ends,
         state_labels=phases.STATE_LABELS,
         default_minutes={"theory": settings.theory_minutes,
                          "practical": settings.practical_minutes},
@@ -107,6 +111,10 @@ def control_phase():
                          now=now)
         elif action == "resume":
             phases.resume(db(), name, actor=current_actor(), now=now)
+        elif action == "cancel":
+            phases.cancel(db(), name, actor=current_actor(), now=now)
+            flash(gettext("The scheduled start is cancelled: %(phase)s has not started.",
+                          phase=phase_name(name)), "success")
         elif action == "end":
             if form.get("confirm") != "yes":
                 raise KioskError(gettext("Tick the box to confirm: ending stops every station "
@@ -155,7 +163,7 @@ def dashboard():
     elif wanted == "unused":
         rows = [r for r in rows if not r.occupied and r.last_seen is None]
     return render_template("lockdown/dashboard.html", rows=rows, current=current, now=now,
-                           labels=PHASE_LABELS, show=wanted)
+                           show=wanted)
 
 
 @bp.get("/field/<code>")

@@ -1,5 +1,6 @@
-// 大屏倒计时: the phase, a countdown readable from the back of the room, the latest announcement.
-import { ServerClock } from "./server-clock.js";
+// 大屏倒计时: the phase, the remaining time readable from the back of the room, the time of day
+// (labelled, smaller, another colour: the two are never mistaken), the latest announcement.
+import { ServerClock, formatUTC } from "./server-clock.js";
 
 const root = document.querySelector("[data-hall]");
 const clock = new ServerClock();
@@ -13,6 +14,12 @@ function format(ms) {
   return h ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
 }
 
+// A moment as the hall's wall clock shows it (the server's zone), hours and minutes.
+function wallTime(iso) {
+  const zoneMinutes = (clock.last && clock.last.server_utc_offset_minutes) || 0;
+  return formatUTC(new Date(Date.parse(iso) + zoneMinutes * 60000)).slice(0, 5);
+}
+
 async function poll() {
   try { state = await clock.poll(); } catch { return; }
   const last = (state.announcements || []).slice(-1)[0];
@@ -20,25 +27,32 @@ async function poll() {
   tick();
 }
 
+function show(phaseText, countdownLabel, countdownText) {
+  root.querySelector("[data-hall-phase]").textContent = phaseText;
+  root.querySelector("[data-hall-countdown-label]").textContent = countdownLabel;
+  root.querySelector("[data-hall-countdown]").textContent = countdownText;
+}
+
 function tick() {
   if (!clock.synced || !state) return;
   root.querySelector("[data-server-time]").textContent = clock.wallClock();
-  const phaseEl = root.querySelector("[data-hall-phase]");
-  const countdown = root.querySelector("[data-hall-countdown]");
   const name = state.phase ? label(state.phase) : "";
   const now = clock.now();
-  root.classList.toggle("paused", state.phase_state === "paused");
-  if (state.phase_state === "running" || state.phase_state === "paused") {
-    phaseEl.textContent = state.phase_state === "paused" ? `${name} · ${label("paused")}` : name;
+  const phaseState = state.phase_state;
+  root.classList.toggle("paused", phaseState === "paused");
+  root.classList.toggle("idle", !["running", "paused", "scheduled"].includes(phaseState));
+  if (phaseState === "running" || phaseState === "paused") {
     const remaining = new Date(state.phase_ends_at) - now;
-    countdown.textContent = format(remaining);
+    show(phaseState === "paused" ? `${name} · ${label("paused")}` : name,
+      remaining > 0 ? label("remaining") : label("over"), format(remaining));
     root.classList.toggle("urgent", remaining < 15 * 60000);
-  } else if (state.phase_state === "scheduled") {
-    phaseEl.textContent = `${name} · ${root.dataset.labelStarts.replace("%(t)s", format(new Date(state.phase_starts_at) - now))}`;
-    countdown.textContent = format(new Date(state.phase_ends_at) - new Date(state.phase_starts_at));
+  } else if (phaseState === "scheduled") {
+    show(`${name} · ${label("starts").replace("%(t)s", wallTime(state.phase_starts_at))}`,
+      label("untilStart"), format(new Date(state.phase_starts_at) - now));
+    root.classList.remove("urgent");
   } else {
-    phaseEl.textContent = state.phase_state === "ended" ? `${name} · ${label("ended")}` : label("waiting");
-    countdown.textContent = "--:--";
+    show(phaseState === "ended" ? `${name} · ${label("ended")}` : label("waiting"), "", "--:--");
+    root.classList.remove("urgent");
   }
 }
 
