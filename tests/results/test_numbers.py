@@ -7,7 +7,7 @@ import pytest
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.errors import KioskError
+from kiosk.errors import ImportErrors, KioskError
 from kiosk.lockdown import field
 from kiosk.lockdown.models import Incident
 from kiosk.results import service, totals
@@ -68,3 +68,15 @@ def test_the_incident_page_says_why_a_deduction_is_refused(app, instance):
     assert "abc% 不是有效的扣分" in answer.text  # the reason, in the page's language
     with instance.session() as session:
         assert session.query(Incident).count() == 0
+
+
+def test_an_imported_sheet_in_full_width_digits_is_stored_as_digits(session):
+    make_stations(session, 2)
+    text = "赛位号,分数,任务一,任务二\nA01,８０．５,５０,３０．５\nA02,٧٠,,\n"
+    with pytest.raises(ImportErrors) as refused:  # another script's digits: a line N error
+        service.import_marks(session, text.encode(), "m.csv", entry=1, full_marks=D(85),
+                             actor=Actor("s1", "scorer"), now=clock.now())
+    assert [p.line for p in refused.value.problems] == [3]
+    service.import_marks(session, text.split("A02")[0].encode(), "m.csv", entry=1,
+                         full_marks=D(85), actor=Actor("s1", "scorer"), now=clock.now())
+    assert service.entry_marks(session, 1)["A01"][0] == D("80.5")
