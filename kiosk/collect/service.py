@@ -31,6 +31,7 @@ import pyrage
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
@@ -406,6 +407,14 @@ def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
                          details={"receipt_no": hand_in.receipt_no, "version": version,
                                   "size": stream.size, "sha256": hand_in.sha256, "via": via,
                                   "late": late})
+    except IntegrityError:
+        # PostgreSQL: the same form committed by another request in the meantime (the unique
+        # form token); SQLite's BEGIN IMMEDIATE already serialised the check above.
+        archives_file.unlink(missing_ok=True)
+        earlier = hand_in_for_form(session, form_token, station_id)
+        if earlier is None:
+            raise
+        return earlier
     except BaseException:
         archives_file.unlink(missing_ok=True)
         raise
