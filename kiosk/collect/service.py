@@ -591,26 +591,26 @@ def grouped_hex(digest: str, group: int = 8) -> str:
     return " ".join(digest[i:i + group] for i in range(0, len(digest), group))
 
 
-def stations_in_use(session: Session) -> list[str]:
-    """Stations from which a hand-in is expected: drawn (occupied), or signed in on a
+def _in_use():
+    """A station from which a hand-in is expected: drawn (occupied), or signed in on a
     workstation (a contestant moved to a spare seat)."""
     from kiosk.lockdown.models import Station, StationSession
 
-    signed_in = select(StationSession.station_id)
-    return list(session.scalars(select(Station.code).where(
-        Station.occupied.is_(True) | Station.id.in_(signed_in)).order_by(Station.code)))
+    return Station.occupied.is_(True) | Station.id.in_(select(StationSession.station_id))
+
+
+def stations_in_use(session: Session) -> list[str]:
+    from kiosk.lockdown.models import Station
+
+    return list(session.scalars(select(Station.code).where(_in_use()).order_by(Station.code)))
 
 
 def stations_without_hand_in(session: Session) -> list[str]:
-    """Occupied or signed-in stations that have handed in nothing (live, and at the end)."""
-    from kiosk.lockdown.models import Station, StationSession
+    """Stations in use that have handed in nothing (live, and at the end)."""
+    from kiosk.lockdown.models import Station
 
-    handed = select(HandIn.station_id)
-    signed_in = select(StationSession.station_id)
-    query = select(Station.code).where(
-        Station.id.not_in(handed), (Station.occupied.is_(True)) | Station.id.in_(signed_in)
-    ).order_by(Station.code)
-    return list(session.scalars(query))
+    return list(session.scalars(select(Station.code).where(
+        Station.id.not_in(select(HandIn.station_id)), _in_use()).order_by(Station.code)))
 
 
 def recent_hand_ins(session: Session, limit: int = 50) -> list[tuple[HandIn, str]]:
