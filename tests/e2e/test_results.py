@@ -103,13 +103,13 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
     for code, mark in marks.items():
         typed = {codes[0]: "41", codes[1]: wide}.get(code, mark)
         scorer2.fill(f"input[name='mark:{code}']", typed)
-    screenshot(scorer2, "score-entry")
     scorer2.click("button:has-text('保存第 2 次录入')")
     expect(scorer2.locator(".flash-success")).to_be_visible()
     expect(scorer2.locator(".flash-info")).to_have_text(
         f"{codes[1]}：您输入的是 {wide}，已按 {marks[codes[1]]} 保存。")
     expect(scorer2.locator(f"input[name='mark:{codes[1]}']")).to_have_value(marks[codes[1]])
     assert_accessible(scorer2)
+    screenshot(scorer2, "score-entry")
 
     chief = _sign_in(contexts[2], demo, "chief")
     chief.goto(demo["url"] + "/results/")
