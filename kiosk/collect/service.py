@@ -402,11 +402,12 @@ def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
                              late=late, form_token=form_token)
             session.add(hand_in)
             session.flush()
+            details = {"receipt_no": hand_in.receipt_no, "version": version,
+                       "size": stream.size, "sha256": hand_in.sha256, "via": via, "late": late}
+            if via == "desk" and not _drawn(session, station_id):
+                details["undrawn"] = True  # the judge confirmed the desk's warning
             audit.record(session, actor, "collect.received", at=received_at,
-                         subject=station_code,
-                         details={"receipt_no": hand_in.receipt_no, "version": version,
-                                  "size": stream.size, "sha256": hand_in.sha256, "via": via,
-                                  "late": late})
+                         subject=station_code, details=details)
     except IntegrityError:
         # PostgreSQL: the same form committed by another request in the meantime (the unique
         # form token); SQLite's BEGIN IMMEDIATE already serialised the check above.
@@ -452,6 +453,12 @@ def hand_in_for_form(session: Session, token: str | None, station_id: int) -> Ha
                           "(receipt %(no)s); reload the page for a new hand-in."),
                        no=earlier.receipt_no)
     return earlier
+
+
+def _drawn(session: Session, station_id: int) -> bool:
+    from kiosk.lockdown.models import Station
+
+    return bool(session.scalar(select(Station.occupied).where(Station.id == station_id)))
 
 
 def require_expected(session: Session, station, *, confirmed: bool) -> None:

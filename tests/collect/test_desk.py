@@ -130,6 +130,11 @@ def test_the_desk_asks_before_taking_a_hand_in_for_a_station_nobody_drew(desk):
     confirmed = judge.post("/collect/upload?station=A03&filename=a.zip&confirm=1", data=b"abc",
                            headers=OCTETS)
     assert confirmed.status_code == 201
+    from kiosk.audit import list_events
+
+    with instance.session() as session:
+        (newest, *_) = list_events(session, action="collect.received", subject="A03")
+    assert '"undrawn":true' in newest.details.replace(" ", "")  # the judge confirmed
     drawn = judge.post("/collect/upload?station=A02&filename=a.zip", data=b"abc",
                        headers=OCTETS)
     assert drawn.status_code == 201  # a drawn station needs no confirmation
