@@ -137,13 +137,21 @@ def test_the_desk_before_the_draw_then_a_double_click_then_a_station_nobody_drew
     page.context.close()
 
 
-def test_the_export_page_passes_axe(browser, day):
+def test_the_export_page_and_the_supervisors_view_pass_axe(browser, day):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = sign_in(context.new_page(), day, role="crypt1")
     page.goto(day["url"] + "/collect/export")
     page.click("button:has-text('立即导出')")
     expect(page.locator(".flash-success")).to_be_visible()
     assert_accessible(page)
+    context.close()
+    # A supervisor reads both pages, without the forms.
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = sign_in(context.new_page(), day, role="supervisor")
+    for path in ("/collect", "/collect/export"):
+        page.goto(day["url"] + path)
+        expect(page.locator("table.grid tbody tr").first).to_be_visible()
+        assert_accessible(page)
     context.close()
 
 
