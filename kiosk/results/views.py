@@ -168,7 +168,7 @@ def differences():
             _flash_error(exc)
         else:
             flash(gettext("Resolved."), "success")
-            _say_what_was_stored({request.form.get("station", ""): request.form["mark"]})
+            _say_what_was_stored({request.form.get("station", ""): request.form.get("mark", "")})
         return redirect(url_for("results.differences"))
     return render_template("results/differences.html",
                            differences=service.differences(session),
