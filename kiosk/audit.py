@@ -269,7 +269,8 @@ DETAIL_LABELS: dict[str, str] = {
     "stem": N_("Question"), "supervisor": N_("Supervisor"), "task": N_("Task"),
     "text": N_("Text"), "tf": N_("True/false questions"),
     "tf_points": N_("Points per true/false"), "to": N_("To"), "top": N_("Top 30%"),
-    "unchecked": N_("Not checked"), "unit": N_("Unit"), "verified": N_("Verified"),
+    "unchecked": N_("Not checked"), "undrawn": N_("Station nobody drew (confirmed)"),
+    "unit": N_("Unit"), "verified": N_("Verified"),
     "version": N_("Version"), "via": N_("Via"),
 }
 

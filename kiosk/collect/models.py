@@ -29,3 +29,6 @@ class HandIn(Base):
     via: Mapped[str] = mapped_column(String(8), default="kiosk")
     collected_by: Mapped[str | None] = mapped_column(String(64))  # the field judge, at the desk
     late: Mapped[bool] = mapped_column(default=False)  # desk collection after the deadline
+    # The collection desk's form that sent it (idempotency token): the same form sent twice,
+    # a double-click or a resend after a lost answer, is this one hand-in, not a second one.
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -53,6 +53,7 @@ class OpenUpload:
     stream: service.ArchiveStream
     offset: int = 0
     hand_in: HandIn | None = None  # set when the last piece was committed
+    form_token: str | None = None  # the desk form that opened it: sent again, the same upload
     touched: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -75,17 +76,31 @@ class Uploads:
         with self._lock:
             return sum(1 for u in self._by_id.values() if u.hand_in is None)
 
-    def add(self, upload: OpenUpload) -> None:
-        """One open upload per owner: a newer one abandons the older (its partial goes)."""
+    def add(self, upload: OpenUpload) -> OpenUpload:
+        """One open upload per owner: a newer one abandons the older (its partial goes). The
+        same desk form opened again keeps its upload: the new one is dropped. Returns the
+        upload that stays."""
         with self._lock:
-            replaced = [u for u in self._by_id.values()
-                        if u.owner == upload.owner and u.hand_in is None]
-            for old in replaced:
-                del self._by_id[old.upload_id]
-            self._by_id[upload.upload_id] = upload
+            same = self._with_form(upload.owner, upload.form_token)
+            if same is None:
+                replaced = [u for u in self._by_id.values()
+                            if u.owner == upload.owner and u.hand_in is None]
+                for old in replaced:
+                    del self._by_id[old.upload_id]
+                self._by_id[upload.upload_id] = upload
+        if same is not None:
+            upload.stream.abandon()
+            return same
         for old in replaced:
             old.stream.abandon()
         self.prune()
+        return upload
+
+    def _with_form(self, owner: str, form_token: str | None) -> OpenUpload | None:
+        if form_token is None:
+            return None
+        return next((u for u in self._by_id.values()
+                     if u.owner == owner and u.form_token == form_token), None)
 
     def get(self, upload_id: str, owner: str) -> OpenUpload:
         """Another owner's upload is not found, exactly like one that never existed."""
@@ -99,6 +114,10 @@ class Uploads:
             raise service.UploadExpired(N_("The upload waited too long for its next piece "
                                            "and was dropped; send the file again."))
         return upload
+
+    def find_form(self, owner: str, form_token: str) -> OpenUpload | None:
+        with self._lock:
+            return self._with_form(owner, form_token)
 
     def drop(self, upload: OpenUpload) -> None:
         with self._lock:
@@ -131,17 +150,22 @@ def uploads_for(archives: Path) -> Uploads:
 
 def open_upload(session: Session, uploads: Uploads, *, archives: Path, owner: str,
                 station_id: int, station_code: str, filename: str, size: int, limit: int,
-                now: datetime, grace: timedelta, via: str = "kiosk") -> OpenUpload:
+                now: datetime, grace: timedelta, via: str = "kiosk",
+                form_token: str | None = None) -> OpenUpload:
     """Refused now if the hand-in would be refused (size, window, key); else the stream opens
-    and a previous open upload of the same owner is abandoned."""
+    and a previous open upload of the same owner is abandoned. A desk form opened again
+    (`form_token`) gets its upload back, with the offset the server has."""
+    if form_token is not None:
+        same = uploads.find_form(owner, form_token)
+        if same is not None:
+            return same
     recipients = service.open_hand_in(session, station_id=station_id, size=size, limit=limit,
                                       now=now, grace=grace, via=via)
     stream = service.ArchiveStream(archives, recipients, idle=uploads.idle)
     upload = OpenUpload(upload_id=secrets.token_urlsafe(18), owner=owner, station_id=station_id,
                         station_code=station_code, filename=filename, size=size, via=via,
-                        stream=stream)
-    uploads.add(upload)
-    return upload
+                        stream=stream, form_token=form_token)
+    return uploads.add(upload)
 
 
 def feed_piece(session: Session, uploads: Uploads, upload_id: str, *, owner: str, offset: int,
@@ -180,7 +204,8 @@ def feed_piece(session: Session, uploads: Uploads, upload_id: str, *, owner: str
             upload.hand_in = service.commit_hand_in(
                 session, upload.stream, station_id=upload.station_id,
                 station_code=upload.station_code, filename=upload.filename, received_at=now,
-                grace=grace, via=upload.via, collected_by=collected_by, actor=actor)
+                grace=grace, via=upload.via, collected_by=collected_by, actor=actor,
+                form_token=upload.form_token)
         except BaseException:
             uploads.drop(upload)
             raise

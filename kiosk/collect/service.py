@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import queue
+import re
 import secrets
 import socket
 import struct
@@ -30,6 +31,7 @@ import pyrage
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
@@ -302,7 +304,7 @@ def ingest_arrived(session: Session, **arguments) -> HandIn:
 def ingest(session: Session, *, archives: Path, station_id: int, station_code: str,
            body: BinaryIO, filename: str, content_length: int | None, limit: int,
            now_fn, grace: timedelta, via: str = "kiosk", collected_by: str | None = None,
-           actor: audit.Actor) -> HandIn:
+           form_token: str | None = None, actor: audit.Actor) -> HandIn:
     """Stream one hand-in to disk, encrypted, then commit it. `now_fn` is called when the body
     has arrived: the receipt's time is when the server had the whole file."""
     recipients = open_hand_in(session, station_id=station_id, size=content_length, limit=limit,
@@ -328,7 +330,7 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
         raise
     return commit_hand_in(session, stream, station_id=station_id, station_code=station_code,
                           filename=filename, received_at=now_fn(), grace=grace, via=via,
-                          collected_by=collected_by, actor=actor)
+                          collected_by=collected_by, form_token=form_token, actor=actor)
 
 
 def read_up_to(body: BinaryIO, n: int) -> bytes:
@@ -372,12 +374,19 @@ def open_hand_in(session: Session, *, station_id: int, size: int | None, limit: 
 
 def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
                    station_code: str, filename: str, received_at: datetime, grace: timedelta,
-                   via: str, collected_by: str | None, actor: audit.Actor) -> HandIn:
+                   via: str, collected_by: str | None, actor: audit.Actor,
+                   form_token: str | None = None) -> HandIn:
     """The row and its audit event for a finished (fsynced, renamed) stream, or nothing: the
-    window is asked again at `received_at`, when the server had the last byte."""
+    window is asked again at `received_at`, when the server had the last byte. A desk form
+    that already made a hand-in (`form_token`) gets that one back and this copy is dropped:
+    two submissions of one form racing each other are one hand-in."""
     archives_file = stream.archives / stream.stored_name
     try:
         with write_transaction(session):
+            earlier = hand_in_for_form(session, form_token, station_id)
+            if earlier is not None:
+                archives_file.unlink(missing_ok=True)
+                return earlier
             late = not _window(session, station_id, received_at, grace)
             if late and via == "kiosk":
                 raise Locked(N_("The hand-in closed while the file was arriving."),
@@ -390,18 +399,84 @@ def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
                              sha256=stream.hash.hexdigest(),
                              cipher_sha256=stream.cipher_sha256, stored_name=stream.stored_name,
                              received_at=received_at, via=via, collected_by=collected_by,
-                             late=late)
+                             late=late, form_token=form_token)
             session.add(hand_in)
             session.flush()
+            details = {"receipt_no": hand_in.receipt_no, "version": version,
+                       "size": stream.size, "sha256": hand_in.sha256, "via": via, "late": late}
+            if via == "desk" and not _drawn(session, station_id):
+                details["undrawn"] = True  # the judge confirmed the desk's warning
             audit.record(session, actor, "collect.received", at=received_at,
-                         subject=station_code,
-                         details={"receipt_no": hand_in.receipt_no, "version": version,
-                                  "size": stream.size, "sha256": hand_in.sha256, "via": via,
-                                  "late": late})
+                         subject=station_code, details=details)
+    except IntegrityError:
+        # PostgreSQL: the same form committed by another request in the meantime (the unique
+        # form token); SQLite's BEGIN IMMEDIATE already serialised the check above.
+        archives_file.unlink(missing_ok=True)
+        earlier = hand_in_for_form(session, form_token, station_id)
+        if earlier is None:
+            raise
+        return earlier
     except BaseException:
         archives_file.unlink(missing_ok=True)
         raise
     return hand_in
+
+
+# ----------------------------------------------------------------------------- the desk
+
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+class StationNotDrawn(Conflict):
+    """The desk asked to take a hand-in for a station nobody drew: the judge confirms first."""
+
+    code = "station_not_drawn"
+
+
+def form_token(text: str | None) -> str | None:
+    """The desk form's idempotency token from a request: absent, or 16–64 URL-safe letters."""
+    if not text:
+        return None
+    if not FORM_TOKEN.fullmatch(text):
+        raise KioskError(N_("The form's token is not valid; reload the page."))
+    return text
+
+
+def hand_in_for_form(session: Session, token: str | None, station_id: int) -> HandIn | None:
+    """The hand-in this desk form already made, if any. One form is one hand-in for one
+    station: the same form sent for another station is refused."""
+    if token is None:
+        return None
+    earlier = session.scalar(select(HandIn).where(HandIn.form_token == token))
+    if earlier is not None and earlier.station_id != station_id:
+        raise Conflict(N_("This form was already used for another station's hand-in "
+                          "(receipt %(no)s); reload the page for a new hand-in."),
+                       no=earlier.receipt_no)
+    return earlier
+
+
+def _drawn(session: Session, station_id: int) -> bool:
+    from kiosk.lockdown.models import Station
+
+    return bool(session.scalar(select(Station.occupied).where(Station.id == station_id)))
+
+
+def require_expected(session: Session, station, *, confirmed: bool) -> None:
+    """The desk takes a hand-in for a station nobody drew only once the judge has seen why
+    and confirmed: a wrong pick in the list must not file someone's work under an empty seat
+    (a contestant moved to a spare seat is the reason to confirm)."""
+    from kiosk.lockdown.models import StationSession
+
+    if station.occupied or confirmed:
+        return
+    if session.get(StationSession, station.id) is not None:
+        raise StationNotDrawn(N_("Nobody drew station %(station)s in the station draw, though "
+                                 "a workstation is signed in on it (a contestant moved to a "
+                                 "spare seat?). Take this hand-in for %(station)s anyway?"),
+                              station=station.code)
+    raise StationNotDrawn(N_("Nobody drew station %(station)s and no workstation is signed in "
+                             "on it: it is not in use. Take this hand-in for %(station)s "
+                             "anyway?"), station=station.code)
 
 
 # A partial file names the server process writing it: several servers may share one archive
@@ -523,16 +598,26 @@ def grouped_hex(digest: str, group: int = 8) -> str:
     return " ".join(digest[i:i + group] for i in range(0, len(digest), group))
 
 
-def stations_without_hand_in(session: Session) -> list[str]:
-    """Occupied or signed-in stations that have handed in nothing (live, and at the end)."""
+def _in_use():
+    """A station from which a hand-in is expected: drawn (occupied), or signed in on a
+    workstation (a contestant moved to a spare seat)."""
     from kiosk.lockdown.models import Station, StationSession
 
-    handed = select(HandIn.station_id)
-    signed_in = select(StationSession.station_id)
-    query = select(Station.code).where(
-        Station.id.not_in(handed), (Station.occupied.is_(True)) | Station.id.in_(signed_in)
-    ).order_by(Station.code)
-    return list(session.scalars(query))
+    return Station.occupied.is_(True) | Station.id.in_(select(StationSession.station_id))
+
+
+def stations_in_use(session: Session) -> list[str]:
+    from kiosk.lockdown.models import Station
+
+    return list(session.scalars(select(Station.code).where(_in_use()).order_by(Station.code)))
+
+
+def stations_without_hand_in(session: Session) -> list[str]:
+    """Stations in use that have handed in nothing (live, and at the end)."""
+    from kiosk.lockdown.models import Station
+
+    return list(session.scalars(select(Station.code).where(
+        Station.id.not_in(select(HandIn.station_id)), _in_use()).order_by(Station.code)))
 
 
 def recent_hand_ins(session: Session, limit: int = 50) -> list[tuple[HandIn, str]]:

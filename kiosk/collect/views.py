@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from io import BytesIO
 
@@ -86,10 +87,13 @@ def export_record(name: str):
 @bp.get("/collect")
 @roles_required("field", "chief", "supervisor")
 def desk():
-    stations = list(db().scalars(select(Station.code).order_by(Station.code)))
+    stations = db().execute(select(Station.code, Station.occupied).order_by(Station.code)).all()
+    # One token per form shown: the same form sent twice is one hand-in (see _desk_form).
     return render_template("collect/desk.html", stations=stations,
+                           in_use=collect.stations_in_use(db()),
                            missing=collect.stations_without_hand_in(db()),
                            recent=collect.recent_hand_ins(db()),
+                           form_token=secrets.token_urlsafe(24),
                            limit=kiosk_instance().settings.upload_limit_mb)
 
 
@@ -99,6 +103,16 @@ def _desk_station() -> Station:
     if station is None:
         raise NotFound(N_("No station %(station)s."), station=code)
     return station
+
+
+def _desk_form(station: Station):
+    """The form's token and the hand-in it already made (then nothing else is asked), else
+    the warning for a station nobody drew, unless the judge confirmed it (`confirm=1`)."""
+    token = collect.form_token(request.args.get("form_token"))
+    earlier = collect.hand_in_for_form(db(), token, station.id)
+    if earlier is None:
+        collect.require_expected(db(), station, confirmed=request.args.get("confirm") == "1")
+    return token, earlier
 
 
 def _desk_answer(hand_in, code: str) -> dict:
@@ -114,13 +128,16 @@ def desk_upload():
     """The same pipeline as the kiosk, marked as collected at the desk by this judge."""
     instance = kiosk_instance()
     station = _desk_station()
+    token, earlier = _desk_form(station)
+    if earlier is not None:
+        return jsonify(_desk_answer(earlier, station.code)), 200
     actor = current_actor()
     hand_in = collect.ingest_arrived(
         db(), archives=instance.archives_dir, station_id=station.id, station_code=station.code,
         body=request.stream, filename=request.args.get("filename", ""),
         content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
         grace=timedelta(seconds=instance.settings.grace_seconds), via="desk",
-        collected_by=actor.name, actor=actor)
+        collected_by=actor.name, form_token=token, actor=actor)
     return jsonify(_desk_answer(hand_in, station.code)), 201
 
 
@@ -135,15 +152,23 @@ def _desk_owner(station_id: int) -> str:
 @bp.post("/collect/uploads")
 @roles_required("field", "chief")
 def desk_upload_open():
+    """201: an upload opened (or the one this form opened before, with its offset); 200 with
+    `receipt`: this form has handed in already; 409 `station_not_drawn`: confirm first."""
     instance = kiosk_instance()
     station = _desk_station()
-    upload = resumable.open_upload(
-        db(), resumable.uploads_for(instance.archives_dir), archives=instance.archives_dir,
-        owner=_desk_owner(station.id), station_id=station.id, station_code=station.code,
-        filename=request.args.get("filename", ""), size=query_count("size"),
-        limit=instance.settings.upload_limit_mb * 2**20, now=clock.now(),
-        grace=timedelta(seconds=instance.settings.grace_seconds), via="desk")
-    return jsonify(upload_body(upload)), 201
+    token, earlier = _desk_form(station)
+    if earlier is None:
+        upload = resumable.open_upload(
+            db(), resumable.uploads_for(instance.archives_dir), archives=instance.archives_dir,
+            owner=_desk_owner(station.id), station_id=station.id, station_code=station.code,
+            filename=request.args.get("filename", ""), size=query_count("size"),
+            limit=instance.settings.upload_limit_mb * 2**20, now=clock.now(),
+            grace=timedelta(seconds=instance.settings.grace_seconds), via="desk",
+            form_token=token)
+        if upload.hand_in is None:
+            return jsonify(upload_body(upload)), 201
+        earlier = upload.hand_in
+    return jsonify({"receipt": _desk_answer(earlier, station.code)}), 200
 
 
 @bp.get("/collect/uploads/<upload_id>")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, numbers
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, Unauthorized
 from kiosk.lockdown import phases
@@ -268,14 +268,15 @@ def note_incident(session: Session, code: str, rule: str, *, note: str = "",
     rule = rule.strip()
     if not rule:
         raise KioskError(N_("Name the rule that was broken."))
+    deduction = numbers.proposed_deduction(deduction)  # "abc%" refused, "５％" kept as "5%"
     with write_transaction(session):
         station = _station(session, code)
         incident = Incident(station_id=station.id, at=now, rule=rule[:500], note=note[:2000],
-                            deduction=deduction.strip()[:64], recorded_by=actor.name)
+                            deduction=deduction, recorded_by=actor.name)
         session.add(incident)
         session.flush()
         audit.record(session, actor, "incident.noted", at=now, subject=station.code,
-                     details={"rule": rule[:500], "deduction": deduction.strip()[:64]})
+                     details={"rule": rule[:500], "deduction": deduction})
     return incident
 
 

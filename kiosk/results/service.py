@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, tabular
+from kiosk import audit, numbers, tabular
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
 from kiosk.lockdown.models import Station
@@ -29,15 +29,9 @@ TOTAL = ""  # the task name of the practical total
 
 
 def parse_mark(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip())
-        if not value.is_finite() or abs(value) >= 10**6:
-            return None
-        if value != value.quantize(Decimal("0.01")):
-            return None  # more than two decimals: a typing error, not a mark
-    except (InvalidOperation, AttributeError):
-        return None
-    return value
+    """A mark as typed or imported: digits, two decimals at most; full-width forms ("８０")
+    are normalised (`kiosk.numbers`); anything else is None."""
+    return numbers.parse_decimal(text)
 
 
 def import_marks(session: Session, data: bytes, filename: str, *, entry: int,

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, numbers
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, NotReady, Problem
 from kiosk.lockdown import phases
@@ -65,15 +65,9 @@ def compute_total(theory: Decimal, theory_full: Decimal, weight: Decimal, practi
 
 
 def parse_deduction(text: str) -> tuple[str, Decimal] | None:
-    """"5%" or "5 %" → ("percent", 5); "3" or "3.5" → ("points", 3.5); else None."""
-    from kiosk.results.service import parse_mark
-
-    text = (text or "").strip().replace("％", "%")
-    unit = "percent" if text.endswith("%") else "points"
-    value = parse_mark(text.rstrip("%").strip())
-    if value is None or value <= 0 or (unit == "percent" and value > 100):
-        return None
-    return unit, value
+    """"5%" or "5 %" → ("percent", 5); "3" or "3.5" → ("points", 3.5); else None
+    (full-width forms normalised: `kiosk.numbers`)."""
+    return numbers.parse_deduction(text)
 
 
 # ----------------------------------------------------------------------------- stages

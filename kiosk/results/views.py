@@ -10,7 +10,7 @@ from io import BytesIO
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from kiosk import clock, staff
+from kiosk import clock, numbers, staff
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.crypto import parse_identities
 from kiosk.errors import ImportErrors, KioskError
@@ -77,6 +77,16 @@ def _typed_mark() -> Decimal:
     return mark
 
 
+def _say_what_was_stored(typed: dict[str, str]) -> None:
+    """A mark typed in full-width forms ("８０") is stored as plain digits: say so, so the
+    scorekeeper sees exactly what was kept (kiosk/numbers.py)."""
+    for station, text in typed.items():
+        if text.strip() and numbers.normalised(text) != text.strip():
+            flash(gettext("%(station)s: you typed %(typed)s, stored as %(stored)s.",
+                          station=station, typed=text.strip(),
+                          stored=numbers.normalised(text)), "info")
+
+
 def _flash_error(exc: KioskError) -> None:
     for line in _problems(exc):
         flash(line, "error")
@@ -127,6 +137,7 @@ def entry(entry: int):
                          if key.startswith("mark:")}
                 count = service.enter_marks(session, typed, entry=entry, full_marks=_full(),
                                             actor=current_actor(), now=clock.now())
+                _say_what_was_stored(typed)
         except ImportErrors as exc:
             problems = [p.render(gettext) for p in exc.problems]
         except KioskError as exc:
@@ -157,6 +168,7 @@ def differences():
             _flash_error(exc)
         else:
             flash(gettext("Resolved."), "success")
+            _say_what_was_stored({request.form.get("station", ""): request.form.get("mark", "")})
         return redirect(url_for("results.differences"))
     return render_template("results/differences.html",
                            differences=service.differences(session),
@@ -214,6 +226,9 @@ def review_page():
                 abort(403)
         except KioskError as exc:
             _flash_error(exc)
+        else:
+            if action in ("error", "correct"):
+                _say_what_was_stored({form.get("station", ""): form.get("mark", "")})
         return redirect(url_for("results.review_page"))
     current = {r.station: r for r in totals.results(session, theory_weight=_weight(),
                                                      now=clock.now())}

@@ -318,7 +318,8 @@ def test_the_collection_desk_hands_in_in_pieces(hall, app):  # noqa: F811
     token = csrf_from(judge.get("/collect").text)
     data = os.urandom(PIECE + 77)
     assert judge.post(f"/collect/uploads?station=A02&size={len(data)}").status_code == 400
-    opened = judge.post(f"/collect/uploads?station=A02&filename=U盘.zip&size={len(data)}",
+    opened = judge.post(f"/collect/uploads?station=A02&filename=U盘.zip&size={len(data)}"
+                        "&confirm=1",
                         headers={"X-CSRFToken": token})
     assert opened.status_code == 201
     upload_id = opened.get_json()["upload_id"]

@@ -23,6 +23,7 @@ from kiosk.lockdown.models import Station
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper
 from tests.e2e.conftest import screenshot, served_demo, sign_in
+from tests.e2e.test_collect_desk import assert_accessible
 
 pytestmark = pytest.mark.e2e
 SETUP = Actor("e2e-setup", "cli")
@@ -86,24 +87,37 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
                 for _ in range(5)]
     scorer1 = _sign_in(contexts[0], demo, "scorer1")
     scorer1.click("nav >> text=成绩录入")
+    assert_accessible(scorer1)
     scorer1.click("nav.tabs >> text=第一次录入")
+    assert_accessible(scorer1)
     scorer1.set_input_files("input[type=file][name=file]", str(sheet))
     scorer1.click("button:has-text('导入')")
     expect(scorer1.locator(".flash-success")).to_contain_text(str(len(codes)))
 
-    # The second scorekeeper types every mark; one differs from the first entry.
+    # The second scorekeeper types every mark; one differs from the first entry, and one is
+    # typed in full-width digits (a Chinese input method in 全角 mode): stored as digits, and
+    # the page says what it kept.
     scorer2 = _sign_in(contexts[1], demo, "scorer2")
     scorer2.goto(demo["url"] + "/results/entry/2")
+    wide = marks[codes[1]].translate(str.maketrans("0123456789.", "０１２３４５６７８９．"))
     for code, mark in marks.items():
-        scorer2.fill(f"input[name='mark:{code}']", "41" if code == codes[0] else mark)
-    screenshot(scorer2, "score-entry")
+        typed = {codes[0]: "41", codes[1]: wide}.get(code, mark)
+        scorer2.fill(f"input[name='mark:{code}']", typed)
     scorer2.click("button:has-text('保存第 2 次录入')")
     expect(scorer2.locator(".flash-success")).to_be_visible()
+    expect(scorer2.locator(".flash-info")).to_have_text(
+        f"{codes[1]}：您输入的是 {wide}，已按 {marks[codes[1]]} 保存。")
+    expect(scorer2.locator(f"input[name='mark:{codes[1]}']")).to_have_value(marks[codes[1]])
+    assert_accessible(scorer2)
+    screenshot(scorer2, "score-entry")
 
     chief = _sign_in(contexts[2], demo, "chief")
+    chief.goto(demo["url"] + "/results/")
+    assert_accessible(chief)
     chief.goto(demo["url"] + "/results/differences")
     row = chief.locator("[data-differences] tbody tr").first
     expect(row).to_contain_text(codes[0])
+    assert_accessible(chief)
     row.locator("input[name=mark]").fill(marks[codes[0]])
     row.locator("input[name=reason]").fill("以评分表原件为准")
     row.locator("button").click()
@@ -117,23 +131,34 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
     chief.fill("input[name=approved_by]", "裁判长")
     chief.click("button:has-text('记录扣分')")
     expect(chief.locator(".flash-error")).to_contain_text("五")
+    for bad in ("abc%", "٥%"):  # like any other bad number: refused with the reason
+        chief.fill("input[name=amount]", bad)
+        chief.fill("input[name=reason]", "着装不规范")
+        chief.fill("input[name=approved_by]", "裁判长")
+        chief.click("button:has-text('记录扣分')")
+        expect(chief.locator(".flash-error")).to_contain_text(f"{bad} 不是有效的扣分")
     chief.fill("input[name=amount]", "5%")
     chief.fill("input[name=reason]", "着装不规范")
     chief.fill("input[name=approved_by]", "裁判长")
     chief.click("button:has-text('记录扣分')")
     expect(chief.locator(".flash-success")).to_be_visible()
     expect(chief.locator("table.grid tbody")).to_contain_text("5%")
+    assert_accessible(chief)
 
     chief.goto(demo["url"] + "/results/")
     chief.once("dialog", lambda dialog: dialog.accept())
     chief.click("button:has-text('抽取复核样本')")
     expect(chief.locator("[data-review]")).to_be_visible()
+    assert_accessible(chief)
+    chief.goto(demo["url"] + "/results/review")
+    assert_accessible(chief)
 
     supervisor = _sign_in(contexts[3], demo, "supervisor")
     supervisor.goto(demo["url"] + "/results/review")
     progress = supervisor.locator("[data-progress]")
     total = int(re.search(r"/ (\d+)", progress.inner_text()).group(1))
     assert total > 0
+    assert_accessible(supervisor)
     for done in range(1, total + 1):
         # Each confirmation reloads the page: wait for its new count before the next click.
         supervisor.locator("button:has-text('复核无误')").first.click()
@@ -146,15 +171,18 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
     chief.click("button:has-text('锁定成绩')")
     expect(chief.locator(".commitment")).to_have_text(HEX)
     screenshot(chief, "results-locked")
+    assert_accessible(chief)
     # Before the unsealing no name appears on the final page.
     chief.goto(demo["url"] + "/results/final")
     expect(chief.locator(".flash-error")).to_contain_text("仍处于密封状态")
+    assert_accessible(chief)
 
     keys = {k["role"]: k["identity_file"] for k in demo["judge_keys"]}
     for stage, judge in ((2, "crypt2"), (1, "crypt1")):
         page = _sign_in(contexts[4] if stage == 2 else browser.new_context(locale="zh-CN"),
                         demo, judge)
         page.goto(demo["url"] + "/results/unseal")
+        assert_accessible(page)
         page.set_input_files("input[name=identity]", keys[judge])
         page.fill("input[name=supervisor]", "supervisor")
         page.fill("input[name=password]", _password(demo, "supervisor"))
@@ -164,11 +192,13 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
         if stage == 1:
             expect(page.locator("[data-links]")).to_contain_text("职工组")
             screenshot(page, "unsealing")
+            assert_accessible(page)
 
     chief.goto(demo["url"] + "/results/final")
     expect(chief.locator("h2", has_text="职工组")).to_be_visible()
     expect(chief.locator("[data-ranking]").first).to_contain_text("一等奖")
     screenshot(chief, "final-results")
+    assert_accessible(chief)
     with chief.expect_download() as download:
         chief.click("text=导出（.xlsx）")
     assert download.value.suggested_filename == "results.xlsx"

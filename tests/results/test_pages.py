@@ -115,3 +115,18 @@ def test_a_scorekeeper_sees_only_their_own_entry_and_decides_nothing(people, day
     assert sc1.post("/results/lock", data={"csrf_token": token}).status_code == 403
     # Without a CSRF token nothing is accepted, even from the chief judge.
     assert people["boss"].post("/results/lock", data={}).status_code == 400
+
+
+def test_a_full_width_mark_is_stored_as_digits_and_the_page_says_so(people, day):
+    """A Chinese input method in full-width mode types ８０: stored as 80, and the page
+    tells the scorekeeper what it kept; digits of another script are refused."""
+    from kiosk.results import service
+
+    first, second = day.stations[0], day.stations[1]
+    saved = post(people["sc1"], "/results/entry/1",
+                 **{f"mark:{first}": "８０．５", f"mark:{second}": "72"})
+    assert f"{first}：您输入的是 ８０．５，已按 80.5 保存。" in saved.text
+    assert f'value="80.5" aria-label="{first}"' in saved.text
+    assert service.entry_marks(day.session, 1)[first][0] == 80.5
+    refused = post(people["sc1"], "/results/entry/1", **{f"mark:{first}": "٨٠"})
+    assert "٨٠" in refused.text and service.entry_marks(day.session, 1)[first][0] == 80.5
