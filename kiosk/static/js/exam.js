@@ -343,7 +343,7 @@ async function render() {
   if (phase.phase === "practical") {
     if (state === "ended") {
       if (view !== "done") {
-        showDone(msg("msgStop"), msg("msgPracticalEnded"),
+        showDone(msg("msgStopPractical"), msg("msgPracticalEnded"),
                  { closed: msg("msgHandinClosed"), help: msg("msgPracticalHelp"), receipts: true });
         document.dispatchEvent(new CustomEvent("kiosk:handin-closed"));
       }
@@ -361,7 +361,7 @@ async function render() {
     locked = true;
     const closed = paper.submitted_at ? doneText(paper) : msg("msgAnswersClosed");
     if (view !== "done" || $("[data-done-closed]").textContent !== closed) {
-      showDone(msg("msgStop"), msg("msgTheoryEnded"), { closed, help: msg("msgTheoryHelp") });
+      showDone(msg("msgStopTheory"), msg("msgTheoryEnded"), { closed, help: msg("msgTheoryHelp") });
     }
     return;
   }
