@@ -81,7 +81,8 @@ def test_the_theory_exam_keeps_its_place_holds_the_focus_and_stops_at_pause_and_
     expect(remaining.locator("[data-countdown]")).to_have_text(re.compile(r"^\d\d:\d\d$"))
     expect(wall).to_contain_text("当前时间")
     expect(wall.locator("[data-server-time]")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
-    style = "(e) => { const s = getComputedStyle(e); return [s.fontSize, s.color, s.backgroundColor]; }"
+    style = ("(e) => { const s = getComputedStyle(e);"
+             " return [s.fontSize, s.color, s.backgroundColor]; }")
     assert remaining.evaluate(style) != wall.evaluate(style)
 
     # The first Tab lands on the current question, not on 交卷.
