@@ -100,6 +100,9 @@ def test_the_theory_exam_keeps_its_place_holds_the_focus_and_stops_at_pause_and_
     expect(page.locator("[data-meta]")).to_contain_text("第 3 题")
     expect(page.locator(".nav-item").nth(2)).to_have_attribute("aria-current", "true")
     assert_accessible(page, "exam")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    screenshot(page, "kiosk-exam-1920")
+    page.set_viewport_size({"width": 1366, "height": 768})
 
     # The hand-in confirmation holds the focus and closes with Esc.
     page.click("[data-submit]")
