@@ -342,7 +342,7 @@ async function render() {
   if (state === "paused") { show("paused"); return; }
   if (phase.phase === "practical") {
     if (state === "ended") {
-      if (view !== "done") {
+      if (view !== "done" || $("[data-done-text]").textContent !== msg("msgPracticalEnded")) {
         showDone(msg("msgStopPractical"), msg("msgPracticalEnded"),
                  { closed: msg("msgHandinClosed"), help: msg("msgPracticalHelp"), receipts: true });
         document.dispatchEvent(new CustomEvent("kiosk:handin-closed"));
@@ -352,15 +352,16 @@ async function render() {
     }
     return;
   }
-  if (!paper) {
+  if (!paper && (state !== "ended" || view !== "done")) {
     await loadPaper();
     if (signedOut) { showDone("", msg("msgSignedOut")); return; }
-    if (!paper) return;  // offline: the next poll tries again
+    if (!paper && state !== "ended") return;  // offline: the next poll tries again
   }
   if (state === "ended") {
     locked = true;
-    const closed = paper.submitted_at ? doneText(paper) : msg("msgAnswersClosed");
-    if (view !== "done" || $("[data-done-closed]").textContent !== closed) {
+    const closed = paper && paper.submitted_at ? doneText(paper) : msg("msgAnswersClosed");
+    if (view !== "done" || $("[data-done-closed]").textContent !== closed ||
+        $("[data-done-text]").textContent !== msg("msgTheoryEnded")) {
       showDone(msg("msgStopTheory"), msg("msgTheoryEnded"), { closed, help: msg("msgTheoryHelp") });
     }
     return;
