@@ -50,6 +50,7 @@ def get_clock():
             field.heartbeat(db(), held, now)
         except KioskError:
             signed_out, station_id = True, None
+    extensions = []
     if row is not None:
         extensions = phases.station_extensions(db(), row.id, station_id) if station_id else []
         deadline = clock.station_deadline(rule, extensions, now)
@@ -61,6 +62,9 @@ def get_clock():
         "phase_starts_at": clock.iso(row.starts_at) if row else None,
         "phase_ends_at": clock.iso(clock.phase_end(rule, now)) if rule else None,
         "station_deadline": clock.iso(deadline) if station_id else None,
+        # The station's own state: "ended" once its deadline passed, even while others work on.
+        "station_state": clock.station_state(rule, extensions, now) if station_id else None,
+        "paused_at": clock.iso(row.paused_at) if row is not None else None,
         "warnings_at_minutes": settings.warnings_at_minutes,
         "announcements": [{"id": a.id, "at": clock.iso(a.at), "text": a.text}
                           for a in field.recent_announcements(db())],

@@ -114,6 +114,17 @@ def may_write(phase: Phase | None, extensions: Sequence[Extension], now: datetim
     return now <= deadline + grace
 
 
+def station_state(phase: Phase | None, extensions: Sequence[Extension], now: datetime) -> str:
+    """What this station's screen shows: the phase's state, except that a running phase has
+    ended for a station whose own deadline (extensions included) has passed."""
+    state = phase_state(phase, now)
+    if state == "running":
+        deadline = station_deadline(phase, extensions, now)
+        if deadline is not None and now >= deadline:
+            return "ended"
+    return state
+
+
 def seconds_used(phase: Phase, pauses: Sequence[tuple[datetime, datetime | None]],
                  until: datetime) -> float:
     """Working time from the start to `until`, without the pauses (ties break on it)."""

@@ -77,6 +77,14 @@ def openapi_document(server_url: str = "") -> dict:
                         "phase_starts_at": NULLABLE_TIME,
                         "phase_ends_at": NULLABLE_TIME,
                         "station_deadline": NULLABLE_TIME,
+                        "station_state": {
+                            "type": ["string", "null"],
+                            "enum": ["not_started", "scheduled", "running", "paused", "ended",
+                                     None],
+                            "description": "this station's own state: ended once its deadline "
+                                           "(extensions included) passed"},
+                        "paused_at": {**NULLABLE_TIME,
+                                      "description": "when the running pause began"},
                         "warnings_at_minutes": {"type": "array", "items": {"type": "integer"}},
                         "announcements": {"type": "array", "items": _ref("Announcement")},
                         "signed_out": {"type": "boolean",

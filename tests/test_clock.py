@@ -5,7 +5,15 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.clock import Extension, Phase, may_write, phase_state, seconds_used, station_deadline
+from kiosk.clock import (
+    Extension,
+    Phase,
+    may_write,
+    phase_state,
+    seconds_used,
+    station_deadline,
+    station_state,
+)
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=2)
@@ -67,3 +75,17 @@ def test_time_used_leaves_out_the_pauses():
     assert seconds_used(phase, pauses, T0 + timedelta(minutes=12)) == 9 * 60
     assert seconds_used(phase, [(T0 + timedelta(minutes=5), None)],
                         T0 + timedelta(minutes=7)) == 5 * 60
+
+
+@given(minutes, st.lists(st.floats(min_value=1, max_value=60), max_size=3), offsets)
+def test_a_station_has_ended_exactly_when_its_own_deadline_passed(length, extra, offset_s):
+    """What its screen shows (issue 15): the end at its own deadline, extensions included,
+    while the phase itself still runs for the others."""
+    phase = running(length)
+    now = T0 + timedelta(seconds=offset_s)
+    mine = [Extension(m) for m in extra]
+    deadline = station_deadline(phase, mine, now)
+    expected = "scheduled" if now < T0 else "ended" if now >= deadline else "running"
+    assert station_state(phase, mine, now) == expected
+    ended = Phase("theory", T0, T0 + timedelta(minutes=length), ended_at=T0)
+    assert station_state(ended, mine, T0 + timedelta(seconds=abs(offset_s))) == "ended"

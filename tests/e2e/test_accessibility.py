@@ -32,8 +32,6 @@ NOT_PAGES = re.compile(r"\.(pdf|xlsx|csv|json|zip)$|^/api/|^/static/|^/logout")
 # entries when merging those branches. Each entry: the page (as `page_key` names it) and the
 # axe rule ids seen there on this branch.
 KNOWN_ELSEWHERE: dict[str, set[str]] = {
-    # being fixed on branch i15-kiosk; the lead removes these at merge
-    "/kiosk (hand-in confirmation)": {"aria-dialog-name"},  # the dialog has no accessible name
 }
 
 _axe = Axe()

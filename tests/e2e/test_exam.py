@@ -74,7 +74,8 @@ def test_answers_survive_reload_and_offline_and_the_page_locks_at_the_deadline(b
     # At the deadline the page locks itself.
     remaining = PHASE_MINUTES * 60 - (time.monotonic() - exam_server["started"])
     expect(page.locator("[data-view=done]")).to_be_visible(timeout=(remaining + 15) * 1000)
-    expect(page.locator("[data-done-text]")).to_contain_text("考试时间到")
+    expect(page.locator("[data-done-text]")).to_contain_text("理论知识考试已结束")
+    expect(page.locator("[data-done-closed]")).to_contain_text("答题已关闭")
     context.close()
     scores = cli(exam_server["path"], "exam", "scores")
     a05 = next(s for s in scores["stations"] if s["station"] == "A05")

@@ -13,36 +13,103 @@ const $ = (selector) => app.querySelector(selector);
 const clock = new ServerClock();
 const wallEl = document.querySelector("[data-server-time]");
 const countdownEl = document.querySelector("[data-countdown]");
+const countdownBox = document.querySelector("[data-countdown-box]");
 
 let paper = null;          // {questions, answers, deadline, ...} from the server
 let answers = {};          // qid -> option key, as shown (acknowledged + waiting)
 let current = 0;           // index of the question on screen
 let deadline = null;       // Date: this station's own deadline
 let locked = false;
+let signedOut = false;
 let warned = new Set();
 const flags = new Set(JSON.parse(localStorage.getItem(`kiosk.flags.${station}`) || "[]"));
+// The question on screen survives a reload (by id: the paper's order is the station's own).
+const placeKey = `kiosk.place.${station}`;
 
 const queue = new SaveQueue({
   station,
   send: sendAnswer,
-  onStatus: (qid) => { if (paper && paper.questions[current].id === qid) showSaveStatus(); renderNav(); },
-  onLocked: (body) => { if (body.state === "paused") { queue.unlock(); } else { lock(); } },
-  onSignedOut: () => showDone("", msg("msgSignedOut")),
+  now: () => clock.now(),
+  onStatus: (qid) => { if (paper && view === "exam" && paper.questions[current].id === qid) showSaveStatus(); renderNav(); },
+  onLocked: (body) => {
+    if (body.state === "paused") {
+      // The server paused before this screen knew: show the pause now; choices made since
+      // the pause began are dropped (a pause takes no input), earlier ones wait for the resume.
+      pollClock().then(() => {
+        const since = phase && phase.paused_at ? new Date(phase.paused_at) : clock.now();
+        for (const qid of queue.dropSince(since)) {
+          const kept = qid in queue.acked ? queue.acked[qid] : (paper && paper.acknowledged[qid]);
+          if (kept) answers[qid] = kept; else delete answers[qid];
+        }
+        queue.unlock();
+        renderNav();
+      });
+    } else { lock(); }
+  },
+  onSignedOut: () => { signedOut = true; render(); },
   onConnection: (ok) => { $("[data-offline-banner]").hidden = ok; },
 });
 window.addEventListener("online", () => queue.flush());
 
 // ----------------------------------------------------------------------------- views
 
-function show(view) {
-  for (const section of app.querySelectorAll("[data-view]")) section.hidden = section.dataset.view !== view;
+let view = null;
+
+function show(name) {
+  view = name;
+  for (const section of app.querySelectorAll("[data-view]")) section.hidden = section.dataset.view !== name;
+  if (name !== "exam") clearQuestion();
+  if (name !== "exam") $("[data-confirm]").hidden = true;
 }
 
-function showDone(title, text) {
+// Off the screen means out of the page: nothing of the question stays to be read or chosen.
+function clearQuestion() {
+  $("[data-meta]").textContent = "";
+  $("[data-stem]").textContent = "";
+  $("[data-options]").replaceChildren();
+  $("[data-save-status]").textContent = "";
+}
+
+function showDone(title, text, { closed = "", help = "", receipts = false } = {}) {
   show("done");
+  $("[data-view=done]").classList.toggle("stopped", Boolean(help));
   $("[data-done-title]").textContent = title;
   $("[data-done-text]").textContent = text;
+  $("[data-done-closed]").textContent = closed;
+  $("[data-done-closed]").hidden = !closed;
+  $("[data-done-help]").textContent = help;
+  $("[data-done-help]").hidden = !help;
+  $("[data-done-receipts]").hidden = !receipts;
+  if (receipts) listReceipts();
 }
+
+// What went in, on the end screen: the contestant sees whether a judge is needed.
+async function listReceipts() {
+  let body;
+  try {
+    const response = await fetch("/api/v1/collect/mine", { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) return;
+    body = await response.json();
+  } catch { return; }
+  const rows = body.hand_ins.map((item) => {
+    const row = document.createElement("tr");
+    for (const [i, text] of [item.receipt_no, item.filename, sizeText(item.size),
+      formatWall(new Date(item.received_at), true)].entries()) {
+      const td = document.createElement("td");
+      td.textContent = text;  // names are data, never HTML
+      if (i === 2) td.className = "num";
+      row.append(td);
+    }
+    return row;
+  });
+  $("[data-done-receipts] tbody").replaceChildren(...rows);
+  const none = $("[data-done-none]");
+  none.textContent = msg("msgNoHandIn");
+  none.hidden = rows.length > 0;
+  $("[data-done-receipts] table").hidden = rows.length === 0;
+}
+
+function sizeText(n) { return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`; }
 
 function format(ms) {
   const total = Math.max(0, Math.ceil(ms / 1000));
@@ -53,36 +120,43 @@ function format(ms) {
 
 // ----------------------------------------------------------------------------- the paper
 
-async function loadPaper() {
-  const response = await fetch("/api/v1/exam/paper", { credentials: "same-origin", cache: "no-store" });
-  const body = await response.json().catch(() => ({}));
-  if (response.status === 401) { showDone("", msg("msgSignedOut")); return false; }
+let loading = null;
+
+function loadPaper() {
+  loading = loading || fetchPaper().finally(() => { loading = null; });
+  return loading;
+}
+
+async function fetchPaper() {
+  let response, body;
+  try {
+    response = await fetch("/api/v1/exam/paper", { credentials: "same-origin", cache: "no-store" });
+    body = await response.json().catch(() => ({}));
+  } catch { return false; }
+  if (response.status === 401) { signedOut = true; return false; }
   if (!response.ok) return false;
-  paper = body;
+  paper = { ...body, acknowledged: body.answers || {} };
   queue.syncSeq(body.last_seq);
-  answers = queue.merge(body.answers || {});
-  deadline = body.deadline ? new Date(body.deadline) : null;
-  if (body.submitted_at) { submittedView(body); return true; }
-  if (body.state === "ended") { lock(); return true; }
-  show("exam");
-  renderNav();
-  renderQuestion();
-  queue.flush();  // replay whatever waited in this browser
+  answers = queue.merge(paper.acknowledged);
+  deadline = body.deadline ? new Date(body.deadline) : deadline;
+  const place = paper.questions.findIndex((q) => q.id === localStorage.getItem(placeKey));
+  current = place >= 0 ? place : 0;
+  if (body.submitted_at || body.state === "ended") locked = true;
   return true;
 }
 
-function submittedView(body) {
-  locked = true;
-  const at = new Date(body.submitted_at);
-  let text = msg("msgSubmitted", { t: formatWall(at) });
+function doneText(body) {
+  let text = msg("msgSubmitted", { t: formatWall(new Date(body.submitted_at)) });
   if (body.score !== undefined) text += " " + msg("msgScore", { s: body.score, f: body.full_marks });
-  showDone("✓", text);
+  return text;
 }
 
-function formatWall(date) {
+function formatWall(date, seconds = false) {
   const zone = clock.last ? clock.last.server_utc_offset_minutes || 0 : 0;
   const shifted = new Date(date.getTime() + zone * 60000);
-  return [shifted.getUTCHours(), shifted.getUTCMinutes()].map((n) => String(n).padStart(2, "0")).join(":");
+  const parts = [shifted.getUTCHours(), shifted.getUTCMinutes()];
+  if (seconds) parts.push(shifted.getUTCSeconds());
+  return parts.map((n) => String(n).padStart(2, "0")).join(":");
 }
 
 function renderNav() {
@@ -98,13 +172,16 @@ function renderNav() {
     if (flags.has(question.id)) button.classList.add("flagged");
     if (queue.status(question.id) !== "saved") button.classList.add("waiting");
     if (index === current) button.setAttribute("aria-current", "true");
-    button.addEventListener("click", () => { current = index; renderQuestion(); renderNav(); });
+    button.addEventListener("click", () => { if (view !== "exam") return; current = index; renderQuestion(); renderNav(); });
     nav.append(button);
   });
 }
 
 function renderQuestion() {
+  if (view !== "exam") return;  // nothing of the paper off its screen
   const question = paper.questions[current];
+  localStorage.setItem(placeKey, question.id);
+  const focusedOption = [...$("[data-options]").children].indexOf(document.activeElement);
   $("[data-meta]").textContent = [
     msg("msgQuestion", { n: current + 1, total: paper.questions.length }),
     question.type === "tf" ? msg("msgTf") : msg("msgSingle"),
@@ -131,6 +208,8 @@ function renderQuestion() {
     button.addEventListener("click", () => choose(index));
     box.append(button);
   });
+  // A re-drawn option keeps the keyboard's place (else the next Tab would start over at 交卷).
+  if (focusedOption >= 0 && box.children[focusedOption]) box.children[focusedOption].focus();
   $("[data-flag]").setAttribute("aria-pressed", flags.has(question.id) ? "true" : "false");
   $("[data-prev]").disabled = current === 0;
   $("[data-next]").disabled = current === paper.questions.length - 1;
@@ -138,6 +217,7 @@ function renderQuestion() {
 }
 
 function showSaveStatus() {
+  if (view !== "exam") return;
   const question = paper.questions[current];
   const el = $("[data-save-status]");
   if (!answers[question.id]) { el.textContent = ""; el.className = "save-status"; return; }
@@ -147,7 +227,7 @@ function showSaveStatus() {
 }
 
 function choose(index) {
-  if (locked || !paper) return;
+  if (locked || !paper || view !== "exam") return;
   const question = paper.questions[current];
   const option = question.options[index];
   if (!option) return;
@@ -158,7 +238,7 @@ function choose(index) {
 }
 
 function move(step) {
-  if (!paper) return;
+  if (!paper || view !== "exam") return;
   current = Math.min(Math.max(current + step, 0), paper.questions.length - 1);
   renderQuestion();
   renderNav();
@@ -167,7 +247,10 @@ function move(step) {
 // ----------------------------------------------------------------------------- keys and buttons
 
 document.addEventListener("keydown", (event) => {
-  if (!paper || locked || !$("[data-confirm]").hidden || event.ctrlKey || event.altKey || event.metaKey) return;
+  const confirm = $("[data-confirm]");
+  if (!confirm.hidden) { holdFocus(event, confirm); return; }
+  // Only the exam's own screen takes answers: never during a pause, never after the end.
+  if (!paper || locked || view !== "exam" || event.ctrlKey || event.altKey || event.metaKey) return;
   const key = event.key.toUpperCase();
   const question = paper.questions[current];
   if (event.key === "ArrowLeft") { move(-1); event.preventDefault(); return; }
@@ -193,58 +276,127 @@ $("[data-larger]").addEventListener("click", (event) => {
 });
 if (localStorage.getItem("kiosk.larger")) document.body.classList.add("larger");
 
+// The hand-in confirmation is modal: Tab and Shift+Tab stay among its buttons, Esc closes it.
+function holdFocus(event, dialog) {
+  if (event.key === "Escape") { event.preventDefault(); closeConfirm(); return; }
+  if (event.key !== "Tab") return;
+  const buttons = [...dialog.querySelectorAll("button")];
+  const at = buttons.indexOf(document.activeElement);
+  const next = event.shiftKey ? (at <= 0 ? buttons.length - 1 : at - 1) : (at + 1) % buttons.length;
+  buttons[next].focus();
+  event.preventDefault();
+}
+
+function closeConfirm() {
+  $("[data-confirm]").hidden = true;
+  $("[data-submit]").focus();
+}
+
 $("[data-submit]").addEventListener("click", () => {
+  if (view !== "exam") return;
   const missing = paper.questions.map((q, i) => (answers[q.id] ? null : i + 1)).filter(Boolean);
   $("[data-confirm-text]").textContent = missing.length
     ? msg("msgUnanswered", { list: missing.join("、") }) : msg("msgAllAnswered");
   $("[data-confirm]").hidden = false;
   $("[data-confirm-no]").focus();
 });
-$("[data-confirm-no]").addEventListener("click", () => { $("[data-confirm]").hidden = true; });
+$("[data-confirm-no]").addEventListener("click", closeConfirm);
+$("[data-confirm]").addEventListener("focusout", (event) => {
+  // A click outside the box (on the backdrop) must not leave the focus behind the dialog.
+  if (!$("[data-confirm]").hidden && !event.currentTarget.contains(event.relatedTarget)) {
+    setTimeout(() => { if (!$("[data-confirm]").hidden) $("[data-confirm-no]").focus(); });
+  }
+});
 $("[data-confirm-yes]").addEventListener("click", async () => {
   $("[data-confirm]").hidden = true;
   await queue.flush();  // every waiting answer goes first
   const response = await fetch("/api/v1/exam/submit", { method: "POST", credentials: "same-origin" });
-  if (response.ok || response.status === 423) await loadPaper();
+  if (response.ok || response.status === 423) { await loadPaper(); render(); }
 });
 
-function lock() {
+// The server refused an answer for good (time up, or handed in elsewhere): ask it why.
+async function lock() {
   locked = true;
-  if (paper) renderQuestion();
-  showDone("", msg("msgLocked"));
+  await loadPaper();
+  render();
 }
 
 // ----------------------------------------------------------------------------- the clock
 
-let phase = null;
+let phase = null;  // the last answer of /api/v1/clock
+
+// This station's state: the server's, and between polls its own deadline on the server's
+// clock, so the end shows at the second it comes (extensions included).
+function stationState() {
+  if (!phase) return null;
+  const state = phase.station_state || phase.phase_state;
+  if (state === "running" && deadline && clock.now() >= deadline) return "ended";
+  return state;
+}
+
+// One place decides what the screen shows; every poll, tick and answer asks it again.
+async function render() {
+  if (signedOut) { showDone("", msg("msgSignedOut")); return; }
+  const state = stationState();
+  if (!phase || !phase.phase || ["not_started", "scheduled"].includes(state)) { show("waiting"); return; }
+  if (state === "paused") { show("paused"); return; }
+  if (phase.phase === "practical") {
+    if (state === "ended") {
+      if (view !== "done" || $("[data-done-text]").textContent !== msg("msgPracticalEnded")) {
+        showDone(msg("msgStopPractical"), msg("msgPracticalEnded"),
+                 { closed: msg("msgHandinClosed"), help: msg("msgPracticalHelp"), receipts: true });
+        document.dispatchEvent(new CustomEvent("kiosk:handin-closed"));
+      }
+    } else if (view !== "practical") {
+      show("practical");
+    }
+    return;
+  }
+  if (!paper && (state !== "ended" || view !== "done")) {
+    await loadPaper();
+    if (signedOut) { showDone("", msg("msgSignedOut")); return; }
+    if (!paper && state !== "ended") return;  // offline: the next poll tries again
+  }
+  if (state === "ended") {
+    locked = true;
+    const closed = paper && paper.submitted_at ? doneText(paper) : msg("msgAnswersClosed");
+    if (view !== "done" || $("[data-done-closed]").textContent !== closed ||
+        $("[data-done-text]").textContent !== msg("msgTheoryEnded")) {
+      showDone(msg("msgStopTheory"), msg("msgTheoryEnded"), { closed, help: msg("msgTheoryHelp") });
+    }
+    return;
+  }
+  if (paper.submitted_at) {
+    locked = true;
+    if (view !== "done") showDone("✓", doneText(paper));
+    return;
+  }
+  if (view !== "exam") {
+    const first = view === null || view === "waiting" || view === "paused";
+    show("exam");
+    renderNav();
+    renderQuestion();
+    if (first) $("[data-question]").focus();  // so the first Tab lands on the question
+    queue.flush();  // replay whatever waited in this browser
+  }
+}
 
 async function pollClock() {
   let body;
   try { body = await clock.poll(); } catch { return; }
-  tick();  // show the synced time at once, not on the next tick
-  if (body.signed_out) {  // released by a field judge, or signed in elsewhere
-    showDone("", msg("msgSignedOut"));
-    return;
-  }
+  if (body.signed_out) signedOut = true;  // released by a field judge, or signed in elsewhere
   const announcement = (body.announcements || []).slice(-1)[0];
   const note = $("[data-announcement]");
   note.hidden = !announcement;
   if (announcement) note.textContent = announcement.text;
-  $("[data-paused]").hidden = body.phase_state !== "paused";
   if (body.station_deadline) deadline = new Date(body.station_deadline);
   const changed = !phase || phase.phase !== body.phase || phase.phase_state !== body.phase_state;
+  if (changed) warned = new Set();
+  if (phase && phase.phase !== body.phase) { paper = null; locked = false; }
   phase = body;
+  await render();
   tick();
-  if (!changed) return;
-  warned = new Set();
-  if (body.phase === "theory" && ["running", "paused", "ended"].includes(body.phase_state)) {
-    if (!paper) await loadPaper();
-    if (body.phase_state === "running") queue.flush();
-  } else if (body.phase === "practical" && body.phase_state !== "scheduled") {
-    show("practical");
-  } else {
-    show("waiting");
-  }
+  if (body.phase === "theory" && stationState() === "running") queue.flush();
 }
 
 function tick() {
@@ -252,16 +404,18 @@ function tick() {
   wallEl.textContent = clock.wallClock();
   const now = clock.now();
   let remaining = null;
-  if (phase && phase.phase_state === "scheduled" && phase.phase_starts_at) {
+  const state = stationState();
+  if (phase && state === "scheduled" && phase.phase_starts_at) {
     const until = new Date(phase.phase_starts_at) - now;
     app.querySelector("[data-phase-message]").textContent = msg("msgStartsIn", { t: format(until) });
     if (until <= 0) pollClock();
   }
-  if (deadline && phase && ["running", "paused"].includes(phase.phase_state)) remaining = deadline - now;
-  countdownEl.hidden = remaining === null;
+  if (deadline && ["running", "paused"].includes(state)) remaining = deadline - now;
+  countdownBox.hidden = remaining === null;
+  if (phase && phase.phase && state === "ended" && view !== "done") render();  // the deadline, between polls
   if (remaining === null) return;
   countdownEl.textContent = format(remaining);
-  countdownEl.classList.toggle("urgent", remaining < 5 * 60000);
+  countdownBox.classList.toggle("urgent", remaining < 5 * 60000);
   const practical = app.querySelector("[data-practical-countdown]");
   if (phase.phase === "practical") practical.textContent = format(remaining);
   for (const minutes of phase.warnings_at_minutes || []) {
@@ -273,11 +427,10 @@ function tick() {
       setTimeout(() => { banner.hidden = true; }, 60000);
     }
   }
-  if (remaining <= 0 && phase.phase_state === "running") {
-    if (phase.phase === "theory" && !locked && paper) lock();
-    if (phase.phase === "practical") showDone("", msg("msgPracticalEnded"));
-  }
 }
+
+// A hand-in still in flight at the end may yet go in (the server's grace): list it when it does.
+document.addEventListener("kiosk:receipt", () => { if (view === "done" && !$("[data-done-receipts]").hidden) listReceipts(); });
 
 watch();
 pollClock();

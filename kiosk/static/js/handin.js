@@ -10,6 +10,7 @@ if (box) {
   const bar = box.querySelector("[data-progress]");
   const status = box.querySelector("[data-handin-status]");
   const table = box.querySelector("[data-receipts]");
+  const refusal = box.querySelector("[data-handin-refused]");
   const msg = (name, values = {}) => Object.entries(values).reduce(
     (text, [k, v]) => text.replace(`%(${k})s`, v), box.dataset[name] || "");
   let limit = 0;
@@ -51,15 +52,16 @@ if (box) {
 
   function done(body) {
     bar.hidden = true;
-    busy = false;
+    setBusy(false);
     status.textContent = msg("msgReceived", { no: body.receipt_no });
     addRow(body);
     input.value = "";
+    document.dispatchEvent(new CustomEvent("kiosk:receipt", { detail: body }));
   }
 
   function refused(body) {
     bar.hidden = true;
-    busy = false;
+    setBusy(false);
     status.textContent = body.message || msg("msgFailed");
     input.value = "";
   }
@@ -84,13 +86,29 @@ if (box) {
     request.send(file);  // the file itself is the body: nothing is buffered in the page
   }
 
-  // One hand-in at a time: a second upload opened by the station abandons the first.
+  // One hand-in at a time, so that the last version is the one chosen last: while a file is
+  // going, the chooser is off and a file dropped meanwhile is refused with the reason (the
+  // server would abandon the first upload for the second and the order would be a race).
   let busy = false;
+  let closed = false;
+
+  function setBusy(value) {
+    busy = value;
+    input.disabled = busy || closed;
+    zone.classList.toggle("busy", busy || closed);
+    zone.setAttribute("aria-disabled", String(busy || closed));
+  }
+
+  function refuse(file) {
+    refusal.textContent = closed ? msg("msgClosed") : msg("msgOneAtATime", { name: file.name });
+    refusal.hidden = false;
+  }
 
   async function send(file) {
-    if (busy) return;
+    if (busy || closed) { refuse(file); return; }
     if (limit && file.size > limit) { status.textContent = msg("msgTooLarge"); return; }
-    busy = true;
+    setBusy(true);
+    refusal.hidden = true;
     bar.hidden = false;
     bar.value = 0;
     status.textContent = msg("msgUploading", { p: 0 });
@@ -113,6 +131,8 @@ if (box) {
   }
 
   input.addEventListener("change", () => { if (input.files[0]) send(input.files[0]); });
+  // The end of the part (exam.js): the screen changes; nothing new starts from here.
+  document.addEventListener("kiosk:handin-closed", () => { closed = true; setBusy(busy); });
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
   zone.addEventListener("drop", (event) => {

@@ -8,10 +8,12 @@
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 export class SaveQueue {
-  constructor({ station, send, onStatus, onLocked, onSignedOut, onConnection }) {
+  constructor({ station, send, now, onStatus, onLocked, onSignedOut, onConnection }) {
     this.key = `kiosk.answers.${station}`;
     this.seqKey = `kiosk.seq.${station}`;
     this.send = send;  // async (qid, choice, seq) -> {status, body}
+    this.now = now || (() => new Date());  // the server's time, to tell when a choice was made
+    this.acked = {};  // qid -> the choice the server last acknowledged from this browser
     this.onStatus = onStatus || (() => {});
     this.onLocked = onLocked || (() => {});
     this.onSignedOut = onSignedOut || (() => {});
@@ -52,7 +54,7 @@ export class SaveQueue {
 
   put(qid, choice) {
     this.seq += 1;
-    this.pending[qid] = { choice, seq: this.seq };
+    this.pending[qid] = { choice, seq: this.seq, at: this.now().getTime() };
     this.persist();
     this.onStatus(qid, "pending");
     this.flush();
@@ -76,6 +78,7 @@ export class SaveQueue {
           const body = response.body || {};
           // Acknowledged: this seq, or a newer one of this browser, is what the server holds.
           if (body.saved || (body.current_seq || 0) >= item.seq) {
+            if (body.saved) this.acked[qid] = item.choice;
             if (this.pending[qid] && this.pending[qid].seq === item.seq) delete this.pending[qid];
             this.persist();
             this.onStatus(qid, this.status(qid));
@@ -122,6 +125,16 @@ export class SaveQueue {
   }
 
   unlock() { this.locked = false; }
+
+  // A pause takes no input: the choices made since `since` (the pause's start, on the server's
+  // clock) are forgotten, never sent after the resume. Returns their question ids.
+  dropSince(since) {
+    const dropped = Object.keys(this.pending).filter((qid) => !(this.pending[qid].at < since.getTime()));
+    for (const qid of dropped) delete this.pending[qid];
+    this.persist();
+    for (const qid of dropped) this.onStatus(qid, "saved");
+    return dropped;
+  }
 }
 
 // The HTTP side, kept apart so that the queue can be tested with a fake.
