@@ -88,17 +88,26 @@ function clearResult() {
   matches.hidden = true;
 }
 
-// `field`: where the search was typed; it is emptied and keeps the focus for the next one.
+// `field`: where the search was typed. A check-in sends the focus back to the scanner's field
+// for the next contestant; a name search that listed matches or found nobody keeps its text,
+// selected, so that it can be refined or typed over.
 async function scan(body, field = input) {
   clearResult();  // the previous person's card never stands beside a new search
+  let checkedIn = false;
   try {
     const data = await post("/checkin/scan", body);
-    if (data.matches) showMatches(data.matches); else showPerson(data);
+    if (data.matches) showMatches(data.matches); else { showPerson(data); checkedIn = true; }
   } catch (error) {
     showError(error.message === "Failed to fetch" ? msg("msgOffline") : error.message);
   }
-  field.value = "";
-  field.focus();
+  if (field === input || checkedIn) {
+    input.value = "";
+    if (checkedIn) nameInput.value = "";
+    input.focus();
+  } else {
+    field.focus();
+    field.select();
+  }
 }
 
 async function undoCheckin(id) {
