@@ -278,13 +278,14 @@ def _cosigned_redraw(session) -> draws.Redraw | None:
     from kiosk import staff
 
     username = request.form.get("supervisor", "").strip()
-    if not username:
+    reason = request.form.get("reason", "").strip()
+    if not username or not reason:  # refused with what is missing; no password spent on it
         return None
     supervisor = staff.cosign(session, username, request.form.get("password", ""),
                               role="supervisor", address=request.remote_addr or "",
                               device=f"staff:{current_user.username}", now=clock.now(),
                               limit_per_minute=_settings().login_attempts_per_minute)
-    return draws.Redraw(cosigner=supervisor.username, reason=request.form.get("reason", ""))
+    return draws.Redraw(cosigner=supervisor.username, reason=reason)
 
 
 @bp.post("/draw/1/act")
