@@ -128,19 +128,20 @@ def test_a_redraw_after_the_result_was_shown_needs_a_supervisor(browser, demo, p
     judge.fill("[data-redraw] input[name=reason]", "监督发现熵输错了")
     judge.click("[data-redraw] button:has-text('重新抽签')")
     expect(judge.locator(".flash-error")).to_contain_text("需要监督会签")
+    judge.click("[data-redraw] summary")
+    screenshot(judge, "draw-redraw-refused")
     assert [row.inner_text() for row in judge.locator("table.grid").first.locator(
         "tbody tr").all()] == result  # the result stands
 
     password = next(u["password"] for u in demo["users"] if u["role"] == "supervisor")
     username = next(u["username"] for u in demo["users"] if u["role"] == "supervisor")
-    judge.click("[data-redraw] summary")
     judge.fill("[data-redraw] input[name=reason]", "监督发现熵输错了")
     judge.fill("[data-redraw] input[name=supervisor]", username)
     judge.fill("[data-redraw] input[name=password]", password)
     judge.click("[data-redraw] button:has-text('重新抽签')")
     expect(judge.locator("[data-commitment]")).to_be_visible()  # a new round, committed
     expect(judge.get_by_text(f"理由：监督发现熵输错了；监督 {username} 会签")).to_be_visible()
-    judge.get_by_text("本阶段全部抽签轮次").scroll_into_view_if_needed()
+    judge.get_by_text("理由：监督发现熵输错了").scroll_into_view_if_needed()
     screenshot(judge, "draw-redraw-cosigned")
     judge_context.close()
 
