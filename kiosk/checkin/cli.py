@@ -84,7 +84,9 @@ def register(main: click.Group) -> None:
 
     @main.command("draw", help=N_(
         "Run a draw over the checked-in contestants (same as the ceremony page): first without "
-        "--entropy (commit, exit 3), then with it."))
+        "--entropy (commit, exit 3), then with it. Once its pairs were shown (printed with "
+        "--json, on the page or the record sheet) the result is final: a redraw needs "
+        "--supervisor and --reason."))
     @instance_option
     @click.option("--stage", required=True, type=click.IntRange(1, 2))
     @click.option("--entropy", default=None,
@@ -96,9 +98,13 @@ def register(main: click.Group) -> None:
     @click.option("--late", "late", default=None, metavar="ID|NO",
                   help=N_("Give a late arrival (ID number, or contestant number for stage 2) the "
                        "next free item."))
+    @click.option("--supervisor", default=None, metavar="USERNAME",
+                  help=N_("A redraw after the result was shown: the supervisor who co-signs it; "
+                          "the password is asked for (or read from $KIOSK_SUPERVISOR_PASSWORD)."))
+    @click.option("--reason", default="", help=N_("A redraw after the result was shown: why."))
     @json_option
     def draw_command(stage: int, entropy: str | None, commitment: str | None, late: str | None,
-                     as_json: bool) -> None:
+                     supervisor: str | None, reason: str, as_json: bool) -> None:
         from kiosk.checkin import draws
 
         instance = open_current()
@@ -113,7 +119,9 @@ def register(main: click.Group) -> None:
             waiting = round_ is not None and round_.status == "committed"
             if entropy is None:
                 if not waiting:
-                    round_ = draws.commit(session, stage, actor=CLI_ACTOR, now=clock.now())
+                    redraw = _cosigned_redraw(session, instance, supervisor, reason)
+                    round_ = draws.commit(session, stage, actor=CLI_ACTOR, now=clock.now(),
+                                          redraw=redraw)
                 emit(as_json, {"stage": stage, "commitment": round_.commitment,
                                "entropy": None, "assignments": []},
                      _("Commitment for stage %(stage)s: %(c)s — now enter the public entropy "
@@ -126,7 +134,9 @@ def register(main: click.Group) -> None:
                 (round_.commitment if waiting else "")
             round_ = draws.draw(session, stage, entropy, commitment=shown, actor=CLI_ACTOR,
                                 now=clock.now())
-            mapping = draws.plaintext_mapping(session, stage)
+            # --json prints the pairs: shown, and final from now on.
+            mapping = draws.show_result(session, stage, actor=CLI_ACTOR, now=clock.now()) \
+                if as_json else draws.plaintext_mapping(session, stage)
         if stage == 1:
             items = [{"id_number": p["id_number"], "contestant_no": p["contestant_no"]}
                      for p in mapping.pairs]
@@ -156,7 +166,7 @@ def register(main: click.Group) -> None:
             if round_ is not None and round_.status == "drawn":
                 draws.prepare_seal(session, stage, event_name=settings.event_name,
                                    actor=CLI_ACTOR, now=clock.now())
-            mapping = draws.plaintext_mapping(session, stage)
+            mapping = draws.show_result(session, stage, actor=CLI_ACTOR, now=clock.now())
             kind = "station" if station_record and stage == 2 else stage
             # After prepare_seal: the paper vouches for the event that fixed the record's hash.
             data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
@@ -221,3 +231,23 @@ def register(main: click.Group) -> None:
              _("Printed %(n)s badges to %(out)s; older badges of these stations no longer "
                "work.", n=len(secrets), out=str(out)))
 
+
+def _cosigned_redraw(session, instance, supervisor: str | None, reason: str):
+    """The supervisor's co-signature of a redraw (`--supervisor`), checked and throttled like a
+    sign-in at the server's console; None without one."""
+    import os
+
+    from kiosk import staff
+    from kiosk.checkin import draws
+    from kiosk.i18n import cli_gettext as _
+
+    if not supervisor:
+        return None
+    password = os.environ.get("KIOSK_SUPERVISOR_PASSWORD")
+    if password is None:
+        password = click.prompt(_("Password of supervisor %(user)s", user=supervisor),
+                                hide_input=True, err=True)
+    user = staff.cosign(session, supervisor, password, role="supervisor", address="cli",
+                        device=staff.CONSOLE_DEVICE, now=clock.now(),
+                        limit_per_minute=instance.settings.login_attempts_per_minute)
+    return draws.Redraw(cosigner=user.username, reason=reason)

@@ -44,6 +44,16 @@ from kiosk.lockdown.models import Station
 SEALED_FORMAT = "kiosk-sealed-draw-v1"
 SUPPLEMENT_FORMAT = "kiosk-sealed-supplement-v1"
 OPEN_STATUSES = ("committed", "drawn", "prepared")
+REASON_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Redraw:
+    """A redraw after the result was shown: the supervisor who co-signed it (their password
+    checked by the caller, through the sign-in throttle: `staff.cosign`) and why."""
+
+    cosigner: str
+    reason: str
 
 
 def _stage_role(stage: int) -> str:
@@ -107,13 +117,15 @@ def _drawn_in_sealed_rounds(session: Session, stage: int) -> set:
 
 # ----------------------------------------------------------------------------- commit and draw
 
-def commit(session: Session, stage: int, *, actor: audit.Actor, now: datetime) -> DrawRound:
-    """A new round with a secret seed; its SHA-256 is shown and printed before the entropy."""
+def commit(session: Session, stage: int, *, actor: audit.Actor, now: datetime,
+           redraw: Redraw | None = None) -> DrawRound:
+    """A new round with a secret seed; its SHA-256 is shown and printed before the entropy.
+    Replacing a round whose result was shown needs `redraw` (a supervisor and a reason)."""
     _stage_role(stage)
     with write_transaction(session):
-        live = _redrawable(session, stage)
+        live = _redrawable(session, stage, redraw)
         if live is not None:
-            _supersede(session, live, actor, now)
+            _supersede(session, live, actor, now, redraw)
         inputs = stage_inputs(session, stage)
         if not inputs:
             raise Conflict(N_("Nobody to draw: stage 1 needs checked-in contestants, stage 2 "
@@ -132,28 +144,44 @@ def commit(session: Session, stage: int, *, actor: audit.Actor, now: datetime) -
     return round_
 
 
-def _redrawable(session: Session, stage: int) -> DrawRound | None:
-    """The live round a new draw would replace; refuse where a redraw is no longer allowed."""
+def _redrawable(session: Session, stage: int, redraw: Redraw | None = None) -> DrawRound | None:
+    """The live round a new draw would replace; refuse where a redraw is no longer allowed.
+
+    A result someone has seen is final: otherwise a judge could draw until one suits them.
+    Replacing it needs a supervisor's co-signature and a reason."""
     live = current_round(session, stage)
     if live is not None and live.status == "sealed":
         raise Conflict(N_("Stage %(stage)s is sealed; it cannot be drawn again."), stage=stage)
     if stage == 1 and live is not None and current_round(session, 2) is not None:
         raise Conflict(N_("The station draw has used these contestant numbers; stage 1 can no "
                           "longer be drawn again."))
+    if live is not None and live.shown_at is not None and (
+            redraw is None or not redraw.cosigner.strip() or not redraw.reason.strip()):
+        raise Conflict(N_("The result of stage %(stage)s was shown at %(time)s and is final: a "
+                          "redraw needs a supervisor's co-signature and a reason."),
+                       stage=stage, time=clock.local_display(live.shown_at, "%H:%M:%S"))
     return live
 
 
-def _supersede(session: Session, round_: DrawRound, actor: audit.Actor, now: datetime) -> None:
+def _supersede(session: Session, round_: DrawRound, actor: audit.Actor, now: datetime,
+               redraw: Redraw | None = None) -> None:
     """A redraw before the seal: the old round stays in the log (commitment and entropy), its
-    pairs are dropped."""
+    pairs are dropped. After the result was shown, with the supervisor and the reason."""
     _clear_assignments(session, round_)
     round_.status = "superseded"
+    round_.superseded_at = now
     round_.seed = None
     round_.ciphertext = None
     round_.ciphertext_sha256 = None
+    details = {"stage": round_.stage, "round": round_.id, "commitment": round_.commitment,
+               "entropy": round_.entropy}
+    if round_.shown_at is not None and redraw is not None:
+        round_.redraw_reason = redraw.reason.strip()[:REASON_LIMIT]
+        round_.redraw_cosigner = redraw.cosigner.strip()[:64]
+        details.update(shown_at=clock.iso(round_.shown_at), reason=round_.redraw_reason,
+                       cosigned_by=round_.redraw_cosigner)
     audit.record(session, actor, "draw.superseded", at=now, subject=f"stage {round_.stage}",
-                 details={"stage": round_.stage, "round": round_.id,
-                          "commitment": round_.commitment, "entropy": round_.entropy})
+                 details=details)
 
 
 def _clear_assignments(session: Session, round_: DrawRound) -> None:
@@ -227,16 +255,16 @@ def _superseded_entropies(session: Session, stage: int) -> set[str]:
 
 
 def draw_by_lots(session: Session, stage: int, lots: dict[str, str], *, actor: audit.Actor,
-                 now: datetime) -> DrawRound:
+                 now: datetime, redraw: Redraw | None = None) -> DrawRound:
     """Physical lots: staff enter what each drew. All or nothing; duplicates and numbers outside
     the pool are refused, and everyone must have a lot."""
     _stage_role(stage)
     with write_transaction(session):
-        live = _redrawable(session, stage)
+        live = _redrawable(session, stage, redraw)
         inputs, pool = stage_inputs(session, stage), stage_pool(session, stage)
         _check_lots(lots, inputs, pool)
         if live is not None:
-            _supersede(session, live, actor, now)
+            _supersede(session, live, actor, now, redraw)
         round_ = DrawRound(stage=stage, method="lots", status="drawn", committed_at=now,
                            committed_by=actor.name, drawn_at=now, drawn_by=actor.name,
                            pool_size=len(pool), input_count=len(inputs))
@@ -450,10 +478,12 @@ def _pair_record(session: Session, stage: int, key: str, value: str, *, late: bo
 
 @dataclass
 class Mapping:
-    """A stage's plaintext pairs (before the seal): what the record sheets print."""
+    """A stage's plaintext pairs (before the seal): what the record sheets print, with the
+    rounds replaced after their result was shown (co-signed redraws)."""
 
     round: DrawRound
     pairs: list[dict] = field(default_factory=list)
+    redraws: list[DrawRound] = field(default_factory=list)
 
 
 def plaintext_mapping(session: Session, stage: int) -> Mapping:
@@ -478,7 +508,26 @@ def plaintext_mapping(session: Session, stage: int) -> Mapping:
         for assignment, code in rows:
             pairs.append({"contestant_no": assignment.contestant_no, "station": code,
                           "late": assignment.late})
-    return Mapping(round_, pairs)
+    redraws = list(session.scalars(select(DrawRound).where(
+        DrawRound.stage == stage, DrawRound.status == "superseded",
+        DrawRound.redraw_cosigner.is_not(None)).order_by(DrawRound.id)))
+    return Mapping(round_, pairs, redraws)
+
+
+def show_result(session: Session, stage: int, *, actor: audit.Actor, now: datetime) -> Mapping:
+    """The pairs, for a person to see (the ceremony page, the record sheet, the command's
+    output). The first time stamps the moment: from then on the result is final."""
+    mapping = plaintext_mapping(session, stage)
+    if mapping.round.shown_at is None:
+        with write_transaction(session):
+            round_ = session.get(DrawRound, mapping.round.id)
+            if round_.shown_at is None:  # another screen may have shown it meanwhile
+                round_.shown_at, round_.shown_by = now, actor.name
+                audit.record(session, actor, "draw.result_shown", at=now,
+                             subject=f"stage {stage}",
+                             details={"stage": stage, "round": round_.id,
+                                      "commitment": round_.commitment})
+    return mapping
 
 
 def _sealed_document(session: Session, mapping: Mapping, event_name: str) -> dict:

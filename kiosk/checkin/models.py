@@ -61,6 +61,14 @@ class DrawRound(Base):
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)  # the sealed record (age)
     ciphertext_sha256: Mapped[str | None] = mapped_column(String(64))
     recipients: Mapped[str | None] = mapped_column(Text)  # age1… it was sealed to, one a line
+    # The first moment anyone was shown the result (the ceremony page, the record sheet, the
+    # command's pairs): from then on it is final, and a redraw needs a supervisor's co-signature
+    # and a reason, kept here on the round it replaced.
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shown_by: Mapped[str | None] = mapped_column(String(64))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redraw_reason: Mapped[str | None] = mapped_column(Text)
+    redraw_cosigner: Mapped[str | None] = mapped_column(String(64))  # the supervisor
     # Kept at the seal, linking nobody: JSON of who drew (stage 1: contestant ids; stage 2:
     # contestant numbers), sorted. Never the order of the free items: that would tell what a
     # late arrival gets (they draw from a fresh permutation sealed in their supplement).

@@ -31,6 +31,10 @@ def _facts(mapping: Mapping, st, session_name: str) -> list:
         lines += [f"承诺值 SHA-256(种子)：{round_.commitment}",
                   f"公开熵（监督输入）：{round_.entropy or ''}"]
     lines.append(f"封存记录 SHA-256：{sealed}")
+    # A result shown is final: each redraw after it, with its reason and co-signing supervisor.
+    lines += [f"重新抽签：第 {old.id} 轮结果于 {local_display(old.shown_at)} 显示后作废"
+              f"（{local_display(old.superseded_at)}），理由：{old.redraw_reason}；"
+              f"监督会签：{old.redraw_cosigner}" for old in mapping.redraws]
     return [para(line, st.body) for line in lines]
 
 

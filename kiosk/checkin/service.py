@@ -92,6 +92,9 @@ def roster_count(session: Session) -> int:
 # ----------------------------------------------------------------------------- the desk
 
 ID_LIKE = re.compile(r"^[0-9]{6,17}[0-9Xx]?$")
+# Longer than any name (64) or ID: nobody types more at a desk, and SQLite refuses a LIKE pattern
+# past 50 000 bytes ("LIKE or GLOB pattern too complex").
+MAX_QUERY = 64
 
 
 @dataclass(frozen=True)
@@ -103,17 +106,27 @@ class CheckinResult:
 
 
 def find_contestants(session: Session, query: str, limit: int = 20) -> list[Contestant]:
-    """A scanned or typed ID finds one person; anything else searches names."""
+    """A scanned or typed ID finds one person; anything else searches names (`%` and `_` are
+    letters like any other). A whole ID whose check digit is wrong is refused with that reason:
+    it was mistyped or misread, which "not on the roster" would hide."""
     text = query.strip()
     if not text:
         return []
+    if len(text) > MAX_QUERY:
+        raise KioskError(N_("The search is too long: at most %(max)s characters."),
+                         max=MAX_QUERY)
     number = idcard.normalize(text)
     if ID_LIKE.match(number):
         if len(number) == 18:
+            if idcard.check_char(number[:17]) != number[17]:
+                raise KioskError(N_("%(number)s: check digit is wrong; the number was mistyped "
+                                    "or misread. Scan or type it again."), number=number)
             return list(session.scalars(select(Contestant).where(Contestant.id_number == number)))
         return list(session.scalars(select(Contestant).where(
-            Contestant.id_number.endswith(number)).order_by(Contestant.id).limit(limit)))
-    return list(session.scalars(select(Contestant).where(Contestant.name.contains(text))
+            Contestant.id_number.endswith(number, autoescape=True))
+            .order_by(Contestant.id).limit(limit)))
+    return list(session.scalars(select(Contestant)
+                                .where(Contestant.name.contains(text, autoescape=True))
                                 .order_by(Contestant.name, Contestant.id).limit(limit)))
 
 

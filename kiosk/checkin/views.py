@@ -199,7 +199,8 @@ def _ceremony(stage: int):
     round_ = draws.current_round(session, stage)
     mapping = None
     if round_ is not None and round_.status in ("drawn", "prepared"):
-        mapping = draws.plaintext_mapping(session, stage)
+        # On the screen now: from this moment the result is final (a redraw is co-signed).
+        mapping = draws.show_result(session, stage, actor=current_actor(), now=clock.now())
     from kiosk.judge_keys import recipients_for
 
     return render_template(
@@ -232,7 +233,8 @@ def _act(stage: int, action: str):
     session = db()
     try:
         if action == "commit":
-            draws.commit(session, stage, actor=current_actor(), now=clock.now())
+            draws.commit(session, stage, actor=current_actor(), now=clock.now(),
+                         redraw=_cosigned_redraw(session))
         elif action == "entropy":
             draws.draw(session, stage, request.form.get("entropy", ""),
                        commitment=request.form.get("commitment", ""), actor=current_actor(),
@@ -269,6 +271,23 @@ def _act(stage: int, action: str):
     return redirect(url_for(f"checkin.draw_{stage}"))
 
 
+def _cosigned_redraw(session) -> draws.Redraw | None:
+    """The supervisor's co-signature of a redraw, when the form carries one. Checked and
+    throttled like a sign-in; the signed-in judge's account is the client's device, so a flood
+    from the hall cannot keep the supervisor from co-signing here."""
+    from kiosk import staff
+
+    username = request.form.get("supervisor", "").strip()
+    reason = request.form.get("reason", "").strip()
+    if not username or not reason:  # refused with what is missing; no password spent on it
+        return None
+    supervisor = staff.cosign(session, username, request.form.get("password", ""),
+                              role="supervisor", address=request.remote_addr or "",
+                              device=f"staff:{current_user.username}", now=clock.now(),
+                              limit_per_minute=_settings().login_attempts_per_minute)
+    return draws.Redraw(cosigner=supervisor.username, reason=reason)
+
+
 @bp.post("/draw/1/act")
 @roles_required("crypt1")
 def act_1():
@@ -298,7 +317,7 @@ def _record(stage: int):
 
     settings = _settings()
     kind = "station" if stage == 2 and request.args.get("kind") == "station" else stage
-    mapping = draws.plaintext_mapping(db(), stage)
+    mapping = draws.show_result(db(), stage, actor=current_actor(), now=clock.now())
     data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
                         session_name=settings.session_name,
                         checkpoint=checkpoint_for_print(kiosk_instance()),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from kiosk.checkin.models import DrawRound
 from tests.conftest import csrf_from
-from tests.factories import login, make_user
+from tests.factories import PASSWORD, login, make_user
 
 
 @pytest.fixture
@@ -96,3 +96,46 @@ def test_entropy_from_a_screen_that_showed_a_replaced_commitment_is_refused(judg
     with judges.extensions["kiosk"].session() as session:
         statuses = list(session.scalars(select(DrawRound.status).order_by(DrawRound.id)))
     assert statuses == ["superseded", "committed"]
+
+
+def test_the_result_on_screen_is_final_without_a_supervisor(judges, tmp_path):
+    judge = judges.test_client()
+    login(judge, "j1")
+    _post(judge, "/draw/1/act", action="commit")
+    with judges.extensions["kiosk"].session() as session:
+        commitment = session.scalar(select(DrawRound.commitment))
+    _post(judge, "/draw/1/entropy", entropy="6 2 3 5", commitment=commitment)
+    page = judge.get("/draw/1").text  # the result is on the screen now
+    assert "监督会签" in page
+    _post(judge, "/draw/1/act", action="commit")
+    shown = judge.get("/draw/1").text
+    assert "需要监督会签" in shown
+    with judges.extensions["kiosk"].session() as session:
+        statuses = list(session.scalars(select(DrawRound.status).order_by(DrawRound.id)))
+    assert statuses == ["drawn"]
+    # A wrong password is refused and counted like a sign-in; the right one redraws.
+    _post(judge, "/draw/1/act", action="commit", supervisor="sup", password="wrong-one-1",
+          reason="熵输错了")
+    assert "用户名或密码错误" in judge.get("/draw/1").text
+    with judges.extensions["kiosk"].session() as session:
+        assert session.scalar(select(DrawRound.status)) == "drawn"
+    _post(judge, "/draw/1/act", action="commit", supervisor="sup", password=PASSWORD,
+          reason="熵输错了")
+    _post(judge, "/draw/1/entropy", entropy="1 2 3 4",
+          commitment=_current_commitment(judges))
+    judge.get("/draw/1")
+    _post(judge, "/draw/1/act", action="prepare")
+    record = judge.get("/draw/1/record.pdf")
+    if shutil.which("pdftotext"):
+        pdf = tmp_path / "r.pdf"
+        pdf.write_bytes(record.data)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout.replace("\n", "")
+        assert "重新抽签" in text and "熵输错了" in text and "sup" in text
+
+
+def _current_commitment(app):
+    from kiosk.checkin import draws
+
+    with app.extensions["kiosk"].session() as session:
+        return draws.current_round(session, 1).commitment

@@ -106,3 +106,29 @@ def test_draw_refuses_the_entropy_of_a_superseded_round(event, kiosk_instance):
     assert kiosk(kiosk_instance, "draw", "--stage", 1).exit_code == 3  # a redraw: new round
     reused = kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "4 4 2", "--json")
     assert reused.exit_code == 1 and "作废" in json.loads(reused.output)["message"]
+
+
+def test_after_the_command_printed_the_pairs_a_redraw_needs_a_supervisor(event, kiosk_instance,
+                                                                        monkeypatch):
+    from tests.factories import PASSWORD, make_user
+
+    make_user(event.session, "supervisor", username="sup")
+    event.checkin()
+    kiosk(kiosk_instance, "draw", "--stage", 1)
+    shown = kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "4 4 2", "--json")
+    assert shown.exit_code == 0 and json.loads(shown.output)["assignments"]  # pairs printed
+    refused = kiosk(kiosk_instance, "draw", "--stage", 1, "--json")
+    assert refused.exit_code == 1 and "监督会签" in json.loads(refused.output)["message"]
+    monkeypatch.setenv("KIOSK_SUPERVISOR_PASSWORD", "not-the-password")
+    wrong = kiosk(kiosk_instance, "draw", "--stage", 1, "--supervisor", "sup", "--reason",
+                  "熵输错了")
+    assert wrong.exit_code == 1
+    monkeypatch.setenv("KIOSK_SUPERVISOR_PASSWORD", PASSWORD)
+    redrawn = kiosk(kiosk_instance, "draw", "--stage", 1, "--supervisor", "sup", "--reason",
+                    "熵输错了")
+    assert redrawn.exit_code == 3  # a new commitment, waiting for entropy
+    from kiosk.checkin import draws
+
+    old = draws.history(event.session, 1)[0]
+    event.session.refresh(old)
+    assert old.redraw_reason == "熵输错了" and old.redraw_cosigner == "sup"

@@ -127,3 +127,47 @@ def test_roster_upload_page_lists_every_problem_and_imports_nothing(client, app)
     assert "line 2" in response.text and "line 3" in response.text
     with app.extensions["kiosk"].session() as session:
         assert session.query(Contestant).count() == 0
+
+
+def test_a_wrong_check_digit_is_told_apart_from_not_on_the_roster(desk):
+    from tests.factories import id_number
+
+    typed = desk.ids[0][:17] + ("1" if desk.ids[0][17] != "1" else "2")  # one character off
+    wrong = desk(query=typed)
+    assert wrong.status_code == 400
+    assert "校验位错误" in wrong.get_json()["message"]
+    assert "名单中没有" not in wrong.get_json()["message"]
+    stranger = desk(query=id_number(77))  # a real number, of someone not on the roster
+    assert stranger.status_code == 400
+    assert "名单中没有" in stranger.get_json()["message"]
+    assert "校验" not in stranger.get_json()["message"]
+
+
+def test_percent_and_underscore_are_text_in_a_name_search(desk):
+    for query in ("%", "_", "张%", "_三", "%三%"):
+        response = desk(query=query)
+        assert response.status_code == 400, query  # nobody's name holds these characters
+        assert "matches" not in response.get_json()
+
+
+def test_an_overlong_query_is_refused_with_the_reason(desk):
+    from kiosk.checkin.service import find_contestants
+    from kiosk.errors import KioskError
+
+    response = desk(query="x" * 2000)
+    assert response.status_code == 400
+    assert "64" in response.get_json()["message"]
+    # Larger than the desk's body limit: the door refuses it with the reason, never a 500.
+    door = desk(query="x" * 100_000)
+    assert door.status_code == 413 and door.get_json()["message"]
+    # The service itself refuses it too (SQLite: "LIKE or GLOB pattern too complex").
+    with desk.instance.session() as session, pytest.raises(KioskError) as refused:
+        find_contestants(session, "x" * 100_000)
+    assert refused.value.status == 400 and refused.value.details == {"max": 64}
+
+
+def test_matches_say_who_is_checked_in_already(desk):
+    desk(query=desk.ids[0])
+    matches = {m["name"]: m for m in desk(query="张三").get_json()["matches"]}
+    assert matches["张三"]["checked_in_at"] and matches["张三"]["checked_in_time"]
+    assert matches["张三丰"]["checked_in_at"] is None

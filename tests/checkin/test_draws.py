@@ -393,3 +393,58 @@ def test_a_late_draw_that_did_not_follow_its_own_seed_is_detected(event, monkeyp
     draws.assign_late(event.session, 1, event.people[8].id_number, actor=JUDGE1, now=clock.now())
     opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert not opened.verified and "late draw 1" in " ".join(opened.problems)
+
+
+# ----------------------------------------------------------------------------- final once shown
+
+SUPERVISOR = Actor("sup", "supervisor")
+
+
+def test_before_the_result_is_shown_a_redraw_is_as_before(event):
+    event.checkin()
+    run_stage(event.session, 1, "1 1 1")
+    assert draws.current_round(event.session, 1).shown_at is None
+    draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())  # no co-signature asked
+    assert [r.status for r in draws.history(event.session, 1)] == ["superseded", "committed"]
+
+
+def test_once_shown_a_redraw_without_a_supervisor_and_a_reason_is_refused(event):
+    event.checkin()
+    run_stage(event.session, 1, "1 1 1")
+    shown = draws.show_result(event.session, 1, actor=SUPERVISOR, now=clock.now())
+    round_ = shown.round
+    assert round_.shown_at is not None and round_.shown_by == "sup"
+    # Shown again: the first moment stays.
+    first = round_.shown_at
+    draws.show_result(event.session, 1, actor=JUDGE1, now=clock.now())
+    assert draws.current_round(event.session, 1).shown_at == first
+    for redraw in (None, draws.Redraw(cosigner="", reason="entropy mistyped"),
+                   draws.Redraw(cosigner="sup", reason="  ")):
+        with pytest.raises(Conflict) as refused:
+            draws.commit(event.session, 1, actor=JUDGE1, now=clock.now(), redraw=redraw)
+        assert "supervisor" in refused.value.message and "reason" in refused.value.message
+    with pytest.raises(Conflict, match="supervisor"):
+        draws.draw_by_lots(event.session, 1, {}, actor=JUDGE1, now=clock.now())
+    assert draws.current_round(event.session, 1).id == round_.id  # nothing changed
+    logged = [e.action for e in event.session.scalars(select(AuditEvent))]
+    assert logged.count("draw.result_shown") == 1
+
+
+def test_a_cosigned_redraw_after_the_result_was_shown_is_on_the_record_and_in_the_log(event):
+    event.checkin()
+    run_stage(event.session, 1, "1 1 1")
+    old = draws.show_result(event.session, 1, actor=JUDGE1, now=clock.now()).round
+    draws.commit(event.session, 1, actor=JUDGE1, now=clock.now(),
+                 redraw=draws.Redraw(cosigner="sup", reason="监督发现熵输错了"))
+    assert old.status == "superseded" and old.redraw_reason == "监督发现熵输错了"
+    assert old.redraw_cosigner == "sup" and old.superseded_at is not None
+    event_ = event.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "draw.superseded"))
+    details = json.loads(event_.details)
+    assert details["reason"] == "监督发现熵输错了" and details["cosigned_by"] == "sup"
+    assert details["shown_at"]
+    committed = draws.current_round(event.session, 1)
+    draws.draw(event.session, 1, "2 2 2", commitment=committed.commitment, actor=JUDGE1,
+               now=clock.now())
+    mapping = draws.plaintext_mapping(event.session, 1)
+    assert [r.id for r in mapping.redraws] == [old.id]

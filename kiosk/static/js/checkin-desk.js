@@ -1,8 +1,11 @@
-// The check-in desk: one input that always has the focus, for a scanner that types like a
-// keyboard and ends with Enter. An ID checks in at once; a name lists the matches.
+// The check-in desk: the scanner's field has the focus, for a scanner that types like a keyboard
+// and ends with Enter; an ID checks in at once. Names go in their own field (the scanner's is a
+// password field, which no input method can type Chinese into); a name lists the matches.
 const desk = document.querySelector("[data-desk]");
 const form = desk.querySelector("[data-scan-form]");
 const input = desk.querySelector("[data-scan-input]");
+const nameForm = desk.querySelector("[data-name-form]");
+const nameInput = desk.querySelector("[data-name-input]");
 const result = desk.querySelector("[data-result]");
 const matches = desk.querySelector("[data-matches]");
 const csrf = document.querySelector("meta[name=csrf-token]").content;
@@ -62,6 +65,11 @@ function showMatches(list) {
   for (const person of list) {
     const button = el("button", "match", `${person.name} · ${person.organization} · ${person.group} · ${person.id_number}`);
     button.type = "button";
+    if (person.checked_in_at) {
+      button.classList.add("checked");
+      button.append(" ", el("span", "match-checked",
+                            msg("msgChecked").replace("%(time)s", person.checked_in_time)));
+    }
     button.addEventListener("click", () => scan({ contestant_id: person.id }));
     matches.append(button);
   }
@@ -73,16 +81,33 @@ function showError(text) {
   result.className = "desk-result error";
 }
 
-async function scan(body) {
+function clearResult() {
+  result.replaceChildren();
+  result.hidden = true;
+  matches.replaceChildren();
   matches.hidden = true;
+}
+
+// `field`: where the search was typed. A check-in sends the focus back to the scanner's field
+// for the next contestant; a name search that listed matches or found nobody keeps its text,
+// selected, so that it can be refined or typed over.
+async function scan(body, field = input) {
+  clearResult();  // the previous person's card never stands beside a new search
+  let checkedIn = false;
   try {
     const data = await post("/checkin/scan", body);
-    if (data.matches) showMatches(data.matches); else showPerson(data);
+    if (data.matches) showMatches(data.matches); else { showPerson(data); checkedIn = true; }
   } catch (error) {
     showError(error.message === "Failed to fetch" ? msg("msgOffline") : error.message);
   }
-  input.value = "";
-  input.focus();
+  if (field === input || checkedIn) {
+    input.value = "";
+    if (checkedIn) nameInput.value = "";
+    input.focus();
+  } else {
+    field.focus();
+    field.select();
+  }
 }
 
 async function undoCheckin(id) {
@@ -112,9 +137,14 @@ form.addEventListener("submit", (event) => {
   const query = input.value.trim();
   if (query) scan({ query });
 });
+nameForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const query = nameInput.value.trim();
+  if (query) scan({ query }, nameInput);
+});
 // The field takes the focus back whenever it is lost, except to a match button.
 document.addEventListener("click", (event) => {
-  if (!event.target.closest("button, a, input")) input.focus();
+  if (!event.target.closest("button, a, input, label")) input.focus();
 });
 // autofocus is applied on a later frame; take the focus now so no scanned key is lost.
 input.focus();
