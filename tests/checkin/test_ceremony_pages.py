@@ -106,10 +106,10 @@ def test_the_result_on_screen_is_final_without_a_supervisor(judges, tmp_path):
         commitment = session.scalar(select(DrawRound.commitment))
     _post(judge, "/draw/1/entropy", entropy="6 2 3 5", commitment=commitment)
     page = judge.get("/draw/1").text  # the result is on the screen now
-    assert "监督会签" in page
+    assert "监督人员会签" in page
     _post(judge, "/draw/1/act", action="commit")
     shown = judge.get("/draw/1").text
-    assert "需要监督会签" in shown
+    assert "需要监督人员会签" in shown
     with judges.extensions["kiosk"].session() as session:
         statuses = list(session.scalars(select(DrawRound.status).order_by(DrawRound.id)))
     assert statuses == ["drawn"]

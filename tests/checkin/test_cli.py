@@ -118,7 +118,7 @@ def test_after_the_command_printed_the_pairs_a_redraw_needs_a_supervisor(event, 
     shown = kiosk(kiosk_instance, "draw", "--stage", 1, "--entropy", "4 4 2", "--json")
     assert shown.exit_code == 0 and json.loads(shown.output)["assignments"]  # pairs printed
     refused = kiosk(kiosk_instance, "draw", "--stage", 1, "--json")
-    assert refused.exit_code == 1 and "监督会签" in json.loads(refused.output)["message"]
+    assert refused.exit_code == 1 and "监督人员会签" in json.loads(refused.output)["message"]
     monkeypatch.setenv("KIOSK_SUPERVISOR_PASSWORD", "not-the-password")
     wrong = kiosk(kiosk_instance, "draw", "--stage", 1, "--supervisor", "sup", "--reason",
                   "熵输错了")

@@ -127,7 +127,7 @@ def test_a_redraw_after_the_result_was_shown_needs_a_supervisor(browser, demo, p
     judge.click("[data-redraw] summary")
     judge.fill("[data-redraw] input[name=reason]", "监督发现熵输错了")
     judge.click("[data-redraw] button:has-text('重新抽签')")
-    expect(judge.locator(".flash-error")).to_contain_text("需要监督会签")
+    expect(judge.locator(".flash-error")).to_contain_text("需要监督人员会签")
     judge.click("[data-redraw] summary")
     screenshot(judge, "draw-redraw-refused")
     assert [row.inner_text() for row in judge.locator("table.grid").first.locator(
