@@ -1,4 +1,5 @@
-"""The draws' paper: 一次加密记录表, 二次加密记录表 and 竞赛工位抽签记录表.
+"""The check-in desk's and the draws' paper: 检录单, 一次加密记录表, 二次加密记录表 and
+竞赛工位抽签记录表.
 
 Each sheet shows the commitment, the public entropy, the SHA-256 of the sealed record, the date,
 and signature lines for the encryption judge and a supervisor. They are printed between
@@ -8,9 +9,14 @@ then go into the sealed envelope; the server keeps no copy.
 
 from __future__ import annotations
 
-from reportlab.lib.units import mm
-from reportlab.platypus import Spacer
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Spacer
+
+from kiosk.checkin import idcard
 from kiosk.checkin.draws import Mapping
 from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
@@ -68,3 +74,52 @@ def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_
 
     return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
                           footer=f"{event_name} · {title} · 第 {stage} 次加密")
+
+
+@dataclass(frozen=True)
+class CheckinRow:
+    name: str
+    id_number: str
+    organization: str
+    group: str
+    checked_in_at: datetime | None
+    checked_in_by: str  # the desk's staff member, "命令行", or "" if absent
+
+
+def checkin_sheet_pdf(rows: Sequence[CheckinRow], *, event_name: str, session_name: str,
+                      printed_at: datetime, checkpoint: Checkpoint,
+                      font_config: str = "") -> bytes:
+    """检录单: everyone on the roster with check-in time and who checked them in, for the chief
+    judge, with signature lines; one part per group. ID numbers are masked: the sheet leaves
+    the desk."""
+    groups: dict[str, list[CheckinRow]] = {}
+    for row in rows:
+        groups.setdefault(row.group, []).append(row)
+    present_total = sum(1 for r in rows if r.checked_in_at)
+
+    def story(font, st):
+        flow = []
+        for number, (group, members) in enumerate(groups.items()):
+            if number:
+                flow.append(PageBreak())
+            present = sum(1 for m in members if m.checked_in_at)
+            flow += [para(f"{event_name}", st.subtitle), para(f"检录单（{group}）", st.title),
+                     para(f"{session_name}　应到 {len(members)} 人　实到 {present} 人　"
+                          f"缺考 {len(members) - present} 人　打印时间 "
+                          f"{local_display(printed_at)}", st.body), Spacer(1, 3 * mm)]
+            table_rows = [["序号", "姓名", "身份证号", "单位", "检录时间", "检录员", "状态"]]
+            for index, m in enumerate(members, start=1):
+                table_rows.append([index, m.name, idcard.mask(m.id_number), m.organization,
+                                   local_display(m.checked_in_at, "%H:%M:%S")
+                                   if m.checked_in_at else "", m.checked_in_by,
+                                   "已检录" if m.checked_in_at else "缺考"])
+            flow.append(table(table_rows, [12 * mm, 22 * mm, 38 * mm, 44 * mm, 20 * mm,
+                                           18 * mm, 16 * mm], font))
+            flow += [Spacer(1, 8 * mm), signature_block(["检录员签字", "裁判长签字", "监督签字"],
+                                                        font)]
+        if not groups:
+            flow.append(para("名单为空", st.body))
+        return flow
+
+    return build_document(story, title="检录单", checkpoint=checkpoint, font_config=font_config,
+                          footer=f"{event_name} · 检录单 · 应到 {len(rows)} 实到 {present_total}")

@@ -93,20 +93,28 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor) -> dict:
 
 
 def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint: str) -> bytes:
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer
-
     from kiosk.checkpoints import checkpoint_for_print
-    from kiosk.pdf import build_document, para, signature_block, table
 
     # Taken before the "collect.exported" event, which is written once the bundle is complete:
     # the record's manifest SHA-256 and that event name each other, and the next paper printed
     # covers the event.
     checkpoint = checkpoint_for_print(instance)
+    return seal_record_pdf(rows, digest, fingerprint, event_name=instance.settings.event_name,
+                           exported_at=clock.now(), checkpoint=checkpoint,
+                           font_config=instance.settings.pdf_font)
+
+
+def seal_record_pdf(rows: list[dict], digest: str, fingerprint: str, *, event_name: str,
+                    exported_at, checkpoint, font_config: str = "") -> bytes:
+    """赛题数据封存记录: the bundle's hand-ins, the manifest's SHA-256, signature lines."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    from kiosk.pdf import build_document, para, signature_block, table
 
     def story(font, st):
-        exported = clock.local_display(clock.now())
-        flow = [para(instance.settings.event_name, st.subtitle), para("赛题数据封存记录", st.title),
+        exported = clock.local_display(exported_at)
+        flow = [para(event_name, st.subtitle), para("赛题数据封存记录", st.title),
                 para(f"作品数：{len(rows)}　　导出时间：{exported}", st.body),
                 para(f"清单 SHA-256：{digest}", st.body),
                 para(f"服务器签名密钥指纹：{fingerprint}", st.small), Spacer(1, 4 * mm)]
@@ -118,7 +126,8 @@ def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint:
                                                     font)]
         return flow
 
-    return build_document(story, title="赛题数据封存记录", checkpoint=checkpoint)
+    return build_document(story, title="赛题数据封存记录", checkpoint=checkpoint,
+                          font_config=font_config)
 
 
 def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None) -> list[str]:
