@@ -20,7 +20,7 @@ from kiosk.checkin import idcard
 from kiosk.checkin.draws import Mapping
 from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
-from kiosk.pdf import build_document, para, signature_block, table
+from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
 
 TITLES = {1: "一次加密记录表", 2: "二次加密记录表", "station": "竞赛工位抽签记录表"}
 METHODS = {"computer": "计算机抽签（承诺–熵）", "lots": "现场抽签（实物签）"}
@@ -28,13 +28,14 @@ METHODS = {"computer": "计算机抽签（承诺–熵）", "lots": "现场抽�
 
 def _facts(mapping: Mapping, st, session_name: str) -> list:
     round_ = mapping.round
-    sealed = round_.ciphertext_sha256 or "（尚未生成封存记录：请先执行“准备封存”再打印）"
+    sealed = hex_groups(round_.ciphertext_sha256) if round_.ciphertext_sha256 else \
+        "（尚未生成封存记录：请先执行“准备封存”再打印）"
     lines = [
         f"场次：{session_name}　　抽签方式：{METHODS.get(round_.method, round_.method)}",
         f"抽签时间：{local_display(round_.drawn_at)}　　人数：{len(mapping.pairs)}",
     ]
     if round_.method == "computer":
-        lines += [f"承诺值 SHA-256(种子)：{round_.commitment}",
+        lines += [f"承诺值 SHA-256(种子)：{hex_groups(round_.commitment)}",
                   f"公开熵（监督输入）：{round_.entropy or ''}"]
     lines.append(f"封存记录 SHA-256：{sealed}")
     return [para(line, st.body) for line in lines]
@@ -66,10 +67,10 @@ def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_
             rows += [[p["station"], p["contestant_no"], "", "补抽" if p["late"] else ""]
                      for p in sorted(mapping.pairs, key=lambda p: p["station"])]
             widths = [30 * mm, 30 * mm, 70 * mm, 34 * mm]
-        flow.append(table(rows, widths, font))
-        flow += [Spacer(1, 8 * mm), signature_block([judge, "监督签字"], font),
-                 para("本表随封存记录装入密封袋，由加密裁判和监督在封口处签字，解密前存放于保密柜。",
-                      st.small)]
+        flow.append(signed(table(rows, widths, font), Spacer(1, 8 * mm),
+                           signature_block([judge, "监督签字"], font),
+                           para("本表随封存记录装入密封袋，由加密裁判和监督在封口处签字，"
+                                "解密前存放于保密柜。", st.small)))
         return flow
 
     return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
@@ -113,10 +114,10 @@ def checkin_sheet_pdf(rows: Sequence[CheckinRow], *, event_name: str, session_na
                                    local_display(m.checked_in_at, "%H:%M:%S")
                                    if m.checked_in_at else "", m.checked_in_by,
                                    "已检录" if m.checked_in_at else "缺考"])
-            flow.append(table(table_rows, [12 * mm, 22 * mm, 38 * mm, 44 * mm, 20 * mm,
-                                           18 * mm, 16 * mm], font))
-            flow += [Spacer(1, 8 * mm), signature_block(["检录员签字", "裁判长签字", "监督签字"],
-                                                        font)]
+            flow.append(signed(table(table_rows, [12 * mm, 22 * mm, 38 * mm, 44 * mm, 20 * mm,
+                                                  18 * mm, 16 * mm], font),
+                               Spacer(1, 8 * mm),
+                               signature_block(["检录员签字", "裁判长签字", "监督签字"], font)))
         if not groups:
             flow.append(para("名单为空", st.body))
         return flow
