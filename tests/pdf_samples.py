@@ -22,6 +22,10 @@ from kiosk.checkpoints import Checkpoint, signed_text
 from kiosk.collect.models import HandIn
 
 EVENT = "2026年职业技能大赛·人工智能训练师赛项（演示）"
+# An event named in both languages, long: where words used to be cut at a line's end.
+MIXED = ("2026 National Vocational Skills Competition 全国职业技能大赛 Artificial "
+         "Intelligence Trainer 人工智能训练师赛项 (Demonstration)")
+BADGE_EVENT = "全国职业技能大赛人工智能训练师赛项 Artificial Intelligence Trainer"
 SESSION = "第一场"
 AT = datetime(2026, 5, 20, 1, 2, 3, tzinfo=UTC)
 KEY = Ed25519PrivateKey.generate()
@@ -88,19 +92,19 @@ def receipt(roll: bool = False) -> bytes:
                   event_name=EVENT, fingerprint=fingerprint(), checkpoint=CHECKPOINT)
 
 
-def poster() -> bytes:
+def poster(event_name: str = EVENT) -> bytes:
     from kiosk.collect.slips import poster_pdf
 
-    return poster_pdf(event_name=EVENT, fingerprint=fingerprint())
+    return poster_pdf(event_name=event_name, fingerprint=fingerprint())
 
 
-def badges(count: int = 10) -> bytes:
+def badges(count: int = 10, event_name: str = EVENT) -> bytes:
     from kiosk.checkin.badges import render_badges
     from kiosk.lockdown.service import BadgeSecrets
 
     secrets = [BadgeSecrets(f"A{n:02d}", f"KB1{n:04d}" + "Q" * 40, f"7K{n % 10}QX4PM9TRB")
                for n in range(1, count + 1)]
-    return render_badges(secrets, event_name=EVENT, session_name=SESSION)
+    return render_badges(secrets, event_name=event_name, session_name=SESSION)
 
 
 def seal_record(count: int = 60) -> bytes:
@@ -166,8 +170,10 @@ def checkin_sheet(count: int = 60, present: int | None = None) -> bytes:
 def test_page() -> bytes:
     from kiosk.pdf import simple_document
 
-    return simple_document("打印测试页", [f"{EVENT} 打印测试：中文、English words、"
-                                          f"SHA-256 {FILE_SHA}、身份证号 4209**********4782。"])
+    return simple_document("打印测试页", [
+        f"{MIXED} 打印测试：中文、English words、SHA-256 {FILE_SHA}、身份证号 "
+        f"4209**********4782、大小 48,213,775 字节；字体 WenQuanYi Zen Hei 或 SimHei，"
+        f"运行 kiosk preflight 检查。"] * 3)
 
 
 ALL = {

@@ -81,7 +81,8 @@ def poster_pdf(*, event_name: str, fingerprint: str, font_config: str = "") -> b
     canvas = Canvas(buffer, pagesize=A4)
     width, height = A4
     canvas.setFont(font, 16)
-    canvas.drawCentredString(width / 2, height - 40 * mm, event_name)
+    for number, line in enumerate(wrap(canvas, event_name, font, 16, width - 40 * mm, 2)):
+        canvas.drawCentredString(width / 2, height - (36 + 7 * number) * mm, line)
     canvas.setFont(font, 30)
     canvas.drawCentredString(width / 2, height - 70 * mm, "收件回执验证")
     canvas.setFont(font, 14)
