@@ -345,9 +345,10 @@ def fitted_widths(rows: Sequence[Sequence[object]], col_widths: Sequence[float],
 
 
 def table(rows: Sequence[Sequence[object]], col_widths: Sequence[float], font: str,
-          header_rows: int = 1) -> Table:
+          header_rows: int = 1, row_height: float | None = None) -> Table:
     """A ruled table with its heading repeated on every page. Columns are fitted to their
-    content (`fitted_widths`); if a table cannot fit at 10 pt, its text gets smaller."""
+    content (`fitted_widths`); if a table cannot fit at 10 pt, its text gets smaller.
+    `row_height`: at least this tall, for a row that someone signs in."""
     size = 10.0
     widths = fitted_widths(rows, col_widths, font, size, header_rows)
     while widths is None and size > SMALLEST_CELL_TEXT:
@@ -359,7 +360,9 @@ def table(rows: Sequence[Sequence[object]], col_widths: Sequence[float], font: s
     cells = [[c if isinstance(c, Flowable) else
               para("" if c is None else str(c), st.heading if number < header_rows else st.cell)
               for c in row] for number, row in enumerate(rows)]
-    t = Table(cells, colWidths=widths, repeatRows=header_rows)
+    heights = None if row_height is None else \
+        [None] * header_rows + [row_height] * (len(rows) - header_rows)
+    t = Table(cells, colWidths=widths, rowHeights=heights, repeatRows=header_rows)
     t.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#e8ebf0")),

@@ -67,8 +67,10 @@ def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_
             rows += [[p["station"], p["contestant_no"], "", "补抽" if p["late"] else ""]
                      for p in sorted(mapping.pairs, key=lambda p: p["station"])]
             widths = [30 * mm, 30 * mm, 70 * mm, 34 * mm]
-        flow.append(signed(table(rows, widths, font), Spacer(1, 8 * mm),
-                           signature_block([judge, "监督签字"], font),
+        # Every contestant signs a row of the station draw record: room for a hand.
+        signing = 9 * mm if kind == "station" else None
+        flow.append(signed(table(rows, widths, font, row_height=signing), Spacer(1, 8 * mm),
+                           signature_block([judge, "监督签字"], font), Spacer(1, 3 * mm),
                            para("本表随封存记录装入密封袋，由加密裁判和监督在封口处签字，"
                                 "解密前存放于保密柜。", st.small)))
         return flow

@@ -151,7 +151,7 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
                 para("排名：总分高者在前；总分相同者实操成绩高者在前；再相同者用时少者在前。"
                      "奖项：一等奖 10%、二等奖 20%、三等奖 30%（累计四舍五入，并列者同奖）。",
                      st.small),
-                Spacer(1, 4 * mm), signature_block(SIGNERS, font),
+                Spacer(1, 4 * mm), signature_block(SIGNERS, font), Spacer(1, 3 * mm),
                 para(f"打印时间：{local_display(now)}", st.small)))
         return flow
 
