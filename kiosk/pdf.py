@@ -239,6 +239,10 @@ class TextParagraph(Paragraph):
             return self.blPara
         style = self.style
         self.height = 0
+        # A table wraps each cell several times at the same width (fitting, splitting pages).
+        key = tuple(maxWidths)
+        if getattr(self, "_broken_at", None) == key:
+            return self._broken
         maxWidths = list(maxWidths)
         _handleBulletWidth(self.bulletText, style, maxWidths)
         units = []
@@ -261,7 +265,8 @@ class TextParagraph(Paragraph):
             max_width = maxWidths[min(number, len(maxWidths) - 1)]
             lines.append(makeCJKParaLine(units[start:end], max_width, width, max_width - width,
                                          hard[end - 1], calc_bounds))
-        return ParaLines(kind=1, lines=lines)
+        self._broken_at, self._broken = key, ParaLines(kind=1, lines=lines)
+        return self._broken
 
 
 # ----------------------------------------------------------------------------- styles
