@@ -100,14 +100,14 @@ def checkpoint_sheet_pdf(checkpoint: Checkpoint, *, event_name: str,
     from reportlab.platypus import Spacer
 
     from kiosk.clock import local_display
-    from kiosk.pdf import build_document, para, signature_block
+    from kiosk.pdf import build_document, hex_groups, para, signature_block
 
     title = "审计检查点记录"
 
     def story(font, st):
         return [para(event_name, st.subtitle), para(title, st.title),
                 para(f"审计日志最后一个事件：第 {checkpoint.seq} 号", st.body),
-                para(f"该事件的哈希（SHA-256）：{checkpoint.hash}", st.body),
+                para(f"该事件的哈希（SHA-256）：{hex_groups(checkpoint.hash)}", st.body),
                 para(f"签发时间：{local_display(checkpoint.at)}（服务器签名，见页脚二维码）",
                      st.body),
                 Spacer(1, 6 * mm),

@@ -7,6 +7,13 @@ Every PDF embeds a TrueType CJK font. reportlab's built-in `STSong-Light` is a C
 *not* embedded: it prints as empty boxes wherever the viewer lacks the font, so it is never used.
 reportlab also rejects CFF-outline fonts such as Noto Sans CJK `.otf`; a `.ttf` or `.ttc` with
 TrueType outlines is needed (Windows: SimHei, SimSun, Microsoft YaHei; Debian: fonts-wqy-zenhei).
+
+Paper that people sign (docs/pdf.md): a character the font lacks is drawn with a look-alike
+glyph of the same font (`GLYPH_STANDINS`: the minus sign, which wqy-zenhei lacks, as its en
+dash), so nothing prints as a gap; lines break between Chinese characters and at spaces, never
+inside a Latin word, a number, a code or a hash group (`line_breaks`); a table's columns are
+widened until no heading and no such word has to break (`table`); and signature lines stay on
+the page of the last rows they sign (`signed`).
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.paragraph import ParaLines, _handleBulletWidth, cjkU, makeCJKParaLine
+from reportlab.rl_config import _FUZZ
 
 from kiosk.clock import local_display
 from kiosk.errors import N_, KioskError
@@ -89,21 +98,175 @@ def find_cjk_font(configured: str = "") -> FontChoice:
         "fonts-wqy-zenhei; Windows has SimHei) or set pdf_font in config.toml."))
 
 
+# Characters kiosk's paper uses that CJK fonts may lack, and the glyphs (of the same font) that
+# stand in for them, best first. The text layer keeps the real character: copying or searching
+# the PDF finds "−", while the page shows the en dash, which in wqy-zenhei has the minus sign's
+# length and height. Without a stand-in reportlab draws glyph 0: nothing, and "\x00" in the text.
+GLYPH_STANDINS: dict[str, str] = {
+    "\u2212": "\u2013\uff0d-",  # MINUS SIGN: en dash, full-width hyphen-minus, hyphen
+    "\u2011": "-\u2010",  # NON-BREAKING HYPHEN
+    "\u2010": "-",  # HYPHEN
+    "\u2009": " ",  # THIN SPACE
+    "\u202f": " ",  # NARROW NO-BREAK SPACE
+}
+
+
+def add_glyph_standins(font: TTFont) -> None:
+    face = font.face
+    for char, candidates in GLYPH_STANDINS.items():
+        if ord(char) in face.charToGlyph:
+            continue
+        for candidate in candidates:
+            if ord(candidate) in face.charToGlyph:
+                face.charToGlyph[ord(char)] = face.charToGlyph[ord(candidate)]
+                face.charWidths[ord(char)] = face.charWidths[ord(candidate)]
+                break
+
+
+def has_glyph(char: str, font: str = FONT_NAME) -> bool:
+    """Whether `font` (registered) draws `char` (stand-ins included)."""
+    face = getattr(pdfmetrics.getFont(font), "face", None)
+    return face is None or ord(char) in face.charToGlyph
+
+
 @cache
 def register_font(path: str, index: int) -> str:
     try:
-        pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=index))
+        font = TTFont(FONT_NAME, path, subfontIndex=index)
     except TTFError as exc:
         # Typically a CFF-outline (.otf) font such as Noto Sans CJK, which reportlab cannot use.
         raise FontMissing(N_("The font %(path)s cannot be embedded (%(reason)s); use a TrueType "
                              "font such as wqy-zenhei or SimHei."),
                           path=path, reason=str(exc)) from exc
+    add_glyph_standins(font)
+    pdfmetrics.registerFont(font)
     return FONT_NAME
 
 
 def use_font(configured: str = "") -> str:
     choice = find_cjk_font(configured)
     return register_font(str(choice.path), choice.index)
+
+
+# ----------------------------------------------------------------------------- line breaking
+
+# Kinsoku (禁则): what may not begin a line, and what may not end one.
+NO_LINE_START = frozenset("，。、；：？！）］｝」』】〕〉》”’·…—–−‐‑-%‰℃°,.;:!?)]}"
+                          "\u3001\u3002\u300d\u300f\u3011\u3015\uff09\u30fb\u2032\u2033")
+NO_LINE_END = frozenset("（［｛「『【〔〈《“‘([{$¥£#@§")
+
+
+def _wide(char: str) -> bool:
+    """Chinese, Japanese and full-width characters: a line may break before and after each."""
+    return "\u2e80" <= char <= "\ua4cf" or "\uac00" <= char <= "\ud7af" or \
+        "\uf900" <= char <= "\ufaff" or "\ufe30" <= char <= "\ufe4f" or \
+        "\uff00" <= char <= "\uffef" or "\U00020000" <= char <= "\U0003ffff"
+
+
+def may_break_before(text: Sequence[str], index: int) -> bool:
+    """May a line begin at text[index]? Between Chinese characters and after a space, yes;
+    inside a run of Latin letters, digits and signs (a word, a number, a code, a masked ID
+    number, a group of a hash), never; nor before a closing or after an opening mark."""
+    if index <= 0 or index >= len(text):
+        return False
+    before, char = text[index - 1], text[index]
+    if not before or not char or char.isspace():
+        return False
+    if before.isspace():
+        return True
+    if char in NO_LINE_START or before in NO_LINE_END:
+        return False
+    return _wide(before) or _wide(char)
+
+
+def line_breaks(chars: Sequence[str], widths: Sequence[float], max_widths: Sequence[float],
+                hard: Sequence[bool] = ()) -> list[tuple[int, int, float]]:
+    """Greedy lines over `chars`: (start, end, width) each, end exclusive; trailing spaces are
+    on the line but not in its width. A line breaks at the last place `may_break_before`
+    allows; only a single word wider than the whole line is cut inside (callers size columns
+    so that this does not happen: `table`). `hard[i]` ends a line after chars[i]."""
+    lines: list[tuple[int, int, float]] = []
+    count = len(chars)
+
+    def close(start: int, end: int) -> None:
+        last = end
+        while last > start and chars[last - 1].isspace():
+            last -= 1
+        lines.append((start, end, sum(widths[start:last])))
+
+    start = index = 0
+    used, last_break = 0.0, 0
+    while index < count:
+        limit = max_widths[min(len(lines), len(max_widths) - 1)]
+        if hard and hard[index]:
+            close(start, index + 1)
+            start = index = index + 1
+            used, last_break = 0.0, 0
+            continue
+        if index > start and may_break_before(chars, index):
+            last_break = index
+        used += widths[index]
+        if used > limit + _FUZZ and index > start and not chars[index].isspace():
+            cut = last_break if last_break > start else index
+            close(start, cut)
+            start = index = cut
+            used, last_break = 0.0, 0
+            continue
+        index += 1
+    if start < count or not lines:
+        close(start, count)
+    return lines
+
+
+def unbreakable_width(text: str, font: str, size: float) -> float:
+    """The width of the widest piece of `text` that `line_breaks` keeps on one line."""
+    widest, start = 0.0, 0
+    for index in range(1, len(text) + 1):
+        if index == len(text) or may_break_before(text, index):
+            widest = max(widest, pdfmetrics.stringWidth(text[start:index].rstrip(), font, size))
+            start = index
+    return widest
+
+
+class TextParagraph(Paragraph):
+    """A paragraph that breaks lines by `line_breaks`: reportlab's CJK wrapping breaks anywhere,
+    inside "4209**********4782" or a hash as readily as between two Chinese characters."""
+
+    def breakLinesCJK(self, maxWidths):
+        if not isinstance(maxWidths, (list, tuple)):
+            maxWidths = [maxWidths]
+        if hasattr(self, "blPara") and getattr(self, "_splitpara", 0):
+            return self.blPara
+        style = self.style
+        self.height = 0
+        # A table wraps each cell several times at the same width (fitting, splitting pages).
+        key = tuple(maxWidths)
+        if getattr(self, "_broken_at", None) == key:
+            return self._broken
+        maxWidths = list(maxWidths)
+        _handleBulletWidth(self.bulletText, style, maxWidths)
+        units = []
+        for frag in self.frags:
+            text = frag.text.decode("utf8") if isinstance(frag.text, bytes) else frag.text
+            if text:
+                units.extend(cjkU(char, frag, "utf8") for char in text)
+            else:
+                units.append(cjkU(text, frag, "utf8"))
+        if not units:
+            return ParaLines(kind=0, fontSize=style.fontSize, fontName=style.fontName,
+                             textColor=style.textColor, lines=[], ascent=style.fontSize,
+                             descent=-0.2 * style.fontSize)
+        calc_bounds = getattr(self, "autoLeading", getattr(style, "autoLeading", "")) \
+            not in ("", "off")
+        hard = [hasattr(u.frag, "lineBreak") for u in units]
+        lines = []
+        for number, (start, end, width) in enumerate(line_breaks(
+                units, [u.width for u in units], maxWidths, hard)):
+            max_width = maxWidths[min(number, len(maxWidths) - 1)]
+            lines.append(makeCJKParaLine(units[start:end], max_width, width, max_width - width,
+                                         hard[end - 1], calc_bounds))
+        self._broken_at, self._broken = key, ParaLines(kind=1, lines=lines)
+        return self._broken
 
 
 # ----------------------------------------------------------------------------- styles
@@ -115,40 +278,104 @@ class Styles:
     body: ParagraphStyle
     small: ParagraphStyle
     cell: ParagraphStyle
+    heading: ParagraphStyle  # a table's column headings
 
 
-def styles(font: str) -> Styles:
+def styles(font: str, cell_size: float = 10) -> Styles:
+    # wordWrap "CJK" routes every paragraph through TextParagraph.breakLinesCJK.
     return Styles(
         title=ParagraphStyle("title", fontName=font, fontSize=18, leading=24,
-                             alignment=TA_CENTER, spaceAfter=4 * mm),
+                             alignment=TA_CENTER, spaceAfter=4 * mm, wordWrap="CJK"),
         subtitle=ParagraphStyle("subtitle", fontName=font, fontSize=11, leading=15,
-                                alignment=TA_CENTER, spaceAfter=4 * mm, textColor=colors.grey),
+                                alignment=TA_CENTER, spaceAfter=4 * mm, textColor=colors.grey,
+                                wordWrap="CJK"),
         body=ParagraphStyle("body", fontName=font, fontSize=11, leading=16,
                             wordWrap="CJK"),
         small=ParagraphStyle("small", fontName=font, fontSize=8.5, leading=11,
                              textColor=colors.grey, wordWrap="CJK"),
-        cell=ParagraphStyle("cell", fontName=font, fontSize=10, leading=13, wordWrap="CJK"),
+        cell=ParagraphStyle("cell", fontName=font, fontSize=cell_size, leading=cell_size * 1.3,
+                            wordWrap="CJK"),
+        heading=ParagraphStyle("heading", fontName=font, fontSize=cell_size,
+                               leading=cell_size * 1.3, wordWrap="CJK"),
     )
 
 
 def para(text: str, style: ParagraphStyle) -> Paragraph:
     """A paragraph of plain text: names and question stems may contain <, & or markup, which
     reportlab would otherwise interpret."""
-    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+    return TextParagraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def hex_groups(hex_text: str, size: int = 8) -> str:
+    """A hash as people compare it, in groups of `size` that lines break between."""
+    return " ".join(hex_text[i:i + size] for i in range(0, len(hex_text), size))
+
+
+CELL_PADDING = 3  # points left and right of a cell's text
+TABLE_WIDTH = PAGE[0] - 36 * mm  # what build_document's margins leave
+SMALLEST_CELL_TEXT = 7
+
+
+def fitted_widths(rows: Sequence[Sequence[object]], col_widths: Sequence[float], font: str,
+                  size: float, header_rows: int = 1,
+                  max_width: float = TABLE_WIDTH) -> list[float] | None:
+    """`col_widths`, changed as little as it takes for every heading to fit on one line and no
+    word, number or code in a cell to break: a column that is too narrow for its longest such
+    piece widens, taking room from columns of breakable text (names of units) and, if that is
+    not enough, from the page's margin up to `max_width`. None if even that is not enough."""
+    needed = []
+    for column in range(len(col_widths)):
+        widest = 0.0
+        for number, row in enumerate(rows):
+            cell = row[column] if column < len(row) else None
+            if cell is None or isinstance(cell, Flowable):
+                continue
+            text = str(cell)
+            if number < header_rows:
+                piece = max(pdfmetrics.stringWidth(line, font, size) for line in text.split("\n"))
+            else:
+                piece = max(unbreakable_width(line, font, size) for line in text.split("\n"))
+            widest = max(widest, piece)
+        needed.append(widest + 2 * CELL_PADDING + 0.5)
+    widths = [max(given, need) for given, need in zip(col_widths, needed, strict=True)]
+    budget = max(sum(col_widths), min(max_width, sum(needed)))
+    excess = sum(widths) - budget
+    if excess > 0:
+        slack = [w - need for w, need in zip(widths, needed, strict=True)]
+        total_slack = sum(slack)
+        if total_slack < excess:
+            return None
+        widths = [w - excess * s / total_slack for w, s in zip(widths, slack, strict=True)]
+    return widths
 
 
 def table(rows: Sequence[Sequence[object]], col_widths: Sequence[float], font: str,
-          header_rows: int = 1) -> Table:
-    st = styles(font)
-    cells = [[c if isinstance(c, Flowable) else para("" if c is None else str(c), st.cell)
-              for c in row] for row in rows]
-    t = Table(cells, colWidths=col_widths, repeatRows=header_rows)
+          header_rows: int = 1, row_height: float | None = None) -> Table:
+    """A ruled table with its heading repeated on every page. Columns are fitted to their
+    content (`fitted_widths`); if a table cannot fit at 10 pt, its text gets smaller.
+    `row_height`: at least this tall, for a row that someone signs in."""
+    size = 10.0
+    widths = fitted_widths(rows, col_widths, font, size, header_rows)
+    while widths is None and size > SMALLEST_CELL_TEXT:
+        size -= 0.5
+        widths = fitted_widths(rows, col_widths, font, size, header_rows)
+    if widths is None:
+        widths = list(col_widths)
+    st = styles(font, size)
+    cells = [[c if isinstance(c, Flowable) else
+              para("" if c is None else str(c), st.heading if number < header_rows else st.cell)
+              for c in row] for number, row in enumerate(rows)]
+    heights = None if row_height is None else \
+        [None] * header_rows + [row_height] * (len(rows) - header_rows)
+    t = Table(cells, colWidths=widths, rowHeights=heights, repeatRows=header_rows)
     t.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#e8ebf0")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ]))
     return t
 
@@ -165,6 +392,61 @@ def signature_block(labels: Sequence[str], font: str, width: float = 170 * mm) -
         ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
     ]))
     return t
+
+
+SIGNED_ROWS = 3  # rows of a table that go over to the next page with its signature lines
+
+
+class Signed(Flowable):
+    """A table and what follows it (notes, the signature lines), kept so that the signatures
+    never stand alone on a page: when the whole does not fit, the table is split early enough
+    that its last `keep` rows go over with them (under the repeated heading)."""
+
+    def __init__(self, table: Table, tail: Sequence[Flowable], keep: int = SIGNED_ROWS):
+        super().__init__()
+        self.table, self.tail, self.keep = table, list(tail), keep
+
+    def _sizes(self, width: float, height: float) -> list[tuple[Flowable, float, float]]:
+        return [(f, *f.wrapOn(self.canv, width, height)) for f in (self.table, *self.tail)]
+
+    def wrap(self, availWidth, availHeight):
+        self._wrapped = self._sizes(availWidth, availHeight)
+        self.width = availWidth
+        self.height = sum(h for _f, _w, h in self._wrapped)
+        return self.width, self.height
+
+    def draw(self):
+        y = self.height
+        for flowable, width, height in self._wrapped:
+            y -= height
+            align = getattr(flowable, "hAlign", "LEFT")
+            x = {"CENTER": (self.width - width) / 2, "CENTRE": (self.width - width) / 2,
+                 "RIGHT": self.width - width}.get(align, 0)
+            flowable.drawOn(self.canv, x, y)
+
+    def split(self, availWidth, availHeight):
+        self.table.wrapOn(self.canv, availWidth, availHeight)
+        heights = self.table._rowHeights
+        header = self.table.repeatRows
+        data_rows = len(heights) - header
+        keep = min(self.keep, data_rows)
+        rows, used = 0, 0.0
+        for height in heights:
+            if used + height > availHeight + _FUZZ:
+                break
+            used, rows = used + height, rows + 1
+        rows = min(rows, len(heights) - keep)
+        if rows <= header:
+            return []  # nothing of the table fits here: all of it goes to the next page
+        first_height = sum(heights[:rows])
+        parts = self.table.split(availWidth, first_height + _FUZZ)
+        if len(parts) != 2:
+            return []
+        return [parts[0], Signed(parts[1], self.tail, self.keep)]
+
+
+def signed(table: Table, *tail: Flowable, keep: int = SIGNED_ROWS) -> Signed:
+    return Signed(table, tail, keep)
 
 
 # ----------------------------------------------------------------------------- QR codes
@@ -204,19 +486,17 @@ def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
 
 def wrap(canvas: Canvas, text: str, font: str, size: float, width: float,
          max_lines: int) -> list[str]:
-    """Break Chinese text (no spaces) by width; the last line ends with … if text is left."""
-    lines: list[str] = []
-    current = ""
-    for char in text:
-        if canvas.stringWidth(current + char, font, size) > width:
-            lines.append(current)
-            current = char
-        else:
-            current += char
-    lines.append(current)
+    """`text` in lines of `width` for drawing on a canvas, broken as paragraphs are
+    (`line_breaks`); the last line ends with … if text is left."""
+    chars = list(text)
+    widths = [canvas.stringWidth(char, font, size) for char in chars]
+    spans = line_breaks(chars, widths, [width])
+    lines = [text[start:end].rstrip() for start, end, _width in spans]
     if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1][:-1] + "…"
+        last = text[spans[max_lines - 1][0]:].rstrip()
+        while last and canvas.stringWidth(last + "…", font, size) > width:
+            last = last[:-1]
+        lines = [*lines[:max_lines - 1], last + "…"]
     return lines
 
 
@@ -227,7 +507,16 @@ CHECKPOINT_QR = 24 * mm
 
 
 def grouped(hex_text: str, size: int = 4) -> str:
-    return " ".join(hex_text[i:i + size] for i in range(0, len(hex_text), size))
+    return hex_groups(hex_text, size)
+
+
+def checkpoint_groups(text: str, size: int = 8) -> str:
+    """A checkpoint's text to type by hand: its long fields (hash, signature) in groups of
+    `size`, so that lines break only between groups; `parse_checkpoint` ignores the spaces."""
+    fields = text.split(".")
+    return " ".join((hex_groups(field, size) if len(field) > 2 * size else field)
+                    + ("." if number < len(fields) - 1 else "")
+                    for number, field in enumerate(fields))
 
 
 def draw_checkpoint(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float, y: float,
@@ -271,10 +560,8 @@ def _checkpoint_text(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float
     y -= 3.2 * mm
     # The whole line, to type when the QR cannot be read; Courier keeps every character apart.
     canvas.setFont("Courier", 5.2)
-    per_line = max(20, int(width / canvas.stringWidth("M", "Courier", 5.2)))
-    text = checkpoint.text
-    for start in range(0, len(text), per_line):
-        canvas.drawString(x, y, text[start:start + per_line])
+    for line in wrap(canvas, checkpoint_groups(checkpoint.text), "Courier", 5.2, width, 8):
+        canvas.drawString(x, y, line)
         y -= 2.3 * mm
     canvas.setFont(font, 6)
     canvas.setFillColor(colors.grey)

@@ -100,7 +100,7 @@ def test_the_draw_record_stage_1_and_the_export_seal_record_carry_it(monkeypatch
     sheet = record_sheet(SimpleNamespace(round=round_, pairs=pairs), kind=1,
                          event_name="测试赛", session_name="第一场", checkpoint=CHECKPOINT)
     _assert_carries_checkpoint(sheet)
-    instance = SimpleNamespace(settings=SimpleNamespace(event_name="测试赛"))
+    instance = SimpleNamespace(settings=SimpleNamespace(event_name="测试赛", pdf_font=""))
     monkeypatch.setattr("kiosk.checkpoints.checkpoint_for_print", lambda _instance: CHECKPOINT)
     seal = _seal_record(instance, [{"station": "A01", "version": 1, "receipt_no": "R-1",
                                     "size": 10, "sha256": "f" * 64}], "d" * 64, "ab" * 16)

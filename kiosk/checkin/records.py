@@ -1,4 +1,5 @@
-"""The draws' paper: 一次加密记录表, 二次加密记录表 and 竞赛工位抽签记录表.
+"""The check-in desk's and the draws' paper: 检录单, 一次加密记录表, 二次加密记录表 and
+竞赛工位抽签记录表.
 
 Each sheet shows the commitment, the public entropy, the SHA-256 of the sealed record, the date,
 and signature lines for the encryption judge and a supervisor. They are printed between
@@ -8,13 +9,18 @@ then go into the sealed envelope; the server keeps no copy.
 
 from __future__ import annotations
 
-from reportlab.lib.units import mm
-from reportlab.platypus import Spacer
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Spacer
+
+from kiosk.checkin import idcard
 from kiosk.checkin.draws import Mapping
 from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
-from kiosk.pdf import build_document, para, signature_block, table
+from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
 
 TITLES = {1: "一次加密记录表", 2: "二次加密记录表", "station": "竞赛工位抽签记录表"}
 METHODS = {"computer": "计算机抽签（承诺–熵）", "lots": "现场抽签（实物签）"}
@@ -22,13 +28,14 @@ METHODS = {"computer": "计算机抽签（承诺–熵）", "lots": "现场抽�
 
 def _facts(mapping: Mapping, st, session_name: str) -> list:
     round_ = mapping.round
-    sealed = round_.ciphertext_sha256 or "（尚未生成封存记录：请先执行“准备封存”再打印）"
+    sealed = hex_groups(round_.ciphertext_sha256) if round_.ciphertext_sha256 else \
+        "（尚未生成封存记录：请先执行“准备封存”再打印）"
     lines = [
         f"场次：{session_name}　　抽签方式：{METHODS.get(round_.method, round_.method)}",
         f"抽签时间：{local_display(round_.drawn_at)}　　人数：{len(mapping.pairs)}",
     ]
     if round_.method == "computer":
-        lines += [f"承诺值 SHA-256(种子)：{round_.commitment}",
+        lines += [f"承诺值 SHA-256(种子)：{hex_groups(round_.commitment)}",
                   f"公开熵（监督输入）：{round_.entropy or ''}"]
     lines.append(f"封存记录 SHA-256：{sealed}")
     # A result shown is final: each redraw after it, with its reason and co-signing supervisor.
@@ -64,11 +71,62 @@ def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_
             rows += [[p["station"], p["contestant_no"], "", "补抽" if p["late"] else ""]
                      for p in sorted(mapping.pairs, key=lambda p: p["station"])]
             widths = [30 * mm, 30 * mm, 70 * mm, 34 * mm]
-        flow.append(table(rows, widths, font))
-        flow += [Spacer(1, 8 * mm), signature_block([judge, "监督签字"], font),
-                 para("本表随封存记录装入密封袋，由加密裁判和监督在封口处签字，解密前存放于保密柜。",
-                      st.small)]
+        # Every contestant signs a row of the station draw record: room for a hand.
+        signing = 9 * mm if kind == "station" else None
+        flow.append(signed(table(rows, widths, font, row_height=signing), Spacer(1, 8 * mm),
+                           signature_block([judge, "监督签字"], font), Spacer(1, 3 * mm),
+                           para("本表随封存记录装入密封袋，由加密裁判和监督在封口处签字，"
+                                "解密前存放于保密柜。", st.small)))
         return flow
 
     return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
                           footer=f"{event_name} · {title} · 第 {stage} 次加密")
+
+
+@dataclass(frozen=True)
+class CheckinRow:
+    name: str
+    id_number: str
+    organization: str
+    group: str
+    checked_in_at: datetime | None
+    checked_in_by: str  # the desk's staff member, "命令行", or "" if absent
+
+
+def checkin_sheet_pdf(rows: Sequence[CheckinRow], *, event_name: str, session_name: str,
+                      printed_at: datetime, checkpoint: Checkpoint,
+                      font_config: str = "") -> bytes:
+    """检录单: everyone on the roster with check-in time and who checked them in, for the chief
+    judge, with signature lines; one part per group. ID numbers are masked: the sheet leaves
+    the desk."""
+    groups: dict[str, list[CheckinRow]] = {}
+    for row in rows:
+        groups.setdefault(row.group, []).append(row)
+    present_total = sum(1 for r in rows if r.checked_in_at)
+
+    def story(font, st):
+        flow = []
+        for number, (group, members) in enumerate(groups.items()):
+            if number:
+                flow.append(PageBreak())
+            present = sum(1 for m in members if m.checked_in_at)
+            flow += [para(f"{event_name}", st.subtitle), para(f"检录单（{group}）", st.title),
+                     para(f"{session_name}　应到 {len(members)} 人　实到 {present} 人　"
+                          f"缺考 {len(members) - present} 人　打印时间 "
+                          f"{local_display(printed_at)}", st.body), Spacer(1, 3 * mm)]
+            table_rows = [["序号", "姓名", "身份证号", "单位", "检录时间", "检录员", "状态"]]
+            for index, m in enumerate(members, start=1):
+                table_rows.append([index, m.name, idcard.mask(m.id_number), m.organization,
+                                   local_display(m.checked_in_at, "%H:%M:%S")
+                                   if m.checked_in_at else "", m.checked_in_by,
+                                   "已检录" if m.checked_in_at else "缺考"])
+            flow.append(signed(table(table_rows, [12 * mm, 22 * mm, 38 * mm, 44 * mm, 20 * mm,
+                                                  18 * mm, 16 * mm], font),
+                               Spacer(1, 8 * mm),
+                               signature_block(["检录员签字", "裁判长签字", "监督签字"], font)))
+        if not groups:
+            flow.append(para("名单为空", st.body))
+        return flow
+
+    return build_document(story, title="检录单", checkpoint=checkpoint, font_config=font_config,
+                          footer=f"{event_name} · 检录单 · 应到 {len(rows)} 实到 {present_total}")

@@ -223,49 +223,16 @@ def roster(session: Session) -> list[Contestant]:
 
 def checkin_sheet_pdf(session: Session, *, event_name: str, session_name: str,
                       checkpoint: Checkpoint, font_config: str = "") -> bytes:
-    """检录单: everyone on the roster with check-in time and who checked them in, for the chief
-    judge, with signature lines. ID numbers are masked: the sheet leaves the desk."""
-    from reportlab.lib.units import mm
-    from reportlab.platypus import PageBreak, Spacer
-
-    from kiosk.clock import local_display
-    from kiosk.pdf import build_document, para, signature_block, table
-
-    people = roster(session)
-    staff_names = {u.id: (u.display_name or u.username) for u in session.scalars(
-        select(StaffUser))}
-    groups: dict[str, list[Contestant]] = {}
-    for person in people:
-        groups.setdefault(person.group, []).append(person)
-    tally = counts(session)
-
-    def story(font, st):
-        flow = []
-        for number, (group, members) in enumerate(groups.items()):
-            if number:
-                flow.append(PageBreak())
-            present = sum(1 for m in members if m.checked_in_at)
-            flow += [para(f"{event_name}", st.subtitle), para(f"检录单（{group}）", st.title),
-                     para(f"{session_name}　应到 {len(members)} 人　实到 {present} 人　"
-                          f"缺考 {len(members) - present} 人　打印时间 "
-                          f"{local_display(now_for_print)}", st.body), Spacer(1, 3 * mm)]
-            rows = [["序号", "姓名", "身份证号", "单位", "检录时间", "检录员", "状态"]]
-            for index, m in enumerate(members, start=1):
-                rows.append([index, m.name, idcard.mask(m.id_number), m.organization,
-                             local_display(m.checked_in_at, "%H:%M:%S") if m.checked_in_at
-                             else "", staff_names.get(m.checked_in_by, "") if
-                             m.checked_in_by else ("命令行" if m.checked_in_at else ""),
-                             "已检录" if m.checked_in_at else "缺考"])
-            flow.append(table(rows, [12 * mm, 22 * mm, 38 * mm, 44 * mm, 20 * mm, 18 * mm,
-                                     16 * mm], font))
-            flow += [Spacer(1, 8 * mm), signature_block(["检录员签字", "裁判长签字", "监督签字"],
-                                                        font)]
-        if not groups:
-            flow.append(para("名单为空", st.body))
-        return flow
-
+    """检录单 of the whole roster (the layout is records.checkin_sheet_pdf)."""
+    from kiosk.checkin.records import CheckinRow
+    from kiosk.checkin.records import checkin_sheet_pdf as render
     from kiosk.clock import now as clock_now
 
-    now_for_print = clock_now()
-    return build_document(story, title="检录单", checkpoint=checkpoint, font_config=font_config,
-                          footer=f"{event_name} · 检录单 · 应到 {tally.total} 实到 {tally.present}")
+    staff_names = {u.id: (u.display_name or u.username) for u in session.scalars(
+        select(StaffUser))}
+    rows = [CheckinRow(m.name, m.id_number, m.organization, m.group, m.checked_in_at,
+                       staff_names.get(m.checked_in_by, "") if m.checked_in_by
+                       else ("命令行" if m.checked_in_at else ""))
+            for m in roster(session)]
+    return render(rows, event_name=event_name, session_name=session_name,
+                  printed_at=clock_now(), checkpoint=checkpoint, font_config=font_config)

@@ -93,32 +93,41 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor) -> dict:
 
 
 def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint: str) -> bytes:
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer
-
     from kiosk.checkpoints import checkpoint_for_print
-    from kiosk.pdf import build_document, para, signature_block, table
 
     # Taken before the "collect.exported" event, which is written once the bundle is complete:
     # the record's manifest SHA-256 and that event name each other, and the next paper printed
     # covers the event.
     checkpoint = checkpoint_for_print(instance)
+    return seal_record_pdf(rows, digest, fingerprint, event_name=instance.settings.event_name,
+                           exported_at=clock.now(), checkpoint=checkpoint,
+                           font_config=instance.settings.pdf_font)
+
+
+def seal_record_pdf(rows: list[dict], digest: str, fingerprint: str, *, event_name: str,
+                    exported_at, checkpoint, font_config: str = "") -> bytes:
+    """赛题数据封存记录: the bundle's hand-ins, the manifest's SHA-256, signature lines."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
 
     def story(font, st):
-        exported = clock.local_display(clock.now())
-        flow = [para(instance.settings.event_name, st.subtitle), para("赛题数据封存记录", st.title),
+        exported = clock.local_display(exported_at)
+        flow = [para(event_name, st.subtitle), para("赛题数据封存记录", st.title),
                 para(f"作品数：{len(rows)}　　导出时间：{exported}", st.body),
-                para(f"清单 SHA-256：{digest}", st.body),
+                para(f"清单 SHA-256：{hex_groups(digest)}", st.body),
                 para(f"服务器签名密钥指纹：{fingerprint}", st.small), Spacer(1, 4 * mm)]
         data = [["赛位号", "版本", "回执编号", "大小（字节）", "SHA-256（前 16 位）"]]
         data += [[r["station"], r["version"], r["receipt_no"], f"{r['size']:,}",
-                  r["sha256"][:16]] for r in rows]
-        flow.append(table(data, [22 * mm, 14 * mm, 34 * mm, 34 * mm, 60 * mm], font))
-        flow += [Spacer(1, 8 * mm), signature_block(["加密裁判签字", "监督签字", "裁判长签字"],
-                                                    font)]
+                  hex_groups(r["sha256"][:16])] for r in rows]
+        flow.append(signed(table(data, [24 * mm, 16 * mm, 40 * mm, 40 * mm, 50 * mm], font),
+                           Spacer(1, 8 * mm),
+                           signature_block(["加密裁判签字", "监督签字", "裁判长签字"], font)))
         return flow
 
-    return build_document(story, title="赛题数据封存记录", checkpoint=checkpoint)
+    return build_document(story, title="赛题数据封存记录", checkpoint=checkpoint,
+                          font_config=font_config, footer=f"{event_name} · 赛题数据封存记录")
 
 
 def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None) -> list[str]:

@@ -25,12 +25,16 @@ from kiosk.pdf import (
 ROLL_WIDTH = 80 * mm
 
 
+def _via_desk(hand_in: HandIn) -> str:
+    return "（收件台代收）" if hand_in.via == "desk" else ""
+
+
 def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
                      fingerprint: str, checkpoint: Checkpoint, font_config: str = "") -> bytes:
     """The same slip on an 80 mm receipt printer roll: one copy, narrow, tall."""
     font = use_font(font_config)
     buffer = io.BytesIO()
-    height = 190 * mm + NARROW_CHECKPOINT_HEIGHT
+    height = 198 * mm + NARROW_CHECKPOINT_HEIGHT  # room for a file name of three lines
     canvas = Canvas(buffer, pagesize=(ROLL_WIDTH, height))
     canvas.setTitle(f"收件回执 {hand_in.receipt_no}")
     x, y = 5 * mm, height - 10 * mm
@@ -43,12 +47,15 @@ def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name:
     rows = [("赛位号", station), ("回执编号", hand_in.receipt_no), ("文件", hand_in.filename),
             ("大小", f"{hand_in.size:,} 字节"),
             ("时间", local_display(hand_in.received_at, "%Y-%m-%d %H:%M:%S")),
-            ("版本", f"第 {hand_in.version} 次提交")]
+            ("版本", f"第 {hand_in.version} 次提交" + _via_desk(hand_in))]
+    canvas.setFont(font, 8.5)
     for label, value in rows:
-        canvas.setFont(font, 8.5)
         canvas.drawString(x, y, label)
-        canvas.drawString(x + 15 * mm, y, wrap(canvas, value, font, 8.5, 55 * mm, 1)[0])
-        y -= 5 * mm
+        # The file name whole where it can be (three lines); it is what the contestant checks.
+        lines = wrap(canvas, value, font, 8.5, 55 * mm, 3)
+        for number, line in enumerate(lines):
+            canvas.drawString(x + 15 * mm, y - number * 3.8 * mm, line)
+        y -= 5 * mm + (len(lines) - 1) * 3.8 * mm
     canvas.setFont("Courier", 7)
     digest = grouped_hex(hand_in.sha256)
     canvas.drawString(x, y, "SHA-256")
@@ -74,7 +81,8 @@ def poster_pdf(*, event_name: str, fingerprint: str, font_config: str = "") -> b
     canvas = Canvas(buffer, pagesize=A4)
     width, height = A4
     canvas.setFont(font, 16)
-    canvas.drawCentredString(width / 2, height - 40 * mm, event_name)
+    for number, line in enumerate(wrap(canvas, event_name, font, 16, width - 40 * mm, 2)):
+        canvas.drawCentredString(width / 2, height - (36 + 7 * number) * mm, line)
     canvas.setFont(font, 30)
     canvas.drawCentredString(width / 2, height - 70 * mm, "收件回执验证")
     canvas.setFont(font, 14)
@@ -112,15 +120,15 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
         rows = [("赛位号", station), ("回执编号", hand_in.receipt_no),
                 ("文件名", hand_in.filename), ("大小", f"{hand_in.size:,} 字节"),
                 ("收件时间", local_display(hand_in.received_at, "%Y-%m-%d %H:%M:%S")),
-                ("版本", f"第 {hand_in.version} 次提交" + ("（收件台代收）" if hand_in.via == "desk"
-                                                       else ""))]
+                ("版本", f"第 {hand_in.version} 次提交" + _via_desk(hand_in))]
         line_y = y - 18 * mm
+        canvas.setFont(font, 10)
         for label, value in rows:
-            canvas.setFont(font, 10)
             canvas.drawString(x, line_y, label)
-            shown = wrap(canvas, value, font, 10, 95 * mm, 1)[0]
-            canvas.drawString(x + 22 * mm, line_y, shown)
-            line_y -= 6.5 * mm
+            lines = wrap(canvas, value, font, 10, 95 * mm, 2)  # a long file name: two lines
+            for number, line in enumerate(lines):
+                canvas.drawString(x + 22 * mm, line_y - number * 4.5 * mm, line)
+            line_y -= 6.5 * mm + (len(lines) - 1) * 4.5 * mm
         canvas.setFont(font, 10)
         canvas.drawString(x, line_y, "SHA-256")
         canvas.setFont("Courier", 8.5)
@@ -143,7 +151,8 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
     canvas.setStrokeColor(colors.grey)
     canvas.line(10 * mm, half, width - 10 * mm, half)
     canvas.setFont(font, 7)
-    canvas.drawCentredString(width / 2, half + 1.5 * mm, "✂ 沿此线剪开")
+    # Not "✂": CJK fonts lack it, and it printed as a gap (pdf.GLYPH_STANDINS).
+    canvas.drawCentredString(width / 2, half + 1.5 * mm, "沿此线剪开")
     canvas.save()
     return buffer.getvalue()
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.errors import N_, Conflict
-from kiosk.pdf import build_document, para, signature_block, table
+from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
 from kiosk.results import ranking, totals, unsealing
 from kiosk.results.models import ResultsLock
 from kiosk.tabular import json_number, spreadsheet_row
@@ -126,11 +126,12 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
                 flow.append(PageBreak())
             heading = f"{title}（{group}）" if group else title
             flow += [para(event_name, st.subtitle), para(heading, st.title),
-                     para(f"场次：{session_name}　　人数：{len(rows)}　　"
-                          f"总分 = 理论成绩 ÷ 满分 × {_plain(theory_weight)} + 实操成绩"
+                     para(f"场次：{session_name}　　人数：{len(rows)}", st.body),
+                     # U+2212 MINUS SIGN: pdf.GLYPH_STANDINS draws it where the font lacks it.
+                     para(f"总分 = 理论成绩 ÷ 满分 × {_plain(theory_weight)} + 实操成绩"
                           f"（满分 {_plain(practical_full)}）− 扣分", st.body),
                      para(f"锁定时间：{local_display(final.lock.locked_at)}　　"
-                          f"成绩锁定 SHA-256：{final.lock.sha256}", st.small),
+                          f"成绩锁定 SHA-256：{hex_groups(final.lock.sha256)}", st.small),
                      Spacer(1, 3 * mm)]
             if final.sealed:
                 header = ["序号", "赛位号", "理论(折算)", "实操", "扣分", "总分", "用时"]
@@ -143,15 +144,15 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
                 body = [[r.rank, r.station, r.contestant_no or "", r.name or "",
                          r.organization or "", r.theory, r.practical, r.deduction or "",
                          r.total, r.award or ""] for r in rows]
-                widths = [11 * mm, 14 * mm, 16 * mm, 18 * mm, 33 * mm, 17 * mm, 14 * mm,
-                          12 * mm, 16 * mm, 18 * mm]
-            flow.append(table([header, *body], widths, font))
-            flow += [Spacer(1, 6 * mm),
-                     para("排名：总分高者在前；总分相同者实操成绩高者在前；再相同者用时少者在前。"
-                          "奖项：一等奖 10%、二等奖 20%、三等奖 30%（累计四舍五入，并列者同奖）。",
-                          st.small),
-                     Spacer(1, 4 * mm), signature_block(SIGNERS, font),
-                     para(f"打印时间：{local_display(now)}", st.small)]
+                widths = [10 * mm, 13 * mm, 17 * mm, 16 * mm, 51 * mm, 19 * mm, 11 * mm,
+                          10 * mm, 13 * mm, 14 * mm]
+            flow.append(signed(
+                table([header, *body], widths, font), Spacer(1, 6 * mm),
+                para("排名：总分高者在前；总分相同者实操成绩高者在前；再相同者用时少者在前。"
+                     "奖项：一等奖 10%、二等奖 20%、三等奖 30%（累计四舍五入，并列者同奖）。",
+                     st.small),
+                Spacer(1, 4 * mm), signature_block(SIGNERS, font), Spacer(1, 3 * mm),
+                para(f"打印时间：{local_display(now)}", st.small)))
         return flow
 
     return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
