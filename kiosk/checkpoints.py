@@ -114,7 +114,7 @@ def checkpoint_sheet_pdf(checkpoint: Checkpoint, *, event_name: str,
                 para("日后核对：在审计日志页面扫描页脚二维码，或运行 kiosk audit verify "
                      "--checkpoint <二维码文本>。审计日志必须仍含有此事件及此哈希，"
                      "且前后环环相扣。", st.small),
-                Spacer(1, 8 * mm), signature_block(["监督签字", "裁判长签字"], font)]
+                Spacer(1, 8 * mm), signature_block(["监督人员签字", "裁判长签字"], font)]
 
     return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
                           footer=f"{event_name} · {title} · 第 {checkpoint.seq} 号事件")

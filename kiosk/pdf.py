@@ -565,7 +565,7 @@ def _checkpoint_text(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float
         y -= 2.3 * mm
     canvas.setFont(font, 6)
     canvas.setFillColor(colors.grey)
-    for line in wrap(canvas, "核对：监督在审计日志页面扫码，或运行 kiosk audit verify "
+    for line in wrap(canvas, "核对：监督人员在审计日志页面扫码，或运行 kiosk audit verify "
                      "--checkpoint <上述文本>", font, 6, width, 2):
         y -= 0.4 * mm
         canvas.drawString(x, y, line)

@@ -61,7 +61,7 @@ def mapping(stage: int, count: int = 60) -> SimpleNamespace:
     else:
         pairs = [{"contestant_no": f"{n:03d}", "station": f"A{(n * 7) % count + 1:02d}",
                   "late": n == count} for n in range(1, count + 1)]
-    return SimpleNamespace(round=draw_round(stage), pairs=pairs)
+    return SimpleNamespace(round=draw_round(stage), pairs=pairs, redraws=[])
 
 
 def record(kind, count: int = 60) -> bytes:

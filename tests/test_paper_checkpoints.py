@@ -69,7 +69,7 @@ def _records() -> dict[str, bytes]:
 
     pairs = [{"contestant_no": f"{n:03d}", "station": f"A{n:02d}", "late": False}
              for n in range(1, 4)]
-    mapping = SimpleNamespace(round=_draw_round(), pairs=pairs)
+    mapping = SimpleNamespace(round=_draw_round(), pairs=pairs, redraws=[])
     slip = {"station": "A01", "payload": "KR1TESTPAYLOAD", "event_name": "测试赛",
             "fingerprint": "ab" * 16, "checkpoint": CHECKPOINT}
     return {
@@ -97,7 +97,7 @@ def test_the_draw_record_stage_1_and_the_export_seal_record_carry_it(monkeypatch
               "organization": "单位", "group": "职工组", "late": False}]
     round_ = _draw_round()
     round_.stage = 1
-    sheet = record_sheet(SimpleNamespace(round=round_, pairs=pairs), kind=1,
+    sheet = record_sheet(SimpleNamespace(round=round_, pairs=pairs, redraws=[]), kind=1,
                          event_name="测试赛", session_name="第一场", checkpoint=CHECKPOINT)
     _assert_carries_checkpoint(sheet)
     instance = SimpleNamespace(settings=SimpleNamespace(event_name="测试赛", pdf_font=""))

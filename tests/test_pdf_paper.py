@@ -137,7 +137,7 @@ def test_no_pdf_kind_prints_a_character_its_font_lacks():
 # ----------------------------------------------------------------------------- per kind
 
 CHECKIN_HEADINGS = ["序号", "姓名", "身份证号", "单位", "检录时间", "检录员", "状态"]
-CHECKIN_SIGNERS = ["检录员签字：", "裁判长签字：", "监督签字："]
+CHECKIN_SIGNERS = ["检录员签字：", "裁判长签字：", "监督人员签字："]
 
 
 # The counts: a roster whose signature lines, before, fell alone onto a page (and one that fits).
@@ -157,7 +157,7 @@ def test_draw_record_stage_1(count):
     data = S.record(1, count)
     assert_paper(data, whole=["参赛编号", "姓名", "身份证号", "单位", "组别", "备注", *ids],
                  hashes=[S.COMMITMENT, S.SEALED],
-                 signatures=["一次加密裁判签字：", "监督签字："], rows=ids)
+                 signatures=["一次加密裁判签字：", "监督人员签字："], rows=ids)
     assert_band(data)
 
 
@@ -168,7 +168,7 @@ def test_draw_record_stage_2_and_the_station_draw_record(kind, count):
     headings = ["参赛编号", "赛位号", "备注"] if kind == 2 else ["赛位号", "参赛编号", "选手签字"]
     data = S.record(kind, count)
     assert_paper(data, whole=[*headings, *stations], hashes=[S.COMMITMENT, S.SEALED],
-                 signatures=["二次加密裁判签字：", "监督签字："], rows=stations)
+                 signatures=["二次加密裁判签字：", "监督人员签字："], rows=stations)
     assert_band(data)
 
 
@@ -179,14 +179,14 @@ def test_seal_record(count):
     assert_paper(data, whole=["赛位号", "版本", "回执编号", "大小（字节）", "SHA-256（前 16 位）",
                               *receipts, "1,012,345"],
                  hashes=[S.MANIFEST],
-                 signatures=["加密裁判签字：", "监督签字：", "裁判长签字："], rows=receipts)
+                 signatures=["加密裁判签字：", "监督人员签字：", "裁判长签字："], rows=receipts)
     assert_band(data)
 
 
 FINAL_HEADINGS = ["名次", "赛位号", "参赛编号", "姓名", "单位", "理论(折算)", "实操", "扣分",
                   "总分", "奖项"]
 STATION_HEADINGS = ["序号", "赛位号", "理论(折算)", "实操", "扣分", "总分", "用时"]
-RESULT_SIGNERS = ["裁判长签字：", "监督签字：", "记分员（一）签字：", "记分员（二）签字："]
+RESULT_SIGNERS = ["裁判长签字：", "监督人员签字：", "记分员（一）签字：", "记分员（二）签字："]
 
 
 @pytest.mark.parametrize(("sealed", "count"), [(False, 20), (False, 46), (False, 60),
@@ -205,7 +205,7 @@ def test_results_sheets(sealed, count):
 def test_checkpoint_sheet():
     data = S.checkpoint_sheet()
     assert_paper(data, whole=[f"第 {S.CHECKPOINT.seq} 号", *BAND], hashes=[S.AUDIT_HASH],
-                 signatures=["监督签字：", "裁判长签字："],
+                 signatures=["监督人员签字：", "裁判长签字："],
                  rows=[f"审计日志最后一个事件：第 {S.CHECKPOINT.seq} 号"])
     assert_band(data)
 

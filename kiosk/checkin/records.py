@@ -36,12 +36,12 @@ def _facts(mapping: Mapping, st, session_name: str) -> list:
     ]
     if round_.method == "computer":
         lines += [f"承诺值 SHA-256(种子)：{hex_groups(round_.commitment)}",
-                  f"公开熵（监督输入）：{round_.entropy or ''}"]
+                  f"公开熵（监督人员输入）：{round_.entropy or ''}"]
     lines.append(f"封存记录 SHA-256：{sealed}")
     # A result shown is final: each redraw after it, with its reason and co-signing supervisor.
     lines += [f"重新抽签：第 {old.id} 轮结果于 {local_display(old.shown_at)} 显示后作废"
               f"（{local_display(old.superseded_at)}），理由：{old.redraw_reason}；"
-              f"监督会签：{old.redraw_cosigner}" for old in mapping.redraws]
+              f"监督人员会签：{old.redraw_cosigner}" for old in mapping.redraws]
     return [para(line, st.body) for line in lines]
 
 
@@ -74,7 +74,7 @@ def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_
         # Every contestant signs a row of the station draw record: room for a hand.
         signing = 9 * mm if kind == "station" else None
         flow.append(signed(table(rows, widths, font, row_height=signing), Spacer(1, 8 * mm),
-                           signature_block([judge, "监督签字"], font), Spacer(1, 3 * mm),
+                           signature_block([judge, "监督人员签字"], font), Spacer(1, 3 * mm),
                            para("本表随封存记录装入密封袋，由加密裁判和监督在封口处签字，"
                                 "解密前存放于保密柜。", st.small)))
         return flow
@@ -123,7 +123,7 @@ def checkin_sheet_pdf(rows: Sequence[CheckinRow], *, event_name: str, session_na
             flow.append(signed(table(table_rows, [12 * mm, 22 * mm, 38 * mm, 44 * mm, 20 * mm,
                                                   18 * mm, 16 * mm], font),
                                Spacer(1, 8 * mm),
-                               signature_block(["检录员签字", "裁判长签字", "监督签字"], font)))
+                               signature_block(["检录员签字", "裁判长签字", "监督人员签字"], font)))
         if not groups:
             flow.append(para("名单为空", st.body))
         return flow

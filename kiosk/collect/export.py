@@ -123,7 +123,7 @@ def seal_record_pdf(rows: list[dict], digest: str, fingerprint: str, *, event_na
                   hex_groups(r["sha256"][:16])] for r in rows]
         flow.append(signed(table(data, [24 * mm, 16 * mm, 40 * mm, 40 * mm, 50 * mm], font),
                            Spacer(1, 8 * mm),
-                           signature_block(["加密裁判签字", "监督签字", "裁判长签字"], font)))
+                           signature_block(["加密裁判签字", "监督人员签字", "裁判长签字"], font)))
         return flow
 
     return build_document(story, title="赛题数据封存记录", checkpoint=checkpoint,

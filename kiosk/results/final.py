@@ -108,7 +108,7 @@ def _plain(value: Decimal) -> str:
     return str(json_number(value))
 
 
-SIGNERS = ["裁判长签字", "监督签字", "记分员（一）签字", "记分员（二）签字"]
+SIGNERS = ["裁判长签字", "监督人员签字", "记分员（一）签字", "记分员（二）签字"]
 
 
 def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now: datetime,

@@ -53,7 +53,7 @@ def test_the_whole_first_draw_through_the_pages(judges, tmp_path):
         flat = "".join(text.split())  # hashes print in groups of 8
         assert "一次加密记录表" in text and commitment in flat
         assert round_.ciphertext_sha256 in flat and "6 2 3 5" in text
-        assert "一次加密裁判签字" in text and "监督签字" in text
+        assert "一次加密裁判签字" in text and "监督人员签字" in text
     unconfirmed = _post(judge, "/draw/1/act", action="seal")
     assert unconfirmed.status_code == 302
     _post(judge, "/draw/1/act", action="seal", confirm="yes")

@@ -114,7 +114,7 @@ def test_the_final_ranking_per_group_with_awards_and_the_signed_sheet(day):
     text = "".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 2  # one part per group
     assert "成绩汇总表（职工组）" in text and "成绩汇总表（学生组）" in text
-    for signer in ("裁判长签字", "监督签字", "记分员（一）签字", "记分员（二）签字"):
+    for signer in ("裁判长签字", "监督人员签字", "记分员（一）签字", "记分员（二）签字"):
         assert signer in text
     assert lock.sha256 in "".join(text.split())  # in groups of 8
     assert day.event.people[0].name in text
