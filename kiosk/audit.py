@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.clock import iso, local_display
+from kiosk.db import contains_text, starts_with_text
 from kiosk.errors import N_
 from kiosk.models import AuditEvent, AuditHead
 
@@ -161,11 +162,11 @@ def list_events(session: Session, *, action: str = "", actor: str = "", subject:
     """Newest first, filtered; `before_seq` pages back through the log."""
     query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
     if action:
-        query = query.where(AuditEvent.action.startswith(action))
+        query = query.where(starts_with_text(AuditEvent.action, action))
     if actor:
         query = query.where(AuditEvent.actor == actor)
     if subject:
-        query = query.where(AuditEvent.subject.contains(subject))
+        query = query.where(contains_text(AuditEvent.subject, subject))
     if since:
         query = query.where(AuditEvent.at >= since)
     if until:

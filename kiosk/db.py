@@ -24,6 +24,8 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from kiosk.errors import N_, KioskError
+
 # Constraint names that Alembic can find again on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -169,3 +171,27 @@ def sqlite_path(engine: Engine) -> Path | None:
     if engine.dialect.name != "sqlite" or not engine.url.database:
         return None
     return Path(engine.url.database)
+
+
+# ----------------------------------------------------------------------------- searching text
+
+# Longer than anything a person types into a search box; SQLite refuses a LIKE pattern past
+# 50 000 bytes ("LIKE or GLOB pattern too complex"), which would be a 500.
+MAX_SEARCH = 200
+
+
+def search_text(text: str, *, limit: int = MAX_SEARCH) -> str:
+    """What a person typed into a search box, refused with the limit named when too long."""
+    if len(text) > limit:
+        raise KioskError(N_("The search is too long: at most %(max)s characters."), max=limit)
+    return text
+
+
+def contains_text(column, text: str, *, limit: int = MAX_SEARCH):
+    """`column` contains `text` as typed: `%` and `_` are letters like any other. The one way
+    kiosk searches what people typed."""
+    return column.contains(search_text(text, limit=limit), autoescape=True)
+
+
+def starts_with_text(column, text: str, *, limit: int = MAX_SEARCH):
+    return column.startswith(search_text(text, limit=limit), autoescape=True)

@@ -13,7 +13,7 @@ from kiosk import audit, tabular
 from kiosk.checkin import idcard
 from kiosk.checkin.models import CheckinUndo, Contestant, Draw1Assignment
 from kiosk.checkpoints import Checkpoint
-from kiosk.db import write_transaction
+from kiosk.db import contains_text, search_text, write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
 from kiosk.models import StaffUser
 
@@ -94,7 +94,7 @@ def roster_count(session: Session) -> int:
 ID_LIKE = re.compile(r"^[0-9]{6,17}[0-9Xx]?$")
 # Longer than any name (64) or ID: nobody types more at a desk, and SQLite refuses a LIKE pattern
 # past 50 000 bytes ("LIKE or GLOB pattern too complex").
-MAX_QUERY = 64
+MAX_QUERY = 64  # a name or an ID: shorter than db.MAX_SEARCH
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,7 @@ def find_contestants(session: Session, query: str, limit: int = 20) -> list[Cont
     text = query.strip()
     if not text:
         return []
-    if len(text) > MAX_QUERY:
-        raise KioskError(N_("The search is too long: at most %(max)s characters."),
-                         max=MAX_QUERY)
+    search_text(text, limit=MAX_QUERY)
     number = idcard.normalize(text)
     if ID_LIKE.match(number):
         if len(number) == 18:
@@ -126,7 +124,7 @@ def find_contestants(session: Session, query: str, limit: int = 20) -> list[Cont
             Contestant.id_number.endswith(number, autoescape=True))
             .order_by(Contestant.id).limit(limit)))
     return list(session.scalars(select(Contestant)
-                                .where(Contestant.name.contains(text, autoescape=True))
+                                .where(contains_text(Contestant.name, text, limit=MAX_QUERY))
                                 .order_by(Contestant.name, Contestant.id).limit(limit)))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk import audit, tabular
-from kiosk.db import write_transaction
+from kiosk.db import contains_text, write_transaction
 from kiosk.errors import N_, ImportErrors, Problem
 from kiosk.theory_exam.models import Question
 
@@ -228,7 +228,7 @@ def search_bank(session: Session, *, text: str = "", qtype: str = "", category: 
                 limit: int = 200, offset: int = 0) -> list[Question]:
     query = select(Question).order_by(Question.id).limit(limit).offset(offset)
     if text:
-        query = query.where(Question.stem.contains(text.strip()))
+        query = query.where(contains_text(Question.stem, text.strip()))
     if qtype in ("single", "tf"):
         query = query.where(Question.type == qtype)
     if category:

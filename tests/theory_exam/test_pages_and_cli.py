@@ -145,3 +145,24 @@ def test_the_paper_page_draws_per_category_and_refuses_bad_json(exam_event, app,
                                 "per_category": '{"类一": {"single": 2, "tf": 3}}'})
     with app.extensions["kiosk"].session() as session:
         assert len(session.query(Paper).first().questions) == 5
+
+
+def test_bank_and_audit_searches_take_wildcards_as_text_and_refuse_absurd_lengths(app, client):
+    """A search box is text: `%` and `_` find themselves, and a 100 000-character query is a
+    400 with the reason (SQLite refuses such a LIKE pattern: that was a 500)."""
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "chief", username="boss")
+    login(client, "boss")
+    token = csrf_from(client.get("/bank").text)
+    client.post("/bank", data={"csrf_token": token, "file": (io.BytesIO(bank_csv(3, 2)),
+                                                             "bank.csv")},
+                content_type="multipart/form-data")
+    assert "单选题1？" in client.get("/bank?q=单选题").text
+    for wildcard in ("%", "_", "单选题_"):
+        assert "单选题1？" not in client.get("/bank", query_string={"q": wildcard}).text
+    for url in ("/bank", "/audit"):
+        key = "q" if url == "/bank" else "subject"
+        answer = client.get(url, query_string={key: "题" * 100_000})
+        assert answer.status_code == 400, (url, answer.status_code)
+        assert "200" in answer.text  # the limit is named
+    assert client.get("/audit", query_string={"subject": "%"}).status_code == 200
