@@ -28,12 +28,6 @@ BLOCKING = ("critical", "serious")
 # Pages that are downloads or actions, not pages a person reads.
 NOT_PAGES = re.compile(r"\.(pdf|xlsx|csv|json|zip)$|^/api/|^/static/|^/logout")
 
-# Being fixed on the branches named, at the same time as this test: the lead removes these
-# entries when merging those branches. Each entry: the page (as `page_key` names it) and the
-# axe rule ids seen there on this branch.
-KNOWN_ELSEWHERE: dict[str, set[str]] = {
-}
-
 _axe = Axe()
 
 
@@ -52,7 +46,7 @@ def blocking_violations(page) -> list[str]:
 
 
 class Walk:
-    """Collects every page's blocking violations, less the ones marked as fixed elsewhere."""
+    """Collects every page's blocking violations."""
 
     def __init__(self) -> None:
         self.found: dict[str, list[str]] = {}
@@ -61,8 +55,7 @@ class Walk:
     def check(self, page, kind: str, who: str = "") -> None:
         name = f"{kind} as {who}" if who else kind
         self.seen.append(name)
-        known = KNOWN_ELSEWHERE.get(kind, set())
-        left = [v for v in blocking_violations(page) if v.split(" ")[0] not in known]
+        left = blocking_violations(page)
         if left:
             self.found[name] = left
 
