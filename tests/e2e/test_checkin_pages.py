@@ -140,7 +140,7 @@ def test_a_redraw_after_the_result_was_shown_needs_a_supervisor(browser, demo, p
     judge.fill("[data-redraw] input[name=password]", password)
     judge.click("[data-redraw] button:has-text('重新抽签')")
     expect(judge.locator("[data-commitment]")).to_be_visible()  # a new round, committed
-    expect(judge.get_by_text(f"理由：监督发现熵输错了；监督 {username} 会签")).to_be_visible()
+    expect(judge.get_by_text(f"理由：监督发现熵输错了；监督人员 {username} 会签")).to_be_visible()
     judge.get_by_text("理由：监督发现熵输错了").scroll_into_view_if_needed()
     screenshot(judge, "draw-redraw-cosigned")
     judge_context.close()
