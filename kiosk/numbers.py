@@ -63,3 +63,18 @@ def proposed_deduction(text: str | None) -> str:
         raise NotADeduction(N_("%(value)s is not a deduction: give a percentage of the total "
                                "(e.g. 5%%) or points (e.g. 2)."), value=(text or "").strip())
     return deduction_text(*parsed)
+
+
+class NotMinutes(KioskError):
+    code = "not_minutes"
+
+
+def parse_minutes(text: str | None) -> float:
+    """Minutes a judge typed (an extension, a phase's length): the same rule as a mark, so
+    "nan", "inf", "1e1" and digits of other scripts are refused with the reason; full-width
+    "１０" means 10. The range is the caller's rule."""
+    value = parse_decimal(text)
+    if value is None or value <= 0:
+        raise NotMinutes(N_("%(value)s is not a number of minutes: type digits, e.g. 10 or "
+                            "2.5."), value=(text or "").strip())
+    return float(value)

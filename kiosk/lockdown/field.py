@@ -143,6 +143,27 @@ def same_address(one: str | None, other: str | None) -> bool:
 # workstation trying to use it. Noted once a minute per station and address, so a workstation
 # that keeps trying costs one row a minute, not one per request.
 REFUSED_WORKSTATION = "other_workstation"
+# What each reported kind means, for the dashboard and the station page (a kind missing here is
+# shown with its raw name).
+TELEMETRY_LABELS = {
+    "blur": N_("Left the exam window"),
+    "hidden": N_("Exam page hidden"),
+    "fullscreen_exit": N_("Left full screen"),
+    "copy": N_("Tried to copy"),
+    "paste": N_("Tried to paste"),
+    "cut": N_("Tried to cut"),
+    "contextmenu": N_("Right-click menu"),
+    "print": N_("Tried to print"),
+    "devtools_key": N_("Developer-tools key"),
+    "selection": N_("Text selected"),
+    REFUSED_WORKSTATION: N_("Sign-in refused on another workstation"),
+}
+
+
+def telemetry_label(kind: str) -> str | None:
+    """The msgid naming a reported kind, or None: the page then shows the raw name."""
+    return TELEMETRY_LABELS.get(kind)
+
 NOTE_EVERY = 60.0
 _noted: dict[tuple[int, int, str], float] = {}
 _noted_lock = threading.Lock()

@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from kiosk import clock
+from kiosk import clock, numbers
 from kiosk.errors import KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.lockdown import field, phases
@@ -45,6 +45,13 @@ nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), "field", "chi
 def phase_name(name: str) -> str:
     """A phase's display name on every page (the one place: phases.display_name)."""
     return gettext(phases.display_name(name))
+
+
+@bp.app_template_global()
+def telemetry_name(kind: str) -> str:
+    """What a workstation reported, in words (unknown kinds raw)."""
+    label = field.telemetry_label(kind)
+    return gettext(label) if label else kind
 
 
 def _no_store(response):
@@ -169,9 +176,13 @@ def dashboard():
 @bp.get("/field/<code>")
 @roles_required("field", "chief", "supervisor")
 def station_detail(code: str):
+    return _station_page(code, typed={})
+
+
+def _station_page(code: str, typed):
     station, telemetry, incidents, extensions = field.station_log(db(), code)
     return render_template("lockdown/station.html", station=station, telemetry=telemetry,
-                           incidents=incidents, extensions=extensions)
+                           incidents=incidents, extensions=extensions, typed=typed)
 
 
 @bp.post("/field/<code>/act")
@@ -189,7 +200,7 @@ def station_act(code: str):
             field.rebind(db(), code, form.get("ip", ""), actor=current_actor(), now=now)
             flash(gettext("Binding saved."), "success")
         elif action == "extend":
-            minutes = float(form.get("minutes") or 0)
+            minutes = numbers.parse_minutes(form.get("minutes"))
             phases.extend(db(), code, minutes, form.get("reason", ""), actor=current_actor(),
                           now=now)
             flash(gettext("%(station)s has %(m)s more minutes; its screen shows the new time.",
@@ -205,10 +216,10 @@ def station_act(code: str):
             flash(gettext("Incident recorded."), "success")
         else:
             abort(400)
-    except ValueError:
-        flash(gettext("Enter the minutes as a number."), "error")
     except KioskError as exc:
+        # Refused: the page again with what the judge typed, to correct rather than retype.
         flash(translated(exc), "error")
+        return _station_page(code, typed=form), 400
     return redirect(url_for("kiosk.station_detail", code=code))
 
 
