@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kiosk.clock import iso, local_display
@@ -158,11 +158,16 @@ def export_events(session: Session, out: Path, batch: int = 2000) -> int:
 
 def list_events(session: Session, *, action: str = "", actor: str = "", subject: str = "",
                 since: datetime | None = None, until: datetime | None = None,
-                limit: int = 200, before_seq: int | None = None) -> list[AuditEvent]:
-    """Newest first, filtered; `before_seq` pages back through the log."""
+                limit: int = 200, before_seq: int | None = None,
+                actions: Sequence[str] = ()) -> list[AuditEvent]:
+    """Newest first, filtered; `before_seq` pages back through the log. An event matches the
+    action filter when its code starts with `action` or is one of `actions` (the codes whose
+    labels match what was typed: `actions_matching`)."""
     query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
-    if action:
-        query = query.where(starts_with_text(AuditEvent.action, action))
+    if action or actions:
+        query = query.where(or_(starts_with_text(AuditEvent.action, action),
+                                AuditEvent.action.in_(list(actions))) if action
+                            else AuditEvent.action.in_(list(actions)))
     if actor:
         query = query.where(AuditEvent.actor == actor)
     if subject:
@@ -289,6 +294,37 @@ _YES, _NO, _NONE = N_("yes"), N_("no"), "—"
 def action_label(action: str) -> str | None:
     """The msgid naming an action, or None: the page then shows the raw name."""
     return ACTION_LABELS.get(action)
+
+
+def actions_matching(text: str, translate: Callable[[str], str] = str) -> list[str]:
+    """The action codes whose label, as shown (`translate`) or as written, contains `text`:
+    what a person types into the filter ("暂停", "重新抽签") finds what the page calls so."""
+    wanted = text.strip().casefold()
+    if not wanted:
+        return []
+    return sorted(action for action, label in ACTION_LABELS.items()
+                  if wanted in translate(label).casefold() or wanted in label.casefold())
+
+
+# Subjects written as codes ("stage 1": the first draw) and as the pages name them.
+SUBJECT_LABELS: dict[str, str] = {
+    "stage 1": N_("First draw"), "stage 2": N_("Second draw"),
+    "entry 1": N_("Entry 1"), "entry 2": N_("Entry 2"),
+}
+STATION_ACTOR_PREFIX = "station:"  # a contestant's station writes as "station:A01"
+
+
+def subject_label(subject: str) -> str | None:
+    """The msgid naming a coded subject, or None: the subject is shown as stored."""
+    return SUBJECT_LABELS.get(subject)
+
+
+def actor_text(actor: str, translate: Callable[[str], str] = str) -> str:
+    """Who wrote an event, for people: "station:A01" reads "工位机 A01"; names as they are."""
+    if actor.startswith(STATION_ACTOR_PREFIX):
+        return translate(N_("Workstation %(station)s")) % {
+            "station": actor.removeprefix(STATION_ACTOR_PREFIX)}
+    return actor
 
 
 def readable_details(details: str, translate: Callable[[str], str] = str,

@@ -196,15 +196,17 @@ def _audit_page(form: CheckpointForm, outcome: tuple[bool, str] | None):
     before = args.get("before", type=int)
     since = _parse_day_time(args.get("since", ""))
     until = _parse_day_time(args.get("until", ""))
-    events = audit.list_events(db(), action=args.get("action", "").strip(),
+    typed_action = args.get("action", "").strip()
+    events = audit.list_events(db(), action=typed_action,
+                               actions=audit.actions_matching(typed_action, gettext),
                                actor=args.get("actor", "").strip(),
                                subject=args.get("subject", "").strip(),
                                since=since, until=until, before_seq=before, limit=100)
     return render_template("audit.html", events=[_readable(e, _value_names()) for e in events],
                            args=args, checkpoint_form=form, checkpoint_outcome=outcome,
                            actor_roles=ACTOR_ROLE_NAMES,
-                           action_choices=sorted((action, gettext(label)) for action, label
-                                                 in audit.ACTION_LABELS.items()))
+                           action_choices=sorted({gettext(label) for label
+                                                  in audit.ACTION_LABELS.values()}))
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ class AuditRow:
     label: str | None
     details: list[tuple[str, str]]
     subject: str
+    actor: str
 
 
 def _value_names() -> dict[str, dict[str, str]]:
@@ -229,9 +232,11 @@ def _readable(event: AuditEvent, values: dict[str, dict[str, str]]) -> AuditRow:
     label = audit.action_label(event.action)
     # A phase's events name it as their subject: "理论考试", not "theory".
     phase = values["phase"].get(event.subject) if event.action.startswith("phase.") else None
+    subject = phase or audit.subject_label(event.subject)
     return AuditRow(event, gettext(label) if label else None,
                     audit.readable_details(event.details, gettext, values),
-                    gettext(phase) if phase else event.subject)
+                    gettext(subject) if subject else event.subject,
+                    audit.actor_text(event.actor, gettext))
 
 
 def _parse_day_time(text: str) -> datetime | None:

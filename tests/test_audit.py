@@ -1,8 +1,11 @@
+import re
+from urllib.parse import quote
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, update
 
-from kiosk import audit
+from kiosk import audit, clock
 from kiosk.cli import main
 from kiosk.db import write_transaction
 from kiosk.models import AuditEvent, AuditHead
@@ -140,3 +143,64 @@ def test_details_read_as_words_and_values_not_json():
 def test_an_unknown_action_keeps_its_raw_name():
     assert audit.action_label("something.new") is None
     assert audit.action_label("staff.login") == "Signed in"
+
+
+def _audit_client(app, events):
+    from tests.factories import login, make_user
+
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "supervisor", username="sup")
+        with write_transaction(session):
+            for actor, action, subject in events:
+                audit.record(session, actor, action, at=clock.now(), subject=subject)
+    client = app.test_client()
+    login(client, "sup")
+    return client
+
+
+def _cells(html):
+    return [re.sub(r"<[^>]+>", "", row) for row in re.findall(r"<tr data-action.*?</tr>", html,
+                                                               re.S)]
+
+
+def test_subjects_and_station_actors_read_in_words_but_are_stored_raw(app):
+    crypt, scorer = audit.Actor("li", "crypt1"), audit.Actor("wang", "scorer")
+    client = _audit_client(app, [
+        (crypt, "draw.drawn", "stage 1"), (crypt, "draw.drawn", "stage 2"),
+        (scorer, "marks.entered", "entry 1"), (scorer, "marks.entered", "entry 2"),
+        (audit.Actor("station:A01", "station"), "station.login", "A01")])
+    shown = " ".join(_cells(client.get("/audit").text))
+    for raw in ("stage 1", "stage 2", "entry 1", "entry 2", "station:A01"):
+        assert raw not in shown, raw
+    for words in ("一次抽签", "二次抽签", "第一次录入", "第二次录入", "工位机 A01"):
+        assert words in shown, words
+    with app.extensions["kiosk"].session() as session:
+        stored = {(e.actor, e.subject) for e in audit.list_events(session)}
+        assert ("station:A01", "A01") in stored and ("li", "stage 1") in stored
+        assert audit.verify_chain(session).ok
+
+
+def test_the_action_filter_takes_the_words_shown(app):
+    chief = audit.Actor("chief", "chief")
+    client = _audit_client(app, [
+        (chief, "draw.superseded", "stage 1"), (chief, "phase.paused", "theory"),
+        (chief, "phase.resumed", "theory")])
+    for typed, wanted in [("重新抽签", {"draw.superseded"}), ("暂停", {"phase.paused"}),
+                          ("暂停考试", {"phase.paused"}),
+                          ("phase.", {"phase.paused", "phase.resumed"}),
+                          ("draw.superseded", {"draw.superseded"})]:
+        html = client.get("/audit?action=" + quote(typed)).text
+        assert set(re.findall(r'<tr data-action="([^"]+)"', html)) == wanted, typed
+
+
+def test_the_action_suggestions_are_the_labels_people_read(app):
+    html = _audit_client(app, []).get("/audit").text
+    assert '<option value="暂停考试"' in html
+    assert '<option value="phase.paused"' not in html
+
+
+def test_typed_action_words_map_to_their_codes():
+    chinese = {"Phase paused": "暂停考试"}
+    assert audit.actions_matching("暂停", lambda m: chinese.get(m, m)) == ["phase.paused"]
+    assert "phase.paused" in audit.actions_matching("paused")
+    assert audit.actions_matching("没有这个操作", lambda m: m) == []

@@ -112,7 +112,11 @@ def control_phase():
                 from kiosk.theory_exam.papers import ensure_papers
 
                 ensure_papers(db(), actor=current_actor(), now=now)
-            phases.start(db(), name, minutes, actor=current_actor(), now=now, at=at)
+            before = phases.get_phase(db(), name)
+            was = before.starts_at if before is not None and clock.phase_state(
+                phases.as_rule(before), now) == "scheduled" else None
+            row = phases.start(db(), name, minutes, actor=current_actor(), now=now, at=at)
+            flash(_started_message(name, row, at, was), "success")
         elif action == "pause":
             phases.pause(db(), name, reason=form.get("reason", ""), actor=current_actor(),
                          now=now)
@@ -134,6 +138,21 @@ def control_phase():
     except KioskError as exc:
         flash(translated(exc), "error")
     return redirect(url_for("kiosk.control"))
+
+
+def _started_message(name: str, row, at: datetime | None, was: datetime | None) -> str:
+    """What the chief judge is told after Start, Schedule or Change the start."""
+    def shown(moment: datetime) -> str:
+        return clock.local_display(moment, "%Y-%m-%d %H:%M")
+
+    if at is None:
+        return gettext("%(phase)s has started; it ends at %(end)s.", phase=phase_name(name),
+                       end=clock.local_display(row.ends_at, "%H:%M:%S"))
+    if was is not None:
+        return gettext("The start of %(phase)s is changed to %(at)s (was %(was)s).",
+                       phase=phase_name(name), at=shown(row.starts_at), was=shown(was))
+    return gettext("%(phase)s will start at %(at)s and end at %(end)s.", phase=phase_name(name),
+                   at=shown(row.starts_at), end=shown(row.ends_at))
 
 
 @bp.post("/control/announce")
