@@ -172,6 +172,7 @@ def pad(text: str, columns: int) -> str:
 def print_demo(path: Path, info: dict, created: bool, url: str, lan_urls: list[str],
                font: str | None, font_problem: str | None, *, bound: bool) -> None:
     from kiosk.i18n import cli_gettext as _
+    from kiosk.staff_views import KEY_HOLDER_LABELS
 
     def heading(text: str) -> None:
         click.echo("")
@@ -198,16 +199,22 @@ def print_demo(path: Path, info: dict, created: bool, url: str, lan_urls: list[s
 
     heading(_("Staff accounts (demo passwords, also kept in %(file)s)",
               file=str(path / DEMO_MARKER)))
+    def role_name(role: str) -> str:
+        # The names the pages use (--json keeps the codes).
+        return _(KEY_HOLDER_LABELS[role]) if role in KEY_HOLDER_LABELS else role
+
     username, role, password = _("Username"), _("Role"), _("Password")
-    click.echo(f"  {pad(username, 12)} {pad(role, 11)} {password}")
+    click.echo(f"  {pad(username, 12)} {pad(role, 16)} {password}")
     for user in info["users"]:
-        click.echo(f"  {user['username']:<12} {user['role']:<11} {user['password']}")
+        click.echo(f"  {user['username']:<12} {pad(role_name(user['role']), 16)} "
+                   f"{user['password']}")
 
     heading(_("Demo judge keys"))
     recipient, identity_file = _("Public key (age recipient)"), _("Private key file")
-    click.echo(f"  {pad(role, 8)} {pad(recipient, 62)}  {identity_file}")
+    click.echo(f"  {pad(role, 16)} {pad(recipient, 62)}  {identity_file}")
     for key in info["judge_keys"]:
-        click.echo(f"  {key['role']:<8} {key['recipient']:<62}  {key['identity_file']}")
+        click.echo(f"  {pad(role_name(key['role']), 16)} {key['recipient']:<62}  "
+                   f"{key['identity_file']}")
     click.echo(_(KEY_WARNING))
 
     heading(_("PDFs (badges, sheets, receipts)"))

@@ -16,21 +16,25 @@ from kiosk import audit, clock, staff
 from kiosk.device_cookie import COOKIE_NAME as DEVICE_COOKIE
 from kiosk.device_cookie import LIFETIME as DEVICE_LIFETIME
 from kiosk.device_cookie import DeviceCookies
+from kiosk.errors import N_
 from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
 from kiosk.models import ROLES, AuditEvent
 from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, roles_required
 
 bp = Blueprint("auth", __name__)
 
-ROLE_NAMES = {
-    "chief": lazy_gettext("Chief judge"),
-    "checkin": lazy_gettext("Check-in staff"),
-    "crypt1": lazy_gettext("First encryption judge"),
-    "crypt2": lazy_gettext("Second encryption judge"),
-    "field": lazy_gettext("Field judge"),
-    "scorer": lazy_gettext("Scorer"),
-    "supervisor": lazy_gettext("Supervisor"),
+# Each role's name as the pages show it (msgids: the `kiosk demo` listing reads the same table).
+ROLE_LABELS = {
+    "chief": N_("Chief judge"),
+    "checkin": N_("Check-in staff"),
+    "crypt1": N_("First encryption judge"),
+    "crypt2": N_("Second encryption judge"),
+    "field": N_("Field judge"),
+    "scorer": N_("Scorer"),
+    "supervisor": N_("Supervisor"),
 }
+KEY_HOLDER_LABELS = {**ROLE_LABELS, "archive": N_("Hand-in archive")}
+ROLE_NAMES = {role: lazy_gettext(label) for role, label in ROLE_LABELS.items()}
 
 # Who wrote an audit event: a staff role, or the command line, or a contestant's station.
 ACTOR_ROLE_NAMES = {**ROLE_NAMES, "cli": lazy_gettext("Command line"),
@@ -223,8 +227,7 @@ class AuditRow:
 def _value_names() -> dict[str, dict[str, str]]:
     from kiosk.lockdown.phases import PHASE_LABELS
 
-    roles = {**ROLE_NAMES, "archive": lazy_gettext("Hand-in archive")}
-    return {"role": {role: str(name) for role, name in roles.items()},
+    return {"role": dict(KEY_HOLDER_LABELS),
             "phase": dict(PHASE_LABELS)}
 
 

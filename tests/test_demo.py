@@ -154,3 +154,14 @@ def test_the_readmes_first_command_installs_a_font_the_pdfs_find():
     assert "fonts-wqy-zenhei" in first
     assert KNOWN_FONTS[0][0].name == "wqy-zenhei.ttc"
     assert "python3-venv" in first  # Debian's python3 has no venv without it
+
+
+def test_the_demo_lists_each_role_by_the_name_the_pages_use(tmp_path, monkeypatch):
+    text = _demo_text(tmp_path, monkeypatch, addresses=[])
+    accounts = text.split("工作人员账号")[1].split("演示裁判密钥")[0]
+    keys = text.split("演示裁判密钥")[1]
+    for line, role in [("chief", "裁判长"), ("crypt1", "一次加密裁判"), ("scorer1", "记分员"),
+                       ("supervisor", "监督人员")]:
+        assert re.search(rf"^\s*{line}\s+{role}\s", accounts, re.M), (line, accounts)
+    assert re.search(r"^\s*一次加密裁判\s+age1", keys, re.M), keys
+    assert not re.search(r"^\s*(crypt1|archive)\s+age1", keys, re.M)
