@@ -119,7 +119,9 @@ def test_an_ended_phase_says_when_it_ended_not_its_planned_minutes(app):
         phases.end(session, "theory", actor=CHIEF, now=start + timedelta(minutes=2))
     page = chief.get("/control").text
     card = page.split("phase-card state-ended")[1].split("</section>")[0]
-    assert "20.0 分钟" not in card and "20 分钟" not in card
+    ended = (start + timedelta(minutes=2)).astimezone().strftime("%H:%M:%S")
+    assert "· 20.0 分钟" not in card and "· 20 分钟" not in card
+    assert "已结束：<strong>" in card and ended in card
     assert "提前结束" in card
     assert "计划 20 分钟" in card
 
