@@ -75,9 +75,9 @@ def test_telemetry_is_recorded_and_shown_to_field_judges(app):
     judge = app.test_client()
     login(judge, "judge")
     board = judge.get("/field").text
-    assert "blur×1" in board and "copy×1" in board and "在线" in board
+    assert "离开考试窗口 ×1" in board and "尝试复制 ×1" in board and "在线" in board
     detail = judge.get("/field/A01").text
-    assert "<code>copy</code>" in detail
+    assert "<td>尝试复制</td>" in detail
 
 
 def test_field_judges_extend_record_incidents_and_early_finish(app):
