@@ -47,3 +47,19 @@ def test_the_audit_log_reads_in_chinese_without_raw_json(page, demo_server):
     assert serious == [], [v["id"] for v in serious]
     page.set_viewport_size({"width": 1920, "height": 1080})
     screenshot(page, "audit-log-details-1920")
+
+
+def test_the_action_filter_finds_what_the_page_calls_it(page, demo_server):
+    """Typing the words the log shows (or picking them from the suggestions) filters by them."""
+    sign_in(page, demo_server, role="supervisor")
+    page.goto(demo_server["url"] + "/audit")
+    field = page.get_by_label("操作", exact=True)
+    assert "导入选手名单" in [o.get_attribute("value") for o in
+                          page.locator("#audit-actions option").all()]
+    field.fill("导入选手名单")
+    page.get_by_role("button", name="筛选").click()
+    rows = page.locator("tbody tr[data-action]")
+    expect(rows.first).to_be_visible()
+    assert {r.get_attribute("data-action") for r in rows.all()} == {"roster.imported"}
+    expect(field).to_have_value("导入选手名单")
+    screenshot(page, "audit-filter-by-label")
