@@ -327,6 +327,18 @@ def actor_text(actor: str, translate: Callable[[str], str] = str) -> str:
     return actor
 
 
+def actor_code(typed: str, translate: Callable[[str], str] = str) -> str:
+    """What the 操作人 filter looks for: "工位机 A01" (as `actor_text` shows it) is "station:A01";
+    anything else as typed."""
+    typed = typed.strip()
+    prefix, _sep, _rest = translate(N_("Workstation %(station)s")).partition("%(station)s")
+    if prefix.strip() and typed.startswith(prefix.strip()):
+        code = typed.removeprefix(prefix.strip()).strip()
+        if code:
+            return STATION_ACTOR_PREFIX + code.upper()
+    return typed
+
+
 def readable_details(details: str, translate: Callable[[str], str] = str,
                      values: Mapping[str, Mapping[str, str]] | None = None
                      ) -> list[tuple[str, str]]:

@@ -203,7 +203,7 @@ def _audit_page(form: CheckpointForm, outcome: tuple[bool, str] | None):
     typed_action = args.get("action", "").strip()
     events = audit.list_events(db(), action=typed_action,
                                actions=audit.actions_matching(typed_action, gettext),
-                               actor=args.get("actor", "").strip(),
+                               actor=audit.actor_code(args.get("actor", ""), gettext),
                                subject=args.get("subject", "").strip(),
                                since=since, until=until, before_seq=before, limit=100)
     return render_template("audit.html", events=[_readable(e, _value_names()) for e in events],

@@ -204,3 +204,11 @@ def test_typed_action_words_map_to_their_codes():
     assert audit.actions_matching("暂停", lambda m: chinese.get(m, m)) == ["phase.paused"]
     assert "phase.paused" in audit.actions_matching("paused")
     assert audit.actions_matching("没有这个操作", lambda m: m) == []
+
+
+def test_the_who_filter_takes_a_workstation_as_it_is_shown(app):
+    client = _audit_client(app, [(audit.Actor("station:A01", "station"), "station.login", "A01"),
+                                 (audit.Actor("station:A02", "station"), "station.login", "A02")])
+    for typed in ("工位机 A01", "station:A01"):
+        html = client.get("/audit?actor=" + quote(typed)).text
+        assert [c.split("工位机 ")[1][:3] for c in _cells(html)] == ["A01"], typed
