@@ -138,3 +138,14 @@ def test_schedule_change_and_cancel_each_say_what_happened(app):
     assert "flash-success" in page and "已取消" in page
     page = _control(chief, phase="practical", action="start", minutes="150")
     assert "flash-success" in page and "实操技能考核已开始" in page
+
+
+def test_the_minutes_rule():
+    from kiosk import numbers
+
+    assert numbers.parse_minutes("10") == 10.0
+    assert numbers.parse_minutes("１０．５") == 10.5
+    assert numbers.parse_minutes(" 2.5 ") == 2.5
+    for typed in ("nan", "inf", "1e1", "-5", "0", "٥", "", None, "10 分钟", "1,5"):
+        with pytest.raises(numbers.NotMinutes):
+            numbers.parse_minutes(typed)
