@@ -51,6 +51,7 @@ def test_the_desk_scans_ids_and_finds_chinese_names(browser, demo, people):
     expect(name).to_have_value("张")
     page.keyboard.press("Enter")
     expect(page.locator(".match").first).to_be_visible()
+    expect(page.locator("[data-matches]")).to_contain_text("有多人匹配")
     # The previous contestant's card is gone: it cannot be taken for one of the matches.
     expect(page.locator(".person-card")).to_have_count(0)
     checked = page.locator(".match", has_text=zhang["姓名"])
@@ -61,6 +62,15 @@ def test_the_desk_scans_ids_and_finds_chinese_names(browser, demo, people):
     expect(page.locator(".person-card")).to_be_visible()
     expect(page.locator(".match")).to_have_count(0)
     expect(scanner).to_be_focused()
+
+    # A full name that only one person has: one match, said as one, not "several".
+    only = next(p for p in people if sum(p["姓名"] in q["姓名"] for q in people) == 1
+                and not p["姓名"].startswith("张"))
+    name.fill(only["姓名"])
+    page.keyboard.press("Enter")
+    expect(page.locator(".match")).to_have_count(1)
+    expect(page.locator("[data-matches]")).to_contain_text("找到 1 人")
+    expect(page.locator("[data-matches]")).not_to_contain_text("多人")
 
     # A mistyped check digit is not "not on the roster".
     scanner.click()
