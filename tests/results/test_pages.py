@@ -2,6 +2,7 @@
 reviewing, both encryption judges at the unsealing. No name shows before it."""
 
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -84,6 +85,13 @@ def test_from_two_entries_to_the_signed_results_through_the_pages(people, day):
     wrong = post(j2, "/results/unseal", stage="2", identity_text=keys[2], supervisor="sup",
                  password="wrong")
     assert "用户名或密码错误" in wrong.text
+    # The key is pasted in front of the hall: it shows as dots, and no page says it back.
+    for page in (damaged.text, wrong.text, j2.get("/results/unseal").text):
+        assert "AGE-SECRET-KEY-1NOTAKEY" not in page and keys[2] not in page
+        assert keys[2].upper() not in page.upper()
+        field = re.search(r'<input[^>]*name="identity_text"[^>]*>', page).group(0)
+        assert 'type="password"' in field, field
+        assert 'autocomplete="off"' in field and 'spellcheck="false"' in field, field
     opened = post(j2, "/results/unseal", stage="2",
                   files={"identity": (io.BytesIO(f"# key\n{keys[2]}\n".encode()), "k.txt")},
                   supervisor="sup", password="correct-horse-42")
