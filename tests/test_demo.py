@@ -154,3 +154,11 @@ def test_the_readmes_first_command_installs_a_font_the_pdfs_find():
     assert "fonts-wqy-zenhei" in first
     assert KNOWN_FONTS[0][0].name == "wqy-zenhei.ttc"
     assert "python3-venv" in first  # Debian's python3 has no venv without it
+
+
+def test_demo_help_says_what_host_is_for_in_both_languages():
+    for env, words in (({"KIOSK_LANG": None}, "监听地址"), ({"KIOSK_LANG": "en"}, "listen on")):
+        result = CliRunner().invoke(main, ["demo", "--help"], env=env)
+        assert result.exit_code == 0, result.output
+        host = re.search(r"--host TEXT(.*?)--port", result.output, re.S).group(1)
+        assert words in host, result.output
