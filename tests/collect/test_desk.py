@@ -152,7 +152,7 @@ def test_before_any_draw_the_desk_expects_nothing(app, instance):
 
 
 def test_the_desk_says_sizes_as_the_kiosk_does_and_confirms_a_hand_in(desk):
-    instance, judge = desk
+    _instance, judge = desk
     url = f"/collect/upload?station=A02&filename=U盘.zip&form_token={FORM}"
     receipt = judge.post(url, data=b"x" * 62_914_672, headers=OCTETS).get_json()["receipt_no"]
     judge.post("/collect/upload?station=A02&filename=small.zip&form_token=" + "y" * 20,
