@@ -107,7 +107,9 @@ def register(main: click.Group) -> None:
         "Create (or reuse) a complete demo instance from seed/, print the logins, serve it."))
     @instance_option
     @click.option("--no-serve", is_flag=True, help=N_("Create the demo instance and stop."))
-    @click.option("--host", default="0.0.0.0", show_default=True)
+    @click.option("--host", default="0.0.0.0", show_default=True, help=N_(
+        "The address to listen on: 0.0.0.0 for every network card, so that the workstations on "
+        "the LAN can reach the demo; 127.0.0.1 for this machine only."))
     @click.option("--port", default=8080, show_default=True, type=int)
     @json_option
     def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:

@@ -165,3 +165,11 @@ def test_the_demo_lists_each_role_by_the_name_the_pages_use(tmp_path, monkeypatc
         assert re.search(rf"^\s*{line}\s+{role}\s", accounts, re.M), (line, accounts)
     assert re.search(r"^\s*一次加密裁判\s+age1", keys, re.M), keys
     assert not re.search(r"^\s*(crypt1|archive)\s+age1", keys, re.M)
+
+
+def test_demo_help_says_what_host_is_for_in_both_languages():
+    for env, words in (({"KIOSK_LANG": None}, "监听地址"), ({"KIOSK_LANG": "en"}, "listen on")):
+        result = CliRunner().invoke(main, ["demo", "--help"], env=env)
+        assert result.exit_code == 0, result.output
+        host = re.search(r"--host TEXT(.*?)--port", result.output, re.S).group(1)
+        assert words in host, result.output

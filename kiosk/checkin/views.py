@@ -15,13 +15,14 @@ from flask import (
     send_file,
     url_for,
 )
+from flask import session as browser_session
 from flask_login import current_user
 
 from kiosk import clock
 from kiosk.checkin import draws, idcard, service
 from kiosk.checkin.models import Contestant
 from kiosk.checkpoints import checkpoint_for_print
-from kiosk.errors import N_, ImportErrors, KioskError
+from kiosk.errors import N_, ImportErrors, KioskError, Unauthorized
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
@@ -211,6 +212,8 @@ def _ceremony(stage: int):
         ("drawn", "prepared", "sealed") else [],
         recipients=recipients_for(session, f"crypt{stage}"),
         may_run=current_user.role == f"crypt{stage}",
+        # A refused redraw's reason and supervisor, typed once, shown once (never the password).
+        redraw_form=browser_session.pop(f"redraw_form_{stage}", None),
         mask=idcard.mask)
 
 
@@ -233,8 +236,12 @@ def _act(stage: int, action: str):
     session = db()
     try:
         if action == "commit":
-            draws.commit(session, stage, actor=current_actor(), now=clock.now(),
-                         redraw=_cosigned_redraw(session))
+            redraw = _cosigned_redraw(session)
+            draws.commit(session, stage, actor=current_actor(), now=clock.now(), redraw=redraw)
+            if redraw is not None:
+                flash(gettext("Redrawn: a new commitment is ready (reason: %(reason)s; co-signed "
+                              "by supervisor %(who)s).", reason=redraw.reason,
+                              who=redraw.cosigner), "success")
         elif action == "entropy":
             draws.draw(session, stage, request.form.get("entropy", ""),
                        commitment=request.form.get("commitment", ""), actor=current_actor(),
@@ -268,6 +275,10 @@ def _act(stage: int, action: str):
         from kiosk.web import translated
 
         flash(translated(exc), "error")
+        if action == "commit" and request.form.get("reason", "").strip():
+            browser_session[f"redraw_form_{stage}"] = {
+                "reason": request.form["reason"].strip()[:500],
+                "supervisor": request.form.get("supervisor", "").strip()[:100]}
     return redirect(url_for(f"checkin.draw_{stage}"))
 
 
@@ -281,10 +292,14 @@ def _cosigned_redraw(session) -> draws.Redraw | None:
     reason = request.form.get("reason", "").strip()
     if not username or not reason:  # refused with what is missing; no password spent on it
         return None
-    supervisor = staff.cosign(session, username, request.form.get("password", ""),
-                              role="supervisor", address=request.remote_addr or "",
-                              device=f"staff:{current_user.username}", now=clock.now(),
-                              limit_per_minute=_settings().login_attempts_per_minute)
+    try:
+        supervisor = staff.cosign(session, username, request.form.get("password", ""),
+                                  role="supervisor", address=request.remote_addr or "",
+                                  device=f"staff:{current_user.username}", now=clock.now(),
+                                  limit_per_minute=_settings().login_attempts_per_minute)
+    except Unauthorized:  # the judge is signed in: the password that was wrong is the other one
+        raise Unauthorized(N_("The supervisor's username or password is wrong; the reason is "
+                              "kept, type the supervisor's password again.")) from None
     return draws.Redraw(cosigner=supervisor.username, reason=reason)
 
 

@@ -620,6 +620,21 @@ def stations_without_hand_in(session: Session) -> list[str]:
         Station.id.not_in(select(HandIn.station_id)), _in_use()).order_by(Station.code)))
 
 
+def size_text(size: int) -> str:
+    """A file's size as the kiosk shows it (static/js/handin.js and exam.js): MB with one
+    decimal from 1 MiB, else whole KB rounded up, so the desk and the workstation agree."""
+    if size >= 1048576:
+        return f"{size / 1048576:.1f} MB"
+    return f"{-(-size // 1024)} KB"
+
+
+def hand_in_by_receipt(session: Session, receipt_no: str) -> tuple[HandIn, str] | None:
+    from kiosk.lockdown.models import Station
+
+    return session.execute(select(HandIn, Station.code).join(
+        Station, Station.id == HandIn.station_id).where(HandIn.receipt_no == receipt_no)).first()
+
+
 def recent_hand_ins(session: Session, limit: int = 50) -> list[tuple[HandIn, str]]:
     from kiosk.lockdown.models import Station
 

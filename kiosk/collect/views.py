@@ -88,8 +88,12 @@ def export_record(name: str):
 @roles_required("field", "chief", "supervisor")
 def desk():
     stations = db().execute(select(Station.code, Station.occupied).order_by(Station.code)).all()
+    # The desk's script comes back here after a hand-in, with its receipt: said on the page.
+    received = request.args.get("received", "").strip()[:64]
+    received = collect.hand_in_by_receipt(db(), received) if received else None
     # One token per form shown: the same form sent twice is one hand-in (see _desk_form).
-    return render_template("collect/desk.html", stations=stations,
+    return render_template("collect/desk.html", stations=stations, received=received,
+                           size_text=collect.size_text,
                            in_use=collect.stations_in_use(db()),
                            missing=collect.stations_without_hand_in(db()),
                            recent=collect.recent_hand_ins(db()),

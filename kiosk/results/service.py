@@ -108,11 +108,19 @@ def _require_two_people(session: Session, entry: int, actor: audit.Actor) -> Non
     command line is one operator importing two people's files, so it is not checked)."""
     if actor.role == "cli":
         return
-    other = session.scalar(select(MarkEntry.id).where(MarkEntry.entry == 3 - entry,
-                                                      MarkEntry.entered_by == actor.name))
-    if other is not None:
-        raise Conflict(N_("You entered the other entry; the second entry must come from "
-                          "another scorekeeper."))
+    if entered_the_other(session, entry, actor.name):
+        raise Conflict(OTHER_ENTRY)
+
+
+OTHER_ENTRY = N_("You entered the other entry; the second entry must come from another "
+                 "scorekeeper.")
+
+
+def entered_the_other(session: Session, entry: int, username: str) -> bool:
+    """Whether `username` typed marks in the other entry (then this one is not theirs)."""
+    return session.scalar(select(MarkEntry.id).where(MarkEntry.entry == 3 - entry,
+                                                     MarkEntry.entered_by == username)
+                          .limit(1)) is not None
 
 
 def enter_marks(session: Session, typed: dict[str, str], *, entry: int, full_marks: Decimal,

@@ -124,11 +124,13 @@ def entry(entry: int):
     if entry not in (1, 2):
         abort(404)
     session = db()
-    problems: list[str] = []
+    problems: list[str] = []  # of the imported file
+    typed_problems: list[str] = []  # of the marks typed on the page
     if request.method == "POST":
         upload = request.files.get("file")
+        from_file = upload is not None and bool(upload.filename)
         try:
-            if upload is not None and upload.filename:
+            if from_file:
                 count = service.import_marks(session, upload.read(), upload.filename,
                                              entry=entry, full_marks=_full(),
                                              actor=current_actor(), now=clock.now())
@@ -139,7 +141,11 @@ def entry(entry: int):
                                             actor=current_actor(), now=clock.now())
                 _say_what_was_stored(typed)
         except ImportErrors as exc:
-            problems = [p.render(gettext) for p in exc.problems]
+            found = [p.render(gettext) for p in exc.problems]
+            if from_file:
+                problems = found
+            else:
+                typed_problems = found
         except KioskError as exc:
             _flash_error(exc)
         else:
@@ -147,10 +153,14 @@ def entry(entry: int):
                   "success")
             return redirect(url_for("results.entry", entry=entry))
     codes = list(totals.scored_station_ids(session).values())
+    # Whoever typed the other entry sees this one read-only, with the reason, before typing.
+    not_theirs = (gettext(service.OTHER_ENTRY)
+                  if service.entered_the_other(session, entry, current_user.username) else None)
     return render_template("results/entry.html", entry=entry, codes=codes,
                            marks=service.entry_marks(session, entry), problems=problems,
+                           typed_problems=typed_problems, not_theirs=not_theirs,
                            stage=totals.stage(session), full=_full(),
-                           typed=request.form if problems else {})
+                           typed=request.form if typed_problems else {})
 
 
 @bp.route("/differences", methods=["GET", "POST"])

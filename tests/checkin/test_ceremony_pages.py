@@ -140,3 +140,27 @@ def _current_commitment(app):
 
     with app.extensions["kiosk"].session() as session:
         return draws.current_round(session, 1).commitment
+
+
+def test_a_redraw_says_what_happened_and_keeps_the_reason_typed(judges):
+    judge = judges.test_client()
+    login(judge, "j1")
+    _post(judge, "/draw/1/act", action="commit")
+    _post(judge, "/draw/1/entropy", entropy="6 2 3 5", commitment=_current_commitment(judges))
+    judge.get("/draw/1")  # the result is on the screen: a redraw is co-signed from now on
+    # The supervisor's password mistyped: said as theirs, and nothing typed is lost but it.
+    _post(judge, "/draw/1/act", action="commit", supervisor="sup", password="wrong-one-1",
+          reason="熵输错了")
+    page = judge.get("/draw/1").text
+    assert "监督人员的用户名或密码错误" in page
+    assert 'value="熵输错了"' in page and 'value="sup"' in page
+    assert "<details class=\"redraw\" data-redraw open>" in page
+    assert "wrong-one-1" not in page
+    # Once only: the next visit shows an empty form again.
+    assert 'value="熵输错了"' not in judge.get("/draw/1").text
+    # Co-signed: the page says so, with who co-signed.
+    _post(judge, "/draw/1/act", action="commit", supervisor="sup", password=PASSWORD,
+          reason="熵输错了")
+    page = judge.get("/draw/1").text
+    assert "已重新抽签" in page and "监督人员 sup 会签" in page
+    assert 'class="flash flash-success' in page or "flash-success" in page

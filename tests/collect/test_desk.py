@@ -117,7 +117,7 @@ def test_one_form_is_one_hand_in_for_one_station(desk):
 
 def test_the_desk_asks_before_taking_a_hand_in_for_a_station_nobody_drew(desk):
     instance, judge = desk
-    for code, why in (("A03", "没有工作站登录"), ("A01", "已有工作站登录")):
+    for code, why in (("A03", "没有工位机登录"), ("A01", "已有工位机登录")):
         refused = judge.post(f"/collect/uploads?station={code}&filename=a.zip&size=3")
         assert refused.status_code == 409
         body = refused.get_json()
@@ -149,3 +149,30 @@ def test_before_any_draw_the_desk_expects_nothing(app, instance):
     page = judge.get("/collect").text
     assert "均已提交" not in page and "都已提交" not in page
     assert "尚无在用的赛位" in page
+
+
+def test_the_desk_says_sizes_as_the_kiosk_does_and_confirms_a_hand_in(desk):
+    _instance, judge = desk
+    url = f"/collect/upload?station=A02&filename=U盘.zip&form_token={FORM}"
+    receipt = judge.post(url, data=b"x" * 62_914_672, headers=OCTETS).get_json()["receipt_no"]
+    judge.post("/collect/upload?station=A02&filename=small.zip&form_token=" + "y" * 20,
+               data=b"x" * 3000, headers=OCTETS)
+    page = judge.get("/collect").text
+    assert "60.0 MB" in page and "62,914,672" not in page
+    assert "3 KB" in page  # rounded up to whole KB under 1 MB, as on the kiosk
+    # After a hand-in the page comes back with the receipt: it says what was received.
+    after = judge.get(f"/collect?received={receipt}").text
+    assert f"已为 A02 收件：回执 {receipt}" in after
+    assert "flash-success" in after
+    assert "data-received" not in judge.get("/collect?received=R-NOSUCH").text
+    assert judge.get("/collect?received=" + "9" * 5000).status_code == 200
+
+
+def test_no_message_calls_the_workstation_anything_but_its_name():
+    """The competition's word is 工位机; 工作站 is not used anywhere in the catalog."""
+    from pathlib import Path
+
+    import kiosk
+
+    po = Path(kiosk.__file__).parent / "translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+    assert "工作站" not in po.read_text("utf-8")

@@ -51,6 +51,7 @@ def test_the_desk_scans_ids_and_finds_chinese_names(browser, demo, people):
     expect(name).to_have_value("张")
     page.keyboard.press("Enter")
     expect(page.locator(".match").first).to_be_visible()
+    expect(page.locator("[data-matches]")).to_contain_text("有多人匹配")
     # The previous contestant's card is gone: it cannot be taken for one of the matches.
     expect(page.locator(".person-card")).to_have_count(0)
     checked = page.locator(".match", has_text=zhang["姓名"])
@@ -61,6 +62,15 @@ def test_the_desk_scans_ids_and_finds_chinese_names(browser, demo, people):
     expect(page.locator(".person-card")).to_be_visible()
     expect(page.locator(".match")).to_have_count(0)
     expect(scanner).to_be_focused()
+
+    # A full name that only one person has: one match, said as one, not "several".
+    only = next(p for p in people if sum(p["姓名"] in q["姓名"] for q in people) == 1
+                and not p["姓名"].startswith("张"))
+    name.fill(only["姓名"])
+    page.keyboard.press("Enter")
+    expect(page.locator(".match")).to_have_count(1)
+    expect(page.locator("[data-matches]")).to_contain_text("找到 1 人")
+    expect(page.locator("[data-matches]")).not_to_contain_text("多人")
 
     # A mistyped check digit is not "not on the roster".
     scanner.click()
@@ -128,7 +138,8 @@ def test_a_redraw_after_the_result_was_shown_needs_a_supervisor(browser, demo, p
     judge.fill("[data-redraw] input[name=reason]", "监督发现熵输错了")
     judge.click("[data-redraw] button:has-text('重新抽签')")
     expect(judge.locator(".flash-error")).to_contain_text("需要监督人员会签")
-    judge.click("[data-redraw] summary")
+    # The form stays open with the reason typed: only the co-signature is missing.
+    expect(judge.locator("[data-redraw] input[name=reason]")).to_have_value("监督发现熵输错了")
     screenshot(judge, "draw-redraw-refused")
     assert [row.inner_text() for row in judge.locator("table.grid").first.locator(
         "tbody tr").all()] == result  # the result stands
@@ -140,8 +151,10 @@ def test_a_redraw_after_the_result_was_shown_needs_a_supervisor(browser, demo, p
     judge.fill("[data-redraw] input[name=password]", password)
     judge.click("[data-redraw] button:has-text('重新抽签')")
     expect(judge.locator("[data-commitment]")).to_be_visible()  # a new round, committed
-    expect(judge.get_by_text(f"理由：监督发现熵输错了；监督人员 {username} 会签")).to_be_visible()
-    judge.get_by_text("理由：监督发现熵输错了").scroll_into_view_if_needed()
+    expect(judge.locator(".flash-success")).to_contain_text("已重新抽签")
+    history = judge.locator("td", has_text=f"理由：监督发现熵输错了；监督人员 {username} 会签")
+    expect(history).to_be_visible()
+    history.scroll_into_view_if_needed()
     screenshot(judge, "draw-redraw-cosigned")
     judge_context.close()
 

@@ -93,6 +93,13 @@ def test_scoring_review_unsealing_and_the_list(browser, scored_day, tmp_path):
     scorer1.set_input_files("input[type=file][name=file]", str(sheet))
     scorer1.click("button:has-text('导入')")
     expect(scorer1.locator(".flash-success")).to_contain_text(str(len(codes)))
+    # Entry 2 is not scorer1's: read-only with the reason, before any mark is typed.
+    scorer1.click("nav.tabs >> text=第二次录入")
+    expect(scorer1.locator("[data-not-theirs]")).to_contain_text("另一名记分员")
+    expect(scorer1.locator(f"input[name='mark:{codes[0]}']")).to_be_disabled()
+    expect(scorer1.locator("button:has-text('保存第 2 次录入')")).to_be_disabled()
+    assert_accessible(scorer1)
+    screenshot(scorer1, "score-entry-not-theirs")
 
     # The second scorekeeper types every mark; one differs from the first entry, and one is
     # typed in full-width digits (a Chinese input method in 全角 mode): stored as digits, and

@@ -2,6 +2,7 @@
 reviewing, both encryption judges at the unsealing. No name shows before it."""
 
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -84,6 +85,13 @@ def test_from_two_entries_to_the_signed_results_through_the_pages(people, day):
     wrong = post(j2, "/results/unseal", stage="2", identity_text=keys[2], supervisor="sup",
                  password="wrong")
     assert "用户名或密码错误" in wrong.text
+    # The key is pasted in front of the hall: it shows as dots, and no page says it back.
+    for page in (damaged.text, wrong.text, j2.get("/results/unseal").text):
+        assert "AGE-SECRET-KEY-1NOTAKEY" not in page and keys[2] not in page
+        assert keys[2].upper() not in page.upper()
+        field = re.search(r'<input[^>]*name="identity_text"[^>]*>', page).group(0)
+        assert 'type="password"' in field, field
+        assert 'autocomplete="off"' in field and 'spellcheck="false"' in field, field
     opened = post(j2, "/results/unseal", stage="2",
                   files={"identity": (io.BytesIO(f"# key\n{keys[2]}\n".encode()), "k.txt")},
                   supervisor="sup", password="correct-horse-42")
@@ -130,3 +138,25 @@ def test_a_full_width_mark_is_stored_as_digits_and_the_page_says_so(people, day)
     assert service.entry_marks(day.session, 1)[first][0] == 80.5
     refused = post(people["sc1"], "/results/entry/1", **{f"mark:{first}": "٨٠"})
     assert "٨٠" in refused.text and service.entry_marks(day.session, 1)[first][0] == 80.5
+
+
+def test_typed_problems_stand_by_the_typed_form_and_the_other_entry_is_read_only(people, day):
+    sc1, sc2 = people["sc1"], people["sc2"]
+    marks = {f"mark:{code}": "70" for code in day.stations}
+    post(sc1, "/results/entry/1", **marks)
+    # sc1 typed entry 1: entry 2 is shown read-only, with the reason, before anything is typed.
+    page = sc1.get("/results/entry/2").text
+    assert "第二次录入必须由另一名记分员完成" in page
+    fields = re.findall(r'<input name="mark:[^>]*>', page)
+    assert fields and all("disabled" in field for field in fields), fields
+    assert re.search(r'<button type="submit" class="primary"[^>]*disabled', page)
+    assert 'name="file"' not in page  # no import either: it would be refused the same way
+    # Typed marks that are wrong: said beside the typed form, not as a file that was imported.
+    bad = post(sc2, "/results/entry/2", **{**marks, f"mark:{day.stations[1]}": "86",
+                                            f"mark:{day.stations[2]}": "abc"}).text
+    assert "未导入任何数据" not in bad
+    typed_card = bad.split("逐个录入", 1)[1]
+    assert "未保存任何分数：共 2 处问题" in typed_card
+    assert day.stations[1] in typed_card.split("<table", 1)[0] + typed_card
+    editable = re.findall(r'<input name="mark:[^>]*>', bad)
+    assert editable and not any("disabled" in field for field in editable)

@@ -60,7 +60,7 @@ function showPerson(data) {
 }
 
 function showMatches(list) {
-  matches.replaceChildren(el("p", "", msg("msgChoose")));
+  matches.replaceChildren(el("p", "", msg(list.length === 1 ? "msgChooseOne" : "msgChoose")));
   matches.hidden = false;
   for (const person of list) {
     const button = el("button", "match", `${person.name} · ${person.organization} · ${person.group} · ${person.id_number}`);

@@ -37,8 +37,8 @@ if (box) {
 
   const done = (receipt) => {
     status.textContent = box.dataset.msgDone.replace("%(station)s", receipt.station).replace("%(no)s", receipt.receipt_no);
-    // A new form (and token) for the next hand-in.
-    setTimeout(() => window.location.reload(), 1500);
+    // A new form (and token) for the next hand-in; the page says what was received.
+    setTimeout(() => window.location.assign(`/collect?received=${encodeURIComponent(receipt.receipt_no)}`), 1500);
   };
 
   button.addEventListener("click", async () => {
