@@ -221,6 +221,7 @@ def test_one_upload_at_a_time_and_the_practical_end_is_seen_everywhere(browser, 
     expect(rows).to_have_count(2)
     expect(rows.last).to_contain_text("以此版为准")
     expect(a03.locator("[data-receipts]")).to_contain_text("以此版为准", use_inner_text=True)
+    rows.last.scroll_into_view_if_needed()
     screenshot(a03, "kiosk-handin-judged")
     assert_accessible(a03, "hand-in")
 
