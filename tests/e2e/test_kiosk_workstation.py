@@ -197,7 +197,8 @@ def test_one_upload_at_a_time_and_the_practical_end_is_seen_everywhere(browser, 
     expect(a03.locator("[data-handin-refused]")).to_contain_text("一次只能上传一个文件")
     # The same through the file box: the refused choice is cleared, and the progress names the
     # file actually going in, never the refused one.
-    a03.evaluate("() => { const d = new DataTransfer(); d.items.add(new File(['x'], 'work-v2.zip'));"
+    a03.evaluate("() => { const d = new DataTransfer();"
+                 " d.items.add(new File(['x'], 'work-v2.zip'));"
                  " const box = document.querySelector('[data-file]'); box.files = d.files;"
                  " box.dispatchEvent(new Event('change')); }")
     expect(a03.locator("[data-handin-refused]")).to_contain_text("work-v2.zip 没有上传")

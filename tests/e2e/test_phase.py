@@ -264,8 +264,9 @@ def test_the_hall_clock_labels_the_remaining_time_and_the_time_of_day(browser, d
     except RuntimeError as started:
         assert "已经开始" in str(started)
     # A long announcement (two lines and more on the projector) must not push anything off.
-    cli(day["path"], "announce", "请各位选手注意：距离实操技能考核结束还有三十分钟，请及时保存作品并"
-        "在工位机上提交作品压缩包；如遇设备故障，请举手示意现场裁判，不要自行重启计算机。")
+    cli(day["path"], "announce", "请各位选手注意：距离实操技能考核结束还有三十分钟，"
+        "请及时保存作品并在工位机上提交作品压缩包；如遇设备故障，请举手示意现场裁判，"
+        "不要自行重启计算机。")
     width, height = size
     hall = _open(browser, width, height)
     hall.goto(f"{day['url']}/hall/{token}")
