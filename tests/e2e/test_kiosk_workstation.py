@@ -249,6 +249,7 @@ def test_one_upload_at_a_time_and_the_practical_end_is_seen_everywhere(browser, 
     expect(ended).to_contain_text("实操技能考核已结束")
     expect(ended).to_contain_text("提交已关闭")
     expect(ended.locator("[data-done-receipts] tbody tr")).to_have_count(2)
+    expect(ended.locator("[data-done-receipts] tbody tr").last).to_contain_text("以此版为准")
     expect(a03.locator("[data-countdown-box]")).to_be_hidden()
     screenshot(a03, "kiosk-practical-ended")
     assert_accessible(a03, "practical ended")
