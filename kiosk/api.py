@@ -227,10 +227,14 @@ def collect_mine():
     """This station's hand-ins, newest last (the kiosk lists them after a reload)."""
     from kiosk.collect import service as collect
 
+    hand_ins = collect.hand_ins_for(db(), g.station_id)
+    # The version judged: the last one received before the deadline (docs/handin.md).
+    judged = next((h.id for h in reversed(hand_ins) if not h.late), None)
     return jsonify({"hand_ins": [
         {"receipt_no": h.receipt_no, "filename": h.filename, "size": h.size,
-         "sha256": h.sha256, "received_at": clock.iso(h.received_at), "version": h.version}
-        for h in collect.hand_ins_for(db(), g.station_id)],
+         "sha256": h.sha256, "received_at": clock.iso(h.received_at), "version": h.version,
+         "judged": h.id == judged}
+        for h in hand_ins],
         "limit_bytes": kiosk_instance().settings.upload_limit_mb * 2**20})
 
 

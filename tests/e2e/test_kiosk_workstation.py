@@ -195,6 +195,16 @@ def test_one_upload_at_a_time_and_the_practical_end_is_seen_everywhere(browser, 
         "() => { const d = new DataTransfer(); d.items.add(new File(['x'], '第二版.zip'));"
         " return d; }")})
     expect(a03.locator("[data-handin-refused]")).to_contain_text("一次只能上传一个文件")
+    # The same through the file box: the refused choice is cleared, and the progress names the
+    # file actually going in, never the refused one.
+    a03.evaluate("() => { const d = new DataTransfer();"
+                 " d.items.add(new File(['x'], 'work-v2.zip'));"
+                 " const box = document.querySelector('[data-file]'); box.files = d.files;"
+                 " box.dispatchEvent(new Event('change')); }")
+    expect(a03.locator("[data-handin-refused]")).to_contain_text("work-v2.zip 没有上传")
+    assert a03.eval_on_selector("[data-file]", "box => [box.value, box.files.length]") == ["", 0]
+    expect(status).to_contain_text("第一版.zip")
+    expect(status).not_to_contain_text("work-v2.zip")
     screenshot(a03, "kiosk-handin-one-at-a-time")
     expect(status).to_contain_text("已收到", timeout=30000)
     rows = a03.locator("[data-receipts] tbody tr")
@@ -205,6 +215,15 @@ def test_one_upload_at_a_time_and_the_practical_end_is_seen_everywhere(browser, 
     a03.set_input_files("[data-file]", str(second))
     expect(rows).to_have_count(2)
     expect(rows.last.locator("td").nth(1)).to_have_text("第二版.zip")
+    # The list says which version is judged: the last one received before the deadline.
+    expect(rows.last).to_contain_text("以此版为准")
+    expect(rows.first).not_to_contain_text("以此版为准")
+    a03.reload()
+    expect(rows).to_have_count(2)
+    expect(rows.last).to_contain_text("以此版为准")
+    expect(a03.locator("[data-receipts]")).to_contain_text("以此版为准", use_inner_text=True)
+    rows.last.scroll_into_view_if_needed()
+    screenshot(a03, "kiosk-handin-judged")
     assert_accessible(a03, "hand-in")
 
     # A02's own deadline passes: its screen stops it within 10 s; A03, extended, goes on.
@@ -230,6 +249,7 @@ def test_one_upload_at_a_time_and_the_practical_end_is_seen_everywhere(browser, 
     expect(ended).to_contain_text("实操技能考核已结束")
     expect(ended).to_contain_text("提交已关闭")
     expect(ended.locator("[data-done-receipts] tbody tr")).to_have_count(2)
+    expect(ended.locator("[data-done-receipts] tbody tr").last).to_contain_text("以此版为准")
     expect(a03.locator("[data-countdown-box]")).to_be_hidden()
     screenshot(a03, "kiosk-practical-ended")
     assert_accessible(a03, "practical ended")

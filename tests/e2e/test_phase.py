@@ -73,6 +73,12 @@ def test_warning_at_the_threshold_announcement_and_stop_at_the_end(browser, phas
     expect(page.locator("[data-done-text]")).to_contain_text("实操技能考核已结束",
                                                             timeout=20000)
     assert time.monotonic() - started >= PHASE_MINUTES * 60 - 1
+    # Ended by the chief judge too: the big box says so, never a blank "--:--".
+    cli(phase_server["path"], "phase", "end", "practical")
+    expect(hall.locator("[data-hall-phase]")).to_have_text("实操技能考核 · 已结束", timeout=10000)
+    expect(hall.locator("[data-hall-countdown-label]")).to_have_text("时间到")
+    expect(hall.locator("[data-hall-countdown]")).to_have_text("已结束")
+    screenshot(hall, "hall-clock-ended")
     hall_context.close()
     context.close()
 
@@ -257,9 +263,14 @@ def test_the_hall_clock_labels_the_remaining_time_and_the_time_of_day(browser, d
         cli(day["path"], "phase", "start", "practical", "--minutes", "150")
     except RuntimeError as started:
         assert "已经开始" in str(started)
+    # A long announcement (two lines and more on the projector) must not push anything off.
+    cli(day["path"], "announce", "请各位选手注意：距离实操技能考核结束还有三十分钟，"
+        "请及时保存作品并在工位机上提交作品压缩包；如遇设备故障，请举手示意现场裁判，"
+        "不要自行重启计算机。")
     width, height = size
     hall = _open(browser, width, height)
     hall.goto(f"{day['url']}/hall/{token}")
+    expect(hall.locator("[data-hall-note]")).to_contain_text("不要自行重启计算机")
     countdown, wall = hall.locator("[data-hall-countdown]"), hall.locator("[data-server-time]")
     expect(countdown).to_have_text(re.compile(r"^[12]:\d\d:\d\d$"))  # 150 minutes, running
     expect(wall).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
@@ -274,6 +285,10 @@ def test_the_hall_clock_labels_the_remaining_time_and_the_time_of_day(browser, d
     assert big >= 3 * small and big_colour != small_colour  # cannot be mistaken for each other
     assert big_height >= 0.3 * height  # readable from the back of the hall
     assert small >= 0.04 * height
+    sizes = hall.evaluate("""() => [...document.querySelectorAll('[data-hall] *')]
+      .filter(e => e.textContent.trim() && !e.closest('[data-hall-countdown]'))
+      .map(e => parseFloat(getComputedStyle(e).fontSize))""")
+    assert big > max(sizes)  # the remaining time stays the biggest thing
     # Everything on one projected screen, nothing cut off or scrolled.
     fits = hall.evaluate("[document.documentElement.scrollWidth, document.documentElement"
                          ".scrollHeight, innerWidth, innerHeight]")

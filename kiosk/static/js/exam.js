@@ -94,10 +94,11 @@ async function listReceipts() {
   const rows = body.hand_ins.map((item) => {
     const row = document.createElement("tr");
     for (const [i, text] of [item.receipt_no, item.filename, sizeText(item.size),
-      formatWall(new Date(item.received_at), true)].entries()) {
+      formatWall(new Date(item.received_at), true), item.judged ? msg("msgJudged") : ""].entries()) {
       const td = document.createElement("td");
       td.textContent = text;  // names are data, never HTML
       if (i === 2) td.className = "num";
+      if (i === 4 && text) td.className = "judged";  // the version judged, as the server says
       row.append(td);
     }
     return row;

@@ -23,14 +23,34 @@ function wallTime(iso) {
 async function poll() {
   try { state = await clock.poll(); } catch { return; }
   const last = (state.announcements || []).slice(-1)[0];
-  root.querySelector("[data-hall-note]").textContent = last ? last.text : "";
+  const note = root.querySelector("[data-hall-note]");
+  const text = last ? last.text : "";
+  if (note.textContent !== text) { note.textContent = text; fitted = ""; }
   tick();
 }
+
+// One projected screen, nothing falls off: a long announcement shrinks the countdown and the
+// note together (the remaining time stays the biggest thing), never the page longer.
+let fitted = "";
+function fit() {
+  const key = `${innerWidth}x${innerHeight}|${root.querySelector("[data-hall-countdown]").textContent.length}`;
+  if (key === fitted) return;
+  fitted = key;
+  let scale = 1;
+  root.style.setProperty("--hall-scale", scale);
+  const page = document.documentElement;
+  while ((page.scrollHeight > innerHeight || page.scrollWidth > innerWidth) && scale > 0.3) {
+    scale = Math.round((scale - 0.05) * 100) / 100;
+    root.style.setProperty("--hall-scale", scale);
+  }
+}
+addEventListener("resize", () => { fitted = ""; fit(); });
 
 function show(phaseText, countdownLabel, countdownText) {
   root.querySelector("[data-hall-phase]").textContent = phaseText;
   root.querySelector("[data-hall-countdown-label]").textContent = countdownLabel;
   root.querySelector("[data-hall-countdown]").textContent = countdownText;
+  fit();
 }
 
 function tick() {
@@ -51,7 +71,9 @@ function tick() {
       label("untilStart"), format(new Date(state.phase_starts_at) - now));
     root.classList.remove("urgent");
   } else {
-    show(phaseState === "ended" ? `${name} · ${label("ended")}` : label("waiting"), "", "--:--");
+    // After the end the box says so (时间到 · 已结束), as for a phase run past its end.
+    if (phaseState === "ended") show(`${name} · ${label("ended")}`, label("over"), label("ended"));
+    else show(label("waiting"), "", "--:--");
     root.classList.remove("urgent");
   }
 }

@@ -18,18 +18,23 @@ if (box) {
   const size = (n) => n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`;
   const time = (iso) => new Date(iso).toTimeString().slice(0, 8);
 
+  // The version judged (the last one received before the deadline) is marked, as the server
+  // says it (/api/v1/collect/mine: judged).
   function addRow(item) {
     table.hidden = false;
     const row = document.createElement("tr");
     const cells = [item.receipt_no, item.filename, size(item.size),
-                   item.sha256.match(/.{1,16}/g).join(" "), time(item.received_at)];
+                   item.sha256.match(/.{1,16}/g).join(" "), time(item.received_at),
+                   item.judged ? msg("msgJudged") : ""];
     for (const [i, text] of cells.entries()) {
       const td = document.createElement("td");
       td.textContent = text;  // names are data, never HTML
       if (i === 2) td.className = "num";
       if (i === 3) td.className = "sha";
+      if (i === 5 && text) td.className = "judged";
       row.append(td);
     }
+    row.classList.toggle("judged", Boolean(item.judged));
     const link = document.createElement("a");
     link.href = `/api/v1/collect/receipts/${encodeURIComponent(item.receipt_no)}.pdf`;
     link.target = "_blank";
@@ -54,8 +59,8 @@ if (box) {
     bar.hidden = true;
     setBusy(false);
     status.textContent = msg("msgReceived", { no: body.receipt_no });
-    addRow(body);
     input.value = "";
+    load();  // the list again from the server, which says which version is judged
     document.dispatchEvent(new CustomEvent("kiosk:receipt", { detail: body }));
   }
 
@@ -75,7 +80,7 @@ if (box) {
     request.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
       bar.value = Math.floor((event.loaded / event.total) * 100);
-      status.textContent = msg("msgUploading", { p: bar.value });
+      status.textContent = msg("msgUploading", { p: bar.value, name: sending });
     };
     request.onload = () => {
       let body = {};
@@ -91,6 +96,7 @@ if (box) {
   // server would abandon the first upload for the second and the order would be a race).
   let busy = false;
   let closed = false;
+  let sending = "";  // the name of the file going in, which the progress shows
 
   function setBusy(value) {
     busy = value;
@@ -102,16 +108,19 @@ if (box) {
   function refuse(file) {
     refusal.textContent = closed ? msg("msgClosed") : msg("msgOneAtATime", { name: file.name });
     refusal.hidden = false;
+    // The refused choice leaves the file box: it must not read as the file going in.
+    if (input.files[0] === file) input.value = "";
   }
 
   async function send(file) {
     if (busy || closed) { refuse(file); return; }
     if (limit && file.size > limit) { status.textContent = msg("msgTooLarge"); return; }
     setBusy(true);
+    sending = file.name;
     refusal.hidden = true;
     bar.hidden = false;
     bar.value = 0;
-    status.textContent = msg("msgUploading", { p: 0 });
+    status.textContent = msg("msgUploading", { p: 0, name: sending });
     const name = encodeURIComponent(file.name);
     const result = await sendInPieces(file, {
       open: () => `/api/v1/collect/uploads?filename=${name}&size=${file.size}`,
@@ -120,9 +129,9 @@ if (box) {
     }, {
       onProgress: (part) => {
         bar.value = Math.floor(part * 100);
-        status.textContent = msg("msgUploading", { p: bar.value });
+        status.textContent = msg("msgUploading", { p: bar.value, name: sending });
       },
-      onRetry: (part) => { status.textContent = msg("msgResuming", { p: Math.floor(part * 100) }); },
+      onRetry: (part) => { status.textContent = msg("msgResuming", { p: Math.floor(part * 100), name: sending }); },
     });
     // The receipt only after the server's final 201: the file is fsynced and recorded.
     if (result.ok) done(result.body);
