@@ -165,7 +165,7 @@ def collect_upload():
         db(), archives=instance.archives_dir, station_id=g.station_id, station_code=code,
         body=request.stream, filename=request.args.get("filename", ""),
         content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
-        grace=_grace(), actor=audit.Actor(f"station:{code}", "station"))
+        grace=_grace(), actor=audit.Actor.station(code))
     response = jsonify(receipt_body(hand_in, code))
     response.status_code = 201
     return response
@@ -215,7 +215,7 @@ def collect_upload_piece(upload_id: str):
     result = resumable.feed_piece(
         db(), resumable.uploads_for(kiosk_instance().archives_dir), upload_id,
         owner=_station_owner(), offset=query_count("offset"), piece=read_piece(), now=arrived,
-        grace=_grace(), actor=audit.Actor(f"station:{code}", "station"))
+        grace=_grace(), actor=audit.Actor.station(code))
     if result.hand_in is not None:
         return jsonify(receipt_body(result.hand_in, code)), 201
     return jsonify({"upload_id": upload_id, "offset": result.offset})
@@ -228,12 +228,11 @@ def collect_mine():
     from kiosk.collect import service as collect
 
     hand_ins = collect.hand_ins_for(db(), g.station_id)
-    # The version judged: the last one received before the deadline (docs/handin.md).
-    judged = next((h.id for h in reversed(hand_ins) if not h.late), None)
+    judged = collect.judged(hand_ins)
     return jsonify({"hand_ins": [
         {"receipt_no": h.receipt_no, "filename": h.filename, "size": h.size,
          "sha256": h.sha256, "received_at": clock.iso(h.received_at), "version": h.version,
-         "judged": h.id == judged}
+         "judged": h is judged}
         for h in hand_ins],
         "limit_bytes": kiosk_instance().settings.upload_limit_mb * 2**20})
 

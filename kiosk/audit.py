@@ -37,6 +37,11 @@ class Actor:
     def cli(cls) -> Actor:
         return cls("cli", "cli")
 
+    @classmethod
+    def station(cls, code: str) -> Actor:
+        """A contestant's workstation, written as "station:A01" (read back by `actor_text`)."""
+        return cls(f"{STATION_ACTOR_PREFIX}{code}", "station")
+
 
 def canonical_details(details: dict | None) -> str:
     return json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"),

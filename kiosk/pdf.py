@@ -506,10 +506,6 @@ CHECKPOINT_BAND = 25 * mm  # height of the checkpoint band at the foot of a reco
 CHECKPOINT_QR = 24 * mm
 
 
-def grouped(hex_text: str, size: int = 4) -> str:
-    return hex_groups(hex_text, size)
-
-
 def checkpoint_groups(text: str, size: int = 8) -> str:
     """A checkpoint's text to type by hand: its long fields (hash, signature) in groups of
     `size`, so that lines break only between groups; `parse_checkpoint` ignores the spaces."""
@@ -556,7 +552,7 @@ def _checkpoint_text(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float
             canvas.drawString(x, y, line)
             y -= 3.8 * mm
     canvas.setFont("Courier-Bold", 8)
-    canvas.drawString(x, y, f"SHA-256 {grouped(checkpoint.hash[:16])} …")
+    canvas.drawString(x, y, f"SHA-256 {hex_groups(checkpoint.hash[:16], 4)} …")
     y -= 3.2 * mm
     # The whole line, to type when the QR cannot be read; Courier keeps every character apart.
     canvas.setFont("Courier", 5.2)

@@ -18,7 +18,7 @@ from kiosk.checkin.records import record_sheet
 from kiosk.checkpoints import Checkpoint, signed_text
 from kiosk.cli import main
 from kiosk.collect.models import HandIn
-from kiosk.pdf import grouped
+from kiosk.pdf import hex_groups
 
 KEY = Ed25519PrivateKey.generate()
 AT = datetime(2026, 5, 20, 1, 2, 3, tzinfo=UTC)
@@ -49,7 +49,7 @@ def _qr_texts(data: bytes, tmp_path, dpi: int = 200) -> list[set[str]]:
 def _assert_carries_checkpoint(data: bytes) -> None:
     for text in _pages_text(data):
         assert f"事件 {CHECKPOINT.seq}" in text
-        assert grouped(HASH[:16]) in text
+        assert hex_groups(HASH[:16], 4) in text
         # The full line, to type if the QR cannot be scanned (wrapped over lines in Courier).
         assert CHECKPOINT.text in "".join(text.split())
 

@@ -20,7 +20,7 @@ import socket
 import struct
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -585,6 +585,12 @@ def hand_ins_for(session: Session, station_id: int) -> list[HandIn]:
                                 .order_by(HandIn.version)))
 
 
+def judged(hand_ins: Sequence[HandIn]) -> HandIn | None:
+    """The version judged among a station's hand-ins (oldest first): the last one received
+    before its deadline; a late one (taken at the desk after it) is kept but never judged."""
+    return next((h for h in reversed(hand_ins) if not h.late), None)
+
+
 def get_for_station(session: Session, receipt_no: str, station_id: int) -> HandIn:
     """A station sees its own receipts only; anything else is simply not found."""
     hand_in = session.scalar(select(HandIn).where(HandIn.receipt_no == receipt_no,
@@ -592,10 +598,6 @@ def get_for_station(session: Session, receipt_no: str, station_id: int) -> HandI
     if hand_in is None:
         raise NotFound(N_("No such receipt for this station."))
     return hand_in
-
-
-def grouped_hex(digest: str, group: int = 8) -> str:
-    return " ".join(digest[i:i + group] for i in range(0, len(digest), group))
 
 
 def _in_use():

@@ -12,12 +12,12 @@ from reportlab.pdfgen.canvas import Canvas
 from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.collect.models import HandIn
-from kiosk.collect.service import grouped_hex
 from kiosk.pdf import (
     NARROW_CHECKPOINT_HEIGHT,
     draw_checkpoint,
     draw_checkpoint_narrow,
     draw_qr,
+    hex_groups,
     use_font,
     wrap,
 )
@@ -57,7 +57,7 @@ def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name:
             canvas.drawString(x + 15 * mm, y - number * 3.8 * mm, line)
         y -= 5 * mm + (len(lines) - 1) * 3.8 * mm
     canvas.setFont("Courier", 7)
-    digest = grouped_hex(hand_in.sha256)
+    digest = hex_groups(hand_in.sha256)
     canvas.drawString(x, y, "SHA-256")
     for part in range(4):
         canvas.drawString(x + 15 * mm, y - part * 3.2 * mm, digest[part * 18:part * 18 + 17])
@@ -132,7 +132,7 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
         canvas.setFont(font, 10)
         canvas.drawString(x, line_y, "SHA-256")
         canvas.setFont("Courier", 8.5)
-        digest = grouped_hex(hand_in.sha256)
+        digest = hex_groups(hand_in.sha256)
         canvas.drawString(x + 22 * mm, line_y, digest[:35])
         canvas.drawString(x + 22 * mm, line_y - 4 * mm, digest[36:])
         line_y -= 14 * mm

@@ -118,7 +118,7 @@ def login_station(session: Session, token: str, *, badge_key: bytes, guard: Badg
 
     if station.workstation_ip and not same_address(station.workstation_ip, address):
         with write_transaction(session):
-            audit.record(session, audit.Actor(f"station:{station.code}", "station"),
+            audit.record(session, audit.Actor.station(station.code),
                          "station.login_wrong_workstation", at=now, subject=station.code,
                          details={"address": address, "bound_to": station.workstation_ip})
         raise Forbidden(N_("Station %(station)s belongs to another workstation; ask a field "
@@ -130,12 +130,12 @@ def login_station(session: Session, token: str, *, badge_key: bytes, guard: Badg
                       user_agent=user_agent, now=now)
     except Conflict:
         with write_transaction(session):
-            audit.record(session, audit.Actor(f"station:{station.code}", "station"),
+            audit.record(session, audit.Actor.station(station.code),
                          "station.login_refused_in_use", at=now, subject=station.code,
                          details={"address": address})
         raise
     with write_transaction(session):
-        audit.record(session, audit.Actor(f"station:{station.code}", "station"), "station.login",
+        audit.record(session, audit.Actor.station(station.code), "station.login",
                      at=now, subject=station.code, details={"address": address})
     return station, nonce
 

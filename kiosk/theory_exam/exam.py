@@ -205,7 +205,7 @@ def submit(session: Session, station_id: int, station_code: str, *, now: datetim
             sitting.submitted_at = now
             sitting.answered = sum(1 for a in _current(session, station_id).values()
                                    if a is not None)
-            audit.record(session, audit.Actor(f"station:{station_code}", "station"),
+            audit.record(session, audit.Actor.station(station_code),
                          "exam.submitted", at=now, subject=station_code,
                          details={"answered": sitting.answered})
     return sitting
