@@ -17,7 +17,8 @@ from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.checkin.badges import render_badges
 from kiosk.instance import init_instance
-from kiosk.lockdown.service import add_stations, issue_badges
+from kiosk.stations.registry import add_stations
+from kiosk.stations.sign_in import issue_badges
 
 
 def main() -> None:

@@ -30,10 +30,11 @@ from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.demo import seed_file
 from kiosk.instance import init_instance
-from kiosk.lockdown import phases
-from kiosk.lockdown.service import add_stations, issue_badges
+from kiosk.stations import phases
+from kiosk.stations.registry import add_stations
+from kiosk.stations.sign_in import issue_badges
 from kiosk.theory_exam.papers import SpecInput, set_spec
-from kiosk.theory_exam.service import import_bank
+from kiosk.theory_exam.question_bank import import_bank
 
 ACTOR = Actor("bench", "cli")
 

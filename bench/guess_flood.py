@@ -31,7 +31,7 @@ from exam_load import ACTOR, prepare, serve_instance
 from loadlib import Connection, percentile, rss_mib, summary
 
 from kiosk import clock
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 
 FLOOD_ADDRESS = "127.0.0.77"
 

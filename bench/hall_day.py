@@ -36,7 +36,7 @@ from loadlib import Connection, percentile, rss_mib, stampede, summary
 from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.judge_keys import add_judge_key
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 
 ACTOR = Actor("bench", "cli")
 BLOCK = 1024 * 1024
@@ -252,7 +252,7 @@ def verify(instance, identity, acknowledged, receipts, deadlines, upload_mb) -> 
     from sqlalchemy import select
 
     from kiosk.collect.models import HandIn
-    from kiosk.lockdown.models import Station
+    from kiosk.stations.models import Station
     from kiosk.theory_exam.models import CurrentAnswer, Paper
 
     lost = 0

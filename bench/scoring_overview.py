@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from exam_load import ACTOR, prepare
 
 from kiosk import clock
-from kiosk.lockdown import phases
 from kiosk.results import totals
+from kiosk.stations import phases
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import CurrentAnswer, Paper
 

@@ -26,8 +26,9 @@ from kiosk.audit import Actor
 from kiosk.crypto import new_age_identity
 from kiosk.instance import init_instance
 from kiosk.judge_keys import add_judge_key
-from kiosk.lockdown import phases
-from kiosk.lockdown.service import add_stations, issue_badges
+from kiosk.stations import phases
+from kiosk.stations.registry import add_stations
+from kiosk.stations.sign_in import issue_badges
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from exam_load import free_port, wait_for

@@ -10,10 +10,10 @@ from kiosk import audit, clock
 from kiosk.collect import resumable
 from kiosk.collect.piece_io import query_count, read_piece, upload_body
 from kiosk.errors import N_, KioskError
-from kiosk.lockdown import field, phases
-from kiosk.lockdown import service as lockdown
-from kiosk.lockdown.guessing import BADGE_GUARD
+from kiosk.field import announcements, telemetry
 from kiosk.openapi import openapi_document
+from kiosk.stations import binding, phases, sign_in
+from kiosk.stations.guessing import BADGE_GUARD
 from kiosk.theory_exam import exam
 from kiosk.web import (
     HAND_IN_BODY_LIMIT,
@@ -45,9 +45,9 @@ def get_clock():
     if station_id:
         # The kiosk's poll is its heartbeat; a released station learns it here.
         try:
-            held = field.check_session(db(), station_id, session.get("station_nonce"),
+            held = binding.check_session(db(), station_id, session.get("station_nonce"),
                                        request.remote_addr or "?", now=now)
-            field.heartbeat(db(), held, now)
+            binding.heartbeat(db(), held, now)
         except KioskError:
             signed_out, station_id = True, None
     extensions = []
@@ -67,7 +67,7 @@ def get_clock():
         "paused_at": clock.iso(row.paused_at) if row is not None else None,
         "warnings_at_minutes": settings.warnings_at_minutes,
         "announcements": [{"id": a.id, "at": clock.iso(a.at), "text": a.text}
-                          for a in field.recent_announcements(db())],
+                          for a in announcements.recent_announcements(db())],
         "signed_out": signed_out,
     })
 
@@ -113,7 +113,7 @@ def station_login():
     if not isinstance(body, dict) or not isinstance(body.get("token"), str):
         raise KioskError(N_('Send {"token": "<badge code>"} as JSON.'))
     previous_nonce = session.get("station_nonce")
-    station, nonce = lockdown.login_station(
+    station, nonce = sign_in.login_station(
         db(), body["token"], badge_key=kiosk_instance().badge_key(),
         guard=current_app.extensions[BADGE_GUARD], address=request.remote_addr or "?",
         now=clock.now(), current_nonce=previous_nonce,
@@ -135,13 +135,13 @@ def station_telemetry():
     events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(events, list):
         raise KioskError(N_('Send {"events": [{"kind": …, "detail": …}]} as JSON.'))
-    kept = field.record_telemetry(db(), g.station_id, events, now=clock.now())
+    kept = telemetry.record_telemetry(db(), g.station_id, events, now=clock.now())
     return jsonify({"recorded": kept})
 
 
 def receipt_body(hand_in, code: str) -> dict:
     """The answer to a finished hand-in, whichever route brought it."""
-    from kiosk.collect import service as collect
+    from kiosk.collect import hand_ins as collect
     from kiosk.crypto import load_signing_key
 
     payload = collect.receipt_payload(hand_in, code, load_signing_key(kiosk_instance().keys_dir))
@@ -157,7 +157,7 @@ def receipt_body(hand_in, code: str) -> dict:
 def collect_upload():
     """The body is the file, streamed: never request.files (Werkzeug would spool it to disk in
     plaintext) and never request.data (it would sit whole in memory)."""
-    from kiosk.collect import service as collect
+    from kiosk.collect import hand_ins as collect
 
     instance = kiosk_instance()
     code = session.get("station", "?")
@@ -225,7 +225,7 @@ def collect_upload_piece(upload_id: str):
 @station_required
 def collect_mine():
     """This station's hand-ins, newest last (the kiosk lists them after a reload)."""
-    from kiosk.collect import service as collect
+    from kiosk.collect import hand_ins as collect
 
     hand_ins = collect.hand_ins_for(db(), g.station_id)
     judged = collect.judged(hand_ins)
@@ -244,7 +244,7 @@ def collect_receipt(receipt_no: str):
 
     from flask import send_file
 
-    from kiosk.collect import service as collect
+    from kiosk.collect import hand_ins as collect
     from kiosk.collect.slips import slip_for
 
     hand_in = collect.get_for_station(db(), receipt_no, g.station_id)

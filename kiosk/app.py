@@ -16,9 +16,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from kiosk import i18n, web
 from kiosk.config import instance_path_from
 from kiosk.instance import open_instance
-from kiosk.lockdown.door import BadgeGuessDoor
-from kiosk.lockdown.guessing import BADGE_GUARD, BadgeGuard
 from kiosk.models import StaffUser
+from kiosk.stations.door import BadgeGuessDoor
+from kiosk.stations.guessing import BADGE_GUARD, BadgeGuard
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -105,12 +105,12 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
     _register_blueprints(app)
     web.check_navigation(app)
     # What a crash left mid-upload was never acknowledged: it goes before anything is served.
-    from kiosk.collect.service import remove_partials
+    from kiosk.collect.hand_ins import remove_partials
 
     remove_partials(instance.archives_dir)
     i18n.register_template_helpers(app)
     web.register_template_filters(app)
-    # Badge guesses over their limit are refused before Flask runs at all (kiosk.lockdown.door).
+    # Badge guesses over their limit are refused before Flask runs at all (kiosk.stations.door).
     app.wsgi_app = BadgeGuessDoor(app.wsgi_app, app.extensions[BADGE_GUARD])
     return app
 
@@ -119,7 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from kiosk.api import bp as api_bp
     from kiosk.checkin.views import bp as checkin_bp
     from kiosk.collect.views import bp as collect_bp
-    from kiosk.lockdown.views import bp as kiosk_bp
+    from kiosk.field.views import bp as kiosk_bp
     from kiosk.results.views import bp as results_bp
     from kiosk.staff_views import bp as staff_bp
     from kiosk.theory_exam.views import bp as theory_bp

@@ -51,9 +51,10 @@ def _models() -> None:
     """Every model on Base.metadata, so a dump and a load see every table."""
     import kiosk.checkin.models
     import kiosk.collect.models
-    import kiosk.lockdown.models
+    import kiosk.field.models
     import kiosk.models
     import kiosk.results.models
+    import kiosk.stations.models
     import kiosk.theory_exam.models  # noqa: F401
 
 
@@ -375,7 +376,7 @@ def prune(folder: Path, keep: int) -> list[Path]:
 
 def due(instance, now: datetime, window: timedelta) -> bool:
     """During a phase, and for `window` after its end (hand-ins at the desk, scoring)."""
-    from kiosk.lockdown import phases
+    from kiosk.stations import phases
 
     with instance.session() as session:
         for name in ("theory", "practical"):

@@ -233,9 +233,9 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
     from kiosk import create_app
     from kiosk.backup import AutoBackup
-    from kiosk.lockdown.guessing import BADGE_GUARD
-    from kiosk.lockdown.service import BadgeFailureFlusher
     from kiosk.serve import serve
+    from kiosk.stations.guessing import BADGE_GUARD
+    from kiosk.stations.sign_in import BadgeFailureFlusher
 
     app = create_app(instance_path())
     settings = app.config["KIOSK_SETTINGS"]
@@ -536,7 +536,7 @@ def register_capability_commands() -> None:
     from kiosk.checkin.cli import register as register_checkin
     from kiosk.collect.cli import register as register_collect
     from kiosk.demo import register as register_demo
-    from kiosk.lockdown.cli import register as register_lockdown
+    from kiosk.field.cli import register as register_lockdown
     from kiosk.results.cli import register as register_results
     from kiosk.theory_exam.cli import register as register_theory_exam
 

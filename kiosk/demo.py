@@ -17,15 +17,16 @@ import click
 
 from kiosk import audit, clock, staff
 from kiosk.checkin.badges import render_badges
-from kiosk.checkin.service import import_roster
+from kiosk.checkin.roster import import_roster
 from kiosk.crypto import new_age_identity, write_private_file
 from kiosk.errors import N_, InstanceError
 from kiosk.instance import Instance, init_instance, open_instance
 from kiosk.judge_keys import add_judge_key
-from kiosk.lockdown.service import add_stations, issue_badges
 from kiosk.pdf import FontMissing
+from kiosk.stations.registry import add_stations
+from kiosk.stations.sign_in import issue_badges
 from kiosk.theory_exam.papers import SpecInput, set_spec
-from kiosk.theory_exam.service import import_bank
+from kiosk.theory_exam.question_bank import import_bank
 
 DEMO_MARKER = "DEMO.json"  # logins and key paths of a demo instance; never in a real one
 DEMO_ACTOR = audit.Actor("demo", "cli")

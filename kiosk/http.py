@@ -38,7 +38,7 @@ from waitress.task import ThreadedTaskDispatcher, WSGITask
 from werkzeug.exceptions import HTTPException
 
 from kiosk import web
-from kiosk.lockdown.guessing import BADGE_GUARD
+from kiosk.stations.guessing import BADGE_GUARD
 
 log = logging.getLogger("kiosk")
 

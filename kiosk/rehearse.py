@@ -89,7 +89,7 @@ def _build(run: Rehearsal) -> str:
 
 def _check_in(run: Rehearsal) -> str:
     from kiosk.checkin.models import Contestant
-    from kiosk.checkin.service import check_in
+    from kiosk.checkin.roster import check_in
 
     with _instance(run).session() as session:
         people = list(session.scalars(select(Contestant).order_by(Contestant.id)))
@@ -101,25 +101,25 @@ def _check_in(run: Rehearsal) -> str:
 
 def _draw(stage: int) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
-        from kiosk.checkin import draws
+        from kiosk.checkin import draw_stages
         from kiosk.checkin.records import record_sheet
         from kiosk.checkpoints import checkpoint_for_print
 
         instance = _instance(run)
         name = instance.settings.event_name
         with instance.session() as session:
-            committed = draws.commit(session, stage, actor=ACTOR, now=clock.now())
-            draws.draw(session, stage, "3 1 4 1 5 9", commitment=committed.commitment,
+            committed = draw_stages.commit(session, stage, actor=ACTOR, now=clock.now())
+            draw_stages.draw(session, stage, "3 1 4 1 5 9", commitment=committed.commitment,
                        actor=ACTOR, now=clock.now())
-            draws.prepare_seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
-            mapping = draws.plaintext_mapping(session, stage)
+            draw_stages.prepare_seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
+            mapping = draw_stages.plaintext_mapping(session, stage)
             sheet = record_sheet(mapping, kind=stage, event_name=name,
                                  session_name=instance.settings.session_name,
                                  checkpoint=checkpoint_for_print(instance),
                                  font_config=instance.settings.pdf_font)
             (run.path / f"rehearsal-record-{stage}.pdf").write_bytes(sheet)
-            sealed = draws.seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
-            draws.export_sealed(session, stage, instance.sealed_dir)
+            sealed = draw_stages.seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
+            draw_stages.export_sealed(session, stage, instance.sealed_dir)
         return (f"{len(mapping.pairs)} drawn, commitment {committed.commitment[:12]}…, sealed "
                 f"{sealed.ciphertext_sha256[:12]}…, record sheet {len(sheet)} bytes")
     return action
@@ -127,8 +127,8 @@ def _draw(stage: int) -> Callable[[Rehearsal], str]:
 
 def _badges(run: Rehearsal) -> str:
     from kiosk.checkin.badges import render_badges
-    from kiosk.lockdown.models import Station
-    from kiosk.lockdown.service import issue_badges
+    from kiosk.stations.models import Station
+    from kiosk.stations.sign_in import issue_badges
 
     instance = _instance(run)
     with instance.session() as session:
@@ -165,7 +165,7 @@ def _clients(run: Rehearsal) -> dict:
 
 def _phase(name: str, verb: str) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
-        from kiosk.lockdown import phases
+        from kiosk.stations import phases
 
         with _instance(run).session() as session:
             if verb == "start":
@@ -205,7 +205,7 @@ def _grade(run: Rehearsal) -> str:
 
 
 def _hand_in(run: Rehearsal) -> str:
-    from kiosk.collect.service import verify_receipt
+    from kiosk.collect.hand_ins import verify_receipt
     from kiosk.crypto import load_verify_key
 
     key = load_verify_key(_instance(run).keys_dir)
@@ -233,7 +233,7 @@ def _export(run: Rehearsal) -> str:
 
 
 def _scores(run: Rehearsal) -> str:
-    from kiosk.results import review, service, totals
+    from kiosk.results import mark_entry, review, totals
 
     instance = _instance(run)
     codes = [b.station for b in run.state["badges"]]
@@ -242,7 +242,7 @@ def _scores(run: Rehearsal) -> str:
     weight = Decimal(str(instance.settings.theory_weight))
     with instance.session() as session:
         for entry in (1, 2):
-            service.import_marks(session, sheet.encode(), f"marks-{entry}.csv", entry=entry,
+            mark_entry.import_marks(session, sheet.encode(), f"marks-{entry}.csv", entry=entry,
                                  full_marks=Decimal(instance.settings.practical_full_marks),
                                  actor=ACTOR, now=clock.now())
         sample = review.draw_sample(session, theory_weight=weight, actor=ACTOR,

@@ -225,7 +225,7 @@ class AuditRow:
 
 
 def _value_names() -> dict[str, dict[str, str]]:
-    from kiosk.lockdown.phases import PHASE_LABELS
+    from kiosk.stations.phases import PHASE_LABELS
 
     return {"role": dict(KEY_HOLDER_LABELS),
             "phase": dict(PHASE_LABELS)}

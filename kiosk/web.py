@@ -92,7 +92,7 @@ def station_required(view: F) -> F:
     def wrapped(*args, **kwargs):
         if not session.get("station_id"):
             raise Unauthorized(gettext("This workstation is not logged in to a station."))
-        from kiosk.lockdown.field import check_session_fast
+        from kiosk.stations.binding import check_session_fast
 
         # One browser per station: a released or taken-over session stops here.
         check_session_fast(db(), session["station_id"], session.get("station_nonce"),

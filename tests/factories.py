@@ -7,7 +7,7 @@ import itertools
 from kiosk import clock, staff
 from kiosk.audit import Actor
 from kiosk.checkin.idcard import make_valid
-from kiosk.lockdown.service import add_stations
+from kiosk.stations.registry import add_stations
 
 _ids = itertools.count(1)
 PASSWORD = "correct-horse-42"
@@ -25,7 +25,7 @@ def make_stations(session, count: int = 3, prefix: str = "A", first_ip: str | No
 
 def issue_badge(session, station, badge_key: bytes):
     """Print a badge (in memory) and return its secrets: what a contestant would scan."""
-    from kiosk.lockdown.service import issue_badges
+    from kiosk.stations.sign_in import issue_badges
 
     return issue_badges(session, [station], badge_key=badge_key,
                         actor=Actor("factory", "cli"), now=clock.now())[0]

@@ -78,13 +78,13 @@ def hand_in() -> HandIn:
 
 
 def fingerprint() -> str:
-    from kiosk.collect.service import key_fingerprint
+    from kiosk.collect.hand_ins import key_fingerprint
 
     return key_fingerprint(KEY.public_key())
 
 
 def receipt(roll: bool = False) -> bytes:
-    from kiosk.collect.service import receipt_payload
+    from kiosk.collect.hand_ins import receipt_payload
     from kiosk.collect.slips import receipt_pdf, roll_receipt_pdf
 
     render = roll_receipt_pdf if roll else receipt_pdf
@@ -100,7 +100,7 @@ def poster(event_name: str = EVENT) -> bytes:
 
 def badges(count: int = 10, event_name: str = EVENT) -> bytes:
     from kiosk.checkin.badges import render_badges
-    from kiosk.lockdown.service import BadgeSecrets
+    from kiosk.stations.sign_in import BadgeSecrets
 
     secrets = [BadgeSecrets(f"A{n:02d}", f"KB1{n:04d}" + "Q" * 40, f"7K{n % 10}QX4PM9TRB")
                for n in range(1, count + 1)]

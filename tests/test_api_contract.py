@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.judge_keys import add_judge_key
-from kiosk.lockdown import phases
 from kiosk.openapi import openapi_document
+from kiosk.stations import phases
 from kiosk.theory_exam.exam import key_maps
 from kiosk.theory_exam.papers import SpecInput, set_spec
-from kiosk.theory_exam.service import import_bank
+from kiosk.theory_exam.question_bank import import_bank
 from tests.factories import issue_badge, make_stations
 from tests.theory_exam.conftest import bank_csv
 

@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.checkin.models import Contestant
-from kiosk.checkin.service import checkin_sheet_pdf, import_roster
+from kiosk.checkin.roster import checkin_sheet_pdf, import_roster
 from kiosk.errors import ImportErrors
-from kiosk.lockdown import field
-from kiosk.results import service as marks
+from kiosk.field import announcements
+from kiosk.results import mark_entry as marks
+from kiosk.stations import models
 from kiosk.theory_exam.models import Question
-from kiosk.theory_exam.service import import_bank
+from kiosk.theory_exam.question_bank import import_bank
 from tests.factories import id_number, login, make_checkpoint, make_stations, make_user
 
 CHIEF = Actor("chief", "chief")
@@ -65,7 +66,7 @@ def test_script_typed_anywhere_comes_back_as_text(app, session, tmp_path):
             f'单选,"{SCRIPT}",{IMG},b,c,d,A,1,{SCRIPT}\n')
     import_bank(session, bank.encode(), "b.csv", actor=CHIEF, now=clock.now())
     make_stations(session, 1)
-    field.announce(session, SCRIPT, actor=CHIEF, now=clock.now())
+    announcements.announce(session, SCRIPT, actor=CHIEF, now=clock.now())
     make_user(session, "chief", "boss")
     client = app.test_client()
     login(client, "boss")
@@ -133,7 +134,7 @@ LINE = re.compile(r"^(line \d+: )?\S")
        name=st.sampled_from(["x.csv", "x.xlsx", "x.txt", "x.json"]))
 def test_importers_never_crash_and_never_half_import(kind, session, data, name):
     if kind == "marks" and _count(session, "marks") == 0 and \
-            session.scalar(select(func.count()).select_from(field.Station)) == 0:
+            session.scalar(select(func.count()).select_from(models.Station)) == 0:
         make_stations(session, 3)
     before = _count(session, kind)
     try:
@@ -158,7 +159,7 @@ def test_a_huge_cell_is_a_line_error_not_a_stored_novel(session):
 
 
 def test_a_filename_never_acts_as_a_path():
-    from kiosk.collect.service import clean_filename
+    from kiosk.collect.hand_ins import clean_filename
 
     for name in ("../../etc/passwd", "..\\..\\boot.ini", "/abs/path.zip", "C:\\x\\y.zip",
                  "a\x00b.zip", string.punctuation, "..", "作品 v2.zip"):
@@ -204,7 +205,7 @@ def test_a_nul_character_is_refused_as_bad_input_on_every_database(app, session)
     said = client.post("/control/announce", data={"text": "休息\x00十分钟",
                                                    "csrf_token": csrf_from(control.text)})
     assert said.status_code == 400
-    assert field.recent_announcements(session) == []
+    assert announcements.recent_announcements(session) == []
 
 
 def test_a_value_the_database_refuses_is_a_400_not_a_crash(app):

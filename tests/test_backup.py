@@ -14,14 +14,14 @@ from sqlalchemy import create_engine, func, select, text
 from kiosk import audit, backup, clock
 from kiosk.audit import Actor
 from kiosk.cli import main
-from kiosk.collect import service as collect
+from kiosk.collect import hand_ins as collect
 from kiosk.collect.models import HandIn
 from kiosk.db import write_transaction
 from kiosk.errors import KioskError, NotReady
 from kiosk.instance import open_instance
 from kiosk.judge_keys import add_judge_key
-from kiosk.lockdown import phases
 from kiosk.models import AuditEvent
+from kiosk.stations import phases
 from tests.factories import make_stations
 
 CHIEF = Actor("chief", "chief")

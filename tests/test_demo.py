@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from kiosk.checkin.models import Contestant
 from kiosk.cli import main
 from kiosk.instance import open_instance
-from kiosk.lockdown.models import Station
 from kiosk.models import AuditEvent, JudgeKey, StaffUser
+from kiosk.stations.models import Station
 from kiosk.theory_exam.models import Question
 
 

@@ -5,7 +5,7 @@ import random
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 from tests.servers import Client, Server, cli
 from tests.theory_exam.conftest import exam_event  # noqa: F401  (the fixture)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import kiosk.seed
 
-from kiosk.theory_exam.service import read_bank
+from kiosk.theory_exam.question_bank import read_bank
 
 SEED = Path(kiosk.seed.__file__).parent
 

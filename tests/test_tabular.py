@@ -19,7 +19,7 @@ from kiosk import tabular
 from kiosk.audit import Actor
 from kiosk.results.final import FinalResults, FinalRow, results_xlsx
 from kiosk.theory_exam.exam import StationScore
-from kiosk.theory_exam.results import scores_xlsx
+from kiosk.theory_exam.score_sheets import scores_xlsx
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tX", "\rX", "=1+1"]
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -88,7 +88,7 @@ def test_final_results_xlsx():
 
 
 def test_question_bank_export_keeps_stems_and_options_as_text(app):
-    from kiosk.theory_exam import service
+    from kiosk.theory_exam import question_bank
 
     hostile = ['=HYPERLINK("http://x","y")', "+1 是正数吗", "-2+3 等于几", "@SUM(A1) 是什么"]
     buffer = io.StringIO()
@@ -97,15 +97,15 @@ def test_question_bank_export_keeps_stems_and_options_as_text(app):
     for stem in hostile:
         writer.writerow(["单选", stem, "=1+1", "-1", "@A1", "+2", "B", "2", "-类"])
     with app.extensions["kiosk"].session() as session:
-        service.import_bank(session, buffer.getvalue().encode(), "bank.csv", actor=Actor("t"),
+        question_bank.import_bank(session, buffer.getvalue().encode(), "bank.csv", actor=Actor("t"),
                             now=datetime.now(UTC))
-        data = service.export_bank_xlsx(session)
+        data = question_bank.export_bank_xlsx(session)
     _neutralised(_texts(data), [*hostile, "=1+1", "-1", "@A1", "+2", "-类"])
     sheet = load_workbook(io.BytesIO(data)).active
     points = [cell.value for cell in sheet[1]].index("分值") + 1
     assert [sheet.cell(row=n, column=points).value for n in range(2, 6)] == [2, 2, 2, 2]
     # The export is the import template: read back, the quote is gone and the text is as typed.
-    again = service.read_bank(data, "bank.xlsx", datetime.now(UTC))
+    again = question_bank.read_bank(data, "bank.xlsx", datetime.now(UTC))
     assert [q.stem for q in again.questions] == hostile
     assert {o["text"] for o in again.questions[0].options} == {"=1+1", "-1", "@A1", "+2"}
 

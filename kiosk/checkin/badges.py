@@ -16,8 +16,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from kiosk.lockdown.service import BadgeSecrets
 from kiosk.pdf import draw_qr, use_font, wrap
+from kiosk.stations.sign_in import BadgeSecrets
 
 COLUMNS, ROWS = 2, 4
 BADGE_W, BADGE_H = 88 * mm, 64 * mm

@@ -31,7 +31,7 @@ def register(main: click.Group) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @json_option
     def roster_import(file: Path, as_json: bool) -> None:
-        from kiosk.checkin.service import import_roster
+        from kiosk.checkin.roster import import_roster
 
         instance = open_current()
         with instance.session() as session:
@@ -46,7 +46,7 @@ def register(main: click.Group) -> None:
     @instance_option
     @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
     def roster_sheet(out: Path) -> None:
-        from kiosk.checkin.service import checkin_sheet_pdf
+        from kiosk.checkin.roster import checkin_sheet_pdf
 
         instance = open_current()
         with instance.session() as session:
@@ -63,7 +63,7 @@ def register(main: click.Group) -> None:
     @json_option
     def checkin_command(id_number: str, as_json: bool) -> None:
         from kiosk.checkin import idcard
-        from kiosk.checkin.service import check_in
+        from kiosk.checkin.roster import check_in
 
         instance = open_current()
         with instance.session() as session:
@@ -105,22 +105,22 @@ def register(main: click.Group) -> None:
     @json_option
     def draw_command(stage: int, entropy: str | None, commitment: str | None, late: str | None,
                      supervisor: str | None, reason: str, as_json: bool) -> None:
-        from kiosk.checkin import draws
+        from kiosk.checkin import draw_stages
 
         instance = open_current()
         with instance.session() as session:
             if late:
-                value = draws.assign_late(session, stage, late, actor=CLI_ACTOR,
+                value = draw_stages.assign_late(session, stage, late, actor=CLI_ACTOR,
                                           now=clock.now(), sealed_dir=instance.sealed_dir)
                 emit(as_json, {"stage": stage, "late": late, "assigned": value},
                      _("Assigned %(value)s.", value=value))
                 return
-            round_ = draws.current_round(session, stage)
+            round_ = draw_stages.current_round(session, stage)
             waiting = round_ is not None and round_.status == "committed"
             if entropy is None:
                 if not waiting:
                     redraw = _cosigned_redraw(session, instance, supervisor, reason)
-                    round_ = draws.commit(session, stage, actor=CLI_ACTOR, now=clock.now(),
+                    round_ = draw_stages.commit(session, stage, actor=CLI_ACTOR, now=clock.now(),
                                           redraw=redraw)
                 emit(as_json, {"stage": stage, "commitment": round_.commitment,
                                "entropy": None, "assignments": []},
@@ -132,11 +132,11 @@ def register(main: click.Group) -> None:
             # would prove nothing. The service refuses when no commitment is waiting.
             shown = commitment if commitment is not None else \
                 (round_.commitment if waiting else "")
-            round_ = draws.draw(session, stage, entropy, commitment=shown, actor=CLI_ACTOR,
+            round_ = draw_stages.draw(session, stage, entropy, commitment=shown, actor=CLI_ACTOR,
                                 now=clock.now())
             # --json prints the pairs: shown, and final from now on.
-            mapping = draws.show_result(session, stage, actor=CLI_ACTOR, now=clock.now()) \
-                if as_json else draws.plaintext_mapping(session, stage)
+            mapping = draw_stages.show_result(session, stage, actor=CLI_ACTOR, now=clock.now()) \
+                if as_json else draw_stages.plaintext_mapping(session, stage)
         if stage == 1:
             items = [{"id_number": p["id_number"], "contestant_no": p["contestant_no"]}
                      for p in mapping.pairs]
@@ -156,17 +156,17 @@ def register(main: click.Group) -> None:
     @click.option("--station-record", is_flag=True,
                   help=N_("Stage 2: the station draw record (竞赛工位抽签记录表) for signatures."))
     def records_command(stage: int, out: Path, station_record: bool) -> None:
-        from kiosk.checkin import draws
+        from kiosk.checkin import draw_stages
         from kiosk.checkin.records import record_sheet
 
         instance = open_current()
         settings = instance.settings
         with instance.session() as session:
-            round_ = draws.current_round(session, stage)
+            round_ = draw_stages.current_round(session, stage)
             if round_ is not None and round_.status == "drawn":
-                draws.prepare_seal(session, stage, event_name=settings.event_name,
+                draw_stages.prepare_seal(session, stage, event_name=settings.event_name,
                                    actor=CLI_ACTOR, now=clock.now())
-            mapping = draws.show_result(session, stage, actor=CLI_ACTOR, now=clock.now())
+            mapping = draw_stages.show_result(session, stage, actor=CLI_ACTOR, now=clock.now())
             kind = "station" if station_record and stage == 2 else stage
             # After prepare_seal: the paper vouches for the event that fixed the record's hash.
             data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
@@ -182,13 +182,13 @@ def register(main: click.Group) -> None:
     @click.option("--stage", required=True, type=click.IntRange(1, 2))
     @json_option
     def seal_command(stage: int, as_json: bool) -> None:
-        from kiosk.checkin import draws
+        from kiosk.checkin import draw_stages
 
         instance = open_current()
         with instance.session() as session:
-            round_ = draws.seal(session, stage, event_name=instance.settings.event_name,
+            round_ = draw_stages.seal(session, stage, event_name=instance.settings.event_name,
                                 actor=CLI_ACTOR, now=clock.now())
-            files = draws.export_sealed(session, stage, instance.sealed_dir)
+            files = draw_stages.export_sealed(session, stage, instance.sealed_dir)
         emit(as_json, {"stage": stage, "sealed_sha256": round_.ciphertext_sha256,
                        "commitment": round_.commitment, "files": [str(f) for f in files]},
              _("Stage %(stage)s sealed. SHA-256 of the sealed record: %(sha)s — file: "
@@ -206,8 +206,8 @@ def register(main: click.Group) -> None:
         from sqlalchemy import select
 
         from kiosk.checkin.badges import render_badges
-        from kiosk.lockdown.models import Station
-        from kiosk.lockdown.service import issue_badges
+        from kiosk.stations.models import Station
+        from kiosk.stations.sign_in import issue_badges
 
         instance = open_current()
         wanted = [code.strip().upper() for code in stations.split(",") if code.strip()]
@@ -238,7 +238,7 @@ def _cosigned_redraw(session, instance, supervisor: str | None, reason: str):
     import os
 
     from kiosk import staff
-    from kiosk.checkin import draws
+    from kiosk.checkin import draw_stages
     from kiosk.i18n import cli_gettext as _
 
     if not supervisor:
@@ -250,4 +250,4 @@ def _cosigned_redraw(session, instance, supervisor: str | None, reason: str):
     user = staff.cosign(session, supervisor, password, role="supervisor", address="cli",
                         device=staff.CONSOLE_DEVICE, now=clock.now(),
                         limit_per_minute=instance.settings.login_attempts_per_minute)
-    return draws.Redraw(cosigner=user.username, reason=reason)
+    return draw_stages.Redraw(cosigner=user.username, reason=reason)

@@ -17,8 +17,8 @@ import pyrage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.checkin import draw as rules
-from kiosk.checkin.draws import current_round
+from kiosk.checkin import verifiable_draw as rules
+from kiosk.checkin.draw_stages import current_round
 from kiosk.checkin.models import SealedSupplement
 from kiosk.errors import N_, Conflict
 

@@ -17,7 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Spacer
 
 from kiosk.checkin import idcard
-from kiosk.checkin.draws import Mapping
+from kiosk.checkin.draw_stages import Mapping
 from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table

@@ -19,7 +19,8 @@ from flask import session as browser_session
 from flask_login import current_user
 
 from kiosk import clock
-from kiosk.checkin import draws, idcard, service
+from kiosk.checkin import draw_stages, idcard
+from kiosk.checkin import roster as contestants
 from kiosk.checkin.models import Contestant
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.errors import N_, ImportErrors, KioskError, Unauthorized
@@ -78,7 +79,7 @@ def roster():
             flash(gettext("Choose a file first."), "error")
         else:
             try:
-                imported = service.import_roster(db(), upload.read(), upload.filename,
+                imported = contestants.import_roster(db(), upload.read(), upload.filename,
                                                  groups=_settings().groups, actor=current_actor(),
                                                  now=clock.now())
             except ImportErrors as exc:
@@ -86,9 +87,9 @@ def roster():
             else:
                 flash(gettext("Imported %(n)s contestants.", n=len(imported)), "success")
                 return redirect(url_for("checkin.roster"))
-    people = service.roster(db())
+    people = contestants.roster(db())
     return render_template("checkin/roster.html", people=people, problems=problems,
-                           counts=service.counts(db()), mask=idcard.mask)
+                           counts=contestants.counts(db()), mask=idcard.mask)
 
 
 # ----------------------------------------------------------------------------- the desk
@@ -96,7 +97,7 @@ def roster():
 @bp.get("/checkin")
 @roles_required("checkin", "chief")
 def desk():
-    return render_template("checkin/desk.html", counts=service.counts(db()))
+    return render_template("checkin/desk.html", counts=contestants.counts(db()))
 
 
 def _person_json(person: Contestant) -> dict:
@@ -118,7 +119,7 @@ def scan():
     if isinstance(contestant_id, int):
         target: int | str = contestant_id
     else:
-        matches = service.find_contestants(db(), query)
+        matches = contestants.find_contestants(db(), query)
         normalized = idcard.normalize(query)
         exact = [m for m in matches if m.id_number == normalized]
         if not exact:
@@ -127,9 +128,9 @@ def scan():
                                  query=query[:40])
             return jsonify({"matches": [_person_json(m) for m in matches]})
         target = exact[0].id
-    result = service.check_in(db(), target, staff_id=current_user.id, actor=current_actor(),
+    result = contestants.check_in(db(), target, staff_id=current_user.id, actor=current_actor(),
                               now=clock.now())
-    counts = service.counts(db())
+    counts = contestants.counts(db())
     return jsonify({"person": _person_json(result.contestant), "already": result.already,
                     "by": result.by,
                     "at": clock.local_display(result.at, "%H:%M:%S"),
@@ -143,7 +144,7 @@ def undo():
     contestant_id = body.get("contestant_id")
     if not isinstance(contestant_id, int):
         raise KioskError(N_("Which check-in should be undone?"))
-    person = service.undo_check_in(db(), contestant_id, str(body.get("reason", "")),
+    person = contestants.undo_check_in(db(), contestant_id, str(body.get("reason", "")),
                                    actor=current_actor(), now=clock.now())
     return jsonify({"person": _person_json(person)})
 
@@ -151,7 +152,7 @@ def undo():
 @bp.get("/checkin/counts")
 @roles_required("checkin", "chief", "supervisor")
 def live_counts():
-    counts = service.counts(db())
+    counts = contestants.counts(db())
     return jsonify({"present": counts.present, "total": counts.total, "absent": counts.absent,
                     "groups": {g: {"present": p, "total": t}
                                for g, (p, t) in counts.by_group.items()}})
@@ -160,15 +161,15 @@ def live_counts():
 @bp.get("/checkin/absent")
 @roles_required("checkin", "chief", "supervisor")
 def absent_list():
-    return render_template("checkin/absent.html", people=service.absent(db()),
-                           counts=service.counts(db()), mask=idcard.mask)
+    return render_template("checkin/absent.html", people=contestants.absent(db()),
+                           counts=contestants.counts(db()), mask=idcard.mask)
 
 
 @bp.get("/checkin/sheet.pdf")
 @roles_required("checkin", "chief", "supervisor")
 def checkin_sheet():
     settings = _settings()
-    return _pdf(service.checkin_sheet_pdf(db(), event_name=settings.event_name,
+    return _pdf(contestants.checkin_sheet_pdf(db(), event_name=settings.event_name,
                                           session_name=settings.session_name,
                                           checkpoint=checkpoint_for_print(kiosk_instance()),
                                           font_config=settings.pdf_font), "checkin-sheet.pdf")
@@ -197,18 +198,19 @@ def photo(contestant_id: int):
 
 def _ceremony(stage: int):
     session = db()
-    round_ = draws.current_round(session, stage)
+    round_ = draw_stages.current_round(session, stage)
     mapping = None
     if round_ is not None and round_.status in ("drawn", "prepared"):
         # On the screen now: from this moment the result is final (a redraw is co-signed).
-        mapping = draws.show_result(session, stage, actor=current_actor(), now=clock.now())
+        mapping = draw_stages.show_result(session, stage, actor=current_actor(), now=clock.now())
     from kiosk.judge_keys import recipients_for
 
     return render_template(
         "checkin/draw.html", stage=stage, round=round_, mapping=mapping,
-        history=draws.history(session, stage),
-        inputs=draws.stage_inputs(session, stage), pool=draws.stage_pool(session, stage),
-        pending=draws.pending_inputs(session, stage) if round_ and round_.status in
+        history=draw_stages.history(session, stage),
+        inputs=draw_stages.stage_inputs(session, stage),
+        pool=draw_stages.stage_pool(session, stage),
+        pending=draw_stages.pending_inputs(session, stage) if round_ and round_.status in
         ("drawn", "prepared", "sealed") else [],
         recipients=recipients_for(session, f"crypt{stage}"),
         may_run=current_user.role == f"crypt{stage}",
@@ -237,34 +239,35 @@ def _act(stage: int, action: str):
     try:
         if action == "commit":
             redraw = _cosigned_redraw(session)
-            draws.commit(session, stage, actor=current_actor(), now=clock.now(), redraw=redraw)
+            draw_stages.commit(session, stage, actor=current_actor(), now=clock.now(),
+                               redraw=redraw)
             if redraw is not None:
                 flash(gettext("Redrawn: a new commitment is ready (reason: %(reason)s; co-signed "
                               "by supervisor %(who)s).", reason=redraw.reason,
                               who=redraw.cosigner), "success")
         elif action == "entropy":
-            draws.draw(session, stage, request.form.get("entropy", ""),
+            draw_stages.draw(session, stage, request.form.get("entropy", ""),
                        commitment=request.form.get("commitment", ""), actor=current_actor(),
                        now=clock.now())
         elif action == "late":
-            value = draws.assign_late(session, stage, request.form.get("who", ""),
+            value = draw_stages.assign_late(session, stage, request.form.get("who", ""),
                                       lot=request.form.get("lot") or None, actor=current_actor(),
                                       now=clock.now(), sealed_dir=kiosk_instance().sealed_dir)
             flash(gettext("Assigned %(value)s.", value=value), "success")
         elif action == "lots":
             lots = {key[4:]: value for key, value in request.form.items()
                     if key.startswith("lot:")}
-            draws.draw_by_lots(session, stage, lots, actor=current_actor(), now=clock.now())
+            draw_stages.draw_by_lots(session, stage, lots, actor=current_actor(), now=clock.now())
         elif action == "prepare":
-            draws.prepare_seal(session, stage, event_name=settings.event_name,
+            draw_stages.prepare_seal(session, stage, event_name=settings.event_name,
                                actor=current_actor(), now=clock.now())
         elif action == "seal":
             if request.form.get("confirm") != "yes":
                 raise KioskError(N_("Tick the box to confirm that the record sheets are printed "
                                     "and signed."))
-            draws.seal(session, stage, event_name=settings.event_name, actor=current_actor(),
+            draw_stages.seal(session, stage, event_name=settings.event_name, actor=current_actor(),
                        now=clock.now())
-            draws.export_sealed(session, stage, kiosk_instance().sealed_dir)
+            draw_stages.export_sealed(session, stage, kiosk_instance().sealed_dir)
             flash(gettext("Sealed. The pairs are erased from the server."), "success")
         else:
             abort(400)
@@ -282,7 +285,7 @@ def _act(stage: int, action: str):
     return redirect(url_for(f"checkin.draw_{stage}"))
 
 
-def _cosigned_redraw(session) -> draws.Redraw | None:
+def _cosigned_redraw(session) -> draw_stages.Redraw | None:
     """The supervisor's co-signature of a redraw, when the form carries one. Checked and
     throttled like a sign-in; the signed-in judge's account is the client's device, so a flood
     from the hall cannot keep the supervisor from co-signing here."""
@@ -300,7 +303,7 @@ def _cosigned_redraw(session) -> draws.Redraw | None:
     except Unauthorized:  # the judge is signed in: the password that was wrong is the other one
         raise Unauthorized(N_("The supervisor's username or password is wrong; the reason is "
                               "kept, type the supervisor's password again.")) from None
-    return draws.Redraw(cosigner=supervisor.username, reason=reason)
+    return draw_stages.Redraw(cosigner=supervisor.username, reason=reason)
 
 
 @bp.post("/draw/1/act")
@@ -332,7 +335,7 @@ def _record(stage: int):
 
     settings = _settings()
     kind = "station" if stage == 2 and request.args.get("kind") == "station" else stage
-    mapping = draws.show_result(db(), stage, actor=current_actor(), now=clock.now())
+    mapping = draw_stages.show_result(db(), stage, actor=current_actor(), now=clock.now())
     data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
                         session_name=settings.session_name,
                         checkpoint=checkpoint_for_print(kiosk_instance()),
@@ -360,8 +363,8 @@ def badges():
     from sqlalchemy import select
 
     from kiosk.checkin.badges import render_badges
-    from kiosk.lockdown.models import Station
-    from kiosk.lockdown.service import issue_badges
+    from kiosk.stations.models import Station
+    from kiosk.stations.sign_in import issue_badges
 
     session = db()
     stations = list(session.scalars(select(Station).order_by(Station.code)))

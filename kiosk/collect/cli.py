@@ -29,7 +29,7 @@ def register_receipts(main: click.Group) -> None:
     @click.argument("payload")
     @json_option
     def receipt_verify(payload: str, as_json: bool) -> None:
-        from kiosk.collect.service import verify_receipt
+        from kiosk.collect.hand_ins import verify_receipt
         from kiosk.crypto import load_verify_key
 
         instance = open_current()

@@ -25,13 +25,13 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
 from kiosk import audit, clock
+from kiosk.collect.hand_ins import key_fingerprint
 from kiosk.collect.models import HandIn
-from kiosk.collect.service import key_fingerprint
 from kiosk.crypto import b64url, b64url_decode, load_signing_key
 from kiosk.db import write_transaction
 from kiosk.errors import N_, KioskError
 from kiosk.instance import Instance
-from kiosk.lockdown.models import Station
+from kiosk.stations.models import Station
 from kiosk.tabular import spreadsheet_cell
 
 FIELDS = ["station", "version", "filename", "size", "sha256", "cipher_sha256", "received_at",

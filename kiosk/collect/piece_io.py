@@ -6,7 +6,7 @@ import re
 
 from flask import request
 
-from kiosk.collect import service as collect
+from kiosk.collect import hand_ins as collect
 from kiosk.collect.resumable import PIECE_BYTES, OpenUpload
 from kiosk.errors import N_, KioskError
 

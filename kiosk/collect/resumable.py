@@ -4,9 +4,9 @@ Waitress reads a whole request before the application sees it, so a large body w
 the server's memory or temp folder. In pieces, no request is larger than what stays in memory,
 and an interrupted hand-in resumes where it stopped: the kiosk asks the server's offset and
 sends from there. The pieces go, in order, into the same pipeline as the one-request upload
-(`service.ArchiveStream`): the window and the size are checked when the upload opens
-(`service.open_hand_in`), the row is committed when the last piece arrives
-(`service.commit_hand_in`, which asks the window again at that time, with the same grace).
+(`hand_ins.ArchiveStream`): the window and the size are checked when the upload opens
+(`hand_ins.open_hand_in`), the row is committed when the last piece arrives
+(`hand_ins.commit_hand_in`, which asks the window again at that time, with the same grace).
 
 An upload lives in this server's memory only: its age stream cannot outlive the process. A
 server restarted mid-upload has removed the `.partial` at start and answers 404 for the unknown
@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from kiosk import audit
-from kiosk.collect import service
+from kiosk.collect import hand_ins
 from kiosk.collect.models import HandIn
 from kiosk.errors import N_, Conflict, KioskError, NotFound
 
@@ -50,7 +50,7 @@ class OpenUpload:
     filename: str
     size: int
     via: str
-    stream: service.ArchiveStream
+    stream: hand_ins.ArchiveStream
     offset: int = 0
     hand_in: HandIn | None = None  # set when the last piece was committed
     form_token: str | None = None  # the desk form that opened it: sent again, the same upload
@@ -111,7 +111,7 @@ class Uploads:
                               "start."))
         if upload.hand_in is None and not upload.stream.alive:
             self.drop(upload)
-            raise service.UploadExpired(N_("The upload waited too long for its next piece "
+            raise hand_ins.UploadExpired(N_("The upload waited too long for its next piece "
                                            "and was dropped; send the file again."))
         return upload
 
@@ -159,9 +159,9 @@ def open_upload(session: Session, uploads: Uploads, *, archives: Path, owner: st
         same = uploads.find_form(owner, form_token)
         if same is not None:
             return same
-    recipients = service.open_hand_in(session, station_id=station_id, size=size, limit=limit,
+    recipients = hand_ins.open_hand_in(session, station_id=station_id, size=size, limit=limit,
                                       now=now, grace=grace, via=via)
-    stream = service.ArchiveStream(archives, recipients, idle=uploads.idle)
+    stream = hand_ins.ArchiveStream(archives, recipients, idle=uploads.idle)
     upload = OpenUpload(upload_id=secrets.token_urlsafe(18), owner=owner, station_id=station_id,
                         station_code=station_code, filename=filename, size=size, via=via,
                         stream=stream, form_token=form_token)
@@ -177,7 +177,7 @@ def feed_piece(session: Session, uploads: Uploads, upload_id: str, *, owner: str
     receipt's time. Any failure but a gap drops the upload and its partial file."""
     upload = uploads.get(upload_id, owner)
     if len(piece) > PIECE_BYTES:
-        raise service.TooLarge(N_("A piece is at most %(n)s bytes."), n=PIECE_BYTES)
+        raise hand_ins.TooLarge(N_("A piece is at most %(n)s bytes."), n=PIECE_BYTES)
     if not piece:
         raise KioskError(N_("A piece must hold at least one byte."))
     with upload.lock:
@@ -194,14 +194,14 @@ def feed_piece(session: Session, uploads: Uploads, upload_id: str, *, owner: str
         if not new:
             return PieceResult(upload.offset, None)
         try:
-            with service.ingest_slot():
+            with hand_ins.ingest_slot():
                 upload.stream.feed(new)
             upload.offset += len(new)
             upload.touched = time.monotonic()
             if upload.offset < upload.size:
                 return PieceResult(upload.offset, None)
             upload.stream.finish()
-            upload.hand_in = service.commit_hand_in(
+            upload.hand_in = hand_ins.commit_hand_in(
                 session, upload.stream, station_id=upload.station_id,
                 station_code=upload.station_code, filename=upload.filename, received_at=now,
                 grace=grace, via=upload.via, collected_by=collected_by, actor=actor,

@@ -160,7 +160,7 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
 def slip_for(instance, hand_in: HandIn, station: str, *, roll: bool = False) -> bytes:
     """The signed slip of one hand-in, A4 or 80 mm roll: what the kiosk and the desk print."""
     from kiosk.checkpoints import checkpoint_for_print
-    from kiosk.collect.service import key_fingerprint, receipt_payload
+    from kiosk.collect.hand_ins import key_fingerprint, receipt_payload
     from kiosk.crypto import load_signing_key
 
     key = load_signing_key(instance.keys_dir)

@@ -10,14 +10,14 @@ from flask import Blueprint, jsonify, render_template, request, send_file
 from sqlalchemy import select
 
 from kiosk import clock
+from kiosk.collect import hand_ins as collect
 from kiosk.collect import resumable
-from kiosk.collect import service as collect
 from kiosk.collect.piece_io import query_count, read_piece, upload_body
 from kiosk.collect.slips import poster_pdf, slip_for
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, NotFound
 from kiosk.i18n import lazy_gettext
-from kiosk.lockdown.models import Station
+from kiosk.stations.models import Station
 from kiosk.web import (
     HAND_IN_BODY_LIMIT,
     PIECE_BODY_LIMIT,

@@ -28,7 +28,7 @@ def register(main: click.Group) -> None:
         pass
 
     def _differences(session) -> list[dict]:
-        from kiosk.results.service import differences
+        from kiosk.results.mark_entry import differences
 
         return [{"station": d.station, "task": d.task,
                  "entry_1": str(d.first) if d.first is not None else None,
@@ -47,7 +47,7 @@ def register(main: click.Group) -> None:
                   help=N_("1 for the first scorekeeper, 2 for the second."))
     @json_option
     def scores_import(file: Path, entry: int, as_json: bool) -> None:
-        from kiosk.results.service import import_marks
+        from kiosk.results.mark_entry import import_marks
 
         instance = open_current()
         with instance.session() as session:
@@ -80,7 +80,7 @@ def register(main: click.Group) -> None:
     @click.option("--task", default="", help=N_("A task column; empty: the total."))
     @json_option
     def scores_resolve(station: str, mark: str, reason: str, task: str, as_json: bool) -> None:
-        from kiosk.results.service import parse_mark, resolve
+        from kiosk.results.mark_entry import parse_mark, resolve
 
         value = parse_mark(mark)
         if value is None:
@@ -93,7 +93,7 @@ def register(main: click.Group) -> None:
              _("Resolved."))
 
     def _mark(text: str) -> Decimal:
-        from kiosk.results.service import parse_mark
+        from kiosk.results.mark_entry import parse_mark
 
         value = parse_mark(text)
         if value is None:

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from kiosk import audit
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, NotReady, Problem
-from kiosk.lockdown.models import Station
 from kiosk.results import totals
 from kiosk.results.models import ReviewItem, ReviewSample
+from kiosk.stations.models import Station
 
 TOP_SHARE = (3, 10)  # 30 %
 RANDOM_SHARE = (15, 100)  # at least 15 %
@@ -70,7 +70,7 @@ def draw_sample(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
         current = totals.live_results(session, theory_weight=theory_weight, now=now,
                                       grade=False)
         problems = totals.missing_totals(current)
-        from kiosk.results.service import differences
+        from kiosk.results.mark_entry import differences
 
         open_differences = differences(session)
         if open_differences:

@@ -24,8 +24,6 @@ from sqlalchemy.orm import Session
 from kiosk import audit, clock, numbers
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, NotReady, Problem
-from kiosk.lockdown import phases
-from kiosk.lockdown.models import EarlyFinish, Station
 from kiosk.results.models import (
     Deduction,
     MarkEntry,
@@ -34,6 +32,8 @@ from kiosk.results.models import (
     ReviewSample,
     UnsealedStage,
 )
+from kiosk.stations import phases
+from kiosk.stations.models import EarlyFinish, Station
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -139,7 +139,7 @@ def scored_station_ids(session: Session) -> dict[int, str]:
 
 def practical_marks(session: Session) -> dict[str, Decimal]:
     """The practical mark in force: a review correction, else the agreed double entry."""
-    from kiosk.results.service import agreed_marks
+    from kiosk.results.mark_entry import agreed_marks
 
     marks = agreed_marks(session)
     for code, mark in session.execute(
@@ -174,7 +174,7 @@ def theory_over(session: Session, now: datetime) -> bool:
     station may still change its answers, and a total would move under the review."""
     from sqlalchemy import func
 
-    from kiosk.lockdown.models import Extension
+    from kiosk.stations.models import Extension
     from kiosk.theory_exam import exam
 
     row = phases.get_phase(session, exam.PHASE)

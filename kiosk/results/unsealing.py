@@ -21,8 +21,8 @@ from kiosk.checkin import opening
 from kiosk.checkin.models import Contestant
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, Forbidden, KioskError
-from kiosk.lockdown.models import Station
 from kiosk.results.models import ResultsLock, StationLink, UnsealedStage
+from kiosk.stations.models import Station
 
 JUDGE_ROLE = {2: "crypt2", 1: "crypt1"}
 

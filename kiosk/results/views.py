@@ -15,7 +15,7 @@ from kiosk.checkpoints import checkpoint_for_print
 from kiosk.crypto import parse_identities
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
-from kiosk.results import final, review, service, totals, unsealing
+from kiosk.results import final, mark_entry, review, totals, unsealing
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
@@ -71,7 +71,7 @@ def _problems(exc: KioskError) -> list[str]:
 def _typed_mark() -> Decimal:
     """The form's practical mark: 0 to full marks, two decimals at most."""
     text = request.form.get("mark", "")
-    mark = service.parse_mark(text)
+    mark = mark_entry.parse_mark(text)
     if mark is None or not Decimal(0) <= mark <= _full():
         raise KioskError(gettext("%(value)s is not a mark (two decimals at most)", value=text))
     return mark
@@ -99,11 +99,11 @@ def overview():
     now = clock.now()
     stage = totals.stage(session)
     current = totals.results(session, theory_weight=_weight(), now=now)
-    entries = {n: service.entry_marks(session, n) for n in (1, 2)}
+    entries = {n: mark_entry.entry_marks(session, n) for n in (1, 2)}
     reviewed = {code: item for item, code in review.items(session)}
     return render_template("results/overview.html", stage=stage, results=current,
                            entries=entries, reviewed=reviewed,
-                           differences=len(service.differences(session)),
+                           differences=len(mark_entry.differences(session)),
                            progress=review.progress(session),
                            lock=(totals.locked_results(session) or (None,))[0],
                            opened=unsealing.opened(session),
@@ -131,13 +131,13 @@ def entry(entry: int):
         from_file = upload is not None and bool(upload.filename)
         try:
             if from_file:
-                count = service.import_marks(session, upload.read(), upload.filename,
+                count = mark_entry.import_marks(session, upload.read(), upload.filename,
                                              entry=entry, full_marks=_full(),
                                              actor=current_actor(), now=clock.now())
             else:
                 typed = {key[5:]: value for key, value in request.form.items()
                          if key.startswith("mark:")}
-                count = service.enter_marks(session, typed, entry=entry, full_marks=_full(),
+                count = mark_entry.enter_marks(session, typed, entry=entry, full_marks=_full(),
                                             actor=current_actor(), now=clock.now())
                 _say_what_was_stored(typed)
         except ImportErrors as exc:
@@ -154,10 +154,10 @@ def entry(entry: int):
             return redirect(url_for("results.entry", entry=entry))
     codes = list(totals.scored_station_ids(session).values())
     # Whoever typed the other entry sees this one read-only, with the reason, before typing.
-    not_theirs = (gettext(service.OTHER_ENTRY)
-                  if service.entered_the_other(session, entry, current_user.username) else None)
+    not_theirs = (gettext(mark_entry.OTHER_ENTRY)
+                  if mark_entry.entered_the_other(session, entry, current_user.username) else None)
     return render_template("results/entry.html", entry=entry, codes=codes,
-                           marks=service.entry_marks(session, entry), problems=problems,
+                           marks=mark_entry.entry_marks(session, entry), problems=problems,
                            typed_problems=typed_problems, not_theirs=not_theirs,
                            stage=totals.stage(session), full=_full(),
                            typed=request.form if typed_problems else {})
@@ -171,7 +171,7 @@ def differences():
         if current_user.role != "chief":
             abort(403)
         try:
-            service.resolve(session, request.form.get("station", ""), _typed_mark(),
+            mark_entry.resolve(session, request.form.get("station", ""), _typed_mark(),
                             request.form.get("reason", ""), task=request.form.get("task", ""),
                             actor=current_actor(), now=clock.now())
         except KioskError as exc:
@@ -181,7 +181,7 @@ def differences():
             _say_what_was_stored({request.form.get("station", ""): request.form.get("mark", "")})
         return redirect(url_for("results.differences"))
     return render_template("results/differences.html",
-                           differences=service.differences(session),
+                           differences=mark_entry.differences(session),
                            stage=totals.stage(session))
 
 

@@ -24,7 +24,7 @@ def register(main: click.Group) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @json_option
     def questions_import(file: Path, as_json: bool) -> None:
-        from kiosk.theory_exam.service import import_bank
+        from kiosk.theory_exam.question_bank import import_bank
 
         instance = open_current()
         with instance.session() as session:
@@ -106,7 +106,7 @@ def register(main: click.Group) -> None:
     @json_option
     def exam_scores(out: Path | None, as_json: bool) -> None:
         from kiosk.theory_exam.exam import grade_all
-        from kiosk.theory_exam.results import scores_json, scores_xlsx
+        from kiosk.theory_exam.score_sheets import scores_json, scores_xlsx
 
         instance = open_current()
         with instance.session() as session:

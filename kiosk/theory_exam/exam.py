@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from kiosk import audit, clock
 from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, KioskError, Locked, NotFound
-from kiosk.lockdown import phases
-from kiosk.lockdown.models import Station
+from kiosk.stations import phases
+from kiosk.stations.models import Station
 from kiosk.theory_exam.models import CurrentAnswer, Paper, Sitting
 from kiosk.theory_exam.papers import get_spec
 

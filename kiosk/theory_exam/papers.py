@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from kiosk import audit, clock
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError
-from kiosk.lockdown.models import Station
-from kiosk.lockdown.phases import as_rule, get_phase
+from kiosk.stations.models import Station
+from kiosk.stations.phases import as_rule, get_phase
 from kiosk.theory_exam.models import Paper, PaperSpec, Question
 
 TF_OPTIONS = (("T", "对"), ("F", "错"))

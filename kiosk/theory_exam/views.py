@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from kiosk import clock
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
-from kiosk.theory_exam import exam, papers, service
+from kiosk.theory_exam import exam, papers, question_bank
 from kiosk.theory_exam.models import Paper, Question
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
@@ -52,7 +52,7 @@ def bank():
             flash(gettext("Choose a file first."), "error")
         else:
             try:
-                result = service.import_bank(db(), upload.read(), upload.filename,
+                result = question_bank.import_bank(db(), upload.read(), upload.filename,
                                              actor=current_actor(), now=clock.now())
             except ImportErrors as exc:
                 problems = [p.render(gettext) for p in exc.problems]
@@ -60,12 +60,12 @@ def bank():
                 warnings = [w.render(gettext) for w in result.warnings]
                 flash(gettext("Imported %(n)s questions.", n=len(result.questions)), "success")
     args = request.args
-    questions = service.search_bank(db(), text=args.get("q", ""), qtype=args.get("type", ""),
+    questions = question_bank.search_bank(db(), text=args.get("q", ""), qtype=args.get("type", ""),
                                     category=args.get("category", ""))
     total = db().scalar(select(func.count()).select_from(Question)) or 0
     return render_template("theory_exam/bank.html", questions=questions, problems=problems,
-                           warnings=warnings, args=args, categories=service.categories(db()),
-                           counts=service.bank_counts(db()), total=total)
+                           warnings=warnings, args=args, categories=question_bank.categories(db()),
+                           counts=question_bank.bank_counts(db()), total=total)
 
 
 @bp.post("/bank/<int:question_id>/toggle")
@@ -73,7 +73,7 @@ def bank():
 def toggle(question_id: int):
     question = db().get(Question, question_id)
     if question is not None:
-        service.set_enabled(db(), question_id, not question.enabled, actor=current_actor(),
+        question_bank.set_enabled(db(), question_id, not question.enabled, actor=current_actor(),
                             now=clock.now())
     return redirect(request.referrer or url_for("theory.bank"))
 
@@ -81,7 +81,7 @@ def toggle(question_id: int):
 @bp.get("/bank/export.xlsx")
 @roles_required("chief", "supervisor")
 def export():
-    return send_file(BytesIO(service.export_bank_xlsx(db())), mimetype=XLSX,
+    return send_file(BytesIO(question_bank.export_bank_xlsx(db())), mimetype=XLSX,
                      as_attachment=True, download_name="question-bank.xlsx")
 
 
@@ -143,7 +143,7 @@ def paper():
     built, full = db().execute(select(func.count(), func.max(Paper.full_marks))).one()
     sample = db().scalar(select(Paper).limit(1))
     return render_template("theory_exam/paper.html", spec=spec, built=built, full=full,
-                           counts=service.bank_counts(db()), sample=sample,
+                           counts=question_bank.bank_counts(db()), sample=sample,
                            minutes=kiosk_instance().settings.theory_minutes)
 
 
@@ -160,7 +160,7 @@ def results():
 @bp.get("/exam/results.xlsx")
 @roles_required("chief", "supervisor")
 def results_xlsx():
-    from kiosk.theory_exam.results import scores_xlsx
+    from kiosk.theory_exam.score_sheets import scores_xlsx
 
     scores = exam.grade_all(db(), now=clock.now())
     data = scores_xlsx(scores, kiosk_instance().settings.event_name)

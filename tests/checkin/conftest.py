@@ -7,7 +7,7 @@ import pytest
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.checkin.service import check_in, import_roster
+from kiosk.checkin.roster import check_in, import_roster
 from kiosk.judge_keys import add_judge_key
 from tests.factories import id_number, make_stations
 

@@ -10,7 +10,7 @@ from PIL import Image
 from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.checkin.badges import render_badges
-from kiosk.lockdown.service import FALLBACK_ALPHABET, issue_badges
+from kiosk.stations.sign_in import FALLBACK_ALPHABET, issue_badges
 from tests.factories import make_stations
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None,
@@ -38,7 +38,7 @@ def test_badges_decode_with_a_scanner_library_to_tokens_that_log_in(app, client,
 
 
 def test_a_badge_shows_station_and_code_but_no_name(tmp_path):
-    from kiosk.lockdown.service import new_badge_secrets
+    from kiosk.stations.sign_in import new_badge_secrets
 
     secret = new_badge_secrets("B12")
     pdf = tmp_path / "one.pdf"
@@ -50,7 +50,7 @@ def test_a_badge_shows_station_and_code_but_no_name(tmp_path):
 
 
 def test_tokens_are_long_ascii_and_codes_avoid_look_alikes():
-    from kiosk.lockdown.service import new_badge_secrets
+    from kiosk.stations.sign_in import new_badge_secrets
 
     secret = new_badge_secrets("A01")
     assert secret.qr_token.isascii() and len(secret.qr_token) * 5 >= 128

@@ -76,7 +76,7 @@ def test_badge_page_prints_a_pdf_and_reissues(judges, app):
     response = chief.post("/badges", data={"csrf_token": csrf_from(page.text),
                                            "station": ["A01", "A02"]})
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
-    from kiosk.lockdown.models import Station
+    from kiosk.stations.models import Station
 
     with app.extensions["kiosk"].session() as session:
         generations = dict(session.execute(select(Station.code, Station.badge_generation)).all())
@@ -136,10 +136,10 @@ def test_the_result_on_screen_is_final_without_a_supervisor(judges, tmp_path):
 
 
 def _current_commitment(app):
-    from kiosk.checkin import draws
+    from kiosk.checkin import draw_stages
 
     with app.extensions["kiosk"].session() as session:
-        return draws.current_round(session, 1).commitment
+        return draw_stages.current_round(session, 1).commitment
 
 
 def test_a_redraw_says_what_happened_and_keeps_the_reason_typed(judges):

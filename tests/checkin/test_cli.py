@@ -127,8 +127,8 @@ def test_after_the_command_printed_the_pairs_a_redraw_needs_a_supervisor(event, 
     redrawn = kiosk(kiosk_instance, "draw", "--stage", 1, "--supervisor", "sup", "--reason",
                     "熵输错了")
     assert redrawn.exit_code == 3  # a new commitment, waiting for entropy
-    from kiosk.checkin import draws
+    from kiosk.checkin import draw_stages
 
-    old = draws.history(event.session, 1)[0]
+    old = draw_stages.history(event.session, 1)[0]
     event.session.refresh(old)
     assert old.redraw_reason == "熵输错了" and old.redraw_cosigner == "sup"

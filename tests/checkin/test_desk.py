@@ -151,7 +151,7 @@ def test_percent_and_underscore_are_text_in_a_name_search(desk):
 
 
 def test_an_overlong_query_is_refused_with_the_reason(desk):
-    from kiosk.checkin.service import find_contestants
+    from kiosk.checkin.roster import find_contestants
     from kiosk.errors import KioskError
 
     response = desk(query="x" * 2000)

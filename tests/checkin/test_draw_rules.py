@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from kiosk.checkin import draw
+from kiosk.checkin import verifiable_draw as draw
 
 
 def test_the_same_seed_and_entropy_give_the_same_result():

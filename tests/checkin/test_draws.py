@@ -9,12 +9,12 @@ from sqlalchemy import inspect, select, text
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.checkin import draw as rules
-from kiosk.checkin import draws, opening
+from kiosk.checkin import draw_stages, opening
+from kiosk.checkin import verifiable_draw as rules
 from kiosk.checkin.models import Draw1Assignment, Draw2Assignment, DrawRound
 from kiosk.errors import Conflict, ImportErrors
-from kiosk.lockdown.models import Station
 from kiosk.models import AuditEvent
+from kiosk.stations.models import Station
 
 JUDGE1, JUDGE2 = Actor("crypt1", "crypt1"), Actor("crypt2", "crypt2")
 EVENT = "测试赛事"
@@ -22,14 +22,14 @@ EVENT = "测试赛事"
 
 def run_stage(session, stage, entropy="3 1 4 1 5"):
     actor = JUDGE1 if stage == 1 else JUDGE2
-    committed = draws.commit(session, stage, actor=actor, now=clock.now())
-    draws.draw(session, stage, entropy, commitment=committed.commitment, actor=actor,
+    committed = draw_stages.commit(session, stage, actor=actor, now=clock.now())
+    draw_stages.draw(session, stage, entropy, commitment=committed.commitment, actor=actor,
                now=clock.now())
-    return draws.plaintext_mapping(session, stage).pairs
+    return draw_stages.plaintext_mapping(session, stage).pairs
 
 
 def seal(session, stage):
-    return draws.seal(session, stage, event_name=EVENT,
+    return draw_stages.seal(session, stage, event_name=EVENT,
                       actor=JUDGE1 if stage == 1 else JUDGE2, now=clock.now())
 
 
@@ -39,16 +39,16 @@ def test_only_checked_in_contestants_draw(event):
     assert len(pairs) == 9
     assert {p["id_number"] for p in pairs} == {p.id_number for p in event.people[:9]}
     assert len({p["contestant_no"] for p in pairs}) == 9
-    assert all(p["contestant_no"] in draws.stage_pool(event.session, 1) for p in pairs)
+    assert all(p["contestant_no"] in draw_stages.stage_pool(event.session, 1) for p in pairs)
 
 
 def test_a_draw_without_commitment_or_entropy_is_refused(event):
     event.checkin()
     with pytest.raises(Conflict):
-        draws.draw(event.session, 1, "1 2 3", commitment="", actor=JUDGE1, now=clock.now())
-    committed = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+        draw_stages.draw(event.session, 1, "1 2 3", commitment="", actor=JUDGE1, now=clock.now())
+    committed = draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now())
     with pytest.raises(Exception, match="entropy"):
-        draws.draw(event.session, 1, "   ", commitment=committed.commitment, actor=JUDGE1,
+        draw_stages.draw(event.session, 1, "   ", commitment=committed.commitment, actor=JUDGE1,
                    now=clock.now())
 
 
@@ -101,7 +101,7 @@ def test_the_sqlite_file_keeps_no_deleted_pairs(event, instance):
     event.checkin()
     run_stage(event.session, 1)
     # The seed is 32 random bytes found nowhere else: a perfect marker for erased content.
-    seed = draws.current_round(event.session, 1).seed
+    seed = draw_stages.current_round(event.session, 1).seed
     path = Path(instance.engine.url.database)
     wal = Path(str(path) + "-wal")
     assert seed in path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
@@ -145,8 +145,8 @@ def test_a_changed_sealed_record_is_detected(event):
     event.checkin()
     run_stage(event.session, 1)
     seal(event.session, 1)
-    with draws.write_transaction(event.session):
-        round_ = draws.current_round(event.session, 1)
+    with draw_stages.write_transaction(event.session):
+        round_ = draw_stages.current_round(event.session, 1)
         round_.ciphertext_sha256 = "0" * 64  # the printed hash no longer matches
     opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert not opened.verified and "SHA-256" in opened.problems[0]
@@ -155,11 +155,11 @@ def test_a_changed_sealed_record_is_detected(event):
 def test_a_redraw_before_the_seal_keeps_both_commitments_in_the_log(event):
     event.checkin()
     run_stage(event.session, 1, "1 1 1")
-    first = draws.current_round(event.session, 1).commitment
+    first = draw_stages.current_round(event.session, 1).commitment
     run_stage(event.session, 1, "2 2 2")
-    second = draws.current_round(event.session, 1).commitment
+    second = draw_stages.current_round(event.session, 1).commitment
     assert first != second
-    rounds = draws.history(event.session, 1)
+    rounds = draw_stages.history(event.session, 1)
     assert [r.status for r in rounds] == ["superseded", "drawn"]
     logged = " ".join(e.details for e in event.session.scalars(
         select(AuditEvent).where(AuditEvent.action.startswith("draw."))))
@@ -172,7 +172,7 @@ def test_no_redraw_after_the_seal(event):
     run_stage(event.session, 1)
     seal(event.session, 1)
     with pytest.raises(Conflict, match="sealed"):
-        draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+        draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now())
 
 
 def test_late_arrivals_before_and_after_the_seal_stay_verifiable(event):
@@ -180,12 +180,12 @@ def test_late_arrivals_before_and_after_the_seal_stay_verifiable(event):
     run_stage(event.session, 1)
     late_before = event.people[10]
     event.checkin(11)
-    number = draws.assign_late(event.session, 1, late_before.id_number, actor=JUDGE1,
+    number = draw_stages.assign_late(event.session, 1, late_before.id_number, actor=JUDGE1,
                                now=clock.now())
     seal(event.session, 1)
     late_after = event.people[11]
     event.checkin()
-    number_after = draws.assign_late(event.session, 1, late_after.id_number, actor=JUDGE1,
+    number_after = draw_stages.assign_late(event.session, 1, late_after.id_number, actor=JUDGE1,
                                      now=clock.now())
     assert number != number_after
     assert event.session.scalar(select(Draw1Assignment.id)) is None  # still nothing in plaintext
@@ -200,20 +200,21 @@ def test_physical_lots_refuse_duplicates_and_numbers_outside_the_pool(event):
     event.checkin(3)
     a, b, c = (p.id_number for p in event.people[:3])
     with pytest.raises(ImportErrors) as excinfo:
-        draws.draw_by_lots(event.session, 1, {a: "1", b: "1", c: "99"}, actor=JUDGE1,
+        draw_stages.draw_by_lots(event.session, 1, {a: "1", b: "1", c: "99"}, actor=JUDGE1,
                            now=clock.now())
     messages = [p.message for p in excinfo.value.problems]
     assert any("drawn already" in m for m in messages)
     assert any("not in the pool" in m for m in messages)
     assert event.session.query(DrawRound).count() == 0
-    draws.draw_by_lots(event.session, 1, {a: "1", b: "2", c: "012"}, actor=JUDGE1,
+    draw_stages.draw_by_lots(event.session, 1, {a: "1", b: "2", c: "012"}, actor=JUDGE1,
                        now=clock.now())
-    numbers = sorted(p["contestant_no"] for p in draws.plaintext_mapping(event.session, 1).pairs)
+    pairs = draw_stages.plaintext_mapping(event.session, 1).pairs
+    numbers = sorted(p["contestant_no"] for p in pairs)
     assert numbers == ["001", "002", "012"]
 
 
 def test_sealing_needs_a_registered_key(instance, session):
-    from kiosk.checkin.service import check_in, import_roster
+    from kiosk.checkin.roster import check_in, import_roster
     from tests.factories import id_number
 
     (person,) = import_roster(session, f"姓名,身份证号,组别\r\n甲,{id_number(1)},职工组\r\n"
@@ -246,7 +247,7 @@ def test_the_standard_age_tool_opens_the_sealed_record(event, tmp_path):
 def test_stage_two_draws_only_non_spare_stations(event):
     event.checkin()
     run_stage(event.session, 1)
-    with draws.write_transaction(event.session):
+    with draw_stages.write_transaction(event.session):
         spare = event.session.scalar(select(Station).where(Station.code == "A01"))
         spare.spare = True
     pairs = run_stage(event.session, 2)
@@ -257,13 +258,13 @@ def test_stage_two_draws_only_non_spare_stations(event):
 def test_entropy_entered_against_a_replaced_commitment_is_refused(event):
     """The entropy proves something only if it came after the commitment it was shown with."""
     event.checkin()
-    shown = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
-    replacing = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
+    shown = draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
+    replacing = draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
     with pytest.raises(Conflict, match="another commitment"):
-        draws.draw(event.session, 1, "6 6 6", commitment=shown, actor=JUDGE1, now=clock.now())
-    assert draws.current_round(event.session, 1).status == "committed"
-    draws.draw(event.session, 1, "6 6 6", commitment=replacing, actor=JUDGE1, now=clock.now())
-    assert draws.current_round(event.session, 1).status == "drawn"
+        draw_stages.draw(event.session, 1, "6 6 6", commitment=shown, actor=JUDGE1, now=clock.now())
+    assert draw_stages.current_round(event.session, 1).status == "committed"
+    draw_stages.draw(event.session, 1, "6 6 6", commitment=replacing, actor=JUDGE1, now=clock.now())
+    assert draw_stages.current_round(event.session, 1).status == "drawn"
 
 
 def test_the_entropy_of_a_superseded_round_is_refused(event):
@@ -271,11 +272,11 @@ def test_the_entropy_of_a_superseded_round_is_refused(event):
     seed to suit it."""
     event.checkin()
     run_stage(event.session, 1, "1 2 3")
-    committed = draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+    committed = draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now())
     with pytest.raises(Conflict, match="superseded"):
-        draws.draw(event.session, 1, " 1 2 3 ", commitment=committed.commitment, actor=JUDGE1,
+        draw_stages.draw(event.session, 1, " 1 2 3 ", commitment=committed.commitment, actor=JUDGE1,
                    now=clock.now())
-    assert draws.current_round(event.session, 1).status == "committed"
+    assert draw_stages.current_round(event.session, 1).status == "committed"
 
 
 def _dump(instance) -> dict[str, list[tuple]]:
@@ -309,15 +310,16 @@ def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(even
 
     event.checkin(8)
     run_stage(event.session, 1)
-    seeds = [draws.current_round(event.session, 1).seed]
+    seeds = [draw_stages.current_round(event.session, 1).seed]
     seal(event.session, 1)
     run_stage(event.session, 2, "2 7 1 8")
-    seeds.append(draws.current_round(event.session, 2).seed)
+    seeds.append(draw_stages.current_round(event.session, 2).seed)
     seal(event.session, 2)
     late = event.people[8]
     event.checkin(9)
-    number = draws.assign_late(event.session, 1, late.id_number, actor=JUDGE1, now=clock.now())
-    station = draws.assign_late(event.session, 2, number, actor=JUDGE2, now=clock.now())
+    number = draw_stages.assign_late(event.session, 1, late.id_number, actor=JUDGE1,
+                                     now=clock.now())
+    station = draw_stages.assign_late(event.session, 2, number, actor=JUDGE2, now=clock.now())
 
     keys = [event.keys["crypt1"], event.keys["crypt2"]]
     opened = {stage: opening.open_stage(event.session, stage, keys) for stage in (2, 1)}
@@ -326,7 +328,7 @@ def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(even
     stations = {a["contestant_no"]: a["station"] for a in opened[2].assignments}
     assert stations[numbers[late.id_number]] == station and numbers[late.id_number] == number
 
-    pools = [set(draws.stage_pool(event.session, 1)), set(draws.stage_pool(event.session, 2))]
+    pools = [set(draw_stages.stage_pool(event.session, stage)) for stage in (1, 2)]
     tables = _dump(instance)
     cells = [cell for rows in tables.values() for row in rows for cell in row]
     # 1. An order of pool items: the order late arrivals take the free ones. Only a sorted
@@ -337,7 +339,7 @@ def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(even
                 assert listed == sorted(listed), f"an order of free items is stored: {listed}"
     # 2. A seed that, with the public entropy, recomputes a permutation.
     opened_late = [json.loads(__import__("pyrage").decrypt(s.ciphertext, keys))
-                   for s in event.session.scalars(select(draws.SealedSupplement))]
+                   for s in event.session.scalars(select(draw_stages.SealedSupplement))]
     seeds += [bytes.fromhex(extra["seed"]) for extra in opened_late]
     assert len(seeds) == 4
     for seed in seeds:
@@ -372,8 +374,8 @@ def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(even
         for stage, seed, entropy in ((1, seeds[0], "3 1 4 1 5"), (2, seeds[1], "2 7 1 8")):
             value = "contestant_no" if stage == 1 else "station"
             held = {a[value] for a in opened[stage].assignments if not a["late"]}
-            left = rules.remaining(seed, entropy, stage, draws.stage_pool(event.session, stage),
-                                   held)
+            pool = draw_stages.stage_pool(event.session, stage)
+            left = rules.remaining(seed, entropy, stage, pool, held)
             assert len(left) > 1 and json.dumps(left).encode() not in raw
 
 
@@ -383,14 +385,15 @@ def test_a_late_draw_that_did_not_follow_its_own_seed_is_detected(event, monkeyp
     run_stage(event.session, 1)
     seal(event.session, 1)
     event.checkin(9)
-    honest = draws._late_draw
+    honest = draw_stages._late_draw
 
     def steered(stage, pool, used):
         seed, free, value = honest(stage, pool, used)
         return seed, free, next(item for item in free if item != value)
 
-    monkeypatch.setattr(draws, "_late_draw", steered)
-    draws.assign_late(event.session, 1, event.people[8].id_number, actor=JUDGE1, now=clock.now())
+    monkeypatch.setattr(draw_stages, "_late_draw", steered)
+    draw_stages.assign_late(event.session, 1, event.people[8].id_number, actor=JUDGE1,
+                            now=clock.now())
     opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert not opened.verified and "late draw 1" in " ".join(opened.problems)
 
@@ -403,29 +406,29 @@ SUPERVISOR = Actor("sup", "supervisor")
 def test_before_the_result_is_shown_a_redraw_is_as_before(event):
     event.checkin()
     run_stage(event.session, 1, "1 1 1")
-    assert draws.current_round(event.session, 1).shown_at is None
-    draws.commit(event.session, 1, actor=JUDGE1, now=clock.now())  # no co-signature asked
-    assert [r.status for r in draws.history(event.session, 1)] == ["superseded", "committed"]
+    assert draw_stages.current_round(event.session, 1).shown_at is None
+    draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now())  # no co-signature asked
+    assert [r.status for r in draw_stages.history(event.session, 1)] == ["superseded", "committed"]
 
 
 def test_once_shown_a_redraw_without_a_supervisor_and_a_reason_is_refused(event):
     event.checkin()
     run_stage(event.session, 1, "1 1 1")
-    shown = draws.show_result(event.session, 1, actor=SUPERVISOR, now=clock.now())
+    shown = draw_stages.show_result(event.session, 1, actor=SUPERVISOR, now=clock.now())
     round_ = shown.round
     assert round_.shown_at is not None and round_.shown_by == "sup"
     # Shown again: the first moment stays.
     first = round_.shown_at
-    draws.show_result(event.session, 1, actor=JUDGE1, now=clock.now())
-    assert draws.current_round(event.session, 1).shown_at == first
-    for redraw in (None, draws.Redraw(cosigner="", reason="entropy mistyped"),
-                   draws.Redraw(cosigner="sup", reason="  ")):
+    draw_stages.show_result(event.session, 1, actor=JUDGE1, now=clock.now())
+    assert draw_stages.current_round(event.session, 1).shown_at == first
+    for redraw in (None, draw_stages.Redraw(cosigner="", reason="entropy mistyped"),
+                   draw_stages.Redraw(cosigner="sup", reason="  ")):
         with pytest.raises(Conflict) as refused:
-            draws.commit(event.session, 1, actor=JUDGE1, now=clock.now(), redraw=redraw)
+            draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now(), redraw=redraw)
         assert "supervisor" in refused.value.message and "reason" in refused.value.message
     with pytest.raises(Conflict, match="supervisor"):
-        draws.draw_by_lots(event.session, 1, {}, actor=JUDGE1, now=clock.now())
-    assert draws.current_round(event.session, 1).id == round_.id  # nothing changed
+        draw_stages.draw_by_lots(event.session, 1, {}, actor=JUDGE1, now=clock.now())
+    assert draw_stages.current_round(event.session, 1).id == round_.id  # nothing changed
     logged = [e.action for e in event.session.scalars(select(AuditEvent))]
     assert logged.count("draw.result_shown") == 1
 
@@ -433,9 +436,9 @@ def test_once_shown_a_redraw_without_a_supervisor_and_a_reason_is_refused(event)
 def test_a_cosigned_redraw_after_the_result_was_shown_is_on_the_record_and_in_the_log(event):
     event.checkin()
     run_stage(event.session, 1, "1 1 1")
-    old = draws.show_result(event.session, 1, actor=JUDGE1, now=clock.now()).round
-    draws.commit(event.session, 1, actor=JUDGE1, now=clock.now(),
-                 redraw=draws.Redraw(cosigner="sup", reason="监督发现熵输错了"))
+    old = draw_stages.show_result(event.session, 1, actor=JUDGE1, now=clock.now()).round
+    draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now(),
+                 redraw=draw_stages.Redraw(cosigner="sup", reason="监督发现熵输错了"))
     assert old.status == "superseded" and old.redraw_reason == "监督发现熵输错了"
     assert old.redraw_cosigner == "sup" and old.superseded_at is not None
     event_ = event.session.scalar(select(AuditEvent).where(
@@ -443,8 +446,8 @@ def test_a_cosigned_redraw_after_the_result_was_shown_is_on_the_record_and_in_th
     details = json.loads(event_.details)
     assert details["reason"] == "监督发现熵输错了" and details["cosigned_by"] == "sup"
     assert details["shown_at"]
-    committed = draws.current_round(event.session, 1)
-    draws.draw(event.session, 1, "2 2 2", commitment=committed.commitment, actor=JUDGE1,
+    committed = draw_stages.current_round(event.session, 1)
+    draw_stages.draw(event.session, 1, "2 2 2", commitment=committed.commitment, actor=JUDGE1,
                now=clock.now())
-    mapping = draws.plaintext_mapping(event.session, 1)
+    mapping = draw_stages.plaintext_mapping(event.session, 1)
     assert [r.id for r in mapping.redraws] == [old.id]

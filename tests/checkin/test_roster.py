@@ -5,7 +5,7 @@ from openpyxl import Workbook
 
 from kiosk.checkin import idcard
 from kiosk.checkin.models import Contestant
-from kiosk.checkin.service import import_roster
+from kiosk.checkin.roster import import_roster
 from kiosk.errors import ImportErrors
 from tests.factories import id_number
 

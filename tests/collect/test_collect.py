@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.collect import service as collect
+from kiosk.collect import hand_ins as collect
 from kiosk.collect.models import HandIn
 from kiosk.crypto import load_verify_key
 from kiosk.judge_keys import add_judge_key
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 from tests.factories import issue_badge, make_stations
 
 CHIEF = Actor("chief", "chief")

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.collect import service as collect
+from kiosk.collect import hand_ins as collect
 from kiosk.collect.models import HandIn
-from kiosk.lockdown.models import Station
+from kiosk.stations.models import Station
 from tests.collect.test_collect import hall  # noqa: F401  (the fixture)
 from tests.conftest import csrf_from
 from tests.factories import login, make_stations, make_user

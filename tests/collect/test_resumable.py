@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from kiosk import clock
 from kiosk.audit import Actor
+from kiosk.collect import hand_ins as collect
 from kiosk.collect import resumable
-from kiosk.collect import service as collect
 from kiosk.collect.models import HandIn
 from kiosk.crypto import load_verify_key
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 from tests.collect.test_collect import hall  # noqa: F401  (the fixture)
 
 PIECE = resumable.PIECE_BYTES

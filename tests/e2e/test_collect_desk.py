@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.checkin import draws
+from kiosk.checkin import draw_stages
 from kiosk.checkin.models import Contestant
-from kiosk.checkin.service import check_in
+from kiosk.checkin.roster import check_in
 from kiosk.collect.models import HandIn
 from kiosk.instance import open_instance
-from kiosk.lockdown.models import Station
+from kiosk.stations.models import Station
 from tests.e2e.conftest import screenshot, served_demo, sign_in
 from tests.servers import cli
 
@@ -46,10 +46,10 @@ def _draw_six(path) -> list[str]:
         for person in session.scalars(select(Contestant).order_by(Contestant.id).limit(6)):
             check_in(session, person.id, staff_id=None, actor=SETUP, now=clock.now())
         for stage in (1, 2):
-            committed = draws.commit(session, stage, actor=SETUP, now=clock.now())
-            draws.draw(session, stage, "3 1 4 1 5", commitment=committed.commitment,
+            committed = draw_stages.commit(session, stage, actor=SETUP, now=clock.now())
+            draw_stages.draw(session, stage, "3 1 4 1 5", commitment=committed.commitment,
                        actor=SETUP, now=clock.now())
-            draws.seal(session, stage, event_name="e2e", actor=SETUP, now=clock.now())
+            draw_stages.seal(session, stage, event_name="e2e", actor=SETUP, now=clock.now())
         codes = list(session.scalars(select(Station.code).where(Station.occupied)
                                      .order_by(Station.code)))
     instance.engine.dispose()

@@ -202,7 +202,7 @@ def test_the_control_page_refuses_a_past_start_and_changes_or_cancels_a_schedule
 
 def test_the_board_refreshes_in_place_and_alarms_only_when_offline_matters(browser, day):
     from kiosk.instance import open_instance
-    from kiosk.lockdown.models import Station
+    from kiosk.stations.models import Station
     from tests.e2e.conftest import sign_in
 
     instance = open_instance(day["path"])

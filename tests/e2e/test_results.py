@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.checkin import draws
+from kiosk.checkin import draw_stages
 from kiosk.checkin.models import Contestant
-from kiosk.checkin.service import check_in
+from kiosk.checkin.roster import check_in
 from kiosk.instance import open_instance
-from kiosk.lockdown import phases
-from kiosk.lockdown.models import Station
+from kiosk.stations import phases
+from kiosk.stations.models import Station
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper
 from tests.e2e.conftest import screenshot, served_demo, sign_in
@@ -38,10 +38,10 @@ def _after_the_practical(path):
         for person in session.scalars(select(Contestant)).all():
             check_in(session, person.id, staff_id=None, actor=SETUP, now=clock.now())
         for stage in (1, 2):
-            committed = draws.commit(session, stage, actor=SETUP, now=clock.now())
-            draws.draw(session, stage, "4 2 6 1", commitment=committed.commitment,
+            committed = draw_stages.commit(session, stage, actor=SETUP, now=clock.now())
+            draw_stages.draw(session, stage, "4 2 6 1", commitment=committed.commitment,
                        actor=SETUP, now=clock.now())
-            draws.seal(session, stage, event_name="e2e", actor=SETUP, now=clock.now())
+            draw_stages.seal(session, stage, event_name="e2e", actor=SETUP, now=clock.now())
         phases.start(session, "theory", 20, actor=SETUP, now=clock.now())
         stations = list(session.scalars(select(Station).where(Station.occupied)
                                         .order_by(Station.code)))

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.checkin import draws
-from kiosk.lockdown import phases
-from kiosk.lockdown.models import Station
-from kiosk.results import service
+from kiosk.checkin import draw_stages
+from kiosk.results import mark_entry
+from kiosk.stations import phases
+from kiosk.stations.models import Station
 from kiosk.theory_exam.models import Sitting
 from tests.checkin.conftest import event  # noqa: F401  (the fixture)
 from tests.factories import make_user
@@ -36,18 +36,18 @@ class Day:
     def marks(self, marks: dict[str, str], entry: int | None = None) -> None:
         text = "赛位号,分数\n" + "".join(f"{code},{mark}\n" for code, mark in marks.items())
         for number in (entry,) if entry else (1, 2):
-            service.import_marks(self.session, text.encode(), "marks.csv", entry=number,
+            mark_entry.import_marks(self.session, text.encode(), "marks.csv", entry=number,
                                  full_marks=Decimal(85), actor=Actor(f"s{number}", "scorer"),
                                  now=clock.now())
 
 
 def _run(session, stage):
     actor = Actor(f"crypt{stage}", f"crypt{stage}")
-    committed = draws.commit(session, stage, actor=actor, now=clock.now())
-    draws.draw(session, stage, "2 7 1 8", commitment=committed.commitment, actor=actor,
+    committed = draw_stages.commit(session, stage, actor=actor, now=clock.now())
+    draw_stages.draw(session, stage, "2 7 1 8", commitment=committed.commitment, actor=actor,
                now=clock.now())
-    pairs = draws.plaintext_mapping(session, stage).pairs
-    draws.seal(session, stage, event_name="测试", actor=actor, now=clock.now())
+    pairs = draw_stages.plaintext_mapping(session, stage).pairs
+    draw_stages.seal(session, stage, event_name="测试", actor=actor, now=clock.now())
     return pairs
 
 
@@ -61,7 +61,7 @@ def day(event):  # noqa: F811
     phases.end(session, "theory", actor=CHIEF, now=clock.now())
     stations = sorted(truth)
     ids = dict(session.execute(select(Station.code, Station.id)).all())
-    with draws.write_transaction(session):
+    with draw_stages.write_transaction(session):
         for index, code in enumerate(stations):
             session.add(Sitting(station_id=ids[code], score=Decimal(60 + 3 * index),
                                 answered=100, time_used_s=600.0 + index, graded_at=clock.now()))

@@ -8,9 +8,9 @@ import pytest
 from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.errors import ImportErrors, KioskError
-from kiosk.lockdown import field
-from kiosk.lockdown.models import Incident
-from kiosk.results import service, totals
+from kiosk.field import incidents
+from kiosk.field.models import Incident
+from kiosk.results import mark_entry, totals
 from tests.factories import make_stations
 
 JUDGE = Actor("field1", "field")
@@ -20,13 +20,13 @@ JUDGE = Actor("field1", "field")
     ("８０", D(80)), ("８０．５", D("80.5")), (" ７２.２５ ", D("72.25")), ("80", D(80)),
     (".5", D("0.5"))])
 def test_full_width_marks_are_normalised(text, mark):
-    assert service.parse_mark(text) == mark
+    assert mark_entry.parse_mark(text) == mark
 
 
 @pytest.mark.parametrize("text", ["٨٠", "८०", "1e1", "1E+1", "+5", "80,5", "八十", "80分",
                                   "80.", "Infinity", "", "8 0"])
 def test_what_is_not_plain_digits_is_not_a_mark(text):
-    assert service.parse_mark(text) is None
+    assert mark_entry.parse_mark(text) is None
 
 
 @pytest.mark.parametrize(("text", "parsed"), [
@@ -37,7 +37,7 @@ def test_deductions_fold_full_width_and_refuse_the_rest(text, parsed):
 
 
 def _incident(session, deduction):
-    return field.note_incident(session, "A01", "携带手机", deduction=deduction, actor=JUDGE,
+    return incidents.note_incident(session, "A01", "携带手机", deduction=deduction, actor=JUDGE,
                                now=clock.now())
 
 
@@ -74,9 +74,9 @@ def test_an_imported_sheet_in_full_width_digits_is_stored_as_digits(session):
     make_stations(session, 2)
     text = "赛位号,分数,任务一,任务二\nA01,８０．５,５０,３０．５\nA02,٧٠,,\n"
     with pytest.raises(ImportErrors) as refused:  # another script's digits: a line N error
-        service.import_marks(session, text.encode(), "m.csv", entry=1, full_marks=D(85),
+        mark_entry.import_marks(session, text.encode(), "m.csv", entry=1, full_marks=D(85),
                              actor=Actor("s1", "scorer"), now=clock.now())
     assert [p.line for p in refused.value.problems] == [3]
-    service.import_marks(session, text.split("A02")[0].encode(), "m.csv", entry=1,
+    mark_entry.import_marks(session, text.split("A02")[0].encode(), "m.csv", entry=1,
                          full_marks=D(85), actor=Actor("s1", "scorer"), now=clock.now())
-    assert service.entry_marks(session, 1)["A01"][0] == D("80.5")
+    assert mark_entry.entry_marks(session, 1)["A01"][0] == D("80.5")

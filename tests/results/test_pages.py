@@ -42,9 +42,9 @@ def test_from_two_entries_to_the_signed_results_through_the_pages(people, day):
     # A bad mark is listed and nothing is saved.
     bad = post(sc2, "/results/entry/2", **{**marks, f"mark:{day.stations[1]}": "86"})
     assert day.stations[1] in bad.text and "86" in bad.text
-    from kiosk.results import service
+    from kiosk.results import mark_entry
 
-    assert service.entry_marks(day.session, 2) == {}
+    assert mark_entry.entry_marks(day.session, 2) == {}
     typed = {**marks, f"mark:{day.stations[0]}": "71.5"}
     post(sc2, "/results/entry/2", **typed)
     differences = boss.get("/results/differences").text
@@ -128,16 +128,16 @@ def test_a_scorekeeper_sees_only_their_own_entry_and_decides_nothing(people, day
 def test_a_full_width_mark_is_stored_as_digits_and_the_page_says_so(people, day):
     """A Chinese input method in full-width mode types ８０: stored as 80, and the page
     tells the scorekeeper what it kept; digits of another script are refused."""
-    from kiosk.results import service
+    from kiosk.results import mark_entry
 
     first, second = day.stations[0], day.stations[1]
     saved = post(people["sc1"], "/results/entry/1",
                  **{f"mark:{first}": "８０．５", f"mark:{second}": "72"})
     assert f"{first}：您输入的是 ８０．５，已按 80.5 保存。" in saved.text
     assert f'value="80.5" aria-label="{first}"' in saved.text
-    assert service.entry_marks(day.session, 1)[first][0] == 80.5
+    assert mark_entry.entry_marks(day.session, 1)[first][0] == 80.5
     refused = post(people["sc1"], "/results/entry/1", **{f"mark:{first}": "٨٠"})
-    assert "٨٠" in refused.text and service.entry_marks(day.session, 1)[first][0] == 80.5
+    assert "٨٠" in refused.text and mark_entry.entry_marks(day.session, 1)[first][0] == 80.5
 
 
 def test_typed_problems_stand_by_the_typed_form_and_the_other_entry_is_read_only(people, day):

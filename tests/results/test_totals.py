@@ -106,14 +106,14 @@ def test_the_theory_exam_must_be_over_before_totals(event):
 
 
 def test_marks_are_frozen_once_the_review_sample_is_drawn(day):
-    from kiosk.results import review, service
+    from kiosk.results import mark_entry, review
 
     day.marks(dict.fromkeys(day.stations, "70"))
     review.draw_sample(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
     with pytest.raises(Conflict, match="review"):
         day.marks({day.stations[0]: "71"}, entry=1)
     with pytest.raises(Conflict, match="review"):
-        service.resolve(day.session, day.stations[0], D(1), "x", actor=CHIEF, now=clock.now())
+        mark_entry.resolve(day.session, day.stations[0], D(1), "x", actor=CHIEF, now=clock.now())
     with pytest.raises(Conflict, match="review"):
         totals.add_deduction(day.session, day.stations[0], "5%", "违规", "王某", actor=CHIEF,
                              now=clock.now())
@@ -122,7 +122,7 @@ def test_marks_are_frozen_once_the_review_sample_is_drawn(day):
 def test_an_extended_station_keeps_the_theory_exam_open_for_the_totals(event):
     import time
 
-    from kiosk.lockdown import phases
+    from kiosk.stations import phases
 
     event.checkin()
     phases.start(event.session, "theory", 0.01, actor=CHIEF, now=clock.now())  # 0.6 s
@@ -139,7 +139,7 @@ def test_an_extended_station_keeps_the_theory_exam_open_for_the_totals(event):
 def test_a_theory_exam_that_ran_out_is_over_without_an_explicit_end(event):
     import time
 
-    from kiosk.lockdown import phases
+    from kiosk.stations import phases
 
     phases.start(event.session, "theory", 0.01, actor=CHIEF, now=clock.now())
     assert not totals.theory_over(event.session, clock.now())

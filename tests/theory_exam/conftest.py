@@ -8,9 +8,9 @@ import pytest
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 from kiosk.theory_exam.papers import SpecInput, set_spec
-from kiosk.theory_exam.service import import_bank
+from kiosk.theory_exam.question_bank import import_bank
 from tests.factories import issue_badge, make_stations
 
 CHIEF = Actor("chief", "chief")

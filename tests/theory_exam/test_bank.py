@@ -7,7 +7,7 @@ from openpyxl import Workbook
 
 from kiosk.errors import ImportErrors
 from kiosk.theory_exam.models import Question
-from kiosk.theory_exam.service import import_bank, read_bank
+from kiosk.theory_exam.question_bank import import_bank, read_bank
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 HEADER = "题型,题干,选项A,选项B,选项C,选项D,答案,分值,分类\n"

@@ -6,7 +6,7 @@ import pytest
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 from tests.servers import Client, Server
 
 

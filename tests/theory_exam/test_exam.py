@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.errors import Locked
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import AnswerEvent, Paper
 from tests.theory_exam.conftest import CHIEF, GRACE

@@ -41,7 +41,7 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, Locked, NotFound
 from kiosk.instance import fsync_dir
 from kiosk.judge_keys import recipients_for
-from kiosk.lockdown import phases
+from kiosk.stations import phases
 
 CHUNK = 1024 * 1024
 # Hashing and encrypting a large hand-in keeps a thread (and the interpreter lock, between
@@ -456,7 +456,7 @@ def hand_in_for_form(session: Session, token: str | None, station_id: int) -> Ha
 
 
 def _drawn(session: Session, station_id: int) -> bool:
-    from kiosk.lockdown.models import Station
+    from kiosk.stations.models import Station
 
     return bool(session.scalar(select(Station.occupied).where(Station.id == station_id)))
 
@@ -465,7 +465,7 @@ def require_expected(session: Session, station, *, confirmed: bool) -> None:
     """The desk takes a hand-in for a station nobody drew only once the judge has seen why
     and confirmed: a wrong pick in the list must not file someone's work under an empty seat
     (a contestant moved to a spare seat is the reason to confirm)."""
-    from kiosk.lockdown.models import StationSession
+    from kiosk.stations.models import StationSession
 
     if station.occupied or confirmed:
         return
@@ -603,20 +603,20 @@ def get_for_station(session: Session, receipt_no: str, station_id: int) -> HandI
 def _in_use():
     """A station from which a hand-in is expected: drawn (occupied), or signed in on a
     workstation (a contestant moved to a spare seat)."""
-    from kiosk.lockdown.models import Station, StationSession
+    from kiosk.stations.models import Station, StationSession
 
     return Station.occupied.is_(True) | Station.id.in_(select(StationSession.station_id))
 
 
 def stations_in_use(session: Session) -> list[str]:
-    from kiosk.lockdown.models import Station
+    from kiosk.stations.models import Station
 
     return list(session.scalars(select(Station.code).where(_in_use()).order_by(Station.code)))
 
 
 def stations_without_hand_in(session: Session) -> list[str]:
     """Stations in use that have handed in nothing (live, and at the end)."""
-    from kiosk.lockdown.models import Station
+    from kiosk.stations.models import Station
 
     return list(session.scalars(select(Station.code).where(
         Station.id.not_in(select(HandIn.station_id)), _in_use()).order_by(Station.code)))
@@ -631,14 +631,14 @@ def size_text(size: int) -> str:
 
 
 def hand_in_by_receipt(session: Session, receipt_no: str) -> tuple[HandIn, str] | None:
-    from kiosk.lockdown.models import Station
+    from kiosk.stations.models import Station
 
     return session.execute(select(HandIn, Station.code).join(
         Station, Station.id == HandIn.station_id).where(HandIn.receipt_no == receipt_no)).first()
 
 
 def recent_hand_ins(session: Session, limit: int = 50) -> list[tuple[HandIn, str]]:
-    from kiosk.lockdown.models import Station
+    from kiosk.stations.models import Station
 
     return list(session.execute(select(HandIn, Station.code).join(
         Station, Station.id == HandIn.station_id).order_by(HandIn.id.desc()).limit(limit)))

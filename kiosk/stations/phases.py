@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit, clock
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, Term
-from kiosk.lockdown.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, Station
+from kiosk.stations.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, Station
 
 MAX_MINUTES = 24 * 60
 # What people read for each state (translated where shown).

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event, select
 
 from kiosk import clock
-from kiosk.lockdown.guessing import BADGE_GUARD, GuessLimiter
 from kiosk.models import AuditEvent
+from kiosk.stations.guessing import BADGE_GUARD, GuessLimiter
 from tests.factories import issue_badge, make_stations
 
 FLOODER, HOME = "10.0.0.77", "10.0.0.5"
@@ -100,7 +100,7 @@ def test_a_correct_badge_from_another_address_still_signs_in_during_the_flood(
 
 
 def test_the_last_minute_is_written_by_the_timer_or_at_shutdown(app, frozen_clock):
-    from kiosk.lockdown.service import BadgeFailureFlusher
+    from kiosk.stations.sign_in import BadgeFailureFlusher
 
     flusher = BadgeFailureFlusher(app.extensions["kiosk"], app.extensions[BADGE_GUARD])
     client = app.test_client()

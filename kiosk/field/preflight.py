@@ -78,10 +78,10 @@ def _backup_check(instance: Instance) -> Check:
 
 def run(instance: Instance, *, expected_upload_mb: int | None = None) -> list[Check]:
     from kiosk.checkin.models import Contestant
-    from kiosk.lockdown.models import Station
     from kiosk.models import JudgeKey, StaffUser
     from kiosk.pdf import FontMissing, find_cjk_font
     from kiosk.serve import lan_addresses
+    from kiosk.stations.models import Station
     from kiosk.theory_exam.models import Paper, Question
 
     checks: list[Check] = []

@@ -4,7 +4,7 @@ Refusing such a guess inside Flask costs about a millisecond of the server's one
 (session cookie, JSON body, Babel, error handler), which a flooding workstation takes from every
 station's answer saves. Here, before Flask, the refusal is a dictionary lookup and a prepared
 answer: the same 429, error code, message (in the browser's language) and Retry-After as the
-service's. The service still decides every guess that gets through (kiosk.lockdown.service).
+service's. The service still decides every guess that gets through (kiosk.stations.sign_in).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from werkzeug.http import parse_cookie
 from kiosk import clock
 from kiosk.errors import N_
 from kiosk.i18n import DEFAULT_LOCALE, LANG_COOKIE, LOCALES, locale_gettext
-from kiosk.lockdown.guessing import BadgeGuard
+from kiosk.stations.guessing import BadgeGuard
 
 LOGIN_PATH = "/api/v1/station/login"
 # The service's message, word for word: the catalog has it once.

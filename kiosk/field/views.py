@@ -20,9 +20,12 @@ from flask import (
 
 from kiosk import clock, numbers
 from kiosk.errors import KioskError
+from kiosk.field import announcements, incidents, telemetry
+from kiosk.field import dashboard as board
+from kiosk.field.control import start_phase
 from kiosk.i18n import gettext, lazy_gettext
-from kiosk.lockdown import field, phases
-from kiosk.lockdown.models import PHASE_NAMES, Station
+from kiosk.stations import binding, phases
+from kiosk.stations.models import PHASE_NAMES, Station
 from kiosk.web import (
     current_actor,
     db,
@@ -50,7 +53,7 @@ def phase_name(name: str) -> str:
 @bp.app_template_global()
 def telemetry_name(kind: str) -> str:
     """What a workstation reported, in words (unknown kinds raw)."""
-    label = field.telemetry_label(kind)
+    label = telemetry.telemetry_label(kind)
     return gettext(label) if label else kind
 
 
@@ -68,12 +71,12 @@ def kiosk_page():
     if session.get("station_id"):
         station = db().get(Station, session["station_id"])
         try:
-            field.check_session(db(), session["station_id"], session.get("station_nonce"),
+            binding.check_session(db(), session["station_id"], session.get("station_nonce"),
                                 request.remote_addr or "?")
         except KioskError:
             session.clear()  # released by a field judge: back to the badge
             station = None
-    return _no_store(make_response(render_template("lockdown/kiosk.html", station=station)))
+    return _no_store(make_response(render_template("field/kiosk.html", station=station)))
 
 
 # ----------------------------------------------------------------------------- chief judge
@@ -88,11 +91,11 @@ def control():
             for name, row in rows.items()}
     settings = kiosk_instance().settings
     return render_template(
-        "lockdown/control.html", rows=rows, states=states, ends=ends,
+        "field/control.html", rows=rows, states=states, ends=ends,
         state_labels=phases.STATE_LABELS,
         default_minutes={"theory": settings.theory_minutes,
                          "practical": settings.practical_minutes},
-        announcements=field.recent_announcements(db(), limit=20),
+        announcements=announcements.recent_announcements(db(), limit=20),
         hall_url=url_for("kiosk.hall", token=kiosk_instance().hall_token(), _external=True))
 
 
@@ -108,14 +111,10 @@ def control_phase():
             at = None
             if form.get("at"):
                 at = datetime.fromisoformat(form["at"]).astimezone()
-            if name == "theory":
-                from kiosk.theory_exam.papers import ensure_papers
-
-                ensure_papers(db(), actor=current_actor(), now=now)
             before = phases.get_phase(db(), name)
             was = before.starts_at if before is not None and clock.phase_state(
                 phases.as_rule(before), now) == "scheduled" else None
-            row = phases.start(db(), name, minutes, actor=current_actor(), now=now, at=at)
+            row = start_phase(db(), name, minutes, actor=current_actor(), now=now, at=at)
             flash(_started_message(name, row, at, was), "success")
         elif action == "pause":
             phases.pause(db(), name, reason=form.get("reason", ""), actor=current_actor(),
@@ -160,12 +159,12 @@ def _started_message(name: str, row, at: datetime | None, was: datetime | None) 
 def announce():
     try:
         if request.form.get("withdraw"):
-            field.withdraw(db(), int(request.form["withdraw"]), actor=current_actor(),
+            announcements.withdraw(db(), int(request.form["withdraw"]), actor=current_actor(),
                            now=clock.now())
             flash(gettext("Withdrawn: the workstations stop showing it within 10 seconds."),
                   "success")
         else:
-            field.announce(db(), request.form.get("text", ""), actor=current_actor(),
+            announcements.announce(db(), request.form.get("text", ""), actor=current_actor(),
                            now=clock.now())
             flash(gettext("Announced: every workstation and the hall clock show it within "
                           "10 seconds."), "success")
@@ -180,7 +179,7 @@ def announce():
 @roles_required("field", "chief", "supervisor")
 def dashboard():
     now = clock.now()
-    rows, current = field.dashboard(db(), now)
+    rows, current = board.dashboard(db(), now)
     wanted = request.args.get("show", "")
     if wanted == "offline":
         rows = [r for r in rows if (r.occupied or r.last_seen) and not r.online]
@@ -188,7 +187,7 @@ def dashboard():
         rows = [r for r in rows if r.flags or r.incidents]
     elif wanted == "unused":
         rows = [r for r in rows if not r.occupied and r.last_seen is None]
-    return render_template("lockdown/dashboard.html", rows=rows, current=current, now=now,
+    return render_template("field/dashboard.html", rows=rows, current=current, now=now,
                            show=wanted)
 
 
@@ -199,8 +198,8 @@ def station_detail(code: str):
 
 
 def _station_page(code: str, typed):
-    station, telemetry, incidents, extensions = field.station_log(db(), code)
-    return render_template("lockdown/station.html", station=station, telemetry=telemetry,
+    station, telemetry, incidents, extensions = board.station_log(db(), code)
+    return render_template("field/station.html", station=station, telemetry=telemetry,
                            incidents=incidents, extensions=extensions, typed=typed)
 
 
@@ -212,11 +211,11 @@ def station_act(code: str):
     now = clock.now()
     try:
         if action == "release":
-            field.release(db(), code, actor=current_actor(), now=now)
+            binding.release(db(), code, actor=current_actor(), now=now)
             flash(gettext("Released: the station can sign in on another workstation."),
                   "success")
         elif action == "rebind":
-            field.rebind(db(), code, form.get("ip", ""), actor=current_actor(), now=now)
+            binding.rebind(db(), code, form.get("ip", ""), actor=current_actor(), now=now)
             flash(gettext("Binding saved."), "success")
         elif action == "extend":
             minutes = numbers.parse_minutes(form.get("minutes"))
@@ -225,11 +224,11 @@ def station_act(code: str):
             flash(gettext("%(station)s has %(m)s more minutes; its screen shows the new time.",
                           station=code, m=f"{minutes:g}"), "success")
         elif action == "early_finish":
-            field.early_finish(db(), code, actor=current_actor(), now=now,
+            incidents.early_finish(db(), code, actor=current_actor(), now=now,
                                phase_name=form.get("phase", "practical"))
             flash(gettext("Early finish recorded."), "success")
         elif action == "incident":
-            field.note_incident(db(), code, form.get("rule", ""), note=form.get("note", ""),
+            incidents.note_incident(db(), code, form.get("rule", ""), note=form.get("note", ""),
                                 deduction=form.get("deduction", ""), actor=current_actor(),
                                 now=now)
             flash(gettext("Incident recorded."), "success")
@@ -250,4 +249,4 @@ def hall(token: str):
     """大屏倒计时 for the projector: no login, the view link is the key (read-only)."""
     if not hmac.compare_digest(token, kiosk_instance().hall_token()):
         abort(404)
-    return _no_store(make_response(render_template("lockdown/hall.html")))
+    return _no_store(make_response(render_template("field/hall.html")))

@@ -3,7 +3,7 @@
 Anyone in the hall can send badge codes before signing in. A guess over its address's limit is
 refused here, before any query; a wrong code under the limit costs the one lookup that found it
 wrong, and is tallied here instead of written. The tally becomes one audit event per address and
-minute (kiosk.lockdown.service.flush_badge_failures), written when the minute is over: by the
+minute (kiosk.stations.sign_in.flush_badge_failures), written when the minute is over: by the
 next sign-in attempt, by the server's timer, or when the server stops.
 
 Thread-safe (one lock; each call is a few dictionary operations) and bounded: at most

@@ -93,7 +93,7 @@ def test_preflight_fails_on_what_would_stop_the_day(kiosk_instance):
 
 
 def test_preflight_wants_backups_on_a_second_disk(instance, tmp_path):
-    from kiosk.lockdown.preflight import _backup_check
+    from kiosk.field.preflight import _backup_check
 
     assert _backup_check(instance).status == "warn"  # backups/ inside the instance
     assert "second disk" in _backup_check(instance).detail

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from kiosk import audit, numbers, tabular
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
-from kiosk.lockdown.models import Station
 from kiosk.results.models import MarkEntry, MarkResolution
 from kiosk.results.totals import require_entry_open
+from kiosk.stations.models import Station
 
 SCORE_COLUMNS = {
     "station": ("赛位号", "工位号", "赛位", "station"),

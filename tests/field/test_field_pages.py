@@ -8,8 +8,9 @@ import pytest
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.lockdown import field, phases
-from kiosk.lockdown.models import Station, TelemetryEvent
+from kiosk.field import telemetry
+from kiosk.stations import binding, phases
+from kiosk.stations.models import Station, TelemetryEvent
 from tests.conftest import csrf_from
 from tests.factories import login, make_stations, make_user
 
@@ -34,16 +35,16 @@ def _act(client, code, **form):
 
 
 def test_every_telemetry_kind_has_a_label():
-    assert sorted(set(field.TELEMETRY_KINDS) | {field.REFUSED_WORKSTATION}) == \
-        sorted(field.TELEMETRY_LABELS)
-    assert field.telemetry_label("something_new") is None  # shown raw
+    assert sorted(set(telemetry.TELEMETRY_KINDS) | {binding.REFUSED_WORKSTATION}) == \
+        sorted(telemetry.TELEMETRY_LABELS)
+    assert telemetry.telemetry_label("something_new") is None  # shown raw
 
 
 def test_a_refused_workstation_reads_in_words_on_the_board_and_the_station(app):
     judge = _judge(app)
     with app.extensions["kiosk"].session() as session:
         a01 = session.query(Station).filter_by(code="A01").one()
-        session.add(TelemetryEvent(station_id=a01.id, kind=field.REFUSED_WORKSTATION,
+        session.add(TelemetryEvent(station_id=a01.id, kind=binding.REFUSED_WORKSTATION,
                                    at=clock.now(), detail="10.0.0.9 → 10.0.0.1"))
         session.add(TelemetryEvent(station_id=a01.id, kind="blur", at=clock.now(), detail=""))
         session.commit()

@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
-from kiosk.checkin import draw as rules
+from kiosk.checkin import verifiable_draw as rules
 from kiosk.checkin.models import (
     Contestant,
     ContestantNumber,
@@ -39,7 +39,7 @@ from kiosk.crypto import parse_recipient
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError
 from kiosk.judge_keys import recipients_for
-from kiosk.lockdown.models import Station
+from kiosk.stations.models import Station
 
 SEALED_FORMAT = "kiosk-sealed-draw-v1"
 SUPPLEMENT_FORMAT = "kiosk-sealed-supplement-v1"

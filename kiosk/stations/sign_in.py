@@ -1,13 +1,12 @@
-"""Stations, their badges and the workstation login. (Phases and deadlines: issue 5.)"""
+"""A station's badge (its QR token and typed fallback code, kept only as digests) and the
+workstation's sign-in with it."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import ipaddress
 import logging
-import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -18,15 +17,16 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, Forbidden, KioskError, TooManyAttempts, Unauthorized
-from kiosk.lockdown.guessing import BadgeGuard
-from kiosk.lockdown.models import Station
+from kiosk.errors import N_, Conflict, Forbidden, TooManyAttempts, Unauthorized
+from kiosk.stations.binding import claim, same_address
+from kiosk.stations.guessing import BadgeGuard
+from kiosk.stations.models import Station
 
 log = logging.getLogger(__name__)
 
 # The typed fallback code: letters and digits that survive being read off a badge and typed
 # (no 0/O/Q, 1/I/L, 5/S, 2/Z, 8/B, 6/G, U/V). 12 of 21 ≈ 53 bits: at 20 guesses a minute per
-# address (kiosk.lockdown.guessing), hopeless to guess; the QR text itself carries 136 bits.
+# address (kiosk.stations.guessing), hopeless to guess; the QR text itself carries 136 bits.
 FALLBACK_ALPHABET = "ACDEFGHJKMNPRTWXY3479"
 FALLBACK_LENGTH = 12
 QR_TOKEN_BYTES = 17  # 136 bits -> 28 base32 characters
@@ -114,8 +114,6 @@ def login_station(session: Session, token: str, *, badge_key: bytes, guard: Badg
         raise Unauthorized(N_("This badge code is not valid. Scan the badge again or type the "
                               "code printed under the QR code."))
     guard.accepted(address)
-    from kiosk.lockdown.field import same_address
-
     if station.workstation_ip and not same_address(station.workstation_ip, address):
         with write_transaction(session):
             audit.record(session, audit.Actor.station(station.code),
@@ -123,8 +121,6 @@ def login_station(session: Session, token: str, *, badge_key: bytes, guard: Badg
                          details={"address": address, "bound_to": station.workstation_ip})
         raise Forbidden(N_("Station %(station)s belongs to another workstation; ask a field "
                            "judge."), station=station.code)
-    from kiosk.lockdown.field import claim
-
     try:
         nonce = claim(session, station, current_nonce=current_nonce, address=address,
                       user_agent=user_agent, now=now)
@@ -191,33 +187,3 @@ class BadgeFailureFlusher(threading.Thread):
     def stop(self, now: datetime) -> int:
         self.stopped.set()
         return self.run_once(now, everything=True)
-
-
-def add_stations(session: Session, count: int, *, prefix: str, first_ip: str | None,
-                 actor: audit.Actor, now: datetime) -> list[Station]:
-    """Stations prefix01… after the highest existing number of that prefix."""
-    prefix = prefix.strip().upper()
-    if not re.fullmatch(r"[A-Z]{1,4}", prefix):
-        raise KioskError(N_("A station prefix is one to four letters, e.g. A."))
-    try:
-        ip = ipaddress.ip_address(first_ip) if first_ip else None
-    except ValueError as exc:
-        raise KioskError(N_("%(ip)s is not an IP address."), ip=first_ip) from exc
-    with write_transaction(session):
-        existing = {code for (code,) in session.execute(select(Station.code))}
-        width = max(2, len(str(count)))
-        numbers = [int(code[len(prefix):]) for code in existing
-                   if code.startswith(prefix) and code[len(prefix):].isdigit()]
-        start = max(numbers, default=0) + 1
-        created = []
-        for offset in range(count):
-            code = f"{prefix}{start + offset:0{width}d}"
-            station = Station(code=code, created_at=now,
-                              workstation_ip=str(ip + offset) if ip else None)
-            session.add(station)
-            created.append(station)
-        session.flush()
-        audit.record(session, actor, "stations.added", at=now,
-                     subject=f"{created[0].code}–{created[-1].code}" if created else "",
-                     details={"count": count, "first_ip": first_ip})
-    return created

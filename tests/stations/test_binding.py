@@ -4,7 +4,8 @@ import threading
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.lockdown import field
+from kiosk.field import announcements
+from kiosk.stations import binding
 from tests.conftest import csrf_from
 from tests.factories import issue_badge, login, make_stations, make_user
 
@@ -45,7 +46,7 @@ def test_the_second_browser_is_told_what_to_do_and_a_release_lets_it_in(app):
     # The same browser signing in again keeps its session.
     assert first.post("/api/v1/station/login", json={"token": badge.qr_token}).status_code == 200
     with app.extensions["kiosk"].session() as session:
-        field.release(session, "A01", actor=Actor("field", "field"), now=clock.now())
+        binding.release(session, "A01", actor=Actor("field", "field"), now=clock.now())
     assert first.get("/api/v1/exam/paper").status_code == 401  # the old browser is out
     assert first.get("/api/v1/clock").get_json()["signed_out"] is True
     assert second.post("/api/v1/station/login", json={"token": badge.qr_token}).status_code == 200
@@ -58,7 +59,7 @@ def test_binding_a_station_to_another_workstation(app):
     assert client.post("/api/v1/station/login", json={"token": badge.qr_token},
                        environ_base=here).status_code == 403
     with app.extensions["kiosk"].session() as session:
-        field.rebind(session, "A01", "10.9.9.2", actor=Actor("field", "field"), now=clock.now())
+        binding.rebind(session, "A01", "10.9.9.2", actor=Actor("field", "field"), now=clock.now())
     assert client.post("/api/v1/station/login", json={"token": badge.qr_token},
                        environ_base=here).status_code == 200
 
@@ -84,7 +85,7 @@ def test_field_judges_extend_record_incidents_and_early_finish(app):
     _badge(app)
     with app.extensions["kiosk"].session() as session:
         make_user(session, "field", username="judge2")
-        from kiosk.lockdown import phases
+        from kiosk.stations import phases
 
         phases.start(session, "practical", 120, actor=Actor("chief", "chief"), now=clock.now())
     judge = app.test_client()
@@ -104,12 +105,12 @@ def test_field_judges_extend_record_incidents_and_early_finish(app):
 
 def test_announcements_reach_the_clock_and_can_be_withdrawn(app, client):
     with app.extensions["kiosk"].session() as session:
-        item = field.announce(session, "请保存作品 <b>", actor=Actor("chief", "chief"),
+        item = announcements.announce(session, "请保存作品 <b>", actor=Actor("chief", "chief"),
                               now=clock.now())
     texts = [a["text"] for a in client.get("/api/v1/clock").get_json()["announcements"]]
     assert texts == ["请保存作品 <b>"]
     with app.extensions["kiosk"].session() as session:
-        field.withdraw(session, item.id, actor=Actor("chief", "chief"), now=clock.now())
+        announcements.withdraw(session, item.id, actor=Actor("chief", "chief"), now=clock.now())
     assert client.get("/api/v1/clock").get_json()["announcements"] == []
 
 
@@ -183,7 +184,7 @@ def test_a_rebound_station_refuses_its_old_workstation_at_once(app):
                       environ_base=old).status_code == 200
     assert kiosk.get("/api/v1/collect/mine", environ_base=old).status_code == 200
     with app.extensions["kiosk"].session() as session:
-        field.rebind(session, "A01", "10.9.9.2", actor=Actor("field", "field"), now=clock.now())
+        binding.rebind(session, "A01", "10.9.9.2", actor=Actor("field", "field"), now=clock.now())
     assert kiosk.get("/api/v1/collect/mine", environ_base=old).status_code == 401
 
 
@@ -215,5 +216,5 @@ def test_a_dual_stack_address_is_the_same_workstation(app):
                       environ_base=mapped).status_code == 200
     assert kiosk.get("/api/v1/collect/mine",
                      environ_base={"REMOTE_ADDR": "10.9.9.1"}).status_code == 200
-    assert field.same_address("fe80::1%eth0", "fe80::1")
-    assert not field.same_address("10.9.9.1", "10.9.9.2")
+    assert binding.same_address("fe80::1%eth0", "fe80::1")
+    assert not binding.same_address("10.9.9.1", "10.9.9.2")

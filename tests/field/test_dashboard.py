@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from kiosk import clock
 from kiosk.audit import Actor
-from kiosk.lockdown import field, phases
+from kiosk.field import dashboard
+from kiosk.stations import phases
 from tests.factories import login, make_stations, make_user
 
 
@@ -47,20 +48,20 @@ def test_a_drawn_station_offline_during_the_exam_is_an_alarm(app):
 
 
 def test_the_alarm_rule(now):
-    row = field.StationRow("A01", spare=False, occupied=True, bound_ip=None)
-    assert not field.offline_alarm(row, "not_started", now)
-    assert not field.offline_alarm(row, "scheduled", now)
-    assert field.offline_alarm(row, "running", now)
-    assert field.offline_alarm(row, "paused", now)
-    assert not field.offline_alarm(row, "ended", now)
+    row = dashboard.StationRow("A01", spare=False, occupied=True, bound_ip=None)
+    assert not dashboard.offline_alarm(row, "not_started", now)
+    assert not dashboard.offline_alarm(row, "scheduled", now)
+    assert dashboard.offline_alarm(row, "running", now)
+    assert dashboard.offline_alarm(row, "paused", now)
+    assert not dashboard.offline_alarm(row, "ended", now)
     row.deadline = now - timedelta(minutes=1)  # its time is over: gone home is fine
-    assert not field.offline_alarm(row, "running", now)
+    assert not dashboard.offline_alarm(row, "running", now)
     row.deadline, row.online = now + timedelta(minutes=1), True
-    assert not field.offline_alarm(row, "running", now)
-    spare = field.StationRow("A09", spare=True, occupied=False, bound_ip=None)
-    assert not field.offline_alarm(spare, "running", now)  # nobody was meant to be there
+    assert not dashboard.offline_alarm(row, "running", now)
+    spare = dashboard.StationRow("A09", spare=True, occupied=False, bound_ip=None)
+    assert not dashboard.offline_alarm(spare, "running", now)  # nobody was meant to be there
     spare.last_seen = now - timedelta(minutes=5)  # someone used it, and it dropped
-    assert field.offline_alarm(spare, "running", now)
+    assert dashboard.offline_alarm(spare, "running", now)
 
 
 def test_the_dashboard_has_no_meta_refresh_but_a_script_and_a_link(app):
@@ -80,10 +81,10 @@ STATES = ("not_started", "scheduled", "running", "paused", "ended")
 def test_an_alarm_only_for_a_seat_in_use_offline_while_its_time_runs(state, online, occupied,
                                                                      seen, deadline_in):
     now = clock.now()
-    row = field.StationRow("A01", spare=False, occupied=occupied, bound_ip=None, online=online,
+    row = dashboard.StationRow("A01", spare=False, occupied=occupied, bound_ip=None, online=online,
                            last_seen=now - timedelta(minutes=3) if seen else None,
                            deadline=None if deadline_in is None
                            else now + timedelta(seconds=deadline_in))
     time_runs = state in ("running", "paused") and (deadline_in is None or deadline_in >= 0)
-    assert field.offline_alarm(row, state, now) == (
+    assert dashboard.offline_alarm(row, state, now) == (
         not online and (occupied or seen) and time_runs)

@@ -11,7 +11,7 @@ from kiosk.errors import N_
 def register(main: click.Group) -> None:
     from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current
     from kiosk.i18n import cli_gettext as _
-    from kiosk.lockdown.models import PhaseRow
+    from kiosk.stations.models import PhaseRow
 
     @main.group("stations", help=N_("Workstation seats (赛位)."))
     def stations_group() -> None:
@@ -26,7 +26,7 @@ def register(main: click.Group) -> None:
                   "to the next address, and so on."))
     @json_option
     def stations_add(count: int, prefix: str, first_ip: str | None, as_json: bool) -> None:
-        from kiosk.lockdown.service import add_stations
+        from kiosk.stations.registry import add_stations
 
         instance = open_current()
         with instance.session() as session:
@@ -56,7 +56,8 @@ def register(main: click.Group) -> None:
         from datetime import datetime
 
         from kiosk.errors import KioskError
-        from kiosk.lockdown import phases
+        from kiosk.field.control import start_phase
+        from kiosk.stations import phases
 
         instance = open_current()
         settings = instance.settings
@@ -72,11 +73,7 @@ def register(main: click.Group) -> None:
                     except ValueError as exc:
                         raise KioskError(_("Not a time: %(at)s", at=at)) from exc
                     starts = starts if starts.tzinfo else starts.astimezone()
-                if name == "theory":
-                    from kiosk.theory_exam.papers import ensure_papers
-
-                    ensure_papers(session, actor=CLI_ACTOR, now=now)
-                row = phases.start(session, name, length, actor=CLI_ACTOR, now=now, at=starts)
+                row = start_phase(session, name, length, actor=CLI_ACTOR, now=now, at=starts)
             elif action == "pause":
                 row = phases.pause(session, name, reason=reason, actor=CLI_ACTOR, now=now)
             elif action == "resume":
@@ -106,7 +103,7 @@ def register(main: click.Group) -> None:
     @click.option("--reason", required=True, help=N_("e.g. 设备故障（非选手原因）"))
     @json_option
     def extend_command(station: str, minutes: float, reason: str, as_json: bool) -> None:
-        from kiosk.lockdown import phases
+        from kiosk.stations import phases
 
         instance = open_current()
         now = clock.now()
@@ -129,7 +126,7 @@ def register(main: click.Group) -> None:
     @click.argument("station")
     @json_option
     def stations_release(station: str, as_json: bool) -> None:
-        from kiosk.lockdown.field import release
+        from kiosk.stations.binding import release
 
         instance = open_current()
         with instance.session() as session:
@@ -144,7 +141,7 @@ def register(main: click.Group) -> None:
     @click.argument("ip", required=False, default="")
     @json_option
     def stations_bind(station: str, ip: str, as_json: bool) -> None:
-        from kiosk.lockdown.field import rebind
+        from kiosk.stations.binding import rebind
 
         instance = open_current()
         with instance.session() as session:
@@ -158,7 +155,7 @@ def register(main: click.Group) -> None:
     @click.argument("text")
     @json_option
     def announce_command(text: str, as_json: bool) -> None:
-        from kiosk.lockdown.field import announce
+        from kiosk.field.announcements import announce
 
         instance = open_current()
         with instance.session() as session:
@@ -177,7 +174,7 @@ def register(main: click.Group) -> None:
     def lockdown_kit(server: str, out: str) -> None:
         from pathlib import Path
 
-        from kiosk.lockdown.kit import write_kit
+        from kiosk.field.kit import write_kit
 
         for path in write_kit(server, Path(out)):
             click.echo(str(path))
@@ -189,7 +186,7 @@ def register(main: click.Group) -> None:
                   help=N_("Expected hand-in size per station (default: min(limit, 500))."))
     @json_option
     def preflight_command(expected_upload_mb: int | None, as_json: bool) -> None:
-        from kiosk.lockdown.preflight import run
+        from kiosk.field.preflight import run
 
         instance = open_current()
         checks = run(instance, expected_upload_mb=expected_upload_mb)

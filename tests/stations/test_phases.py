@@ -11,8 +11,8 @@ from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.cli import main
 from kiosk.errors import Conflict, KioskError
-from kiosk.lockdown import phases
 from kiosk.models import AuditEvent
+from kiosk.stations import phases
 from tests.conftest import csrf_from
 from tests.factories import login, make_user
 

@@ -1,0 +1,119 @@
+"""The field judges' dashboard (赛场监控): every station's state on one page; one station's log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiosk import clock
+from kiosk.collect.models import HandIn
+from kiosk.field.models import Incident
+from kiosk.stations import phases
+from kiosk.stations.models import EarlyFinish, Extension, Station, StationSession, TelemetryEvent
+from kiosk.stations.registry import station_by_code
+from kiosk.theory_exam.models import CurrentAnswer, Sitting
+
+ONLINE_WITHIN = timedelta(seconds=45)
+
+
+@dataclass
+class StationRow:
+    code: str
+    spare: bool
+    occupied: bool
+    bound_ip: str | None
+    online: bool = False
+    address: str | None = None
+    last_seen: datetime | None = None
+    answered: int = 0
+    submitted_at: datetime | None = None
+    extra_minutes: float = 0
+    deadline: datetime | None = None
+    flags: dict[str, int] = field(default_factory=dict)
+    last_flag_at: datetime | None = None
+    incidents: int = 0
+    early_finish: datetime | None = None
+    hand_ins: int = 0
+    last_hand_in: datetime | None = None
+    alarm: bool = False  # offline when it should be online: see offline_alarm
+
+
+def offline_alarm(row: StationRow, phase_state: str, now: datetime) -> bool:
+    """Is this station's being offline something a field judge must act on now? Only while the
+    phase runs (or is paused) and the station's own time is not over, for a station someone
+    sits at: drawn, or used today. Before the exam, stations that have not connected yet are
+    normal, and after it, gone home is normal."""
+    if row.online or phase_state not in ("running", "paused"):
+        return False
+    if row.deadline is not None and now > row.deadline:
+        return False
+    return row.occupied or row.last_seen is not None
+
+
+def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object]:
+    current = phases.current(session, now)
+    rule = phases.as_rule(current)
+    stations = list(session.scalars(select(Station).order_by(Station.code)))
+    rows = {s.id: StationRow(s.code, s.spare, s.occupied, s.workstation_ip) for s in stations}
+    for held in session.scalars(select(StationSession)):
+        row = rows.get(held.station_id)
+        if row:
+            row.online = now - held.last_seen <= ONLINE_WITHIN
+            row.address, row.last_seen = held.address, held.last_seen
+    for station_id, count in session.execute(
+            select(CurrentAnswer.station_id, func.count()).where(CurrentAnswer.choice.is_not(None))
+            .group_by(CurrentAnswer.station_id)):
+        if station_id in rows:
+            rows[station_id].answered = count
+    for station_id, submitted in session.execute(select(Sitting.station_id,
+                                                        Sitting.submitted_at)):
+        if station_id in rows:
+            rows[station_id].submitted_at = submitted
+    if current is not None:
+        for station_id, minutes in session.execute(
+                select(Extension.station_id, func.sum(Extension.minutes))
+                .where(Extension.phase_id == current.id).group_by(Extension.station_id)):
+            if station_id in rows:
+                rows[station_id].extra_minutes = float(minutes or 0)
+        for row in rows.values():
+            row.deadline = clock.station_deadline(
+                rule, [clock.Extension(row.extra_minutes)] if row.extra_minutes else [], now)
+        for station_id, at in session.execute(select(EarlyFinish.station_id, EarlyFinish.at)
+                                              .where(EarlyFinish.phase_id == current.id)):
+            if station_id in rows:
+                rows[station_id].early_finish = at
+    for station_id, kind, count, last in session.execute(
+            select(TelemetryEvent.station_id, TelemetryEvent.kind, func.count(),
+                   func.max(TelemetryEvent.at))
+            .group_by(TelemetryEvent.station_id, TelemetryEvent.kind)):
+        row = rows.get(station_id)
+        if row:
+            row.flags[kind] = count
+            row.last_flag_at = max(filter(None, [row.last_flag_at, last]))
+    for station_id, count in session.execute(select(Incident.station_id, func.count())
+                                             .group_by(Incident.station_id)):
+        if station_id in rows:
+            rows[station_id].incidents = count
+    for station_id, count, last in session.execute(
+            select(HandIn.station_id, func.count(), func.max(HandIn.received_at))
+            .group_by(HandIn.station_id)):
+        if station_id in rows:
+            rows[station_id].hand_ins, rows[station_id].last_hand_in = count, last
+    state = clock.phase_state(rule, now)
+    for row in rows.values():
+        row.alarm = offline_alarm(row, state, now)
+    return list(rows.values()), current
+
+
+def station_log(session: Session, code: str) -> tuple[Station, list, list, list]:
+    station = station_by_code(session, code)
+    telemetry = list(session.scalars(select(TelemetryEvent).where(
+        TelemetryEvent.station_id == station.id).order_by(TelemetryEvent.id.desc()).limit(200)))
+    incidents = list(session.scalars(select(Incident).where(Incident.station_id == station.id)
+                                     .order_by(Incident.id)))
+    extensions = list(session.scalars(select(Extension).where(Extension.station_id == station.id)
+                                      .order_by(Extension.id)))
+    return station, telemetry, incidents, extensions

@@ -1,1 +1,0 @@
-"""Phases and deadlines, station binding, single session, kiosk telemetry, browser policies."""
