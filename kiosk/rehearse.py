@@ -233,7 +233,7 @@ def _export(run: Rehearsal) -> str:
 
 
 def _scores(run: Rehearsal) -> str:
-    from kiosk.results import mark_entry, review, totals
+    from kiosk.results import mark_entry, review, submission
 
     instance = _instance(run)
     codes = [b.station for b in run.state["badges"]]
@@ -249,7 +249,7 @@ def _scores(run: Rehearsal) -> str:
                                     now=clock.now())
         for _, code in review.items(session):
             review.record_outcome(session, code, correct=True, actor=ACTOR, now=clock.now())
-        lock = totals.lock(session, theory_weight=weight, actor=ACTOR, now=clock.now())
+        lock = submission.lock(session, theory_weight=weight, actor=ACTOR, now=clock.now())
     return (f"two entries agree; review of {sample.top_count} + {sample.random_count} "
             f"stations; locked {lock.sha256[:12]}…")
 

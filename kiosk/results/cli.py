@@ -12,6 +12,7 @@ import click
 from kiosk import clock
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.errors import N_
+from kiosk.results import deductions, submission
 
 
 def theory_weight(instance) -> Decimal:
@@ -106,13 +107,13 @@ def register(main: click.Group) -> None:
     @instance_option
     @json_option
     def scores_list(as_json: bool) -> None:
-        from kiosk.results import totals
+        from kiosk.results import stages, totals
 
         instance = open_current()
         with instance.session() as session:
             current = totals.results(session, theory_weight=theory_weight(instance),
                                      now=clock.now())
-            stage = totals.stage(session)
+            stage = stages.stage(session)
         items = [r.to_json() for r in current]
 
         def text() -> str:
@@ -136,11 +137,10 @@ def register(main: click.Group) -> None:
     @json_option
     def scores_deduct(station: str, amount: str, reason: str, approved_by: str,
                       as_json: bool) -> None:
-        from kiosk.results import totals
 
         instance = open_current()
         with instance.session() as session:
-            row = totals.add_deduction(session, station, amount, reason, approved_by,
+            row = deductions.add_deduction(session, station, amount, reason, approved_by,
                                        actor=CLI_ACTOR, now=clock.now())
             data = {"id": row.id, "station": station.upper(), "unit": row.unit,
                     "amount": str(row.amount)}
@@ -153,10 +153,9 @@ def register(main: click.Group) -> None:
     @click.option("--reason", required=True)
     @json_option
     def scores_withdraw(deduction_id: int, reason: str, as_json: bool) -> None:
-        from kiosk.results import totals
 
         with open_current().session() as session:
-            totals.withdraw_deduction(session, deduction_id, reason, actor=CLI_ACTOR,
+            deductions.withdraw_deduction(session, deduction_id, reason, actor=CLI_ACTOR,
                                       now=clock.now())
         emit(as_json, {"withdrawn": deduction_id}, _("Withdrawn."))
 
@@ -165,11 +164,10 @@ def register(main: click.Group) -> None:
     @instance_option
     @json_option
     def scores_lock(as_json: bool) -> None:
-        from kiosk.results import totals
 
         instance = open_current()
         with instance.session() as session:
-            row = totals.lock(session, theory_weight=theory_weight(instance), actor=CLI_ACTOR,
+            row = submission.lock(session, theory_weight=theory_weight(instance), actor=CLI_ACTOR,
                               now=clock.now())
             data = {"sha256": row.sha256, "locked_at": clock.iso(row.locked_at)}
         emit(as_json, data, _("Results locked. SHA-256 %(sha)s", sha=data["sha256"]))
@@ -180,10 +178,9 @@ def register(main: click.Group) -> None:
     @click.option("--reason", required=True)
     @json_option
     def scores_unlock(reason: str, as_json: bool) -> None:
-        from kiosk.results import totals
 
         with open_current().session() as session:
-            totals.unlock(session, reason, actor=CLI_ACTOR, now=clock.now())
+            submission.unlock(session, reason, actor=CLI_ACTOR, now=clock.now())
         emit(as_json, {"unlocked": True}, _("Unlocked."))
 
     @main.group("review", help=N_("复核: the review sample, its outcomes and corrections."))

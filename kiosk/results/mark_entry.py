@@ -18,7 +18,7 @@ from kiosk import audit, numbers, tabular
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
 from kiosk.results.models import MarkEntry, MarkResolution
-from kiosk.results.totals import require_entry_open
+from kiosk.results.stages import require_entry_open
 from kiosk.stations.models import Station
 
 SCORE_COLUMNS = {

@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, KioskError, NotFound, NotReady, Problem
-from kiosk.results import totals
+from kiosk.errors import N_, Conflict, KioskError, NotReady, Problem
+from kiosk.results import stages, totals
 from kiosk.results.models import ReviewItem, ReviewSample
 from kiosk.stations.models import Station
+from kiosk.stations.registry import station_by_code
 
 TOP_SHARE = (3, 10)  # 30 %
 RANDOM_SHARE = (15, 100)  # at least 15 %
@@ -66,7 +67,7 @@ def draw_sample(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
     """Draw the sample from the totals as they stand; freezes score entry (see totals)."""
     totals.grade_theory(session, now)
     with write_transaction(session):
-        totals.require_entry_open(session)
+        stages.require_entry_open(session)
         current = totals.live_results(session, theory_weight=theory_weight, now=now,
                                       grade=False)
         problems = totals.missing_totals(current)
@@ -95,18 +96,8 @@ def draw_sample(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
 
 
 def _item(session: Session, code: str) -> tuple[ReviewItem | None, Station]:
-    station = session.scalar(select(Station).where(Station.code == code.strip().upper()))
-    if station is None:
-        raise NotFound(N_("No station %(station)s."), station=code)
+    station = station_by_code(session, code)
     return session.get(ReviewItem, station.id), station
-
-
-def _require_review_stage(session: Session) -> None:
-    current = totals.stage(session)
-    if current == "entry":
-        raise Conflict(N_("The review sample has not been drawn yet."))
-    if current == "locked":
-        raise Conflict(N_("The results are locked; nothing changes any more."))
 
 
 def record_outcome(session: Session, code: str, *, correct: bool, mark: Decimal | None = None,
@@ -117,7 +108,7 @@ def record_outcome(session: Session, code: str, *, correct: bool, mark: Decimal 
     if not correct and (mark is None or not note):
         raise KioskError(N_("An error needs the mark it should be and a note."))
     with write_transaction(session):
-        _require_review_stage(session)
+        stages.require_review_stage(session)
         item, station = _item(session, code)
         if item is None:
             raise Conflict(N_("Station %(station)s is not in the review sample."),
@@ -143,7 +134,7 @@ def correct(session: Session, code: str, mark: Decimal, reason: str, *, actor: a
     if not reason:
         raise KioskError(N_("A correction needs a reason."))
     with write_transaction(session):
-        _require_review_stage(session)
+        stages.require_review_stage(session)
         item, station = _item(session, code)
         if item is None:
             item = ReviewItem(station_id=station.id, why="chief")

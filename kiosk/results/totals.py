@@ -1,96 +1,28 @@
-"""Totals by station: the theory score converted to its weight, plus the practical mark, minus
-deductions; and the lock that submits them (赛位号评分结果提交) before anything is unsealed.
-
-Exact decimals throughout. The weighted theory score (score ÷ full marks × weight) is rounded
-half up to 0.01 once; percentage deductions are taken from that weighted theory plus the practical
-mark, summed, and rounded half up to 0.01 once; the total never goes below 0.
-
-The results move through three stages, each freezing what came before:
-entry (marks, differences, deductions) → review (the sample is drawn; only review outcomes and
-the chief judge's corrections change marks) → locked (a frozen copy; unsealing may begin).
-"""
+"""Results by station: the theory score, the practical mark, the deductions and the total
+(`results.arithmetic`), live before the lock and the frozen copy after it
+(`results.submission`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock, numbers
-from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, KioskError, NotFound, NotReady, Problem
+from kiosk import clock
+from kiosk.errors import N_, Problem
+from kiosk.results.arithmetic import compute_total
 from kiosk.results.models import (
     Deduction,
     MarkEntry,
     ResultsLock,
     ReviewItem,
-    ReviewSample,
-    UnsealedStage,
 )
 from kiosk.stations import phases
 from kiosk.stations.models import EarlyFinish, Station
-
-CENT = Decimal("0.01")
-HUNDRED = Decimal(100)
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-# ----------------------------------------------------------------------------- the arithmetic
-
-@dataclass(frozen=True)
-class Total:
-    theory_weighted: Decimal
-    deduction: Decimal
-    total: Decimal
-
-
-def compute_total(theory: Decimal, theory_full: Decimal, weight: Decimal, practical: Decimal,
-                  deductions: list[tuple[str, Decimal]]) -> Total:
-    """Pure. `deductions` are (unit, amount): ("percent", 5) takes 5 % of the total before
-    deductions; ("points", 2) takes 2 points."""
-    weighted = cents(theory / theory_full * weight) if theory_full > 0 and weight else Decimal(0)
-    before = weighted + practical
-    deducted = sum((before * amount / HUNDRED if unit == "percent" else amount
-                    for unit, amount in deductions), Decimal(0))
-    deducted = cents(deducted)
-    return Total(weighted, deducted, max(before - deducted, Decimal(0)).quantize(CENT))
-
-
-def parse_deduction(text: str) -> tuple[str, Decimal] | None:
-    """"5%" or "5 %" → ("percent", 5); "3" or "3.5" → ("points", 3.5); else None
-    (full-width forms normalised: `kiosk.numbers`)."""
-    return numbers.parse_deduction(text)
-
-
-# ----------------------------------------------------------------------------- stages
-
-def stage(session: Session) -> str:
-    """entry, review or locked."""
-    if session.scalar(select(ResultsLock.id)) is not None:
-        return "locked"
-    if session.scalar(select(ReviewSample.id)) is not None:
-        return "review"
-    return "entry"
-
-
-def require_entry_open(session: Session) -> None:
-    """Marks, resolutions and deductions change only before the review sample is drawn:
-    afterwards every change goes through the review, so the sample stays meaningful."""
-    current = stage(session)
-    if current == "review":
-        raise Conflict(N_("The review sample has been drawn: marks change only through the "
-                          "review now (a correction by the chief judge)."))
-    if current == "locked":
-        raise Conflict(N_("The results are locked; nothing changes any more."))
-
 
 # ----------------------------------------------------------------------------- station results
 
@@ -266,75 +198,6 @@ def results(session: Session, *, theory_weight: Decimal, now: datetime) -> list[
     return live_results(session, theory_weight=theory_weight, now=now)
 
 
-# ----------------------------------------------------------------------------- deductions
-
-def add_deduction(session: Session, station_code: str, text: str, reason: str, approved_by: str,
-                  *, actor: audit.Actor, now: datetime) -> Deduction:
-    parsed = parse_deduction(text)
-    if parsed is None:
-        raise KioskError(N_("%(value)s is not a deduction: give a percentage of the total "
-                            "(e.g. 5%%) or points (e.g. 2)."), value=text)
-    reason, approved_by = reason.strip(), approved_by.strip()
-    if not reason or not approved_by:
-        raise KioskError(N_("A deduction needs a reason and the name of whoever approved it."))
-    unit, amount = parsed
-    with write_transaction(session):
-        require_entry_open(session)
-        station = _station(session, station_code)
-        deduction = Deduction(station_id=station.id, unit=unit, amount=amount,
-                              reason=reason[:500], approved_by=approved_by[:64],
-                              entered_by=actor.name, entered_at=now)
-        session.add(deduction)
-        session.flush()
-        audit.record(session, actor, "deduction.added", at=now, subject=station.code,
-                     details={"id": deduction.id, "unit": unit, "amount": str(amount),
-                              "reason": reason[:500], "approved_by": approved_by[:64]})
-    return deduction
-
-
-def withdraw_deduction(session: Session, deduction_id: int, reason: str, *, actor: audit.Actor,
-                       now: datetime) -> None:
-    if not reason.strip():
-        raise KioskError(N_("Withdrawing a deduction needs a reason."))
-    with write_transaction(session):
-        require_entry_open(session)
-        deduction = session.get(Deduction, deduction_id)
-        if deduction is None:
-            raise NotFound(N_("No such deduction."))
-        code = session.get(Station, deduction.station_id).code
-        session.execute(delete(Deduction).where(Deduction.id == deduction_id))
-        audit.record(session, actor, "deduction.withdrawn", at=now, subject=code,
-                     details={"id": deduction_id, "unit": deduction.unit,
-                              "amount": str(deduction.amount), "reason": reason.strip()[:500]})
-
-
-def list_deductions(session: Session) -> list[tuple[Deduction, str]]:
-    return list(session.execute(select(Deduction, Station.code)
-                                .join(Station, Station.id == Deduction.station_id)
-                                .order_by(Station.code, Deduction.id)).all())
-
-
-def _station(session: Session, code: str) -> Station:
-    station = session.scalar(select(Station).where(Station.code == code.strip().upper()))
-    if station is None:
-        raise NotFound(N_("No station %(station)s."), station=code)
-    return station
-
-
-# ----------------------------------------------------------------------------- the lock
-
-def lock_problems(session: Session, current: list[StationResult]) -> list[Problem]:
-    """Why the results cannot be locked yet; empty when they can."""
-    from kiosk.results import review
-
-    problems: list[Problem] = []
-    if not current:
-        problems.append(Problem(None, N_("There are no results to lock.")))
-    problems += missing_totals(current)
-    problems += review.completion_problems(session)
-    return problems
-
-
 def missing_totals(current: list[StationResult]) -> list[Problem]:
     missing = [r.station for r in current if r.total is None]
     if not missing:
@@ -342,40 +205,3 @@ def missing_totals(current: list[StationResult]) -> list[Problem]:
     return [Problem(None, N_("No total yet for %(n)s stations: %(stations)s"),
                     {"n": len(missing), "stations": ", ".join(missing[:20])
                      + (" …" if len(missing) > 20 else "")})]
-
-
-def lock(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
-         now: datetime) -> ResultsLock:
-    """Submit the station-number results: freeze a copy and its SHA-256 (printed on the sheet
-    that the chief judge and the supervisor sign). Unsealing needs this."""
-    grade_theory(session, now)
-    with write_transaction(session):
-        if stage(session) == "locked":
-            raise Conflict(N_("The results are already locked."))
-        current = live_results(session, theory_weight=theory_weight, now=now, grade=False)
-        problems = lock_problems(session, current)
-        if problems:
-            raise NotReady(N_("The results cannot be locked yet:"), problems)
-        snapshot = json.dumps([r.to_json() for r in current], ensure_ascii=False,
-                              sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(snapshot.encode()).hexdigest()
-        row = ResultsLock(snapshot=snapshot, sha256=digest, locked_by=actor.name, locked_at=now)
-        session.add(row)
-        audit.record(session, actor, "results.locked", at=now,
-                     details={"sha256": digest, "stations": len(current)})
-    return row
-
-
-def unlock(session: Session, reason: str, *, actor: audit.Actor, now: datetime) -> None:
-    """Reopen the review, only while nothing is unsealed (names must not meet open marks)."""
-    if not reason.strip():
-        raise KioskError(N_("Unlocking needs a reason."))
-    with write_transaction(session):
-        row = session.scalar(select(ResultsLock))
-        if row is None:
-            raise Conflict(N_("The results are not locked."))
-        if session.scalar(select(UnsealedStage.stage)) is not None:
-            raise Conflict(N_("The draw records are being unsealed; the results stay locked."))
-        session.delete(row)
-        audit.record(session, actor, "results.unlocked", at=now,
-                     details={"sha256": row.sha256, "reason": reason.strip()[:500]})

@@ -15,7 +15,16 @@ from kiosk.checkpoints import checkpoint_for_print
 from kiosk.crypto import parse_identities
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
-from kiosk.results import final, mark_entry, review, totals, unsealing
+from kiosk.results import (
+    final,
+    mark_entry,
+    review,
+    stages,
+    submission,
+    totals,
+    unsealing,
+)
+from kiosk.results.deductions import add_deduction, list_deductions, withdraw_deduction
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
@@ -97,7 +106,7 @@ def _flash_error(exc: KioskError) -> None:
 def overview():
     session = db()
     now = clock.now()
-    stage = totals.stage(session)
+    stage = stages.stage(session)
     current = totals.results(session, theory_weight=_weight(), now=now)
     entries = {n: mark_entry.entry_marks(session, n) for n in (1, 2)}
     reviewed = {code: item for item, code in review.items(session)}
@@ -107,7 +116,7 @@ def overview():
                            progress=review.progress(session),
                            lock=(totals.locked_results(session) or (None,))[0],
                            opened=unsealing.opened(session),
-                           lock_problems=[p.render(gettext) for p in totals.lock_problems(
+                           lock_problems=[p.render(gettext) for p in submission.lock_problems(
                                session, current)] if stage == "review" else [])
 
 
@@ -159,7 +168,7 @@ def entry(entry: int):
     return render_template("results/entry.html", entry=entry, codes=codes,
                            marks=mark_entry.entry_marks(session, entry), problems=problems,
                            typed_problems=typed_problems, not_theirs=not_theirs,
-                           stage=totals.stage(session), full=_full(),
+                           stage=stages.stage(session), full=_full(),
                            typed=request.form if typed_problems else {})
 
 
@@ -182,7 +191,7 @@ def differences():
         return redirect(url_for("results.differences"))
     return render_template("results/differences.html",
                            differences=mark_entry.differences(session),
-                           stage=totals.stage(session))
+                           stage=stages.stage(session))
 
 
 @bp.route("/deductions", methods=["GET", "POST"])
@@ -196,11 +205,11 @@ def deductions():
         withdraw = form.get("withdraw", type=int)
         try:
             if withdraw is not None:
-                totals.withdraw_deduction(session, withdraw, form.get("reason", ""),
+                withdraw_deduction(session, withdraw, form.get("reason", ""),
                                           actor=current_actor(), now=clock.now())
                 flash(gettext("Withdrawn."), "success")
             else:
-                totals.add_deduction(session, form.get("station", ""), form.get("amount", ""),
+                add_deduction(session, form.get("station", ""), form.get("amount", ""),
                                      form.get("reason", ""), form.get("approved_by", ""),
                                      actor=current_actor(), now=clock.now())
                 flash(gettext("Deduction recorded."), "success")
@@ -208,9 +217,9 @@ def deductions():
             _flash_error(exc)
         return redirect(url_for("results.deductions"))
     return render_template("results/deductions.html",
-                           deductions=totals.list_deductions(session),
+                           deductions=list_deductions(session),
                            codes=list(totals.scored_station_ids(session).values()),
-                           stage=totals.stage(session))
+                           stage=stages.stage(session))
 
 
 @bp.route("/review", methods=["GET", "POST"])
@@ -244,7 +253,7 @@ def review_page():
                                                      now=clock.now())}
     return render_template("results/review.html", items=review.items(session),
                            progress=review.progress(session), results=current,
-                           stage=totals.stage(session))
+                           stage=stages.stage(session))
 
 
 @bp.post("/lock")
@@ -253,11 +262,11 @@ def lock():
     session = db()
     try:
         if request.form.get("action") == "unlock":
-            totals.unlock(session, request.form.get("reason", ""), actor=current_actor(),
+            submission.unlock(session, request.form.get("reason", ""), actor=current_actor(),
                           now=clock.now())
             flash(gettext("Unlocked."), "success")
         else:
-            row = totals.lock(session, theory_weight=_weight(), actor=current_actor(),
+            row = submission.lock(session, theory_weight=_weight(), actor=current_actor(),
                               now=clock.now())
             flash(gettext("Results locked. SHA-256 %(sha)s", sha=row.sha256), "success")
     except KioskError as exc:
@@ -304,7 +313,7 @@ def unseal():
     links = unsealing.links(session) if opened else {}
     return render_template("results/unseal.html", opened=opened, links=links,
                            next_stage=unsealing.next_stage(session),
-                           locked=totals.stage(session) == "locked",
+                           locked=stages.stage(session) == "locked",
                            problems={s: json.loads(r.problems or "[]")
                                      for s, r in opened.items()})
 

@@ -5,12 +5,12 @@ from decimal import Decimal as D
 
 import pytest
 
-from kiosk import clock
+from kiosk import clock, numbers
 from kiosk.audit import Actor
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.field import incidents
 from kiosk.field.models import Incident
-from kiosk.results import mark_entry, totals
+from kiosk.results import mark_entry
 from tests.factories import make_stations
 
 JUDGE = Actor("field1", "field")
@@ -33,7 +33,7 @@ def test_what_is_not_plain_digits_is_not_a_mark(text):
     ("５％", ("percent", D(5))), ("７．５%", ("percent", D("7.5"))), ("２", ("points", D(2))),
     ("abc%", None), ("%", None), ("5%%", None), ("٥%", None), ("1e1%", None)])
 def test_deductions_fold_full_width_and_refuse_the_rest(text, parsed):
-    assert totals.parse_deduction(text) == parsed
+    assert numbers.parse_deduction(text) == parsed
 
 
 def _incident(session, deduction):

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk import clock
+from kiosk.db import write_transaction
 from kiosk.errors import Conflict, KioskError, NotReady
-from kiosk.results import review, totals
+from kiosk.results import review, submission, totals
 from tests.results.conftest import CHIEF, SUPERVISOR, WEIGHT
 
 totals_strategy = st.dictionaries(
@@ -74,12 +75,12 @@ def test_a_clean_review_allows_the_lock(day):
     day.marks(dict.fromkeys(day.stations, "70"))
     _draw(day)
     with pytest.raises(NotReady, match="cannot be locked"):
-        totals.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
+        submission.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
     for _, code in review.items(day.session):
         review.record_outcome(day.session, code, correct=True, actor=SUPERVISOR,
                               now=clock.now())
     assert review.progress(day.session).total == 6  # no escalation
-    lock = totals.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
+    lock = submission.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
     assert len(lock.sha256) == 64
     with pytest.raises(Conflict, match="locked"):
         review.record_outcome(day.session, day.stations[0], correct=True, actor=SUPERVISOR,
@@ -103,7 +104,7 @@ def test_errors_over_5_percent_put_every_station_under_review(day):
     # 1 of 6 wrong (17 %): every one of the 12 stations is now to be reviewed.
     assert state.sample.full_review and state.total == 12 and state.pending == 6
     with pytest.raises(NotReady) as excinfo:
-        totals.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
+        submission.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
     rendered = " ".join(p.render() for p in excinfo.value.problems)
     assert "6 stations are still to be reviewed" in rendered
     assert "1 reported errors" in rendered
@@ -113,7 +114,7 @@ def test_errors_over_5_percent_put_every_station_under_review(day):
         if item.status == "pending":
             review.record_outcome(day.session, code, correct=True, actor=SUPERVISOR,
                                   now=clock.now())
-    totals.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
+    submission.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
     locked = {r.station: r for r in totals.locked_results(day.session)[1]}
     assert locked[wrong].practical == Decimal(72)
     assert locked[sampled[1]].practical == Decimal(70)
@@ -125,11 +126,11 @@ def test_the_locked_copy_does_not_move(day):
     for _, code in review.items(day.session):
         review.record_outcome(day.session, code, correct=True, actor=SUPERVISOR,
                               now=clock.now())
-    lock = totals.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
+    lock = submission.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
     # Even a change behind the service's back does not reach the locked results.
     from kiosk.theory_exam.models import Sitting
 
-    with totals.write_transaction(day.session):
+    with write_transaction(day.session):
         for sitting in day.session.query(Sitting):
             sitting.score = Decimal(0)
     after = totals.results(day.session, theory_weight=WEIGHT, now=clock.now())

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk import clock
+from kiosk import clock, numbers
 from kiosk.errors import Conflict, KioskError
-from kiosk.results import totals
+from kiosk.results import arithmetic, deductions, totals
 from tests.results.conftest import CHIEF, WEIGHT, Day
 
 D = Decimal
@@ -32,7 +32,7 @@ D = Decimal
     (D(0), D(100), D(1), [("points", D(5))], (D(0), D(5), D(0))),
 ])
 def test_totals_with_tricky_decimals(theory, full, practical, deductions, expected):
-    result = totals.compute_total(theory, full, WEIGHT, practical, deductions)
+    result = arithmetic.compute_total(theory, full, WEIGHT, practical, deductions)
     assert (result.theory_weighted, result.deduction, result.total) == expected
     assert result.total == result.total.quantize(D("0.01"))
 
@@ -40,15 +40,15 @@ def test_totals_with_tricky_decimals(theory, full, practical, deductions, expect
 @given(st.integers(0, 10000), st.integers(1, 10000), st.integers(0, 8500))
 def test_the_total_is_the_parts_to_the_cent(score, full, practical):
     theory, full, mark = D(score) / 100, D(full) / 100, D(practical) / 100
-    result = totals.compute_total(theory, full, WEIGHT, mark, [])
+    result = arithmetic.compute_total(theory, full, WEIGHT, mark, [])
     assert result.total == result.theory_weighted + mark
     assert abs(result.theory_weighted - theory / full * WEIGHT) <= D("0.005")
 
 
 def test_the_weight_is_configurable():
-    result = totals.compute_total(D(80), D(100), D(30), D(50), [])
+    result = arithmetic.compute_total(D(80), D(100), D(30), D(50), [])
     assert result.theory_weighted == D(24) and result.total == D(74)
-    assert totals.compute_total(D(80), D(100), D(0), D(50), []).total == D(50)
+    assert arithmetic.compute_total(D(80), D(100), D(0), D(50), []).total == D(50)
 
 
 @pytest.mark.parametrize(("text", "parsed"), [
@@ -56,7 +56,7 @@ def test_the_weight_is_configurable():
     ("2", ("points", D(2))), ("0", None), ("-1", None), ("101%", None), ("abc", None),
     ("1.234", None), ("", None)])
 def test_deductions_are_a_share_or_points(text, parsed):
-    assert totals.parse_deduction(text) == parsed
+    assert numbers.parse_deduction(text) == parsed
 
 
 def _results(day):
@@ -73,7 +73,7 @@ def test_station_results_combine_theory_marks_and_deductions(day):
     # No practical mark yet for the others: no total, and the reason is given.
     assert results[day.stations[2]].total is None
     assert results[day.stations[2]].problems == ("no agreed practical mark",)
-    totals.add_deduction(day.session, first, "10%", "损坏设备", "裁判长王某", actor=CHIEF,
+    deductions.add_deduction(day.session, first, "10%", "损坏设备", "裁判长王某", actor=CHIEF,
                          now=clock.now())
     assert _results(day)[first].deduction == D("8.15")
     assert _results(day)[first].total == D("73.35")
@@ -88,13 +88,13 @@ def test_a_disputed_mark_has_no_total(day):
 
 def test_a_deduction_needs_a_reason_and_an_approver(day):
     with pytest.raises(KioskError, match="reason"):
-        totals.add_deduction(day.session, day.stations[0], "5%", "", "王某", actor=CHIEF,
+        deductions.add_deduction(day.session, day.stations[0], "5%", "", "王某", actor=CHIEF,
                              now=clock.now())
     with pytest.raises(KioskError, match="reason"):
-        totals.add_deduction(day.session, day.stations[0], "5%", "违规", " ", actor=CHIEF,
+        deductions.add_deduction(day.session, day.stations[0], "5%", "违规", " ", actor=CHIEF,
                              now=clock.now())
     with pytest.raises(KioskError, match="not a deduction"):
-        totals.add_deduction(day.session, day.stations[0], "五", "违规", "王某", actor=CHIEF,
+        deductions.add_deduction(day.session, day.stations[0], "五", "违规", "王某", actor=CHIEF,
                              now=clock.now())
 
 
@@ -115,7 +115,7 @@ def test_marks_are_frozen_once_the_review_sample_is_drawn(day):
     with pytest.raises(Conflict, match="review"):
         mark_entry.resolve(day.session, day.stations[0], D(1), "x", actor=CHIEF, now=clock.now())
     with pytest.raises(Conflict, match="review"):
-        totals.add_deduction(day.session, day.stations[0], "5%", "违规", "王某", actor=CHIEF,
+        deductions.add_deduction(day.session, day.stations[0], "5%", "违规", "王某", actor=CHIEF,
                              now=clock.now())
 
 

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from kiosk import clock
 from kiosk.audit import Actor
 from kiosk.errors import Conflict, Forbidden, KioskError
-from kiosk.results import final, review, totals, unsealing
+from kiosk.results import final, review, submission, unsealing
 from tests.factories import make_checkpoint
 from tests.results.conftest import CHIEF, SUPERVISOR, WEIGHT
 
@@ -23,7 +23,7 @@ def locked(day, marks=None):
     for _, code in review.items(day.session):
         review.record_outcome(day.session, code, correct=True, actor=SUPERVISOR,
                               now=clock.now())
-    return totals.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
+    return submission.lock(day.session, theory_weight=WEIGHT, actor=CHIEF, now=clock.now())
 
 
 def open_layer(day, stage, role=None):
@@ -64,7 +64,7 @@ def test_layer_by_layer_by_its_own_judge_with_a_supervisor(day):
     with pytest.raises(Conflict, match="already open"):
         open_layer(day, 1)
     with pytest.raises(Conflict, match="unsealed"):
-        totals.unlock(day.session, "想改分", actor=CHIEF, now=clock.now())
+        submission.unlock(day.session, "想改分", actor=CHIEF, now=clock.now())
 
 
 def test_names_appear_nowhere_before_the_unsealing(day):
