@@ -71,6 +71,12 @@ if (box) {
     input.value = "";
   }
 
+  // The bar and the line under it, for the pieces and for the one request alike.
+  function showProgress(part) {
+    bar.value = percent(part);
+    status.textContent = msg("msgUploading", { p: bar.value, name: sending });
+  }
+
   // One request for the whole file: only where the pieces keep reaching a server that did not
   // open the upload (several servers without affinity).
   function sendWhole(file) {
@@ -78,9 +84,7 @@ if (box) {
     request.open("POST", `/api/v1/collect/upload?filename=${encodeURIComponent(file.name)}`);
     request.setRequestHeader("Content-Type", "application/octet-stream");
     request.upload.onprogress = (event) => {
-      if (!event.lengthComputable) return;
-      bar.value = percent(event.loaded / event.total);
-      status.textContent = msg("msgUploading", { p: bar.value, name: sending });
+      if (event.lengthComputable) showProgress(event.loaded / event.total);
     };
     request.onload = () => {
       let body = {};
@@ -119,13 +123,9 @@ if (box) {
     sending = file.name;
     refusal.hidden = true;
     bar.hidden = false;
-    bar.value = 0;
-    status.textContent = msg("msgUploading", { p: 0, name: sending });
+    showProgress(0);
     const result = await sendInPieces(file, { base: "/api/v1/collect/uploads" }, {
-      onProgress: (part) => {
-        bar.value = percent(part);
-        status.textContent = msg("msgUploading", { p: bar.value, name: sending });
-      },
+      onProgress: showProgress,
       onRetry: (part) => { status.textContent = msg("msgResuming", { p: percent(part), name: sending }); },
     });
     // The receipt only after the server's final 201: the file is fsynced and recorded.
