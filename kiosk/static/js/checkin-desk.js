@@ -1,6 +1,9 @@
 // The check-in desk: the scanner's field has the focus, for a scanner that types like a keyboard
 // and ends with Enter; an ID checks in at once. Names go in their own field (the scanner's is a
 // password field, which no input method can type Chinese into); a name lists the matches.
+import { messages } from "./format.js";
+import { csrfToken, fetchFresh, jsonBody, sendJSON } from "./requests.js";
+
 const desk = document.querySelector("[data-desk]");
 const form = desk.querySelector("[data-scan-form]");
 const input = desk.querySelector("[data-scan-input]");
@@ -8,16 +11,12 @@ const nameForm = desk.querySelector("[data-name-form]");
 const nameInput = desk.querySelector("[data-name-input]");
 const result = desk.querySelector("[data-result]");
 const matches = desk.querySelector("[data-matches]");
-const csrf = document.querySelector("meta[name=csrf-token]").content;
-const msg = (name) => desk.dataset[name];
+const csrf = csrfToken();
+const msg = messages(desk);
 
 async function post(url, body) {
-  const response = await fetch(url, {
-    method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-    body: JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => ({}));
+  const response = await sendJSON("POST", url, body, { "X-CSRFToken": csrf });
+  const data = await jsonBody(response);
   if (!response.ok) throw new Error(data.message || String(response.status));
   return data;
 }
@@ -45,7 +44,7 @@ function showPerson(data) {
   text.append(el("div", "person-meta", `${person.organization} · ${person.group}`));
   text.append(el("div", "person-id", person.id_number));
   const status = data.already
-    ? msg("msgAlready").replace("%(time)s", data.at).replace("%(by)s", data.by)
+    ? msg("msgAlready", { time: data.at, by: data.by })
     : `${msg("msgOk")} ${data.at}`;
   text.append(el("div", "person-status", status));
   if (!data.already) {
@@ -68,7 +67,7 @@ function showMatches(list) {
     if (person.checked_in_at) {
       button.classList.add("checked");
       button.append(" ", el("span", "match-checked",
-                            msg("msgChecked").replace("%(time)s", person.checked_in_time)));
+                            msg("msgChecked", { time: person.checked_in_time })));
     }
     button.addEventListener("click", () => scan({ contestant_id: person.id }));
     matches.append(button);
@@ -127,7 +126,7 @@ function updateCounts(counts) {
 
 async function refreshCounts() {
   try {
-    const response = await fetch("/checkin/counts", { credentials: "same-origin", cache: "no-store" });
+    const response = await fetchFresh("/checkin/counts");
     if (response.ok) updateCounts(await response.json());
   } catch (error) { /* the next poll will try again */ }
 }

@@ -1,13 +1,16 @@
-// The collection desk: the file from the USB stick goes in pieces, like the kiosk's hand-in
+// The collection desk: the file from the USB stick goes in pieces, like the station's hand-in
 // (pieces.js), on the desk's own staff routes with the page's CSRF token.
 // One form is one hand-in: a second press while it is sending does nothing, and the form's
 // token makes the server answer a repeat with the first receipt (kiosk/collect/views.py).
 // A station nobody drew is taken only after the judge read the server's warning and confirmed.
+import { messages, percent } from "./format.js";
 import { sendInPieces } from "./pieces.js";
+import { csrfToken } from "./requests.js";
 
 const box = document.querySelector("[data-desk-upload]");
 if (box) {
-  const csrf = document.querySelector("meta[name=csrf-token]").content;
+  const csrf = csrfToken();
+  const msg = messages(box);
   const status = box.querySelector("[data-status]");
   const bar = box.querySelector("[data-progress]");
   const button = box.querySelector("[data-send]");
@@ -23,20 +26,19 @@ if (box) {
   });
 
   const handIn = (file, station, confirm) => {
-    const base = `station=${station}&form_token=${token}`;
     return sendInPieces(file, {
-      open: () => `/collect/uploads?${base}${confirm ? "&confirm=1" : ""}&filename=${encodeURIComponent(file.name)}&size=${file.size}`,
-      piece: (id, offset) => `/collect/uploads/${encodeURIComponent(id)}?station=${station}&offset=${offset}`,
-      state: (id) => `/collect/uploads/${encodeURIComponent(id)}?station=${station}`,
+      base: "/collect/uploads",
+      query: `station=${station}`,
+      openQuery: `form_token=${token}${confirm ? "&confirm=1" : ""}`,
     }, {
       headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-      onProgress: (part) => { bar.value = Math.floor(part * 100); },
-      onRetry: () => { status.textContent = box.dataset.msgResuming; },
+      onProgress: (part) => { bar.value = percent(part); },
+      onRetry: () => { status.textContent = msg("msgResuming"); },
     });
   };
 
   const done = (receipt) => {
-    status.textContent = box.dataset.msgDone.replace("%(station)s", receipt.station).replace("%(no)s", receipt.receipt_no);
+    status.textContent = msg("msgDone", { station: receipt.station, no: receipt.receipt_no });
     // A new form (and token) for the next hand-in; the page says what was received.
     setTimeout(() => window.location.assign(`/collect?received=${encodeURIComponent(receipt.receipt_no)}`), 1500);
   };
@@ -44,11 +46,11 @@ if (box) {
   button.addEventListener("click", async () => {
     if (busy) return;
     const file = box.querySelector("[data-file]").files[0];
-    if (!file) { status.textContent = box.dataset.msgChoose; return; }
+    if (!file) { status.textContent = msg("msgChoose"); return; }
     const station = encodeURIComponent(box.querySelector("[data-station]").value);
     busy = true;
     button.disabled = true;
-    status.textContent = box.dataset.msgSending;
+    status.textContent = msg("msgSending");
     bar.hidden = false;
     bar.value = 0;
     let result = await handIn(file, station, false);
@@ -68,7 +70,7 @@ if (box) {
       done(receipt);
       return; // stays disabled until the page reloads with a new form
     }
-    status.textContent = result.cancelled ? box.dataset.msgCancelled
+    status.textContent = result.cancelled ? msg("msgCancelled")
       : (result.body && result.body.message) || String(result.status);
     busy = false;
     button.disabled = false;

@@ -1,6 +1,9 @@
 // The field judges' dashboard updates itself in place: the rows are fetched again and swapped,
 // so the judge keeps the scroll position and the focused link (a meta refresh lost both, and
 // axe counts it as a violation). Without scripts, the page offers a refresh link instead.
+import { interpolate } from "./format.js";
+import { fetchFresh } from "./requests.js";
+
 const board = document.querySelector("[data-live-board]");
 
 function focusKey(element) {
@@ -18,12 +21,12 @@ async function refresh() {
   const stale = board.querySelector("[data-stale]");
   let html;
   try {
-    const response = await fetch(location.href, { cache: "no-store", credentials: "same-origin" });
+    const response = await fetchFresh(location.href);
     if (!response.ok || response.redirected) throw new Error(`dashboard ${response.status}`);
     html = await response.text();
   } catch {
     const at = board.querySelector("[data-updated-at]").textContent;
-    stale.textContent = board.dataset.staleText.replace("%(t)s", at);
+    stale.textContent = interpolate(board.dataset.staleText, { t: at });
     return;
   }
   const fresh = new DOMParser().parseFromString(html, "text/html");

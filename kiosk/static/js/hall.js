@@ -1,24 +1,12 @@
 // 大屏倒计时: the phase, the remaining time readable from the back of the room, the time of day
 // (labelled, smaller, another colour: the two are never mistaken), the latest announcement.
-import { ServerClock, formatUTC } from "./server-clock.js";
+import { countdown, interpolate } from "./format.js";
+import { POLL_MS, ServerClock, TICK_MS } from "./server-clock.js";
 
 const root = document.querySelector("[data-hall]");
 const clock = new ServerClock();
 const label = (name) => root.dataset[`label${name[0].toUpperCase()}${name.slice(1)}`] || name;
 let state = null;
-
-function format(ms) {
-  const total = Math.max(0, Math.ceil(ms / 1000));
-  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
-  const pad = (n) => String(n).padStart(2, "0");
-  return h ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
-}
-
-// A moment as the hall's wall clock shows it (the server's zone), hours and minutes.
-function wallTime(iso) {
-  const zoneMinutes = (clock.last && clock.last.server_utc_offset_minutes) || 0;
-  return formatUTC(new Date(Date.parse(iso) + zoneMinutes * 60000)).slice(0, 5);
-}
 
 async function poll() {
   try { state = await clock.poll(); } catch { return; }
@@ -64,11 +52,12 @@ function tick() {
   if (phaseState === "running" || phaseState === "paused") {
     const remaining = new Date(state.phase_ends_at) - now;
     show(phaseState === "paused" ? `${name} · ${label("paused")}` : name,
-      remaining > 0 ? label("remaining") : label("over"), format(remaining));
+      remaining > 0 ? label("remaining") : label("over"), countdown(remaining));
     root.classList.toggle("urgent", remaining < 15 * 60000);
   } else if (phaseState === "scheduled") {
-    show(`${name} · ${label("starts").replace("%(t)s", wallTime(state.phase_starts_at))}`,
-      label("untilStart"), format(new Date(state.phase_starts_at) - now));
+    const startsAt = new Date(state.phase_starts_at);
+    show(`${name} · ${interpolate(label("starts"), { t: clock.wallTime(startsAt, { seconds: false }) })}`,
+      label("untilStart"), countdown(startsAt - now));
     root.classList.remove("urgent");
   } else {
     // After the end the box says so (时间到 · 已结束), as for a phase run past its end.
@@ -79,6 +68,6 @@ function tick() {
 }
 
 poll();
-setInterval(poll, 5000);
-setInterval(tick, 250);
+setInterval(poll, POLL_MS);
+setInterval(tick, TICK_MS);
 document.addEventListener("dblclick", () => document.documentElement.requestFullscreen?.());

@@ -2,6 +2,7 @@
 // server's piece_bytes at its offset. After a dropped network the server's offset decides where
 // to go on, so nothing is sent twice needlessly and a large file never restarts from zero; only
 // an upload the server no longer holds (404: restarted, idle too long) starts again.
+import { statusAndBody } from "./requests.js";
 
 const RETRY_MS = [500, 1000, 2000, 4000, 5000];
 // An upload lost this many times in a row means the pieces reach a server that did not open it
@@ -10,19 +11,27 @@ const RESTARTS = 2;
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
-async function answer(response) {
-  let body = {};
-  try { body = await response.json(); } catch { /* not JSON */ }
-  return { status: response.status, body };
+const joined = (...params) => params.filter(Boolean).join("&");
+
+// The three routes of an upload at `base` (the station's /api/v1/collect/uploads, the desk's
+// /collect/uploads): POST base?…&filename&size opens it, PUT base/<id>?…&offset feeds it, GET
+// base/<id> asks how far it got. `query` goes on all three, `openQuery` on the opening only.
+function routes(file, { base, query = "", openQuery = "" }) {
+  return {
+    open: () => `${base}?${joined(query, openQuery, `filename=${encodeURIComponent(file.name)}&size=${file.size}`)}`,
+    piece: (id, offset) => `${base}/${encodeURIComponent(id)}?${joined(query, `offset=${offset}`)}`,
+    state: (id) => `${base}/${encodeURIComponent(id)}${query ? `?${query}` : ""}`,
+  };
 }
 
-// urls: { open: () => url, piece: (id, offset) => url, state: (id) => url }
+// at: { base, query, openQuery } (see routes); onProgress and onRetry get the share sent (0 to 1).
 // returns { ok: true, body: receipt } | { ok: false, status, body, lost }
-export async function sendInPieces(file, urls, { headers = {}, onProgress = () => {}, onRetry = () => {} } = {}) {
+export async function sendInPieces(file, at, { headers = {}, onProgress = () => {}, onRetry = () => {} } = {}) {
+  const urls = routes(file, at);
   const send = (method, url, body) => fetch(url, {
     method, body, credentials: "same-origin", cache: "no-store",
     headers: body === undefined ? headers : { ...headers, "Content-Type": "application/octet-stream" },
-  }).then(answer);
+  }).then(statusAndBody);
   let upload = null;
   let offset = 0;
   let restarts = 0;

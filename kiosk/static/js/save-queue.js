@@ -5,6 +5,8 @@
 // or reconnect the waiting choices are replayed in seq order. The server ignores an older seq,
 // so a late replay can never overwrite a newer answer.
 
+import { sendJSON, statusAndBody } from "./requests.js";
+
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 export class SaveQueue {
@@ -139,13 +141,5 @@ export class SaveQueue {
 
 // The HTTP side, kept apart so that the queue can be tested with a fake.
 export async function sendAnswer(qid, choice, seq) {
-  const response = await fetch(`/api/v1/exam/answers/${encodeURIComponent(qid)}`, {
-    method: "PUT",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ choice, seq }),
-  });
-  let body = {};
-  try { body = await response.json(); } catch { /* an empty or HTML body: status says enough */ }
-  return { status: response.status, body };
+  return statusAndBody(await sendJSON("PUT", `/api/v1/exam/answers/${encodeURIComponent(qid)}`, { choice, seq }));
 }

@@ -1,12 +1,19 @@
 // The server's clock, as seen from a workstation whose own clock may be minutes or hours wrong.
 // Each poll measures offset = server_time - local midpoint of the request; the page shows
 // local time + offset, so a wrong workstation clock never changes what the contestant sees.
+import { formatUTC } from "./format.js";
+import { fetchFresh } from "./requests.js";
+
+// How often a screen asks (a station's poll is also its heartbeat: kiosk/api.py) and redraws.
+export const POLL_MS = 5000;
+export const TICK_MS = 250;
+
 export class ServerClock {
   constructor() { this.offsetMs = 0; this.synced = false; this.last = null; }
 
   async poll(url = "/api/v1/clock") {
     const sentAt = Date.now();
-    const response = await fetch(url, { cache: "no-store", credentials: "same-origin" });
+    const response = await fetchFresh(url);
     const receivedAt = Date.now();
     if (!response.ok) throw new Error(`clock ${response.status}`);
     const body = await response.json();
@@ -23,14 +30,12 @@ export class ServerClock {
 
   now() { return new Date(Date.now() + this.offsetMs); }
 
-  // Wall-clock time in the hall's zone (the server's), whatever zone the workstation is set to.
-  wallClock() {
+  // A moment as the hall's wall clock shows it (the server's zone), whatever zone the
+  // workstation is set to: hh:mm:ss, or hh:mm with { seconds: false }.
+  wallTime(date, { seconds = true } = {}) {
     const zoneMinutes = this.last ? this.last.server_utc_offset_minutes || 0 : 0;
-    return formatUTC(new Date(this.now().getTime() + zoneMinutes * 60000));
+    return formatUTC(new Date(date.getTime() + zoneMinutes * 60000), { seconds });
   }
-}
 
-export function formatUTC(date) {
-  return [date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()]
-    .map((n) => String(n).padStart(2, "0")).join(":");
+  wallClock() { return this.wallTime(this.now()); }
 }

@@ -1,6 +1,8 @@
 // What the exam page notices, for the field judges: focus lost, page hidden, full screen left,
 // and the copy, paste, context-menu and print attempts that the page blocks. Reported in small
 // batches; never a penalty by itself.
+import { sendJSON } from "./requests.js";
+
 const queue = [];
 let timer = null;
 
@@ -14,11 +16,7 @@ async function flush() {
   const events = queue.splice(0, 20);
   if (!events.length) return;
   try {
-    const response = await fetch("/api/v1/station/telemetry", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ events }),
-    });
+    const response = await sendJSON("POST", "/api/v1/station/telemetry", { events });
     if (!response.ok && response.status >= 500) queue.unshift(...events);
   } catch {
     queue.unshift(...events);  // offline: keep them for the next try

@@ -1,5 +1,6 @@
-// The workstation's sign-in page. (Signed in, exam.js runs the station's screen.)
-import { ServerClock } from "./server-clock.js";
+// The workstation's sign-in page. (Signed in, station-screen.js runs the station's screen.)
+import { POLL_MS, ServerClock, TICK_MS } from "./server-clock.js";
+import { jsonBody, sendJSON } from "./requests.js";
 
 const form = document.querySelector("[data-login-form]");
 if (form) {
@@ -7,8 +8,8 @@ if (form) {
   const timeEl = document.querySelector("[data-server-time]");
   const poll = async () => { try { await clock.poll(); } catch { /* keep the last offset */ } };
   poll();
-  setInterval(poll, 5000);
-  setInterval(() => { if (clock.synced) timeEl.textContent = clock.wallClock(); }, 250);
+  setInterval(poll, POLL_MS);
+  setInterval(() => { if (clock.synced) timeEl.textContent = clock.wallClock(); }, TICK_MS);
 
   const input = form.querySelector("input[name=token]");
   const message = document.querySelector("[data-login-message]");
@@ -22,14 +23,9 @@ if (form) {
     if (!token) return;
     message.textContent = "";
     try {
-      const response = await fetch("/api/v1/station/login", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        credentials: "same-origin",
-        body: JSON.stringify({ token }),
-      });
+      const response = await sendJSON("POST", "/api/v1/station/login", { token });
       if (response.ok) { window.location.reload(); return; }
-      const body = await response.json().catch(() => ({}));
+      const body = await jsonBody(response);
       message.textContent = body.message || String(response.status);
     } catch (error) {
       message.textContent = form.dataset.offline;

@@ -1,14 +1,15 @@
 // The signed-in station's screen: waiting, the theory exam, handed in, the practical countdown.
 // Every time shown comes from the server: deadline minus the server's "now" (ServerClock), so a
 // workstation whose clock is wrong by hours still counts down correctly.
-import { ServerClock } from "./server-clock.js";
+import { countdown, fileSize, messages } from "./format.js";
+import { fetchFresh, jsonBody } from "./requests.js";
 import { SaveQueue, sendAnswer } from "./save-queue.js";
+import { POLL_MS, ServerClock, TICK_MS } from "./server-clock.js";
 import { watch } from "./telemetry.js";
 
 const app = document.querySelector("[data-exam-app]");
 const station = app.dataset.station;
-const msg = (name, values = {}) => Object.entries(values).reduce(
-  (text, [key, value]) => text.replace(`%(${key})s`, value), app.dataset[name] || "");
+const msg = messages(app);
 const $ = (selector) => app.querySelector(selector);
 const clock = new ServerClock();
 const wallEl = document.querySelector("[data-server-time]");
@@ -87,14 +88,14 @@ function showDone(title, text, { closed = "", help = "", receipts = false } = {}
 async function listReceipts() {
   let body;
   try {
-    const response = await fetch("/api/v1/collect/mine", { credentials: "same-origin", cache: "no-store" });
+    const response = await fetchFresh("/api/v1/collect/mine");
     if (!response.ok) return;
     body = await response.json();
   } catch { return; }
   const rows = body.hand_ins.map((item) => {
     const row = document.createElement("tr");
-    for (const [i, text] of [item.receipt_no, item.filename, sizeText(item.size),
-      formatWall(new Date(item.received_at), true), item.judged ? msg("msgJudged") : ""].entries()) {
+    for (const [i, text] of [item.receipt_no, item.filename, fileSize(item.size),
+      clock.wallTime(new Date(item.received_at)), item.judged ? msg("msgJudged") : ""].entries()) {
       const td = document.createElement("td");
       td.textContent = text;  // names are data, never HTML
       if (i === 2) td.className = "num";
@@ -110,15 +111,6 @@ async function listReceipts() {
   $("[data-done-receipts] table").hidden = rows.length === 0;
 }
 
-function sizeText(n) { return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`; }
-
-function format(ms) {
-  const total = Math.max(0, Math.ceil(ms / 1000));
-  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
-  const pad = (n) => String(n).padStart(2, "0");
-  return h ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
-}
-
 // ----------------------------------------------------------------------------- the paper
 
 let loading = null;
@@ -131,8 +123,8 @@ function loadPaper() {
 async function fetchPaper() {
   let response, body;
   try {
-    response = await fetch("/api/v1/exam/paper", { credentials: "same-origin", cache: "no-store" });
-    body = await response.json().catch(() => ({}));
+    response = await fetchFresh("/api/v1/exam/paper");
+    body = await jsonBody(response);
   } catch { return false; }
   if (response.status === 401) { signedOut = true; return false; }
   if (!response.ok) return false;
@@ -147,17 +139,9 @@ async function fetchPaper() {
 }
 
 function doneText(body) {
-  let text = msg("msgSubmitted", { t: formatWall(new Date(body.submitted_at)) });
+  let text = msg("msgSubmitted", { t: clock.wallTime(new Date(body.submitted_at), { seconds: false }) });
   if (body.score !== undefined) text += " " + msg("msgScore", { s: body.score, f: body.full_marks });
   return text;
-}
-
-function formatWall(date, seconds = false) {
-  const zone = clock.last ? clock.last.server_utc_offset_minutes || 0 : 0;
-  const shifted = new Date(date.getTime() + zone * 60000);
-  const parts = [shifted.getUTCHours(), shifted.getUTCMinutes()];
-  if (seconds) parts.push(shifted.getUTCSeconds());
-  return parts.map((n) => String(n).padStart(2, "0")).join(":");
 }
 
 function renderNav() {
@@ -408,17 +392,17 @@ function tick() {
   const state = stationState();
   if (phase && state === "scheduled" && phase.phase_starts_at) {
     const until = new Date(phase.phase_starts_at) - now;
-    app.querySelector("[data-phase-message]").textContent = msg("msgStartsIn", { t: format(until) });
+    app.querySelector("[data-phase-message]").textContent = msg("msgStartsIn", { t: countdown(until) });
     if (until <= 0) pollClock();
   }
   if (deadline && ["running", "paused"].includes(state)) remaining = deadline - now;
   countdownBox.hidden = remaining === null;
   if (phase && phase.phase && state === "ended" && view !== "done") render();  // the deadline, between polls
   if (remaining === null) return;
-  countdownEl.textContent = format(remaining);
+  countdownEl.textContent = countdown(remaining);
   countdownBox.classList.toggle("urgent", remaining < 5 * 60000);
   const practical = app.querySelector("[data-practical-countdown]");
-  if (phase.phase === "practical") practical.textContent = format(remaining);
+  if (phase.phase === "practical") practical.textContent = countdown(remaining);
   for (const minutes of phase.warnings_at_minutes || []) {
     if (remaining <= minutes * 60000 && remaining > (minutes - 1) * 60000 && !warned.has(minutes)) {
       warned.add(minutes);
@@ -435,5 +419,5 @@ document.addEventListener("kiosk:receipt", () => { if (view === "done" && !$("[d
 
 watch();
 pollClock();
-setInterval(pollClock, 5000);
-setInterval(tick, 250);
+setInterval(pollClock, POLL_MS);
+setInterval(tick, TICK_MS);

@@ -1,7 +1,9 @@
 // Handing in work from the workstation: the file in pieces of 1 MiB (pieces.js), each streamed
 // by the server through SHA-256 into one age stream; a progress bar; after a dropped network it
 // resumes at the server's offset; the receipt when the server has it all.
+import { fileSize, messages, percent } from "./format.js";
 import { sendInPieces } from "./pieces.js";
+import { fetchFresh } from "./requests.js";
 
 const box = document.querySelector("[data-handin]");
 if (box) {
@@ -11,11 +13,9 @@ if (box) {
   const status = box.querySelector("[data-handin-status]");
   const table = box.querySelector("[data-receipts]");
   const refusal = box.querySelector("[data-handin-refused]");
-  const msg = (name, values = {}) => Object.entries(values).reduce(
-    (text, [k, v]) => text.replace(`%(${k})s`, v), box.dataset[name] || "");
+  const msg = messages(box);
   let limit = 0;
 
-  const size = (n) => n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`;
   const time = (iso) => new Date(iso).toTimeString().slice(0, 8);
 
   // The version judged (the last one received before the deadline) is marked, as the server
@@ -23,7 +23,7 @@ if (box) {
   function addRow(item) {
     table.hidden = false;
     const row = document.createElement("tr");
-    const cells = [item.receipt_no, item.filename, size(item.size),
+    const cells = [item.receipt_no, item.filename, fileSize(item.size),
                    item.sha256.match(/.{1,16}/g).join(" "), time(item.received_at),
                    item.judged ? msg("msgJudged") : ""];
     for (const [i, text] of cells.entries()) {
@@ -46,11 +46,11 @@ if (box) {
   }
 
   async function load() {
-    const response = await fetch("/api/v1/collect/mine", { credentials: "same-origin", cache: "no-store" });
+    const response = await fetchFresh("/api/v1/collect/mine");
     if (!response.ok) return;
     const body = await response.json();
     limit = body.limit_bytes;
-    box.querySelector("[data-limit]").textContent = size(limit);
+    box.querySelector("[data-limit]").textContent = fileSize(limit);
     table.tBodies[0].replaceChildren();
     body.hand_ins.forEach(addRow);
   }
@@ -71,6 +71,12 @@ if (box) {
     input.value = "";
   }
 
+  // The bar and the line under it, for the pieces and for the one request alike.
+  function showProgress(part) {
+    bar.value = percent(part);
+    status.textContent = msg("msgUploading", { p: bar.value, name: sending });
+  }
+
   // One request for the whole file: only where the pieces keep reaching a server that did not
   // open the upload (several servers without affinity).
   function sendWhole(file) {
@@ -78,9 +84,7 @@ if (box) {
     request.open("POST", `/api/v1/collect/upload?filename=${encodeURIComponent(file.name)}`);
     request.setRequestHeader("Content-Type", "application/octet-stream");
     request.upload.onprogress = (event) => {
-      if (!event.lengthComputable) return;
-      bar.value = Math.floor((event.loaded / event.total) * 100);
-      status.textContent = msg("msgUploading", { p: bar.value, name: sending });
+      if (event.lengthComputable) showProgress(event.loaded / event.total);
     };
     request.onload = () => {
       let body = {};
@@ -119,19 +123,10 @@ if (box) {
     sending = file.name;
     refusal.hidden = true;
     bar.hidden = false;
-    bar.value = 0;
-    status.textContent = msg("msgUploading", { p: 0, name: sending });
-    const name = encodeURIComponent(file.name);
-    const result = await sendInPieces(file, {
-      open: () => `/api/v1/collect/uploads?filename=${name}&size=${file.size}`,
-      piece: (id, offset) => `/api/v1/collect/uploads/${encodeURIComponent(id)}?offset=${offset}`,
-      state: (id) => `/api/v1/collect/uploads/${encodeURIComponent(id)}`,
-    }, {
-      onProgress: (part) => {
-        bar.value = Math.floor(part * 100);
-        status.textContent = msg("msgUploading", { p: bar.value, name: sending });
-      },
-      onRetry: (part) => { status.textContent = msg("msgResuming", { p: Math.floor(part * 100), name: sending }); },
+    showProgress(0);
+    const result = await sendInPieces(file, { base: "/api/v1/collect/uploads" }, {
+      onProgress: showProgress,
+      onRetry: (part) => { status.textContent = msg("msgResuming", { p: percent(part), name: sending }); },
     });
     // The receipt only after the server's final 201: the file is fsynced and recorded.
     if (result.ok) done(result.body);
@@ -140,7 +135,7 @@ if (box) {
   }
 
   input.addEventListener("change", () => { if (input.files[0]) send(input.files[0]); });
-  // The end of the part (exam.js): the screen changes; nothing new starts from here.
+  // The end of the part (station-screen.js): the screen changes; nothing new starts from here.
   document.addEventListener("kiosk:handin-closed", () => { closed = true; setBusy(busy); });
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
