@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 import pyrage
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -579,8 +580,6 @@ def verify_receipt(payload: str, public_key: Ed25519PublicKey) -> Receipt:
 
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
-    from cryptography.hazmat.primitives import serialization
-
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     digest = hashlib.sha256(raw).hexdigest()[:32].upper()
     return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))

@@ -140,7 +140,7 @@ def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
         session.flush()
         session.execute(delete(Paper))
         built = _build_missing(session, spec, bank, now)
-        from kiosk.theory_exam.exam import key_maps
+        from kiosk.theory_exam.exam import key_maps  # exam imports papers (get_spec): a cycle
 
         key_maps.clear()
         audit.record(session, actor, "paper.spec_set", at=now, details={
