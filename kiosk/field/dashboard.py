@@ -76,7 +76,7 @@ def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object
     if current is not None:
         for station_id, row in rows.items():
             window = windows.of(station_id)
-            row.extra_minutes = float(window.extra_minutes())
+            row.extra_minutes = window.extra_minutes()
             row.deadline = window.deadline(now)
         for station_id, at in session.execute(select(EarlyFinish.station_id, EarlyFinish.at)
                                               .where(EarlyFinish.phase_id == current.id)):

@@ -52,7 +52,7 @@ class StationWindow:
         return clock.refusal(self.phase, self.extensions, now, grace)
 
     def extra_minutes(self) -> float:
-        return sum(extension.minutes for extension in self.extensions)
+        return float(sum(extension.minutes for extension in self.extensions))
 
 
 _WINDOW_COLUMNS = """
@@ -83,7 +83,7 @@ def station_window(session: Session, phase_name: str, station_id: int, *,
     found = session.execute(statement if statement is not None else _WINDOWS[phase_name],
                             {"station": station_id}).first()
     if found is None:
-        return StationWindow(None, None, columns=None)
+        return StationWindow(None, None)
     phase = clock.Phase(phase_name, found.starts_at, found.ends_at, found.paused_at,
                         found.ended_at)
     # Summed in SQL: the rules only ever add a station's extensions up.

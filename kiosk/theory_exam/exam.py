@@ -106,7 +106,7 @@ def paper_for(session: Session, station_id: int, *, now: datetime, grace: timede
 
 # The save path in SQL compiled once: one read (the station's window, with its sitting and its
 # last seq), one upsert that only a newer seq wins (RETURNING tells whether it won), one append
-# to the event log. tests/theory_exam/test_save_path_sql.py counts them.
+# to the event log. tests/theory_exam/test_timing.py counts them.
 _WINDOW = window_statement(PHASE, """,
            (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at,
            (SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c

@@ -125,6 +125,7 @@ def test_a_refused_save_and_a_refused_hand_in_say_the_same_state(exam_event, app
     hand_in = kiosk.post("/api/v1/collect/upload?filename=a.zip", data=b"work",
                          headers={"Content-Type": "application/octet-stream"})
     assert hand_in.status_code == 423 and hand_in.get_json()["state"] == "not_started"
+    assert hand_in.get_json()["message"] == "实操技能考核尚未开始。"
     for name in ("theory", "practical"):
         phases.start(exam_event.session, name, 20, actor=CHIEF, now=clock.now())
         phases.pause(exam_event.session, name, actor=CHIEF, now=clock.now())
