@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import BytesIO
 
-from flask import Blueprint, current_app, g, jsonify, request, session
+from flask import Blueprint, current_app, g, jsonify, request, send_file, session
 
 from kiosk import audit, clock
+from kiosk.collect import hand_ins as collect
 from kiosk.collect import resumable
 from kiosk.collect.piece_io import query_count, read_piece, upload_body
+from kiosk.collect.slips import slip_for
+from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, KioskError
 from kiosk.field import announcements, telemetry
 from kiosk.openapi import openapi_document
 from kiosk.stations import binding, phases, sign_in
 from kiosk.stations.guessing import BADGE_GUARD
+from kiosk.stations.window import phase_windows
 from kiosk.theory_exam import exam
 from kiosk.web import (
     HAND_IN_BODY_LIMIT,
@@ -38,8 +43,6 @@ def get_clock():
     settings = kiosk_instance().settings
     now = clock.now()
     row = phases.current(db(), now)
-    rule = phases.as_rule(row)
-    deadline = None
     station_id = session.get("station_id")
     signed_out = False
     if station_id:
@@ -50,20 +53,19 @@ def get_clock():
             binding.heartbeat(db(), held, now)
         except KioskError:
             signed_out, station_id = True, None
-    extensions = []
-    if row is not None:
-        extensions = phases.station_extensions(db(), row.id, station_id) if station_id else []
-        deadline = clock.station_deadline(rule, extensions, now)
+    # The station's window, as every writer reads it: its deadline is the save's and the upload's.
+    windows = phase_windows(db(), row, [station_id] if station_id else [])
+    mine = windows.of(station_id) if station_id else None
     return jsonify({
         "server_time": clock.iso(now),
         "server_utc_offset_minutes": clock.utc_offset_minutes(now),
         "phase": row.name if row else None,
-        "phase_state": clock.phase_state(rule, now),
+        "phase_state": clock.phase_state(windows.phase, now),
         "phase_starts_at": clock.iso(row.starts_at) if row else None,
-        "phase_ends_at": clock.iso(clock.phase_end(rule, now)) if rule else None,
-        "station_deadline": clock.iso(deadline) if station_id else None,
+        "phase_ends_at": clock.iso(clock.phase_end(windows.phase, now)) if row else None,
+        "station_deadline": clock.iso(mine.deadline(now)) if mine else None,
         # The station's own state: "ended" once its deadline passed, even while others work on.
-        "station_state": clock.station_state(rule, extensions, now) if station_id else None,
+        "station_state": mine.state(now) if mine else None,
         "paused_at": clock.iso(row.paused_at) if row is not None else None,
         "warnings_at_minutes": settings.warnings_at_minutes,
         "announcements": [{"id": a.id, "at": clock.iso(a.at), "text": a.text}
@@ -141,9 +143,6 @@ def station_telemetry():
 
 def receipt_body(hand_in, code: str) -> dict:
     """The answer to a finished hand-in, whichever route brought it."""
-    from kiosk.collect import hand_ins as collect
-    from kiosk.crypto import load_signing_key
-
     payload = collect.receipt_payload(hand_in, code, load_signing_key(kiosk_instance().keys_dir))
     return {"receipt_no": hand_in.receipt_no, "station": code, "filename": hand_in.filename,
             "size": hand_in.size, "sha256": hand_in.sha256,
@@ -157,8 +156,6 @@ def receipt_body(hand_in, code: str) -> dict:
 def collect_upload():
     """The body is the file, streamed: never request.files (Werkzeug would spool it to disk in
     plaintext) and never request.data (it would sit whole in memory)."""
-    from kiosk.collect import hand_ins as collect
-
     instance = kiosk_instance()
     code = session.get("station", "?")
     hand_in = collect.ingest_arrived(
@@ -225,8 +222,6 @@ def collect_upload_piece(upload_id: str):
 @station_required
 def collect_mine():
     """This station's hand-ins, newest last (the kiosk lists them after a reload)."""
-    from kiosk.collect import hand_ins as collect
-
     hand_ins = collect.hand_ins_for(db(), g.station_id)
     judged = collect.judged(hand_ins)
     return jsonify({"hand_ins": [
@@ -240,13 +235,6 @@ def collect_mine():
 @bp.get("/collect/receipts/<receipt_no>.pdf")
 @station_required
 def collect_receipt(receipt_no: str):
-    from io import BytesIO
-
-    from flask import send_file
-
-    from kiosk.collect import hand_ins as collect
-    from kiosk.collect.slips import slip_for
-
     hand_in = collect.get_for_station(db(), receipt_no, g.station_id)
     data = slip_for(kiosk_instance(), hand_in, session.get("station", "?"),
                     roll=request.args.get("layout") == "roll")

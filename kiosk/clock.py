@@ -7,7 +7,7 @@ stored, never countdowns. Everything below `now()` is pure: callers pass `now` i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -37,8 +37,12 @@ def local_display(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> st
 
 
 # ----------------------------------------------------------------------------- the timing rules
-# One place decides "may this station still write?": the answer save, the upload, the clock API
-# and the dashboards all ask `may_write`. Pure: no database, no Flask; callers pass `now`.
+# One place for each timing question, asked by every caller: may this station still write
+# (`refusal`, `may_write`: the answer save, the submission, the upload), where is its deadline
+# and has its part ended (`station_deadline`, `station_state`: the clock API, the exam page,
+# the dashboard), has the phase started (`has_started`), is it over for everyone
+# (`over_for_everyone`: the results). Pure: no database, no Flask; callers pass `now`. They
+# read a station's window through kiosk.stations.window, its one loader.
 
 @dataclass(frozen=True)
 class Phase:
@@ -99,19 +103,35 @@ def station_deadline(phase: Phase | None, extensions: Sequence[Extension],
     return natural
 
 
-def may_write(phase: Phase | None, extensions: Sequence[Extension], now: datetime,
-              grace: timedelta) -> bool:
-    """Answers and uploads are accepted while the phase runs and until the station's deadline,
-    plus a grace of a few seconds for requests already in flight; never while paused."""
+def has_started(phase: Phase | None, now: datetime) -> bool:
+    """The phase has begun (it may since have been paused or ended): not before its scheduled
+    start. Papers freeze, early finishes and working time count from here."""
+    return phase_state(phase, now) not in ("not_started", "scheduled")
+
+
+def refusal(phase: Phase | None, extensions: Sequence[Extension], now: datetime,
+            grace: timedelta) -> str | None:
+    """Why this station may not write now, in the words of its screen (`station_state`'s):
+    "not_started", "scheduled", "paused" or "ended"; None while it may. Answers and uploads are
+    accepted while the phase runs and until the station's deadline, plus a grace of a few
+    seconds for requests already in flight; never while paused."""
     state = phase_state(phase, now)
     if state in ("not_started", "scheduled", "paused"):
-        return False
+        return state
     deadline = station_deadline(phase, extensions, now)
     if deadline is None:
-        return False
+        return "ended"
     if phase.ended_at is not None and now >= phase.ended_at + grace:
-        return False
-    return now <= deadline + grace
+        return "ended"
+    if now > deadline + grace:
+        return "ended"
+    return None
+
+
+def may_write(phase: Phase | None, extensions: Sequence[Extension], now: datetime,
+              grace: timedelta) -> bool:
+    """`refusal` has nothing against it."""
+    return refusal(phase, extensions, now, grace) is None
 
 
 def station_state(phase: Phase | None, extensions: Sequence[Extension], now: datetime) -> str:
@@ -123,6 +143,23 @@ def station_state(phase: Phase | None, extensions: Sequence[Extension], now: dat
         if deadline is not None and now >= deadline:
             return "ended"
     return state
+
+
+def over_for_everyone(phase: Phase | None, extensions_by_station: Iterable[Sequence[Extension]],
+                      now: datetime) -> bool:
+    """Over for every station: ended by the chief judge (which stops everyone, extensions
+    included), or past the last station's own deadline (`extensions_by_station`: each
+    station's extensions; a station without any ends with the phase). Never before the start,
+    never while paused: a pause moves every deadline along."""
+    if not has_started(phase, now):
+        return False
+    if phase.ended_at is not None and phase.ended_at <= now:
+        return True
+    if phase.paused_at is not None:
+        return False
+    deadlines = [station_deadline(phase, extensions, now)
+                 for extensions in ((), *extensions_by_station)]
+    return None not in deadlines and now >= max(deadlines)
 
 
 def seconds_used(phase: Phase, pauses: Sequence[tuple[datetime, datetime | None]],

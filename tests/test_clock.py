@@ -8,8 +8,11 @@ from hypothesis import strategies as st
 from kiosk.clock import (
     Extension,
     Phase,
+    has_started,
     may_write,
+    over_for_everyone,
     phase_state,
+    refusal,
     seconds_used,
     station_deadline,
     station_state,
@@ -89,3 +92,85 @@ def test_a_station_has_ended_exactly_when_its_own_deadline_passed(length, extra,
     assert station_state(phase, mine, now) == expected
     ended = Phase("theory", T0, T0 + timedelta(minutes=length), ended_at=T0)
     assert station_state(ended, mine, T0 + timedelta(seconds=abs(offset_s))) == "ended"
+
+
+# ----------------------------------------------------------------------------- any timeline
+# Phases as the services leave them: not started, or started (maybe in the future: scheduled),
+# with an end, maybe paused since, maybe ended explicitly.
+
+seconds = st.floats(min_value=0, max_value=20_000, allow_nan=False)
+station_extensions = st.lists(st.lists(st.floats(min_value=1, max_value=60), max_size=3)
+                              .map(lambda found: [Extension(m) for m in found]), max_size=4)
+
+
+@st.composite
+def timelines(draw) -> Phase | None:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.sampled_from([None, Phase("theory")]))
+    length = draw(minutes)
+    paused_at = draw(st.none() | seconds.map(lambda s: T0 + timedelta(seconds=s)))
+    ended_at = draw(st.none() | seconds.map(lambda s: T0 + timedelta(seconds=s)))
+    return Phase("theory", T0, T0 + timedelta(minutes=length), paused_at=paused_at,
+                 ended_at=ended_at)
+
+
+moments = offsets.map(lambda s: T0 + timedelta(seconds=s))
+
+
+@given(timelines(), station_extensions.map(lambda all_of: all_of[0] if all_of else []), moments)
+def test_a_refusal_says_why_in_the_words_of_the_stations_screen(phase, mine, now):
+    """One rule, one set of words: the reason a write is refused is the station's state."""
+    refused = refusal(phase, mine, now, GRACE)
+    assert may_write(phase, mine, now, GRACE) == (refused is None)
+    assert refused in (None, "not_started", "scheduled", "paused", "ended")
+    if refused is not None:
+        assert refused == station_state(phase, mine, now)
+    if station_state(phase, mine, now) == "running":
+        assert refused is None
+    assert (refused in ("not_started", "scheduled")) == (not has_started(phase, now))
+
+
+@given(timelines(), moments, seconds)
+def test_a_phase_has_started_from_its_start_on_and_stays_started(phase, now, later_s):
+    started = has_started(phase, now)
+    if phase is None or phase.starts_at is None:
+        assert not started
+    elif phase.ended_at is not None and phase.ended_at <= now:
+        assert started  # ended is started
+    else:
+        assert started == (now >= phase.starts_at)
+    if started:
+        assert has_started(phase, now + timedelta(seconds=later_s))
+
+
+@given(timelines(), station_extensions, moments)
+def test_over_for_everyone_is_every_stations_part_ended(phase, by_station, now):
+    """Exactly when every station's screen says ended: the ones with extensions and the
+    ones without (who end with the phase)."""
+    over = over_for_everyone(phase, by_station, now)
+    assert over == all(station_state(phase, mine, now) == "ended" for mine in [[], *by_station])
+    if not has_started(phase, now):
+        assert not over  # never over before the start
+    if phase is not None and phase.ended_at is not None and phase.ended_at <= now:
+        assert over  # an explicit end is the end for everyone, extensions included
+    if over:
+        for mine in [[], *by_station]:
+            assert not may_write(phase, mine, now + GRACE + timedelta(milliseconds=1), GRACE)
+
+
+@given(timelines(), station_extensions, moments, seconds)
+def test_a_pause_never_makes_it_over(phase, by_station, now, paused_s):
+    if phase is None or phase.starts_at is None:
+        return
+    paused = Phase(phase.name, phase.starts_at, phase.ends_at,
+                   paused_at=T0 + timedelta(seconds=paused_s), ended_at=phase.ended_at)
+    if phase.ended_at is None or phase.ended_at > now:
+        assert not over_for_everyone(paused, by_station, now)
+    else:
+        assert over_for_everyone(paused, by_station, now)
+
+
+@given(timelines(), station_extensions, moments, seconds)
+def test_once_over_for_everyone_it_stays_over(phase, by_station, now, later_s):
+    if over_for_everyone(phase, by_station, now):
+        assert over_for_everyone(phase, by_station, now + timedelta(seconds=later_s))

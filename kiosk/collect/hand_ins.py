@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 import pyrage
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -41,7 +42,9 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, Locked, NotFound
 from kiosk.instance import fsync_dir
 from kiosk.judge_keys import recipients_for
-from kiosk.stations import phases
+from kiosk.stations.models import Station, StationSession
+from kiosk.stations.phases import display_name
+from kiosk.stations.window import station_window
 
 CHUNK = 1024 * 1024
 # Hashing and encrypting a large hand-in keeps a thread (and the interpreter lock, between
@@ -278,13 +281,21 @@ def new_receipt_no(now: datetime) -> str:
     return now.astimezone().strftime("%m%d") + "-" + secrets.token_hex(3).upper()
 
 
-def _window(session: Session, station_id: int, now: datetime, grace: timedelta) -> bool:
-    _row, rule, extensions = phases.for_station(session, PHASE, station_id)
-    if clock.may_write(rule, extensions, now, grace):
-        return True
-    if clock.phase_state(rule, now) == "paused":
-        raise Locked(N_("The exam is paused; hand in after it resumes."), state="paused")
-    return False
+def _refusal(session: Session, station_id: int, now: datetime, grace: timedelta) -> str | None:
+    """Why this station may not hand in now (`clock.refusal`'s reason), None while it may. A
+    pause refuses every hand-in, the desk's too: nobody works while the exam is paused."""
+    refused = station_window(session, PHASE, station_id).refusal(now, grace)
+    if refused == "paused":
+        raise Locked(N_("The exam is paused; hand in after it resumes."), state=refused)
+    return refused
+
+
+def _closed(refused: str, closed_message: str) -> Locked:
+    """A workstation's hand-in refused for `refused` (not started, or over)."""
+    if refused in ("not_started", "scheduled"):
+        return Locked(N_("%(phase)s has not started."), phase=display_name(PHASE),
+                      state=refused)
+    return Locked(closed_message, state=refused)
 
 
 @contextmanager
@@ -361,9 +372,9 @@ def open_hand_in(session: Session, *, station_id: int, size: int | None, limit: 
         # An empty file is a wrong pick in the file dialog, never anyone's work: say so now,
         # while the contestant can still choose the right one.
         raise KioskError(N_("The file is empty; choose the file with your work."))
-    opened = _window(session, station_id, now, grace)
-    if not opened and via == "kiosk":
-        raise Locked(N_("The hand-in has closed for this station."), state="ended")
+    refused = _refusal(session, station_id, now, grace)
+    if refused is not None and via == "kiosk":
+        raise _closed(refused, N_("The hand-in has closed for this station."))
     recipients = [parse_recipient(r) for r in recipients_for(session, "archive")]
     if not recipients:
         raise Conflict(N_("No archive key is registered: kiosk judge-key add NAME age1… --role "
@@ -387,10 +398,10 @@ def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
             if earlier is not None:
                 archives_file.unlink(missing_ok=True)
                 return earlier
-            late = not _window(session, station_id, received_at, grace)
+            refused = _refusal(session, station_id, received_at, grace)
+            late = refused is not None
             if late and via == "kiosk":
-                raise Locked(N_("The hand-in closed while the file was arriving."),
-                             state="ended")
+                raise _closed(refused, N_("The hand-in closed while the file was arriving."))
             version = (session.scalar(select(func.max(HandIn.version))
                                       .where(HandIn.station_id == station_id)) or 0) + 1
             hand_in = HandIn(station_id=station_id, version=version,
@@ -456,8 +467,6 @@ def hand_in_for_form(session: Session, token: str | None, station_id: int) -> Ha
 
 
 def _drawn(session: Session, station_id: int) -> bool:
-    from kiosk.stations.models import Station
-
     return bool(session.scalar(select(Station.occupied).where(Station.id == station_id)))
 
 
@@ -465,8 +474,6 @@ def require_expected(session: Session, station, *, confirmed: bool) -> None:
     """The desk takes a hand-in for a station nobody drew only once the judge has seen why
     and confirmed: a wrong pick in the list must not file someone's work under an empty seat
     (a contestant moved to a spare seat is the reason to confirm)."""
-    from kiosk.stations.models import StationSession
-
     if station.occupied or confirmed:
         return
     if session.get(StationSession, station.id) is not None:
@@ -573,8 +580,6 @@ def verify_receipt(payload: str, public_key: Ed25519PublicKey) -> Receipt:
 
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
-    from cryptography.hazmat.primitives import serialization
-
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     digest = hashlib.sha256(raw).hexdigest()[:32].upper()
     return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
@@ -603,21 +608,15 @@ def get_for_station(session: Session, receipt_no: str, station_id: int) -> HandI
 def _in_use():
     """A station from which a hand-in is expected: drawn (occupied), or signed in on a
     workstation (a contestant moved to a spare seat)."""
-    from kiosk.stations.models import Station, StationSession
-
     return Station.occupied.is_(True) | Station.id.in_(select(StationSession.station_id))
 
 
 def stations_in_use(session: Session) -> list[str]:
-    from kiosk.stations.models import Station
-
     return list(session.scalars(select(Station.code).where(_in_use()).order_by(Station.code)))
 
 
 def stations_without_hand_in(session: Session) -> list[str]:
     """Stations in use that have handed in nothing (live, and at the end)."""
-    from kiosk.stations.models import Station
-
     return list(session.scalars(select(Station.code).where(
         Station.id.not_in(select(HandIn.station_id)), _in_use()).order_by(Station.code)))
 
@@ -631,14 +630,10 @@ def size_text(size: int) -> str:
 
 
 def hand_in_by_receipt(session: Session, receipt_no: str) -> tuple[HandIn, str] | None:
-    from kiosk.stations.models import Station
-
     return session.execute(select(HandIn, Station.code).join(
         Station, Station.id == HandIn.station_id).where(HandIn.receipt_no == receipt_no)).first()
 
 
 def recent_hand_ins(session: Session, limit: int = 50) -> list[tuple[HandIn, str]]:
-    from kiosk.stations.models import Station
-
     return list(session.execute(select(HandIn, Station.code).join(
         Station, Station.id == HandIn.station_id).order_by(HandIn.id.desc()).limit(limit)))

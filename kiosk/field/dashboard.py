@@ -14,6 +14,7 @@ from kiosk.field.models import Incident
 from kiosk.stations import phases
 from kiosk.stations.models import EarlyFinish, Extension, Station, StationSession, TelemetryEvent
 from kiosk.stations.registry import station_by_code
+from kiosk.stations.window import phase_windows
 from kiosk.theory_exam.models import CurrentAnswer, Sitting
 
 ONLINE_WITHIN = timedelta(seconds=45)
@@ -55,7 +56,7 @@ def offline_alarm(row: StationRow, phase_state: str, now: datetime) -> bool:
 
 def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object]:
     current = phases.current(session, now)
-    rule = phases.as_rule(current)
+    windows = phase_windows(session, current)
     stations = list(session.scalars(select(Station).order_by(Station.code)))
     rows = {s.id: StationRow(s.code, s.spare, s.occupied, s.workstation_ip) for s in stations}
     for held in session.scalars(select(StationSession)):
@@ -73,14 +74,10 @@ def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object
         if station_id in rows:
             rows[station_id].submitted_at = submitted
     if current is not None:
-        for station_id, minutes in session.execute(
-                select(Extension.station_id, func.sum(Extension.minutes))
-                .where(Extension.phase_id == current.id).group_by(Extension.station_id)):
-            if station_id in rows:
-                rows[station_id].extra_minutes = float(minutes or 0)
-        for row in rows.values():
-            row.deadline = clock.station_deadline(
-                rule, [clock.Extension(row.extra_minutes)] if row.extra_minutes else [], now)
+        for station_id, row in rows.items():
+            window = windows.of(station_id)
+            row.extra_minutes = window.extra_minutes()
+            row.deadline = window.deadline(now)
         for station_id, at in session.execute(select(EarlyFinish.station_id, EarlyFinish.at)
                                               .where(EarlyFinish.phase_id == current.id)):
             if station_id in rows:
@@ -102,7 +99,7 @@ def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object
             .group_by(HandIn.station_id)):
         if station_id in rows:
             rows[station_id].hand_ins, rows[station_id].last_hand_in = count, last
-    state = clock.phase_state(rule, now)
+    state = clock.phase_state(windows.phase, now)
     for row in rows.values():
         row.alarm = offline_alarm(row, state, now)
     return list(rows.values()), current

@@ -8,13 +8,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, numbers
+from kiosk import audit, clock, numbers
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError
 from kiosk.field.models import Incident
 from kiosk.stations import phases
 from kiosk.stations.models import EarlyFinish
 from kiosk.stations.registry import station_by_code
+from kiosk.stations.window import as_rule
 
 
 def early_finish(session: Session, code: str, *, actor: audit.Actor, now: datetime,
@@ -22,7 +23,7 @@ def early_finish(session: Session, code: str, *, actor: audit.Actor, now: dateti
     with write_transaction(session):
         station = station_by_code(session, code)
         row = phases.get_phase(session, phase_name)
-        if row is None or row.starts_at is None:
+        if not clock.has_started(as_rule(row), now):
             raise Conflict(N_("%(phase)s has not started."),
                            phase=phases.display_name(phase_name))
         if session.scalar(select(EarlyFinish.id).where(EarlyFinish.phase_id == row.id,

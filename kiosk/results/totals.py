@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kiosk import clock
 from kiosk.errors import N_, Problem
 from kiosk.results.arithmetic import compute_total
+from kiosk.results.mark_entry import agreed_marks
 from kiosk.results.models import (
     Deduction,
     MarkEntry,
@@ -23,6 +24,9 @@ from kiosk.results.models import (
 )
 from kiosk.stations import phases
 from kiosk.stations.models import EarlyFinish, Station
+from kiosk.stations.window import phase_windows
+from kiosk.theory_exam import exam
+from kiosk.theory_exam.models import Paper, Sitting
 
 # ----------------------------------------------------------------------------- station results
 
@@ -59,8 +63,6 @@ class StationResult:
 def scored_station_ids(session: Session) -> dict[int, str]:
     """Stations to score: drawn (occupied), or with a theory sitting or a practical mark (a
     contestant moved to a spare seat)."""
-    from kiosk.theory_exam.models import Sitting
-
     ids = set(session.scalars(select(Station.id).where(Station.occupied)))
     ids |= set(session.scalars(select(Sitting.station_id)))
     ids |= set(session.scalars(select(MarkEntry.station_id)))
@@ -71,8 +73,6 @@ def scored_station_ids(session: Session) -> dict[int, str]:
 
 def practical_marks(session: Session) -> dict[str, Decimal]:
     """The practical mark in force: a review correction, else the agreed double entry."""
-    from kiosk.results.mark_entry import agreed_marks
-
     marks = agreed_marks(session)
     for code, mark in session.execute(
             select(Station.code, ReviewItem.corrected_mark)
@@ -85,50 +85,28 @@ def practical_marks(session: Session) -> dict[str, Decimal]:
 def _practical_seconds(session: Session, station_ids: dict[int, str],
                        now: datetime) -> dict[int, float]:
     row = phases.get_phase(session, "practical")
-    rule = phases.as_rule(row)
-    if row is None or rule is None or rule.starts_at is None:
+    windows = phase_windows(session, row)
+    if not clock.has_started(windows.phase, now):
         return {}
     pause_list = phases.pauses(session, row.id)
     finished = dict(session.execute(select(EarlyFinish.station_id, EarlyFinish.at)
                                     .where(EarlyFinish.phase_id == row.id)).all())
     seconds = {}
     for station_id in station_ids:
-        deadline = clock.station_deadline(
-            rule, phases.station_extensions(session, row.id, station_id), now)
+        deadline = windows.of(station_id).deadline(now)
         until = finished.get(station_id) or min(deadline or now, now)
-        seconds[station_id] = round(clock.seconds_used(rule, pause_list, until), 3)
+        seconds[station_id] = round(clock.seconds_used(windows.phase, pause_list, until), 3)
     return seconds
 
 
 def theory_over(session: Session, now: datetime) -> bool:
-    """The theory exam is over for every station: ended by the chief judge (which stops
-    everyone, extensions included), or past the last station's own deadline. Before that a
+    """The theory exam is over for every station (`clock.over_for_everyone`). Before that a
     station may still change its answers, and a total would move under the review."""
-    from sqlalchemy import func
-
-    from kiosk.stations.models import Extension
-    from kiosk.theory_exam import exam
-
-    row = phases.get_phase(session, exam.PHASE)
-    rule = phases.as_rule(row)
-    if rule is None or rule.starts_at is None:
-        return False
-    if rule.ended_at is not None and rule.ended_at <= now:
-        return True
-    if rule.paused_at is not None:
-        return False
-    per_station = (select(func.sum(Extension.minutes).label("minutes"))
-                   .where(Extension.phase_id == row.id).group_by(Extension.station_id)
-                   .subquery())
-    longest = session.scalar(select(func.max(per_station.c.minutes))) or 0
-    last_deadline = clock.station_deadline(rule, [clock.Extension(float(longest))], now)
-    return last_deadline is not None and now >= last_deadline
+    return phase_windows(session, phases.get_phase(session, exam.PHASE)).over_for_everyone(now)
 
 
 def grade_theory(session: Session, now: datetime) -> None:
     """Grade every theory paper once the exam has ended (its own write transaction)."""
-    from kiosk.theory_exam import exam
-
     if theory_over(session, now):
         exam.grade_all(session, now=now)
 
@@ -138,8 +116,6 @@ def live_results(session: Session, *, theory_weight: Decimal, now: datetime,
     """Every scored station's result from the live marks; the theory papers are graded first
     unless `grade` is False (the caller did it). A station without a total says why in
     `problems`."""
-    from kiosk.theory_exam.models import Paper, Sitting
-
     if grade:
         grade_theory(session, now)
     station_ids = scored_station_ids(session)

@@ -1,6 +1,7 @@
 """Phases (理论知识考试, 实操技能考核): start, pause, resume, end, and per-station extensions.
 
-Only deadlines are stored. The rules that read them are pure functions in kiosk.clock.
+Only deadlines are stored. The rules that read them are pure functions in kiosk.clock; a
+station's window (the phase and its extensions) is read by kiosk.stations.window.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from kiosk import audit, clock
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, Term
 from kiosk.stations.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, Station
+from kiosk.stations.window import as_rule, phase_windows, station_window
 
 MAX_MINUTES = 24 * 60
 # What people read for each state (translated where shown).
@@ -34,20 +36,13 @@ def get_phase(session: Session, name: str) -> PhaseRow | None:
     return session.scalar(select(PhaseRow).where(PhaseRow.name == name))
 
 
-def as_rule(row: PhaseRow | None) -> clock.Phase | None:
-    if row is None:
-        return None
-    return clock.Phase(row.name, row.starts_at, row.ends_at, row.paused_at, row.ended_at)
-
-
 def for_station(session: Session, name: str,
                 station_id: int) -> tuple[PhaseRow | None, clock.Phase | None,
                                           list[clock.Extension]]:
-    """The phase as stored, as the pure rules read it, and this station's extensions: what
-    every "may this station still write?" question starts from."""
-    row = get_phase(session, name)
-    extensions = station_extensions(session, row.id, station_id) if row else []
-    return row, as_rule(row), extensions
+    """The phase as stored, as the pure rules read it, and this station's extensions: the
+    shape `kiosk extend` (field/cli.py) reads; everything else asks `window.station_window`."""
+    window = station_window(session, name, station_id)
+    return get_phase(session, name), window.phase, list(window.extensions)
 
 
 def _check_name(name: str) -> None:
@@ -71,8 +66,7 @@ def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, no
     starts_at = at or now
     with write_transaction(session):
         row = get_phase(session, name)
-        if row is not None and row.starts_at is not None and \
-                clock.phase_state(as_rule(row), now) != "scheduled":
+        if clock.has_started(as_rule(row), now):
             raise Conflict(N_("%(phase)s has started already."), phase=display_name(name))
         was_scheduled = row.starts_at if row is not None else None
         if row is None:
@@ -120,7 +114,7 @@ def cancel(session: Session, name: str, *, actor: audit.Actor, now: datetime) ->
 def _running(session: Session, name: str, now: datetime) -> PhaseRow:
     _check_name(name)
     row = get_phase(session, name)
-    if row is None or clock.phase_state(as_rule(row), now) in ("not_started", "scheduled"):
+    if not clock.has_started(as_rule(row), now):
         raise Conflict(N_("%(phase)s has not started."), phase=display_name(name))
     if clock.phase_state(as_rule(row), now) == "ended":
         raise Conflict(N_("%(phase)s has ended."), phase=display_name(name))
@@ -193,8 +187,7 @@ def extend(session: Session, station_code: str, minutes: float, reason: str, *,
                               reason=reason[:500], approved_by=actor.name, created_at=now)
         session.add(extension)
         session.flush()
-        deadline = clock.station_deadline(as_rule(row), station_extensions(
-            session, row.id, station.id), now)
+        deadline = phase_windows(session, row, [station.id]).of(station.id).deadline(now)
         audit.record(session, actor, "phase.extended", at=now, subject=station.code,
                      details={"phase": row.name, "minutes": minutes, "reason": reason[:500],
                               "station_deadline": clock.iso(deadline)})
@@ -214,20 +207,6 @@ def _phase_for_extension(session: Session, name: str | None, now: datetime) -> P
         if row is not None and row.starts_at is not None and row.ended_at is None:
             return row
     raise Conflict(N_("No phase is running."))
-
-
-def station_extensions(session: Session, phase_id: int, station_id: int) -> list[clock.Extension]:
-    return [clock.Extension(m) for m in session.scalars(select(Extension.minutes).where(
-        Extension.phase_id == phase_id, Extension.station_id == station_id))]
-
-
-def all_station_extensions(session: Session, phase_id: int) -> dict[int, list[clock.Extension]]:
-    """`station_extensions` for every station at once, by station id."""
-    extensions: dict[int, list[clock.Extension]] = {}
-    for station_id, minutes in session.execute(select(Extension.station_id, Extension.minutes)
-                                               .where(Extension.phase_id == phase_id)):
-        extensions.setdefault(station_id, []).append(clock.Extension(minutes))
-    return extensions
 
 
 def pauses(session: Session, phase_id: int) -> list[tuple[datetime, datetime | None]]:

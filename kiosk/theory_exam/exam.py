@@ -1,6 +1,6 @@
 """The theory exam at the workstation: the paper, answer saves, submission, grading, results.
 
-The answer save is the hot path: `may_write` on the stored deadlines, then one upsert of the
+The answer save is the hot path: `clock.refusal` on the stored deadlines, then one upsert of the
 current answer guarded by `seq` and one append-only event, in one transaction. The paper's key
 map is read once per station and kept in memory: papers cannot change once the exam started.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, bindparam, select, text
+from sqlalchemy import BigInteger, Boolean, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
@@ -20,6 +20,7 @@ from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, KioskError, Locked, NotFound
 from kiosk.stations import phases
 from kiosk.stations.models import Station
+from kiosk.stations.window import phase_windows, station_window, window_statement
 from kiosk.theory_exam.models import CurrentAnswer, Paper, Sitting
 from kiosk.theory_exam.papers import get_spec
 
@@ -61,11 +62,11 @@ key_maps = KeyMapCache()
 def paper_for(session: Session, station_id: int, *, now: datetime, grace: timedelta) -> dict:
     """The station's paper and its acknowledged answers. Not before the start: a paper seen
     early is a leaked paper."""
-    row, rule, extensions = phases.for_station(session, PHASE, station_id)
-    state = clock.phase_state(rule, now)
-    if state in ("not_started", "scheduled"):
+    window = station_window(session, PHASE, station_id)
+    state = window.phase_state(now)
+    if not clock.has_started(window.phase, now):
         raise Locked(N_("The theory exam has not started yet."), state=state,
-                     starts_at=clock.iso(row.starts_at if row else None) or "")
+                     starts_at=clock.iso(window.phase.starts_at if window.phase else None) or "")
     paper = session.get(Paper, station_id)
     if paper is None:
         raise NotFound(N_("This station has no paper; tell a judge."))
@@ -90,7 +91,7 @@ def paper_for(session: Session, station_id: int, *, now: datetime, grace: timede
     result = {
         "questions": paper.questions,
         "answers": answers,
-        "deadline": clock.iso(clock.station_deadline(rule, extensions, now)),
+        "deadline": clock.iso(window.deadline(now)),
         "state": state,
         "submitted_at": clock.iso(sitting.submitted_at),
         "last_seq": last_seq,
@@ -103,19 +104,14 @@ def paper_for(session: Session, station_id: int, *, now: datetime, grace: timede
 
 # ----------------------------------------------------------------------------- saving
 
-# The save path in SQL compiled once: one read for everything may_write needs, one upsert that
-# only a newer seq wins (RETURNING tells whether it won), one append to the event log.
-_WINDOW = text("""
-    SELECT p.id AS phase_id, p.starts_at, p.ends_at, p.paused_at, p.ended_at,
-           (SELECT COALESCE(SUM(e.minutes), 0) FROM extension e
-             WHERE e.phase_id = p.id AND e.station_id = :station) AS extra_minutes,
+# The save path in SQL compiled once: one read (the station's window, with its sitting and its
+# last seq), one upsert that only a newer seq wins (RETURNING tells whether it won), one append
+# to the event log. tests/theory_exam/test_timing.py counts them.
+_WINDOW = window_statement(PHASE, """,
            (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at,
            (SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c
-             WHERE c.station_id = :station) AS last_seq
-      FROM phase p WHERE p.name = 'theory'
-""").columns(phase_id=Integer, starts_at=UTCDateTime, ends_at=UTCDateTime,
-             paused_at=UTCDateTime, ended_at=UTCDateTime, extra_minutes=Float,
-             submitted_at=UTCDateTime, last_seq=BigInteger)
+             WHERE c.station_id = :station) AS last_seq""",
+                           submitted_at=UTCDateTime, last_seq=BigInteger)
 _UPSERT = text("""
     INSERT INTO current_answer (station_id, question_id, choice, seq, saved_at)
     VALUES (:station, :question, :choice, :seq, :now)
@@ -140,6 +136,13 @@ MAX_SEQ = 2**53 - 1
 MAX_SEQ_STEP = 100_000
 
 
+# What a refused save or submission says, by `clock.refusal`'s reason (sent as `state`).
+_REFUSED = {"not_started": N_("The theory exam has not started yet."),
+            "scheduled": N_("The theory exam has not started yet."),
+            "paused": N_("The exam is paused; your answers are kept."),
+            "ended": N_("Time is up; answers can no longer change.")}
+
+
 @dataclass(frozen=True)
 class SaveResult:
     saved: bool  # this choice (or a newer one of this browser) is what the server holds
@@ -152,21 +155,11 @@ def save_answer(session: Session, station_id: int, qid: str, choice_key: str | N
     with write_transaction(session):
         # The deadline first: before the start and after the end nothing about the paper is
         # looked up, so a refused request learns nothing; key maps are cached only while open.
-        window_row = session.execute(_WINDOW, {"station": station_id}).first()
-        rule = None
-        extensions: list[clock.Extension] = []
-        if window_row is not None:
-            rule = clock.Phase(PHASE, window_row.starts_at, window_row.ends_at,
-                               window_row.paused_at, window_row.ended_at)
-            if window_row.extra_minutes:
-                extensions = [clock.Extension(window_row.extra_minutes)]
-        if not clock.may_write(rule, extensions, now, grace):
-            state = clock.phase_state(rule, now)
-            if state == "paused":
-                raise Locked(N_("The exam is paused; your answers are kept."), state=state)
-            if state in ("not_started", "scheduled"):
-                raise Locked(N_("The theory exam has not started yet."), state=state)
-            raise Locked(N_("Time is up; answers can no longer change."), state=state)
+        window = station_window(session, PHASE, station_id, statement=_WINDOW)
+        refused = window.refusal(now, grace)
+        if refused is not None:
+            raise Locked(_REFUSED[refused], state=refused)
+        window_row = window.columns
         if window_row.submitted_at is not None:
             raise Locked(N_("The paper has been submitted; answers can no longer change."),
                          state="submitted")
@@ -198,10 +191,12 @@ def submit(session: Session, station_id: int, station_code: str, *, now: datetim
         sitting = session.get(Sitting, station_id) or Sitting(station_id=station_id)
         session.add(sitting)
         if sitting.submitted_at is None:
-            _row, rule, extensions = phases.for_station(session, PHASE, station_id)
-            if not clock.may_write(rule, extensions, now, grace):
+            refused = station_window(session, PHASE, station_id).refusal(now, grace)
+            if refused == "ended":
                 raise Locked(N_("Time is up; the paper is handed in as it stands."),
-                             state=clock.phase_state(rule, now))
+                             state=refused)
+            if refused is not None:
+                raise Locked(_REFUSED[refused], state=refused)
             sitting.submitted_at = now
             sitting.answered = sum(1 for a in _current(session, station_id).values()
                                    if a is not None)
@@ -259,7 +254,6 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
     and extensions are read in one query each (not three per station), and a sitting is written
     only when its result changed."""
     row = phases.get_phase(session, PHASE)
-    rule = phases.as_rule(row)
     pause_list = phases.pauses(session, row.id) if row else []
     results = []
     with write_transaction(session):
@@ -270,7 +264,8 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
                                  .order_by(Station.code)).all()
         answers_by_station = current_answers_by_station(session)
         sittings = {s.station_id: s for s in session.scalars(select(Sitting))}
-        extensions = phases.all_station_extensions(session, row.id) if row else {}
+        windows = phase_windows(session, row)
+        started = clock.has_started(windows.phase, now)
         for station_id, key_map, full_marks, code in papers:
             answers = answers_by_station.get(station_id, {})
             sitting = sittings.get(station_id)
@@ -281,11 +276,10 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
                 session.add(sitting)
             score, answered = grade(key_map, answers)
             time_used = None
-            if rule is not None and rule.starts_at is not None:
-                deadline = clock.station_deadline(
-                    rule, extensions.get(station_id, []), now)
+            if started:
+                deadline = windows.of(station_id).deadline(now)
                 until = sitting.submitted_at or min(deadline or now, now)
-                time_used = round(clock.seconds_used(rule, pause_list, until), 3)
+                time_used = round(clock.seconds_used(windows.phase, pause_list, until), 3)
             if (sitting.score, sitting.answered, sitting.time_used_s) != \
                     (score, answered, time_used) or sitting.graded_at is None:
                 sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used

@@ -24,7 +24,8 @@ from kiosk import audit, clock
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError
 from kiosk.stations.models import Station
-from kiosk.stations.phases import as_rule, get_phase
+from kiosk.stations.phases import get_phase
+from kiosk.stations.window import as_rule
 from kiosk.theory_exam.models import Paper, PaperSpec, Question
 
 TF_OPTIONS = (("T", "对"), ("F", "错"))
@@ -115,17 +116,11 @@ def get_spec(session: Session) -> PaperSpec | None:
     return session.scalar(select(PaperSpec).limit(1))
 
 
-def _theory_started(session: Session, now: datetime) -> bool:
-    row = get_phase(session, "theory")
-    return row is not None and clock.phase_state(as_rule(row), now) not in ("not_started",
-                                                                            "scheduled")
-
-
 def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
              now: datetime) -> PaperSpec:
     """Record the spec with a fresh master seed and build every station's paper at once, so the
     start of the exam only serves what is stored."""
-    if _theory_started(session, now):
+    if clock.has_started(as_rule(get_phase(session, "theory")), now):
         raise Conflict(N_("The theory exam has started; the papers can no longer change."))
     bank = list(session.scalars(select(Question).where(Question.enabled)))
     _check(wanted, bank)
@@ -145,7 +140,7 @@ def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
         session.flush()
         session.execute(delete(Paper))
         built = _build_missing(session, spec, bank, now)
-        from kiosk.theory_exam.exam import key_maps
+        from kiosk.theory_exam.exam import key_maps  # exam imports papers (get_spec): a cycle
 
         key_maps.clear()
         audit.record(session, actor, "paper.spec_set", at=now, details={
