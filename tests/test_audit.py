@@ -9,6 +9,7 @@ from kiosk import audit, clock
 from kiosk.cli import main
 from kiosk.db import write_transaction
 from kiosk.models import AuditEvent, AuditHead
+from tests.factories import PASSWORD, login, make_user
 
 
 def _record(session, actor, now, count=5):
@@ -91,7 +92,6 @@ def test_events_are_listed_newest_first_with_filters(session, actor, now):
 def test_a_co_signature_is_recorded_as_one_not_as_a_login(instance, now):
     from kiosk import staff
     from kiosk.errors import Forbidden
-    from tests.factories import PASSWORD, make_user
 
     with instance.session() as session:
         make_user(session, "supervisor", username="sup")
@@ -146,8 +146,6 @@ def test_an_unknown_action_keeps_its_raw_name():
 
 
 def _audit_client(app, events):
-    from tests.factories import login, make_user
-
     with app.extensions["kiosk"].session() as session:
         make_user(session, "supervisor", username="sup")
         with write_transaction(session):

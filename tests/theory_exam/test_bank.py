@@ -61,7 +61,7 @@ def test_every_bad_row_is_a_line_error_and_nothing_is_imported(session):
             "单选,跨行之后的错误,a,,,,A,1,\n")     # line 10: one option only
     with pytest.raises(ImportErrors) as excinfo:
         import_bank(session, text.encode(), "bank.csv", actor=__import__("kiosk.audit").audit
-                    .Actor("t"), now=NOW)
+                    .SOMEONE, now=NOW)
     assert [p.line for p in excinfo.value.problems] == [2, 3, 4, 5, 6, 7, 10]
     assert "cannot be asked" in excinfo.value.problems[0].message
     assert session.query(Question).count() == 0
