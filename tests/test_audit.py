@@ -9,6 +9,7 @@ from kiosk import audit, clock
 from kiosk.cli import main
 from kiosk.db import write_transaction
 from kiosk.models import AuditEvent, AuditHead
+from tests.actors import CHIEF
 from tests.factories import PASSWORD, login, make_user
 
 
@@ -179,10 +180,9 @@ def test_subjects_and_station_actors_read_in_words_but_are_stored_raw(app):
 
 
 def test_the_action_filter_takes_the_words_shown(app):
-    chief = audit.Actor("chief", "chief")
     client = _audit_client(app, [
-        (chief, "draw.superseded", "stage 1"), (chief, "phase.paused", "theory"),
-        (chief, "phase.resumed", "theory")])
+        (CHIEF, "draw.superseded", "stage 1"), (CHIEF, "phase.paused", "theory"),
+        (CHIEF, "phase.resumed", "theory")])
     for typed, wanted in [("重新抽签", {"draw.superseded"}), ("暂停", {"phase.paused"}),
                           ("暂停考试", {"phase.paused"}),
                           ("phase.", {"phase.paused", "phase.resumed"}),

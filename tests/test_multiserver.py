@@ -9,10 +9,8 @@ from tests.actors import CHIEF
 from tests.servers import Client, Server, cli
 
 
-def test_two_servers_share_answers_sessions_and_announcements(exam_event,
-                                                             kiosk_instance):
-    phases.start(exam_event.session, "theory", 20, actor=CHIEF,
-                 now=clock.now())
+def test_two_servers_share_answers_sessions_and_announcements(exam_event, kiosk_instance):
+    phases.start(exam_event.session, "theory", 20, actor=CHIEF, now=clock.now())
     exam_event.instance.engine.dispose()
     first, second = Server(kiosk_instance.path).start(), Server(kiosk_instance.path).start()
     try:

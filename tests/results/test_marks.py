@@ -40,8 +40,7 @@ def test_nothing_is_averaged_the_chief_judge_decides_with_a_reason(session, stat
     _import(session, "赛位号,分数\nA02,70\n", 1)
     _import(session, "赛位号,分数\nA02,71\n", 2)
     with pytest.raises(Exception, match="reason"):
-        mark_entry.resolve(session, "A02", Decimal(71), " ", actor=CHIEF,
-                        now=clock.now())
+        mark_entry.resolve(session, "A02", Decimal(71), " ", actor=CHIEF, now=clock.now())
     mark_entry.resolve(session, "a02", Decimal(71), "第二次录入与评分表一致",
                     actor=CHIEF, now=clock.now())
     assert mark_entry.differences(session) == []

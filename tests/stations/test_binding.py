@@ -104,8 +104,7 @@ def test_field_judges_extend_record_incidents_and_early_finish(app):
 
 def test_announcements_reach_the_clock_and_can_be_withdrawn(app, client):
     with app.extensions["kiosk"].session() as session:
-        item = announcements.announce(session, "请保存作品 <b>", actor=CHIEF,
-                              now=clock.now())
+        item = announcements.announce(session, "请保存作品 <b>", actor=CHIEF, now=clock.now())
     texts = [a["text"] for a in client.get("/api/v1/clock").get_json()["announcements"]]
     assert texts == ["请保存作品 <b>"]
     with app.extensions["kiosk"].session() as session:
