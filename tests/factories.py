@@ -1,43 +1,52 @@
-"""Factories for models: the smallest valid object, with overrides."""
+"""Factories for models: the smallest valid object, with overrides; and a staff sign-in through
+the login form, as a browser does it (`csrf_from` reads a form's token)."""
 
 from __future__ import annotations
 
 import itertools
+import re
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk import clock, staff
-from kiosk.audit import Actor
 from kiosk.checkin.idcard import make_valid
+from kiosk.checkpoints import take_checkpoint
 from kiosk.stations.registry import add_stations
+from kiosk.stations.sign_in import issue_badges
+from tests.actors import FACTORY
 
 _ids = itertools.count(1)
 PASSWORD = "correct-horse-42"
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def make_user(session, role: str, username: str | None = None, password: str = PASSWORD):
     return staff.add_user(session, username or f"{role}{next(_ids)}", role, password,
-                          actor=Actor("factory", "cli"), now=clock.now())
+                          actor=FACTORY, now=clock.now())
 
 
 def make_stations(session, count: int = 3, prefix: str = "A", first_ip: str | None = None):
     return add_stations(session, count, prefix=prefix, first_ip=first_ip,
-                        actor=Actor("factory", "cli"), now=clock.now())
+                        actor=FACTORY, now=clock.now())
 
 
 def issue_badge(session, station, badge_key: bytes):
     """Print a badge (in memory) and return its secrets: what a contestant would scan."""
-    from kiosk.stations.sign_in import issue_badges
-
     return issue_badges(session, [station], badge_key=badge_key,
-                        actor=Actor("factory", "cli"), now=clock.now())[0]
+                        actor=FACTORY, now=clock.now())[0]
 
 
 def id_number(serial: int, birth: str = "19900101", region: str = "420102") -> str:
     return make_valid(f"{region}{birth}{serial % 1000:03d}")
 
 
-def login(client, username: str, password: str = PASSWORD):
-    from tests.conftest import csrf_from
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
 
+
+def login(client, username: str, password: str = PASSWORD):
     page = client.get("/login")
     return client.post("/login", data={"username": username, "password": password,
                                        "csrf_token": csrf_from(page.text)})
@@ -46,8 +55,4 @@ def login(client, username: str, password: str = PASSWORD):
 def make_checkpoint(session):
     """A checkpoint of the log's head, signed with a throwaway key: for building a paper record
     directly, without an instance's keys folder."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from kiosk.checkpoints import take_checkpoint
-
     return take_checkpoint(session, Ed25519PrivateKey.generate(), clock.now())

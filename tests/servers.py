@@ -1,10 +1,12 @@
-"""Running a real `kiosk serve` for tests: a subprocess on a free loopback port."""
+"""Running a real `kiosk serve` for tests: a subprocess on a free loopback port; a JSON client
+for it; a `kiosk` command with --json; the demo event served for the browser tests."""
 
 from __future__ import annotations
 
 import http.cookiejar
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +14,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -89,3 +93,21 @@ def cli(instance: Path, *args: str) -> dict:
     if result.returncode != 0:
         raise RuntimeError(result.stdout + result.stderr)
     return json.loads(result.stdout)
+
+
+@contextmanager
+def served_demo(path: Path, *, config: str = "", prepare=None) -> Iterator[dict]:
+    """A fresh demo event in `path`, served by a real `kiosk serve`: `config` is appended to
+    config.toml and `prepare(path)` may set the day up (and return more facts) before it
+    starts. Yields the demo's logins and badges with `url` and `path`."""
+    info = cli(path, "demo", "--no-serve")
+    if config:
+        settings = path / "config.toml"
+        settings.write_text(settings.read_text("utf-8") + config, "utf-8")
+    extra = prepare(path) if prepare else None
+    server = Server(path).start()
+    try:
+        yield {**info, **(extra or {}), "url": server.url, "path": path}
+    finally:
+        server.stop()
+        shutil.rmtree(path, ignore_errors=True)

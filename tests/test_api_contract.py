@@ -28,17 +28,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.judge_keys import add_judge_key
 from kiosk.openapi import openapi_document
 from kiosk.stations import phases
 from kiosk.theory_exam.exam import key_maps
 from kiosk.theory_exam.papers import SpecInput, set_spec
 from kiosk.theory_exam.question_bank import import_bank
+from tests.actors import CHIEF
 from tests.factories import issue_badge, make_stations
-from tests.theory_exam.conftest import bank_csv
+from tests.plugins.theory_exam import bank_csv
 
-CHIEF = Actor("chief", "chief")
 DOCUMENT = openapi_document()
 SCHEMAS = DOCUMENT["components"]["schemas"]
 OPERATIONS = [(path, method) for path, operations in DOCUMENT["paths"].items()

@@ -12,7 +12,6 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.checkin.models import Contestant
 from kiosk.checkin.roster import checkin_sheet_pdf, import_roster
 from kiosk.errors import ImportErrors
@@ -21,9 +20,17 @@ from kiosk.results import mark_entry as marks
 from kiosk.stations import models
 from kiosk.theory_exam.models import Question
 from kiosk.theory_exam.question_bank import import_bank
-from tests.factories import id_number, login, make_checkpoint, make_stations, make_user
+from tests.actors import CHIEF
+from tests.factories import (
+    csrf_from,
+    id_number,
+    issue_badge,
+    login,
+    make_checkpoint,
+    make_stations,
+    make_user,
+)
 
-CHIEF = Actor("chief", "chief")
 SCRIPT = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'
 
@@ -172,7 +179,6 @@ def test_a_filename_never_acts_as_a_path():
 def test_signing_in_starts_a_new_session(app, session):
     """Session fixation: whatever the browser carried before (here a station's sign-in on a
     shared machine) does not survive a staff sign-in, and the cookie changes."""
-    from tests.factories import issue_badge
 
     station = make_stations(session, 1)[0]
     badge = issue_badge(session, station, app.extensions["kiosk"].badge_key())
@@ -192,7 +198,6 @@ def test_a_nul_character_is_refused_as_bad_input_on_every_database(app, session)
     make_user(session, "chief", "chief")
     client = app.test_client()
     page = client.get("/login")
-    from tests.conftest import csrf_from
 
     signed = client.post("/login", data={"username": "chi\x00ef", "password": "x",
                                          "csrf_token": csrf_from(page.text)})
@@ -240,7 +245,6 @@ def test_a_staff_import_is_never_spooled_to_a_plaintext_temp_file(app, session, 
     make_user(session, "chief", "importer")
     client = app.test_client()
     login(client, "importer")
-    from tests.conftest import csrf_from
 
     # Whether or not the rows import, the file is parsed from the form first.
     rows = "".join(f"选手{i},{id_number(i % 900 + 1)},{'某某职业技术学院' * 12},职工组\n"

@@ -9,6 +9,8 @@ from kiosk import audit, clock
 from kiosk.cli import main
 from kiosk.db import write_transaction
 from kiosk.models import AuditEvent, AuditHead
+from tests.actors import CHIEF
+from tests.factories import PASSWORD, login, make_user
 
 
 def _record(session, actor, now, count=5):
@@ -91,7 +93,6 @@ def test_events_are_listed_newest_first_with_filters(session, actor, now):
 def test_a_co_signature_is_recorded_as_one_not_as_a_login(instance, now):
     from kiosk import staff
     from kiosk.errors import Forbidden
-    from tests.factories import PASSWORD, make_user
 
     with instance.session() as session:
         make_user(session, "supervisor", username="sup")
@@ -146,8 +147,6 @@ def test_an_unknown_action_keeps_its_raw_name():
 
 
 def _audit_client(app, events):
-    from tests.factories import login, make_user
-
     with app.extensions["kiosk"].session() as session:
         make_user(session, "supervisor", username="sup")
         with write_transaction(session):
@@ -181,10 +180,9 @@ def test_subjects_and_station_actors_read_in_words_but_are_stored_raw(app):
 
 
 def test_the_action_filter_takes_the_words_shown(app):
-    chief = audit.Actor("chief", "chief")
     client = _audit_client(app, [
-        (chief, "draw.superseded", "stage 1"), (chief, "phase.paused", "theory"),
-        (chief, "phase.resumed", "theory")])
+        (CHIEF, "draw.superseded", "stage 1"), (CHIEF, "phase.paused", "theory"),
+        (CHIEF, "phase.resumed", "theory")])
     for typed, wanted in [("重新抽签", {"draw.superseded"}), ("暂停", {"phase.paused"}),
                           ("暂停考试", {"phase.paused"}),
                           ("phase.", {"phase.paused", "phase.resumed"}),

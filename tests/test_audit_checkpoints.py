@@ -19,6 +19,7 @@ from kiosk import audit, checkpoints
 from kiosk.cli import main
 from kiosk.db import write_transaction
 from kiosk.models import AuditEvent, AuditHead
+from tests.factories import csrf_from, login, make_user
 
 SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "verify_audit_checkpoint.py"
 
@@ -187,8 +188,6 @@ def test_the_standalone_script_checks_an_exported_log_good_and_tampered(
 
 
 def _page_check(client, text: str):
-    from tests.conftest import csrf_from
-
     page = client.get("/audit")
     assert page.status_code == 200
     return client.post("/audit/checkpoint", data={"checkpoint": text,
@@ -197,8 +196,6 @@ def _page_check(client, text: str):
 
 def test_the_supervisor_page_says_whether_the_log_holds_a_scanned_checkpoint(
         kiosk_instance, app, actor, now):
-    from tests.factories import login, make_user
-
     instance = app.extensions["kiosk"]
     with instance.session() as session:
         make_user(session, "supervisor", username="watcher")

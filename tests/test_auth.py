@@ -1,14 +1,6 @@
-import pytest
 
 from kiosk.models import AuditEvent
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, login, make_user
-
-
-@pytest.fixture
-def chief(app):
-    with app.extensions["kiosk"].session() as session:
-        return make_user(session, "chief", username="chief")
+from tests.factories import PASSWORD, csrf_from, login
 
 
 def test_staff_sign_in_lands_on_the_role_home_in_chinese(client, chief):

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
 from kiosk import audit, backup, clock
-from kiosk.audit import Actor
 from kiosk.cli import main
 from kiosk.collect import hand_ins as collect
 from kiosk.collect.models import HandIn
@@ -22,9 +21,8 @@ from kiosk.instance import open_instance
 from kiosk.judge_keys import add_judge_key
 from kiosk.models import AuditEvent
 from kiosk.stations import phases
+from tests.actors import CHIEF
 from tests.factories import make_stations
-
-CHIEF = Actor("chief", "chief")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from kiosk.instance import open_instance
 from kiosk.models import AuditEvent, JudgeKey, StaffUser
 from kiosk.stations.models import Station
 from kiosk.theory_exam.models import Question
+from tests.factories import csrf_from
 
 
 def test_demo_builds_a_complete_event_and_reports_it_as_json(tmp_path):
@@ -51,7 +52,6 @@ def test_demo_never_touches_a_real_instance(tmp_path):
 
 def test_demo_staff_can_sign_in_in_chinese(tmp_path):
     from kiosk import create_app
-    from tests.conftest import csrf_from
 
     path = tmp_path / "demo"
     data = json.loads(CliRunner().invoke(main, ["--instance", str(path), "demo",

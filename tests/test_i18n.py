@@ -4,6 +4,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 import kiosk
+from tests.factories import csrf_from
 
 TRANSLATIONS = Path(kiosk.__file__).parent / "translations"
 
@@ -16,7 +17,6 @@ def test_pages_are_chinese_by_default(client):
 
 def test_english_is_selectable_and_remembered_by_the_browser(client):
     page = client.get("/login")
-    from tests.conftest import csrf_from
 
     response = client.post("/lang/en", data={"csrf_token": csrf_from(page.text),
                                              "next": "/login"})

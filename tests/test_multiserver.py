@@ -4,16 +4,13 @@ sent to either by a load balancer, and nothing depends on which one it reached."
 import random
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.stations import phases
+from tests.actors import CHIEF
 from tests.servers import Client, Server, cli
-from tests.theory_exam.conftest import exam_event  # noqa: F401  (the fixture)
 
 
-def test_two_servers_share_answers_sessions_and_announcements(exam_event,  # noqa: F811
-                                                             kiosk_instance):
-    phases.start(exam_event.session, "theory", 20, actor=Actor("chief", "chief"),
-                 now=clock.now())
+def test_two_servers_share_answers_sessions_and_announcements(exam_event, kiosk_instance):
+    phases.start(exam_event.session, "theory", 20, actor=CHIEF, now=clock.now())
     exam_event.instance.engine.dispose()
     first, second = Server(kiosk_instance.path).start(), Server(kiosk_instance.path).start()
     try:

@@ -19,6 +19,7 @@ from kiosk.checkpoints import Checkpoint, signed_text
 from kiosk.cli import main
 from kiosk.collect.models import HandIn
 from kiosk.pdf import hex_groups
+from tests.factories import login, make_user
 
 KEY = Ed25519PrivateKey.generate()
 AT = datetime(2026, 5, 20, 1, 2, 3, tzinfo=UTC)
@@ -152,8 +153,6 @@ def test_the_results_sheet_carries_it():
 @needs_poppler
 def test_a_checkpoint_sheet_prints_from_the_command_and_the_audit_page(
         kiosk_instance, app, tmp_path):
-    from tests.factories import login, make_user
-
     out = tmp_path / "cli" / "checkpoint.pdf"
     made = CliRunner().invoke(main, ["--instance", str(kiosk_instance.path), "audit",
                                      "checkpoint", "--json", "--out", str(out)])

@@ -11,17 +11,10 @@ import pytest
 
 from kiosk import clock, staff
 from kiosk.errors import Forbidden, TooManyAttempts, Unauthorized
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, csrf_from, make_user
 
 HOME = "10.0.0.5"  # the chief judge's own workstation
 ATTACKERS = [f"10.0.0.{n}" for n in range(60, 70)]  # a contestant's machine, many addresses
-
-
-@pytest.fixture
-def chief(app):
-    with app.extensions["kiosk"].session() as session:
-        return make_user(session, "chief", username="chief")
 
 
 def sign_in(client, username: str, password: str, address: str):

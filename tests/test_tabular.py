@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from kiosk import tabular
-from kiosk.audit import Actor
 from kiosk.results.final import FinalResults, FinalRow, results_xlsx
 from kiosk.theory_exam.exam import StationScore
 from kiosk.theory_exam.score_sheets import scores_xlsx
+from tests.actors import SOMEONE
+from tests.plugins.collect import open_hall, upload
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tX", "\rX", "=1+1"]
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -97,7 +98,7 @@ def test_question_bank_export_keeps_stems_and_options_as_text(app):
     for stem in hostile:
         writer.writerow(["单选", stem, "=1+1", "-1", "@A1", "+2", "B", "2", "-类"])
     with app.extensions["kiosk"].session() as session:
-        question_bank.import_bank(session, buffer.getvalue().encode(), "bank.csv", actor=Actor("t"),
+        question_bank.import_bank(session, buffer.getvalue().encode(), "bank.csv", actor=SOMEONE,
                             now=datetime.now(UTC))
         data = question_bank.export_bank_xlsx(session)
     _neutralised(_texts(data), [*hostile, "=1+1", "-1", "@A1", "+2", "-类"])
@@ -111,10 +112,7 @@ def test_question_bank_export_keeps_stems_and_options_as_text(app):
 
 
 def test_the_export_manifest_csv(app, kiosk_instance, tmp_path):
-    from tests.collect.test_collect import hall as make_hall
-    from tests.collect.test_collect import upload
-
-    _, _, (first, _) = make_hall.__wrapped__(app)
+    _, _, (first, _) = open_hall(app)
     names = ["=1+2.zip", "+1.zip", "-2+3.zip", "@SUM(A1).zip"]
     for name in names:
         assert upload(first, b"work", quote(name)).status_code == 201

@@ -11,10 +11,10 @@ import pytest
 from cryptography import x509
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.errors import KioskError
 from kiosk.stations import binding
 from kiosk.tls import make_certificates
+from tests.actors import CHIEF
 from tests.factories import issue_badge, make_stations
 from tests.servers import Server
 
@@ -87,7 +87,7 @@ def test_forwarded_headers_count_only_behind_the_terminator(kiosk_instance, inst
                                                             behind_proxy):
     station = make_stations(session, 1)[0]
     badge = issue_badge(session, station, instance.badge_key())
-    binding.rebind(session, station.code, "10.9.8.7", actor=Actor("t", "chief"), now=clock.now())
+    binding.rebind(session, station.code, "10.9.8.7", actor=CHIEF, now=clock.now())
     instance.engine.dispose()
     config = kiosk_instance.path / "config.toml"
     config.write_text(config.read_text("utf-8") + f"behind_proxy = {str(behind_proxy).lower()}\n",

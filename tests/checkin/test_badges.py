@@ -8,9 +8,9 @@ import zxingcpp
 from PIL import Image
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.checkin.badges import render_badges
 from kiosk.stations.sign_in import FALLBACK_ALPHABET, issue_badges
+from tests.actors import SOMEONE
 from tests.factories import make_stations
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None,
@@ -22,7 +22,7 @@ def test_badges_decode_with_a_scanner_library_to_tokens_that_log_in(app, client,
     with instance.session() as session:
         stations = make_stations(session, 10)
         secrets = issue_badges(session, stations, badge_key=instance.badge_key(),
-                               actor=Actor("t"), now=clock.now())
+                               actor=SOMEONE, now=clock.now())
     pdf = tmp_path / "badges.pdf"
     pdf.write_bytes(render_badges(secrets, event_name="测试赛事", session_name="第一场"))
     # 150 dpi: an ordinary office printout, then read like a camera would.

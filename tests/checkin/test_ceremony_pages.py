@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.checkin.models import DrawRound
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD, login, make_user
+from tests.factories import PASSWORD, csrf_from, login, make_user
 
 
 @pytest.fixture

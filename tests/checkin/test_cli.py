@@ -7,6 +7,7 @@ import subprocess
 from click.testing import CliRunner
 
 from kiosk.cli import main
+from tests.factories import PASSWORD, make_user
 
 
 def kiosk(instance, *args, input=None):
@@ -110,8 +111,6 @@ def test_draw_refuses_the_entropy_of_a_superseded_round(event, kiosk_instance):
 
 def test_after_the_command_printed_the_pairs_a_redraw_needs_a_supervisor(event, kiosk_instance,
                                                                         monkeypatch):
-    from tests.factories import PASSWORD, make_user
-
     make_user(event.session, "supervisor", username="sup")
     event.checkin()
     kiosk(kiosk_instance, "draw", "--stage", 1)

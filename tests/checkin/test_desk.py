@@ -8,16 +8,13 @@ from sqlalchemy import select
 
 from kiosk.checkin.models import CheckinUndo, Contestant
 from kiosk.models import AuditEvent
-from tests.conftest import csrf_from
-from tests.factories import login, make_user
+from tests.factories import csrf_from, id_number, login, make_user
 
 ROSTER = "姓名,身份证号,单位,组别\r\n张三,{a},武汉数智,职工组\r\n张三丰,{b},长江职院,学生组\r\n"
 
 
 @pytest.fixture
 def desk(app, client):
-    from tests.factories import id_number
-
     instance = app.extensions["kiosk"]
     with instance.session() as session:
         make_user(session, "checkin", username="desk")
@@ -130,8 +127,6 @@ def test_roster_upload_page_lists_every_problem_and_imports_nothing(client, app)
 
 
 def test_a_wrong_check_digit_is_told_apart_from_not_on_the_roster(desk):
-    from tests.factories import id_number
-
     typed = desk.ids[0][:17] + ("1" if desk.ids[0][17] != "1" else "2")  # one character off
     wrong = desk(query=typed)
     assert wrong.status_code == 400

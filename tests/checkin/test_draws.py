@@ -8,20 +8,20 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.checkin import draw_stages, opening
 from kiosk.checkin import verifiable_draw as rules
 from kiosk.checkin.models import Draw1Assignment, Draw2Assignment, DrawRound
 from kiosk.errors import Conflict, ImportErrors
 from kiosk.models import AuditEvent
 from kiosk.stations.models import Station
+from tests.actors import CRYPT1, CRYPT2, SOMEONE, SUPERVISOR
+from tests.factories import id_number
 
-JUDGE1, JUDGE2 = Actor("crypt1", "crypt1"), Actor("crypt2", "crypt2")
 EVENT = "测试赛事"
 
 
 def run_stage(session, stage, entropy="3 1 4 1 5"):
-    actor = JUDGE1 if stage == 1 else JUDGE2
+    actor = CRYPT1 if stage == 1 else CRYPT2
     committed = draw_stages.commit(session, stage, actor=actor, now=clock.now())
     draw_stages.draw(session, stage, entropy, commitment=committed.commitment, actor=actor,
                now=clock.now())
@@ -30,7 +30,7 @@ def run_stage(session, stage, entropy="3 1 4 1 5"):
 
 def seal(session, stage):
     return draw_stages.seal(session, stage, event_name=EVENT,
-                      actor=JUDGE1 if stage == 1 else JUDGE2, now=clock.now())
+                      actor=CRYPT1 if stage == 1 else CRYPT2, now=clock.now())
 
 
 def test_only_checked_in_contestants_draw(event):
@@ -45,10 +45,10 @@ def test_only_checked_in_contestants_draw(event):
 def test_a_draw_without_commitment_or_entropy_is_refused(event):
     event.checkin()
     with pytest.raises(Conflict):
-        draw_stages.draw(event.session, 1, "1 2 3", commitment="", actor=JUDGE1, now=clock.now())
-    committed = draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+        draw_stages.draw(event.session, 1, "1 2 3", commitment="", actor=CRYPT1, now=clock.now())
+    committed = draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now())
     with pytest.raises(Exception, match="entropy"):
-        draw_stages.draw(event.session, 1, "   ", commitment=committed.commitment, actor=JUDGE1,
+        draw_stages.draw(event.session, 1, "   ", commitment=committed.commitment, actor=CRYPT1,
                    now=clock.now())
 
 
@@ -172,7 +172,7 @@ def test_no_redraw_after_the_seal(event):
     run_stage(event.session, 1)
     seal(event.session, 1)
     with pytest.raises(Conflict, match="sealed"):
-        draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+        draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now())
 
 
 def test_late_arrivals_before_and_after_the_seal_stay_verifiable(event):
@@ -180,12 +180,12 @@ def test_late_arrivals_before_and_after_the_seal_stay_verifiable(event):
     run_stage(event.session, 1)
     late_before = event.people[10]
     event.checkin(11)
-    number = draw_stages.assign_late(event.session, 1, late_before.id_number, actor=JUDGE1,
+    number = draw_stages.assign_late(event.session, 1, late_before.id_number, actor=CRYPT1,
                                now=clock.now())
     seal(event.session, 1)
     late_after = event.people[11]
     event.checkin()
-    number_after = draw_stages.assign_late(event.session, 1, late_after.id_number, actor=JUDGE1,
+    number_after = draw_stages.assign_late(event.session, 1, late_after.id_number, actor=CRYPT1,
                                      now=clock.now())
     assert number != number_after
     assert event.session.scalar(select(Draw1Assignment.id)) is None  # still nothing in plaintext
@@ -200,13 +200,13 @@ def test_physical_lots_refuse_duplicates_and_numbers_outside_the_pool(event):
     event.checkin(3)
     a, b, c = (p.id_number for p in event.people[:3])
     with pytest.raises(ImportErrors) as excinfo:
-        draw_stages.draw_by_lots(event.session, 1, {a: "1", b: "1", c: "99"}, actor=JUDGE1,
+        draw_stages.draw_by_lots(event.session, 1, {a: "1", b: "1", c: "99"}, actor=CRYPT1,
                            now=clock.now())
     messages = [p.message for p in excinfo.value.problems]
     assert any("drawn already" in m for m in messages)
     assert any("not in the pool" in m for m in messages)
     assert event.session.query(DrawRound).count() == 0
-    draw_stages.draw_by_lots(event.session, 1, {a: "1", b: "2", c: "012"}, actor=JUDGE1,
+    draw_stages.draw_by_lots(event.session, 1, {a: "1", b: "2", c: "012"}, actor=CRYPT1,
                        now=clock.now())
     pairs = draw_stages.plaintext_mapping(event.session, 1).pairs
     numbers = sorted(p["contestant_no"] for p in pairs)
@@ -215,12 +215,11 @@ def test_physical_lots_refuse_duplicates_and_numbers_outside_the_pool(event):
 
 def test_sealing_needs_a_registered_key(instance, session):
     from kiosk.checkin.roster import check_in, import_roster
-    from tests.factories import id_number
 
     (person,) = import_roster(session, f"姓名,身份证号,组别\r\n甲,{id_number(1)},职工组\r\n"
-                              .encode(), "r.csv", groups=["职工组"], actor=Actor("t"),
+                              .encode(), "r.csv", groups=["职工组"], actor=SOMEONE,
                               now=clock.now())
-    check_in(session, person.id, staff_id=None, actor=Actor("t"), now=clock.now())
+    check_in(session, person.id, staff_id=None, actor=SOMEONE, now=clock.now())
     run_stage(session, 1)
     with pytest.raises(Conflict, match="judge-key add"):
         seal(session, 1)
@@ -258,12 +257,12 @@ def test_stage_two_draws_only_non_spare_stations(event):
 def test_entropy_entered_against_a_replaced_commitment_is_refused(event):
     """The entropy proves something only if it came after the commitment it was shown with."""
     event.checkin()
-    shown = draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
-    replacing = draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now()).commitment
+    shown = draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now()).commitment
+    replacing = draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now()).commitment
     with pytest.raises(Conflict, match="another commitment"):
-        draw_stages.draw(event.session, 1, "6 6 6", commitment=shown, actor=JUDGE1, now=clock.now())
+        draw_stages.draw(event.session, 1, "6 6 6", commitment=shown, actor=CRYPT1, now=clock.now())
     assert draw_stages.current_round(event.session, 1).status == "committed"
-    draw_stages.draw(event.session, 1, "6 6 6", commitment=replacing, actor=JUDGE1, now=clock.now())
+    draw_stages.draw(event.session, 1, "6 6 6", commitment=replacing, actor=CRYPT1, now=clock.now())
     assert draw_stages.current_round(event.session, 1).status == "drawn"
 
 
@@ -272,9 +271,9 @@ def test_the_entropy_of_a_superseded_round_is_refused(event):
     seed to suit it."""
     event.checkin()
     run_stage(event.session, 1, "1 2 3")
-    committed = draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now())
+    committed = draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now())
     with pytest.raises(Conflict, match="superseded"):
-        draw_stages.draw(event.session, 1, " 1 2 3 ", commitment=committed.commitment, actor=JUDGE1,
+        draw_stages.draw(event.session, 1, " 1 2 3 ", commitment=committed.commitment, actor=CRYPT1,
                    now=clock.now())
     assert draw_stages.current_round(event.session, 1).status == "committed"
 
@@ -317,9 +316,9 @@ def test_after_the_seals_nothing_stored_recomputes_what_a_late_arrival_drew(even
     seal(event.session, 2)
     late = event.people[8]
     event.checkin(9)
-    number = draw_stages.assign_late(event.session, 1, late.id_number, actor=JUDGE1,
+    number = draw_stages.assign_late(event.session, 1, late.id_number, actor=CRYPT1,
                                      now=clock.now())
-    station = draw_stages.assign_late(event.session, 2, number, actor=JUDGE2, now=clock.now())
+    station = draw_stages.assign_late(event.session, 2, number, actor=CRYPT2, now=clock.now())
 
     keys = [event.keys["crypt1"], event.keys["crypt2"]]
     opened = {stage: opening.open_stage(event.session, stage, keys) for stage in (2, 1)}
@@ -392,7 +391,7 @@ def test_a_late_draw_that_did_not_follow_its_own_seed_is_detected(event, monkeyp
         return seed, free, next(item for item in free if item != value)
 
     monkeypatch.setattr(draw_stages, "_late_draw", steered)
-    draw_stages.assign_late(event.session, 1, event.people[8].id_number, actor=JUDGE1,
+    draw_stages.assign_late(event.session, 1, event.people[8].id_number, actor=CRYPT1,
                             now=clock.now())
     opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
     assert not opened.verified and "late draw 1" in " ".join(opened.problems)
@@ -400,14 +399,12 @@ def test_a_late_draw_that_did_not_follow_its_own_seed_is_detected(event, monkeyp
 
 # ----------------------------------------------------------------------------- final once shown
 
-SUPERVISOR = Actor("sup", "supervisor")
-
 
 def test_before_the_result_is_shown_a_redraw_is_as_before(event):
     event.checkin()
     run_stage(event.session, 1, "1 1 1")
     assert draw_stages.current_round(event.session, 1).shown_at is None
-    draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now())  # no co-signature asked
+    draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now())  # no co-signature asked
     assert [r.status for r in draw_stages.history(event.session, 1)] == ["superseded", "committed"]
 
 
@@ -419,15 +416,15 @@ def test_once_shown_a_redraw_without_a_supervisor_and_a_reason_is_refused(event)
     assert round_.shown_at is not None and round_.shown_by == "sup"
     # Shown again: the first moment stays.
     first = round_.shown_at
-    draw_stages.show_result(event.session, 1, actor=JUDGE1, now=clock.now())
+    draw_stages.show_result(event.session, 1, actor=CRYPT1, now=clock.now())
     assert draw_stages.current_round(event.session, 1).shown_at == first
     for redraw in (None, draw_stages.Redraw(cosigner="", reason="entropy mistyped"),
                    draw_stages.Redraw(cosigner="sup", reason="  ")):
         with pytest.raises(Conflict) as refused:
-            draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now(), redraw=redraw)
+            draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now(), redraw=redraw)
         assert "supervisor" in refused.value.message and "reason" in refused.value.message
     with pytest.raises(Conflict, match="supervisor"):
-        draw_stages.draw_by_lots(event.session, 1, {}, actor=JUDGE1, now=clock.now())
+        draw_stages.draw_by_lots(event.session, 1, {}, actor=CRYPT1, now=clock.now())
     assert draw_stages.current_round(event.session, 1).id == round_.id  # nothing changed
     logged = [e.action for e in event.session.scalars(select(AuditEvent))]
     assert logged.count("draw.result_shown") == 1
@@ -436,8 +433,8 @@ def test_once_shown_a_redraw_without_a_supervisor_and_a_reason_is_refused(event)
 def test_a_cosigned_redraw_after_the_result_was_shown_is_on_the_record_and_in_the_log(event):
     event.checkin()
     run_stage(event.session, 1, "1 1 1")
-    old = draw_stages.show_result(event.session, 1, actor=JUDGE1, now=clock.now()).round
-    draw_stages.commit(event.session, 1, actor=JUDGE1, now=clock.now(),
+    old = draw_stages.show_result(event.session, 1, actor=CRYPT1, now=clock.now()).round
+    draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now(),
                  redraw=draw_stages.Redraw(cosigner="sup", reason="监督发现熵输错了"))
     assert old.status == "superseded" and old.redraw_reason == "监督发现熵输错了"
     assert old.redraw_cosigner == "sup" and old.superseded_at is not None
@@ -447,7 +444,7 @@ def test_a_cosigned_redraw_after_the_result_was_shown_is_on_the_record_and_in_th
     assert details["reason"] == "监督发现熵输错了" and details["cosigned_by"] == "sup"
     assert details["shown_at"]
     committed = draw_stages.current_round(event.session, 1)
-    draw_stages.draw(event.session, 1, "2 2 2", commitment=committed.commitment, actor=JUDGE1,
+    draw_stages.draw(event.session, 1, "2 2 2", commitment=committed.commitment, actor=CRYPT1,
                now=clock.now())
     mapping = draw_stages.plaintext_mapping(event.session, 1)
     assert [r.id for r in mapping.redraws] == [old.id]

@@ -7,6 +7,7 @@ from kiosk.checkin import idcard
 from kiosk.checkin.models import Contestant
 from kiosk.checkin.roster import import_roster
 from kiosk.errors import ImportErrors
+from tests.actors import SOMEONE
 from tests.factories import id_number
 
 HEADER = "姓名,身份证号,单位,组别\r\n"
@@ -15,10 +16,9 @@ GROUPS = ["职工组", "学生组"]
 
 def _import(session, data: bytes, filename="roster.csv", actor=None, now=None):
     from kiosk import clock
-    from kiosk.audit import Actor
 
     return import_roster(session, data, filename, groups=GROUPS,
-                         actor=actor or Actor("t"), now=now or clock.now())
+                         actor=actor or SOMEONE, now=now or clock.now())
 
 
 def test_check_digit_follows_gb_11643():

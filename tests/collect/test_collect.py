@@ -14,39 +14,14 @@ import pytest
 from sqlalchemy import select
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.collect import hand_ins as collect
 from kiosk.collect.models import HandIn
 from kiosk.crypto import load_verify_key
-from kiosk.judge_keys import add_judge_key
 from kiosk.stations import phases
-from tests.factories import issue_badge, make_stations
-
-CHIEF = Actor("chief", "chief")
-
-
-@pytest.fixture
-def hall(app):
-    """Practical phase running, two stations with badges, an archive key."""
-    instance = app.extensions["kiosk"]
-    identity = pyrage.x25519.Identity.generate()
-    with instance.session() as session:
-        stations = make_stations(session, 2)
-        badges = [issue_badge(session, s, instance.badge_key()) for s in stations]
-        add_judge_key(session, "archive judge", str(identity.to_public()), "archive",
-                      actor=CHIEF, now=clock.now())
-        phases.start(session, "practical", 60, actor=CHIEF, now=clock.now())
-    clients = []
-    for badge in badges:
-        client = app.test_client()
-        client.post("/api/v1/station/login", json={"token": badge.qr_token})
-        clients.append(client)
-    return instance, identity, clients
-
-
-def upload(client, data: bytes, name="作品.zip"):
-    return client.post(f"/api/v1/collect/upload?filename={name}", data=data,
-                       headers={"Content-Type": "application/octet-stream"})
+from tests.actors import CHIEF
+from tests.factories import csrf_from, issue_badge, login, make_stations, make_user
+from tests.plugins.collect import upload
+from tests.servers import Client, Server
 
 
 def test_round_trip_hash_encryption_and_the_standard_age_tool(hall, tmp_path):
@@ -184,9 +159,6 @@ def test_the_receipt_qr_decodes_to_the_payload(hall, tmp_path):
 
 
 def test_the_collection_desk_hands_in_for_a_station_and_lists_who_is_missing(hall, app):
-    from tests.conftest import csrf_from
-    from tests.factories import login, make_user
-
     instance, _identity, _kiosks = hall
     with instance.session() as session:
         make_user(session, "field", username="desk_judge")
@@ -221,7 +193,6 @@ def test_a_server_killed_mid_upload_leaves_no_row_and_no_file(hall, kiosk_instan
     import socket
     import time
 
-    from tests.servers import Client, Server
 
     instance, identity, _ = hall
     with instance.session() as session:

@@ -14,16 +14,14 @@ from kiosk.audit import Actor
 from kiosk.collect import hand_ins as collect
 from kiosk.collect.models import HandIn
 from kiosk.stations.models import Station
-from tests.collect.test_collect import hall  # noqa: F401  (the fixture)
-from tests.conftest import csrf_from
-from tests.factories import login, make_stations, make_user
+from tests.factories import csrf_from, login, make_stations, make_user
 
 OCTETS = {"Content-Type": "application/octet-stream"}
 FORM = "f0rm-t0ken-0f-the-desk-page"
 
 
 @pytest.fixture
-def desk(hall, app):  # noqa: F811
+def desk(hall, app):
     """A field judge at the desk; A02 was drawn, A01 is signed in but was not, A03 neither."""
     instance, _identity, _kiosks = hall
     with instance.session() as session:

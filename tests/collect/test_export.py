@@ -9,11 +9,12 @@ from click.testing import CliRunner
 
 from kiosk.cli import main
 from kiosk.collect.export import verify_bundle
-from tests.collect.test_collect import hall, upload  # noqa: F401  (the fixture)
+from tests.factories import csrf_from, login, make_user
+from tests.plugins.collect import upload
 
 
 @pytest.fixture
-def bundle(hall, kiosk_instance, tmp_path):  # noqa: F811
+def bundle(hall, kiosk_instance, tmp_path):
     _, _, (first, second) = hall
     upload(first, b"first work")
     upload(first, b"first work, version 2")
@@ -82,13 +83,11 @@ def test_another_key_is_refused_when_the_fingerprint_is_given(bundle):
     assert verify_bundle(out, expected_fingerprint="0000 1111") != []
 
 
-def test_the_encryption_judges_export_page_and_the_slip_layouts(hall, app):  # noqa: F811
+def test_the_encryption_judges_export_page_and_the_slip_layouts(hall, app):
     import io
 
     from pypdf import PdfReader
 
-    from tests.conftest import csrf_from
-    from tests.factories import login, make_user
 
     instance, _, (kiosk, _) = hall
     number = upload(kiosk, b"for the page").get_json()["receipt_no"]

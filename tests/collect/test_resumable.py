@@ -17,17 +17,17 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.collect import hand_ins as collect
 from kiosk.collect import resumable
 from kiosk.collect.models import HandIn
 from kiosk.crypto import load_verify_key
 from kiosk.stations import phases
-from tests.collect.test_collect import hall  # noqa: F401  (the fixture)
+from tests.actors import CHIEF
+from tests.factories import csrf_from, issue_badge, login, make_stations, make_user
+from tests.servers import Client, Server
 
 PIECE = resumable.PIECE_BYTES
 OCTETS = {"Content-Type": "application/octet-stream"}
-CHIEF = Actor("chief", "chief")
 
 
 def open_upload(client, size: int, name="作品.zip"):
@@ -49,7 +49,7 @@ def files(instance) -> list[str]:
         if instance.archives_dir.is_dir() else []
 
 
-def test_an_interrupted_hand_in_resumes_at_the_servers_offset_and_age_opens_it(hall,  # noqa: F811
+def test_an_interrupted_hand_in_resumes_at_the_servers_offset_and_age_opens_it(hall,
                                                                                tmp_path):
     instance, identity, (kiosk, _) = hall
     data = os.urandom(3 * PIECE + 12345)
@@ -91,7 +91,7 @@ def test_an_interrupted_hand_in_resumes_at_the_servers_offset_and_age_opens_it(h
     assert opened == data
 
 
-def test_a_repeated_piece_is_acknowledged_and_not_applied_twice(hall):  # noqa: F811
+def test_a_repeated_piece_is_acknowledged_and_not_applied_twice(hall):
     instance, identity, (kiosk, _) = hall
     data = os.urandom(PIECE + 1000)
     upload_id = open_upload(kiosk, len(data)).get_json()["upload_id"]
@@ -115,7 +115,7 @@ def test_a_repeated_piece_is_acknowledged_and_not_applied_twice(hall):  # noqa: 
     assert pyrage.decrypt(stored.read_bytes(), [identity]) == data
 
 
-def test_a_gap_is_409_with_the_servers_offset(hall):  # noqa: F811
+def test_a_gap_is_409_with_the_servers_offset(hall):
     _, _, (kiosk, _) = hall
     data = os.urandom(3 * PIECE)
     upload_id = open_upload(kiosk, len(data)).get_json()["upload_id"]
@@ -129,7 +129,7 @@ def test_a_gap_is_409_with_the_servers_offset(hall):  # noqa: F811
     assert put(kiosk, upload_id, 2 * PIECE, data[2 * PIECE:]).status_code == 201
 
 
-def test_a_station_sees_and_feeds_only_its_own_uploads(hall):  # noqa: F811
+def test_a_station_sees_and_feeds_only_its_own_uploads(hall):
     _, _, (mine, theirs) = hall
     data = b"my own work" * 1000
     upload_id = open_upload(mine, len(data)).get_json()["upload_id"]
@@ -142,7 +142,7 @@ def test_a_station_sees_and_feeds_only_its_own_uploads(hall):  # noqa: F811
     assert done.status_code == 201 and done.get_json()["station"] == "A01"
 
 
-def test_a_full_disk_is_507_and_frees_the_partial_and_the_upload(hall, monkeypatch):  # noqa: F811
+def test_a_full_disk_is_507_and_frees_the_partial_and_the_upload(hall, monkeypatch):
     instance, _, (kiosk, _) = hall
     data = os.urandom(3 * PIECE)
     upload_id = open_upload(kiosk, len(data)).get_json()["upload_id"]
@@ -162,7 +162,7 @@ def test_a_full_disk_is_507_and_frees_the_partial_and_the_upload(hall, monkeypat
     assert rows(instance) == 0
 
 
-def test_a_full_disk_at_the_final_fsync_is_507_and_stores_nothing(hall, monkeypatch):  # noqa: F811
+def test_a_full_disk_at_the_final_fsync_is_507_and_stores_nothing(hall, monkeypatch):
     instance, _, (kiosk, _) = hall
     data = os.urandom(PIECE + 5)
     upload_id = open_upload(kiosk, len(data)).get_json()["upload_id"]
@@ -178,7 +178,7 @@ def test_a_full_disk_at_the_final_fsync_is_507_and_stores_nothing(hall, monkeypa
     assert len(resumable.uploads_for(instance.archives_dir)) == 0
 
 
-def test_a_full_disk_when_the_upload_opens_is_507(hall, monkeypatch):  # noqa: F811
+def test_a_full_disk_when_the_upload_opens_is_507(hall, monkeypatch):
     instance, _, (kiosk, _) = hall
     real_open = open
 
@@ -194,7 +194,7 @@ def test_a_full_disk_when_the_upload_opens_is_507(hall, monkeypatch):  # noqa: F
     assert len(resumable.uploads_for(instance.archives_dir)) == 0
 
 
-def test_no_plaintext_on_disk_while_the_pieces_arrive(hall, tmp_path, monkeypatch):  # noqa: F811
+def test_no_plaintext_on_disk_while_the_pieces_arrive(hall, tmp_path, monkeypatch):
     instance, _, (kiosk, _) = hall
     temp = tmp_path / "temp"
     temp.mkdir()
@@ -220,7 +220,7 @@ def test_no_plaintext_on_disk_while_the_pieces_arrive(hall, tmp_path, monkeypatc
     assert answer.status_code == 201
 
 
-def test_a_second_upload_of_the_station_abandons_the_first(hall):  # noqa: F811
+def test_a_second_upload_of_the_station_abandons_the_first(hall):
     instance, _, (kiosk, _) = hall
     first = open_upload(kiosk, 3 * PIECE).get_json()["upload_id"]
     put(kiosk, first, 0, os.urandom(PIECE))
@@ -232,7 +232,7 @@ def test_a_second_upload_of_the_station_abandons_the_first(hall):  # noqa: F811
     assert len(resumable.uploads_for(instance.archives_dir)) == 0
 
 
-def test_an_idle_upload_expires_and_frees_its_thread_and_file(hall, monkeypatch):  # noqa: F811
+def test_an_idle_upload_expires_and_frees_its_thread_and_file(hall, monkeypatch):
     instance, _, (kiosk, _) = hall
     uploads = resumable.uploads_for(instance.archives_dir)
     monkeypatch.setattr(uploads, "idle", resumable.timedelta(seconds=0.2))
@@ -249,7 +249,7 @@ def test_an_idle_upload_expires_and_frees_its_thread_and_file(hall, monkeypatch)
     assert len(uploads) == 0
 
 
-def test_the_window_is_asked_when_it_opens_and_when_the_last_piece_arrives(hall):  # noqa: F811
+def test_the_window_is_asked_when_it_opens_and_when_the_last_piece_arrives(hall):
     instance, _, (kiosk, _) = hall
     instance.settings.grace_seconds = 0
     data = os.urandom(PIECE + 10)
@@ -264,7 +264,7 @@ def test_the_window_is_asked_when_it_opens_and_when_the_last_piece_arrives(hall)
     assert files(instance) == []
 
 
-def test_the_receipts_time_is_when_the_last_piece_arrived(hall):  # noqa: F811
+def test_the_receipts_time_is_when_the_last_piece_arrived(hall):
     """A last piece that arrived before the end but waited for an encryption turn past it is on
     time, and its receipt says when it arrived."""
     import threading
@@ -294,7 +294,7 @@ def test_the_receipts_time_is_when_the_last_piece_arrived(hall):  # noqa: F811
     assert datetime.fromisoformat(response.get_json()["received_at"]) < ended
 
 
-def test_a_piece_over_one_mebibyte_or_past_the_size_is_refused(hall):  # noqa: F811
+def test_a_piece_over_one_mebibyte_or_past_the_size_is_refused(hall):
     _, _, (kiosk, _) = hall
     upload_id = open_upload(kiosk, 3 * PIECE).get_json()["upload_id"]
     assert put(kiosk, upload_id, 0, b"x" * (PIECE + 1)).status_code == 413
@@ -306,10 +306,7 @@ def test_a_piece_over_one_mebibyte_or_past_the_size_is_refused(hall):  # noqa: F
     assert kiosk.post(f"/api/v1/collect/uploads?size={2**40}").status_code == 413
 
 
-def test_the_collection_desk_hands_in_in_pieces(hall, app):  # noqa: F811
-    from tests.conftest import csrf_from
-    from tests.factories import login, make_user
-
+def test_the_collection_desk_hands_in_in_pieces(hall, app):
     instance, identity, (kiosk, _) = hall
     with instance.session() as session:
         make_user(session, "field", username="desk_judge")
@@ -342,14 +339,12 @@ def test_the_collection_desk_hands_in_in_pieces(hall, app):  # noqa: F811
 
 
 def test_a_server_killed_mid_upload_leaves_nothing_and_the_kiosk_starts_again(
-        hall, kiosk_instance):  # noqa: F811
+        hall, kiosk_instance):
     """SIGKILL between two pieces: at the restart the partial file is gone, the upload is
     unknown (404), and the same file handed in again from zero is received whole."""
     import urllib.error
     import urllib.request
 
-    from tests.factories import issue_badge, make_stations
-    from tests.servers import Client, Server
 
     instance, identity, _ = hall
     with instance.session() as session:
@@ -399,7 +394,7 @@ def test_a_server_killed_mid_upload_leaves_nothing_and_the_kiosk_starts_again(
     assert pyrage.decrypt((instance.archives_dir / stored).read_bytes(), [identity]) == data
 
 
-def test_the_same_piece_sent_twice_at_once_is_applied_once(hall, app):  # noqa: F811
+def test_the_same_piece_sent_twice_at_once_is_applied_once(hall, app):
     """A kiosk that retried while its first attempt was still being served: both are answered
     with the same offset, and the bytes are in the file once."""
     import threading
@@ -428,7 +423,7 @@ def test_the_same_piece_sent_twice_at_once_is_applied_once(hall, app):  # noqa: 
 @settings(max_examples=25, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.data())
-def test_any_order_of_resent_overlapping_or_early_pieces_gives_the_file(hall, data):  # noqa: F811
+def test_any_order_of_resent_overlapping_or_early_pieces_gives_the_file(hall, data):
     """Whatever a flaky cable makes of the pieces — resent, overlapping, too early — the server
     applies each byte once and in order: the hand-in is the file, or nothing yet."""
     instance, identity, _ = hall

@@ -19,8 +19,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from kiosk.models import ROLES
-from tests.e2e.conftest import badge_sign_in, served_demo, sign_in
-from tests.servers import cli
+from tests.e2e.pages import badge_sign_in, sign_in
+from tests.servers import cli, served_demo
 
 pytestmark = pytest.mark.e2e
 

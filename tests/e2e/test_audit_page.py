@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from kiosk import clock, staff
 from kiosk.instance import open_instance
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.pages import screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.pages import screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 

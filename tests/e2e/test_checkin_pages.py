@@ -7,7 +7,8 @@ from importlib import resources
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, served_demo, sign_in
+from tests.e2e.pages import screenshot, sign_in
+from tests.servers import served_demo
 
 pytestmark = pytest.mark.e2e
 

@@ -3,31 +3,21 @@ it expects nothing; after it, it lists who is missing; a double-click makes one 
 nobody drew is taken only after the judge confirms the warning. One server for the module."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.checkin import draw_stages
 from kiosk.checkin.models import Contestant
 from kiosk.checkin.roster import check_in
 from kiosk.collect.models import HandIn
 from kiosk.instance import open_instance
 from kiosk.stations.models import Station
-from tests.e2e.conftest import screenshot, served_demo, sign_in
-from tests.servers import cli
+from tests.actors import E2E_SETUP
+from tests.e2e.pages import assert_accessible, screenshot, sign_in
+from tests.servers import cli, served_demo
 
 pytestmark = pytest.mark.e2e
-SETUP = Actor("e2e-setup", "cli")
-
-
-def assert_accessible(page) -> None:
-    """No critical or serious axe-core violation on what the page shows now."""
-    violations = Axe().run(page).response["violations"]
-    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
-               for v in violations if v["impact"] in ("critical", "serious")]
-    assert serious == [], serious
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +34,12 @@ def _draw_six(path) -> list[str]:
     instance = open_instance(path)
     with instance.session() as session:
         for person in session.scalars(select(Contestant).order_by(Contestant.id).limit(6)):
-            check_in(session, person.id, staff_id=None, actor=SETUP, now=clock.now())
+            check_in(session, person.id, staff_id=None, actor=E2E_SETUP, now=clock.now())
         for stage in (1, 2):
-            committed = draw_stages.commit(session, stage, actor=SETUP, now=clock.now())
+            committed = draw_stages.commit(session, stage, actor=E2E_SETUP, now=clock.now())
             draw_stages.draw(session, stage, "3 1 4 1 5", commitment=committed.commitment,
-                       actor=SETUP, now=clock.now())
-            draw_stages.seal(session, stage, event_name="e2e", actor=SETUP, now=clock.now())
+                       actor=E2E_SETUP, now=clock.now())
+            draw_stages.seal(session, stage, event_name="e2e", actor=E2E_SETUP, now=clock.now())
         codes = list(session.scalars(select(Station.code).where(Station.occupied)
                                      .order_by(Station.code)))
     instance.engine.dispose()

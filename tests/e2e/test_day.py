@@ -7,7 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import badge_sign_in, screenshot, served_demo, sign_in
+from tests.e2e.pages import badge_sign_in, screenshot, sign_in
+from tests.servers import served_demo
 
 pytestmark = pytest.mark.e2e
 

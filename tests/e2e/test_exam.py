@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import badge_sign_in, screenshot
+from tests.e2e.pages import badge_sign_in, screenshot
 from tests.servers import Server, cli
 
 pytestmark = pytest.mark.e2e

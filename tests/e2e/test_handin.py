@@ -5,8 +5,8 @@ import hashlib
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import badge_sign_in, screenshot, served_demo
-from tests.servers import cli
+from tests.e2e.pages import badge_sign_in, screenshot, sign_in
+from tests.servers import cli, served_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -154,8 +154,6 @@ def test_pieces_that_reach_a_server_without_the_upload_fall_back_to_one_request(
 
 
 def test_the_collection_desk_hands_in_a_usb_file_in_pieces(browser, practical_server, tmp_path):
-    from tests.e2e.conftest import sign_in
-
     work = tmp_path / "U盘作品.zip"
     work.write_bytes(bytes(range(256)) * (2 * 4096 + 7))  # three pieces
     context = browser.new_context(viewport={"width": 1366, "height": 768})

@@ -13,8 +13,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import badge_sign_in, screenshot, served_demo
-from tests.servers import cli
+from tests.e2e.pages import badge_sign_in, screenshot
+from tests.servers import cli, served_demo
 
 pytestmark = pytest.mark.e2e
 SIZES = ((1366, 768), (1920, 1080))

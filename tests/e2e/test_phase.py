@@ -7,8 +7,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import badge_sign_in, screenshot, served_demo
-from tests.servers import cli
+from tests.e2e.pages import badge_sign_in, screenshot, sign_in
+from tests.servers import cli, served_demo
 
 pytestmark = pytest.mark.e2e
 SHIFTED_CLOCK = """(() => {
@@ -140,7 +140,6 @@ def test_the_control_page_refuses_a_past_start_and_changes_or_cancels_a_schedule
                                                                                       day):
     from datetime import datetime, timedelta
 
-    from tests.e2e.conftest import sign_in
 
     page = sign_in(_open(browser), day, role="chief")
     page.goto(day["url"] + "/control")
@@ -203,7 +202,6 @@ def test_the_control_page_refuses_a_past_start_and_changes_or_cancels_a_schedule
 def test_the_board_refreshes_in_place_and_alarms_only_when_offline_matters(browser, day):
     from kiosk.instance import open_instance
     from kiosk.stations.models import Station
-    from tests.e2e.conftest import sign_in
 
     instance = open_instance(day["path"])
     with instance.session() as session:  # the station draw is done: every seat is taken
@@ -299,8 +297,6 @@ def test_the_hall_clock_labels_the_remaining_time_and_the_time_of_day(browser, d
 
 
 def test_a_long_unbroken_note_wraps_on_the_station_page(browser, day):
-    from tests.e2e.conftest import sign_in
-
     page = sign_in(_open(browser), day, role="field")
     page.goto(day["url"] + "/field/A03")
     form = page.locator("form", has=page.locator("input[name=rule]"))

@@ -13,7 +13,6 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.checkin import draw_stages
 from kiosk.checkin.models import Contestant
 from kiosk.checkin.roster import check_in
@@ -22,11 +21,11 @@ from kiosk.stations import phases
 from kiosk.stations.models import Station
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper
-from tests.e2e.conftest import screenshot, served_demo, sign_in
-from tests.e2e.test_collect_desk import assert_accessible
+from tests.actors import E2E_SETUP
+from tests.e2e.pages import assert_accessible, screenshot, sign_in
+from tests.servers import served_demo
 
 pytestmark = pytest.mark.e2e
-SETUP = Actor("e2e-setup", "cli")
 HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -36,13 +35,13 @@ def _after_the_practical(path):
     instance = open_instance(path)
     with instance.session() as session:
         for person in session.scalars(select(Contestant)).all():
-            check_in(session, person.id, staff_id=None, actor=SETUP, now=clock.now())
+            check_in(session, person.id, staff_id=None, actor=E2E_SETUP, now=clock.now())
         for stage in (1, 2):
-            committed = draw_stages.commit(session, stage, actor=SETUP, now=clock.now())
+            committed = draw_stages.commit(session, stage, actor=E2E_SETUP, now=clock.now())
             draw_stages.draw(session, stage, "4 2 6 1", commitment=committed.commitment,
-                       actor=SETUP, now=clock.now())
-            draw_stages.seal(session, stage, event_name="e2e", actor=SETUP, now=clock.now())
-        phases.start(session, "theory", 20, actor=SETUP, now=clock.now())
+                       actor=E2E_SETUP, now=clock.now())
+            draw_stages.seal(session, stage, event_name="e2e", actor=E2E_SETUP, now=clock.now())
+        phases.start(session, "theory", 20, actor=E2E_SETUP, now=clock.now())
         stations = list(session.scalars(select(Station).where(Station.occupied)
                                         .order_by(Station.code)))
         papers = dict(session.execute(select(Paper.station_id, Paper.key_map)).all())
@@ -54,7 +53,7 @@ def _after_the_practical(path):
                              if letter == entry["answer"])
                 exam.save_answer(session, station.id, qid, right, seq + 1, now=clock.now(),
                                  grace=timedelta(0))
-        phases.end(session, "theory", actor=SETUP, now=clock.now())
+        phases.end(session, "theory", actor=E2E_SETUP, now=clock.now())
         codes = [s.code for s in stations]
     instance.engine.dispose()
     return {"codes": codes}

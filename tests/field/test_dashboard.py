@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.field import dashboard
 from kiosk.stations import phases
+from tests.actors import CHIEF
 from tests.factories import login, make_stations, make_user
 
 
@@ -35,7 +35,7 @@ def test_stations_that_never_connected_are_not_an_alarm_before_the_exam(app):
     assert _alarming_rows(board) == []
     assert "尚未连接" in board  # said plainly, in a neutral colour
     with app.extensions["kiosk"].session() as session:
-        phases.start(session, "practical", 150, actor=Actor("chief", "chief"), now=clock.now(),
+        phases.start(session, "practical", 150, actor=CHIEF, now=clock.now(),
                      at=clock.now() + timedelta(hours=1))
     assert _alarming_rows(judge.get("/field").text) == []  # scheduled: still fine
 
@@ -43,7 +43,7 @@ def test_stations_that_never_connected_are_not_an_alarm_before_the_exam(app):
 def test_a_drawn_station_offline_during_the_exam_is_an_alarm(app):
     judge = _board(app)
     with app.extensions["kiosk"].session() as session:
-        phases.start(session, "practical", 150, actor=Actor("chief", "chief"), now=clock.now())
+        phases.start(session, "practical", 150, actor=CHIEF, now=clock.now())
     assert _alarming_rows(judge.get("/field").text) == ["A01", "A02", "A03"]
 
 
@@ -70,7 +70,6 @@ def test_the_dashboard_has_no_meta_refresh_but_a_script_and_a_link(app):
     assert 'http-equiv="refresh"' not in board
     assert "js/dashboard.js" in board
     assert re.search(r"<noscript>.*<a href=\"[^\"]*\">[^<]*刷新", board, re.S)
-
 
 
 STATES = ("not_started", "scheduled", "running", "paused", "ended")

@@ -7,14 +7,11 @@ from datetime import timedelta
 import pytest
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.field import telemetry
 from kiosk.stations import binding, phases
 from kiosk.stations.models import Station, TelemetryEvent
-from tests.conftest import csrf_from
-from tests.factories import login, make_stations, make_user
-
-CHIEF = Actor("chief", "chief")
+from tests.actors import CHIEF
+from tests.factories import csrf_from, login, make_stations, make_user
 
 
 def _judge(app, role="field"):

@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.cli import main
 from kiosk.errors import ImportErrors
 from kiosk.results import mark_entry
+from tests.actors import CHIEF, scorer
 from tests.factories import make_stations
 
 FULL = Decimal(85)
@@ -18,7 +18,7 @@ FULL = Decimal(85)
 
 def _import(session, text, entry, name="marks.csv"):
     return mark_entry.import_marks(session, text.encode("gb18030"), name, entry=entry,
-                                full_marks=FULL, actor=Actor(f"scorer{entry}", "scorer"),
+                                full_marks=FULL, actor=scorer(entry),
                                 now=clock.now())
 
 
@@ -40,10 +40,9 @@ def test_nothing_is_averaged_the_chief_judge_decides_with_a_reason(session, stat
     _import(session, "赛位号,分数\nA02,70\n", 1)
     _import(session, "赛位号,分数\nA02,71\n", 2)
     with pytest.raises(Exception, match="reason"):
-        mark_entry.resolve(session, "A02", Decimal(71), " ", actor=Actor("chief", "chief"),
-                        now=clock.now())
+        mark_entry.resolve(session, "A02", Decimal(71), " ", actor=CHIEF, now=clock.now())
     mark_entry.resolve(session, "a02", Decimal(71), "第二次录入与评分表一致",
-                    actor=Actor("chief", "chief"), now=clock.now())
+                    actor=CHIEF, now=clock.now())
     assert mark_entry.differences(session) == []
     assert mark_entry.agreed_marks(session)["A02"] == Decimal(71)
 

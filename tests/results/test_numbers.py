@@ -6,14 +6,12 @@ from decimal import Decimal as D
 import pytest
 
 from kiosk import clock, numbers
-from kiosk.audit import Actor
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.field import incidents
 from kiosk.field.models import Incident
 from kiosk.results import mark_entry
-from tests.factories import make_stations
-
-JUDGE = Actor("field1", "field")
+from tests.actors import FIELD_JUDGE, scorer
+from tests.factories import csrf_from, login, make_stations, make_user
 
 
 @pytest.mark.parametrize(("text", "mark"), [
@@ -37,8 +35,8 @@ def test_deductions_fold_full_width_and_refuse_the_rest(text, parsed):
 
 
 def _incident(session, deduction):
-    return incidents.note_incident(session, "A01", "携带手机", deduction=deduction, actor=JUDGE,
-                               now=clock.now())
+    return incidents.note_incident(session, "A01", "携带手机", deduction=deduction,
+                                   actor=FIELD_JUDGE, now=clock.now())
 
 
 def test_an_incident_refuses_a_proposed_deduction_that_is_no_number(session):
@@ -53,9 +51,6 @@ def test_an_incident_refuses_a_proposed_deduction_that_is_no_number(session):
 
 
 def test_the_incident_page_says_why_a_deduction_is_refused(app, instance):
-    from tests.conftest import csrf_from
-    from tests.factories import login, make_user
-
     with instance.session() as session:
         make_stations(session, 1)
         make_user(session, "field", username="judge")
@@ -75,8 +70,8 @@ def test_an_imported_sheet_in_full_width_digits_is_stored_as_digits(session):
     text = "赛位号,分数,任务一,任务二\nA01,８０．５,５０,３０．５\nA02,٧٠,,\n"
     with pytest.raises(ImportErrors) as refused:  # another script's digits: a line N error
         mark_entry.import_marks(session, text.encode(), "m.csv", entry=1, full_marks=D(85),
-                             actor=Actor("s1", "scorer"), now=clock.now())
+                             actor=scorer(1), now=clock.now())
     assert [p.line for p in refused.value.problems] == [3]
     mark_entry.import_marks(session, text.split("A02")[0].encode(), "m.csv", entry=1,
-                         full_marks=D(85), actor=Actor("s1", "scorer"), now=clock.now())
+                         full_marks=D(85), actor=scorer(1), now=clock.now())
     assert mark_entry.entry_marks(session, 1)["A01"][0] == D("80.5")

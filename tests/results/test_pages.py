@@ -7,8 +7,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import csrf_from
-from tests.factories import login, make_user
+from tests.factories import PASSWORD, csrf_from, login, make_user
 
 
 @pytest.fixture
@@ -77,10 +76,10 @@ def test_from_two_entries_to_the_signed_results_through_the_pages(people, day):
     j1, j2 = people["j1"], people["j2"]
     keys = {stage: str(day.event.keys[f"crypt{stage}"]) for stage in (1, 2)}
     early = post(j1, "/results/unseal", stage="1", identity_text=keys[1], supervisor="sup",
-                 password="correct-horse-42")
+                 password=PASSWORD)
     assert "逐层解密" in early.text and not any(name in early.text for name in names)
     damaged = post(j2, "/results/unseal", stage="2", identity_text="AGE-SECRET-KEY-1NOTAKEY",
-                   supervisor="sup", password="correct-horse-42")
+                   supervisor="sup", password=PASSWORD)
     assert "已损坏" in damaged.text and not any(name in damaged.text for name in names)
     wrong = post(j2, "/results/unseal", stage="2", identity_text=keys[2], supervisor="sup",
                  password="wrong")
@@ -94,10 +93,10 @@ def test_from_two_entries_to_the_signed_results_through_the_pages(people, day):
         assert 'autocomplete="off"' in field and 'spellcheck="false"' in field, field
     opened = post(j2, "/results/unseal", stage="2",
                   files={"identity": (io.BytesIO(f"# key\n{keys[2]}\n".encode()), "k.txt")},
-                  supervisor="sup", password="correct-horse-42")
+                  supervisor="sup", password=PASSWORD)
     assert "已打开并与其承诺值核对一致" in opened.text or "verified" in opened.text
     post(j1, "/results/unseal", stage="1", identity_text=keys[1], supervisor="sup",
-         password="correct-horse-42")
+         password=PASSWORD)
     final = boss.get("/results/final").text
     assert "职工组" in final and "学生组" in final and "一等奖" in final
     assert sum(name in final for name in names) == len(names)

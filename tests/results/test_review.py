@@ -11,7 +11,8 @@ from kiosk import clock
 from kiosk.db import write_transaction
 from kiosk.errors import Conflict, KioskError, NotReady
 from kiosk.results import review, submission, totals
-from tests.results.conftest import CHIEF, SUPERVISOR, WEIGHT
+from tests.actors import CHIEF, SUPERVISOR
+from tests.plugins.results import WEIGHT
 
 totals_strategy = st.dictionaries(
     st.from_regex(r"[A-Z][0-9]{2}", fullmatch=True),

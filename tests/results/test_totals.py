@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from kiosk import clock, numbers
 from kiosk.errors import Conflict, KioskError
 from kiosk.results import arithmetic, deductions, totals
-from tests.results.conftest import CHIEF, WEIGHT, Day
+from tests.actors import CHIEF
+from tests.plugins.results import WEIGHT, Day
 
 D = Decimal
 

@@ -8,13 +8,11 @@ import pytest
 from pypdf import PdfReader
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.errors import Conflict, Forbidden, KioskError
 from kiosk.results import final, review, submission, unsealing
+from tests.actors import CHIEF, CRYPT1, CRYPT2, SUPERVISOR
 from tests.factories import make_checkpoint
-from tests.results.conftest import CHIEF, SUPERVISOR, WEIGHT
-
-CRYPT1, CRYPT2 = Actor("crypt1", "crypt1"), Actor("crypt2", "crypt2")
+from tests.plugins.results import WEIGHT
 
 
 def locked(day, marks=None):

@@ -3,11 +3,10 @@
 import threading
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.field import announcements
 from kiosk.stations import binding
-from tests.conftest import csrf_from
-from tests.factories import issue_badge, login, make_stations, make_user
+from tests.actors import CHIEF, FIELD_JUDGE
+from tests.factories import csrf_from, issue_badge, login, make_stations, make_user
 
 
 def _badge(app, **options):
@@ -46,7 +45,7 @@ def test_the_second_browser_is_told_what_to_do_and_a_release_lets_it_in(app):
     # The same browser signing in again keeps its session.
     assert first.post("/api/v1/station/login", json={"token": badge.qr_token}).status_code == 200
     with app.extensions["kiosk"].session() as session:
-        binding.release(session, "A01", actor=Actor("field", "field"), now=clock.now())
+        binding.release(session, "A01", actor=FIELD_JUDGE, now=clock.now())
     assert first.get("/api/v1/exam/paper").status_code == 401  # the old browser is out
     assert first.get("/api/v1/clock").get_json()["signed_out"] is True
     assert second.post("/api/v1/station/login", json={"token": badge.qr_token}).status_code == 200
@@ -59,7 +58,7 @@ def test_binding_a_station_to_another_workstation(app):
     assert client.post("/api/v1/station/login", json={"token": badge.qr_token},
                        environ_base=here).status_code == 403
     with app.extensions["kiosk"].session() as session:
-        binding.rebind(session, "A01", "10.9.9.2", actor=Actor("field", "field"), now=clock.now())
+        binding.rebind(session, "A01", "10.9.9.2", actor=FIELD_JUDGE, now=clock.now())
     assert client.post("/api/v1/station/login", json={"token": badge.qr_token},
                        environ_base=here).status_code == 200
 
@@ -87,7 +86,7 @@ def test_field_judges_extend_record_incidents_and_early_finish(app):
         make_user(session, "field", username="judge2")
         from kiosk.stations import phases
 
-        phases.start(session, "practical", 120, actor=Actor("chief", "chief"), now=clock.now())
+        phases.start(session, "practical", 120, actor=CHIEF, now=clock.now())
     judge = app.test_client()
     login(judge, "judge2")
     token = csrf_from(judge.get("/field/A01").text)
@@ -105,12 +104,11 @@ def test_field_judges_extend_record_incidents_and_early_finish(app):
 
 def test_announcements_reach_the_clock_and_can_be_withdrawn(app, client):
     with app.extensions["kiosk"].session() as session:
-        item = announcements.announce(session, "请保存作品 <b>", actor=Actor("chief", "chief"),
-                              now=clock.now())
+        item = announcements.announce(session, "请保存作品 <b>", actor=CHIEF, now=clock.now())
     texts = [a["text"] for a in client.get("/api/v1/clock").get_json()["announcements"]]
     assert texts == ["请保存作品 <b>"]
     with app.extensions["kiosk"].session() as session:
-        announcements.withdraw(session, item.id, actor=Actor("chief", "chief"), now=clock.now())
+        announcements.withdraw(session, item.id, actor=CHIEF, now=clock.now())
     assert client.get("/api/v1/clock").get_json()["announcements"] == []
 
 
@@ -184,7 +182,7 @@ def test_a_rebound_station_refuses_its_old_workstation_at_once(app):
                       environ_base=old).status_code == 200
     assert kiosk.get("/api/v1/collect/mine", environ_base=old).status_code == 200
     with app.extensions["kiosk"].session() as session:
-        binding.rebind(session, "A01", "10.9.9.2", actor=Actor("field", "field"), now=clock.now())
+        binding.rebind(session, "A01", "10.9.9.2", actor=FIELD_JUDGE, now=clock.now())
     assert kiosk.get("/api/v1/collect/mine", environ_base=old).status_code == 401
 
 

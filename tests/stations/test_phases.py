@@ -8,15 +8,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.cli import main
 from kiosk.errors import Conflict, KioskError
 from kiosk.models import AuditEvent
 from kiosk.stations import phases
-from tests.conftest import csrf_from
-from tests.factories import login, make_user
-
-CHIEF = Actor("chief", "chief")
+from tests.actors import CHIEF
+from tests.factories import csrf_from, login, make_user
 
 
 def _actions(session) -> list[str]:

@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from kiosk.errors import ImportErrors
 from kiosk.theory_exam.models import Question
 from kiosk.theory_exam.question_bank import import_bank, read_bank
+from tests.actors import SOMEONE
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 HEADER = "题型,题干,选项A,选项B,选项C,选项D,答案,分值,分类\n"
@@ -60,8 +61,7 @@ def test_every_bad_row_is_a_line_error_and_nothing_is_imported(session):
             '单选,"跨行\n的题干",a,b,,,A,1,\n'     # line 8: fine (spans two lines)
             "单选,跨行之后的错误,a,,,,A,1,\n")     # line 10: one option only
     with pytest.raises(ImportErrors) as excinfo:
-        import_bank(session, text.encode(), "bank.csv", actor=__import__("kiosk.audit").audit
-                    .Actor("t"), now=NOW)
+        import_bank(session, text.encode(), "bank.csv", actor=SOMEONE, now=NOW)
     assert [p.line for p in excinfo.value.problems] == [2, 3, 4, 5, 6, 7, 10]
     assert "cannot be asked" in excinfo.value.problems[0].message
     assert session.query(Question).count() == 0

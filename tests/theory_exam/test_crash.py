@@ -5,15 +5,14 @@ import random
 import pytest
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.stations import phases
+from tests.actors import CHIEF
 from tests.servers import Client, Server
 
 
 @pytest.mark.parametrize("kills", [3])
 def test_every_acknowledged_answer_survives_sigkill(exam_event, kiosk_instance, kills):
-    phases.start(exam_event.session, "theory", 20, actor=Actor("chief", "chief"),
-                 now=clock.now())
+    phases.start(exam_event.session, "theory", 20, actor=CHIEF, now=clock.now())
     exam_event.instance.engine.dispose()
     rng = random.Random(7)
     badge = exam_event.badges["A01"]

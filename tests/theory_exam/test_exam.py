@@ -11,7 +11,8 @@ from kiosk.errors import Locked
 from kiosk.stations import phases
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import AnswerEvent, Paper
-from tests.theory_exam.conftest import CHIEF, GRACE
+from tests.actors import CHIEF
+from tests.plugins.theory_exam import GRACE
 
 
 def _paper(exam_event, index=0):

@@ -10,9 +10,8 @@ from kiosk import clock
 from kiosk.cli import main
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper
-from tests.conftest import csrf_from
-from tests.factories import login, make_user
-from tests.theory_exam.conftest import GRACE, bank_csv
+from tests.factories import csrf_from, login, make_user
+from tests.plugins.theory_exam import GRACE, bank_csv
 
 
 def kiosk(path, *args, input=None):

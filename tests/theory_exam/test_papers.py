@@ -8,7 +8,7 @@ from kiosk import clock
 from kiosk.errors import Conflict
 from kiosk.theory_exam.models import Paper, Question
 from kiosk.theory_exam.papers import SpecInput, regenerate, set_spec
-from tests.theory_exam.conftest import CHIEF
+from tests.actors import CHIEF
 
 
 def test_every_station_has_its_paper_built_ahead(exam_event):

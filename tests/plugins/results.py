@@ -1,6 +1,8 @@
-"""A day ready for scoring: everyone checked in, both draws run and sealed, the theory exam
-over with known scores. `Day.truth` is what the sealed records hide (station → person), kept
-by the test only to check the unsealing against."""
+"""`day`: a day ready for scoring: everyone checked in, both draws run and sealed, the theory
+exam over with known scores. `Day.truth` is what the sealed records hide (station → person),
+kept by the test only to check the unsealing against."""
+
+from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -9,18 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.checkin import draw_stages
 from kiosk.results import mark_entry
 from kiosk.stations import phases
 from kiosk.stations.models import Station
 from kiosk.theory_exam.models import Sitting
-from tests.checkin.conftest import event  # noqa: F401  (the fixture)
+from tests.actors import CHIEF, crypt_judge, scorer
 from tests.factories import make_user
 
-CHIEF = Actor("chief", "chief")
-SUPERVISOR = Actor("sup", "supervisor")
-WEIGHT = Decimal(15)
+WEIGHT = Decimal(15)  # the theory exam's weight in the total
 
 
 @dataclass
@@ -37,22 +36,22 @@ class Day:
         text = "赛位号,分数\n" + "".join(f"{code},{mark}\n" for code, mark in marks.items())
         for number in (entry,) if entry else (1, 2):
             mark_entry.import_marks(self.session, text.encode(), "marks.csv", entry=number,
-                                 full_marks=Decimal(85), actor=Actor(f"s{number}", "scorer"),
-                                 now=clock.now())
+                                    full_marks=Decimal(85), actor=scorer(number),
+                                    now=clock.now())
 
 
 def _run(session, stage):
-    actor = Actor(f"crypt{stage}", f"crypt{stage}")
+    actor = crypt_judge(stage)
     committed = draw_stages.commit(session, stage, actor=actor, now=clock.now())
     draw_stages.draw(session, stage, "2 7 1 8", commitment=committed.commitment, actor=actor,
-               now=clock.now())
+                     now=clock.now())
     pairs = draw_stages.plaintext_mapping(session, stage).pairs
     draw_stages.seal(session, stage, event_name="测试", actor=actor, now=clock.now())
     return pairs
 
 
 @pytest.fixture
-def day(event):  # noqa: F811
+def day(event):
     session = event.session
     event.checkin()
     people = {p["contestant_no"]: p["id_number"] for p in _run(session, 1)}

@@ -1,4 +1,6 @@
-"""An event ready for the theory exam: a bank, stations with badges, a spec, papers."""
+"""`exam_event`: an event ready for the theory exam: a bank, stations with badges, a spec."""
+
+from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -7,14 +9,14 @@ from decimal import Decimal
 import pytest
 
 from kiosk import clock
-from kiosk.audit import Actor
 from kiosk.stations import phases
+from kiosk.theory_exam.exam import key_maps
 from kiosk.theory_exam.papers import SpecInput, set_spec
 from kiosk.theory_exam.question_bank import import_bank
+from tests.actors import CHIEF
 from tests.factories import issue_badge, make_stations
 
-CHIEF = Actor("chief", "chief")
-GRACE = timedelta(seconds=2)
+GRACE = timedelta(seconds=2)  # the answer-save grace the tests pass to the exam services
 
 
 def bank_csv(single=12, tf=8) -> bytes:
@@ -43,7 +45,5 @@ def exam_event(instance, session):
     badges = {s.code: issue_badge(session, s, instance.badge_key()) for s in stations}
     set_spec(session, SpecInput(single=10, tf=5, single_points=Decimal("2"),
                                 tf_points=Decimal("1")), actor=CHIEF, now=clock.now())
-    from kiosk.theory_exam.exam import key_maps
-
     key_maps.clear()
     return Exam(instance, session, stations, badges)
