@@ -18,8 +18,9 @@ from kiosk.stations.models import Station
 from kiosk.stations.window import phase_windows, station_window
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper
+from tests.actors import CHIEF
 from tests.factories import make_stations
-from tests.theory_exam.conftest import CHIEF, GRACE
+from tests.plugins.theory_exam import GRACE
 
 REASON = "设备故障（非选手原因）"
 
