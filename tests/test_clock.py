@@ -17,9 +17,9 @@ from kiosk.clock import (
     station_deadline,
     station_state,
 )
+from tests.plugins.theory_exam import GRACE
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-GRACE = timedelta(seconds=2)
 minutes = st.floats(min_value=0.5, max_value=300, allow_nan=False)
 offsets = st.floats(min_value=-600, max_value=24_000, allow_nan=False)
 
