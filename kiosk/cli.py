@@ -51,7 +51,6 @@ from kiosk.serve import lan_addresses, serve
 from kiosk.stations.guessing import BADGE_GUARD
 from kiosk.stations.sign_in import BadgeFailureFlusher
 from kiosk.theory_exam import cli as theory_exam_cli
-from kiosk.tls import make_certificates
 
 
 def _make_app():
@@ -195,6 +194,10 @@ def tls_group() -> None:
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 400))
 @json_option
 def tls_init_command(hosts: tuple[str, ...], days: int, as_json: bool) -> None:
+    # cryptography's x509 layer costs `kiosk --help` more than all other commands' imports
+    # together (measured: ~70 ms CPU of ~1.1 s); only this command needs it.
+    from kiosk.tls import make_certificates
+
     instance = open_current()
     names = list(hosts) or [*lan_addresses(), "localhost", "127.0.0.1"]
     result = make_certificates(instance.path / "tls", event_name=instance.settings.event_name,
