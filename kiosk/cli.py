@@ -3,188 +3,57 @@
 Commands are as thin as views: they parse, call one service, print. On bad input they print one
 line per problem (`line N: reason` for files), exit non-zero and change nothing. `--json` prints
 one JSON object instead. `--instance DIR` (or KIOSK_INSTANCE) goes before or after the command.
+
+This module holds `main`, the commands about the instance itself (init, serve, demo, backups,
+staff, audit, judge keys), and adds each capability's commands from its own `cli.py`; what every
+command shares is in `kiosk.cli_support`.
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
 import json
-import re
+import signal
 import sys
-import unicodedata
-from collections.abc import Callable
+import tempfile
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 from flask.cli import ScriptInfo
 
-from kiosk import audit, clock
-from kiosk.config import ConfigError, instance_path_from
-from kiosk.errors import N_, ImportErrors, KioskError, translate_params
+from kiosk import audit, clock, create_app, staff
+from kiosk.backup import AutoBackup, make_backup, restore_backup
+from kiosk.checkin import cli as checkin_cli
+from kiosk.checkpoints import checkpoint_for_print, checkpoint_sheet_pdf, verify_for_instance
+from kiosk.cli_support import (
+    CLI_ACTOR,
+    KioskGroup,
+    emit,
+    instance_option,
+    instance_path,
+    instance_session,
+    json_option,
+    open_current,
+    write_output,
+)
+from kiosk.collect import cli as collect_cli
+from kiosk.crypto import new_age_identity, write_private_file
+from kiosk.demo import open_or_build_demo, pdf_font_check, print_demo, reachable_addresses
+from kiosk.errors import N_, KioskError
+from kiosk.field import cli as field_cli
 from kiosk.i18n import cli_gettext as _
-from kiosk.instance import Instance, open_instance
-
-CLI_ACTOR = audit.Actor.cli()
-
-
-def _remember_instance(ctx: click.Context, _param, value: str | None) -> None:
-    if value:
-        ctx.find_root().meta["kiosk.instance"] = value
-
-
-def instance_option(command: Callable) -> Callable:
-    return click.option("--instance", metavar="DIR", expose_value=False, is_eager=True,
-                        callback=_remember_instance,
-                        help=N_("Instance folder (default: $KIOSK_INSTANCE or ./instance)."),
-                        )(command)
-
-
-def _remember_json(ctx: click.Context, _param, value: bool) -> bool:
-    if value:
-        ctx.find_root().meta["kiosk.json"] = True
-    return value
-
-
-def json_option(command: Callable) -> Callable:
-    return click.option("--json", "as_json", is_flag=True, callback=_remember_json,
-                        help=N_("Print one JSON object."))(command)
-
-
-def instance_path() -> Path:
-    return instance_path_from(click.get_current_context().find_root().meta.get("kiosk.instance"))
-
-
-def open_current(migrate: bool = False) -> Instance:
-    return open_instance(instance_path(), migrate=migrate)
-
-
-def write_output(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def emit(as_json: bool, data: dict[str, Any], text: str | Callable[[], str]) -> None:
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=None, default=str))
-    else:
-        click.echo(text() if callable(text) else text)
-
-
-# click's own words on a help page; click itself only speaks English.
-CLICK_WORDS = {"usage": N_("Usage: "), "options": N_("Options"), "commands": N_("Commands"),
-               "arguments": N_("Positional arguments"), "required": N_("required"),
-               "default": N_("default: "), "help": N_("Show this message and exit.")}
-_SENTENCE_END = re.compile(r"(?<=[。；：])|(?<=[.;:])\s")
-
-
-class TranslatedHelp:
-    """Help texts are English msgids marked with N_(): they are translated when help is shown,
-    so `kiosk --help` speaks the language of KIOSK_LANG (Chinese unless it is `en`)."""
-
-    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)),
-                              prefix=_(CLICK_WORDS["usage"]))
-
-    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        if self.help:
-            formatter.write_paragraph()
-            with formatter.indentation():
-                formatter.write_text(inspect.cleandoc(_(self.help)))
-
-    def get_short_help_str(self, limit: int = 45) -> str:
-        if not self.help:
-            return ""
-        text = _(self.help)
-        if not any(_columns(c) == 2 for c in text):
-            return click.core._make_default_short_help(text, limit)
-        # Chinese has no spaces to cut at: the first clause, cut to the columns it may take.
-        first = _SENTENCE_END.split(text, maxsplit=1)[0].rstrip("；：;:")
-        while sum(map(_columns, first)) > limit:
-            first = first[:-2] + "…"
-        return first
-
-    def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        records = [_help_record(ctx, p) for p in self.get_params(ctx)
-                   if isinstance(p, click.Argument) and p.help is not None]
-        if records:
-            with formatter.section(_(CLICK_WORDS["arguments"])):
-                formatter.write_dl(records)
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        records = [record for p in self.get_params(ctx) if not isinstance(p, click.Argument)
-                   if (record := _help_record(ctx, p)) is not None]
-        if records:
-            with formatter.section(_(CLICK_WORDS["options"])):
-                formatter.write_dl(records)
-        if isinstance(self, click.Group):
-            self.format_commands(ctx, formatter)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        commands = [(name, command) for name in self.list_commands(ctx)
-                    if (command := self.get_command(ctx, name)) and not command.hidden]
-        if commands:
-            limit = formatter.width - 6 - max(len(name) for name, _command in commands)
-            with formatter.section(_(CLICK_WORDS["commands"])):
-                formatter.write_dl([(name, command.get_short_help_str(limit))
-                                    for name, command in commands])
-
-
-def _columns(char: str) -> int:
-    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
-
-
-def _help_record(ctx: click.Context, param: click.Parameter) -> tuple[str, str] | None:
-    translated = copy.copy(param)
-    if getattr(param, "help", None):
-        translated.help = _(param.help)
-    record = translated.get_help_record(ctx)
-    if record is None:
-        return None
-    # click appends "[default: 8080; required]" in English
-    extra = record[1].replace("default: ", _(CLICK_WORDS["default"])).replace(
-        "required]", _(CLICK_WORDS["required"]) + "]")
-    return record[0], extra
-
-
-class KioskCommand(TranslatedHelp, click.Command):
-    pass
-
-
-class KioskGroup(TranslatedHelp, click.Group):
-    """Turns domain errors into one line per problem and a non-zero exit, everywhere; its
-    commands and groups translate their help."""
-
-    command_class = KioskCommand
-    group_class = type
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ImportErrors as exc:
-            _fail(ctx, exc.code, [p.render(_) for p in exc.problems])
-        except KioskError as exc:
-            params = translate_params(exc.details, _)
-            _fail(ctx, exc.code, [_(exc.message, **params),
-                                  *(p.render(_) for p in getattr(exc, "problems", ()))])
-        except ConfigError as exc:
-            _fail(ctx, "config", [str(exc)])
-
-
-def _fail(ctx: click.Context, code: str, lines: list[str]) -> None:
-    if ctx.find_root().meta.get("kiosk.json"):
-        click.echo(json.dumps({"error": code, "message": "\n".join(lines), "problems": lines},
-                              ensure_ascii=False))
-    else:
-        for line in lines:
-            click.echo(f"kiosk: {line}", err=True)
-    ctx.exit(1)
+from kiosk.instance import Instance, init_instance
+from kiosk.judge_keys import add_judge_key
+from kiosk.models import JUDGE_KEY_ROLES, ROLES
+from kiosk.rehearse import rehearse
+from kiosk.results import cli as results_cli
+from kiosk.serve import lan_addresses, serve
+from kiosk.stations.guessing import BADGE_GUARD
+from kiosk.stations.sign_in import BadgeFailureFlusher
+from kiosk.theory_exam import cli as theory_exam_cli
 
 
 def _make_app():
-    from kiosk import create_app
-
     return create_app(instance_path())
 
 
@@ -206,8 +75,6 @@ def main(ctx: click.Context) -> None:
               help=N_("The event's name on pages and prints."))
 @json_option
 def init_command(event_name: str, as_json: bool) -> None:
-    from kiosk.instance import init_instance
-
     path = instance_path()
     instance = init_instance(path, event_name=event_name)
     emit(as_json, {"instance": str(path), "database": instance.engine.url.render_as_string()},
@@ -228,15 +95,6 @@ def migrate_command() -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256))
 def serve_command(host: str, port: int, threads: int) -> None:
-    import signal
-    from datetime import timedelta
-
-    from kiosk import create_app
-    from kiosk.backup import AutoBackup
-    from kiosk.serve import serve
-    from kiosk.stations.guessing import BADGE_GUARD
-    from kiosk.stations.sign_in import BadgeFailureFlusher
-
     app = create_app(instance_path())
     settings = app.config["KIOSK_SETTINGS"]
     click.echo(_("Serving %(event)s on http://%(host)s:%(port)s/", event=settings.event_name,
@@ -260,6 +118,39 @@ def serve_command(host: str, port: int, threads: int) -> None:
         flusher.stop(clock.now())
 
 
+@main.command("demo", help=N_(
+    "Create (or reuse) a complete demo instance from seed/, print the logins, serve it."))
+@instance_option
+@click.option("--no-serve", is_flag=True, help=N_("Create the demo instance and stop."))
+@click.option("--host", default="0.0.0.0", show_default=True, help=N_(
+    "The address to listen on: 0.0.0.0 for every network card, so that the workstations on "
+    "the LAN can reach the demo; 127.0.0.1 for this machine only."))
+@click.option("--port", default=8080, show_default=True, type=int)
+@json_option
+def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:
+    path = instance_path()
+    instance, info, created = open_or_build_demo(path)
+    instance.engine.dispose()
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown_host}:{port}/"
+    lan_urls = [f"http://{address}:{port}/" for address in
+                reachable_addresses(instance.settings.allowed_networks)
+                ] if host in ("0.0.0.0", "::") else []
+    font, font_problem = pdf_font_check(instance.settings.pdf_font)
+    if as_json:
+        click.echo(json.dumps({"url": url, "lan_urls": lan_urls, "instance": str(path),
+                               "created": created, "pdf_font": font,
+                               "users": info["users"], "judge_keys": info["judge_keys"],
+                               "stations": info.get("stations", []),
+                               "badges_pdf": info.get("badges_pdf")},
+                              ensure_ascii=False))
+    else:
+        print_demo(path, info, created, url, lan_urls, font, font_problem,
+                   bound=host in ("0.0.0.0", "::"))
+    if not no_serve:
+        serve(create_app(path), host, port, threads=16)
+
+
 # ----------------------------------------------------------------------------- rehearsal
 
 @main.command("rehearse", help=N_(
@@ -271,9 +162,6 @@ def serve_command(host: str, port: int, threads: int) -> None:
 @click.option("--stations", default=12, show_default=True, type=click.IntRange(2, 60))
 @json_option
 def rehearse_command(target: Path | None, stations: int, as_json: bool) -> None:
-    import tempfile
-
-    from kiosk.rehearse import rehearse
 
     path = target or Path(tempfile.mkdtemp(prefix="kiosk-rehearsal-")) / "instance"
 
@@ -283,16 +171,12 @@ def rehearse_command(target: Path | None, stations: int, as_json: bool) -> None:
             click.echo(f"{mark} {step.name:<34} {step.seconds:7.2f} s  {step.detail}")
 
     run = rehearse(path, stations=stations, report=report)
-    if as_json:
-        click.echo(json.dumps({"ok": run.ok, "instance": str(path), "steps": [
-            {"name": s.name, "ok": s.ok, "seconds": s.seconds, "detail": s.detail}
-            for s in run.steps]}, ensure_ascii=False))
-    else:
-        click.echo(_("Rehearsal passed: the server is ready.") if run.ok else
-                   _("Rehearsal FAILED at: %(step)s", step=run.steps[-1].name))
-        click.echo(_("Its instance and PDFs: %(path)s", path=str(path)))
-    if not run.ok:
-        raise SystemExit(1)
+    emit(as_json, {"ok": run.ok, "instance": str(path), "steps": [
+        {"name": s.name, "ok": s.ok, "seconds": s.seconds, "detail": s.detail}
+        for s in run.steps]}, lambda: "\n".join([
+            _("Rehearsal passed: the server is ready.") if run.ok else
+            _("Rehearsal FAILED at: %(step)s", step=run.steps[-1].name),
+            _("Its instance and PDFs: %(path)s", path=str(path))]), ok=run.ok)
 
 
 # ----------------------------------------------------------------------------- HTTPS
@@ -310,7 +194,8 @@ def tls_group() -> None:
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 400))
 @json_option
 def tls_init_command(hosts: tuple[str, ...], days: int, as_json: bool) -> None:
-    from kiosk.serve import lan_addresses
+    # cryptography's x509 layer costs `kiosk --help` more than all other commands' imports
+    # together (measured: ~70 ms CPU of ~1.1 s); only this command needs it.
     from kiosk.tls import make_certificates
 
     instance = open_current()
@@ -336,8 +221,6 @@ def tls_init_command(hosts: tuple[str, ...], days: int, as_json: bool) -> None:
               help=N_("The backup file to write (.tar); never overwritten."))
 @json_option
 def backup_command(out: Path, as_json: bool) -> None:
-    from kiosk.backup import make_backup
-
     instance = open_current()
     result = make_backup(instance, out)
     emit(as_json, result, _("Backup written to %(out)s (%(size)s bytes, SHA-256 %(sha)s)",
@@ -357,15 +240,11 @@ def backup_command(out: Path, as_json: bool) -> None:
 @json_option
 def restore_command(backup: Path, target: Path, database_url: str, sqlite: bool,
                     as_json: bool) -> None:
-    from kiosk.backup import restore_backup
-
     result = restore_backup(backup, target, database_url=database_url, sqlite=sqlite)
     emit(as_json, result, lambda: "\n".join(
         [_("Restored to %(path)s: %(n)s hand-ins, %(events)s audit events.", path=result[
             "instance"], n=result["hand_ins"], events=result["audit_events"])]
-        + [_("PROBLEM: %(p)s", p=p) for p in result["problems"]]))
-    if result["problems"]:
-        raise SystemExit(1)
+        + [_("PROBLEM: %(p)s", p=p) for p in result["problems"]]), ok=not result["problems"])
 
 
 # ----------------------------------------------------------------------------- staff
@@ -379,19 +258,15 @@ def user_group() -> None:
     "Add a staff account. Without --password-stdin a random password is printed once."))
 @instance_option
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(
-    ["chief", "checkin", "crypt1", "crypt2", "field", "scorer", "supervisor"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--password-stdin", is_flag=True, help=N_("Read the password from standard input."))
 @click.option("--display-name", default="", help=N_("The person's name, shown on pages."))
 @json_option
 def user_add(name: str, role: str, password_stdin: bool, display_name: str,
              as_json: bool) -> None:
-    from kiosk import staff
-
     generated = not password_stdin
     password = staff.random_password() if generated else sys.stdin.readline().rstrip("\r\n")
-    instance = open_current()
-    with instance.session() as session:
+    with instance_session() as (_instance, session):
         staff.add_user(session, name, role, password, actor=CLI_ACTOR, now=clock.now(),
                        display_name=display_name)
     data = {"username": name, "role": role}
@@ -426,35 +301,27 @@ def audit_verify(checkpoint_text: str, as_json: bool) -> None:
         report = audit.verify_chain(session)
     data = {"ok": report.ok, "events": report.events, "first_broken": report.first_broken,
             "reason": report.reason}
-    if report.ok:
-        emit(as_json, data, _("The audit log is intact: %(n)s events.", n=report.events))
-        return
-    emit(as_json, data, _("The audit log is BROKEN at event %(seq)s: %(reason)s",
-                          seq=report.first_broken, reason=_(report.reason)))
-    sys.exit(1)
+    emit(as_json, data, _("The audit log is intact: %(n)s events.", n=report.events)
+         if report.ok else _("The audit log is BROKEN at event %(seq)s: %(reason)s",
+                             seq=report.first_broken, reason=_(report.reason)), ok=report.ok)
 
 
 def _verify_against_checkpoint(instance: Instance, text: str, as_json: bool) -> None:
-    from kiosk.checkpoints import verify_for_instance
-
     report = verify_for_instance(instance, text)
     checkpoint, chain = report.checkpoint, report.chain
     data = {"ok": report.ok, "checkpoint": {"seq": checkpoint.seq, "hash": checkpoint.hash},
             "signature_ok": report.signature_ok, "events": chain.events if chain else None,
             "first_broken": chain.first_broken if chain else None, "reason": report.reason}
     if report.ok:
-        emit(as_json, data, _("The audit log still holds checkpoint %(seq)s (%(hash)s) unbroken: "
-                              "%(n)s events.", seq=checkpoint.seq, hash=checkpoint.hash[:16],
-                              n=chain.events))
-        return
-    if not report.signature_ok:
-        emit(as_json, data, _("The checkpoint is NOT genuine: %(reason)s",
-                              reason=_(report.reason)))
+        message = _("The audit log still holds checkpoint %(seq)s (%(hash)s) unbroken: "
+                    "%(n)s events.", seq=checkpoint.seq, hash=checkpoint.hash[:16], n=chain.events)
+    elif not report.signature_ok:
+        message = _("The checkpoint is NOT genuine: %(reason)s", reason=_(report.reason))
     else:
-        emit(as_json, data, _("The audit log does NOT hold checkpoint %(seq)s: broken at event "
-                              "%(at)s: %(reason)s", seq=checkpoint.seq, at=chain.first_broken,
-                              reason=_(report.reason)))
-    sys.exit(1)
+        message = _("The audit log does NOT hold checkpoint %(seq)s: broken at event "
+                    "%(at)s: %(reason)s", seq=checkpoint.seq, at=chain.first_broken,
+                    reason=_(report.reason))
+    emit(as_json, data, message, ok=report.ok)
 
 
 @audit_group.command("checkpoint", help=N_(
@@ -464,8 +331,6 @@ def _verify_against_checkpoint(instance: Instance, text: str, as_json: bool) -> 
               help=N_("Also print it as FILE.pdf (审计检查点记录) for the supervisor to sign."))
 @json_option
 def audit_checkpoint(out: Path | None, as_json: bool) -> None:
-    from kiosk.checkpoints import checkpoint_for_print, checkpoint_sheet_pdf
-
     instance = open_current()
     checkpoint = checkpoint_for_print(instance)
     if out is not None:
@@ -485,8 +350,7 @@ def audit_checkpoint(out: Path | None, as_json: bool) -> None:
               help=N_("The JSON Lines file to write, one event a line."))
 @json_option
 def audit_export(out: Path, as_json: bool) -> None:
-    instance = open_current()
-    with instance.session() as session:
+    with instance_session() as (_instance, session):
         count = audit.export_events(session, out)
     emit(as_json, {"out": str(out), "events": count},
          _("Wrote %(n)s audit events to %(out)s", n=count, out=str(out)))
@@ -506,8 +370,6 @@ def judge_key_group() -> None:
               help=N_("Where to write the private identity file (never overwritten)."))
 @json_option
 def judge_key_new(out: Path, as_json: bool) -> None:
-    from kiosk.crypto import new_age_identity, write_private_file
-
     if out.exists():
         raise KioskError(_("%(path)s exists already; a key file is never overwritten.",
                            path=str(out)))
@@ -520,29 +382,24 @@ def judge_key_new(out: Path, as_json: bool) -> None:
 @instance_option
 @click.argument("name")
 @click.argument("recipient")
-@click.option("--role", required=True, type=click.Choice(["crypt1", "crypt2", "archive"]))
+@click.option("--role", required=True, type=click.Choice(JUDGE_KEY_ROLES))
 @json_option
 def judge_key_add(name: str, recipient: str, role: str, as_json: bool) -> None:
-    from kiosk.judge_keys import add_judge_key
-
-    instance = open_current()
-    with instance.session() as session:
+    with instance_session() as (_instance, session):
         key = add_judge_key(session, name, recipient, role, actor=CLI_ACTOR, now=clock.now())
     emit(as_json, {"name": key.name, "role": key.role, "recipient": key.recipient},
          _("Registered %(name)s's key for %(role)s.", name=key.name, role=role))
 
 
-def register_capability_commands() -> None:
-    from kiosk.checkin.cli import register as register_checkin
-    from kiosk.collect.cli import register as register_collect
-    from kiosk.demo import register as register_demo
-    from kiosk.field.cli import register as register_lockdown
-    from kiosk.results.cli import register as register_results
-    from kiosk.theory_exam.cli import register as register_theory_exam
 
-    for register in (register_checkin, register_theory_exam, register_lockdown,
-                     register_collect, register_results, register_demo):
-        register(main)
-
-
-register_capability_commands()
+# Each capability's commands, from its own cli.py.
+for capability_command in (
+        checkin_cli.roster_group, checkin_cli.checkin_command, checkin_cli.draw_command,
+        checkin_cli.records_command, checkin_cli.seal_command, checkin_cli.badges_command,
+        theory_exam_cli.questions_group, theory_exam_cli.paper_group, theory_exam_cli.exam_group,
+        field_cli.stations_group, field_cli.phase_command, field_cli.extend_command,
+        field_cli.announce_command, field_cli.lockdown_group, field_cli.preflight_command,
+        collect_cli.receipt_group, collect_cli.export_command, collect_cli.verify_command,
+        results_cli.scores_group, results_cli.review_group, results_cli.unseal_command,
+        results_cli.results_command):
+    main.add_command(capability_command)

@@ -101,46 +101,6 @@ def open_or_build_demo(path: Path) -> tuple[Instance, dict, bool]:
     return instance, info, True
 
 
-def register(main: click.Group) -> None:
-    from kiosk.cli import instance_option, instance_path, json_option
-
-    @main.command("demo", help=N_(
-        "Create (or reuse) a complete demo instance from seed/, print the logins, serve it."))
-    @instance_option
-    @click.option("--no-serve", is_flag=True, help=N_("Create the demo instance and stop."))
-    @click.option("--host", default="0.0.0.0", show_default=True, help=N_(
-        "The address to listen on: 0.0.0.0 for every network card, so that the workstations on "
-        "the LAN can reach the demo; 127.0.0.1 for this machine only."))
-    @click.option("--port", default=8080, show_default=True, type=int)
-    @json_option
-    def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:
-        from kiosk import create_app
-
-        path = instance_path()
-        instance, info, created = open_or_build_demo(path)
-        instance.engine.dispose()
-        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        url = f"http://{shown_host}:{port}/"
-        lan_urls = [f"http://{address}:{port}/" for address in
-                    reachable_addresses(instance.settings.allowed_networks)
-                    ] if host in ("0.0.0.0", "::") else []
-        font, font_problem = pdf_font_check(instance.settings.pdf_font)
-        if as_json:
-            click.echo(json.dumps({"url": url, "lan_urls": lan_urls, "instance": str(path),
-                                   "created": created, "pdf_font": font,
-                                   "users": info["users"], "judge_keys": info["judge_keys"],
-                                   "stations": info.get("stations", []),
-                                   "badges_pdf": info.get("badges_pdf")},
-                                  ensure_ascii=False))
-        else:
-            print_demo(path, info, created, url, lan_urls, font, font_problem,
-                       bound=host in ("0.0.0.0", "::"))
-        if not no_serve:
-            from kiosk.serve import serve
-
-            serve(create_app(path), host, port, threads=16)
-
-
 def reachable_addresses(allowed_networks: list[str]) -> list[str]:
     """This machine's addresses that the server answers on: inside the allowed networks."""
     import ipaddress

@@ -126,21 +126,30 @@ def test_a_subcommands_help_and_its_options_follow_the_language():
     assert "Read the password from standard input." in english.output
 
 
+def every_command(command=main, path=("kiosk",)):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from every_command(sub, (*path, name))
+
+
 def test_every_command_has_help_in_both_languages():
     from kiosk.i18n import cli_gettext
 
-    def walk(command, path):
-        yield path, command
-        for name, sub in getattr(command, "commands", {}).items():
-            yield from walk(sub, [*path, name])
-
-    for path, command in walk(main, ["kiosk"]):
+    for path, command in every_command():
         assert command.help, f"{' '.join(path)} has no help"
         assert cli_gettext(command.help) != command.help, f"{' '.join(path)}: untranslated help"
         for param in command.params:
             help_text = getattr(param, "help", None)
             if help_text:
                 assert cli_gettext(help_text) != help_text, f"{' '.join(path)} {param.name}"
+
+
+def test_every_command_translates_its_help():
+    """A command made with plain `click.command` would print its help in English only."""
+    from kiosk.cli_support import TranslatedHelp
+
+    for path, command in every_command():
+        assert isinstance(command, TranslatedHelp), f"{' '.join(path)} does not translate its help"
 
 
 def test_preflight_speaks_chinese_by_default_and_english_with_kiosk_lang(kiosk_instance):

@@ -5,10 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kiosk import clock
+from kiosk.checkin import draw_stages, idcard
+from kiosk.checkin.badges import render_badges
+from kiosk.checkin.models import DrawRound
+from kiosk.checkin.records import record_sheet
+from kiosk.checkin.roster import check_in, checkin_sheet_pdf, import_roster
 from kiosk.checkpoints import checkpoint_for_print
-from kiosk.errors import N_
+from kiosk.cli_support import (
+    CLI_ACTOR,
+    command,
+    cosigned_supervisor,
+    emit,
+    group,
+    instance_option,
+    instance_session,
+    json_option,
+    supervisor_password,
+    write_output,
+)
+from kiosk.errors import N_, KioskError
+from kiosk.i18n import cli_gettext as _
+from kiosk.instance import Instance
+from kiosk.stations.models import Station
+from kiosk.stations.sign_in import issue_badges
 
 # `kiosk draw` without --entropy: the commitment is made (or shown) and the draw waits for the
 # public entropy. Distinct from 0 (drawn) and 1 (refused) so that a script never takes one for
@@ -16,238 +39,202 @@ from kiosk.errors import N_
 EXIT_WAITING_FOR_ENTROPY = 3
 
 
-def register(main: click.Group) -> None:
-    from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current, write_output
-    from kiosk.errors import KioskError
-    from kiosk.i18n import cli_gettext as _
+@group("roster", help=N_("The contestants' roster (检录表)."))
+def roster_group() -> None:
+    pass
 
-    @main.group("roster", help=N_("The contestants' roster (检录表)."))
-    def roster_group() -> None:
-        pass
 
-    @roster_group.command("import", help=N_(
-        "Import .xlsx or .csv (UTF-8, UTF-8 BOM, GB18030/GBK); all rows or none."))
-    @instance_option
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @json_option
-    def roster_import(file: Path, as_json: bool) -> None:
-        from kiosk.checkin.roster import import_roster
+@roster_group.command("import", help=N_(
+    "Import .xlsx or .csv (UTF-8, UTF-8 BOM, GB18030/GBK); all rows or none."))
+@instance_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def roster_import(file: Path, as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        imported = import_roster(session, file.read_bytes(), file.name,
+                                 groups=instance.settings.groups, actor=CLI_ACTOR,
+                                 now=clock.now())
+    emit(as_json, {"imported": len(imported)},
+         _("Imported %(n)s contestants.", n=len(imported)))
 
-        instance = open_current()
-        with instance.session() as session:
-            imported = import_roster(session, file.read_bytes(), file.name,
-                                     groups=instance.settings.groups, actor=CLI_ACTOR,
-                                     now=clock.now())
-        emit(as_json, {"imported": len(imported)},
-             _("Imported %(n)s contestants.", n=len(imported)))
 
-    @roster_group.command("sheet", help=N_(
-        "The check-in sheet (检录单) as a PDF, with signature lines."))
-    @instance_option
-    @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-    def roster_sheet(out: Path) -> None:
-        from kiosk.checkin.roster import checkin_sheet_pdf
+@roster_group.command("sheet", help=N_(
+    "The check-in sheet (检录单) as a PDF, with signature lines."))
+@instance_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def roster_sheet(out: Path) -> None:
+    with instance_session() as (instance, session):
+        data = checkin_sheet_pdf(session, event_name=instance.settings.event_name,
+                                 session_name=instance.settings.session_name,
+                                 checkpoint=checkpoint_for_print(instance),
+                                 font_config=instance.settings.pdf_font)
+    write_output(out, data)
+    click.echo(str(out))
 
-        instance = open_current()
-        with instance.session() as session:
-            data = checkin_sheet_pdf(session, event_name=instance.settings.event_name,
-                                     session_name=instance.settings.session_name,
-                                     checkpoint=checkpoint_for_print(instance),
-                                     font_config=instance.settings.pdf_font)
-        write_output(out, data)
-        click.echo(str(out))
 
-    @main.command("checkin", help=N_("Mark a contestant present (same as the check-in desk)."))
-    @instance_option
-    @click.argument("id_number")
-    @json_option
-    def checkin_command(id_number: str, as_json: bool) -> None:
-        from kiosk.checkin import idcard
-        from kiosk.checkin.roster import check_in
+@command("checkin", help=N_("Mark a contestant present (same as the check-in desk)."))
+@instance_option
+@click.argument("id_number")
+@json_option
+def checkin_command(id_number: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        result = check_in(session, id_number, staff_id=None, actor=CLI_ACTOR, now=clock.now())
+    person = result.contestant
+    data = {"name": person.name, "id_number": idcard.mask(person.id_number),
+            "group": person.group, "already": result.already,
+            "checked_in_at": clock.iso(result.at)}
+    if result.already:
+        text = _("%(name)s was already checked in at %(time)s by %(by)s; nothing changed.",
+                 name=person.name, time=clock.local_display(result.at, "%H:%M"), by=result.by)
+    else:
+        text = _("%(name)s (%(group)s) is checked in.", name=person.name, group=person.group)
+    emit(as_json, data, text)
 
-        instance = open_current()
-        with instance.session() as session:
-            result = check_in(session, id_number, staff_id=None, actor=CLI_ACTOR,
-                              now=clock.now())
-        person = result.contestant
-        data = {"name": person.name, "id_number": idcard.mask(person.id_number),
-                "group": person.group, "already": result.already,
-                "checked_in_at": clock.iso(result.at)}
-        if result.already:
-            text = _("%(name)s was already checked in at %(time)s by %(by)s; nothing changed.",
-                     name=person.name, time=clock.local_display(result.at, "%H:%M"),
-                     by=result.by)
-        else:
-            text = _("%(name)s (%(group)s) is checked in.", name=person.name,
-                     group=person.group)
-        emit(as_json, data, text)
 
-    @main.command("draw", help=N_(
-        "Run a draw over the checked-in contestants (same as the ceremony page): first without "
-        "--entropy (commit, exit 3), then with it. Once its pairs were shown (printed with "
-        "--json, on the page or the record sheet) the result is final: a redraw needs "
-        "--supervisor and --reason."))
-    @instance_option
-    @click.option("--stage", required=True, type=click.IntRange(1, 2))
-    @click.option("--entropy", default=None,
-                  help=N_("Public entropy, e.g. dice rolls in order, entered after the commitment "
-                       "was shown. Without it: only commit, and exit 3."))
-    @click.option("--commitment", default=None, metavar="HEX",
-                  help=N_("The commitment the entropy was entered against (default: the one "
-                       "waiting for entropy)."))
-    @click.option("--late", "late", default=None, metavar="ID|NO",
-                  help=N_("Give a late arrival (ID number, or contestant number for stage 2) the "
-                       "next free item."))
-    @click.option("--supervisor", default=None, metavar="USERNAME",
-                  help=N_("A redraw after the result was shown: the supervisor who co-signs it; "
-                          "the password is asked for (or read from $KIOSK_SUPERVISOR_PASSWORD)."))
-    @click.option("--reason", default="", help=N_("A redraw after the result was shown: why."))
-    @json_option
-    def draw_command(stage: int, entropy: str | None, commitment: str | None, late: str | None,
-                     supervisor: str | None, reason: str, as_json: bool) -> None:
-        from kiosk.checkin import draw_stages
+@command("draw", help=N_(
+    "Run a draw over the checked-in contestants (same as the ceremony page): first without "
+    "--entropy (commit, exit 3), then with it. Once its pairs were shown (printed with "
+    "--json, on the page or the record sheet) the result is final: a redraw needs "
+    "--supervisor and --reason."))
+@instance_option
+@click.option("--stage", required=True, type=click.IntRange(1, 2))
+@click.option("--entropy", default=None,
+              help=N_("Public entropy, e.g. dice rolls in order, entered after the commitment "
+                   "was shown. Without it: only commit, and exit 3."))
+@click.option("--commitment", default=None, metavar="HEX",
+              help=N_("The commitment the entropy was entered against (default: the one "
+                   "waiting for entropy)."))
+@click.option("--late", "late", default=None, metavar="ID|NO",
+              help=N_("Give a late arrival (ID number, or contestant number for stage 2) the "
+                   "next free item."))
+@click.option("--supervisor", default=None, metavar="USERNAME",
+              help=N_("A redraw after the result was shown: the supervisor who co-signs it; "
+                      "the password is asked for (or read from $KIOSK_SUPERVISOR_PASSWORD)."))
+@click.option("--reason", default="", help=N_("A redraw after the result was shown: why."))
+@json_option
+def draw_command(stage: int, entropy: str | None, commitment: str | None, late: str | None,
+                 supervisor: str | None, reason: str, as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        if late:
+            value = draw_stages.assign_late(session, stage, late, actor=CLI_ACTOR,
+                                            now=clock.now(), sealed_dir=instance.sealed_dir)
+            emit(as_json, {"stage": stage, "late": late, "assigned": value},
+                 _("Assigned %(value)s.", value=value))
+            return
+        round_ = draw_stages.current_round(session, stage)
+        waiting = round_ is not None and round_.status == "committed"
+        if entropy is None:
+            _commit_and_wait(session, instance, stage, round_ if waiting else None,
+                             supervisor, reason, as_json)
+        # Never commit here: entropy typed together with a commitment nobody has seen yet
+        # would prove nothing. The service refuses when no commitment is waiting.
+        shown = commitment if commitment is not None else (round_.commitment if waiting else "")
+        round_ = draw_stages.draw(session, stage, entropy, commitment=shown, actor=CLI_ACTOR,
+                                  now=clock.now())
+        # --json prints the pairs: shown, and final from now on.
+        mapping = draw_stages.show_result(session, stage, actor=CLI_ACTOR, now=clock.now()) \
+            if as_json else draw_stages.plaintext_mapping(session, stage)
+    if stage == 1:
+        items = [{"id_number": p["id_number"], "contestant_no": p["contestant_no"]}
+                 for p in mapping.pairs]
+    else:
+        items = [{"contestant_no": p["contestant_no"], "station": p["station"]}
+                 for p in mapping.pairs]
+    emit(as_json, {"stage": stage, "commitment": round_.commitment,
+                   "entropy": round_.entropy, "assignments": items},
+         _("Stage %(stage)s drawn: %(n)s assigned. Commitment %(c)s, entropy %(e)s.",
+           stage=stage, n=len(items), c=round_.commitment, e=round_.entropy))
 
-        instance = open_current()
-        with instance.session() as session:
-            if late:
-                value = draw_stages.assign_late(session, stage, late, actor=CLI_ACTOR,
-                                          now=clock.now(), sealed_dir=instance.sealed_dir)
-                emit(as_json, {"stage": stage, "late": late, "assigned": value},
-                     _("Assigned %(value)s.", value=value))
-                return
-            round_ = draw_stages.current_round(session, stage)
-            waiting = round_ is not None and round_.status == "committed"
-            if entropy is None:
-                if not waiting:
-                    redraw = _cosigned_redraw(session, instance, supervisor, reason)
-                    round_ = draw_stages.commit(session, stage, actor=CLI_ACTOR, now=clock.now(),
-                                          redraw=redraw)
-                emit(as_json, {"stage": stage, "commitment": round_.commitment,
-                               "entropy": None, "assignments": []},
-                     _("Commitment for stage %(stage)s: %(c)s — now enter the public entropy "
-                       "with --entropy.", stage=stage, c=round_.commitment))
-                # Not a finished draw: a script must not carry on as if it were one.
-                raise SystemExit(EXIT_WAITING_FOR_ENTROPY)
-            # Never commit here: entropy typed together with a commitment nobody has seen yet
-            # would prove nothing. The service refuses when no commitment is waiting.
-            shown = commitment if commitment is not None else \
-                (round_.commitment if waiting else "")
-            round_ = draw_stages.draw(session, stage, entropy, commitment=shown, actor=CLI_ACTOR,
-                                now=clock.now())
-            # --json prints the pairs: shown, and final from now on.
-            mapping = draw_stages.show_result(session, stage, actor=CLI_ACTOR, now=clock.now()) \
-                if as_json else draw_stages.plaintext_mapping(session, stage)
-        if stage == 1:
-            items = [{"id_number": p["id_number"], "contestant_no": p["contestant_no"]}
-                     for p in mapping.pairs]
-        else:
-            items = [{"contestant_no": p["contestant_no"], "station": p["station"]}
-                     for p in mapping.pairs]
-        emit(as_json, {"stage": stage, "commitment": round_.commitment,
-                       "entropy": round_.entropy, "assignments": items},
-             _("Stage %(stage)s drawn: %(n)s assigned. Commitment %(c)s, entropy %(e)s.",
-               stage=stage, n=len(items), c=round_.commitment, e=round_.entropy))
 
-    @main.command("records", help=N_(
-        "Print a stage's record sheet before sealing (prepares the seal, fixing its SHA-256)."))
-    @instance_option
-    @click.option("--stage", required=True, type=click.IntRange(1, 2))
-    @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--station-record", is_flag=True,
-                  help=N_("Stage 2: the station draw record (竞赛工位抽签记录表) for signatures."))
-    def records_command(stage: int, out: Path, station_record: bool) -> None:
-        from kiosk.checkin import draw_stages
-        from kiosk.checkin.records import record_sheet
+def _commit_and_wait(session: Session, instance: Instance, stage: int,
+                     waiting: DrawRound | None, supervisor: str | None, reason: str,
+                     as_json: bool) -> None:
+    """`kiosk draw` without --entropy: show the commitment waiting, or make one (a redraw
+    co-signed by `--supervisor`), then exit 3."""
+    round_ = waiting
+    if round_ is None:
+        redraw = None
+        if supervisor:
+            user = cosigned_supervisor(session, instance, supervisor,
+                                       supervisor_password(supervisor))
+            redraw = draw_stages.Redraw(cosigner=user.username, reason=reason)
+        round_ = draw_stages.commit(session, stage, actor=CLI_ACTOR, now=clock.now(),
+                                    redraw=redraw)
+    emit(as_json, {"stage": stage, "commitment": round_.commitment, "entropy": None,
+                   "assignments": []},
+         _("Commitment for stage %(stage)s: %(c)s — now enter the public entropy "
+           "with --entropy.", stage=stage, c=round_.commitment))
+    # Not a finished draw: a script must not carry on as if it were one.
+    raise SystemExit(EXIT_WAITING_FOR_ENTROPY)
 
-        instance = open_current()
+
+@command("records", help=N_(
+    "Print a stage's record sheet before sealing (prepares the seal, fixing its SHA-256)."))
+@instance_option
+@click.option("--stage", required=True, type=click.IntRange(1, 2))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--station-record", is_flag=True,
+              help=N_("Stage 2: the station draw record (竞赛工位抽签记录表) for signatures."))
+def records_command(stage: int, out: Path, station_record: bool) -> None:
+    with instance_session() as (instance, session):
         settings = instance.settings
-        with instance.session() as session:
-            round_ = draw_stages.current_round(session, stage)
-            if round_ is not None and round_.status == "drawn":
-                draw_stages.prepare_seal(session, stage, event_name=settings.event_name,
-                                   actor=CLI_ACTOR, now=clock.now())
-            mapping = draw_stages.show_result(session, stage, actor=CLI_ACTOR, now=clock.now())
-            kind = "station" if station_record and stage == 2 else stage
-            # After prepare_seal: the paper vouches for the event that fixed the record's hash.
-            data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
-                                session_name=settings.session_name,
-                                checkpoint=checkpoint_for_print(instance),
-                                font_config=settings.pdf_font)
-        write_output(out, data)
-        click.echo(str(out))
-
-    @main.command("seal", help=N_(
-        "Encrypt the stage's mapping to its judges' keys and erase the plaintext."))
-    @instance_option
-    @click.option("--stage", required=True, type=click.IntRange(1, 2))
-    @json_option
-    def seal_command(stage: int, as_json: bool) -> None:
-        from kiosk.checkin import draw_stages
-
-        instance = open_current()
-        with instance.session() as session:
-            round_ = draw_stages.seal(session, stage, event_name=instance.settings.event_name,
-                                actor=CLI_ACTOR, now=clock.now())
-            files = draw_stages.export_sealed(session, stage, instance.sealed_dir)
-        emit(as_json, {"stage": stage, "sealed_sha256": round_.ciphertext_sha256,
-                       "commitment": round_.commitment, "files": [str(f) for f in files]},
-             _("Stage %(stage)s sealed. SHA-256 of the sealed record: %(sha)s — file: "
-               "%(file)s", stage=stage, sha=round_.ciphertext_sha256, file=str(files[0])))
-
-    @main.command("badges", help=N_(
-        "Print QR station badges. Each printed badge gets a new token: older badges of the same "
-        "stations stop working."))
-    @instance_option
-    @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--stations", default="",
-                  help=N_("Comma-separated station codes (default: all)."))
-    @json_option
-    def badges_command(out: Path, stations: str, as_json: bool) -> None:
-        from sqlalchemy import select
-
-        from kiosk.checkin.badges import render_badges
-        from kiosk.stations.models import Station
-        from kiosk.stations.sign_in import issue_badges
-
-        instance = open_current()
-        wanted = [code.strip().upper() for code in stations.split(",") if code.strip()]
-        with instance.session() as session:
-            query = select(Station).order_by(Station.code)
-            if wanted:
-                query = query.where(Station.code.in_(wanted))
-            chosen = list(session.scalars(query))
-            unknown = sorted(set(wanted) - {s.code for s in chosen})
-            if unknown:
-                raise KioskError(_("Unknown stations: %(codes)s", codes=", ".join(unknown)))
-            if not chosen:
-                raise KioskError(_("There are no stations; add them with kiosk stations add."))
-            secrets = issue_badges(session, chosen, badge_key=instance.badge_key(),
-                                   actor=CLI_ACTOR, now=clock.now())
-        data = render_badges(secrets, event_name=instance.settings.event_name,
-                             session_name=instance.settings.session_name,
-                             font_config=instance.settings.pdf_font)
-        write_output(out, data)
-        emit(as_json, {"out": str(out), "stations": [s.station for s in secrets]},
-             _("Printed %(n)s badges to %(out)s; older badges of these stations no longer "
-               "work.", n=len(secrets), out=str(out)))
+        round_ = draw_stages.current_round(session, stage)
+        if round_ is not None and round_.status == "drawn":
+            draw_stages.prepare_seal(session, stage, event_name=settings.event_name,
+                                     actor=CLI_ACTOR, now=clock.now())
+        mapping = draw_stages.show_result(session, stage, actor=CLI_ACTOR, now=clock.now())
+        kind = "station" if station_record and stage == 2 else stage
+        # After prepare_seal: the paper vouches for the event that fixed the record's hash.
+        data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
+                            session_name=settings.session_name,
+                            checkpoint=checkpoint_for_print(instance),
+                            font_config=settings.pdf_font)
+    write_output(out, data)
+    click.echo(str(out))
 
 
-def _cosigned_redraw(session, instance, supervisor: str | None, reason: str):
-    """The supervisor's co-signature of a redraw (`--supervisor`), checked and throttled like a
-    sign-in at the server's console; None without one."""
-    import os
+@command("seal", help=N_(
+    "Encrypt the stage's mapping to its judges' keys and erase the plaintext."))
+@instance_option
+@click.option("--stage", required=True, type=click.IntRange(1, 2))
+@json_option
+def seal_command(stage: int, as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        round_ = draw_stages.seal(session, stage, event_name=instance.settings.event_name,
+                                  actor=CLI_ACTOR, now=clock.now())
+        files = draw_stages.export_sealed(session, stage, instance.sealed_dir)
+    emit(as_json, {"stage": stage, "sealed_sha256": round_.ciphertext_sha256,
+                   "commitment": round_.commitment, "files": [str(f) for f in files]},
+         _("Stage %(stage)s sealed. SHA-256 of the sealed record: %(sha)s — file: "
+           "%(file)s", stage=stage, sha=round_.ciphertext_sha256, file=str(files[0])))
 
-    from kiosk import staff
-    from kiosk.checkin import draw_stages
-    from kiosk.i18n import cli_gettext as _
 
-    if not supervisor:
-        return None
-    password = os.environ.get("KIOSK_SUPERVISOR_PASSWORD")
-    if password is None:
-        password = click.prompt(_("Password of supervisor %(user)s", user=supervisor),
-                                hide_input=True, err=True)
-    user = staff.cosign(session, supervisor, password, role="supervisor", address="cli",
-                        device=staff.CONSOLE_DEVICE, now=clock.now(),
-                        limit_per_minute=instance.settings.login_attempts_per_minute)
-    return draw_stages.Redraw(cosigner=user.username, reason=reason)
+@command("badges", help=N_(
+    "Print QR station badges. Each printed badge gets a new token: older badges of the same "
+    "stations stop working."))
+@instance_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stations", default="",
+              help=N_("Comma-separated station codes (default: all)."))
+@json_option
+def badges_command(out: Path, stations: str, as_json: bool) -> None:
+    wanted = [code.strip().upper() for code in stations.split(",") if code.strip()]
+    with instance_session() as (instance, session):
+        query = select(Station).order_by(Station.code)
+        if wanted:
+            query = query.where(Station.code.in_(wanted))
+        chosen = list(session.scalars(query))
+        unknown = sorted(set(wanted) - {s.code for s in chosen})
+        if unknown:
+            raise KioskError(_("Unknown stations: %(codes)s", codes=", ".join(unknown)))
+        if not chosen:
+            raise KioskError(_("There are no stations; add them with kiosk stations add."))
+        secrets = issue_badges(session, chosen, badge_key=instance.badge_key(),
+                               actor=CLI_ACTOR, now=clock.now())
+    data = render_badges(secrets, event_name=instance.settings.event_name,
+                         session_name=instance.settings.session_name,
+                         font_config=instance.settings.pdf_font)
+    write_output(out, data)
+    emit(as_json, {"out": str(out), "stations": [s.station for s in secrets]},
+         _("Printed %(n)s badges to %(out)s; older badges of these stations no longer "
+           "work.", n=len(secrets), out=str(out)))

@@ -3,208 +3,216 @@ signed results sheet."""
 
 from __future__ import annotations
 
-import os
+import json
 from decimal import Decimal
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from kiosk import clock
 from kiosk.checkpoints import checkpoint_for_print
-from kiosk.errors import N_
-from kiosk.results import deductions, submission
+from kiosk.cli_support import (
+    CLI_ACTOR,
+    command,
+    cosigned_supervisor,
+    emit,
+    group,
+    instance_option,
+    instance_session,
+    json_option,
+    supervisor_password,
+    write_output,
+)
+from kiosk.crypto import read_identity_file
+from kiosk.errors import N_, KioskError
+from kiosk.i18n import cli_gettext as _
+from kiosk.instance import Instance
+from kiosk.results import deductions, final, review, stages, submission, totals, unsealing
+from kiosk.results.mark_entry import differences, import_marks, parse_mark, resolve
 
 
-def theory_weight(instance) -> Decimal:
+def theory_weight(instance: Instance) -> Decimal:
     return Decimal(str(instance.settings.theory_weight))
 
 
-def register(main: click.Group) -> None:
-    from kiosk.cli import CLI_ACTOR, emit, instance_option, json_option, open_current, write_output
-    from kiosk.errors import KioskError
-    from kiosk.i18n import cli_gettext as _
+def _mark(text: str) -> Decimal:
+    value = parse_mark(text)
+    if value is None:
+        raise KioskError(_("%(value)s is not a mark (two decimals at most)", value=text))
+    return value
 
-    @main.group("scores", help=N_("Practical marks by station (two independent entries)."))
-    def scores_group() -> None:
-        pass
 
-    def _differences(session) -> list[dict]:
-        from kiosk.results.mark_entry import differences
+# ----------------------------------------------------------------------------- scores
 
-        return [{"station": d.station, "task": d.task,
-                 "entry_1": str(d.first) if d.first is not None else None,
-                 "entry_2": str(d.second) if d.second is not None else None}
-                for d in differences(session)]
+@group("scores", help=N_("Practical marks by station (two independent entries)."))
+def scores_group() -> None:
+    pass
 
-    def _lines(items: list[dict]) -> str:
-        return "\n".join(f"{d['station']:<6} {d['task'] or _('total'):<12} "
-                         f"{d['entry_1'] or '—':>8} {d['entry_2'] or '—':>8}" for d in items)
 
-    @scores_group.command("import", help=N_(
-        "Import marks (赛位号, 分数, optional task columns); all rows or none."))
-    @instance_option
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--entry", required=True, type=click.IntRange(1, 2),
-                  help=N_("1 for the first scorekeeper, 2 for the second."))
-    @json_option
-    def scores_import(file: Path, entry: int, as_json: bool) -> None:
-        from kiosk.results.mark_entry import import_marks
+def _differences(session: Session) -> list[dict]:
+    return [{"station": d.station, "task": d.task,
+             "entry_1": str(d.first) if d.first is not None else None,
+             "entry_2": str(d.second) if d.second is not None else None}
+            for d in differences(session)]
 
-        instance = open_current()
-        with instance.session() as session:
-            count = import_marks(session, file.read_bytes(), file.name, entry=entry,
-                                 full_marks=Decimal(instance.settings.practical_full_marks),
-                                 actor=CLI_ACTOR, now=clock.now())
-            found = _differences(session)
-        emit(as_json, {"entry": entry, "stations": count, "differences": found},
-             lambda: "\n".join([_("Entry %(entry)s: %(n)s stations.", entry=entry, n=count),
-                                _("Differences to resolve: %(n)s", n=len(found)),
-                                _lines(found)]).rstrip())
 
-    @scores_group.command("diff", help=N_(
-        "Every station and task where the two entries differ or one is missing."))
-    @instance_option
-    @json_option
-    def scores_diff(as_json: bool) -> None:
-        instance = open_current()
-        with instance.session() as session:
-            found = _differences(session)
-        emit(as_json, {"differences": found},
-             lambda: _lines(found) or _("The two entries agree everywhere."))
+def _lines(items: list[dict]) -> str:
+    return "\n".join(f"{d['station']:<6} {d['task'] or _('total'):<12} "
+                     f"{d['entry_1'] or '—':>8} {d['entry_2'] or '—':>8}" for d in items)
 
-    @scores_group.command("resolve", help=N_(
-        "The chief judge's decision on a difference, with the reason."))
-    @instance_option
-    @click.argument("station")
-    @click.argument("mark")
-    @click.option("--reason", required=True)
-    @click.option("--task", default="", help=N_("A task column; empty: the total."))
-    @json_option
-    def scores_resolve(station: str, mark: str, reason: str, task: str, as_json: bool) -> None:
-        from kiosk.results.mark_entry import parse_mark, resolve
 
-        value = parse_mark(mark)
-        if value is None:
-            raise KioskError(_("%(value)s is not a mark (two decimals at most)", value=mark))
-        instance = open_current()
-        with instance.session() as session:
-            resolve(session, station, value, reason, task=task, actor=CLI_ACTOR,
-                    now=clock.now())
-        emit(as_json, {"station": station.upper(), "task": task, "mark": str(value)},
-             _("Resolved."))
+@scores_group.command("import", help=N_(
+    "Import marks (赛位号, 分数, optional task columns); all rows or none."))
+@instance_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--entry", required=True, type=click.IntRange(1, 2),
+              help=N_("1 for the first scorekeeper, 2 for the second."))
+@json_option
+def scores_import(file: Path, entry: int, as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        count = import_marks(session, file.read_bytes(), file.name, entry=entry,
+                             full_marks=Decimal(instance.settings.practical_full_marks),
+                             actor=CLI_ACTOR, now=clock.now())
+        found = _differences(session)
+    emit(as_json, {"entry": entry, "stations": count, "differences": found},
+         lambda: "\n".join([_("Entry %(entry)s: %(n)s stations.", entry=entry, n=count),
+                            _("Differences to resolve: %(n)s", n=len(found)),
+                            _lines(found)]).rstrip())
 
-    def _mark(text: str) -> Decimal:
-        from kiosk.results.mark_entry import parse_mark
 
-        value = parse_mark(text)
-        if value is None:
-            raise KioskError(_("%(value)s is not a mark (two decimals at most)", value=text))
-        return value
+@scores_group.command("diff", help=N_(
+    "Every station and task where the two entries differ or one is missing."))
+@instance_option
+@json_option
+def scores_diff(as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        found = _differences(session)
+    emit(as_json, {"differences": found},
+         lambda: _lines(found) or _("The two entries agree everywhere."))
 
-    @scores_group.command("list", help=N_(
-        "Every station's theory, practical, deductions and total (the locked copy once locked); "
-        "stations without a total say why."))
-    @instance_option
-    @json_option
-    def scores_list(as_json: bool) -> None:
-        from kiosk.results import stages, totals
 
-        instance = open_current()
-        with instance.session() as session:
-            current = totals.results(session, theory_weight=theory_weight(instance),
-                                     now=clock.now())
-            stage = stages.stage(session)
-        items = [r.to_json() for r in current]
+@scores_group.command("resolve", help=N_(
+    "The chief judge's decision on a difference, with the reason."))
+@instance_option
+@click.argument("station")
+@click.argument("mark")
+@click.option("--reason", required=True)
+@click.option("--task", default="", help=N_("A task column; empty: the total."))
+@json_option
+def scores_resolve(station: str, mark: str, reason: str, task: str, as_json: bool) -> None:
+    value = _mark(mark)
+    with instance_session() as (_instance, session):
+        resolve(session, station, value, reason, task=task, actor=CLI_ACTOR, now=clock.now())
+    emit(as_json, {"station": station.upper(), "task": task, "mark": str(value)},
+         _("Resolved."))
 
-        def text() -> str:
-            lines = [_("Stage: %(stage)s", stage=stage)]
-            for r in current:
-                why = "; ".join(_(p) for p in r.problems)
-                lines.append(f"{r.station:<6} {r.theory_weighted or '—':>7} "
-                             f"{r.practical or '—':>7} {r.deduction or '':>6} "
-                             f"{r.total or '—':>7}  {why}".rstrip())
-            return "\n".join(lines)
 
-        emit(as_json, {"stage": stage, "stations": items}, text)
+@scores_group.command("list", help=N_(
+    "Every station's theory, practical, deductions and total (the locked copy once locked); "
+    "stations without a total say why."))
+@instance_option
+@json_option
+def scores_list(as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        current = totals.results(session, theory_weight=theory_weight(instance),
+                                 now=clock.now())
+        stage = stages.stage(session)
 
-    @scores_group.command("deduct", help=N_(
-        "A deduction for a violation: a share of the total (5%) or points (2)."))
-    @instance_option
-    @click.argument("station")
-    @click.argument("amount")
-    @click.option("--reason", required=True)
-    @click.option("--approved-by", required=True, help=N_("Who approved the deduction."))
-    @json_option
-    def scores_deduct(station: str, amount: str, reason: str, approved_by: str,
-                      as_json: bool) -> None:
+    def text() -> str:
+        lines = [_("Stage: %(stage)s", stage=stage)]
+        for r in current:
+            why = "; ".join(_(p) for p in r.problems)
+            lines.append(f"{r.station:<6} {r.theory_weighted or '—':>7} "
+                         f"{r.practical or '—':>7} {r.deduction or '':>6} "
+                         f"{r.total or '—':>7}  {why}".rstrip())
+        return "\n".join(lines)
 
-        instance = open_current()
-        with instance.session() as session:
-            row = deductions.add_deduction(session, station, amount, reason, approved_by,
+    emit(as_json, {"stage": stage, "stations": [r.to_json() for r in current]}, text)
+
+
+@scores_group.command("deduct", help=N_(
+    "A deduction for a violation: a share of the total (5%) or points (2)."))
+@instance_option
+@click.argument("station")
+@click.argument("amount")
+@click.option("--reason", required=True)
+@click.option("--approved-by", required=True, help=N_("Who approved the deduction."))
+@json_option
+def scores_deduct(station: str, amount: str, reason: str, approved_by: str,
+                  as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        row = deductions.add_deduction(session, station, amount, reason, approved_by,
                                        actor=CLI_ACTOR, now=clock.now())
-            data = {"id": row.id, "station": station.upper(), "unit": row.unit,
-                    "amount": str(row.amount)}
-        emit(as_json, data, _("Deduction %(id)s recorded.", id=data["id"]))
+        data = {"id": row.id, "station": station.upper(), "unit": row.unit,
+                "amount": str(row.amount)}
+    emit(as_json, data, _("Deduction %(id)s recorded.", id=data["id"]))
 
-    @scores_group.command("withdraw", help=N_(
-        "Withdraw a deduction (before the review sample is drawn)."))
-    @instance_option
-    @click.argument("deduction_id", type=int)
-    @click.option("--reason", required=True)
-    @json_option
-    def scores_withdraw(deduction_id: int, reason: str, as_json: bool) -> None:
 
-        with open_current().session() as session:
-            deductions.withdraw_deduction(session, deduction_id, reason, actor=CLI_ACTOR,
+@scores_group.command("withdraw", help=N_(
+    "Withdraw a deduction (before the review sample is drawn)."))
+@instance_option
+@click.argument("deduction_id", type=int)
+@click.option("--reason", required=True)
+@json_option
+def scores_withdraw(deduction_id: int, reason: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        deductions.withdraw_deduction(session, deduction_id, reason, actor=CLI_ACTOR,
                                       now=clock.now())
-        emit(as_json, {"withdrawn": deduction_id}, _("Withdrawn."))
+    emit(as_json, {"withdrawn": deduction_id}, _("Withdrawn."))
 
-    @scores_group.command("lock", help=N_(
-        "Submit the station-number results (needs every total and a finished review)."))
-    @instance_option
-    @json_option
-    def scores_lock(as_json: bool) -> None:
 
-        instance = open_current()
-        with instance.session() as session:
-            row = submission.lock(session, theory_weight=theory_weight(instance), actor=CLI_ACTOR,
+@scores_group.command("lock", help=N_(
+    "Submit the station-number results (needs every total and a finished review)."))
+@instance_option
+@json_option
+def scores_lock(as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        row = submission.lock(session, theory_weight=theory_weight(instance), actor=CLI_ACTOR,
                               now=clock.now())
-            data = {"sha256": row.sha256, "locked_at": clock.iso(row.locked_at)}
-        emit(as_json, data, _("Results locked. SHA-256 %(sha)s", sha=data["sha256"]))
+        data = {"sha256": row.sha256, "locked_at": clock.iso(row.locked_at)}
+    emit(as_json, data, _("Results locked. SHA-256 %(sha)s", sha=data["sha256"]))
 
-    @scores_group.command("unlock", help=N_(
-        "Reopen the review (only before anything is unsealed)."))
-    @instance_option
-    @click.option("--reason", required=True)
-    @json_option
-    def scores_unlock(reason: str, as_json: bool) -> None:
 
-        with open_current().session() as session:
-            submission.unlock(session, reason, actor=CLI_ACTOR, now=clock.now())
-        emit(as_json, {"unlocked": True}, _("Unlocked."))
+@scores_group.command("unlock", help=N_(
+    "Reopen the review (only before anything is unsealed)."))
+@instance_option
+@click.option("--reason", required=True)
+@json_option
+def scores_unlock(reason: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        submission.unlock(session, reason, actor=CLI_ACTOR, now=clock.now())
+    emit(as_json, {"unlocked": True}, _("Unlocked."))
 
-    @main.group("review", help=N_("复核: the review sample, its outcomes and corrections."))
-    def review_group() -> None:
-        pass
 
-    def _review_state(session) -> dict:
-        from kiosk.results import review
+# ----------------------------------------------------------------------------- review
 
-        state = review.progress(session)
-        return {"drawn": state.sample is not None,
-                "seed": state.sample.seed if state.sample else None,
-                "full_review": bool(state.sample and state.sample.full_review),
-                "total": state.total, "pending": state.pending, "confirmed": state.confirmed,
-                "errors": state.errors, "corrected": state.corrected,
-                "error_rate": str(state.error_rate) if state.error_rate is not None else None,
-                "items": [{"station": code, "why": item.why, "status": item.status,
-                           "reviewed_mark": str(item.reviewed_mark)
-                           if item.reviewed_mark is not None else None,
-                           "corrected_mark": str(item.corrected_mark)
-                           if item.corrected_mark is not None else None}
-                          for item, code in review.items(session)]}
+@group("review", help=N_("复核: the review sample, its outcomes and corrections."))
+def review_group() -> None:
+    pass
 
-    def _review_text(state: dict) -> str:
+
+def _review_state(session: Session) -> dict:
+    state = review.progress(session)
+    return {"drawn": state.sample is not None,
+            "seed": state.sample.seed if state.sample else None,
+            "full_review": bool(state.sample and state.sample.full_review),
+            "total": state.total, "pending": state.pending, "confirmed": state.confirmed,
+            "errors": state.errors, "corrected": state.corrected,
+            "error_rate": str(state.error_rate) if state.error_rate is not None else None,
+            "items": [{"station": code, "why": item.why, "status": item.status,
+                       "reviewed_mark": str(item.reviewed_mark)
+                       if item.reviewed_mark is not None else None,
+                       "corrected_mark": str(item.corrected_mark)
+                       if item.corrected_mark is not None else None}
+                      for item, code in review.items(session)]}
+
+
+def _emit_review(session: Session, as_json: bool) -> None:
+    """Every review command answers with where the review stands."""
+    state = _review_state(session)
+
+    def text() -> str:
         lines = [_("Sample: %(total)s stations, %(pending)s to review, %(errors)s errors "
                    "reported, %(corrected)s corrected.", **state)]
         if state["full_review"]:
@@ -212,164 +220,148 @@ def register(main: click.Group) -> None:
         lines += [f"{i['station']:<6} {i['why']:<7} {i['status']}" for i in state["items"]]
         return "\n".join(lines)
 
-    @review_group.command("draw", help=N_(
-        "Draw the sample: the top 30% by total and a random 15% among the rest."))
-    @instance_option
-    @json_option
-    def review_draw(as_json: bool) -> None:
-        from kiosk.results import review
+    emit(as_json, state, text)
 
-        instance = open_current()
-        with instance.session() as session:
-            review.draw_sample(session, theory_weight=theory_weight(instance),
-                               actor=CLI_ACTOR, now=clock.now())
-            state = _review_state(session)
-        emit(as_json, state, lambda: _review_text(state))
 
-    @review_group.command("status", help=N_("The sample and where its review stands."))
-    @instance_option
-    @json_option
-    def review_status(as_json: bool) -> None:
-        with open_current().session() as session:
-            state = _review_state(session)
-        emit(as_json, state, lambda: _review_text(state))
+@review_group.command("draw", help=N_(
+    "Draw the sample: the top 30% by total and a random 15% among the rest."))
+@instance_option
+@json_option
+def review_draw(as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        review.draw_sample(session, theory_weight=theory_weight(instance),
+                           actor=CLI_ACTOR, now=clock.now())
+        _emit_review(session, as_json)
 
-    @review_group.command("confirm", help=N_("The sampled station's result is right."))
-    @instance_option
-    @click.argument("station")
-    @click.option("--note", default="")
-    @json_option
-    def review_confirm(station: str, note: str, as_json: bool) -> None:
-        from kiosk.results import review
 
-        with open_current().session() as session:
-            review.record_outcome(session, station, correct=True, note=note, actor=CLI_ACTOR,
-                                  now=clock.now())
-            state = _review_state(session)
-        emit(as_json, state, lambda: _review_text(state))
+@review_group.command("status", help=N_("The sample and where its review stands."))
+@instance_option
+@json_option
+def review_status(as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        _emit_review(session, as_json)
 
-    @review_group.command("error", help=N_(
-        "The sampled station's practical mark is wrong: what it should be, and why."))
-    @instance_option
-    @click.argument("station")
-    @click.argument("mark")
-    @click.option("--note", required=True)
-    @json_option
-    def review_error(station: str, mark: str, note: str, as_json: bool) -> None:
-        from kiosk.results import review
 
-        with open_current().session() as session:
-            review.record_outcome(session, station, correct=False, mark=_mark(mark), note=note,
-                                  actor=CLI_ACTOR, now=clock.now())
-            state = _review_state(session)
-        emit(as_json, state, lambda: _review_text(state))
+@review_group.command("confirm", help=N_("The sampled station's result is right."))
+@instance_option
+@click.argument("station")
+@click.option("--note", default="")
+@json_option
+def review_confirm(station: str, note: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        review.record_outcome(session, station, correct=True, note=note, actor=CLI_ACTOR,
+                              now=clock.now())
+        _emit_review(session, as_json)
 
-    @review_group.command("correct", help=N_(
-        "The chief judge's correction of a practical mark during the review."))
-    @instance_option
-    @click.argument("station")
-    @click.argument("mark")
-    @click.option("--reason", required=True)
-    @json_option
-    def review_correct(station: str, mark: str, reason: str, as_json: bool) -> None:
-        from kiosk.results import review
 
-        with open_current().session() as session:
-            review.correct(session, station, _mark(mark), reason, actor=CLI_ACTOR,
-                           now=clock.now())
-            state = _review_state(session)
-        emit(as_json, state, lambda: _review_text(state))
+@review_group.command("error", help=N_(
+    "The sampled station's practical mark is wrong: what it should be, and why."))
+@instance_option
+@click.argument("station")
+@click.argument("mark")
+@click.option("--note", required=True)
+@json_option
+def review_error(station: str, mark: str, note: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        review.record_outcome(session, station, correct=False, mark=_mark(mark), note=note,
+                              actor=CLI_ACTOR, now=clock.now())
+        _emit_review(session, as_json)
 
-    @main.command("unseal", help=N_(
-        "逐层解密: open the draw records layer by layer (stage 2, then 1) with the encryption "
-        "judges' identity files, under a supervisor, once the results are locked. Each layer is "
-        "recomputed and checked against its printed commitment."))
-    @instance_option
-    @click.option("--identity", "identities", multiple=True, required=True,
-                  type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--supervisor", required=True, metavar="USERNAME",
-                  help=N_("The supervisor present; the password is asked for (or read from "
-                       "$KIOSK_SUPERVISOR_PASSWORD)."))
-    @json_option
-    def unseal_command(identities: tuple[Path, ...], supervisor: str, as_json: bool) -> None:
-        import json as json_module
 
-        from kiosk import staff
-        from kiosk.crypto import read_identity_file
-        from kiosk.results import unsealing
+@review_group.command("correct", help=N_(
+    "The chief judge's correction of a practical mark during the review."))
+@instance_option
+@click.argument("station")
+@click.argument("mark")
+@click.option("--reason", required=True)
+@json_option
+def review_correct(station: str, mark: str, reason: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        review.correct(session, station, _mark(mark), reason, actor=CLI_ACTOR, now=clock.now())
+        _emit_review(session, as_json)
 
-        keys = [key for path in identities for key in read_identity_file(path)]
-        password = os.environ.get("KIOSK_SUPERVISOR_PASSWORD")
-        if password is None:
-            password = click.prompt(_("Password of supervisor %(user)s", user=supervisor),
-                                    hide_input=True, err=True)
-        instance = open_current()
-        with instance.session() as session:
-            user = staff.cosign(session, supervisor, password, role="supervisor",
-                                address="cli", device=staff.CONSOLE_DEVICE, now=clock.now(),
-                                limit_per_minute=instance.settings.login_attempts_per_minute)
-            opened = unsealing.open_what_opens(session, keys, actor=CLI_ACTOR,
-                                               supervisor=user.username, now=clock.now())
-            stages = [{"stage": row.stage, "verified": row.verified,
-                       "problems": json_module.loads(row.problems or "[]"),
-                       "sealed_sha256": row.sealed_sha256} for row in opened]
-            linked = unsealing.links(session) if unsealing.is_unsealed(session) else {}
-        links = [{"station": code, **person} for code, person in sorted(linked.items())]
 
-        def text() -> str:
-            lines = []
-            for s in stages:
-                state = _("verified") if s["verified"] else _("NOT VERIFIED: %(p)s",
-                                                             p="; ".join(s["problems"]))
-                lines.append(_("Stage %(stage)s opened, %(state)s", stage=s["stage"],
-                               state=state))
-            lines += [f"{link['station']}  {link['contestant_no']}  {link['name'] or ''}  "
-                      f"{link['group'] or ''}" for link in links]
-            return "\n".join(lines)
+# ----------------------------------------------------------------------------- unsealing
 
-        emit(as_json, {"stages": stages, "links": links}, text)
-        if not all(s["verified"] for s in stages):
-            raise SystemExit(1)
+@command("unseal", help=N_(
+    "逐层解密: open the draw records layer by layer (stage 2, then 1) with the encryption "
+    "judges' identity files, under a supervisor, once the results are locked. Each layer is "
+    "recomputed and checked against its printed commitment."))
+@instance_option
+@click.option("--identity", "identities", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--supervisor", required=True, metavar="USERNAME",
+              help=N_("The supervisor present; the password is asked for (or read from "
+                   "$KIOSK_SUPERVISOR_PASSWORD)."))
+@json_option
+def unseal_command(identities: tuple[Path, ...], supervisor: str, as_json: bool) -> None:
+    keys = [key for path in identities for key in read_identity_file(path)]
+    password = supervisor_password(supervisor)
+    with instance_session() as (instance, session):
+        user = cosigned_supervisor(session, instance, supervisor, password)
+        opened = unsealing.open_what_opens(session, keys, actor=CLI_ACTOR,
+                                           supervisor=user.username, now=clock.now())
+        layers = [{"stage": row.stage, "verified": row.verified,
+                   "problems": json.loads(row.problems or "[]"),
+                   "sealed_sha256": row.sealed_sha256} for row in opened]
+        linked = unsealing.links(session) if unsealing.is_unsealed(session) else {}
+    links = [{"station": code, **person} for code, person in sorted(linked.items())]
 
-    @main.command("results", help=N_(
-        "The final ranking per group once unsealed (成绩汇总表); before the unsealing, the locked "
-        "results by station only."))
-    @instance_option
-    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help=N_("FILE.pdf for the signed results sheet, FILE.xlsx for a spreadsheet."))
-    @json_option
-    def results_command(out: Path | None, as_json: bool) -> None:
-        from kiosk.results import final
+    def text() -> str:
+        lines = []
+        for s in layers:
+            state = _("verified") if s["verified"] else _("NOT VERIFIED: %(p)s",
+                                                         p="; ".join(s["problems"]))
+            lines.append(_("Stage %(stage)s opened, %(state)s", stage=s["stage"], state=state))
+        lines += [f"{link['station']}  {link['contestant_no']}  {link['name'] or ''}  "
+                  f"{link['group'] or ''}" for link in links]
+        return "\n".join(lines)
 
-        instance = open_current()
-        settings = instance.settings
-        with instance.session() as session:
-            result = final.final_results(session)
-            data = final.results_json(result)
-            if out is not None:
-                if out.suffix.lower() == ".xlsx":
-                    write_output(out, final.results_xlsx(result, event_name=settings.event_name))
-                else:
-                    write_output(out, final.results_pdf(
-                        result, event_name=settings.event_name,
-                        session_name=settings.session_name, now=clock.now(),
-                        theory_weight=theory_weight(instance),
-                        practical_full=Decimal(settings.practical_full_marks),
-                        checkpoint=checkpoint_for_print(instance),
-                        font_config=settings.pdf_font))
+    emit(as_json, {"stages": layers, "links": links}, text,
+         ok=all(s["verified"] for s in layers))
 
-        def text() -> str:
-            lines = []
-            if result.sealed:
-                lines.append(_("Still sealed: stations only, no groups or awards."))
-            for group in data["groups"]:
-                if group["group"]:
-                    lines.append(f"== {group['group']}")
-                lines += [f"{r['rank']:>3}  {r['station']:<6} {r['contestant_no'] or '':<6} "
-                          f"{r['name'] or '':<8} {r['total']:>7}  {r['award'] or ''}".rstrip()
-                          for r in group["ranking"]]
-            if out is not None:
-                lines.append(_("Written to %(out)s", out=str(out)))
-            return "\n".join(lines)
 
-        emit(as_json, data, text)
+# ----------------------------------------------------------------------------- final results
+
+@command("results", help=N_(
+    "The final ranking per group once unsealed (成绩汇总表); before the unsealing, the locked "
+    "results by station only."))
+@instance_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=N_("FILE.pdf for the signed results sheet, FILE.xlsx for a spreadsheet."))
+@json_option
+def results_command(out: Path | None, as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        result = final.final_results(session)
+        data = final.results_json(result)
+        if out is not None:
+            write_output(out, _results_file(result, instance, out.suffix.lower()))
+
+    def text() -> str:
+        lines = []
+        if result.sealed:
+            lines.append(_("Still sealed: stations only, no groups or awards."))
+        for group_ in data["groups"]:
+            if group_["group"]:
+                lines.append(f"== {group_['group']}")
+            lines += [f"{r['rank']:>3}  {r['station']:<6} {r['contestant_no'] or '':<6} "
+                      f"{r['name'] or '':<8} {r['total']:>7}  {r['award'] or ''}".rstrip()
+                      for r in group_["ranking"]]
+        if out is not None:
+            lines.append(_("Written to %(out)s", out=str(out)))
+        return "\n".join(lines)
+
+    emit(as_json, data, text)
+
+
+def _results_file(result: final.FinalResults, instance: Instance, suffix: str) -> bytes:
+    """The results as a spreadsheet (.xlsx) or as the signed results sheet (anything else)."""
+    settings = instance.settings
+    if suffix == ".xlsx":
+        return final.results_xlsx(result, event_name=settings.event_name)
+    return final.results_pdf(result, event_name=settings.event_name,
+                             session_name=settings.session_name, now=clock.now(),
+                             theory_weight=theory_weight(instance),
+                             practical_full=Decimal(settings.practical_full_marks),
+                             checkpoint=checkpoint_for_print(instance),
+                             font_config=settings.pdf_font)
