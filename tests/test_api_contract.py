@@ -31,8 +31,7 @@ from kiosk import clock
 from kiosk.judge_keys import add_judge_key
 from kiosk.openapi import openapi_document
 from kiosk.stations import phases
-from kiosk.theory_exam.exam import key_maps
-from kiosk.theory_exam.papers import SpecInput, set_spec
+from kiosk.theory_exam.papers import SpecInput, key_maps, set_spec
 from kiosk.theory_exam.question_bank import import_bank
 from tests.actors import CHIEF
 from tests.factories import issue_badge, make_stations

@@ -29,6 +29,7 @@ from kiosk.stations import phases
 from kiosk.stations.binding import rebind, release
 from kiosk.stations.models import PhaseRow
 from kiosk.stations.registry import add_stations
+from kiosk.stations.window import station_window
 
 
 @group("stations", help=N_("Workstation seats (赛位)."))
@@ -145,8 +146,7 @@ def extend_command(station: str, minutes: float, reason: str, as_json: bool) -> 
         now = clock.now()
         extension = phases.extend(session, station, minutes, reason, actor=CLI_ACTOR, now=now)
         row = session.get(PhaseRow, extension.phase_id)
-        _row, rule, extensions = phases.for_station(session, row.name, extension.station_id)
-        deadline = clock.station_deadline(rule, extensions, now)
+        deadline = station_window(session, row.name, extension.station_id).deadline(now)
     emit(as_json, {"station": station.upper(), "minutes": minutes,
                    "station_deadline": clock.iso(deadline)},
          _("%(station)s: %(minutes)s more minutes, deadline %(deadline)s",

@@ -15,7 +15,7 @@ from kiosk import audit, clock
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, Term
 from kiosk.stations.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, Station
-from kiosk.stations.window import as_rule, phase_windows, station_window
+from kiosk.stations.window import as_rule, phase_windows
 
 MAX_MINUTES = 24 * 60
 # What people read for each state (translated where shown).
@@ -34,15 +34,6 @@ def display_name(name: str) -> Term:
 
 def get_phase(session: Session, name: str) -> PhaseRow | None:
     return session.scalar(select(PhaseRow).where(PhaseRow.name == name))
-
-
-def for_station(session: Session, name: str,
-                station_id: int) -> tuple[PhaseRow | None, clock.Phase | None,
-                                          list[clock.Extension]]:
-    """The phase as stored, as the pure rules read it, and this station's extensions: the
-    shape `kiosk extend` (field/cli.py) reads; everything else asks `window.station_window`."""
-    window = station_window(session, name, station_id)
-    return get_phase(session, name), window.phase, list(window.extensions)
 
 
 def _check_name(name: str) -> None:

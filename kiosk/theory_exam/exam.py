@@ -7,7 +7,6 @@ map is read once per station and kept in memory: papers cannot change once the e
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,39 +21,9 @@ from kiosk.stations import phases
 from kiosk.stations.models import Station
 from kiosk.stations.window import phase_windows, station_window, window_statement
 from kiosk.theory_exam.models import CurrentAnswer, Paper, Sitting
-from kiosk.theory_exam.papers import get_spec
+from kiosk.theory_exam.papers import get_spec, key_maps
 
 PHASE = "theory"
-
-
-# ----------------------------------------------------------------------------- key maps in memory
-
-class KeyMapCache:
-    """station → key map. Only filled once the exam runs, when papers are frozen."""
-
-    def __init__(self) -> None:
-        self._maps: dict[tuple[str, int], dict] = {}
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, station_id: int) -> dict:
-        key = (str(session.get_bind().url), station_id)
-        with self._lock:
-            cached = self._maps.get(key)
-        if cached is not None:
-            return cached
-        paper = session.get(Paper, station_id)
-        if paper is None:
-            raise NotFound(N_("This station has no paper."))
-        with self._lock:
-            self._maps[key] = paper.key_map
-        return paper.key_map
-
-    def clear(self) -> None:
-        with self._lock:
-            self._maps.clear()
-
-
-key_maps = KeyMapCache()
 
 
 # ----------------------------------------------------------------------------- the paper

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, KioskError
+from kiosk.errors import N_, Conflict, KioskError, NotFound
 from kiosk.stations.models import Station
 from kiosk.stations.phases import get_phase
 from kiosk.stations.window import as_rule
@@ -140,8 +141,6 @@ def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
         session.flush()
         session.execute(delete(Paper))
         built = _build_missing(session, spec, bank, now)
-        from kiosk.theory_exam.exam import key_maps  # exam imports papers (get_spec): a cycle
-
         key_maps.clear()
         audit.record(session, actor, "paper.spec_set", at=now, details={
             "single": wanted.single, "tf": wanted.tf,
@@ -214,3 +213,34 @@ def regenerate(session: Session, station_code: str) -> tuple[list, dict, Decimal
         raise Conflict(N_("No paper for %(station)s."), station=station_code)
     bank = list(session.scalars(select(Question).where(Question.id.in_(spec.bank_ids))))
     return build_paper(station_seed(spec.master_seed, station.code), spec, bank)
+
+
+# ----------------------------------------------------------------------------- key maps in memory
+
+class KeyMapCache:
+    """station → key map, for the answer save (theory_exam.exam). Only filled once the exam
+    runs, when papers are frozen; a new spec (`set_spec`) empties it."""
+
+    def __init__(self) -> None:
+        self._maps: dict[tuple[str, int], dict] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, station_id: int) -> dict:
+        key = (str(session.get_bind().url), station_id)
+        with self._lock:
+            cached = self._maps.get(key)
+        if cached is not None:
+            return cached
+        paper = session.get(Paper, station_id)
+        if paper is None:
+            raise NotFound(N_("This station has no paper."))
+        with self._lock:
+            self._maps[key] = paper.key_map
+        return paper.key_map
+
+    def clear(self) -> None:
+        with self._lock:
+            self._maps.clear()
+
+
+key_maps = KeyMapCache()
