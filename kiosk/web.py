@@ -227,10 +227,10 @@ def nav_permission(app: Flask, item: NavItem) -> Permission:
     view = app.view_functions.get(item.endpoint)
     if view is None:
         raise NavigationError(f"navigation entry {item.endpoint!r} names no route")
-    access = getattr(view, "access", Access("public"))
-    if access.kind != "staff" or access.permission is None:
-        raise NavigationError(f"navigation entry {item.endpoint!r} opens no staff page "
-                              f"({access.kind})")
+    access = getattr(view, "access", None)
+    if access is None or access.permission is None:
+        kind = access.kind if access else "undeclared"
+        raise NavigationError(f"navigation entry {item.endpoint!r} opens no staff page ({kind})")
     if item.shown_to is None:
         return access.permission
     refused = item.shown_to.roles - access.permission.roles
