@@ -12,14 +12,14 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from kiosk import audit, clock, staff
+from kiosk import audit, clock, permissions, staff
 from kiosk.device_cookie import COOKIE_NAME as DEVICE_COOKIE
 from kiosk.device_cookie import LIFETIME as DEVICE_LIFETIME
 from kiosk.device_cookie import DeviceCookies
 from kiosk.errors import N_
 from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
-from kiosk.models import ROLES, AuditEvent
-from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, roles_required
+from kiosk.models import AuditEvent
+from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, requires
 
 bp = Blueprint("auth", __name__)
 
@@ -40,9 +40,8 @@ ROLE_NAMES = {role: lazy_gettext(label) for role, label in ROLE_LABELS.items()}
 ACTOR_ROLE_NAMES = {**ROLE_NAMES, "cli": lazy_gettext("Command line"),
                     "station": lazy_gettext("Contestant's station")}
 
-nav_item("auth.home", lambda: str(lazy_gettext("Home")), *ROLES, order=0)
-nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), "supervisor", "chief",
-         order=99)
+nav_item("auth.home", lambda: str(lazy_gettext("Home")), order=0)
+nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), order=99)
 
 
 class CheckpointForm(FlaskForm):
@@ -101,7 +100,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/logout", methods=["POST"])
-@roles_required(*ROLES)
+@requires(permissions.STAFF)
 def logout():
     staff.record_logout(db(), current_user, now=clock.now())
     logout_user()
@@ -118,7 +117,7 @@ def index():
 
 
 @bp.route("/staff")
-@roles_required(*ROLES)
+@requires(permissions.STAFF)
 def home():
     return render_template("home.html")
 
@@ -136,13 +135,13 @@ def set_language(code: str):
 
 
 @bp.route("/audit")
-@roles_required("supervisor", "chief")
+@requires(permissions.READ_AUDIT_LOG)
 def audit_log():
     return _audit_page(CheckpointForm(formdata=None), None)
 
 
 @bp.post("/audit/checkpoint")
-@roles_required("supervisor", "chief")
+@requires(permissions.READ_AUDIT_LOG)
 def audit_checkpoint():
     """Check a checkpoint from paper against the log as it is now."""
     form = CheckpointForm()
@@ -153,7 +152,7 @@ def audit_checkpoint():
 
 
 @bp.get("/audit/checkpoint.pdf")
-@roles_required("supervisor", "chief")
+@requires(permissions.READ_AUDIT_LOG)
 def audit_checkpoint_sheet():
     """A checkpoint of this moment on its own sheet, to sign and keep."""
     from io import BytesIO

@@ -1,8 +1,9 @@
 """What every blueprint shares: the request's database session, declared access, error pages.
 
-Access is declared on each view, never sprinkled inside it: `@roles_required("chief")` for staff
-pages, `@station_required` for the kiosk's API, `@public` for the few open pages. A test walks the
-URL map and fails on any view that declares nothing, so a new route cannot be forgotten.
+Access is declared on each view, never sprinkled inside it: `@requires(permissions.X)` for staff
+pages (who holds X is kiosk/permissions.py), `@station_required` for the kiosk's API, `@public`
+for the few open pages. A test walks the URL map and fails on any view that declares nothing, so
+a new route cannot be forgotten.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from flask import (
     Flask,
@@ -35,6 +36,8 @@ from sqlalchemy.orm import Session
 from kiosk.collect.resumable import PIECE_BYTES
 from kiosk.errors import Forbidden, KioskError, Unauthorized, translate_params
 from kiosk.instance import Instance
+from kiosk.permissions import TABLE as PERMISSIONS
+from kiosk.permissions import Permission
 
 F = TypeVar("F", bound=Callable)
 API_PREFIX = "/api/"
@@ -58,8 +61,22 @@ def close_db(_exc: BaseException | None = None) -> None:
 
 # ----------------------------------------------------------------------------- declared access
 
-def roles_required(*roles: str) -> Callable[[F], F]:
-    """Staff only, and only these roles. The supervisor reads everything, so list it for reads."""
+@dataclass(frozen=True)
+class Access:
+    """What a view declares: who may call it. A staff view names one permission of the table,
+    and a second one for its POST where the page's writes are narrower than the page."""
+
+    kind: Literal["staff", "station", "public"]
+    permission: Permission | None = None
+    post: Permission | None = None
+
+    def permission_for(self, method: str) -> Permission | None:
+        return self.post if method == "POST" and self.post is not None else self.permission
+
+
+def requires(permission: Permission, *, post: Permission | None = None) -> Callable[[F], F]:
+    """Staff only, and only the roles that hold `permission` (for a POST: `post`, if given)."""
+    access = Access("staff", permission, post)
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -68,14 +85,22 @@ def roles_required(*roles: str) -> Callable[[F], F]:
                 if request.path.startswith(API_PREFIX):
                     raise Unauthorized(gettext("Please sign in."))
                 return redirect(url_for("auth.login", next=request.full_path))
-            if current_user.role not in roles:
+            if not access.permission_for(request.method).granted_to(current_user.role):
                 raise Forbidden(gettext("Your role may not open this page."))
             return view(*args, **kwargs)
 
-        wrapped.access = ("staff", frozenset(roles))  # type: ignore[attr-defined]
+        wrapped.access = access  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+def may(permission: Permission) -> bool:
+    """May the signed-in staff member do this? For a part of a page: views and templates ask it
+    (templates as `may(NAME)`); a name that is no permission is a mistake, refused loudly."""
+    if not isinstance(permission, Permission):
+        raise TypeError(f"may() asks a permission of kiosk.permissions, not {permission!r}")
+    return bool(current_user.is_authenticated) and permission.granted_to(current_user.role)
 
 
 def current_actor():
@@ -100,12 +125,12 @@ def station_required(view: F) -> F:
         g.station_id = session["station_id"]
         return view(*args, **kwargs)
 
-    wrapped.access = ("station", frozenset())  # type: ignore[attr-defined]
+    wrapped.access = Access("station")  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]
 
 
 def public(view: F) -> F:
-    view.access = ("public", frozenset())  # type: ignore[attr-defined]
+    view.access = Access("public")  # type: ignore[attr-defined]
     return view
 
 
@@ -177,38 +202,55 @@ def body_limit_guard():
 class NavItem:
     endpoint: str
     label: Callable[[], str]  # called at render time, so the label follows the language
-    roles: frozenset[str]
     order: int  # the day's order: home first, then check-in, draws, exam, … audit last
+    # Shown to the roles of the page it opens, unless narrowed to a permission of the table that
+    # only some of them hold (a role that reaches the page from another entry).
+    shown_to: Permission | None = None
 
 
 NAV: list[NavItem] = []
 
 
-def nav_item(endpoint: str, label: Callable[[], str], *roles: str, order: int = 50) -> None:
+def nav_item(endpoint: str, label: Callable[[], str], *, order: int = 50,
+             shown_to: Permission | None = None) -> None:
     if not any(item.endpoint == endpoint for item in NAV):
-        NAV.append(NavItem(endpoint, label, frozenset(roles), order))
+        NAV.append(NavItem(endpoint, label, order, shown_to))
 
 
 class NavigationError(RuntimeError):
     """A navigation entry that could never be shown or opened: a mistake in the code."""
 
 
+def nav_permission(app: Flask, item: NavItem) -> Permission:
+    """Who sees the entry: the permission of the staff page it opens (for GET), or the
+    narrower one it names. Anything else is a NavigationError."""
+    view = app.view_functions.get(item.endpoint)
+    if view is None:
+        raise NavigationError(f"navigation entry {item.endpoint!r} names no route")
+    access = getattr(view, "access", None)
+    if access is None or access.permission is None:
+        kind = access.kind if access else "undeclared"
+        raise NavigationError(f"navigation entry {item.endpoint!r} opens no staff page ({kind})")
+    if item.shown_to is None:
+        return access.permission
+    refused = item.shown_to.roles - access.permission.roles
+    if refused:
+        raise NavigationError(f"navigation entry {item.endpoint!r} is shown to roles its "
+                              f"page refuses: {', '.join(sorted(refused))}")
+    return item.shown_to
+
+
 def check_navigation(app: Flask) -> None:
-    """Asked once when the app is made: every entry names a real staff page, and only roles that
-    page lets in. A wrong name would otherwise leave the entry missing without a word."""
+    """Asked once when the app is made: every entry opens a real staff page, and is shown only
+    to roles that page lets in. A wrong name would otherwise leave the entry missing without
+    a word."""
     for item in NAV:
-        view = app.view_functions.get(item.endpoint)
-        if view is None:
-            raise NavigationError(f"navigation entry {item.endpoint!r} names no route")
-        kind, allowed = getattr(view, "access", (None, frozenset()))
-        if kind != "staff" or not item.roles <= allowed:
-            refused = ", ".join(sorted(item.roles - allowed)) or kind
-            raise NavigationError(f"navigation entry {item.endpoint!r} is shown to roles its "
-                                  f"page refuses: {refused}")
+        nav_permission(app, item)
 
 
 def nav_for(role: str | None) -> list[NavItem]:
-    return sorted((item for item in NAV if role in item.roles), key=lambda item: item.order)
+    return sorted((item for item in NAV if nav_permission(current_app, item).granted_to(role)),
+                  key=lambda item: item.order)
 
 
 # ----------------------------------------------------------------------------- request guards
@@ -404,6 +446,10 @@ def register_template_filters(app: Flask) -> None:
     from kiosk.clock import local_display
 
     app.add_template_filter(local_display, "localtime")
+    # Templates ask the permission table by name: {% if may(PREPARE_THEORY) %}.
+    app.add_template_global(may, "may")
+    app.jinja_env.globals.update({name.upper(): permission
+                                  for name, permission in PERMISSIONS.items()})
 
     @app.template_filter("mark")
     def mark(value) -> str:

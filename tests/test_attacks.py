@@ -39,8 +39,8 @@ def _staff_post_routes(app):
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         access = getattr(view, "access", None)
-        if "POST" in rule.methods and access and access[0] == "staff":
-            yield rule, sorted(access[1])[0]
+        if "POST" in rule.methods and access and access.kind == "staff":
+            yield rule, sorted(access.permission_for("POST").roles)[0]
 
 
 def _url(rule):

@@ -18,7 +18,7 @@ from flask import (
 from flask import session as browser_session
 from flask_login import current_user
 
-from kiosk import clock
+from kiosk import clock, permissions
 from kiosk.checkin import draw_stages, idcard
 from kiosk.checkin import roster as contestants
 from kiosk.checkin.models import Contestant
@@ -31,23 +31,18 @@ from kiosk.web import (
     current_actor,
     db,
     kiosk_instance,
+    may,
     nav_item,
-    roles_required,
+    requires,
 )
 
 bp = Blueprint("checkin", __name__, template_folder="templates")
 
-nav_item("checkin.roster", lambda: str(lazy_gettext("Roster")), "chief", "checkin",
-         "supervisor", order=10)
-nav_item("checkin.desk", lambda: str(lazy_gettext("Check-in desk")), "checkin", "chief",
-         order=11)
-nav_item("checkin.draw_1", lambda: str(lazy_gettext("First draw")), "crypt1", "supervisor",
-         order=20)
-nav_item("checkin.draw_2", lambda: str(lazy_gettext("Second draw")), "crypt2", "supervisor",
-         order=21)
-# Check-in staff print the badges (检录员打印工位牌); the chief judge may too.
-nav_item("checkin.badges", lambda: str(lazy_gettext("Station badges")), "chief", "checkin",
-         order=25)
+nav_item("checkin.roster", lambda: str(lazy_gettext("Roster")), order=10)
+nav_item("checkin.desk", lambda: str(lazy_gettext("Check-in desk")), order=11)
+nav_item("checkin.draw_1", lambda: str(lazy_gettext("First draw")), order=20)
+nav_item("checkin.draw_2", lambda: str(lazy_gettext("Second draw")), order=21)
+nav_item("checkin.badges", lambda: str(lazy_gettext("Station badges")), order=25)
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -67,13 +62,11 @@ def _settings():
 # ----------------------------------------------------------------------------- roster
 
 @bp.route("/roster", methods=["GET", "POST"])
-@roles_required("chief", "checkin", "supervisor")
+@requires(permissions.READ_ROSTER, post=permissions.IMPORT_ROSTER)
 @body_limit(IMPORT_BODY_LIMIT)
 def roster():
     problems: list[str] = []
     if request.method == "POST":
-        if current_user.role != "chief":
-            abort(403)
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             flash(gettext("Choose a file first."), "error")
@@ -95,7 +88,7 @@ def roster():
 # ----------------------------------------------------------------------------- the desk
 
 @bp.get("/checkin")
-@roles_required("checkin", "chief")
+@requires(permissions.CHECK_IN)
 def desk():
     return render_template("checkin/desk.html", counts=contestants.counts(db()))
 
@@ -110,7 +103,7 @@ def _person_json(person: Contestant) -> dict:
 
 
 @bp.post("/checkin/scan")
-@roles_required("checkin", "chief")
+@requires(permissions.CHECK_IN)
 def scan():
     """A scanned or typed ID checks in at once; a name returns the matches to choose from."""
     body = request.get_json(silent=True) or {}
@@ -138,7 +131,7 @@ def scan():
 
 
 @bp.post("/checkin/undo")
-@roles_required("checkin", "chief")
+@requires(permissions.CHECK_IN)
 def undo():
     body = request.get_json(silent=True) or {}
     contestant_id = body.get("contestant_id")
@@ -150,7 +143,7 @@ def undo():
 
 
 @bp.get("/checkin/counts")
-@roles_required("checkin", "chief", "supervisor")
+@requires(permissions.READ_ROSTER)
 def live_counts():
     counts = contestants.counts(db())
     return jsonify({"present": counts.present, "total": counts.total, "absent": counts.absent,
@@ -159,14 +152,14 @@ def live_counts():
 
 
 @bp.get("/checkin/absent")
-@roles_required("checkin", "chief", "supervisor")
+@requires(permissions.READ_ROSTER)
 def absent_list():
     return render_template("checkin/absent.html", people=contestants.absent(db()),
                            counts=contestants.counts(db()), mask=idcard.mask)
 
 
 @bp.get("/checkin/sheet.pdf")
-@roles_required("checkin", "chief", "supervisor")
+@requires(permissions.READ_ROSTER)
 def checkin_sheet():
     settings = _settings()
     return _pdf(contestants.checkin_sheet_pdf(db(), event_name=settings.event_name,
@@ -185,7 +178,7 @@ def _photo_path(person: Contestant) -> Path | None:
 
 
 @bp.get("/checkin/photo/<int:contestant_id>")
-@roles_required("checkin", "chief")
+@requires(permissions.CHECK_IN)
 def photo(contestant_id: int):
     person = db().get(Contestant, contestant_id)
     path = _photo_path(person) if person else None
@@ -213,20 +206,20 @@ def _ceremony(stage: int):
         pending=draw_stages.pending_inputs(session, stage) if round_ and round_.status in
         ("drawn", "prepared", "sealed") else [],
         recipients=recipients_for(session, f"crypt{stage}"),
-        may_run=current_user.role == f"crypt{stage}",
+        may_run=may(permissions.RUN_DRAW[stage]),
         # A refused redraw's reason and supervisor, typed once, shown once (never the password).
         redraw_form=browser_session.pop(f"redraw_form_{stage}", None),
         mask=idcard.mask)
 
 
 @bp.get("/draw/1")
-@roles_required("crypt1", "supervisor")
+@requires(permissions.WATCH_DRAW_1)
 def draw_1():
     return _ceremony(1)
 
 
 @bp.get("/draw/2")
-@roles_required("crypt2", "supervisor")
+@requires(permissions.WATCH_DRAW_2)
 def draw_2():
     return _ceremony(2)
 
@@ -307,25 +300,25 @@ def _cosigned_redraw(session) -> draw_stages.Redraw | None:
 
 
 @bp.post("/draw/1/act")
-@roles_required("crypt1")
+@requires(permissions.RUN_DRAW_1)
 def act_1():
     return _act(1, request.form.get("action", ""))
 
 
 @bp.post("/draw/2/act")
-@roles_required("crypt2")
+@requires(permissions.RUN_DRAW_2)
 def act_2():
     return _act(2, request.form.get("action", ""))
 
 
 @bp.post("/draw/1/entropy")
-@roles_required("crypt1", "supervisor")
+@requires(permissions.ADD_ENTROPY_1)
 def entropy_1():
     return _act(1, "entropy")
 
 
 @bp.post("/draw/2/entropy")
-@roles_required("crypt2", "supervisor")
+@requires(permissions.ADD_ENTROPY_2)
 def entropy_2():
     return _act(2, "entropy")
 
@@ -344,13 +337,13 @@ def _record(stage: int):
 
 
 @bp.get("/draw/1/record.pdf")
-@roles_required("crypt1", "supervisor")
+@requires(permissions.WATCH_DRAW_1)
 def record_1():
     return _record(1)
 
 
 @bp.get("/draw/2/record.pdf")
-@roles_required("crypt2", "supervisor")
+@requires(permissions.WATCH_DRAW_2)
 def record_2():
     return _record(2)
 
@@ -358,7 +351,7 @@ def record_2():
 # ----------------------------------------------------------------------------- badges
 
 @bp.route("/badges", methods=["GET", "POST"])
-@roles_required("chief", "checkin")
+@requires(permissions.PRINT_BADGES)
 def badges():
     from sqlalchemy import select
 

@@ -9,7 +9,7 @@ from io import BytesIO
 from flask import Blueprint, jsonify, render_template, request, send_file
 from sqlalchemy import select
 
-from kiosk import clock
+from kiosk import clock, permissions
 from kiosk.collect import hand_ins as collect
 from kiosk.collect import resumable
 from kiosk.collect.piece_io import query_count, read_piece, upload_body
@@ -25,20 +25,19 @@ from kiosk.web import (
     current_actor,
     db,
     kiosk_instance,
+    may,
     nav_item,
-    roles_required,
+    requires,
 )
 
 bp = Blueprint("collect", __name__, template_folder="templates")
 
-nav_item("collect.desk", lambda: str(lazy_gettext("Collection desk")), "field", "chief",
-         "supervisor", order=45)
-nav_item("collect.export_page", lambda: str(lazy_gettext("Sealed export")), "crypt1", "crypt2",
-         "supervisor", order=46)
+nav_item("collect.desk", lambda: str(lazy_gettext("Collection desk")), order=45)
+nav_item("collect.export_page", lambda: str(lazy_gettext("Sealed export")), order=46)
 
 
 @bp.get("/collect/poster.pdf")
-@roles_required("field", "chief", "supervisor")
+@requires(permissions.READ_HAND_INS)
 def poster():
     instance = kiosk_instance()
     key = load_signing_key(instance.keys_dir)
@@ -50,7 +49,7 @@ def poster():
 
 
 @bp.route("/collect/export", methods=["GET", "POST"])
-@roles_required("crypt1", "crypt2", "supervisor")
+@requires(permissions.READ_EXPORTS)
 def export_page():
     """The encryption judges export the sealed bundle into the instance's exports/ folder."""
     from flask import flash
@@ -59,7 +58,7 @@ def export_page():
     from kiosk.i18n import gettext
 
     instance = kiosk_instance()
-    if request.method == "POST" and current_actor().role in ("crypt1", "crypt2"):
+    if request.method == "POST" and may(permissions.EXPORT_HAND_INS):
         out = instance.exports_dir / clock.now().astimezone().strftime("handin-%Y%m%d-%H%M%S")
         result = export_bundle(instance, out, actor=current_actor())
         flash(gettext("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s",
@@ -74,7 +73,7 @@ def export_page():
 
 
 @bp.get("/collect/export/<name>/seal-record.pdf")
-@roles_required("crypt1", "crypt2", "supervisor")
+@requires(permissions.READ_EXPORTS)
 def export_record(name: str):
     from flask import abort
 
@@ -85,7 +84,7 @@ def export_record(name: str):
 
 
 @bp.get("/collect")
-@roles_required("field", "chief", "supervisor")
+@requires(permissions.READ_HAND_INS)
 def desk():
     stations = db().execute(select(Station.code, Station.occupied).order_by(Station.code)).all()
     # The desk's script comes back here after a hand-in, with its receipt: said on the page.
@@ -126,7 +125,7 @@ def _desk_answer(hand_in, code: str) -> dict:
 
 
 @bp.post("/collect/upload")
-@roles_required("field", "chief")
+@requires(permissions.COLLECT_AT_DESK)
 @body_limit(HAND_IN_BODY_LIMIT)
 def desk_upload():
     """The same pipeline as the kiosk, marked as collected at the desk by this judge."""
@@ -154,7 +153,7 @@ def _desk_owner(station_id: int) -> str:
 
 
 @bp.post("/collect/uploads")
-@roles_required("field", "chief")
+@requires(permissions.COLLECT_AT_DESK)
 def desk_upload_open():
     """201: an upload opened (or the one this form opened before, with its offset); 200 with
     `receipt`: this form has handed in already; 409 `station_not_drawn`: confirm first."""
@@ -176,7 +175,7 @@ def desk_upload_open():
 
 
 @bp.get("/collect/uploads/<upload_id>")
-@roles_required("field", "chief")
+@requires(permissions.COLLECT_AT_DESK)
 def desk_upload_state(upload_id: str):
     station = _desk_station()
     upload = resumable.upload_state(resumable.uploads_for(kiosk_instance().archives_dir),
@@ -186,7 +185,7 @@ def desk_upload_state(upload_id: str):
 
 
 @bp.put("/collect/uploads/<upload_id>")
-@roles_required("field", "chief")
+@requires(permissions.COLLECT_AT_DESK)
 @body_limit(PIECE_BODY_LIMIT)
 def desk_upload_piece(upload_id: str):
     arrived = clock.now()
@@ -204,7 +203,7 @@ def desk_upload_piece(upload_id: str):
 
 
 @bp.get("/collect/receipts/<receipt_no>.pdf")
-@roles_required("field", "chief", "supervisor")
+@requires(permissions.READ_HAND_INS)
 def desk_receipt(receipt_no: str):
     from kiosk.collect.models import HandIn
 

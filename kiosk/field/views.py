@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from kiosk import clock, numbers
+from kiosk import clock, numbers, permissions
 from kiosk.errors import KioskError
 from kiosk.field import announcements, incidents, telemetry
 from kiosk.field import dashboard as board
@@ -32,16 +32,14 @@ from kiosk.web import (
     kiosk_instance,
     nav_item,
     public,
-    roles_required,
+    requires,
     translated,
 )
 
 bp = Blueprint("kiosk", __name__, template_folder="templates")
 
-nav_item("kiosk.control", lambda: str(lazy_gettext("Exam control")), "chief", "supervisor",
-         order=40)
-nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), "field", "chief",
-         "supervisor", order=41)
+nav_item("kiosk.control", lambda: str(lazy_gettext("Exam control")), order=40)
+nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), order=41)
 
 
 @bp.app_template_global()
@@ -82,7 +80,7 @@ def kiosk_page():
 # ----------------------------------------------------------------------------- chief judge
 
 @bp.get("/control")
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_CONTROL)
 def control():
     now = clock.now()
     rows = {name: phases.get_phase(db(), name) for name in PHASE_NAMES}
@@ -100,7 +98,7 @@ def control():
 
 
 @bp.post("/control/phase")
-@roles_required("chief")
+@requires(permissions.CONTROL_EXAM)
 def control_phase():
     form = request.form
     name, action = form.get("phase", ""), form.get("action", "")
@@ -155,7 +153,7 @@ def _started_message(name: str, row, at: datetime | None, was: datetime | None) 
 
 
 @bp.post("/control/announce")
-@roles_required("chief")
+@requires(permissions.CONTROL_EXAM)
 def announce():
     try:
         if request.form.get("withdraw"):
@@ -176,7 +174,7 @@ def announce():
 # ----------------------------------------------------------------------------- field judges
 
 @bp.get("/field")
-@roles_required("field", "chief", "supervisor")
+@requires(permissions.WATCH_STATIONS)
 def dashboard():
     now = clock.now()
     rows, current = board.dashboard(db(), now)
@@ -192,7 +190,7 @@ def dashboard():
 
 
 @bp.get("/field/<code>")
-@roles_required("field", "chief", "supervisor")
+@requires(permissions.WATCH_STATIONS)
 def station_detail(code: str):
     return _station_page(code, typed={})
 
@@ -204,7 +202,7 @@ def _station_page(code: str, typed):
 
 
 @bp.post("/field/<code>/act")
-@roles_required("field", "chief")
+@requires(permissions.ACT_ON_STATIONS)
 def station_act(code: str):
     form = request.form
     action = form.get("action", "")

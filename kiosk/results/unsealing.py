@@ -21,10 +21,9 @@ from kiosk.checkin import opening
 from kiosk.checkin.models import Contestant
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, Forbidden, KioskError
+from kiosk.permissions import OPEN_LAYER
 from kiosk.results.models import ResultsLock, StationLink, UnsealedStage
 from kiosk.stations.models import Station
-
-JUDGE_ROLE = {2: "crypt2", 1: "crypt1"}
 
 
 def opened(session: Session) -> dict[int, UnsealedStage]:
@@ -49,7 +48,7 @@ def open_layer(session: Session, stage: int, identities: list, *, actor: audit.A
     """Open one layer with the judge's identities, in the presence of `supervisor` (already
     checked by the caller: a signed-in supervisor account). `actor_role`, when given (a page),
     must be the stage's encryption judge."""
-    if actor_role is not None and actor_role != JUDGE_ROLE[stage]:
+    if actor_role is not None and not OPEN_LAYER[stage].granted_to(actor_role):
         raise Forbidden(N_("Stage %(stage)s is opened by its own encryption judge."),
                         stage=stage)
     if not supervisor:

@@ -10,7 +10,7 @@ from io import BytesIO
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from kiosk import clock, numbers, staff
+from kiosk import clock, numbers, permissions, staff
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.crypto import parse_identities
 from kiosk.errors import ImportErrors, KioskError
@@ -31,25 +31,21 @@ from kiosk.web import (
     current_actor,
     db,
     kiosk_instance,
+    may,
     nav_item,
-    roles_required,
+    requires,
     translated,
 )
 
 bp = Blueprint("results", __name__, url_prefix="/results", template_folder="templates")
 
-nav_item("results.overview", lambda: str(lazy_gettext("Scoring")), "chief", "supervisor",
-         order=60)
-nav_item("results.entry_index", lambda: str(lazy_gettext("Score entry")), "scorer", order=60)
-nav_item("results.unseal", lambda: str(lazy_gettext("Unsealing")), "crypt1", "crypt2", "chief",
-         "supervisor", order=61)
-nav_item("results.final_page", lambda: str(lazy_gettext("Final results")), "chief", "supervisor",
-         order=62)
+nav_item("results.overview", lambda: str(lazy_gettext("Scoring")), order=60)
+nav_item("results.entry_index", lambda: str(lazy_gettext("Score entry")), order=60,
+         shown_to=permissions.KEEP_SCORES)
+nav_item("results.unseal", lambda: str(lazy_gettext("Unsealing")), order=61)
+nav_item("results.final_page", lambda: str(lazy_gettext("Final results")), order=62)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Scorekeepers enter independently: they see their own entry only, never the other one, the
-# differences or the totals.
-READERS = ("chief", "supervisor")
 REVIEW_LABELS = {"pending": lazy_gettext("to review"), "confirmed": lazy_gettext("confirmed"),
                  "error": lazy_gettext("error reported"), "corrected": lazy_gettext("corrected")}
 SAMPLE_REASONS = {"top": lazy_gettext("top 30%"), "random": lazy_gettext("random 15%"),
@@ -102,7 +98,7 @@ def _flash_error(exc: KioskError) -> None:
 
 
 @bp.get("/")
-@roles_required(*READERS)
+@requires(permissions.REVIEW_SCORES)
 def overview():
     session = db()
     now = clock.now()
@@ -121,13 +117,13 @@ def overview():
 
 
 @bp.get("/entry")
-@roles_required("chief", "scorer")
+@requires(permissions.ENTER_MARKS)
 def entry_index():
     return render_template("results/entry_index.html")
 
 
 @bp.route("/entry/<int:entry>", methods=["GET", "POST"])
-@roles_required("chief", "scorer")
+@requires(permissions.ENTER_MARKS)
 @body_limit(IMPORT_BODY_LIMIT)
 def entry(entry: int):
     if entry not in (1, 2):
@@ -173,12 +169,10 @@ def entry(entry: int):
 
 
 @bp.route("/differences", methods=["GET", "POST"])
-@roles_required(*READERS)
+@requires(permissions.REVIEW_SCORES, post=permissions.DECIDE_SCORES)
 def differences():
     session = db()
     if request.method == "POST":
-        if current_user.role != "chief":
-            abort(403)
         try:
             mark_entry.resolve(session, request.form.get("station", ""), _typed_mark(),
                             request.form.get("reason", ""), task=request.form.get("task", ""),
@@ -195,12 +189,10 @@ def differences():
 
 
 @bp.route("/deductions", methods=["GET", "POST"])
-@roles_required("chief", "supervisor")
+@requires(permissions.REVIEW_SCORES, post=permissions.DECIDE_SCORES)
 def deductions():
     session = db()
     if request.method == "POST":
-        if current_user.role != "chief":
-            abort(403)
         form = request.form
         withdraw = form.get("withdraw", type=int)
         try:
@@ -223,13 +215,13 @@ def deductions():
 
 
 @bp.route("/review", methods=["GET", "POST"])
-@roles_required("chief", "supervisor")
+@requires(permissions.REVIEW_SCORES)
 def review_page():
     session = db()
     if request.method == "POST":
         action, form = request.form.get("action"), request.form
         try:
-            if action == "draw" and current_user.role == "chief":
+            if action == "draw" and may(permissions.DECIDE_SCORES):
                 review.draw_sample(session, theory_weight=_weight(), actor=current_actor(),
                                    now=clock.now())
             elif action in ("confirm", "error"):
@@ -238,7 +230,7 @@ def review_page():
                                       correct=action == "confirm", mark=mark,
                                       note=form.get("note", ""), actor=current_actor(),
                                       now=clock.now())
-            elif action == "correct" and current_user.role == "chief":
+            elif action == "correct" and may(permissions.DECIDE_SCORES):
                 review.correct(session, form.get("station", ""), _typed_mark(),
                                form.get("reason", ""), actor=current_actor(), now=clock.now())
             else:
@@ -257,7 +249,7 @@ def review_page():
 
 
 @bp.post("/lock")
-@roles_required("chief")
+@requires(permissions.DECIDE_SCORES)
 def lock():
     session = db()
     try:
@@ -275,7 +267,7 @@ def lock():
 
 
 @bp.route("/unseal", methods=["GET", "POST"])
-@roles_required("crypt1", "crypt2", "chief", "supervisor")
+@requires(permissions.UNSEAL)
 @body_limit(IMPORT_BODY_LIMIT)
 def unseal():
     session = db()
@@ -327,13 +319,13 @@ def _final():
 
 
 @bp.get("/final")
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_FINAL_RESULTS)
 def final_page():
     return render_template("results/final.html", result=_final())
 
 
 @bp.get("/final.pdf")
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_FINAL_RESULTS)
 def final_pdf():
     result = _final()
     if result is None:
@@ -349,7 +341,7 @@ def final_pdf():
 
 
 @bp.get("/final.xlsx")
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_FINAL_RESULTS)
 def final_xlsx():
     result = _final()
     if result is None:

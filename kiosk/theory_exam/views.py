@@ -6,10 +6,9 @@ from decimal import Decimal, InvalidOperation
 from io import BytesIO
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user
 from sqlalchemy import func, select
 
-from kiosk import clock
+from kiosk import clock, permissions
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.theory_exam import exam, papers, question_bank
@@ -20,32 +19,30 @@ from kiosk.web import (
     current_actor,
     db,
     kiosk_instance,
+    may,
     nav_item,
-    roles_required,
+    requires,
     translated,
 )
 
 bp = Blueprint("theory", __name__, template_folder="templates")
 
-nav_item("theory.bank", lambda: str(lazy_gettext("Question bank")), "chief", "supervisor",
-         order=30)
-nav_item("theory.paper", lambda: str(lazy_gettext("Theory paper")), "chief", "supervisor",
-         order=31)
-nav_item("theory.results", lambda: str(lazy_gettext("Theory results")), "chief", "supervisor",
-         order=32)
+nav_item("theory.bank", lambda: str(lazy_gettext("Question bank")), order=30)
+nav_item("theory.paper", lambda: str(lazy_gettext("Theory paper")), order=31)
+nav_item("theory.results", lambda: str(lazy_gettext("Theory results")), order=32)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 
 @bp.route("/bank", methods=["GET", "POST"])
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_THEORY)
 @body_limit(IMPORT_BODY_LIMIT)
 def bank():
     problems: list[str] = []
     warnings: list[str] = []
     if request.method == "POST":
-        if current_user.role != "chief":
+        if not may(permissions.PREPARE_THEORY):
             return redirect(url_for("theory.bank"))
         upload = request.files.get("file")
         if upload is None or not upload.filename:
@@ -69,7 +66,7 @@ def bank():
 
 
 @bp.post("/bank/<int:question_id>/toggle")
-@roles_required("chief")
+@requires(permissions.PREPARE_THEORY)
 def toggle(question_id: int):
     question = db().get(Question, question_id)
     if question is not None:
@@ -79,7 +76,7 @@ def toggle(question_id: int):
 
 
 @bp.get("/bank/export.xlsx")
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_THEORY)
 def export():
     return send_file(BytesIO(question_bank.export_bank_xlsx(db())), mimetype=XLSX,
                      as_attachment=True, download_name="question-bank.xlsx")
@@ -120,9 +117,9 @@ def _count(text: str) -> int | None:
 
 
 @bp.route("/paper", methods=["GET", "POST"])
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_THEORY)
 def paper():
-    if request.method == "POST" and current_user.role == "chief":
+    if request.method == "POST" and may(permissions.PREPARE_THEORY):
         form = request.form
         try:
             wanted = papers.SpecInput(
@@ -148,7 +145,7 @@ def paper():
 
 
 @bp.get("/exam/results")
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_THEORY)
 def results():
     scores = exam.grade_all(db(), now=clock.now())
     statistics = exam.item_statistics(db())
@@ -158,7 +155,7 @@ def results():
 
 
 @bp.get("/exam/results.xlsx")
-@roles_required("chief", "supervisor")
+@requires(permissions.READ_THEORY)
 def results_xlsx():
     from kiosk.theory_exam.score_sheets import scores_xlsx
 
