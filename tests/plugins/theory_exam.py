@@ -10,8 +10,7 @@ import pytest
 
 from kiosk import clock
 from kiosk.stations import phases
-from kiosk.theory_exam.papers import key_maps
-from kiosk.theory_exam.papers import SpecInput, set_spec
+from kiosk.theory_exam.papers import SpecInput, key_maps, set_spec
 from kiosk.theory_exam.question_bank import import_bank
 from tests.actors import CHIEF
 from tests.factories import issue_badge, make_stations
