@@ -310,7 +310,7 @@ def tls_group() -> None:
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 400))
 @json_option
 def tls_init_command(hosts: tuple[str, ...], days: int, as_json: bool) -> None:
-    from kiosk.serve import lan_addresses
+    from kiosk.network import lan_addresses
     from kiosk.tls import make_certificates
 
     instance = open_current()

@@ -14,6 +14,7 @@ from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.theory_exam import exam, papers, question_bank
 from kiosk.theory_exam.models import Paper, Question
+from kiosk.theory_exam.score_sheets import scores_xlsx
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
@@ -160,8 +161,6 @@ def results():
 @bp.get("/exam/results.xlsx")
 @roles_required("chief", "supervisor")
 def results_xlsx():
-    from kiosk.theory_exam.score_sheets import scores_xlsx
-
     scores = exam.grade_all(db(), now=clock.now())
     data = scores_xlsx(scores, kiosk_instance().settings.event_name)
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
