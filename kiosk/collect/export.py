@@ -26,8 +26,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 from sqlalchemy import select
 
-from kiosk import audit, clock
-from kiosk.checkpoints import checkpoint_for_print
+from kiosk import audit, checkpoints, clock
 from kiosk.collect.hand_ins import key_fingerprint
 from kiosk.collect.models import HandIn
 from kiosk.crypto import b64url, b64url_decode, load_signing_key
@@ -100,7 +99,7 @@ def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint:
     # Taken before the "collect.exported" event, which is written once the bundle is complete:
     # the record's manifest SHA-256 and that event name each other, and the next paper printed
     # covers the event.
-    checkpoint = checkpoint_for_print(instance)
+    checkpoint = checkpoints.checkpoint_for_print(instance)
     return seal_record_pdf(rows, digest, fingerprint, event_name=instance.settings.event_name,
                            exported_at=clock.now(), checkpoint=checkpoint,
                            font_config=instance.settings.pdf_font)
