@@ -138,8 +138,8 @@ def register(main: click.Group) -> None:
             print_demo(path, info, created, url, lan_urls, font, font_problem,
                        bound=host in ("0.0.0.0", "::"))
         if not no_serve:
-            # The app, the web layer and waitress load only when the demo is served: every
-            # `kiosk …` command imports this module to list its commands.
+            # Every `kiosk …` command imports this module to list its commands: the app and
+            # waitress load only when the demo is served.
             from kiosk.app import create_app
             from kiosk.serve import serve
 
@@ -148,7 +148,7 @@ def register(main: click.Group) -> None:
 
 def reachable_addresses(allowed_networks: list[str]) -> list[str]:
     """This machine's addresses that the server answers on: inside the allowed networks."""
-    # The web layer loads when a page is served, not for every `kiosk …` command.
+    # The web layer loads when `kiosk demo` runs, not for every `kiosk …` command.
     from kiosk.web import address_allowed
 
     networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
@@ -174,7 +174,8 @@ def pad(text: str, columns: int) -> str:
 
 def print_demo(path: Path, info: dict, created: bool, url: str, lan_urls: list[str],
                font: str | None, font_problem: str | None, *, bound: bool) -> None:
-    # The role names of the pages: staff_views loads the web layer, which `kiosk …` need not.
+    # The role names of the pages, from the web layer: loaded when `kiosk demo` runs, not for
+    # every `kiosk …` command.
     from kiosk.staff_views import KEY_HOLDER_LABELS
 
     def heading(text: str) -> None:
