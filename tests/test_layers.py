@@ -3,7 +3,8 @@
 Every module under kiosk/ (not the migrations) is read with `ast`; every import of a kiosk module
 counts, at the top of a file or inside a function. The rules:
 - a module imports only from its own room or from a layer below its own;
-- Flask (and Werkzeug's HTTP) only in the web layer and the command line above it;
+- Flask (and Werkzeug's HTTP) only in the web layer and the command line above it, click only
+  in the command line;
 - no import cycle among kiosk's modules;
 - no function over MAX_FUNCTION_LINES lines;
 - a function-local import of a kiosk module only where LOCAL_IMPORTS gives the reason.
@@ -167,14 +168,22 @@ def _imported_names(module: str, node: ast.Import | ast.ImportFrom) -> list[str]
 
 
 def _walk(node: ast.AST, local: bool, type_only: bool):
+    """Every import below `node`: (node, inside a function, only under `if TYPE_CHECKING:`)."""
+    if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        for child in node.body:
+            yield from _walk_one(child, local, True)
+        for child in node.orelse:
+            yield from _walk_one(child, local, type_only)
+        return
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.Import | ast.ImportFrom):
-            yield child, local, type_only
-        child_local = local or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef
-                                          | ast.Lambda)
-        child_type_only = type_only or (isinstance(child, ast.If)
-                                        and "TYPE_CHECKING" in ast.unparse(child.test))
-        yield from _walk(child, child_local, child_type_only)
+        yield from _walk_one(child, local, type_only)
+
+
+def _walk_one(node: ast.AST, local: bool, type_only: bool):
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        yield node, local, type_only
+    yield from _walk(node, local or isinstance(
+        node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda), type_only)
 
 
 @cache
