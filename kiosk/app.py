@@ -14,11 +14,19 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from kiosk import i18n, web
+from kiosk.api import bp as api_bp
+from kiosk.checkin.views import bp as checkin_bp
+from kiosk.collect.hand_ins import remove_partials
+from kiosk.collect.views import bp as collect_bp
 from kiosk.config import instance_path_from
+from kiosk.field.views import bp as field_bp
 from kiosk.instance import open_instance
 from kiosk.models import StaffUser
+from kiosk.results.views import bp as results_bp
+from kiosk.staff_views import bp as staff_bp
 from kiosk.stations.door import BadgeGuessDoor
 from kiosk.stations.guessing import BADGE_GUARD, BadgeGuard
+from kiosk.theory_exam.views import bp as theory_bp
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -105,8 +113,6 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
     _register_blueprints(app)
     web.check_navigation(app)
     # What a crash left mid-upload was never acknowledged: it goes before anything is served.
-    from kiosk.collect.hand_ins import remove_partials
-
     remove_partials(instance.archives_dir)
     i18n.register_template_helpers(app)
     web.register_template_filters(app)
@@ -116,17 +122,9 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
 
 
 def _register_blueprints(app: Flask) -> None:
-    from kiosk.api import bp as api_bp
-    from kiosk.checkin.views import bp as checkin_bp
-    from kiosk.collect.views import bp as collect_bp
-    from kiosk.field.views import bp as kiosk_bp
-    from kiosk.results.views import bp as results_bp
-    from kiosk.staff_views import bp as staff_bp
-    from kiosk.theory_exam.views import bp as theory_bp
-
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
-    app.register_blueprint(kiosk_bp)
+    app.register_blueprint(field_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(theory_bp)
     app.register_blueprint(collect_bp)

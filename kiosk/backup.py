@@ -36,8 +36,14 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import DateTime as SQLDateTime
 from sqlalchemy import Engine, LargeBinary, Numeric, insert, select, text
 
-from kiosk import clock, db
+# Every table on Base.metadata, so that a dump and a load see them all.
+import kiosk.all_models  # noqa: F401
+from kiosk import audit, clock, db
+from kiosk.collect.models import HandIn
+from kiosk.config import Settings
 from kiosk.errors import N_, InstanceError, KioskError, NotReady, Problem
+from kiosk.instance import open_instance
+from kiosk.stations import phases
 
 FORMAT = "kiosk-backup-v1"
 MANIFEST = "manifest.json"
@@ -45,17 +51,6 @@ SQLITE_MEMBER = "database/kiosk.sqlite3"
 TABLES_MEMBER = "database/tables.jsonl"
 FILE_FOLDERS = ("keys", "archives", "sealed")
 log = logging.getLogger(__name__)
-
-
-def _models() -> None:
-    """Every model on Base.metadata, so a dump and a load see every table."""
-    import kiosk.checkin.models
-    import kiosk.collect.models
-    import kiosk.field.models
-    import kiosk.models
-    import kiosk.results.models
-    import kiosk.stations.models
-    import kiosk.theory_exam.models  # noqa: F401
 
 
 def _sha256(path: Path) -> str:
@@ -93,7 +88,6 @@ def _decode(column, value: object) -> object:
 
 def dump_tables(engine: Engine, out: Path) -> int:
     """Every row of every table, as of one moment (repeatable read), one JSON line per row."""
-    _models()
     count = 0
     # One snapshot for every table; SQLite's read transaction is one already.
     isolation = "REPEATABLE READ" if engine.dialect.name == "postgresql" else "SERIALIZABLE"
@@ -110,7 +104,6 @@ def dump_tables(engine: Engine, out: Path) -> int:
 
 def load_tables(engine: Engine, source: Path) -> int:
     """Into an empty database at the current schema; sequences follow the highest ids."""
-    _models()
     if db.has_tables(engine):
         raise InstanceError(f"the database at {engine.url.render_as_string()} already has "
                             "tables; a restore goes into an empty database")
@@ -283,8 +276,6 @@ def restore_backup(backup: Path, target: Path, *, database_url: str = "",
                 (target / folder).mkdir(exist_ok=True)
             if os.name != "nt":
                 os.chmod(target / "keys", 0o700)
-            from kiosk.config import Settings
-
             settings = Settings.load(target)
             if database_url or sqlite:
                 settings.database_url = "" if sqlite else database_url
@@ -333,10 +324,6 @@ def _set_database_url(config: Path, url: str) -> None:
 def verify_restored(target: Path, manifest: dict) -> dict:
     """Open the restored instance and check it: the database's own integrity check, the audit
     chain end to end, and every hand-in's archive file present with its hash."""
-    from kiosk import audit
-    from kiosk.collect.models import HandIn
-    from kiosk.instance import open_instance
-
     instance = open_instance(target)
     try:
         problems: list[str] = []
@@ -376,8 +363,6 @@ def prune(folder: Path, keep: int) -> list[Path]:
 
 def due(instance, now: datetime, window: timedelta) -> bool:
     """During a phase, and for `window` after its end (hand-ins at the desk, scoring)."""
-    from kiosk.stations import phases
-
     with instance.session() as session:
         for name in ("theory", "practical"):
             rule = phases.as_rule(phases.get_phase(session, name))

@@ -18,14 +18,17 @@ from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from reportlab.lib.units import mm
+from reportlab.platypus import Spacer
 from sqlalchemy.orm import Session
 
 from kiosk import audit
-from kiosk.clock import iso
+from kiosk.clock import iso, local_display
 from kiosk.clock import now as clock_now
 from kiosk.crypto import load_signing_key, load_verify_key
 from kiosk.errors import N_, KioskError
 from kiosk.models import AuditHead
+from kiosk.pdf import build_document, hex_groups, para, signature_block
 
 if TYPE_CHECKING:
     from kiosk.instance import Instance
@@ -96,12 +99,6 @@ def checkpoint_sheet_pdf(checkpoint: Checkpoint, *, event_name: str,
     """审计检查点记录: a checkpoint on its own sheet, for the supervisor to sign and keep at a
     moment of their choosing (the end of a part, before a break), not only when a record is
     printed."""
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer
-
-    from kiosk.clock import local_display
-    from kiosk.pdf import build_document, hex_groups, para, signature_block
-
     title = "审计检查点记录"
 
     def story(font, st):

@@ -45,9 +45,10 @@ from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance, init_instance
 from kiosk.judge_keys import add_judge_key
 from kiosk.models import JUDGE_KEY_ROLES, ROLES
+from kiosk.network import lan_addresses
 from kiosk.rehearse import rehearse
 from kiosk.results import cli as results_cli
-from kiosk.serve import lan_addresses, serve
+from kiosk.serve import serve
 from kiosk.stations.guessing import BADGE_GUARD
 from kiosk.stations.sign_in import BadgeFailureFlusher
 from kiosk.theory_exam import cli as theory_exam_cli

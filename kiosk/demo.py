@@ -7,6 +7,7 @@ public part (`kiosk judge-key new` there, `kiosk judge-key add` here).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import unicodedata
 from decimal import Decimal
@@ -15,14 +16,16 @@ from pathlib import Path
 
 import click
 
-from kiosk import audit, clock, staff
+from kiosk import audit, clock, network, staff
 from kiosk.checkin.badges import render_badges
 from kiosk.checkin.roster import import_roster
 from kiosk.crypto import new_age_identity, write_private_file
 from kiosk.errors import N_, InstanceError
+from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance, init_instance, open_instance
 from kiosk.judge_keys import add_judge_key
-from kiosk.pdf import FontMissing
+from kiosk.models import JUDGE_KEY_ROLES
+from kiosk.pdf import FontMissing, find_cjk_font, register_font
 from kiosk.stations.registry import add_stations
 from kiosk.stations.sign_in import issue_badges
 from kiosk.theory_exam.papers import SpecInput, set_spec
@@ -67,7 +70,7 @@ def build_demo(path: Path) -> tuple[Instance, dict]:
                                     tf_points=Decimal(paper["tf_points"])),
                  actor=DEMO_ACTOR, now=now)
         keys = []
-        for role in ("crypt1", "crypt2", "archive"):
+        for role in JUDGE_KEY_ROLES:
             text, recipient = new_age_identity()
             identity_file = path / "demo-judge-keys" / f"{role}.agekey"
             write_private_file(identity_file, text.encode("ascii"))
@@ -103,26 +106,21 @@ def open_or_build_demo(path: Path) -> tuple[Instance, dict, bool]:
 
 def reachable_addresses(allowed_networks: list[str]) -> list[str]:
     """This machine's addresses that the server answers on: inside the allowed networks."""
-    import ipaddress
-
-    from kiosk.serve import lan_addresses
+    # The web layer loads when `kiosk demo` runs, not for every `kiosk …` command.
     from kiosk.web import address_allowed
 
     networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
-    return [a for a in lan_addresses() if address_allowed(a, networks)]
+    return [a for a in network.lan_addresses() if address_allowed(a, networks)]
 
 
 def pdf_font_check(configured: str) -> tuple[str | None, str | None]:
     """The CJK font the PDFs will embed, or what is wrong: a demo whose badges cannot print
     says so at its start, not at the first click on 打印."""
-    from kiosk.i18n import cli_gettext
-    from kiosk.pdf import find_cjk_font, register_font
-
     try:
         choice = find_cjk_font(configured)
         register_font(str(choice.path), choice.index)
     except FontMissing as exc:
-        return None, cli_gettext(exc.message, **exc.details)
+        return None, _(exc.message, **exc.details)
     return str(choice.path), None
 
 
@@ -134,7 +132,8 @@ def pad(text: str, columns: int) -> str:
 
 def print_demo(path: Path, info: dict, created: bool, url: str, lan_urls: list[str],
                font: str | None, font_problem: str | None, *, bound: bool) -> None:
-    from kiosk.i18n import cli_gettext as _
+    # The role names of the pages, from the web layer: loaded when `kiosk demo` runs, not for
+    # every `kiosk …` command.
     from kiosk.staff_views import KEY_HOLDER_LABELS
 
     def heading(text: str) -> None:

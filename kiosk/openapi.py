@@ -55,261 +55,318 @@ def openapi_document(server_url: str = "") -> dict:
                     "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                                    "problems": {"type": "array", "items": {"type": "string"}}},
                 },
-                "Announcement": {
-                    "type": "object", "required": ["id", "at", "text"],
-                    "properties": {"id": {"type": "integer"}, "at": TIME,
-                                   "text": {"type": "string"}},
-                },
-                "Clock": {
-                    "type": "object",
-                    "required": ["server_time", "phase", "phase_ends_at", "station_deadline",
-                                 "warnings_at_minutes", "announcements"],
-                    "properties": {
-                        "server_time": TIME,
-                        "server_utc_offset_minutes": {
-                            "type": "integer",
-                            "description": "the hall's UTC offset, to show wall-clock time"},
-                        "phase": {"type": ["string", "null"],
-                                  "enum": ["theory", "practical", None]},
-                        "phase_state": {"type": "string",
-                                        "enum": ["not_started", "scheduled", "running", "paused",
-                                                 "ended"]},
-                        "phase_starts_at": NULLABLE_TIME,
-                        "phase_ends_at": NULLABLE_TIME,
-                        "station_deadline": NULLABLE_TIME,
-                        "station_state": {
-                            "type": ["string", "null"],
-                            "enum": ["not_started", "scheduled", "running", "paused", "ended",
-                                     None],
-                            "description": "this station's own state: ended once its deadline "
-                                           "(extensions included) passed"},
-                        "paused_at": {**NULLABLE_TIME,
-                                      "description": "when the running pause began"},
-                        "warnings_at_minutes": {"type": "array", "items": {"type": "integer"}},
-                        "announcements": {"type": "array", "items": _ref("Announcement")},
-                        "signed_out": {"type": "boolean",
-                                       "description": "this browser's station was released"},
-                    },
-                },
-                "Question": {
-                    "type": "object", "required": ["id", "type", "stem", "options"],
-                    "properties": {
-                        "id": {"type": "string"},
-                        "type": {"type": "string", "enum": ["single", "tf"]},
-                        "stem": {"type": "string"},
-                        "options": {"type": "array", "items": {
-                            "type": "object", "required": ["key", "text"],
-                            "properties": {"key": {"type": "string"},
-                                           "text": {"type": "string"}}}},
-                    },
-                },
-                "Receipt": {
-                    "type": "object",
-                    "required": ["receipt_no", "station", "filename", "size", "sha256",
-                                 "received_at", "receipt_payload"],
-                    "properties": {
-                        "receipt_no": {"type": "string"}, "station": {"type": "string"},
-                        "filename": {"type": "string"}, "size": {"type": "integer"},
-                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                        "received_at": TIME, "receipt_payload": {"type": "string"},
-                        "version": {"type": "integer"},
-                    },
-                },
-                "Upload": {
-                    "type": "object", "required": ["upload_id", "offset", "size", "piece_bytes"],
-                    "properties": {
-                        "upload_id": {"type": "string"},
-                        "offset": {"type": "integer", "minimum": 0,
-                                   "description": "bytes the server has; send from here"},
-                        "size": {"type": "integer", "minimum": 1},
-                        "piece_bytes": {"type": "integer",
-                                        "description": "the largest piece (1 MiB)"},
-                        "receipt": {"type": ["object", "null"],
-                                    "description": "once the last piece is in: the receipt, "
-                                                   "as the final PUT answered it"},
-                    },
-                },
-                "UploadError": {
-                    "type": "object", "required": ["error", "message"],
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"},
-                                   "offset": {"type": "integer", "minimum": 0,
-                                              "description": "409: the server's offset"}},
-                },
+                **_clock_schemas(), **_exam_schemas(), **_hand_in_schemas(),
             },
         },
         "paths": {
-            "/api/v1/clock": {"get": {
-                "summary": "Server time, phase, deadlines, warnings and announcements",
-                "responses": {"200": _json(_ref("Clock"), "The clock")},
-            }},
-            "/api/v1/station/login": {"post": {
-                "summary": "Log a workstation in to a station with its badge",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["token"],
-                    "properties": {"token": {**TEXT_IN,
-                                             "description": "badge QR text or typed code"}}}}}},
-                "responses": {
-                    "200": _json({"type": "object", "required": ["station"],
-                                  "properties": {"station": {"type": "string"}}},
-                                 "Logged in; the session cookie is set"),
-                    "400": ERROR, "401": ERROR, "403": ERROR, "409": ERROR, "429": ERROR,
-                },
-            }},
-            "/api/v1/station/telemetry": {"post": {
-                "summary": "Report what the kiosk page noticed (never punished automatically)",
-                "security": [{"stationSession": []}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["events"],
-                    "properties": {"events": {"type": "array", "maxItems": 20, "items": {
-                        "type": "object", "required": ["kind"],
-                        "properties": {"kind": TEXT_IN, "detail": TEXT_IN}}}}}}}},
-                "responses": {"200": _json({"type": "object", "properties": {
-                    "recorded": {"type": "integer"}}}, "Recorded"), "400": ERROR, "401": ERROR},
-            }},
-            "/api/v1/exam/paper": {"get": {
-                "summary": "This station's theory paper and saved answers (never the key)",
-                "security": [{"stationSession": []}],
-                "responses": {
-                    "200": _json({"type": "object", "required": ["questions", "answers",
-                                                                 "deadline"],
-                                  "properties": {
-                                      "questions": {"type": "array", "items": _ref("Question")},
-                                      "answers": {"type": "object",
-                                                  "additionalProperties": {"type": "string"}},
-                                      "deadline": NULLABLE_TIME,
-                                      "state": {"type": "string"},
-                                      "submitted_at": NULLABLE_TIME,
-                                      "last_seq": {"type": "integer"},
-                                      "full_marks": {"type": "string"},
-                                      "score": {"type": "string"}}}, "The paper"),
-                    "401": ERROR, "423": ERROR},
-            }},
-            "/api/v1/exam/answers/{qid}": {"put": {
-                "summary": "Save one answer; an older seq changes nothing",
-                "security": [{"stationSession": []}],
-                "parameters": [{"name": "qid", "in": "path", "required": True,
-                                "schema": TEXT_IN}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["choice", "seq"],
-                    "properties": {"choice": {**TEXT_IN, "type": ["string", "null"]},
-                                   "seq": {"type": "integer", "minimum": 0,
-                                           "maximum": MAX_SEQ,
-                                           "description": "the kiosk's count of choices; at "
-                                           "most 100 000 ahead of the station's last seq, "
-                                           "else 400"}}}}}},
-                "responses": {
-                    "200": _json({"type": "object", "required": ["saved", "seq"],
-                                  "properties": {"saved": {"type": "boolean"},
-                                                 "seq": {"type": "integer"},
-                                                 "current_seq": {"type": "integer"}}},
-                                 "saved: this choice (or a newer one) is what the server "
-                                 "holds; an older seq changes nothing"),
-                    "400": ERROR, "401": ERROR, "404": ERROR, "423": ERROR},
-            }},
-            "/api/v1/exam/submit": {"post": {
-                "summary": "Hand in the theory paper",
-                "security": [{"stationSession": []}],
-                "responses": {
-                    "200": _json({"type": "object", "required": ["submitted_at", "answered"],
-                                  "properties": {"submitted_at": TIME,
-                                                 "answered": {"type": "integer"}}}, "Submitted"),
-                    "401": ERROR, "423": ERROR},
-            }},
-            "/api/v1/collect/upload": {"post": {
-                "summary": "Hand in a file (raw body); hashed and encrypted on arrival",
-                "description": (
-                    "One request for the whole file, for tools. The server has the whole body "
-                    "before it runs, so it cannot resume; the kiosk uses /collect/uploads."),
-                "security": [{"stationSession": []}],
-                "parameters": [{"name": "filename", "in": "query", "required": False,
-                                "description": "the file's name as the contestant sees it "
-                                               "(path parts removed; default upload.bin)",
-                                "schema": TEXT_IN}],
-                "requestBody": {"required": True, "content": {"application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary", "minLength": 1}}}},
-                "responses": {"201": _json(_ref("Receipt"), "Received"),
-                              "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
-                              "423": ERROR, "507": ERROR},
-            }},
-            "/api/v1/collect/uploads": {"post": {
-                "summary": "Open a resumable hand-in of `size` bytes, sent in pieces",
-                "description": (
-                    "The kiosk's way for files of any size: no request is larger than a piece "
-                    "(1 MiB), so nothing is buffered whole and an interrupted hand-in resumes "
-                    "at the server's offset. Refused now as the whole file would be (413, 423, "
-                    "409 without an archive key). One open upload per station: opening another "
-                    "abandons the previous one. An upload without a piece for 10 minutes, or "
-                    "held by a server that restarted, is gone (404): start again from zero."),
-                "security": [{"stationSession": []}],
-                "parameters": [
-                    {"name": "filename", "in": "query", "required": False,
-                     "description": "the file's name as the contestant sees it",
-                     "schema": TEXT_IN},
-                    {"name": "size", "in": "query", "required": True,
-                     "description": "the file's size in bytes",
-                     "schema": {"type": "integer", "minimum": 1}}],
-                "responses": {"201": _json(_ref("Upload"), "Opened at offset 0"),
-                              "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
-                              "423": ERROR, "507": ERROR},
-            }},
-            "/api/v1/collect/uploads/{upload_id}": {
-                "get": {
-                    "summary": "Where an upload stands: the offset to resume from",
-                    "security": [{"stationSession": []}],
-                    "parameters": [UPLOAD_ID],
-                    "responses": {"200": _json(_ref("Upload"), "The upload"),
-                                  "400": ERROR, "401": ERROR, "404": ERROR},
-                },
-                "put": {
-                    "summary": "Feed one piece (raw body, at most 1 MiB) at `offset`",
-                    "description": (
-                        "Pieces go in order into one age stream through SHA-256. A piece at or "
-                        "before the server's offset is acknowledged and only its new bytes are "
-                        "applied; one beyond it is 409 with the server's `offset`. The piece "
-                        "that reaches `size` finishes the stream, fsyncs it and commits the "
-                        "hand-in: 201 with the receipt, the same body as POST "
-                        "/api/v1/collect/upload (sent again for a repeated last piece). The "
-                        "window is asked again when the last piece arrives (423), and that is "
-                        "the receipt's time. A full disk is 507 and the upload is gone."),
-                    "security": [{"stationSession": []}],
-                    "parameters": [
-                        UPLOAD_ID,
-                        {"name": "offset", "in": "query", "required": True,
-                         "description": "where this piece starts in the file",
-                         "schema": {"type": "integer", "minimum": 0}}],
-                    "requestBody": {"required": True, "content": {"application/octet-stream": {
-                        "schema": {"type": "string", "format": "binary", "minLength": 1}}}},
-                    "responses": {
-                        "200": _json({"type": "object", "required": ["upload_id", "offset"],
-                                      "properties": {"upload_id": {"type": "string"},
-                                                     "offset": {"type": "integer",
-                                                                "minimum": 0}}},
-                                     "Taken; send from `offset`"),
-                        "201": _json(_ref("Receipt"), "The last piece: received"),
-                        "400": ERROR, "401": ERROR, "404": ERROR,
-                        "409": _json(_ref("UploadError"), "A gap: send from `offset`"),
-                        "413": ERROR, "423": ERROR, "507": ERROR},
-                },
-            },
-            "/api/v1/collect/mine": {"get": {
-                "summary": "This station's hand-ins and the upload limit",
-                "security": [{"stationSession": []}],
-                "responses": {"200": {"description": "hand-ins", "content": {
-                    "application/json": {}}}, "401": ERROR},
-            }},
-            "/api/v1/collect/receipts/{receipt_no}.pdf": {"get": {
-                "summary": "The receipt slip as a PDF",
-                "security": [{"stationSession": []}],
-                "parameters": [{"name": "receipt_no", "in": "path", "required": True,
-                                "schema": TEXT_IN}],
-                "responses": {"200": {"description": "PDF", "content": {
-                    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
-                    "400": ERROR, "401": ERROR, "404": ERROR},
-            }},
+            **_clock_paths(), **_station_paths(), **_exam_paths(), **_upload_paths(),
+            **_resumable_upload_paths(), **_hand_in_paths(),
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1",
                                       "content": {"application/json": {}}}},
             }},
         },
+    }
+
+
+def _clock_schemas() -> dict:
+    """The clock's answer and the announcements it carries."""
+    return {
+        "Announcement": {
+            "type": "object", "required": ["id", "at", "text"],
+            "properties": {"id": {"type": "integer"}, "at": TIME,
+                           "text": {"type": "string"}},
+        },
+        "Clock": {
+            "type": "object",
+            "required": ["server_time", "phase", "phase_ends_at", "station_deadline",
+                         "warnings_at_minutes", "announcements"],
+            "properties": {
+                "server_time": TIME,
+                "server_utc_offset_minutes": {
+                    "type": "integer",
+                    "description": "the hall's UTC offset, to show wall-clock time"},
+                "phase": {"type": ["string", "null"],
+                          "enum": ["theory", "practical", None]},
+                "phase_state": {"type": "string",
+                                "enum": ["not_started", "scheduled", "running", "paused",
+                                         "ended"]},
+                "phase_starts_at": NULLABLE_TIME,
+                "phase_ends_at": NULLABLE_TIME,
+                "station_deadline": NULLABLE_TIME,
+                "station_state": {
+                    "type": ["string", "null"],
+                    "enum": ["not_started", "scheduled", "running", "paused", "ended",
+                             None],
+                    "description": "this station's own state: ended once its deadline "
+                                   "(extensions included) passed"},
+                "paused_at": {**NULLABLE_TIME,
+                              "description": "when the running pause began"},
+                "warnings_at_minutes": {"type": "array", "items": {"type": "integer"}},
+                "announcements": {"type": "array", "items": _ref("Announcement")},
+                "signed_out": {"type": "boolean",
+                               "description": "this browser's station was released"},
+            },
+        },
+    }
+
+
+def _exam_schemas() -> dict:
+    """A question of the theory paper, as the station sees it (never the key)."""
+    return {
+        "Question": {
+            "type": "object", "required": ["id", "type", "stem", "options"],
+            "properties": {
+                "id": {"type": "string"},
+                "type": {"type": "string", "enum": ["single", "tf"]},
+                "stem": {"type": "string"},
+                "options": {"type": "array", "items": {
+                    "type": "object", "required": ["key", "text"],
+                    "properties": {"key": {"type": "string"},
+                                   "text": {"type": "string"}}}},
+            },
+        },
+    }
+
+
+def _hand_in_schemas() -> dict:
+    """A hand-in's receipt, and a resumable upload's state."""
+    return {
+        "Receipt": {
+            "type": "object",
+            "required": ["receipt_no", "station", "filename", "size", "sha256",
+                         "received_at", "receipt_payload"],
+            "properties": {
+                "receipt_no": {"type": "string"}, "station": {"type": "string"},
+                "filename": {"type": "string"}, "size": {"type": "integer"},
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "received_at": TIME, "receipt_payload": {"type": "string"},
+                "version": {"type": "integer"},
+            },
+        },
+        "Upload": {
+            "type": "object", "required": ["upload_id", "offset", "size", "piece_bytes"],
+            "properties": {
+                "upload_id": {"type": "string"},
+                "offset": {"type": "integer", "minimum": 0,
+                           "description": "bytes the server has; send from here"},
+                "size": {"type": "integer", "minimum": 1},
+                "piece_bytes": {"type": "integer",
+                                "description": "the largest piece (1 MiB)"},
+                "receipt": {"type": ["object", "null"],
+                            "description": "once the last piece is in: the receipt, "
+                                           "as the final PUT answered it"},
+            },
+        },
+        "UploadError": {
+            "type": "object", "required": ["error", "message"],
+            "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                           "offset": {"type": "integer", "minimum": 0,
+                                      "description": "409: the server's offset"}},
+        },
+    }
+
+
+def _clock_paths() -> dict:
+    """The clock every screen polls."""
+    return {
+        "/api/v1/clock": {"get": {
+            "summary": "Server time, phase, deadlines, warnings and announcements",
+            "responses": {"200": _json(_ref("Clock"), "The clock")},
+        }},
+    }
+
+
+def _station_paths() -> dict:
+    """The workstation's sign-in with its badge, and what its page reports."""
+    return {
+        "/api/v1/station/login": {"post": {
+            "summary": "Log a workstation in to a station with its badge",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["token"],
+                "properties": {"token": {**TEXT_IN,
+                                         "description": "badge QR text or typed code"}}}}}},
+            "responses": {
+                "200": _json({"type": "object", "required": ["station"],
+                              "properties": {"station": {"type": "string"}}},
+                             "Logged in; the session cookie is set"),
+                "400": ERROR, "401": ERROR, "403": ERROR, "409": ERROR, "429": ERROR,
+            },
+        }},
+        "/api/v1/station/telemetry": {"post": {
+            "summary": "Report what the kiosk page noticed (never punished automatically)",
+            "security": [{"stationSession": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["events"],
+                "properties": {"events": {"type": "array", "maxItems": 20, "items": {
+                    "type": "object", "required": ["kind"],
+                    "properties": {"kind": TEXT_IN, "detail": TEXT_IN}}}}}}}},
+            "responses": {"200": _json({"type": "object", "properties": {
+                "recorded": {"type": "integer"}}}, "Recorded"), "400": ERROR, "401": ERROR},
+        }},
+    }
+
+
+def _exam_paths() -> dict:
+    """The theory exam: the paper, one answer at a time, the hand-in."""
+    return {
+        "/api/v1/exam/paper": {"get": {
+            "summary": "This station's theory paper and saved answers (never the key)",
+            "security": [{"stationSession": []}],
+            "responses": {
+                "200": _json({"type": "object", "required": ["questions", "answers",
+                                                             "deadline"],
+                              "properties": {
+                                  "questions": {"type": "array", "items": _ref("Question")},
+                                  "answers": {"type": "object",
+                                              "additionalProperties": {"type": "string"}},
+                                  "deadline": NULLABLE_TIME,
+                                  "state": {"type": "string"},
+                                  "submitted_at": NULLABLE_TIME,
+                                  "last_seq": {"type": "integer"},
+                                  "full_marks": {"type": "string"},
+                                  "score": {"type": "string"}}}, "The paper"),
+                "401": ERROR, "423": ERROR},
+        }},
+        "/api/v1/exam/answers/{qid}": {"put": {
+            "summary": "Save one answer; an older seq changes nothing",
+            "security": [{"stationSession": []}],
+            "parameters": [{"name": "qid", "in": "path", "required": True,
+                            "schema": TEXT_IN}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["choice", "seq"],
+                "properties": {"choice": {**TEXT_IN, "type": ["string", "null"]},
+                               "seq": {"type": "integer", "minimum": 0,
+                                       "maximum": MAX_SEQ,
+                                       "description": "the kiosk's count of choices; at "
+                                       "most 100 000 ahead of the station's last seq, "
+                                       "else 400"}}}}}},
+            "responses": {
+                "200": _json({"type": "object", "required": ["saved", "seq"],
+                              "properties": {"saved": {"type": "boolean"},
+                                             "seq": {"type": "integer"},
+                                             "current_seq": {"type": "integer"}}},
+                             "saved: this choice (or a newer one) is what the server "
+                             "holds; an older seq changes nothing"),
+                "400": ERROR, "401": ERROR, "404": ERROR, "423": ERROR},
+        }},
+        "/api/v1/exam/submit": {"post": {
+            "summary": "Hand in the theory paper",
+            "security": [{"stationSession": []}],
+            "responses": {
+                "200": _json({"type": "object", "required": ["submitted_at", "answered"],
+                              "properties": {"submitted_at": TIME,
+                                             "answered": {"type": "integer"}}}, "Submitted"),
+                "401": ERROR, "423": ERROR},
+        }},
+    }
+
+
+def _upload_paths() -> dict:
+    """A hand-in in one request, for tools."""
+    return {
+        "/api/v1/collect/upload": {"post": {
+            "summary": "Hand in a file (raw body); hashed and encrypted on arrival",
+            "description": (
+                "One request for the whole file, for tools. The server has the whole body "
+                "before it runs, so it cannot resume; the kiosk uses /collect/uploads."),
+            "security": [{"stationSession": []}],
+            "parameters": [{"name": "filename", "in": "query", "required": False,
+                            "description": "the file's name as the contestant sees it "
+                                           "(path parts removed; default upload.bin)",
+                            "schema": TEXT_IN}],
+            "requestBody": {"required": True, "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary", "minLength": 1}}}},
+            "responses": {"201": _json(_ref("Receipt"), "Received"),
+                          "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
+                          "423": ERROR, "507": ERROR},
+        }},
+    }
+
+
+def _resumable_upload_paths() -> dict:
+    """A hand-in in pieces: what the kiosk's page uses."""
+    return {
+        "/api/v1/collect/uploads": {"post": {
+            "summary": "Open a resumable hand-in of `size` bytes, sent in pieces",
+            "description": (
+                "The kiosk's way for files of any size: no request is larger than a piece "
+                "(1 MiB), so nothing is buffered whole and an interrupted hand-in resumes "
+                "at the server's offset. Refused now as the whole file would be (413, 423, "
+                "409 without an archive key). One open upload per station: opening another "
+                "abandons the previous one. An upload without a piece for 10 minutes, or "
+                "held by a server that restarted, is gone (404): start again from zero."),
+            "security": [{"stationSession": []}],
+            "parameters": [
+                {"name": "filename", "in": "query", "required": False,
+                 "description": "the file's name as the contestant sees it",
+                 "schema": TEXT_IN},
+                {"name": "size", "in": "query", "required": True,
+                 "description": "the file's size in bytes",
+                 "schema": {"type": "integer", "minimum": 1}}],
+            "responses": {"201": _json(_ref("Upload"), "Opened at offset 0"),
+                          "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
+                          "423": ERROR, "507": ERROR},
+        }},
+        "/api/v1/collect/uploads/{upload_id}": {
+            "get": {
+                "summary": "Where an upload stands: the offset to resume from",
+                "security": [{"stationSession": []}],
+                "parameters": [UPLOAD_ID],
+                "responses": {"200": _json(_ref("Upload"), "The upload"),
+                              "400": ERROR, "401": ERROR, "404": ERROR},
+            },
+            "put": {
+                "summary": "Feed one piece (raw body, at most 1 MiB) at `offset`",
+                "description": (
+                    "Pieces go in order into one age stream through SHA-256. A piece at or "
+                    "before the server's offset is acknowledged and only its new bytes are "
+                    "applied; one beyond it is 409 with the server's `offset`. The piece "
+                    "that reaches `size` finishes the stream, fsyncs it and commits the "
+                    "hand-in: 201 with the receipt, the same body as POST "
+                    "/api/v1/collect/upload (sent again for a repeated last piece). The "
+                    "window is asked again when the last piece arrives (423), and that is "
+                    "the receipt's time. A full disk is 507 and the upload is gone."),
+                "security": [{"stationSession": []}],
+                "parameters": [
+                    UPLOAD_ID,
+                    {"name": "offset", "in": "query", "required": True,
+                     "description": "where this piece starts in the file",
+                     "schema": {"type": "integer", "minimum": 0}}],
+                "requestBody": {"required": True, "content": {"application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary", "minLength": 1}}}},
+                "responses": {
+                    "200": _json({"type": "object", "required": ["upload_id", "offset"],
+                                  "properties": {"upload_id": {"type": "string"},
+                                                 "offset": {"type": "integer",
+                                                            "minimum": 0}}},
+                                 "Taken; send from `offset`"),
+                    "201": _json(_ref("Receipt"), "The last piece: received"),
+                    "400": ERROR, "401": ERROR, "404": ERROR,
+                    "409": _json(_ref("UploadError"), "A gap: send from `offset`"),
+                    "413": ERROR, "423": ERROR, "507": ERROR},
+            },
+        },
+    }
+
+
+def _hand_in_paths() -> dict:
+    """The station's hand-ins and their receipt slips."""
+    return {
+        "/api/v1/collect/mine": {"get": {
+            "summary": "This station's hand-ins and the upload limit",
+            "security": [{"stationSession": []}],
+            "responses": {"200": {"description": "hand-ins", "content": {
+                "application/json": {}}}, "401": ERROR},
+        }},
+        "/api/v1/collect/receipts/{receipt_no}.pdf": {"get": {
+            "summary": "The receipt slip as a PDF",
+            "security": [{"stationSession": []}],
+            "parameters": [{"name": "receipt_no", "in": "path", "required": True,
+                            "schema": TEXT_IN}],
+            "responses": {"200": {"description": "PDF", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                "400": ERROR, "401": ERROR, "404": ERROR},
+        }},
     }

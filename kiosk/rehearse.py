@@ -18,7 +18,24 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from kiosk import audit, clock
+from kiosk import audit, clock, staff
+from kiosk.app import create_app
+from kiosk.backup import make_backup, restore_backup
+from kiosk.checkin import draw_stages
+from kiosk.checkin.badges import render_badges
+from kiosk.checkin.models import Contestant
+from kiosk.checkin.records import record_sheet
+from kiosk.checkin.roster import check_in
+from kiosk.checkpoints import checkpoint_for_print
+from kiosk.collect.export import export_bundle, verify_bundle
+from kiosk.collect.hand_ins import verify_receipt
+from kiosk.crypto import load_verify_key, read_identity_file
+from kiosk.demo import build_demo
+from kiosk.results import final, mark_entry, review, submission, unsealing
+from kiosk.stations import phases
+from kiosk.stations.models import Station
+from kiosk.stations.sign_in import issue_badges
+from kiosk.theory_exam.exam import grade_all
 
 ACTOR = audit.Actor("rehearsal", "cli")
 
@@ -78,8 +95,6 @@ def _instance(run: Rehearsal):
 
 
 def _build(run: Rehearsal) -> str:
-    from kiosk.demo import build_demo
-
     instance, info = build_demo(run.path)
     run.state.update(instance=instance, info=info,
                      password={u["role"]: u["password"] for u in info["users"]},
@@ -88,9 +103,6 @@ def _build(run: Rehearsal) -> str:
 
 
 def _check_in(run: Rehearsal) -> str:
-    from kiosk.checkin.models import Contestant
-    from kiosk.checkin.roster import check_in
-
     with _instance(run).session() as session:
         people = list(session.scalars(select(Contestant).order_by(Contestant.id)))
         # The demo roster is larger than the rehearsal: the rest are recorded absent.
@@ -101,10 +113,6 @@ def _check_in(run: Rehearsal) -> str:
 
 def _draw(stage: int) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
-        from kiosk.checkin import draw_stages
-        from kiosk.checkin.records import record_sheet
-        from kiosk.checkpoints import checkpoint_for_print
-
         instance = _instance(run)
         name = instance.settings.event_name
         with instance.session() as session:
@@ -126,10 +134,6 @@ def _draw(stage: int) -> Callable[[Rehearsal], str]:
 
 
 def _badges(run: Rehearsal) -> str:
-    from kiosk.checkin.badges import render_badges
-    from kiosk.stations.models import Station
-    from kiosk.stations.sign_in import issue_badges
-
     instance = _instance(run)
     with instance.session() as session:
         taken = list(session.scalars(select(Station).where(Station.occupied)
@@ -147,8 +151,6 @@ def _badges(run: Rehearsal) -> str:
 def _clients(run: Rehearsal) -> dict:
     """One logged-in workstation per drawn station, through the real API."""
     if "clients" not in run.state:
-        from kiosk.app import create_app
-
         app = create_app(run.path)
         clients = {}
         for badge in run.state["badges"]:
@@ -165,8 +167,6 @@ def _clients(run: Rehearsal) -> dict:
 
 def _phase(name: str, verb: str) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
-        from kiosk.stations import phases
-
         with _instance(run).session() as session:
             if verb == "start":
                 phases.start(session, name, 20, actor=ACTOR, now=clock.now())
@@ -196,8 +196,6 @@ def _theory(run: Rehearsal) -> str:
 
 
 def _grade(run: Rehearsal) -> str:
-    from kiosk.theory_exam.exam import grade_all
-
     with _instance(run).session() as session:
         scores = grade_all(session, now=clock.now())
     best = max((s.score for s in scores), default=0)
@@ -205,9 +203,6 @@ def _grade(run: Rehearsal) -> str:
 
 
 def _hand_in(run: Rehearsal) -> str:
-    from kiosk.collect.hand_ins import verify_receipt
-    from kiosk.crypto import load_verify_key
-
     key = load_verify_key(_instance(run).keys_dir)
     for code, client in _clients(run).items():
         body = f"PK rehearsal work of {code}".encode() * 512
@@ -222,8 +217,6 @@ def _hand_in(run: Rehearsal) -> str:
 
 
 def _export(run: Rehearsal) -> str:
-    from kiosk.collect.export import export_bundle, verify_bundle
-
     out = run.path / "rehearsal-export"
     result = export_bundle(_instance(run), out, actor=ACTOR)
     problems = verify_bundle(out)
@@ -233,8 +226,6 @@ def _export(run: Rehearsal) -> str:
 
 
 def _scores(run: Rehearsal) -> str:
-    from kiosk.results import mark_entry, review, submission
-
     instance = _instance(run)
     codes = [b.station for b in run.state["badges"]]
     sheet = "赛位号,分数\n" + "".join(f"{code},{50 + (i * 7) % 35}.5\n"
@@ -255,10 +246,6 @@ def _scores(run: Rehearsal) -> str:
 
 
 def _unseal(run: Rehearsal) -> str:
-    from kiosk import staff
-    from kiosk.crypto import read_identity_file
-    from kiosk.results import unsealing
-
     instance = _instance(run)
     with instance.session() as session:
         supervisor = staff.cosign(session, "supervisor", run.state["password"]["supervisor"],
@@ -276,9 +263,6 @@ def _unseal(run: Rehearsal) -> str:
 
 
 def _results(run: Rehearsal) -> str:
-    from kiosk.checkpoints import checkpoint_for_print
-    from kiosk.results import final
-
     instance = _instance(run)
     settings = instance.settings
     with instance.session() as session:
@@ -303,8 +287,6 @@ def _audit(run: Rehearsal) -> str:
 
 
 def _backup(run: Rehearsal) -> str:
-    from kiosk.backup import make_backup, restore_backup
-
     made = make_backup(_instance(run), run.path / "backups" / "rehearsal.tar")
     restored = restore_backup(Path(made["out"]), run.path.parent / (run.path.name + "-restored"),
                               sqlite=True)

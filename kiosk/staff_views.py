@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from io import BytesIO
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from kiosk import audit, clock, permissions, staff
+from kiosk.checkpoints import (
+    CheckpointUnreadable,
+    checkpoint_for_print,
+    checkpoint_sheet_pdf,
+    verify_for_instance,
+)
 from kiosk.device_cookie import COOKIE_NAME as DEVICE_COOKIE
 from kiosk.device_cookie import LIFETIME as DEVICE_LIFETIME
 from kiosk.device_cookie import DeviceCookies
 from kiosk.errors import N_
 from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
 from kiosk.models import AuditEvent
+from kiosk.stations.phases import PHASE_LABELS
 from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, requires
 
 bp = Blueprint("auth", __name__)
@@ -155,12 +163,6 @@ def audit_checkpoint():
 @requires(permissions.READ_AUDIT_LOG)
 def audit_checkpoint_sheet():
     """A checkpoint of this moment on its own sheet, to sign and keep."""
-    from io import BytesIO
-
-    from flask import send_file
-
-    from kiosk.checkpoints import checkpoint_for_print, checkpoint_sheet_pdf
-
     instance = kiosk_instance()
     data = checkpoint_sheet_pdf(checkpoint_for_print(instance),
                                 event_name=instance.settings.event_name,
@@ -171,8 +173,6 @@ def audit_checkpoint_sheet():
 
 def _checkpoint_outcome(text: str) -> tuple[bool, str]:
     """(holds, what to tell the supervisor, in their language)."""
-    from kiosk.checkpoints import CheckpointUnreadable, verify_for_instance
-
     try:
         report = verify_for_instance(kiosk_instance(), text)
     except CheckpointUnreadable as exc:
@@ -224,8 +224,6 @@ class AuditRow:
 
 
 def _value_names() -> dict[str, dict[str, str]]:
-    from kiosk.stations.phases import PHASE_LABELS
-
     return {"role": dict(KEY_HOLDER_LABELS),
             "phase": dict(PHASE_LABELS)}
 

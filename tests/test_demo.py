@@ -69,10 +69,10 @@ def test_demo_staff_can_sign_in_in_chinese(tmp_path):
 
 
 def _demo_text(tmp_path, monkeypatch, *, addresses=None, fonts=None):
-    from kiosk import pdf, serve
+    from kiosk import network, pdf
 
     if addresses is not None:
-        monkeypatch.setattr(serve, "lan_addresses", lambda: addresses)
+        monkeypatch.setattr(network, "lan_addresses", lambda: addresses)
     if fonts is not None:
         monkeypatch.setattr(pdf, "KNOWN_FONTS", fonts)
     monkeypatch.setenv("KIOSK_LANG", "zh_Hans_CN")
@@ -123,7 +123,7 @@ def test_lan_addresses_finds_every_interface_address_of_this_machine():
 
     import pytest
 
-    from kiosk.serve import lan_addresses
+    from kiosk.network import lan_addresses
 
     if not shutil.which("ip"):
         pytest.skip("no ip command to compare with")

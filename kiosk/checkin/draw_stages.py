@@ -37,7 +37,7 @@ from kiosk.checkin.models import (
 )
 from kiosk.crypto import parse_recipient
 from kiosk.db import write_transaction
-from kiosk.errors import N_, Conflict, KioskError
+from kiosk.errors import N_, Conflict, ImportErrors, KioskError, Problem
 from kiosk.judge_keys import recipients_for
 from kiosk.stations.models import Station
 
@@ -278,8 +278,6 @@ def draw_by_lots(session: Session, stage: int, lots: dict[str, str], *, actor: a
 
 
 def _check_lots(lots: dict[str, str], inputs: list[str], pool: list[str]) -> None:
-    from kiosk.errors import ImportErrors, Problem
-
     problems: list[Problem] = []
     pool_set = set(pool)
     width = len(pool[0]) if pool and pool[0].isdigit() else 0

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, tabular
-from kiosk.checkin import idcard
+from kiosk import audit, clock, tabular
+from kiosk.checkin import idcard, records
 from kiosk.checkin.models import CheckinUndo, Contestant, Draw1Assignment
 from kiosk.checkpoints import Checkpoint
 from kiosk.db import contains_text, search_text, write_transaction
@@ -222,15 +222,12 @@ def roster(session: Session) -> list[Contestant]:
 def checkin_sheet_pdf(session: Session, *, event_name: str, session_name: str,
                       checkpoint: Checkpoint, font_config: str = "") -> bytes:
     """检录单 of the whole roster (the layout is records.checkin_sheet_pdf)."""
-    from kiosk.checkin.records import CheckinRow
-    from kiosk.checkin.records import checkin_sheet_pdf as render
-    from kiosk.clock import now as clock_now
-
     staff_names = {u.id: (u.display_name or u.username) for u in session.scalars(
         select(StaffUser))}
-    rows = [CheckinRow(m.name, m.id_number, m.organization, m.group, m.checked_in_at,
-                       staff_names.get(m.checked_in_by, "") if m.checked_in_by
-                       else ("命令行" if m.checked_in_at else ""))
+    rows = [records.CheckinRow(m.name, m.id_number, m.organization, m.group, m.checked_in_at,
+                               staff_names.get(m.checked_in_by, "") if m.checked_in_by
+                               else ("命令行" if m.checked_in_at else ""))
             for m in roster(session)]
-    return render(rows, event_name=event_name, session_name=session_name,
-                  printed_at=clock_now(), checkpoint=checkpoint, font_config=font_config)
+    return records.checkin_sheet_pdf(rows, event_name=event_name, session_name=session_name,
+                                     printed_at=clock.now(), checkpoint=checkpoint,
+                                     font_config=font_config)

@@ -17,14 +17,20 @@ from flask import (
 )
 from flask import session as browser_session
 from flask_login import current_user
+from sqlalchemy import select
 
-from kiosk import clock, permissions
+from kiosk import clock, permissions, staff
 from kiosk.checkin import draw_stages, idcard
 from kiosk.checkin import roster as contestants
+from kiosk.checkin.badges import render_badges
 from kiosk.checkin.models import Contestant
+from kiosk.checkin.records import record_sheet
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.errors import N_, ImportErrors, KioskError, Unauthorized
 from kiosk.i18n import gettext, lazy_gettext
+from kiosk.judge_keys import recipients_for
+from kiosk.stations.models import Station
+from kiosk.stations.sign_in import issue_badges
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
@@ -34,6 +40,7 @@ from kiosk.web import (
     may,
     nav_item,
     requires,
+    translated,
 )
 
 bp = Blueprint("checkin", __name__, template_folder="templates")
@@ -196,8 +203,6 @@ def _ceremony(stage: int):
     if round_ is not None and round_.status in ("drawn", "prepared"):
         # On the screen now: from this moment the result is final (a redraw is co-signed).
         mapping = draw_stages.show_result(session, stage, actor=current_actor(), now=clock.now())
-    from kiosk.judge_keys import recipients_for
-
     return render_template(
         "checkin/draw.html", stage=stage, round=round_, mapping=mapping,
         history=draw_stages.history(session, stage),
@@ -268,8 +273,6 @@ def _act(stage: int, action: str):
         for problem in exc.problems:
             flash(problem.render(gettext), "error")
     except KioskError as exc:
-        from kiosk.web import translated
-
         flash(translated(exc), "error")
         if action == "commit" and request.form.get("reason", "").strip():
             browser_session[f"redraw_form_{stage}"] = {
@@ -282,8 +285,6 @@ def _cosigned_redraw(session) -> draw_stages.Redraw | None:
     """The supervisor's co-signature of a redraw, when the form carries one. Checked and
     throttled like a sign-in; the signed-in judge's account is the client's device, so a flood
     from the hall cannot keep the supervisor from co-signing here."""
-    from kiosk import staff
-
     username = request.form.get("supervisor", "").strip()
     reason = request.form.get("reason", "").strip()
     if not username or not reason:  # refused with what is missing; no password spent on it
@@ -324,8 +325,6 @@ def entropy_2():
 
 
 def _record(stage: int):
-    from kiosk.checkin.records import record_sheet
-
     settings = _settings()
     kind = "station" if stage == 2 and request.args.get("kind") == "station" else stage
     mapping = draw_stages.show_result(db(), stage, actor=current_actor(), now=clock.now())
@@ -353,12 +352,6 @@ def record_2():
 @bp.route("/badges", methods=["GET", "POST"])
 @requires(permissions.PRINT_BADGES)
 def badges():
-    from sqlalchemy import select
-
-    from kiosk.checkin.badges import render_badges
-    from kiosk.stations.models import Station
-    from kiosk.stations.sign_in import issue_badges
-
     session = db()
     stations = list(session.scalars(select(Station).order_by(Station.code)))
     if request.method == "POST":

@@ -22,15 +22,18 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
+from reportlab.lib.units import mm
+from reportlab.platypus import Spacer
 from sqlalchemy import select
 
-from kiosk import audit, clock
+from kiosk import audit, checkpoints, clock
 from kiosk.collect.hand_ins import key_fingerprint
 from kiosk.collect.models import HandIn
 from kiosk.crypto import b64url, b64url_decode, load_signing_key
 from kiosk.db import write_transaction
 from kiosk.errors import N_, KioskError
 from kiosk.instance import Instance
+from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
 from kiosk.stations.models import Station
 from kiosk.tabular import spreadsheet_cell
 
@@ -93,12 +96,10 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor) -> dict:
 
 
 def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint: str) -> bytes:
-    from kiosk.checkpoints import checkpoint_for_print
-
     # Taken before the "collect.exported" event, which is written once the bundle is complete:
     # the record's manifest SHA-256 and that event name each other, and the next paper printed
     # covers the event.
-    checkpoint = checkpoint_for_print(instance)
+    checkpoint = checkpoints.checkpoint_for_print(instance)
     return seal_record_pdf(rows, digest, fingerprint, event_name=instance.settings.event_name,
                            exported_at=clock.now(), checkpoint=checkpoint,
                            font_config=instance.settings.pdf_font)
@@ -107,11 +108,6 @@ def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint:
 def seal_record_pdf(rows: list[dict], digest: str, fingerprint: str, *, event_name: str,
                     exported_at, checkpoint, font_config: str = "") -> bytes:
     """赛题数据封存记录: the bundle's hand-ins, the manifest's SHA-256, signature lines."""
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer
-
-    from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
-
     def story(font, st):
         exported = clock.local_display(exported_at)
         flow = [para(event_name, st.subtitle), para("赛题数据封存记录", st.title),

@@ -9,9 +9,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from kiosk.checkpoints import Checkpoint
+from kiosk.checkpoints import Checkpoint, checkpoint_for_print
 from kiosk.clock import local_display
+from kiosk.collect.hand_ins import key_fingerprint, receipt_payload
 from kiosk.collect.models import HandIn
+from kiosk.crypto import load_signing_key
 from kiosk.pdf import (
     NARROW_CHECKPOINT_HEIGHT,
     draw_checkpoint,
@@ -159,10 +161,6 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
 
 def slip_for(instance, hand_in: HandIn, station: str, *, roll: bool = False) -> bytes:
     """The signed slip of one hand-in, A4 or 80 mm roll: what the kiosk and the desk print."""
-    from kiosk.checkpoints import checkpoint_for_print
-    from kiosk.collect.hand_ins import key_fingerprint, receipt_payload
-    from kiosk.crypto import load_signing_key
-
     key = load_signing_key(instance.keys_dir)
     render = roll_receipt_pdf if roll else receipt_pdf
     return render(hand_in, station=station, payload=receipt_payload(hand_in, station, key),

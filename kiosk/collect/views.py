@@ -6,17 +6,19 @@ import secrets
 from datetime import timedelta
 from io import BytesIO
 
-from flask import Blueprint, jsonify, render_template, request, send_file
+from flask import Blueprint, abort, flash, jsonify, render_template, request, send_file
 from sqlalchemy import select
 
 from kiosk import clock, permissions
 from kiosk.collect import hand_ins as collect
 from kiosk.collect import resumable
+from kiosk.collect.export import export_bundle, verify_bundle
+from kiosk.collect.models import HandIn
 from kiosk.collect.piece_io import query_count, read_piece, upload_body
 from kiosk.collect.slips import poster_pdf, slip_for
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, NotFound
-from kiosk.i18n import lazy_gettext
+from kiosk.i18n import gettext, lazy_gettext
 from kiosk.stations.models import Station
 from kiosk.web import (
     HAND_IN_BODY_LIMIT,
@@ -52,11 +54,6 @@ def poster():
 @requires(permissions.READ_EXPORTS)
 def export_page():
     """The encryption judges export the sealed bundle into the instance's exports/ folder."""
-    from flask import flash
-
-    from kiosk.collect.export import export_bundle, verify_bundle
-    from kiosk.i18n import gettext
-
     instance = kiosk_instance()
     if request.method == "POST" and may(permissions.EXPORT_HAND_INS):
         out = instance.exports_dir / clock.now().astimezone().strftime("handin-%Y%m%d-%H%M%S")
@@ -75,8 +72,6 @@ def export_page():
 @bp.get("/collect/export/<name>/seal-record.pdf")
 @requires(permissions.READ_EXPORTS)
 def export_record(name: str):
-    from flask import abort
-
     folder = kiosk_instance().exports_dir / name
     if "/" in name or ".." in name or not (folder / "seal-record.pdf").is_file():
         abort(404)
@@ -205,8 +200,6 @@ def desk_upload_piece(upload_id: str):
 @bp.get("/collect/receipts/<receipt_no>.pdf")
 @requires(permissions.READ_HAND_INS)
 def desk_receipt(receipt_no: str):
-    from kiosk.collect.models import HandIn
-
     row = db().execute(select(HandIn, Station.code).join(Station, Station.id == HandIn.station_id)
                        .where(HandIn.receipt_no == receipt_no)).first()
     if row is None:

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kiosk.errors import N_, KioskError
+
 CHROME_KEY = r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Google\Chrome"
 EDGE_KEY = r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Edge"
 
@@ -130,8 +132,6 @@ After the exam run `undo.cmd` as administrator and remove the script from the St
 def write_kit(server: str, out: Path) -> list[Path]:
     parts = urlsplit(server)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        from kiosk.errors import N_, KioskError
-
         raise KioskError(N_("The server address must look like http://192.168.1.10:8080"))
     server = f"{parts.scheme}://{parts.netloc}"
     out.mkdir(parents=True, exist_ok=True)

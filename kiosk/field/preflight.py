@@ -12,8 +12,14 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from kiosk import db as database
+from kiosk.checkin.models import Contestant
 from kiosk.errors import N_
 from kiosk.instance import Instance
+from kiosk.models import JUDGE_KEY_ROLES, ROLES, JudgeKey, StaffUser
+from kiosk.network import lan_addresses
+from kiosk.pdf import FontMissing, find_cjk_font
+from kiosk.stations.models import Station
+from kiosk.theory_exam.models import Paper, Question
 
 
 @dataclass(frozen=True)
@@ -77,90 +83,135 @@ def _backup_check(instance: Instance) -> Check:
 
 
 def run(instance: Instance, *, expected_upload_mb: int | None = None) -> list[Check]:
-    from kiosk.checkin.models import Contestant
-    from kiosk.models import JudgeKey, StaffUser
-    from kiosk.pdf import FontMissing, find_cjk_font
-    from kiosk.serve import lan_addresses
-    from kiosk.stations.models import Station
-    from kiosk.theory_exam.models import Paper, Question
+    database, reachable = _database_check(instance)
+    if not reachable:
+        return [database]
+    found = _inventory(instance)
+    return [database, *_event_checks(found), _font_check(instance.settings.pdf_font),
+            _disk_check(instance, found.stations, expected_upload_mb),
+            *_writable_checks(instance), _address_check(), _route_check(),
+            _backup_check(instance)]
 
-    checks: list[Check] = []
-    settings = instance.settings
+
+def _database_check(instance: Instance) -> tuple[Check, bool]:
+    """The database's check, and whether it answered at all (if not, nothing else is asked)."""
     try:
         with instance.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         current, head = database.current_revision(instance.engine), database.head_revision()
-        ok = current == head
-        checks.append(Check("database", "ok" if ok else "fail", N_("%(url)s, schema %(current)s")
-                            if ok else N_("%(url)s schema %(current)s, needs %(head)s: kiosk "
-                                          "migrate"),
-                            {"url": instance.engine.url.render_as_string(), "current": current,
-                             "head": head}, N_("database")))
     except Exception as exc:  # any failure to reach the database stops the day
-        checks.append(Check("database", "fail", "%(error)s", {"error": str(exc)[:200]},
-                            N_("database")))
-        return checks
+        return Check("database", "fail", "%(error)s", {"error": str(exc)[:200]},
+                     N_("database")), False
+    ok = current == head
+    return Check("database", "ok" if ok else "fail", N_("%(url)s, schema %(current)s")
+                 if ok else N_("%(url)s schema %(current)s, needs %(head)s: kiosk migrate"),
+                 {"url": instance.engine.url.render_as_string(), "current": current,
+                  "head": head}, N_("database")), True
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What the event's database holds for the day."""
+
+    stations: int
+    badges: int
+    judge_key_roles: set[str]
+    staff_roles: set[str]
+    contestants: int
+    questions: int
+    papers: int
+
+
+def _count(session, query) -> int:
+    return session.scalar(query) or 0
+
+
+def _inventory(instance: Instance) -> Inventory:
     with instance.session() as session:
-        stations = session.scalar(select(func.count()).select_from(Station)) or 0
-        badges = session.scalar(select(func.count()).select_from(Station)
-                                .where(Station.token_hash.is_not(None))) or 0
-        roles = {role for (role,) in session.execute(select(JudgeKey.role).distinct())}
-        staff = {role for (role,) in session.execute(select(StaffUser.role).distinct())}
-        roster = session.scalar(select(func.count()).select_from(Contestant)) or 0
-        questions = session.scalar(select(func.count()).select_from(Question)
-                                   .where(Question.enabled)) or 0
-        papers = session.scalar(select(func.count()).select_from(Paper)) or 0
-    checks.append(Check("stations", "ok" if stations else "fail", N_("%(n)s stations"),
-                        {"n": stations}, N_("stations")))
-    checks.append(Check("badges", "ok" if badges == stations and stations else "warn",
-                        N_("%(badges)s of %(n)s stations have a printed badge"),
-                        {"badges": badges, "n": stations}, N_("badges")))
-    for role in ("crypt1", "crypt2", "archive"):
-        checks.append(Check(f"judge key {role}", "ok" if role in roles else "fail",
-                            N_("registered") if role in roles else
+        return Inventory(
+            stations=_count(session, select(func.count()).select_from(Station)),
+            badges=_count(session, select(func.count()).select_from(Station)
+                          .where(Station.token_hash.is_not(None))),
+            judge_key_roles={role for (role,) in
+                             session.execute(select(JudgeKey.role).distinct())},
+            staff_roles={role for (role,) in session.execute(select(StaffUser.role).distinct())},
+            contestants=_count(session, select(func.count()).select_from(Contestant)),
+            questions=_count(session, select(func.count()).select_from(Question)
+                             .where(Question.enabled)),
+            papers=_count(session, select(func.count()).select_from(Paper)))
+
+
+def _event_checks(found: Inventory) -> list[Check]:
+    """Stations, badges, judges' keys, staff accounts, roster and papers: the event set up."""
+    checks = [Check("stations", "ok" if found.stations else "fail", N_("%(n)s stations"),
+                    {"n": found.stations}, N_("stations")),
+              Check("badges", "ok" if found.badges == found.stations and found.stations
+                    else "warn", N_("%(badges)s of %(n)s stations have a printed badge"),
+                    {"badges": found.badges, "n": found.stations}, N_("badges"))]
+    for role in JUDGE_KEY_ROLES:
+        registered = role in found.judge_key_roles
+        checks.append(Check(f"judge key {role}", "ok" if registered else "fail",
+                            N_("registered") if registered else
                             N_("none: kiosk judge-key add NAME age1… --role %(role)s"),
                             {"role": role}, N_("judge key %(role)s")))
-    missing_staff = sorted({"chief", "checkin", "crypt1", "crypt2", "field", "scorer",
-                            "supervisor"} - staff)
+    missing_staff = sorted(set(ROLES) - found.staff_roles)
     checks.append(Check("staff accounts", "ok" if not missing_staff else "warn",
                         N_("every role has an account") if not missing_staff else
                         N_("no account for %(roles)s"), {"roles": ", ".join(missing_staff)},
                         N_("staff accounts")))
-    checks.append(Check("roster", "ok" if roster else "warn", N_("%(n)s contestants"),
-                        {"n": roster}, N_("roster")))
-    checks.append(Check("theory papers", "ok" if papers and papers >= stations else "warn",
+    checks.append(Check("roster", "ok" if found.contestants else "warn", N_("%(n)s contestants"),
+                        {"n": found.contestants}, N_("roster")))
+    checks.append(Check("theory papers",
+                        "ok" if found.papers and found.papers >= found.stations else "warn",
                         N_("%(questions)s questions enabled, %(papers)s papers built"),
-                        {"questions": questions, "papers": papers}, N_("theory papers")))
+                        {"questions": found.questions, "papers": found.papers},
+                        N_("theory papers")))
+    return checks
+
+
+def _font_check(configured: str) -> Check:
     try:
-        font = find_cjk_font(settings.pdf_font)
-        checks.append(Check("CJK font for PDFs", "ok", "%(path)s", {"path": str(font.path)},
-                            N_("CJK font for PDFs")))
+        font = find_cjk_font(configured)
     except FontMissing as exc:
-        checks.append(Check("CJK font for PDFs", "fail", exc.message,
-                            {k: str(v) for k, v in exc.details.items()}, N_("CJK font for PDFs")))
-    per_station = expected_upload_mb or min(settings.upload_limit_mb, 500)
+        return Check("CJK font for PDFs", "fail", exc.message,
+                     {k: str(v) for k, v in exc.details.items()}, N_("CJK font for PDFs"))
+    return Check("CJK font for PDFs", "ok", "%(path)s", {"path": str(font.path)},
+                 N_("CJK font for PDFs"))
+
+
+def _disk_check(instance: Instance, stations: int, expected_upload_mb: int | None) -> Check:
+    per_station = expected_upload_mb or min(instance.settings.upload_limit_mb, 500)
     needed = stations * per_station * 1024 * 1024 * 2  # ciphertext plus a backup copy
     free = shutil.disk_usage(instance.path).free
-    checks.append(Check("free disk", "ok" if free >= needed else "fail", N_(
+    return Check("free disk", "ok" if free >= needed else "fail", N_(
         "%(free)s GiB free, %(needed)s GiB expected (%(n)s × %(mb)s MB × 2)"),
         {"free": f"{free / 2**30:.1f}", "needed": f"{needed / 2**30:.1f}", "n": stations,
-         "mb": per_station}, N_("free disk")))
+         "mb": per_station}, N_("free disk"))
+
+
+def _writable_checks(instance: Instance) -> list[Check]:
+    checks = []
     for folder in (instance.path / "archives", Path(tempfile.gettempdir())):
         writable = folder.is_dir() and os.access(folder, os.W_OK)
         checks.append(Check(f"writable {folder}", "ok" if writable else "fail",
                             N_("upload and temporary files go here") if writable else
                             N_("not writable"), {"folder": str(folder)},
                             N_("writable %(folder)s")))
-    addresses = lan_addresses()
-    checks.append(Check("listening addresses", "ok" if addresses else "warn",
-                        "%(addresses)s" if addresses else
-                        N_("only loopback found; workstations need a LAN address"),
-                        {"addresses": ", ".join(addresses)}, N_("listening addresses")))
-    route = _default_route_exists()
-    checks.append(Check("no route to the internet", "warn" if route else "ok",
-                        N_("a default route exists: is this server really on the closed exam "
-                           "LAN?") if route else
-                        N_("no default route") if route is False else N_("unknown"),
-                        label=N_("no route to the internet")))
-    checks.append(_backup_check(instance))
     return checks
+
+
+def _address_check() -> Check:
+    addresses = lan_addresses()
+    return Check("listening addresses", "ok" if addresses else "warn",
+                 "%(addresses)s" if addresses else
+                 N_("only loopback found; workstations need a LAN address"),
+                 {"addresses": ", ".join(addresses)}, N_("listening addresses"))
+
+
+def _route_check() -> Check:
+    route = _default_route_exists()
+    return Check("no route to the internet", "warn" if route else "ok",
+                 N_("a default route exists: is this server really on the closed exam "
+                    "LAN?") if route else
+                 N_("no default route") if route is False else N_("unknown"),
+                 label=N_("no route to the internet"))

@@ -30,6 +30,7 @@ from kiosk import audit
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotReady, Problem
 from kiosk.results import stages, totals
+from kiosk.results.mark_entry import differences
 from kiosk.results.models import ReviewItem, ReviewSample
 from kiosk.stations.models import Station
 from kiosk.stations.registry import station_by_code
@@ -71,8 +72,6 @@ def draw_sample(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
         current = totals.live_results(session, theory_weight=theory_weight, now=now,
                                       grade=False)
         problems = totals.missing_totals(current)
-        from kiosk.results.mark_entry import differences
-
         open_differences = differences(session)
         if open_differences:
             problems.append(Problem(None, N_("%(n)s differences between the two entries are "

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, tabular
 from kiosk.db import contains_text, write_transaction
-from kiosk.errors import N_, ImportErrors, Problem
+from kiosk.errors import N_, ImportErrors, NotFound, Problem
 from kiosk.theory_exam.models import Question
 
 OPTION_KEYS = "ABCDEFGH"
@@ -244,8 +244,6 @@ def set_enabled(session: Session, question_id: int, enabled: bool, *, actor: aud
                 now: datetime) -> Question:
     """Take a question out of the bank (or back): papers built later leave it out; papers
     already built keep what they were built with."""
-    from kiosk.errors import NotFound
-
     with write_transaction(session):
         question = session.get(Question, question_id)
         if question is None:

@@ -13,6 +13,7 @@ from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.theory_exam import exam, papers, question_bank
 from kiosk.theory_exam.models import Paper, Question
+from kiosk.theory_exam.score_sheets import scores_xlsx
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
@@ -157,8 +158,6 @@ def results():
 @bp.get("/exam/results.xlsx")
 @requires(permissions.READ_THEORY)
 def results_xlsx():
-    from kiosk.theory_exam.score_sheets import scores_xlsx
-
     scores = exam.grade_all(db(), now=clock.now())
     data = scores_xlsx(scores, kiosk_instance().settings.event_name)
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
