@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from kiosk import i18n, web
 from kiosk.api import bp as api_bp
+from kiosk.badge_door import BadgeGuessDoor
 from kiosk.checkin.views import bp as checkin_bp
 from kiosk.collect.hand_ins import remove_partials
 from kiosk.collect.views import bp as collect_bp
@@ -24,7 +25,6 @@ from kiosk.instance import open_instance
 from kiosk.models import StaffUser
 from kiosk.results.views import bp as results_bp
 from kiosk.staff_views import bp as staff_bp
-from kiosk.stations.door import BadgeGuessDoor
 from kiosk.stations.guessing import BADGE_GUARD, BadgeGuard
 from kiosk.theory_exam.views import bp as theory_bp
 
@@ -116,7 +116,7 @@ def create_app(instance_path: str | Path | None = None, *, database_url: str | N
     remove_partials(instance.archives_dir)
     i18n.register_template_helpers(app)
     web.register_template_filters(app)
-    # Badge guesses over their limit are refused before Flask runs at all (kiosk.stations.door).
+    # Badge guesses over their limit are refused before Flask runs at all (kiosk.badge_door).
     app.wsgi_app = BadgeGuessDoor(app.wsgi_app, app.extensions[BADGE_GUARD])
     return app
 

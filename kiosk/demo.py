@@ -26,10 +26,12 @@ from kiosk.instance import Instance, init_instance, open_instance
 from kiosk.judge_keys import add_judge_key
 from kiosk.models import JUDGE_KEY_ROLES
 from kiosk.pdf import FontMissing, find_cjk_font, register_font
+from kiosk.staff_views import KEY_HOLDER_LABELS
 from kiosk.stations.registry import add_stations
 from kiosk.stations.sign_in import issue_badges
 from kiosk.theory_exam.papers import SpecInput, set_spec
 from kiosk.theory_exam.question_bank import import_bank
+from kiosk.web import address_allowed
 
 DEMO_MARKER = "DEMO.json"  # logins and key paths of a demo instance; never in a real one
 DEMO_ACTOR = audit.Actor("demo", "cli")
@@ -106,9 +108,6 @@ def open_or_build_demo(path: Path) -> tuple[Instance, dict, bool]:
 
 def reachable_addresses(allowed_networks: list[str]) -> list[str]:
     """This machine's addresses that the server answers on: inside the allowed networks."""
-    # The web layer loads when `kiosk demo` runs, not for every `kiosk …` command.
-    from kiosk.web import address_allowed
-
     networks = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
     return [a for a in network.lan_addresses() if address_allowed(a, networks)]
 
@@ -132,10 +131,6 @@ def pad(text: str, columns: int) -> str:
 
 def print_demo(path: Path, info: dict, created: bool, url: str, lan_urls: list[str],
                font: str | None, font_problem: str | None, *, bound: bool) -> None:
-    # The role names of the pages, from the web layer: loaded when `kiosk demo` runs, not for
-    # every `kiosk …` command.
-    from kiosk.staff_views import KEY_HOLDER_LABELS
-
     def heading(text: str) -> None:
         click.echo("")
         click.echo(click.style(f"== {text} ==", bold=True))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Literal, TypeVar
+from urllib.parse import urlencode
 
 from flask import (
     Flask,
@@ -33,11 +34,15 @@ from flask_login import current_user
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from kiosk.audit import Actor
+from kiosk.clock import local_display
 from kiosk.collect.resumable import PIECE_BYTES
 from kiosk.errors import Forbidden, KioskError, Unauthorized, translate_params
 from kiosk.instance import Instance
 from kiosk.permissions import TABLE as PERMISSIONS
 from kiosk.permissions import Permission
+from kiosk.stations.binding import check_session_fast
+from kiosk.tabular import json_number
 
 F = TypeVar("F", bound=Callable)
 API_PREFIX = "/api/"
@@ -105,8 +110,6 @@ def may(permission: Permission) -> bool:
 
 def current_actor():
     """The signed-in staff member, as the audit log names them."""
-    from kiosk.audit import Actor
-
     return Actor(current_user.username, current_user.role)
 
 
@@ -117,8 +120,6 @@ def station_required(view: F) -> F:
     def wrapped(*args, **kwargs):
         if not session.get("station_id"):
             raise Unauthorized(gettext("This workstation is not logged in to a station."))
-        from kiosk.stations.binding import check_session_fast
-
         # One browser per station: a released or taken-over session stops here.
         check_session_fast(db(), session["station_id"], session.get("station_nonce"),
                            request.remote_addr or "?")
@@ -441,10 +442,6 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_template_filters(app: Flask) -> None:
-    from urllib.parse import urlencode
-
-    from kiosk.clock import local_display
-
     app.add_template_filter(local_display, "localtime")
     # Templates ask the permission table by name: {% if may(PREPARE_THEORY) %}.
     app.add_template_global(may, "may")
@@ -454,8 +451,6 @@ def register_template_filters(app: Flask) -> None:
     @app.template_filter("mark")
     def mark(value) -> str:
         """A mark as people write it: 85, 72.5, 13.05; nothing for no mark."""
-        from kiosk.tabular import json_number
-
         return "" if value is None else str(json_number(value))
 
     @app.template_filter("merge_query")

@@ -39,7 +39,7 @@ LAYERS = (
         "kiosk", "kiosk.errors", "kiosk.numbers", "kiosk.clock", "kiosk.config", "kiosk.db",
         "kiosk.models", "kiosk.crypto", "kiosk.tls", "kiosk.tabular", "kiosk.instance",
         "kiosk.audit", "kiosk.checkpoints", "kiosk.pdf", "kiosk.staff", "kiosk.device_cookie",
-        "kiosk.judge_keys", "kiosk.network")}),
+        "kiosk.judge_keys", "kiosk.network", "kiosk.permissions")}),
     Layer("stations", {"stations": ("kiosk.stations", "kiosk.stations.*")}),
     Layer("capabilities", {
         "checkin": ("kiosk.checkin", "kiosk.checkin.*"),
@@ -55,8 +55,8 @@ LAYERS = (
         "kiosk.http", "kiosk.serve", "kiosk.*.views",
         # Flask-Babel: the language of a page, and the catalogs the CLI and the door read.
         "kiosk.i18n",
-        # WSGI in front of Flask (werkzeug.http), installed by kiosk.app.
-        "kiosk.stations.door",
+        # The badge-guess refusal as WSGI in front of Flask (werkzeug.http), installed by kiosk.app.
+        "kiosk.badge_door",
         # Reads a hand-in piece's body from Flask's request, for collect's views and the API.
         "kiosk.collect.piece_io")}),
     # The `kiosk` command: makes and serves the app, so it stands on the web layer.
@@ -80,45 +80,19 @@ PACKAGE_ENTRY = ("kiosk", "kiosk.app")
 
 # (importing module, imported module) → why the import is inside a function. The same reason
 # stands in a comment beside the import.
-_DEMO_ONLY = ("every `kiosk …` command imports kiosk.demo to list its commands; the web layer "
-              "(and waitress) load only when `kiosk demo` runs")
 LOCAL_IMPORTS: dict[tuple[str, str], str] = {
     PACKAGE_ENTRY: (
         "kiosk.create_app (what `flask --app kiosk` finds): importing kiosk.app at the top would "
         "load Flask and every blueprint for every `import kiosk.…`"),
-    ("kiosk.demo", "kiosk.cli"): (
-        "a cycle: kiosk.cli imports kiosk.demo while it is being imported, to add the command; "
-        "gone once the options come from item 4's shared CLI helpers"),
-    ("kiosk.demo", "kiosk.app"): _DEMO_ONLY,
-    ("kiosk.demo", "kiosk.serve"): _DEMO_ONLY,
-    ("kiosk.demo", "kiosk.web"): _DEMO_ONLY,
-    ("kiosk.demo", "kiosk.staff_views"): _DEMO_ONLY,
+    ("kiosk.cli", "kiosk.tls"): (
+        "cryptography's x509 layer costs `kiosk --help` more than all other commands' imports "
+        "together (~70 ms CPU of ~1.1 s); only `kiosk tls init` needs it"),
 }
 
-# Files whose function-local imports, or functions too long, another helper of issue 16 is
-# removing in parallel (or that nobody was given): the lead empties these after merging.
-_CLI = "item 4 (the CLI's shared helpers, no register closures)"
-_TIMING = "item 3 (timing) holds this file's timing code; the lead decides"
-PENDING_LOCAL_IMPORTS: dict[str, str] = {
-    "kiosk/cli.py": _CLI,
-    "kiosk/checkin/cli.py": _CLI,
-    "kiosk/collect/cli.py": _CLI,
-    "kiosk/field/cli.py": _CLI,
-    "kiosk/results/cli.py": _CLI,
-    "kiosk/theory_exam/cli.py": _CLI,
-    "kiosk/api.py": "item 3 (timing) removes api.py's function-local imports",
-    "kiosk/web.py": "item 1 (permissions) holds web.py",
-    "kiosk/collect/hand_ins.py": _TIMING,
-    "kiosk/results/totals.py": _TIMING,
-    # theory_exam.exam imports papers at its top: a cycle to break, not to list.
-    "kiosk/theory_exam/papers.py": _TIMING,
-}
-PENDING_LONG_FUNCTIONS: dict[tuple[str, str], str] = {
-    ("kiosk/checkin/cli.py", "register"): _CLI,
-    ("kiosk/field/cli.py", "register"): _CLI,
-    ("kiosk/results/cli.py", "register"): _CLI,
-    ("kiosk/theory_exam/cli.py", "register"): _CLI,
-}
+# Files whose function-local imports, or functions too long, wait for a change of their own:
+# each entry says which. Empty: keep it so.
+PENDING_LOCAL_IMPORTS: dict[str, str] = {}
+PENDING_LONG_FUNCTIONS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
