@@ -218,6 +218,22 @@ def line_breaks(chars: Sequence[str], widths: Sequence[float], max_widths: Seque
     return lines
 
 
+def canvas_lines(canvas: Canvas, text: str, font: str, size: float, width: float,
+                 max_lines: int) -> list[str]:
+    """`text` in lines of `width` for drawing on a canvas, broken as paragraphs are
+    (`line_breaks`); the last line ends with … if text is left."""
+    chars = list(text)
+    widths = [canvas.stringWidth(char, font, size) for char in chars]
+    spans = line_breaks(chars, widths, [width])
+    lines = [text[start:end].rstrip() for start, end, _width in spans]
+    if len(lines) > max_lines:
+        last = text[spans[max_lines - 1][0]:].rstrip()
+        while last and canvas.stringWidth(last + "…", font, size) > width:
+            last = last[:-1]
+        lines = [*lines[:max_lines - 1], last + "…"]
+    return lines
+
+
 def unbreakable_width(text: str, font: str, size: float) -> float:
     """The width of the widest piece of `text` that `line_breaks` keeps on one line."""
     widest, start = 0.0, 0
@@ -484,22 +500,6 @@ def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
                         module + 0.05, stroke=0, fill=1)
 
 
-def wrap(canvas: Canvas, text: str, font: str, size: float, width: float,
-         max_lines: int) -> list[str]:
-    """`text` in lines of `width` for drawing on a canvas, broken as paragraphs are
-    (`line_breaks`); the last line ends with … if text is left."""
-    chars = list(text)
-    widths = [canvas.stringWidth(char, font, size) for char in chars]
-    spans = line_breaks(chars, widths, [width])
-    lines = [text[start:end].rstrip() for start, end, _width in spans]
-    if len(lines) > max_lines:
-        last = text[spans[max_lines - 1][0]:].rstrip()
-        while last and canvas.stringWidth(last + "…", font, size) > width:
-            last = last[:-1]
-        lines = [*lines[:max_lines - 1], last + "…"]
-    return lines
-
-
 # ----------------------------------------------------------------------------- audit checkpoint
 
 CHECKPOINT_BAND = 25 * mm  # height of the checkpoint band at the foot of a record's pages
@@ -548,7 +548,7 @@ def _checkpoint_text(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float
     for text, size in (("审计检查点（打印时审计日志的状态，经服务器签名）", 8),
                        (f"事件 {checkpoint.seq}　签发 {local_display(checkpoint.at)}", 7.5)):
         canvas.setFont(font, size)
-        for line in wrap(canvas, text, font, size, width, 2):
+        for line in canvas_lines(canvas, text, font, size, width, 2):
             canvas.drawString(x, y, line)
             y -= 3.8 * mm
     canvas.setFont("Courier-Bold", 8)
@@ -556,12 +556,12 @@ def _checkpoint_text(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float
     y -= 3.2 * mm
     # The whole line, to type when the QR cannot be read; Courier keeps every character apart.
     canvas.setFont("Courier", 5.2)
-    for line in wrap(canvas, checkpoint_groups(checkpoint.text), "Courier", 5.2, width, 8):
+    for line in canvas_lines(canvas, checkpoint_groups(checkpoint.text), "Courier", 5.2, width, 8):
         canvas.drawString(x, y, line)
         y -= 2.3 * mm
     canvas.setFont(font, 6)
     canvas.setFillColor(colors.grey)
-    for line in wrap(canvas, "核对：监督人员在审计日志页面扫码，或运行 kiosk audit verify "
+    for line in canvas_lines(canvas, "核对：监督人员在审计日志页面扫码，或运行 kiosk audit verify "
                      "--checkpoint <上述文本>", font, 6, width, 2):
         y -= 0.4 * mm
         canvas.drawString(x, y, line)

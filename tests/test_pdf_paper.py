@@ -247,7 +247,7 @@ def test_lines_break_between_chinese_characters_and_at_spaces_only():
     canvas = Canvas(BytesIO())
     text = "身份证号4209**********4782江城智能制造有限公司 SHA-256 " + groups(S.FILE_SHA)
     for width in range(110, 400, 7):  # the ID number is 108 points wide
-        lines = pdf.wrap(canvas, text, font, 10, width, 99)
+        lines = pdf.canvas_lines(canvas, text, font, 10, width, 99)
         assert "".join(lines).replace(" ", "") == text.replace(" ", "")
         joined = " ".join(lines)
         assert "4209**********4782" in joined and "SHA-256" in joined

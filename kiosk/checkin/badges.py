@@ -16,7 +16,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from kiosk.pdf import draw_qr, use_font, wrap
+from kiosk.pdf import canvas_lines, draw_qr, use_font
 from kiosk.stations.sign_in import BadgeSecrets
 
 COLUMNS, ROWS = 2, 4
@@ -42,7 +42,7 @@ def _badge(canvas: Canvas, font: str, badge: BadgeSecrets, x: float, y: float,
     draw_qr(canvas, badge.qr_token, x + BADGE_W - pad - QR_SIZE, y + pad + 7 * mm, QR_SIZE)
     canvas.setFillColor(colors.black)
     canvas.setFont(font, 8.5)
-    lines = wrap(canvas, event_name, font, 8.5, BADGE_W - 2 * pad, max_lines=2)
+    lines = canvas_lines(canvas, event_name, font, 8.5, BADGE_W - 2 * pad, max_lines=2)
     for number, line in enumerate(lines):
         canvas.drawString(x + pad, y + BADGE_H - pad - (3.5 + 3.8 * number) * mm, line)
     canvas.drawString(x + pad, y + BADGE_H - pad - (3.5 + 3.8 * len(lines)) * mm,

@@ -16,12 +16,12 @@ from kiosk.collect.models import HandIn
 from kiosk.crypto import load_signing_key
 from kiosk.pdf import (
     NARROW_CHECKPOINT_HEIGHT,
+    canvas_lines,
     draw_checkpoint,
     draw_checkpoint_narrow,
     draw_qr,
     hex_groups,
     use_font,
-    wrap,
 )
 
 ROLL_WIDTH = 80 * mm
@@ -43,7 +43,7 @@ def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name:
     canvas.setFont(font, 12)
     canvas.drawString(x, y, "收件回执")
     canvas.setFont(font, 7.5)
-    for number, line in enumerate(wrap(canvas, event_name, font, 7.5, 70 * mm, 2)):
+    for number, line in enumerate(canvas_lines(canvas, event_name, font, 7.5, 70 * mm, 2)):
         canvas.drawString(x, y - (5 + 3.5 * number) * mm, line)
     y -= 16 * mm
     rows = [("赛位号", station), ("回执编号", hand_in.receipt_no), ("文件", hand_in.filename),
@@ -54,7 +54,7 @@ def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name:
     for label, value in rows:
         canvas.drawString(x, y, label)
         # The file name whole where it can be (three lines); it is what the contestant checks.
-        lines = wrap(canvas, value, font, 8.5, 55 * mm, 3)
+        lines = canvas_lines(canvas, value, font, 8.5, 55 * mm, 3)
         for number, line in enumerate(lines):
             canvas.drawString(x + 15 * mm, y - number * 3.8 * mm, line)
         y -= 5 * mm + (len(lines) - 1) * 3.8 * mm
@@ -83,7 +83,7 @@ def poster_pdf(*, event_name: str, fingerprint: str, font_config: str = "") -> b
     canvas = Canvas(buffer, pagesize=A4)
     width, height = A4
     canvas.setFont(font, 16)
-    for number, line in enumerate(wrap(canvas, event_name, font, 16, width - 40 * mm, 2)):
+    for number, line in enumerate(canvas_lines(canvas, event_name, font, 16, width - 40 * mm, 2)):
         canvas.drawCentredString(width / 2, height - (36 + 7 * number) * mm, line)
     canvas.setFont(font, 30)
     canvas.drawCentredString(width / 2, height - 70 * mm, "收件回执验证")
@@ -117,7 +117,7 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
         canvas.setFont(font, 15)
         canvas.drawString(x, y, f"收件回执（{copy}）")
         canvas.setFont(font, 9)
-        for number, line in enumerate(wrap(canvas, event_name, font, 9, 110 * mm, 2)):
+        for number, line in enumerate(canvas_lines(canvas, event_name, font, 9, 110 * mm, 2)):
             canvas.drawString(x, y - (6 + 4 * number) * mm, line)
         rows = [("赛位号", station), ("回执编号", hand_in.receipt_no),
                 ("文件名", hand_in.filename), ("大小", f"{hand_in.size:,} 字节"),
@@ -127,7 +127,7 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
         canvas.setFont(font, 10)
         for label, value in rows:
             canvas.drawString(x, line_y, label)
-            lines = wrap(canvas, value, font, 10, 95 * mm, 2)  # a long file name: two lines
+            lines = canvas_lines(canvas, value, font, 10, 95 * mm, 2)  # a long file name: two lines
             for number, line in enumerate(lines):
                 canvas.drawString(x + 22 * mm, line_y - number * 4.5 * mm, line)
             line_y -= 6.5 * mm + (len(lines) - 1) * 4.5 * mm
