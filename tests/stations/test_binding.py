@@ -1,4 +1,5 @@
-"""Station lockdown: one browser per station, release, binding; telemetry; the dashboard."""
+"""One browser per station, release and rebind (kiosk.stations.binding); and what the field
+judges do with a station: telemetry, incidents, extensions, announcements, the hall clock."""
 
 import threading
 
