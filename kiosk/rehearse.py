@@ -118,7 +118,7 @@ def _draw(stage: int) -> Callable[[Rehearsal], str]:
         with instance.session() as session:
             committed = draw_stages.commit(session, stage, actor=ACTOR, now=clock.now())
             draw_stages.draw(session, stage, "3 1 4 1 5 9", commitment=committed.commitment,
-                       actor=ACTOR, now=clock.now())
+                             actor=ACTOR, now=clock.now())
             draw_stages.prepare_seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
             mapping = draw_stages.plaintext_mapping(session, stage)
             sheet = record_sheet(mapping, kind=stage, event_name=name,
@@ -234,8 +234,8 @@ def _scores(run: Rehearsal) -> str:
     with instance.session() as session:
         for entry in (1, 2):
             mark_entry.import_marks(session, sheet.encode(), f"marks-{entry}.csv", entry=entry,
-                                 full_marks=Decimal(instance.settings.practical_full_marks),
-                                 actor=ACTOR, now=clock.now())
+                                    full_marks=Decimal(instance.settings.practical_full_marks),
+                                    actor=ACTOR, now=clock.now())
         sample = review.draw_sample(session, theory_weight=weight, actor=ACTOR,
                                     now=clock.now())
         for _, code in review.items(session):

@@ -99,7 +99,7 @@ def test_question_bank_export_keeps_stems_and_options_as_text(app):
         writer.writerow(["单选", stem, "=1+1", "-1", "@A1", "+2", "B", "2", "-类"])
     with app.extensions["kiosk"].session() as session:
         question_bank.import_bank(session, buffer.getvalue().encode(), "bank.csv", actor=SOMEONE,
-                            now=datetime.now(UTC))
+                                  now=datetime.now(UTC))
         data = question_bank.export_bank_xlsx(session)
     _neutralised(_texts(data), [*hostile, "=1+1", "-1", "@A1", "+2", "-类"])
     sheet = load_workbook(io.BytesIO(data)).active

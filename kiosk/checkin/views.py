@@ -129,7 +129,7 @@ def scan():
             return jsonify({"matches": [_person_json(m) for m in matches]})
         target = exact[0].id
     result = contestants.check_in(db(), target, staff_id=current_user.id, actor=current_actor(),
-                              now=clock.now())
+                                  now=clock.now())
     counts = contestants.counts(db())
     return jsonify({"person": _person_json(result.contestant), "already": result.already,
                     "by": result.by,
@@ -145,7 +145,7 @@ def undo():
     if not isinstance(contestant_id, int):
         raise KioskError(N_("Which check-in should be undone?"))
     person = contestants.undo_check_in(db(), contestant_id, str(body.get("reason", "")),
-                                   actor=current_actor(), now=clock.now())
+                                       actor=current_actor(), now=clock.now())
     return jsonify({"person": _person_json(person)})
 
 
@@ -170,9 +170,9 @@ def absent_list():
 def checkin_sheet():
     settings = _settings()
     return _pdf(contestants.checkin_sheet_pdf(db(), event_name=settings.event_name,
-                                          session_name=settings.session_name,
-                                          checkpoint=checkpoint_for_print(kiosk_instance()),
-                                          font_config=settings.pdf_font), "checkin-sheet.pdf")
+                                              session_name=settings.session_name,
+                                              checkpoint=checkpoint_for_print(kiosk_instance()),
+                                              font_config=settings.pdf_font), "checkin-sheet.pdf")
 
 
 def _photo_path(person: Contestant) -> Path | None:
@@ -245,8 +245,8 @@ def _act(stage: int, action: str):
                               who=redraw.cosigner), "success")
         elif action == "entropy":
             draw_stages.draw(session, stage, request.form.get("entropy", ""),
-                       commitment=request.form.get("commitment", ""), actor=current_actor(),
-                       now=clock.now())
+                             commitment=request.form.get("commitment", ""), actor=current_actor(),
+                             now=clock.now())
         elif action == "late":
             value = draw_stages.assign_late(session, stage, request.form.get("who", ""),
                                       lot=request.form.get("lot") or None, actor=current_actor(),
@@ -258,13 +258,13 @@ def _act(stage: int, action: str):
             draw_stages.draw_by_lots(session, stage, lots, actor=current_actor(), now=clock.now())
         elif action == "prepare":
             draw_stages.prepare_seal(session, stage, event_name=settings.event_name,
-                               actor=current_actor(), now=clock.now())
+                                     actor=current_actor(), now=clock.now())
         elif action == "seal":
             if request.form.get("confirm") != "yes":
                 raise KioskError(N_("Tick the box to confirm that the record sheets are printed "
                                     "and signed."))
             draw_stages.seal(session, stage, event_name=settings.event_name, actor=current_actor(),
-                       now=clock.now())
+                             now=clock.now())
             draw_stages.export_sealed(session, stage, kiosk_instance().sealed_dir)
             flash(gettext("Sealed. The pairs are erased from the server."), "success")
         else:

@@ -137,13 +137,13 @@ def entry(entry: int):
         try:
             if from_file:
                 count = mark_entry.import_marks(session, upload.read(), upload.filename,
-                                             entry=entry, full_marks=_full(),
-                                             actor=current_actor(), now=clock.now())
+                                                entry=entry, full_marks=_full(),
+                                                actor=current_actor(), now=clock.now())
             else:
                 typed = {key[5:]: value for key, value in request.form.items()
                          if key.startswith("mark:")}
                 count = mark_entry.enter_marks(session, typed, entry=entry, full_marks=_full(),
-                                            actor=current_actor(), now=clock.now())
+                                               actor=current_actor(), now=clock.now())
                 _say_what_was_stored(typed)
         except ImportErrors as exc:
             found = [p.render(gettext) for p in exc.problems]
@@ -175,8 +175,8 @@ def differences():
     if request.method == "POST":
         try:
             mark_entry.resolve(session, request.form.get("station", ""), _typed_mark(),
-                            request.form.get("reason", ""), task=request.form.get("task", ""),
-                            actor=current_actor(), now=clock.now())
+                               request.form.get("reason", ""), task=request.form.get("task", ""),
+                               actor=current_actor(), now=clock.now())
         except KioskError as exc:
             _flash_error(exc)
         else:
@@ -255,11 +255,11 @@ def lock():
     try:
         if request.form.get("action") == "unlock":
             submission.unlock(session, request.form.get("reason", ""), actor=current_actor(),
-                          now=clock.now())
+                              now=clock.now())
             flash(gettext("Unlocked."), "success")
         else:
             row = submission.lock(session, theory_weight=_weight(), actor=current_actor(),
-                              now=clock.now())
+                                  now=clock.now())
             flash(gettext("Results locked. SHA-256 %(sha)s", sha=row.sha256), "success")
     except KioskError as exc:
         _flash_error(exc)

@@ -51,7 +51,7 @@ def bank():
         else:
             try:
                 result = question_bank.import_bank(db(), upload.read(), upload.filename,
-                                             actor=current_actor(), now=clock.now())
+                                                   actor=current_actor(), now=clock.now())
             except ImportErrors as exc:
                 problems = [p.render(gettext) for p in exc.problems]
             else:
@@ -59,7 +59,7 @@ def bank():
                 flash(gettext("Imported %(n)s questions.", n=len(result.questions)), "success")
     args = request.args
     questions = question_bank.search_bank(db(), text=args.get("q", ""), qtype=args.get("type", ""),
-                                    category=args.get("category", ""))
+                                          category=args.get("category", ""))
     total = db().scalar(select(func.count()).select_from(Question)) or 0
     return render_template("theory_exam/bank.html", questions=questions, problems=problems,
                            warnings=warnings, args=args, categories=question_bank.categories(db()),
@@ -72,7 +72,7 @@ def toggle(question_id: int):
     question = db().get(Question, question_id)
     if question is not None:
         question_bank.set_enabled(db(), question_id, not question.enabled, actor=current_actor(),
-                            now=clock.now())
+                                  now=clock.now())
     return redirect(request.referrer or url_for("theory.bank"))
 
 

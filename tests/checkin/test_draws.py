@@ -24,13 +24,13 @@ def run_stage(session, stage, entropy="3 1 4 1 5"):
     actor = CRYPT1 if stage == 1 else CRYPT2
     committed = draw_stages.commit(session, stage, actor=actor, now=clock.now())
     draw_stages.draw(session, stage, entropy, commitment=committed.commitment, actor=actor,
-               now=clock.now())
+                     now=clock.now())
     return draw_stages.plaintext_mapping(session, stage).pairs
 
 
 def seal(session, stage):
     return draw_stages.seal(session, stage, event_name=EVENT,
-                      actor=CRYPT1 if stage == 1 else CRYPT2, now=clock.now())
+                            actor=CRYPT1 if stage == 1 else CRYPT2, now=clock.now())
 
 
 def test_only_checked_in_contestants_draw(event):
@@ -49,7 +49,7 @@ def test_a_draw_without_commitment_or_entropy_is_refused(event):
     committed = draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now())
     with pytest.raises(Exception, match="entropy"):
         draw_stages.draw(event.session, 1, "   ", commitment=committed.commitment, actor=CRYPT1,
-                   now=clock.now())
+                         now=clock.now())
 
 
 def test_sealing_erases_every_pair_and_keeps_only_ciphertext(event):
@@ -181,12 +181,12 @@ def test_late_arrivals_before_and_after_the_seal_stay_verifiable(event):
     late_before = event.people[10]
     event.checkin(11)
     number = draw_stages.assign_late(event.session, 1, late_before.id_number, actor=CRYPT1,
-                               now=clock.now())
+                                     now=clock.now())
     seal(event.session, 1)
     late_after = event.people[11]
     event.checkin()
     number_after = draw_stages.assign_late(event.session, 1, late_after.id_number, actor=CRYPT1,
-                                     now=clock.now())
+                                           now=clock.now())
     assert number != number_after
     assert event.session.scalar(select(Draw1Assignment.id)) is None  # still nothing in plaintext
     opened = opening.open_stage(event.session, 1, [event.keys["crypt1"]])
@@ -201,13 +201,13 @@ def test_physical_lots_refuse_duplicates_and_numbers_outside_the_pool(event):
     a, b, c = (p.id_number for p in event.people[:3])
     with pytest.raises(ImportErrors) as excinfo:
         draw_stages.draw_by_lots(event.session, 1, {a: "1", b: "1", c: "99"}, actor=CRYPT1,
-                           now=clock.now())
+                                 now=clock.now())
     messages = [p.message for p in excinfo.value.problems]
     assert any("drawn already" in m for m in messages)
     assert any("not in the pool" in m for m in messages)
     assert event.session.query(DrawRound).count() == 0
     draw_stages.draw_by_lots(event.session, 1, {a: "1", b: "2", c: "012"}, actor=CRYPT1,
-                       now=clock.now())
+                             now=clock.now())
     pairs = draw_stages.plaintext_mapping(event.session, 1).pairs
     numbers = sorted(p["contestant_no"] for p in pairs)
     assert numbers == ["001", "002", "012"]
@@ -274,7 +274,7 @@ def test_the_entropy_of_a_superseded_round_is_refused(event):
     committed = draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now())
     with pytest.raises(Conflict, match="superseded"):
         draw_stages.draw(event.session, 1, " 1 2 3 ", commitment=committed.commitment, actor=CRYPT1,
-                   now=clock.now())
+                         now=clock.now())
     assert draw_stages.current_round(event.session, 1).status == "committed"
 
 
@@ -435,7 +435,7 @@ def test_a_cosigned_redraw_after_the_result_was_shown_is_on_the_record_and_in_th
     run_stage(event.session, 1, "1 1 1")
     old = draw_stages.show_result(event.session, 1, actor=CRYPT1, now=clock.now()).round
     draw_stages.commit(event.session, 1, actor=CRYPT1, now=clock.now(),
-                 redraw=draw_stages.Redraw(cosigner="sup", reason="监督发现熵输错了"))
+                       redraw=draw_stages.Redraw(cosigner="sup", reason="监督发现熵输错了"))
     assert old.status == "superseded" and old.redraw_reason == "监督发现熵输错了"
     assert old.redraw_cosigner == "sup" and old.superseded_at is not None
     event_ = event.session.scalar(select(AuditEvent).where(
@@ -445,6 +445,6 @@ def test_a_cosigned_redraw_after_the_result_was_shown_is_on_the_record_and_in_th
     assert details["shown_at"]
     committed = draw_stages.current_round(event.session, 1)
     draw_stages.draw(event.session, 1, "2 2 2", commitment=committed.commitment, actor=CRYPT1,
-               now=clock.now())
+                     now=clock.now())
     mapping = draw_stages.plaintext_mapping(event.session, 1)
     assert [r.id for r in mapping.redraws] == [old.id]

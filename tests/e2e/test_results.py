@@ -39,7 +39,7 @@ def _after_the_practical(path):
         for stage in (1, 2):
             committed = draw_stages.commit(session, stage, actor=E2E_SETUP, now=clock.now())
             draw_stages.draw(session, stage, "4 2 6 1", commitment=committed.commitment,
-                       actor=E2E_SETUP, now=clock.now())
+                             actor=E2E_SETUP, now=clock.now())
             draw_stages.seal(session, stage, event_name="e2e", actor=E2E_SETUP, now=clock.now())
         phases.start(session, "theory", 20, actor=E2E_SETUP, now=clock.now())
         stations = list(session.scalars(select(Station).where(Station.occupied)

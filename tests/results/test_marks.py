@@ -18,8 +18,8 @@ FULL = Decimal(85)
 
 def _import(session, text, entry, name="marks.csv"):
     return mark_entry.import_marks(session, text.encode("gb18030"), name, entry=entry,
-                                full_marks=FULL, actor=scorer(entry),
-                                now=clock.now())
+                                   full_marks=FULL, actor=scorer(entry),
+                                   now=clock.now())
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_nothing_is_averaged_the_chief_judge_decides_with_a_reason(session, stat
     with pytest.raises(Exception, match="reason"):
         mark_entry.resolve(session, "A02", Decimal(71), " ", actor=CHIEF, now=clock.now())
     mark_entry.resolve(session, "a02", Decimal(71), "第二次录入与评分表一致",
-                    actor=CHIEF, now=clock.now())
+                       actor=CHIEF, now=clock.now())
     assert mark_entry.differences(session) == []
     assert mark_entry.agreed_marks(session)["A02"] == Decimal(71)
 

@@ -70,8 +70,8 @@ def test_an_imported_sheet_in_full_width_digits_is_stored_as_digits(session):
     text = "赛位号,分数,任务一,任务二\nA01,８０．５,５０,３０．５\nA02,٧٠,,\n"
     with pytest.raises(ImportErrors) as refused:  # another script's digits: a line N error
         mark_entry.import_marks(session, text.encode(), "m.csv", entry=1, full_marks=D(85),
-                             actor=scorer(1), now=clock.now())
+                                actor=scorer(1), now=clock.now())
     assert [p.line for p in refused.value.problems] == [3]
     mark_entry.import_marks(session, text.split("A02")[0].encode(), "m.csv", entry=1,
-                         full_marks=D(85), actor=scorer(1), now=clock.now())
+                            full_marks=D(85), actor=scorer(1), now=clock.now())
     assert mark_entry.entry_marks(session, 1)["A01"][0] == D("80.5")

@@ -75,7 +75,7 @@ def test_station_results_combine_theory_marks_and_deductions(day):
     assert results[day.stations[2]].total is None
     assert results[day.stations[2]].problems == ("no agreed practical mark",)
     deductions.add_deduction(day.session, first, "10%", "损坏设备", "裁判长王某", actor=CHIEF,
-                         now=clock.now())
+                             now=clock.now())
     assert _results(day)[first].deduction == D("8.15")
     assert _results(day)[first].total == D("73.35")
 
@@ -90,13 +90,13 @@ def test_a_disputed_mark_has_no_total(day):
 def test_a_deduction_needs_a_reason_and_an_approver(day):
     with pytest.raises(KioskError, match="reason"):
         deductions.add_deduction(day.session, day.stations[0], "5%", "", "王某", actor=CHIEF,
-                             now=clock.now())
+                                 now=clock.now())
     with pytest.raises(KioskError, match="reason"):
         deductions.add_deduction(day.session, day.stations[0], "5%", "违规", " ", actor=CHIEF,
-                             now=clock.now())
+                                 now=clock.now())
     with pytest.raises(KioskError, match="not a deduction"):
         deductions.add_deduction(day.session, day.stations[0], "五", "违规", "王某", actor=CHIEF,
-                             now=clock.now())
+                                 now=clock.now())
 
 
 def test_the_theory_exam_must_be_over_before_totals(event):
@@ -117,7 +117,7 @@ def test_marks_are_frozen_once_the_review_sample_is_drawn(day):
         mark_entry.resolve(day.session, day.stations[0], D(1), "x", actor=CHIEF, now=clock.now())
     with pytest.raises(Conflict, match="review"):
         deductions.add_deduction(day.session, day.stations[0], "5%", "违规", "王某", actor=CHIEF,
-                             now=clock.now())
+                                 now=clock.now())
 
 
 def test_an_extended_station_keeps_the_theory_exam_open_for_the_totals(event):
