@@ -152,10 +152,27 @@ def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
     return spec
 
 
+PER_CATEGORY_SHAPE = N_('Write it as {"category": {"single": 10, "tf": 5}}.')
+
+
+def check_per_category(value: object) -> None:
+    """The per-category counts as the page and `kiosk paper set --per-category` give them:
+    {"category": {"single": n, "tf": m}}, whole numbers from 0, or a refusal saying so."""
+    valid = isinstance(value, dict) and all(
+        isinstance(counts, dict) and all(
+            kind in ("single", "tf") and type(count) is int and count >= 0
+            for kind, count in counts.items())
+        for counts in value.values())
+    if not valid:
+        raise KioskError(PER_CATEGORY_SHAPE)
+
+
 def _check(wanted: SpecInput, bank: list[Question]) -> None:
     available = {"single": sum(q.type == "single" for q in bank),
                  "tf": sum(q.type == "tf" for q in bank)}
     problems = []
+    if wanted.per_category is not None:
+        check_per_category(wanted.per_category)
     if wanted.per_category:
         for category, counts in wanted.per_category.items():
             for qtype in ("single", "tf"):

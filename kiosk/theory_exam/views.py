@@ -103,12 +103,7 @@ def _categories(text: str) -> dict | None:
         value = json.loads(text)
     except ValueError as exc:
         raise KioskError(gettext("The per-category field is not valid JSON.")) from exc
-    valid = isinstance(value, dict) and all(
-        isinstance(counts, dict) and all(k in ("single", "tf") and isinstance(n, int) and n >= 0
-                                         for k, n in counts.items())
-        for counts in value.values())
-    if not valid:
-        raise KioskError(gettext('Write it as {"category": {"single": 10, "tf": 5}}.'))
+    papers.check_per_category(value)  # the shape's one home: before the bank is read
     return value
 
 

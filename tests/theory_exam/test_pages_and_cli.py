@@ -165,3 +165,22 @@ def test_bank_and_audit_searches_take_wildcards_as_text_and_refuse_absurd_length
         assert answer.status_code == 400, (url, answer.status_code)
         assert "200" in answer.text  # the limit is named
     assert client.get("/audit", query_string={"subject": "%"}).status_code == 200
+
+
+def test_a_per_category_file_of_the_wrong_shape_is_refused_in_one_line(kiosk_instance,
+                                                                        tmp_path):
+    """Valid JSON that is no {"category": {"single": n, "tf": m}} is a refusal that says how to
+    write it, from the command line as from the page; never a traceback, never a paper."""
+    for number, text in enumerate(('[1, 2]', '{"类一": 3}', '{"类一": {"single": "x"}}',
+                                   '{"类一": {"single": -1}}', '{"类一": {"single": true}}',
+                                   '{"类一": {"essay": 2}}')):
+        spec = tmp_path / f"per-category-{number}.json"
+        spec.write_text(text, "utf-8")
+        result = kiosk(kiosk_instance.path, "paper", "set", "--per-category", spec)
+        assert result.exit_code == 1, (text, result.exception)
+        assert result.exception is None or isinstance(result.exception, SystemExit), text
+        assert '{"分类": {"single": 10, "tf": 5}}' in result.output, (text, result.output)
+    instance = kiosk_instance.open()
+    with instance.session() as session:
+        assert session.query(Paper).count() == 0
+    instance.engine.dispose()
