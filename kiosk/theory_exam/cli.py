@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
@@ -23,7 +22,7 @@ from kiosk.errors import N_, KioskError
 from kiosk.i18n import cli_gettext as _
 from kiosk.theory_exam.exam import grade_all
 from kiosk.theory_exam.models import Paper
-from kiosk.theory_exam.papers import SpecInput, set_spec
+from kiosk.theory_exam.papers import SpecInput, parse_points, set_spec
 from kiosk.theory_exam.question_bank import import_bank
 from kiosk.theory_exam.score_sheets import scores_json, scores_xlsx
 
@@ -73,8 +72,8 @@ def paper_group() -> None:
 def paper_set(single, tf, single_points, tf_points, per_category, same_questions,
               no_shuffle_questions, no_shuffle_options, show_score, as_json) -> None:
     categories = _categories(per_category)
-    wanted = SpecInput(single=single, tf=tf, single_points=_points(single_points),
-                       tf_points=_points(tf_points), per_category=categories,
+    wanted = SpecInput(single=single, tf=tf, single_points=parse_points(single_points),
+                       tf_points=parse_points(tf_points), per_category=categories,
                        same_questions=same_questions,
                        shuffle_questions=not no_shuffle_questions,
                        shuffle_options=not no_shuffle_options, show_score=show_score)
@@ -83,15 +82,6 @@ def paper_set(single, tf, single_points, tf_points, per_category, same_questions
         count, full = session.execute(select(func.count(), func.max(Paper.full_marks))).one()
     emit(as_json, {"papers": count, "full_marks": str(full)},
          _("Built %(n)s papers, full marks %(full)s.", n=count, full=full))
-
-
-def _points(text: str | None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation as exc:
-        raise KioskError(_("Not a number: %(text)s", text=text)) from exc
 
 
 def _categories(path: Path | None) -> dict | None:

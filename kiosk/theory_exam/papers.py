@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, numbers
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound
 from kiosk.stations.models import Station
@@ -150,6 +150,18 @@ def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
             "papers": built, "master_seed_sha256": hashlib.sha256(
                 bytes.fromhex(spec.master_seed)).hexdigest()})
     return spec
+
+
+def parse_points(text: str | None) -> Decimal | None:
+    """The points of one question as typed on the page or after `--single-points`: nothing is
+    the default, else a number as marks are read (`numbers.parse_decimal`: full-width folded,
+    two decimals at most; NaN, 1e1 and other scripts' digits refused)."""
+    if not numbers.normalised(text):
+        return None
+    points = numbers.parse_decimal(text)
+    if points is None:
+        raise KioskError(N_("Not a number: %(text)s"), text=text)
+    return points
 
 
 PER_CATEGORY_SHAPE = N_('Write it as {"category": {"single": 10, "tf": 5}}.')

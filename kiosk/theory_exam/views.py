@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from io import BytesIO
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
@@ -83,16 +82,6 @@ def export():
                      as_attachment=True, download_name="question-bank.xlsx")
 
 
-def _points(text: str) -> Decimal | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation as exc:
-        raise KioskError(gettext("Not a number: %(text)s", text=text)) from exc
-
-
 def _categories(text: str) -> dict | None:
     import json
 
@@ -121,8 +110,8 @@ def paper():
             wanted = papers.SpecInput(
                 single=_count(form.get("single", "")), tf=_count(form.get("tf", "")),
                 per_category=_categories(form.get("per_category", "")),
-                single_points=_points(form.get("single_points", "")),
-                tf_points=_points(form.get("tf_points", "")),
+                single_points=papers.parse_points(form.get("single_points", "")),
+                tf_points=papers.parse_points(form.get("tf_points", "")),
                 same_questions=bool(form.get("same_questions")),
                 shuffle_questions=bool(form.get("shuffle_questions")),
                 shuffle_options=bool(form.get("shuffle_options")),

@@ -184,3 +184,31 @@ def test_a_per_category_file_of_the_wrong_shape_is_refused_in_one_line(kiosk_ins
     with instance.session() as session:
         assert session.query(Paper).count() == 0
     instance.engine.dispose()
+
+
+def test_points_per_question_are_read_as_marks_are_from_the_page_and_the_command_line(
+        exam_event, kiosk_instance, app, client):
+    """NaN was a traceback, 1e1 and ٨ (an Arabic-Indic eight) were taken as 10 and 8, 2.555 kept
+    three decimals: points are typed numbers like marks (kiosk.numbers), refused in one line."""
+    def full_marks():
+        with app.extensions["kiosk"].session() as session:
+            return sorted(str(paper.full_marks) for paper in session.query(Paper))
+
+    before = full_marks()
+    for typed in ("NaN", "1e1", "٨", "2.555", "-1"):
+        result = kiosk(kiosk_instance.path, "paper", "set", "--single", 6, "--tf", 4,
+                       "--single-points", typed)
+        assert result.exit_code == 1, (typed, result.exception)
+        assert result.exception is None or isinstance(result.exception, SystemExit), typed
+        assert "不是数字" in result.output or "Not a number" in result.output, result.output
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "chief", username="boss4")
+    assert full_marks() == before  # nothing was rebuilt
+    login(client, "boss4")
+    token = csrf_from(client.get("/paper").text)
+    refused = client.post("/paper", data={"csrf_token": token, "single": "6", "tf": "4",
+                                          "single_points": "1e1"}, follow_redirects=True)
+    assert "1e1" in refused.text
+    full_width = kiosk(kiosk_instance.path, "paper", "set", "--single", 6, "--tf", 4,
+                       "--single-points", "２.５", "--json")
+    assert json.loads(full_width.output) == {"papers": 4, "full_marks": "19.00"}
