@@ -25,13 +25,13 @@ from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance, init_instance, open_instance
 from kiosk.judge_keys import add_judge_key
 from kiosk.models import JUDGE_KEY_ROLES
+from kiosk.network import address_allowed
 from kiosk.pdf import FontMissing, find_cjk_font, register_font
 from kiosk.staff_views import KEY_HOLDER_LABELS
 from kiosk.stations.registry import add_stations
 from kiosk.stations.sign_in import issue_badges
 from kiosk.theory_exam.papers import SpecInput, set_spec
 from kiosk.theory_exam.question_bank import import_bank
-from kiosk.web import address_allowed
 
 DEMO_MARKER = "DEMO.json"  # logins and key paths of a demo instance; never in a real one
 DEMO_ACTOR = audit.Actor("demo", "cli")

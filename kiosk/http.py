@@ -38,6 +38,7 @@ from waitress.task import ThreadedTaskDispatcher, WSGITask
 from werkzeug.exceptions import HTTPException
 
 from kiosk import web
+from kiosk.network import address_allowed
 from kiosk.stations.guessing import BADGE_GUARD
 
 log = logging.getLogger("kiosk")
@@ -356,7 +357,7 @@ class KioskServer(TcpWSGIServer):
         """None if a new connection from this address may be served, else why not."""
         if address == self.exempt_address:
             return None
-        if not web.address_allowed(address, self.allowed_networks):
+        if not address_allowed(address, self.allowed_networks):
             return "outside the allowed networks"
         if self.connections_by_address[address] >= self.connections_per_address:
             return f"already holds {self.connections_per_address} connections"

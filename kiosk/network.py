@@ -1,10 +1,33 @@
-"""This machine's addresses on the hall's network, read without sending anything: what the demo
-prints for the workstations, what the preflight checks and what the TLS certificate names."""
+"""Addresses on the hall's network: one machine however a socket wrote its address, whether an
+address is inside the allowed networks, and this machine's own addresses, read without sending
+anything (what the demo prints for the workstations, what the preflight checks and what the TLS
+certificate names)."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
+
+
+def plain_address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The machine behind an address as a socket wrote it: `::ffff:10.0.0.5` on a dual-stack
+    listener is 10.0.0.5, a zone index (`fe80::1%eth0`) names no other machine; None for what
+    is no address."""
+    try:
+        address = ipaddress.ip_address((text or "").split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def address_allowed(address: str, networks) -> bool:
+    """Is this client address inside one of the allowed networks? Asked by the server at accept
+    (kiosk.http), by the web layer's guard for every request and by the demo's address list."""
+    parsed = plain_address(address)
+    return parsed is not None and any(parsed in network for network in networks)
 
 
 def lan_addresses() -> list[str]:

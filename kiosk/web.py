@@ -8,7 +8,6 @@ a new route cannot be forgotten.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from kiosk.clock import local_display
 from kiosk.collect.resumable import PIECE_BYTES
 from kiosk.errors import Forbidden, KioskError, Unauthorized, translate_params
 from kiosk.instance import Instance
+from kiosk.network import address_allowed
 from kiosk.permissions import TABLE as PERMISSIONS
 from kiosk.permissions import Permission
 from kiosk.stations.binding import check_session_fast
@@ -255,18 +255,6 @@ def nav_for(role: str | None) -> list[NavItem]:
 
 
 # ----------------------------------------------------------------------------- request guards
-
-def address_allowed(address: str, networks) -> bool:
-    """Is this client address inside one of the allowed networks? Asked by the server at accept
-    (kiosk.http) and by allowed_network_guard for every request."""
-    try:
-        parsed = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
-        parsed = parsed.ipv4_mapped
-    return any(parsed in network for network in networks)
-
 
 def allowed_network_guard() -> None:
     """Nothing answers outside the allowed LAN ranges. The socket's peer decides: behind no

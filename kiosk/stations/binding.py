@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit, clock
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, Unauthorized
+from kiosk.network import plain_address
 from kiosk.stations.models import Station, StationSession, TelemetryEvent
 from kiosk.stations.registry import station_by_code
 
@@ -74,16 +75,8 @@ def check_session(session: Session, station_id: int, nonce: str | None,
 def same_address(one: str | None, other: str | None) -> bool:
     """One workstation, however the socket wrote it: `::ffff:10.0.0.5` on a dual-stack
     listener is 10.0.0.5, a zone index names no other machine."""
-    def plain(text):
-        try:
-            address = ipaddress.ip_address((text or "").split("%")[0])
-        except ValueError:
-            return text
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            return address.ipv4_mapped
-        return address
-
-    return plain(one) == plain(other)
+    # What is no address at all is compared as written.
+    return (plain_address(one) or one) == (plain_address(other) or other)
 
 
 # What the server noticed about a station (beside what the kiosk reports as telemetry): another

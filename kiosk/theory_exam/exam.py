@@ -26,6 +26,13 @@ from kiosk.theory_exam.papers import get_spec, key_maps
 PHASE = "theory"
 
 
+# What a refused paper, save or submission says, by `clock.refusal`'s reason (sent as `state`).
+_REFUSED = {"not_started": N_("The theory exam has not started yet."),
+            "scheduled": N_("The theory exam has not started yet."),
+            "paused": N_("The exam is paused; your answers are kept."),
+            "ended": N_("Time is up; answers can no longer change.")}
+
+
 # ----------------------------------------------------------------------------- the paper
 
 def paper_for(session: Session, station_id: int, *, now: datetime, grace: timedelta) -> dict:
@@ -34,7 +41,7 @@ def paper_for(session: Session, station_id: int, *, now: datetime, grace: timede
     window = station_window(session, PHASE, station_id)
     state = window.phase_state(now)
     if not clock.has_started(window.phase, now):
-        raise Locked(N_("The theory exam has not started yet."), state=state,
+        raise Locked(_REFUSED["not_started"], state=state,
                      starts_at=clock.iso(window.phase.starts_at if window.phase else None) or "")
     paper = session.get(Paper, station_id)
     if paper is None:
@@ -103,13 +110,6 @@ _CURRENT_SEQ = text("SELECT seq FROM current_answer WHERE station_id = :station 
 # second browser, stay far below it), and the limit is out of reach of any real kiosk.
 MAX_SEQ = 2**53 - 1
 MAX_SEQ_STEP = 100_000
-
-
-# What a refused save or submission says, by `clock.refusal`'s reason (sent as `state`).
-_REFUSED = {"not_started": N_("The theory exam has not started yet."),
-            "scheduled": N_("The theory exam has not started yet."),
-            "paused": N_("The exam is paused; your answers are kept."),
-            "ended": N_("Time is up; answers can no longer change.")}
 
 
 @dataclass(frozen=True)
