@@ -15,8 +15,9 @@ from kiosk.collect.slips import slip_for
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, KioskError
 from kiosk.field import announcements, telemetry
+from kiosk.i18n import gettext
 from kiosk.openapi import openapi_document
-from kiosk.stations import binding, phases, sign_in
+from kiosk.stations import binding, sign_in, timetable
 from kiosk.stations.guessing import BADGE_GUARD
 from kiosk.stations.window import phase_windows
 from kiosk.theory_exam import exam
@@ -39,10 +40,16 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 @public
 def get_clock():
     """The server's time and the deadlines: kiosks count down from these, never from their own
-    clock. Open to the hall clock too; a logged-in station also gets its own deadline."""
+    clock. Open to the hall clock too; a logged-in station also gets its own deadline.
+
+    `phase` is the part whose clock a screen shows (the running part, else the next one
+    scheduled, else the last that ran); `part` is the running part, else the next one (the
+    interface's); `next_part` is what comes after the one shown; `day` lists every part."""
     settings = kiosk_instance().settings
     now = clock.now()
-    row = phases.current(db(), now)
+    the_day = timetable.day(db(), settings, now)
+    shown = the_day.current
+    row = shown.row if shown is not None and shown.starts_at is not None else None
     station_id = session.get("station_id")
     signed_out = False
     if station_id:
@@ -56,6 +63,10 @@ def get_clock():
     # The station's window, as every writer reads it: its deadline is the save's and the upload's.
     windows = phase_windows(db(), row, [station_id] if station_id else [])
     mine = windows.of(station_id) if station_id else None
+    running = the_day.running or the_day.upcoming
+    following = the_day.upcoming
+    if following is not None and shown is not None and following.key == shown.key:
+        following = _after(the_day, shown)
     return jsonify({
         "server_time": clock.iso(now),
         "server_utc_offset_minutes": clock.utc_offset_minutes(now),
@@ -67,11 +78,37 @@ def get_clock():
         # The station's own state: "ended" once its deadline passed, even while others work on.
         "station_state": mine.state(now) if mine else None,
         "paused_at": clock.iso(row.paused_at) if row is not None else None,
-        "warnings_at_minutes": settings.warnings_at_minutes,
+        "warnings_at_minutes": list(shown.part.warnings) if shown is not None
+        else settings.warnings_at_minutes,
+        "part": _part_json(running),
+        "next_part": _part_json(following),
+        "day": [{**_part_json(p), "state": p.state, "starts_at": clock.iso(p.starts_at),
+                 "ends_at": clock.iso(p.ends_at)} for p in the_day.parts],
         "announcements": [{"id": a.id, "at": clock.iso(a.at), "text": a.text}
                           for a in announcements.recent_announcements(db())],
         "signed_out": signed_out,
     })
+
+
+def _part_json(found: timetable.PartNow | None) -> dict | None:
+    """A part as a workstation names it (its name in the page's language for the default
+    parts), with its start if it is scheduled or under way."""
+    if found is None:
+        return None
+    part = found.part
+    return {"key": part.key, "name": gettext(part.label), "kind": part.kind,
+            "hand_in": part.hand_in, "minutes": part.minutes,
+            "starts_at": clock.iso(found.starts_at)}
+
+
+def _after(the_day: timetable.Day, shown: timetable.PartNow) -> timetable.PartNow | None:
+    """The part after `shown`: the next scheduled one, else the next in the day's order that
+    has not started."""
+    later = [p for p in the_day.parts if p.key != shown.key and p.state == "scheduled"]
+    if later:
+        return min(later, key=lambda p: p.starts_at)
+    position = the_day.parts.index(shown)
+    return next((p for p in the_day.parts[position + 1:] if p.state == "not_started"), None)
 
 
 def _grace() -> timedelta:

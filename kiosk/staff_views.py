@@ -26,7 +26,7 @@ from kiosk.device_cookie import DeviceCookies
 from kiosk.errors import N_
 from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
 from kiosk.models import AuditEvent
-from kiosk.stations.phases import PHASE_LABELS
+from kiosk.stations import timetable
 from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, requires
 
 bp = Blueprint("auth", __name__)
@@ -205,7 +205,8 @@ def _audit_page(form: CheckpointForm, outcome: tuple[bool, str] | None):
                                actor=audit.actor_code(args.get("actor", ""), gettext),
                                subject=args.get("subject", "").strip(),
                                since=since, until=until, before_seq=before, limit=100)
-    return render_template("audit.html", events=[_readable(e, _value_names()) for e in events],
+    names = _value_names()
+    return render_template("audit.html", events=[_readable(e, names) for e in events],
                            args=args, checkpoint_form=form, checkpoint_outcome=outcome,
                            actor_roles=ACTOR_ROLE_NAMES,
                            action_choices=sorted({gettext(label) for label
@@ -224,8 +225,9 @@ class AuditRow:
 
 
 def _value_names() -> dict[str, dict[str, str]]:
+    names = {p.key: p.name for p in timetable.parts(db(), kiosk_instance().settings)}
     return {"role": dict(KEY_HOLDER_LABELS),
-            "phase": dict(PHASE_LABELS)}
+            "phase": {**timetable.DEFAULT_NAMES, **names}}
 
 
 def _readable(event: AuditEvent, values: dict[str, dict[str, str]]) -> AuditRow:

@@ -164,9 +164,11 @@ def values(schema: dict) -> st.SearchStrategy:
 
 
 @pytest.fixture
-def hall(app):
-    """Both phases running, a paper and a signed-in station, an archive key: every call can
-    really succeed, so the checks see successes as well as refusals."""
+def hall(app, request):
+    """The part the call belongs to running (the theory for the exam's calls, the practical
+    for the hand-in's: one part runs at a time), a paper and a signed-in station, an archive
+    key, a hand-in: every call can really succeed, so the checks see successes as well as
+    refusals."""
     instance = app.extensions["kiosk"]
     with instance.session() as session:
         import_bank(session, bank_csv(), "bank.csv", actor=CHIEF, now=clock.now())
@@ -176,14 +178,19 @@ def hall(app):
                                     tf_points=Decimal("1")), actor=CHIEF, now=clock.now())
         add_judge_key(session, "archive judge", str(pyrage.x25519.Identity.generate().to_public()),
                       "archive", actor=CHIEF, now=clock.now())
-        for phase in ("theory", "practical"):
-            phases.start(session, phase, 600, actor=CHIEF, now=clock.now())
+        phases.start(session, "theory", 600, actor=CHIEF, now=clock.now())
     key_maps.clear()
     station_client = app.test_client()
     assert station_client.post("/api/v1/station/login",
                                json={"token": badge.qr_token}).status_code == 200
     question_ids = [q["id"] for q in station_client.get("/api/v1/exam/paper").get_json()
                     ["questions"]]
+    if "/collect/" not in request.node.callspec.params.get("path", "/collect/"):
+        return app, station_client, {"qid": question_ids, "receipt_no": ["R0"],
+                                     "upload_id": ["none"], "offset": [0], "size": [4096]}
+    with instance.session() as session:
+        phases.end(session, "theory", actor=CHIEF, now=clock.now())
+        phases.start(session, "practical", 600, actor=CHIEF, now=clock.now())
     receipt = station_client.post("/api/v1/collect/upload?filename=work.zip", data=b"work",
                                   headers={"Content-Type": "application/octet-stream"})
     # A resumable upload larger than the pieces drawn below, so they feed it without ending it.

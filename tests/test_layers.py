@@ -44,7 +44,8 @@ LAYERS = (
     Layer("capabilities", {
         "checkin": ("kiosk.checkin", "kiosk.checkin.*"),
         "theory_exam": ("kiosk.theory_exam", "kiosk.theory_exam.*"),
-        "collect": ("kiosk.collect", "kiosk.collect.*")}),
+        "collect": ("kiosk.collect", "kiosk.collect.*"),
+        "materials": ("kiosk.materials", "kiosk.materials.*")}),
     # results reads what the others recorded: the seal's opening (checkin), the theory scores.
     Layer("results", {"results": ("kiosk.results", "kiosk.results.*")}),
     # The hall's top: imports every capability, none imports it (but the web and the CLI).

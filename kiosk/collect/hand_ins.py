@@ -290,10 +290,10 @@ def _refusal(session: Session, station_id: int, now: datetime, grace: timedelta)
     return refused
 
 
-def _closed(refused: str, closed_message: str) -> Locked:
+def _closed(session: Session, refused: str, closed_message: str) -> Locked:
     """A workstation's hand-in refused for `refused` (not started, or over)."""
     if refused in ("not_started", "scheduled"):
-        return Locked(N_("%(phase)s has not started."), phase=display_name(PHASE),
+        return Locked(N_("%(phase)s has not started."), phase=display_name(session, PHASE),
                       state=refused)
     return Locked(closed_message, state=refused)
 
@@ -374,7 +374,7 @@ def open_hand_in(session: Session, *, station_id: int, size: int | None, limit: 
         raise KioskError(N_("The file is empty; choose the file with your work."))
     refused = _refusal(session, station_id, now, grace)
     if refused is not None and via == "kiosk":
-        raise _closed(refused, N_("The hand-in has closed for this station."))
+        raise _closed(session, refused, N_("The hand-in has closed for this station."))
     recipients = [parse_recipient(r) for r in recipients_for(session, "archive")]
     if not recipients:
         raise Conflict(N_("No archive key is registered: kiosk judge-key add NAME age1… --role "
@@ -401,7 +401,8 @@ def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
             refused = _refusal(session, station_id, received_at, grace)
             late = refused is not None
             if late and via == "kiosk":
-                raise _closed(refused, N_("The hand-in closed while the file was arriving."))
+                raise _closed(session, refused,
+                              N_("The hand-in closed while the file was arriving."))
             version = (session.scalar(select(func.max(HandIn.version))
                                       .where(HandIn.station_id == station_id)) or 0) + 1
             hand_in = HandIn(station_id=station_id, version=version,

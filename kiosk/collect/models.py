@@ -13,11 +13,14 @@ class HandIn(Base):
     station's deadline is the one judged. The file itself lives encrypted in archives/."""
 
     __tablename__ = "hand_in"
-    __table_args__ = (UniqueConstraint("station_id", "version"),
+    __table_args__ = (UniqueConstraint("station_id", "part", "version"),
                       CheckConstraint("via IN ('kiosk', 'desk')", name="via"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    # The part of the day's timetable it is handed in for (模块A …): each part has its own
+    # versions, and its own deadline decides which one is judged.
+    part: Mapped[str] = mapped_column(String(16), default="practical", index=True)
     version: Mapped[int]
     receipt_no: Mapped[str] = mapped_column(String(24), unique=True)
     filename: Mapped[str] = mapped_column(String(255))  # as the contestant named it (Unicode)

@@ -1,5 +1,5 @@
-"""`kiosk stations …`, `phase`, `extend`, `announce`, `lockdown kit`, `preflight`: the hall,
-its clock and readiness."""
+"""`kiosk stations …`, `phase`, `timetable`, `extend`, `announce`, `lockdown kit`,
+`preflight`: the hall, its clock and readiness."""
 
 from __future__ import annotations
 
@@ -25,11 +25,13 @@ from kiosk.field.control import start_phase
 from kiosk.field.kit import write_kit
 from kiosk.field.preflight import run as run_preflight
 from kiosk.i18n import cli_gettext as _
-from kiosk.stations import phases
+from kiosk.stations import phases, timetable
 from kiosk.stations.binding import rebind, release
 from kiosk.stations.models import PhaseRow
 from kiosk.stations.registry import add_stations
 from kiosk.stations.window import station_window
+
+MAX_TIMETABLE_BYTES = 2**20
 
 
 @group("stations", help=N_("Workstation seats (赛位)."))
@@ -80,25 +82,26 @@ def stations_bind(station: str, ip: str, as_json: bool) -> None:
          _("%(station)s bound to %(ip)s.", station=bound.code, ip=ip or "*"))
 
 
-@command("phase", help=N_("Drive the clock of a phase; `cancel` calls off a scheduled start."))
+@command("phase", help=N_("Drive the clock of a part of the day (its key: theory, practical, "
+                          "A …); `cancel` calls off a scheduled start."))
 @instance_option
 @click.argument("action", type=click.Choice(["start", "pause", "resume", "end", "cancel"]))
-@click.argument("name", type=click.Choice(["theory", "practical"]))
+@click.argument("name", metavar="PART")
 @click.option("--minutes", type=float, default=None,
-              help=N_("Override the configured length (rehearsals; fractions allowed)."))
+              help=N_("Override the timetable's length (rehearsals; fractions allowed)."))
 @click.option("--at", "at", default=None, metavar="TIME",
               help=N_("Schedule the start, e.g. 2026-11-22T09:00 (the server's local time); "
-                      "never in the past. Again on a scheduled phase: changes its start."))
+                      "never in the past. Again on a scheduled part: changes its start."))
 @click.option("--reason", default="", help=N_("Why (for pause)."))
 @json_option
 def phase_command(action: str, name: str, minutes: float | None, at: str | None,
                   reason: str, as_json: bool) -> None:
     with instance_session() as (instance, session):
         now = clock.now()
+        part = timetable.get(session, instance.settings, name)
+        label = _(part.label)
         if action == "start":
-            settings = instance.settings
-            length = minutes if minutes is not None else (
-                settings.theory_minutes if name == "theory" else settings.practical_minutes)
+            length = minutes if minutes is not None else part.minutes
             row = start_phase(session, name, length, actor=CLI_ACTOR, now=now,
                               at=_start_time(at))
         elif action == "pause":
@@ -109,8 +112,7 @@ def phase_command(action: str, name: str, minutes: float | None, at: str | None,
             phases.cancel(session, name, actor=CLI_ACTOR, now=now)
             emit(as_json, {"phase": name, "state": "not_started", "starts_at": None,
                            "ends_at": None},
-                 _("%(phase)s: the scheduled start is cancelled.",
-                   phase=_(phases.display_name(name))))
+                 _("%(phase)s: the scheduled start is cancelled.", phase=label))
             return
         else:
             row = phases.end(session, name, actor=CLI_ACTOR, now=now)
@@ -118,10 +120,55 @@ def phase_command(action: str, name: str, minutes: float | None, at: str | None,
         data = {"phase": name, "state": clock.phase_state(rule, now),
                 "starts_at": clock.iso(row.starts_at),
                 "ends_at": clock.iso(clock.phase_end(rule, now))}
-    emit(as_json, data, _("%(phase)s: %(state)s, ends at %(end)s",
-                          phase=_(phases.display_name(name)),
+    emit(as_json, data, _("%(phase)s: %(state)s, ends at %(end)s", phase=label,
                           state=_(phases.STATE_LABELS[data["state"]]),
                           end=clock.local_display(clock.phase_end(rule, now))))
+
+
+@group("timetable", help=N_("The day's timetable (赛程): its parts, in order."))
+def timetable_group() -> None:
+    pass
+
+
+@timetable_group.command("set", help=N_(
+    "Replace the timetable with FILE (timetable.toml, or .json of the same shape); refused "
+    "once a part has started."))
+@instance_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def timetable_set(file: Path, as_json: bool) -> None:
+    if file.stat().st_size > MAX_TIMETABLE_BYTES:
+        raise KioskError(_("A timetable is a small text file (at most 1 MB)."))
+    with instance_session() as (instance, session):
+        new_parts = timetable.parse(file.read_bytes(), file.name, instance.settings)
+        timetable.replace(session, new_parts, actor=CLI_ACTOR, now=clock.now())
+    emit(as_json, {"parts": [p.as_json() for p in new_parts]},
+         _("The timetable has %(count)s parts: %(keys)s.", count=len(new_parts),
+           keys=", ".join(p.key for p in new_parts)))
+
+
+@timetable_group.command("show", help=N_("The day's parts and the state of each."))
+@instance_option
+@json_option
+def timetable_show(as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        now = clock.now()
+        the_day = timetable.day(session, instance.settings, now)
+    data = {"parts": [p.as_json() for p in the_day.parts]}
+
+    def lines() -> str:
+        shown = []
+        for p in the_day.parts:
+            when = ""
+            if p.starts_at is not None:
+                when = "  " + clock.local_display(p.starts_at, "%H:%M") + "–" + \
+                    clock.local_display(p.ends_at, "%H:%M")
+            kind = _(timetable.KIND_LABELS[p.part.kind])
+            shown.append(f"{p.key:<12} {_(p.part.label)}  ({kind}, {p.part.minutes:g} min)  "
+                         f"{_(phases.STATE_LABELS[p.state])}{when}")
+        return "\n".join(shown)
+
+    emit(as_json, data, lines)
 
 
 def _start_time(at: str | None) -> datetime | None:
@@ -135,19 +182,23 @@ def _start_time(at: str | None) -> datetime | None:
     return starts if starts.tzinfo else starts.astimezone()
 
 
-@command("extend", help=N_("Extend one station's deadline in the running phase."))
+@command("extend", help=N_("Extend one station's deadline in the running part (or --part)."))
 @instance_option
 @click.argument("station")
 @click.argument("minutes", type=float)
 @click.option("--reason", required=True, help=N_("e.g. 设备故障（非选手原因）"))
+@click.option("--part", "part", default=None, metavar="KEY",
+              help=N_("The part (default: the running one)."))
 @json_option
-def extend_command(station: str, minutes: float, reason: str, as_json: bool) -> None:
+def extend_command(station: str, minutes: float, reason: str, part: str | None,
+                   as_json: bool) -> None:
     with instance_session() as (_instance, session):
         now = clock.now()
-        extension = phases.extend(session, station, minutes, reason, actor=CLI_ACTOR, now=now)
+        extension = phases.extend(session, station, minutes, reason, phase_name=part,
+                                  actor=CLI_ACTOR, now=now)
         row = session.get(PhaseRow, extension.phase_id)
         deadline = station_window(session, row.name, extension.station_id).deadline(now)
-    emit(as_json, {"station": station.upper(), "minutes": minutes,
+    emit(as_json, {"station": station.upper(), "minutes": minutes, "part": row.name,
                    "station_deadline": clock.iso(deadline)},
          _("%(station)s: %(minutes)s more minutes, deadline %(deadline)s",
            station=station.upper(), minutes=minutes, deadline=clock.local_display(deadline)))

@@ -25,7 +25,7 @@ def early_finish(session: Session, code: str, *, actor: audit.Actor, now: dateti
         row = phases.get_phase(session, phase_name)
         if not clock.has_started(as_rule(row), now):
             raise Conflict(N_("%(phase)s has not started."),
-                           phase=phases.display_name(phase_name))
+                           phase=phases.display_name(session, phase_name))
         if session.scalar(select(EarlyFinish.id).where(EarlyFinish.phase_id == row.id,
                                                        EarlyFinish.station_id == station.id)):
             raise Conflict(N_("%(station)s has finished early already."), station=station.code)

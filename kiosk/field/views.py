@@ -24,8 +24,8 @@ from kiosk.field import announcements, incidents, telemetry
 from kiosk.field import dashboard as board
 from kiosk.field.control import start_phase
 from kiosk.i18n import gettext, lazy_gettext
-from kiosk.stations import binding, phases
-from kiosk.stations.models import PHASE_NAMES, Station
+from kiosk.stations import binding, phases, timetable
+from kiosk.stations.models import Station
 from kiosk.web import (
     current_actor,
     db,
@@ -45,7 +45,7 @@ nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), order=41)
 @bp.app_template_global()
 def phase_name(name: str) -> str:
     """A phase's display name on every page (the one place: phases.display_name)."""
-    return gettext(phases.display_name(name))
+    return gettext(phases.display_name(db(), name))
 
 
 @bp.app_template_global()
@@ -83,16 +83,15 @@ def kiosk_page():
 @requires(permissions.READ_CONTROL)
 def control():
     now = clock.now()
-    rows = {name: phases.get_phase(db(), name) for name in PHASE_NAMES}
-    states = {name: clock.phase_state(phases.as_rule(row), now) for name, row in rows.items()}
-    ends = {name: clock.phase_end(phases.as_rule(row), now) if row else None
-            for name, row in rows.items()}
     settings = kiosk_instance().settings
+    the_day = timetable.day(db(), settings, now)
+    rows = {p.key: p.row for p in the_day.parts}
+    states = {p.key: p.state for p in the_day.parts}
+    ends = {p.key: p.ends_at for p in the_day.parts}
     return render_template(
-        "field/control.html", rows=rows, states=states, ends=ends,
+        "field/control.html", rows=rows, states=states, ends=ends, day=the_day,
         state_labels=phases.STATE_LABELS,
-        default_minutes={"theory": settings.theory_minutes,
-                         "practical": settings.practical_minutes},
+        default_minutes={p.key: p.part.minutes for p in the_day.parts},
         announcements=announcements.recent_announcements(db(), limit=20),
         hall_url=url_for("kiosk.hall", token=kiosk_instance().hall_token(), _external=True))
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
@@ -31,15 +31,38 @@ class Station(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-PHASE_NAMES = ("theory", "practical")
+PART_KINDS = ("theory", "practical")
+
+
+class TimetablePart(Base):
+    """One part (环节) of the day's timetable (赛程), in the order of the day: what it is and how
+    long it lasts. Its clock, once started, is its PhaseRow (same key). With no row here the
+    day is the default timetable (kiosk.stations.timetable.default_parts)."""
+
+    __tablename__ = "timetable_part"
+    __table_args__ = (CheckConstraint(f"kind IN {PART_KINDS!r}", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(unique=True)
+    key: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    minutes: Mapped[float] = mapped_column(Float)
+    warnings: Mapped[list] = mapped_column(JSON)  # minutes before the end, largest first
+    hand_in: Mapped[bool]
+    # Task books are released this long before the start (赛前10分钟领取赛题); work only
+    # from the start.
+    reading_minutes: Mapped[float] = mapped_column(Float, default=0)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PhaseRow(Base):
-    """A phase (理论知识考试 / 实操技能考核): its deadlines, never a countdown.
-    The timing rules on it live in kiosk.clock (pure)."""
+    """The clock of one part of the day (理论知识考试, 模块A …), by the part's key: its
+    deadlines, never a countdown. Created when the part is first started or scheduled. The
+    timing rules on it live in kiosk.clock (pure)."""
 
     __tablename__ = "phase"
-    __table_args__ = (CheckConstraint(f"name IN {PHASE_NAMES!r}", name="name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(16), unique=True)

@@ -1,4 +1,7 @@
-"""Phases (理论知识考试, 实操技能考核): start, pause, resume, end, and per-station extensions.
+"""The clocks of the day's parts (理论知识考试, 模块A …; the parts are kiosk.stations.timetable's):
+start, pause, resume, end, and per-station extensions. One part runs at a time, for every
+station: a part cannot start while another still runs for any station (its extensions
+included), and an extension cannot run into a later part's start (docs/lockdown.md).
 
 Only deadlines are stored. The rules that read them are pure functions in kiosk.clock; a
 station's window (the phase and its extensions) is read by kiosk.stations.window.
@@ -14,31 +17,31 @@ from sqlalchemy.orm import Session
 from kiosk import audit, clock
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, Term
-from kiosk.stations.models import PHASE_NAMES, Extension, PhasePause, PhaseRow, Station
+from kiosk.stations import timetable
+from kiosk.stations.models import Extension, PhasePause, PhaseRow, Station
 from kiosk.stations.window import as_rule, phase_windows
 
 MAX_MINUTES = 24 * 60
 # What people read for each state (translated where shown).
 STATE_LABELS = {"not_started": N_("not started"), "scheduled": N_("scheduled"),
                 "running": N_("running"), "paused": N_("paused"), "ended": N_("ended")}
-# A phase's name as the competition documents write it: every page and message that names a
-# phase asks `display_name`, never shows the key.
-PHASE_LABELS = {"theory": N_("Theory exam"), "practical": N_("Practical exam")}
 
 
-def display_name(name: str) -> Term:
-    """The phase's display name (理论知识考试, 实操技能考核), a catalog message that whoever shows
-    it translates: as an error's parameter, with the error."""
-    return Term(PHASE_LABELS.get(name, name))
+def display_name(session: Session, name: str) -> Term:
+    """The part's name as the timetable gives it (理论知识考试, 模块A：…): every page and message
+    that names a part asks this, never shows the key. A Term: translated with its message."""
+    return timetable.display_name(session, name)
 
 
 def get_phase(session: Session, name: str) -> PhaseRow | None:
     return session.scalar(select(PhaseRow).where(PhaseRow.name == name))
 
 
-def _check_name(name: str) -> None:
-    if name not in PHASE_NAMES:
-        raise KioskError(N_("The phase is theory or practical."))
+def _check_name(session: Session, name: str) -> None:
+    known = timetable.keys(session)
+    if name not in known:
+        raise NotFound(N_("No part %(part)s in the timetable; its parts are %(keys)s."),
+                       part=name, keys=", ".join(known))
 
 
 def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, now: datetime,
@@ -46,7 +49,7 @@ def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, no
     """Start now, or schedule for `at`, which is never in the past (a phase scheduled for last
     year would be over before anyone saw it, and could never be started again). A scheduled
     phase may be scheduled again (its start changes) or started now; a started one cannot."""
-    _check_name(name)
+    _check_name(session, name)
     if not 0 < minutes <= MAX_MINUTES:
         raise KioskError(N_("A phase lasts between a few seconds and 24 hours."))
     if at is not None and at < now:
@@ -58,7 +61,9 @@ def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, no
     with write_transaction(session):
         row = get_phase(session, name)
         if clock.has_started(as_rule(row), now):
-            raise Conflict(N_("%(phase)s has started already."), phase=display_name(name))
+            raise Conflict(N_("%(phase)s has started already."), phase=display_name(session, name))
+        _one_part_at_a_time(session, name, starts_at, starts_at + timedelta(minutes=minutes),
+                            now)
         was_scheduled = row.starts_at if row is not None else None
         if row is None:
             row = PhaseRow(name=name, minutes=minutes, updated_at=now)
@@ -83,17 +88,69 @@ def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, no
     return row
 
 
+def _one_part_at_a_time(session: Session, name: str, starts_at: datetime, ends_at: datetime,
+                        now: datetime) -> None:
+    """Refuse a start (or schedule) of `name` from `starts_at` to `ends_at` that would overlap
+    another part: one scheduled in that span, or one still running then for any station, its
+    extensions included. Ending a part explicitly (which ends every extension) is the chief
+    judge's way to start the next one sooner; nothing ends silently."""
+    others = session.scalars(select(PhaseRow).where(PhaseRow.name != name,
+                                                    PhaseRow.starts_at.is_not(None)))
+    for other in others:
+        rule = as_rule(other)
+        state = clock.phase_state(rule, now)
+        if state == "ended":
+            continue
+        if state == "scheduled":
+            if other.starts_at < ends_at and starts_at < other.ends_at:
+                raise Conflict(
+                    N_("%(phase)s is scheduled from %(start)s to %(end)s, and one part runs "
+                       "at a time: choose a start after it, or move it first."),
+                    phase=display_name(session, other.name),
+                    start=clock.local_display(other.starts_at, "%H:%M:%S"),
+                    end=clock.local_display(other.ends_at, "%H:%M:%S"))
+            continue
+        windows = phase_windows(session, other)
+        if windows.over_for_everyone(now):
+            continue
+        if state == "paused":
+            raise Conflict(N_("%(phase)s is paused, not over: resume or end it first (one part "
+                              "runs at a time)."), phase=display_name(session, other.name))
+        last = windows.last_deadline(now)
+        if last is not None and last > starts_at:
+            still = _stations_working_after(session, windows, starts_at, now)
+            raise Conflict(
+                N_("%(phase)s runs until %(until)s for %(stations)s, and one part runs at a "
+                   "time: start after then, or end %(phase)s first (which ends every "
+                   "extension in it)."),
+                phase=display_name(session, other.name),
+                until=clock.local_display(last, "%H:%M:%S"),
+                stations=still or Term(N_("every station")))
+
+
+def _stations_working_after(session: Session, windows, moment: datetime, now: datetime) -> str:
+    """The stations whose own deadline in `windows` is after `moment`, if only some are."""
+    base = clock.station_deadline(windows.phase, (), now)
+    if base is not None and base > moment:
+        return ""
+    late = [station_id for station_id in windows.extensions
+            if (windows.of(station_id).deadline(now) or moment) > moment]
+    codes = session.scalars(select(Station.code).where(Station.id.in_(late))
+                            .order_by(Station.code)).all()
+    return ", ".join(codes)
+
+
 def cancel(session: Session, name: str, *, actor: audit.Actor, now: datetime) -> PhaseRow:
     """Call off a scheduled start before it begins: the phase is not started again, and can be
     scheduled or started anew."""
-    _check_name(name)
+    _check_name(session, name)
     with write_transaction(session):
         row = get_phase(session, name)
         state = clock.phase_state(as_rule(row), now)
         if state == "not_started":
-            raise Conflict(N_("%(phase)s is not scheduled."), phase=display_name(name))
+            raise Conflict(N_("%(phase)s is not scheduled."), phase=display_name(session, name))
         if state != "scheduled":
-            raise Conflict(N_("%(phase)s has started already."), phase=display_name(name))
+            raise Conflict(N_("%(phase)s has started already."), phase=display_name(session, name))
         cancelled = row.starts_at
         row.starts_at = row.ends_at = None
         row.updated_at = now
@@ -103,12 +160,12 @@ def cancel(session: Session, name: str, *, actor: audit.Actor, now: datetime) ->
 
 
 def _running(session: Session, name: str, now: datetime) -> PhaseRow:
-    _check_name(name)
+    _check_name(session, name)
     row = get_phase(session, name)
     if not clock.has_started(as_rule(row), now):
-        raise Conflict(N_("%(phase)s has not started."), phase=display_name(name))
+        raise Conflict(N_("%(phase)s has not started."), phase=display_name(session, name))
     if clock.phase_state(as_rule(row), now) == "ended":
-        raise Conflict(N_("%(phase)s has ended."), phase=display_name(name))
+        raise Conflict(N_("%(phase)s has ended."), phase=display_name(session, name))
     return row
 
 
@@ -117,7 +174,7 @@ def pause(session: Session, name: str, *, reason: str = "", actor: audit.Actor,
     with write_transaction(session):
         row = _running(session, name, now)
         if row.paused_at is not None:
-            raise Conflict(N_("%(phase)s is paused already."), phase=display_name(name))
+            raise Conflict(N_("%(phase)s is paused already."), phase=display_name(session, name))
         row.paused_at = now
         row.updated_at = now
         session.add(PhasePause(phase_id=row.id, started_at=now, reason=reason[:500]))
@@ -131,7 +188,7 @@ def resume(session: Session, name: str, *, actor: audit.Actor, now: datetime) ->
     with write_transaction(session):
         row = _running(session, name, now)
         if row.paused_at is None:
-            raise Conflict(N_("%(phase)s is not paused."), phase=display_name(name))
+            raise Conflict(N_("%(phase)s is not paused."), phase=display_name(session, name))
         paused_for = now - row.paused_at
         row.ends_at = row.ends_at + paused_for
         row.paused_at = None
@@ -179,25 +236,52 @@ def extend(session: Session, station_code: str, minutes: float, reason: str, *,
         session.add(extension)
         session.flush()
         deadline = phase_windows(session, row, [station.id]).of(station.id).deadline(now)
+        _no_run_into_a_later_part(session, row, deadline, now)
         audit.record(session, actor, "phase.extended", at=now, subject=station.code,
                      details={"phase": row.name, "minutes": minutes, "reason": reason[:500],
                               "station_deadline": clock.iso(deadline)})
     return extension
 
 
+def _no_run_into_a_later_part(session: Session, row: PhaseRow, deadline: datetime | None,
+                              now: datetime) -> None:
+    """A station's extension may not eat into the next part: refused if its new deadline is
+    after the start of a part scheduled or started after this one (the chief judge moves that
+    start first, and the station's next part is not shortened behind anyone's back)."""
+    if deadline is None:
+        return
+    later = session.scalars(select(PhaseRow).where(
+        PhaseRow.name != row.name, PhaseRow.starts_at.is_not(None),
+        PhaseRow.starts_at >= row.starts_at).order_by(PhaseRow.starts_at))
+    for other in later:
+        if clock.phase_state(as_rule(other), now) == "ended" and other.ended_at <= row.starts_at:
+            continue
+        if deadline > other.starts_at:
+            raise Conflict(
+                N_("This extension would run into %(phase)s, which starts at %(at)s: one part "
+                   "runs at a time. Move its start later first, or give fewer minutes."),
+                phase=display_name(session, other.name),
+                at=clock.local_display(other.starts_at, "%H:%M:%S"))
+
+
 def _phase_for_extension(session: Session, name: str | None, now: datetime) -> PhaseRow:
-    names = [name] if name else list(PHASE_NAMES)
-    for candidate in reversed(names):
-        row = get_phase(session, candidate)
-        if row is not None and clock.phase_state(as_rule(row), now) in ("running", "paused"):
+    """The part an extension is for: `name`, else the one running now; just after a part's
+    end, a late extension for a failure during it is still possible while nobody has ended
+    it explicitly (and no later part has started: `_no_run_into_a_later_part`)."""
+    if name:
+        _check_name(session, name)
+    names = [name] if name else timetable.keys(session)
+    rows = [row for row in (get_phase(session, n) for n in names) if row is not None]
+    for row in rows:
+        if clock.phase_state(as_rule(row), now) in ("running", "paused"):
             return row
-    # Just after the end, a late extension for a failure during the phase is still possible
-    # for the phase whose deadline has passed but that nobody ended explicitly.
-    for candidate in reversed(names):
-        row = get_phase(session, candidate)
-        if row is not None and row.starts_at is not None and row.ended_at is None:
-            return row
-    raise Conflict(N_("No phase is running."))
+    finished = [row for row in rows if clock.has_started(as_rule(row), now)
+                and row.ended_at is None]
+    if finished:
+        return max(finished, key=lambda row: row.starts_at)
+    if name:
+        raise Conflict(N_("%(phase)s is not running."), phase=display_name(session, name))
+    raise Conflict(N_("No part is running."))
 
 
 def pauses(session: Session, phase_id: int) -> list[tuple[datetime, datetime | None]]:
@@ -206,7 +290,7 @@ def pauses(session: Session, phase_id: int) -> list[tuple[datetime, datetime | N
 
 
 def current(session: Session, now: datetime) -> PhaseRow | None:
-    """The phase a kiosk should show: running or paused, else scheduled, else the latest
+    """The part's clock a kiosk should show: running or paused, else scheduled, else the latest
     started."""
     rows = [r for r in session.scalars(select(PhaseRow)) if r.starts_at is not None]
     for wanted in ("running", "paused", "scheduled"):

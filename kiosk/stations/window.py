@@ -9,6 +9,7 @@ path, adds its own columns to that same statement, so a save still reads once);
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,11 @@ from sqlalchemy.orm import Session
 
 from kiosk import clock
 from kiosk.db import UTCDateTime
-from kiosk.stations.models import PHASE_NAMES, Extension, PhaseRow
+from kiosk.stations.models import Extension, PhaseRow
+
+# A part's key: letters, digits, - and _ (kiosk.stations.timetable checks it on every
+# timetable; the window statement writes it into its SQL).
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 
 def as_rule(row: PhaseRow | None) -> clock.Phase | None:
@@ -65,23 +70,31 @@ def window_statement(phase_name: str, also: str = "", **types) -> TextualSelect:
     """The one read of a station's window (`:station`) in `phase_name`, to compile once at
     import. `also` adds columns to the same statement (with their `types`): the answer save
     reads its sitting and its last seq in it, and stays at one read per save."""
-    if phase_name not in PHASE_NAMES:
-        raise ValueError(f"no phase {phase_name!r}")  # the name is written into the SQL
+    if not KEY_PATTERN.fullmatch(phase_name):
+        raise ValueError(f"no part {phase_name!r}")  # the key is written into the SQL
     return text(f"{_WINDOW_COLUMNS}{also}\n      FROM phase p WHERE p.name = '{phase_name}'\n"
                 ).columns(phase_id=Integer, starts_at=UTCDateTime, ends_at=UTCDateTime,
                           paused_at=UTCDateTime, ended_at=UTCDateTime, extra_minutes=Float,
                           **types)
 
 
-_WINDOWS = {name: window_statement(name) for name in PHASE_NAMES}
+# Compiled once per part key, on first use; a day has at most a few parts (callers check a key
+# against the timetable first), and the cache stops growing past that anyway.
+_WINDOWS: dict[str, TextualSelect] = {}
+_WINDOWS_KEPT = 64
 
 
 def station_window(session: Session, phase_name: str, station_id: int, *,
                    statement: TextualSelect | None = None) -> StationWindow:
     """This station's window in `phase_name`: one statement, `statement` if given (made by
     `window_statement` for the same phase)."""
-    found = session.execute(statement if statement is not None else _WINDOWS[phase_name],
-                            {"station": station_id}).first()
+    if statement is None:
+        statement = _WINDOWS.get(phase_name)
+        if statement is None:
+            statement = window_statement(phase_name)
+            if len(_WINDOWS) < _WINDOWS_KEPT:
+                _WINDOWS[phase_name] = statement
+    found = session.execute(statement, {"station": station_id}).first()
     if found is None:
         return StationWindow(None, None)
     phase = clock.Phase(phase_name, found.starts_at, found.ends_at, found.paused_at,
@@ -104,6 +117,12 @@ class PhaseWindows:
 
     def over_for_everyone(self, now: datetime) -> bool:
         return clock.over_for_everyone(self.phase, self.extensions.values(), now)
+
+    def last_deadline(self, now: datetime) -> datetime | None:
+        """The latest of these stations' deadlines (the phase's own end if none is extended)."""
+        deadlines = [clock.station_deadline(self.phase, extensions, now)
+                     for extensions in ((), *self.extensions.values())]
+        return None if None in deadlines else max(deadlines)
 
 
 def phase_windows(session: Session, row: PhaseRow | None,

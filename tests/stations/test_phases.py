@@ -62,11 +62,11 @@ def test_a_running_phase_cannot_be_cancelled_or_rescheduled(session, now):
         phases.cancel(session, "theory", actor=CHIEF, now=now)  # nothing scheduled
 
 
-def test_the_display_name_is_the_competition_documents_term():
+def test_the_display_name_is_the_competition_documents_term(session):
     from kiosk.i18n import cli_gettext
 
-    assert cli_gettext(phases.display_name("theory")) == "理论知识考试"
-    assert cli_gettext(phases.display_name("practical")) == "实操技能考核"
+    assert cli_gettext(phases.display_name(session, "theory")) == "理论知识考试"
+    assert cli_gettext(phases.display_name(session, "practical")) == "实操技能考核"
 
 
 def _cli(path, *args):

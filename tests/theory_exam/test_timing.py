@@ -127,11 +127,13 @@ def test_a_refused_save_and_a_refused_hand_in_say_the_same_state(exam_event, app
                          headers={"Content-Type": "application/octet-stream"})
     assert hand_in.status_code == 423 and hand_in.get_json()["state"] == "not_started"
     assert hand_in.get_json()["message"] == "实操技能考核尚未开始。"
-    for name in ("theory", "practical"):
-        phases.start(exam_event.session, name, 20, actor=CHIEF, now=clock.now())
-        phases.pause(exam_event.session, name, actor=CHIEF, now=clock.now())
+    phases.start(exam_event.session, "theory", 20, actor=CHIEF, now=clock.now())
+    phases.pause(exam_event.session, "theory", actor=CHIEF, now=clock.now())
     with pytest.raises(Locked) as paused:
         _save(exam_event, station, clock.now())
+    phases.end(exam_event.session, "theory", actor=CHIEF, now=clock.now())
+    phases.start(exam_event.session, "practical", 20, actor=CHIEF, now=clock.now())
+    phases.pause(exam_event.session, "practical", actor=CHIEF, now=clock.now())
     hand_in = kiosk.post("/api/v1/collect/upload?filename=a.zip", data=b"work",
                          headers={"Content-Type": "application/octet-stream"})
     assert hand_in.status_code == 423
@@ -147,6 +149,7 @@ def _extend_all(exam_event, stations):
 def test_the_dashboard_and_the_working_time_read_every_window_at_once(exam_event):
     """As many statements for eight stations as for four: nothing is read per station."""
     exam_event.start()
+    phases.end(exam_event.session, "theory", actor=CHIEF, now=clock.now())
     phases.start(exam_event.session, "practical", 60, actor=CHIEF, now=clock.now())
     _extend_all(exam_event, exam_event.stations)
     counts = []
