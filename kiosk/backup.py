@@ -44,6 +44,8 @@ from kiosk.config import Settings
 from kiosk.errors import N_, InstanceError, KioskError, NotReady, Problem
 from kiosk.instance import open_instance
 from kiosk.stations import phases
+from kiosk.stations.models import PhaseRow
+from kiosk.stations.window import phase_windows
 
 FORMAT = "kiosk-backup-v1"
 MANIFEST = "manifest.json"
@@ -362,17 +364,22 @@ def prune(folder: Path, keep: int) -> list[Path]:
 
 
 def due(instance, now: datetime, window: timedelta) -> bool:
-    """During a phase, and for `window` after its end (hand-ins at the desk, scoring)."""
+    """During any part of the day, and for `window` after its end (hand-ins at the desk,
+    scoring). A part nobody ended is over at its last station's deadline."""
     with instance.session() as session:
-        for name in ("theory", "practical"):
-            rule = phases.as_rule(phases.get_phase(session, name))
+        for row in session.scalars(select(PhaseRow)):
+            rule = phases.as_rule(row)
             state = clock.phase_state(rule, now)
-            if state in ("running", "paused"):
+            if state == "paused":
                 return True
-            if state == "ended":
+            if state == "running":
+                end = phase_windows(session, row).last_deadline(now)
+            elif state == "ended":
                 end = clock.phase_end(rule, now)
-                if end is not None and now - end <= window:
-                    return True
+            else:
+                continue
+            if end is None or now - end <= window:
+                return True
     return False
 
 

@@ -70,9 +70,27 @@ def openapi_document(server_url: str = "") -> dict:
     }
 
 
+PART_KEY = "^[A-Za-z0-9_-]{1,16}$"
+_PART = {
+    "key": {"type": "string", "pattern": PART_KEY},
+    "name": {"type": "string"},
+    "kind": {"type": "string", "enum": ["theory", "practical"]},
+    "hand_in": {"type": "boolean"},
+    "minutes": {"type": "number"},
+    "starts_at": NULLABLE_TIME,
+}
+
+
 def _clock_schemas() -> dict:
-    """The clock's answer and the announcements it carries."""
+    """The clock's answer, the parts of the day it names and the announcements it carries."""
     return {
+        "Part": {"type": ["object", "null"], "required": list(_PART),
+                 "properties": dict(_PART)},
+        "PartOfDay": {
+            "type": "object", "required": [*_PART, "state", "ends_at"],
+            "properties": {**_PART, "state": {"type": "string", "enum": [
+                "not_started", "scheduled", "running", "paused", "ended"]},
+                "ends_at": NULLABLE_TIME}},
         "Announcement": {
             "type": "object", "required": ["id", "at", "text"],
             "properties": {"id": {"type": "integer"}, "at": TIME,
@@ -87,8 +105,11 @@ def _clock_schemas() -> dict:
                 "server_utc_offset_minutes": {
                     "type": "integer",
                     "description": "the hall's UTC offset, to show wall-clock time"},
-                "phase": {"type": ["string", "null"],
-                          "enum": ["theory", "practical", None]},
+                "phase": {"type": ["string", "null"], "pattern": PART_KEY,
+                          "description": "the key of the part whose clock is shown: the "
+                                         "running part, else the next one scheduled, else the "
+                                         "last that ran (theory and practical on the default "
+                                         "timetable)"},
                 "phase_state": {"type": "string",
                                 "enum": ["not_started", "scheduled", "running", "paused",
                                          "ended"]},
@@ -103,7 +124,15 @@ def _clock_schemas() -> dict:
                                    "(extensions included) passed"},
                 "paused_at": {**NULLABLE_TIME,
                               "description": "when the running pause began"},
-                "warnings_at_minutes": {"type": "array", "items": {"type": "integer"}},
+                "warnings_at_minutes": {"type": "array", "items": {"type": "number"},
+                                        "description": "that part's warnings, in minutes "
+                                                       "before its end"},
+                "part": {**_ref("Part"),
+                         "description": "the running part, else the next one, else null"},
+                "next_part": {**_ref("Part"),
+                              "description": "what comes after the part shown"},
+                "day": {"type": "array", "items": _ref("PartOfDay"),
+                        "description": "every part of the day's timetable, in order"},
                 "announcements": {"type": "array", "items": _ref("Announcement")},
                 "signed_out": {"type": "boolean",
                                "description": "this browser's station was released"},

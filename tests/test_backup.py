@@ -180,3 +180,19 @@ def test_backup_and_restore_commands(running, kiosk_instance, tmp_path):
     assert json.loads(restored.output)["hand_ins"] == 1
     again = CliRunner().invoke(main, ["restore", str(out), "--to", str(tmp_path / "s")])
     assert again.exit_code == 1 and "not empty" in again.output
+
+
+def test_automatic_backups_run_during_any_part_of_the_timetable(instance, tmp_path):
+    """A module keyed A is a part of the day like the practical: backups run while it does."""
+    from kiosk.config import Settings
+    from kiosk.stations import timetable
+
+    with instance.session() as session:
+        timetable.replace(session, [timetable.Part("A", "模块A", "practical", 60, (15,), True)],
+                          actor=CHIEF, now=clock.now())
+        now = clock.now()
+        assert not backup.due(instance, now, timedelta(hours=2))
+        phases.start(session, "A", 60, actor=CHIEF, now=now)
+        assert [p.key for p in timetable.parts(session, Settings())] == ["A"]
+    assert backup.due(instance, now + timedelta(minutes=30), timedelta(hours=2))
+    assert not backup.due(instance, now + timedelta(hours=4), timedelta(hours=2))
