@@ -268,7 +268,7 @@ DETAIL_LABELS: dict[str, str] = {
     "master_seed_sha256": N_("Seed SHA-256"), "method": N_("Method"), "minute": N_("Minute"),
     "minutes": N_("Minutes"), "note": N_("Note"), "papers": N_("Papers"),
     "paused_seconds": N_("Paused for (seconds)"), "pairs": N_("Pairs"),
-    "part": N_("Part"), "parts": N_("Parts"),
+    "part": N_("Part"), "parts": N_("Parts"), "after_pause_of": N_("Moved after the pause of"),
     "per_category": N_("Per category"), "phase": N_("Phase"), "pool": N_("Pool"),
     "population": N_("Number of stations"), "problems": N_("Problems"),
     "questions": N_("Questions"),

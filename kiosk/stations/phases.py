@@ -184,7 +184,10 @@ def pause(session: Session, name: str, *, reason: str = "", actor: audit.Actor,
 
 
 def resume(session: Session, name: str, *, actor: audit.Actor, now: datetime) -> PhaseRow:
-    """The end moves by exactly the length of the pause."""
+    """The end moves by exactly the length of the pause. A later part scheduled to start
+    before this one's new end moves with it (to start at that end, its length kept), in the
+    audit log as `phase.rescheduled`: one part runs at a time, and the day shifts by the pause
+    rather than cutting either part."""
     with write_transaction(session):
         row = _running(session, name, now)
         if row.paused_at is None:
@@ -200,7 +203,32 @@ def resume(session: Session, name: str, *, actor: audit.Actor, now: datetime) ->
         audit.record(session, actor, "phase.resumed", at=now, subject=name,
                      details={"paused_seconds": round(paused_for.total_seconds(), 3),
                               "ends_at": clock.iso(row.ends_at)})
+        session.flush()
+        _shift_later_parts(session, row, actor=actor, now=now)
     return row
+
+
+def _shift_later_parts(session: Session, row: PhaseRow, *, actor: audit.Actor,
+                       now: datetime) -> None:
+    """Move each scheduled part that now starts before `row`'s last station deadline to start
+    just after it (and the ones after those in turn)."""
+    end = phase_windows(session, row).last_deadline(now)
+    later = session.scalars(select(PhaseRow).where(
+        PhaseRow.name != row.name, PhaseRow.starts_at.is_not(None),
+        PhaseRow.starts_at >= row.starts_at).order_by(PhaseRow.starts_at)).all()
+    for other in later:
+        if end is None or clock.phase_state(as_rule(other), now) != "scheduled":
+            continue
+        if other.starts_at < end:
+            was = other.starts_at
+            other.starts_at = end
+            other.ends_at = end + timedelta(minutes=other.minutes)
+            other.updated_at = now
+            audit.record(session, actor, "phase.rescheduled", at=now, subject=other.name,
+                         details={"starts_at": clock.iso(other.starts_at),
+                                  "ends_at": clock.iso(other.ends_at),
+                                  "was_starts_at": clock.iso(was), "after_pause_of": row.name})
+        end = max(end, other.ends_at)
 
 
 def end(session: Session, name: str, *, actor: audit.Actor, now: datetime) -> PhaseRow:

@@ -293,3 +293,20 @@ def test_an_instance_from_before_timetables_migrates_with_nothing_lost(tmp_path)
                           "VALUES ('A', 60, '2026-11-22 01:00:00')"))
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()
+
+
+def test_a_pause_shifts_a_later_scheduled_part_instead_of_overlapping_it(session, now):
+    _set(session)
+    phases.start(session, "A", 60, actor=CHIEF, now=now)
+    phases.start(session, "B", 90, actor=CHIEF, now=now, at=now + timedelta(minutes=70))
+    phases.start(session, "C", 90, actor=CHIEF, now=now, at=now + timedelta(minutes=170))
+    phases.pause(session, "A", actor=CHIEF, now=now + timedelta(minutes=10))
+    phases.resume(session, "A", actor=CHIEF, now=now + timedelta(minutes=30))
+    b, c = phases.get_phase(session, "B"), phases.get_phase(session, "C")
+    # A now ends at 80 min: B moves from 70 to 80, its 90 minutes kept.
+    assert b.starts_at == now + timedelta(minutes=80)
+    assert b.ends_at == now + timedelta(minutes=170)
+    assert c.starts_at == now + timedelta(minutes=170)  # B's new end: no overlap, not moved
+    moved = session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "phase.rescheduled")).all()
+    assert [(e.subject, json.loads(e.details)["after_pause_of"]) for e in moved] == [("B", "A")]
