@@ -3,12 +3,14 @@ throughout) is marked per module, compared per module, summed, and timed over ev
 
 import io
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from kiosk import clock
@@ -19,7 +21,7 @@ from kiosk.results import final, mark_entry, review, submission, tasks, totals
 from kiosk.stations import phases, timetable
 from kiosk.stations.models import EarlyFinish, Station
 from tests.actors import CHIEF, scorer
-from tests.factories import make_stations
+from tests.factories import login, make_stations, make_user
 
 D = Decimal
 WEIGHT = D(15)
@@ -99,7 +101,7 @@ def test_full_marks_cannot_drop_below_a_mark_already_entered(modules_day):
         tasks.set_tasks(session, "A=25,B", actor=CHIEF, now=clock.now())
 
 
-def test_a_day_without_theory_has_no_theory_column(modules_day, kiosk_instance):
+def test_a_day_without_theory_has_no_theory_column(modules_day, kiosk_instance, tmp_path):
     session = modules_day
     _import(session, "赛位号,A,B,C\nA01,20,25,30\nA02,10,20,30\nA03,15,20,30\n", 1)
     _import(session, "赛位号,A,B,C\nA01,20,25,30\nA02,10,20,30\nA03,15,20,30\n", 2)
@@ -127,6 +129,13 @@ def test_a_day_without_theory_has_no_theory_column(modules_day, kiosk_instance):
         "模块A", "模块B", "模块C", "实操"]
     out = CliRunner().invoke(main, ["--instance", str(kiosk_instance.path), "results", "--json"])
     assert json.loads(out.output)["groups"][0]["ranking"][0]["theory"] is None
+    sheet_pdf = tmp_path / "sheet.pdf"
+    printed = CliRunner().invoke(main, ["--instance", str(kiosk_instance.path), "results",
+                                        "--out", str(sheet_pdf)])
+    assert printed.exit_code == 0, printed.output
+    text = "".join(page.extract_text() for page in PdfReader(sheet_pdf).pages)
+    assert "模块A" in text and "模块C" in text and "理论(折算)" not in text
+    assert "总分 = 实操成绩" in text
 
 
 def test_working_time_runs_over_every_part_with_pauses_and_extensions(modules_day):
@@ -155,3 +164,36 @@ def test_working_time_runs_over_every_part_with_pauses_and_extensions(modules_da
     phases.start(session, "C", 90, actor=CHIEF, now=at(175))
     assert _results(session, at(300))["A02"].time_used_s == (160 + 90) * 60.0
     assert _results(session, at(300))["A01"].problems == ()
+
+
+def test_the_overview_shows_the_modules_in_the_days_order_and_no_theory(app):
+    with app.extensions["kiosk"].session() as session:
+        make_stations(session, 2)
+        timetable.replace(session, timetable.check(SEED_000, app.extensions["kiosk"].settings),
+                          actor=CHIEF, now=clock.now())
+        make_user(session, "chief", username="boss")
+        # Columns in the file's order C, 模块D, A: the page puts the parts first, in order.
+        for entry in (1, 2):
+            _import(session, "赛位号,模块C,模块D,模块A\nA01,30,5,20\n", entry)
+    client = app.test_client()
+    login(client, "boss")
+    page = client.get("/results/").text
+    header = page[page.index("data-results"):page.index("</thead>", page.index("data-results"))]
+    assert re.findall(r'data-task="([^"]+)"', header) == ["A", "C", "模块D"]
+    assert "Theory (weighted)" not in header and "理论成绩（折算）" not in header
+    assert ">55<" in page  # 20 + 30 + 5
+
+
+def test_the_command_line_sets_and_shows_the_modules_full_marks(modules_day, kiosk_instance):
+    base = ["--instance", str(kiosk_instance.path), "scores", "tasks"]
+    runner = CliRunner()
+    out = runner.invoke(main, [*base, "set", "模块A=25，B=30;C=40,模块D=5", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert [(t["task"], t["name"], t["full_marks"]) for t in data["tasks"]] == [
+        ("A", "模块A", 25), ("B", "模块B", 30), ("C", "模块C", 40), ("模块D", "模块D", 5)]
+    assert data["practical_full_marks"] == 100
+    refused = runner.invoke(main, [*base, "set", "A=x"])
+    assert refused.exit_code != 0 and "A=x" in refused.output
+    shown = json.loads(runner.invoke(main, [*base, "show", "--json"]).output)
+    assert shown["practical_full_marks"] == 100
