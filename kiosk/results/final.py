@@ -172,8 +172,8 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
 def _formula(final: FinalResults, theory_weight: Decimal, practical_full: Decimal) -> str:
     # U+2212 MINUS SIGN: pdf.GLYPH_STANDINS draws it where the font lacks it.
     practical = f"实操成绩（满分 {_plain(practical_full)}）"
-    text = (f"总分 = 理论成绩 ÷ 满分 × {_plain(theory_weight)} + {practical} − 扣分"
-            if final.with_theory else f"总分 = {practical} − 扣分（本赛项无理论考试）")
+    text = (f"总分 = 理论成绩 ÷ 满分 × {_plain(theory_weight)} + {practical}− 扣分"
+            if final.with_theory else f"总分 = {practical}− 扣分（本赛项无理论考试）")
     if final.task_columns:
         text += "；实操成绩 = " + " + ".join(heading for _task, heading in final.task_columns)
     return text

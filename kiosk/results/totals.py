@@ -147,13 +147,6 @@ def practical_open(session: Session, now: datetime) -> bool:
         phase_windows(session, row).over_for_everyone(now) for row in started)
 
 
-def practical_over(session: Session, now: datetime) -> bool:
-    """Every practical part of the day is over for everyone (`clock.over_for_everyone`)."""
-    rows = _practical_rows(session)
-    return all(row is not None and phase_windows(session, row).over_for_everyone(now)
-               for row in rows)
-
-
 def theory_over(session: Session, now: datetime) -> bool:
     """The theory exam is over for every station (`clock.over_for_everyone`). Before that a
     station may still change its answers, and a total would move under the review. A day
