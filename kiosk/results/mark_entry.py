@@ -247,6 +247,9 @@ def resolve(session: Session, station_code: str, mark: Decimal, reason: str, *,
     reason = reason.strip()
     if not reason:
         raise KioskError(N_("Resolving a difference needs a reason."))
+    if task != TOTAL:
+        # 模块B or b is part B's mark, as in a marks file's header.
+        task = tasks.column_task(task, tasks.practical_parts(session), tasks.full_marks(session))
     with write_transaction(session):
         require_entry_open(session)
         station = session.scalar(select(Station).where(Station.code == station_code.upper()))
