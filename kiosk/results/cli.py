@@ -28,8 +28,18 @@ from kiosk.crypto import read_identity_file
 from kiosk.errors import N_, KioskError
 from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance
-from kiosk.results import deductions, final, review, stages, submission, totals, unsealing
+from kiosk.results import (
+    deductions,
+    final,
+    review,
+    stages,
+    submission,
+    tasks,
+    totals,
+    unsealing,
+)
 from kiosk.results.mark_entry import differences, import_marks, parse_mark, resolve
+from kiosk.tabular import json_number
 
 
 def theory_weight(instance: Instance) -> Decimal:
@@ -81,6 +91,54 @@ def scores_import(file: Path, entry: int, as_json: bool) -> None:
                             _lines(found)]).rstrip())
 
 
+@scores_group.group("tasks", help=N_(
+    "The practical's tasks and their full marks (scores by module)."))
+def scores_tasks() -> None:
+    pass
+
+
+def _tasks_state(session: Session, settings) -> dict:
+    fulls = tasks.full_marks(session)
+    headings = tasks.labels(session)
+    return {"tasks": [{"task": task, "name": headings.get(task, task),
+                       "full_marks": json_number(points)} for task, points in fulls.items()],
+            "parts": [part.key for part in tasks.practical_parts(session)],
+            "practical_full_marks": json_number(tasks.practical_full(
+                session, Decimal(settings.practical_full_marks)))}
+
+
+def _emit_tasks(state: dict, as_json: bool) -> None:
+    def text() -> str:
+        lines = [f"{t['task']:<8} {t['name']:<12} {t['full_marks']:>6}" for t in state["tasks"]]
+        lines.append(_("Practical full marks: %(full)s", full=state["practical_full_marks"]))
+        return "\n".join(lines)
+
+    emit(as_json, state, text)
+
+
+@scores_tasks.command("set", help=N_(
+    "Set the tasks and their full marks, e.g. \"A=25,B=30,C=40,模块D=5\" (a part's key or "
+    "name, or any task column); their sum becomes the practical's full marks. An empty text "
+    "removes them."))
+@instance_option
+@click.argument("spec")
+@json_option
+def scores_tasks_set(spec: str, as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        tasks.set_tasks(session, spec, actor=CLI_ACTOR, now=clock.now())
+        state = _tasks_state(session, instance.settings)
+    _emit_tasks(state, as_json)
+
+
+@scores_tasks.command("show", help=N_("The tasks, their full marks and the practical's."))
+@instance_option
+@json_option
+def scores_tasks_show(as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        state = _tasks_state(session, instance.settings)
+    _emit_tasks(state, as_json)
+
+
 @scores_group.command("diff", help=N_(
     "Every station and task where the two entries differ or one is missing."))
 @instance_option
@@ -123,8 +181,9 @@ def scores_list(as_json: bool) -> None:
         lines = [_("Stage: %(stage)s", stage=stage)]
         for r in current:
             why = "; ".join(_(p) for p in r.problems)
+            by_task = " ".join(f"{task}={mark}" for task, mark in r.tasks.items())
             lines.append(f"{r.station:<6} {r.theory_weighted or '—':>7} "
-                         f"{r.practical or '—':>7} {r.deduction or '':>6} "
+                         f"{r.practical or '—':>7} {by_task} {r.deduction or '':>6} "
                          f"{r.total or '—':>7}  {why}".rstrip())
         return "\n".join(lines)
 

@@ -9,7 +9,7 @@ are no results to publish at all.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,7 +21,7 @@ from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.errors import N_, Conflict
 from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
-from kiosk.results import ranking, totals, unsealing
+from kiosk.results import ranking, tasks, totals, unsealing
 from kiosk.results.models import ResultsLock
 from kiosk.tabular import json_number, spreadsheet_row
 
@@ -37,13 +37,14 @@ class FinalRow:
     id_number: str | None
     organization: str | None
     group: str | None
-    theory: Decimal  # weighted
-    theory_raw: Decimal
+    theory: Decimal | None  # weighted; None on a day without a theory part
+    theory_raw: Decimal | None
     practical: Decimal
     deduction: Decimal
     total: Decimal
     time_used_s: float | None
     award: str | None
+    tasks: dict[str, Decimal] = field(default_factory=dict)  # per part or task, where entered
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ class FinalResults:
     sealed: bool
     lock: ResultsLock
     groups: list[tuple[str | None, list[FinalRow]]]
+    # (task, heading) in the order shown: the timetable's practical parts first.
+    task_columns: tuple[tuple[str, str], ...] = ()
+    with_theory: bool = True
+    practical_full: Decimal | None = None  # the tasks' sum when set with full marks
+
+    def task_cells(self, row: FinalRow) -> list[Decimal | None]:
+        return [row.tasks.get(task) for task, _heading in self.task_columns]
 
 
 def final_results(session: Session) -> FinalResults:
@@ -82,18 +90,33 @@ def final_results(session: Session) -> FinalResults:
                                  person.get("name"), person.get("id_number"),
                                  person.get("organization"), group or None,
                                  result.theory_weighted, result.theory, result.practical,
-                                 result.deduction, result.total, result.time_used_s, award))
+                                 result.deduction, result.total, result.time_used_s, award,
+                                 result.tasks))
         groups.append((group or None, rows))
-    return FinalResults(not unsealed, lock, groups)
+    seen = {task for r in station_results for task in r.tasks}
+    headings = tasks.labels(session)
+    columns = tuple((task, headings.get(task, task)) for task in tasks.order(session, seen)
+                    if task in seen)
+    # The locked copy decides: a day without a theory part locked no theory score.
+    with_theory = any(r.theory_full is not None for r in station_results) or not station_results
+    full = tasks.practical_full(session, Decimal(0)) or None
+    return FinalResults(not unsealed, lock, groups, columns, with_theory, full)
+
+
+def _optional(value: Decimal | None) -> int | float | None:
+    return json_number(value) if value is not None else None
 
 
 def results_json(final: FinalResults) -> dict:
     return {"sealed": final.sealed, "sha256": final.lock.sha256, "groups": [
         {"group": group, "ranking": [{
             "rank": r.rank, "station": r.station, "contestant_no": r.contestant_no,
-            "name": r.name, "id_number": r.id_number, "theory": json_number(r.theory),
+            "name": r.name, "id_number": r.id_number, "theory": _optional(r.theory),
             "practical": json_number(r.practical), "total": json_number(r.total),
-            "deduction": json_number(r.deduction), "award": r.award} for r in rows]}
+            "deduction": json_number(r.deduction), "award": r.award,
+            **({"tasks": {task: _optional(r.tasks.get(task))
+                          for task, _heading in final.task_columns}}
+               if final.task_columns else {})} for r in rows]}
         for group, rows in final.groups]}
 
 
@@ -118,6 +141,7 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
     with the lock's SHA-256 and signature lines for the chief judge, the supervisor and the two
     scorekeepers. ID numbers are left off paper that is posted."""
     title = "赛位号成绩表" if final.sealed else "成绩汇总表"
+    practical_full = final.practical_full or practical_full
 
     def story(font, st):
         flow = []
@@ -127,25 +151,11 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
             heading = f"{title}（{group}）" if group else title
             flow += [para(event_name, st.subtitle), para(heading, st.title),
                      para(f"场次：{session_name}　　人数：{len(rows)}", st.body),
-                     # U+2212 MINUS SIGN: pdf.GLYPH_STANDINS draws it where the font lacks it.
-                     para(f"总分 = 理论成绩 ÷ 满分 × {_plain(theory_weight)} + 实操成绩"
-                          f"（满分 {_plain(practical_full)}）− 扣分", st.body),
+                     para(_formula(final, theory_weight, practical_full), st.body),
                      para(f"锁定时间：{local_display(final.lock.locked_at)}　　"
                           f"成绩锁定 SHA-256：{hex_groups(final.lock.sha256)}", st.small),
                      Spacer(1, 3 * mm)]
-            if final.sealed:
-                header = ["序号", "赛位号", "理论(折算)", "实操", "扣分", "总分", "用时"]
-                body = [[r.rank, r.station, r.theory, r.practical, r.deduction or "", r.total,
-                         _minutes(r.time_used_s)] for r in rows]
-                widths = [16 * mm, 24 * mm, 26 * mm, 26 * mm, 22 * mm, 26 * mm, 24 * mm]
-            else:
-                header = ["名次", "赛位号", "参赛编号", "姓名", "单位", "理论(折算)", "实操",
-                          "扣分", "总分", "奖项"]
-                body = [[r.rank, r.station, r.contestant_no or "", r.name or "",
-                         r.organization or "", r.theory, r.practical, r.deduction or "",
-                         r.total, r.award or ""] for r in rows]
-                widths = [10 * mm, 13 * mm, 17 * mm, 16 * mm, 51 * mm, 19 * mm, 11 * mm,
-                          10 * mm, 13 * mm, 14 * mm]
+            header, body, widths = _sheet_table(final, rows)
             flow.append(signed(
                 table([header, *body], widths, font), Spacer(1, 6 * mm),
                 para("排名：总分高者在前；总分相同者实操成绩高者在前；再相同者用时少者在前。"
@@ -159,14 +169,53 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
                           footer=f"{event_name} · {title}")
 
 
+def _formula(final: FinalResults, theory_weight: Decimal, practical_full: Decimal) -> str:
+    # U+2212 MINUS SIGN: pdf.GLYPH_STANDINS draws it where the font lacks it.
+    practical = f"实操成绩（满分 {_plain(practical_full)}）"
+    text = (f"总分 = 理论成绩 ÷ 满分 × {_plain(theory_weight)} + {practical}− 扣分"
+            if final.with_theory else f"总分 = {practical}− 扣分（本赛项无理论考试）")
+    if final.task_columns:
+        text += "；实操成绩 = " + " + ".join(heading for _task, heading in final.task_columns)
+    return text
+
+
+def _sheet_table(final: FinalResults, rows: list[FinalRow]) -> tuple[list, list, list]:
+    """The sheet's columns: the theory's only on a day with a theory part, a column per part or
+    task (timetable order) before the practical; widths fit A4 (174 mm)."""
+    theory = [("理论(折算)", lambda r: r.theory)] if final.with_theory else []
+    per_task = [(heading, lambda r, task=task: r.tasks.get(task, ""))
+                for task, heading in final.task_columns]
+    marks = [*theory, *per_task, ("实操", lambda r: r.practical),
+             ("扣分", lambda r: r.deduction or ""), ("总分", lambda r: r.total)]
+    if final.sealed:
+        columns = [("序号", lambda r: r.rank, 16), ("赛位号", lambda r: r.station, 24)]
+        tail = [("用时", lambda r: _minutes(r.time_used_s), 24)]
+        room = 174 - 16 - 24 - 24
+    else:
+        columns = [("名次", lambda r: r.rank, 10), ("赛位号", lambda r: r.station, 13),
+                   ("参赛编号", lambda r: r.contestant_no or "", 17),
+                   ("姓名", lambda r: r.name or "", 16)]
+        tail = [("奖项", lambda r: r.award or "", 14)]
+        organization = 51 - 12 * len(per_task) + (0 if final.with_theory else 19)
+        columns.append(("单位", lambda r: r.organization or "", max(organization, 20)))
+        room = 174 - 10 - 13 - 17 - 16 - max(organization, 20) - 14
+    width = room / len(marks)
+    columns += [(name, get, width) for name, get in marks] + tail
+    header = [name for name, _get, _width in columns]
+    body = [[get(r) for _name, get, _width in columns] for r in rows]
+    return header, body, [w * mm for _name, _get, w in columns]
+
+
 def results_xlsx(final: FinalResults, *, event_name: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     workbook = Workbook()
     workbook.remove(workbook.active)
-    header = ["名次", "赛位号", "参赛编号", "姓名", "身份证号", "单位", "组别", "理论原始分",
-              "理论(折算)", "实操", "扣分", "总分", "用时(秒)", "奖项"]
+    theory = ["理论原始分", "理论(折算)"] if final.with_theory else []
+    header = ["名次", "赛位号", "参赛编号", "姓名", "身份证号", "单位", "组别", *theory,
+              *(heading for _task, heading in final.task_columns), "实操", "扣分", "总分",
+              "用时(秒)", "奖项"]
     for group, rows in final.groups:
         sheet = workbook.create_sheet((group or "赛位号成绩")[:31])
         sheet.append(spreadsheet_row([event_name, "", "", "成绩锁定 SHA-256",
@@ -178,7 +227,9 @@ def results_xlsx(final: FinalResults, *, event_name: str) -> bytes:
             # Decimals as exact numbers Excel shows as typed (no binary float surprises).
             sheet.append(spreadsheet_row([
                 r.rank, r.station, r.contestant_no, r.name, r.id_number, r.organization,
-                r.group, json_number(r.theory_raw), json_number(r.theory),
+                r.group,
+                *([_optional(r.theory_raw), _optional(r.theory)] if final.with_theory else []),
+                *(_optional(mark) for mark in final.task_cells(r)),
                 json_number(r.practical), json_number(r.deduction), json_number(r.total),
                 r.time_used_s, r.award]))
         sheet.freeze_panes = "A3"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit, numbers, tabular
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
+from kiosk.results import tasks
 from kiosk.results.models import MarkEntry, MarkResolution
 from kiosk.results.stages import require_entry_open
 from kiosk.stations.models import Station
@@ -42,13 +43,16 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
     rows = tabular.read_table(data, filename, SCORE_COLUMNS, required=["station"],
                               keep_unknown=True)
     stations = dict(session.execute(select(Station.code, Station.id)).all())
+    full_marks = tasks.practical_full(session, full_marks)
+    task_fulls = tasks.full_marks(session)
     problems: list[Problem] = []
+    columns = _task_columns(rows, tasks.practical_parts(session), task_fulls, problems)
     marks: list[tuple[int, str, Decimal]] = []
     seen: dict[str, int] = {}
     for row in rows:
         code = row.get("station").upper()
-        tasks = {name[6:]: text for name, text in row.cells.items()
-                 if name.startswith("extra:") and text}
+        given = {name[6:]: text for name, text in row.cells.items()
+                 if name.startswith("extra:") and text and name[6:] in columns}
         if code not in stations:
             problems.append(Problem(row.line, N_("unknown station %(station)s"),
                                     {"station": code or "—"}))
@@ -60,11 +64,16 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
             continue
         seen[code] = row.line
         task_marks: dict[str, Decimal] = {}
-        for task, text in tasks.items():
-            value = parse_mark(text)
+        for header, text in given.items():
+            task, value = columns[header], parse_mark(text)
             if value is None or value < 0:
                 problems.append(Problem(row.line, N_("%(task)s: %(value)s is not a mark"),
-                                        {"task": task, "value": text}))
+                                        {"task": header, "value": text}))
+            elif task in task_fulls and value > task_fulls[task]:
+                problems.append(Problem(row.line, N_("%(task)s: %(value)s is above its full "
+                                                     "marks %(full)s"),
+                                        {"task": header, "value": text,
+                                         "full": task_fulls[task]}))
             else:
                 task_marks[task] = value
         total = parse_mark(row.get("mark")) if row.get("mark") else None
@@ -73,7 +82,7 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
                                                  "most)"), {"value": row.get("mark")}))
             continue
         if total is None:
-            if not tasks:
+            if not given:
                 problems.append(Problem(row.line, N_("no mark for %(station)s"),
                                         {"station": code}))
                 continue
@@ -101,6 +110,24 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
         audit.record(session, actor, "marks.imported", at=now, subject=f"entry {entry}",
                      details={"entry": entry, "stations": len(seen), "file": filename[:128]})
     return len(seen)
+
+
+def _task_columns(rows: list[tabular.Row], parts: list[tasks.PracticalPart],
+                  known: dict[str, Decimal], problems: list[Problem]) -> dict[str, str]:
+    """header → task for every task column (a practical part's by its key, name or short
+    name; any other by its header). Two columns for one task are a problem on the header."""
+    headers = dict.fromkeys(name[6:] for row in rows for name in row.cells
+                            if name.startswith("extra:"))
+    columns: dict[str, str] = {}
+    for header in headers:
+        task = tasks.column_task(header, parts, known)
+        first = next((h for h, t in columns.items() if t == task), None)
+        if first is not None:
+            problems.append(Problem(1, N_("columns %(first)s and %(again)s are both %(task)s"),
+                                    {"first": first, "again": header, "task": task}))
+            continue
+        columns[header] = task
+    return columns
 
 
 def _require_two_people(session: Session, entry: int, actor: audit.Actor) -> None:
@@ -131,6 +158,7 @@ def enter_marks(session: Session, typed: dict[str, str], *, entry: int, full_mar
     if entry not in (1, 2):
         raise KioskError(N_("The entry is 1 or 2 (the first or the second scorekeeper)."))
     stations = dict(session.execute(select(Station.code, Station.id)).all())
+    full_marks = tasks.practical_full(session, full_marks)
     problems: list[Problem] = []
     marks: dict[int, Decimal] = {}
     for code, text in typed.items():
@@ -193,14 +221,22 @@ def _resolutions(session: Session) -> dict[tuple[str, str], Decimal]:
         .join(Station, Station.id == MarkResolution.station_id))}
 
 
+def _with_tasks(entries: dict[tuple[str, str], dict[int, Decimal]]) -> set[str]:
+    """Stations marked per part or task in either entry: their total is the tasks' sum."""
+    return {code for code, task in entries if task != TOTAL}
+
+
 def differences(session: Session) -> list[Difference]:
-    """Every station and task where the entries disagree or one is missing, unresolved."""
+    """Every station and task where the entries disagree or one is missing, unresolved. A
+    station marked per task is compared per task; its total follows from them."""
     resolved = _resolutions(session)
+    entries = _entries(session)
+    by_task = _with_tasks(entries)
     found = []
-    for (code, task), entries in sorted(_entries(session).items()):
-        if (code, task) in resolved:
+    for (code, task), marks in sorted(entries.items()):
+        if (code, task) in resolved or (task == TOTAL and code in by_task):
             continue
-        first, second = entries.get(1), entries.get(2)
+        first, second = marks.get(1), marks.get(2)
         if first is None or second is None or first != second:
             found.append(Difference(code, task, first, second))
     return found
@@ -211,6 +247,9 @@ def resolve(session: Session, station_code: str, mark: Decimal, reason: str, *,
     reason = reason.strip()
     if not reason:
         raise KioskError(N_("Resolving a difference needs a reason."))
+    if task != TOTAL:
+        # 模块B or b is part B's mark, as in a marks file's header.
+        task = tasks.column_task(task, tasks.practical_parts(session), tasks.full_marks(session))
     with write_transaction(session):
         require_entry_open(session)
         station = session.scalar(select(Station).where(Station.code == station_code.upper()))
@@ -229,17 +268,39 @@ def resolve(session: Session, station_code: str, mark: Decimal, reason: str, *,
 
 def agreed_marks(session: Session) -> dict[str, Decimal]:
     """The practical total of every station where both entries agree or the chief judge
-    decided; stations still in dispute are left out."""
+    decided; stations still in dispute are left out. A station marked per part or task gets
+    the sum of its tasks once every task is agreed (a decision on the total itself wins)."""
     resolved = _resolutions(session)
+    entries = _entries(session)
+    by_task = _with_tasks(entries)
+    tasks_agreed = agreed_task_marks(session)
     marks = {}
-    for (code, task), entries in _entries(session).items():
-        if task != TOTAL:
+    for code in {code for code, _task in entries}:
+        if code in by_task:
+            wanted = {task for c, task in entries if c == code and task != TOTAL}
+            agreed = tasks_agreed.get(code, {})
+            if wanted <= set(agreed):
+                marks[code] = sum((agreed[task] for task in wanted), Decimal(0))
             continue
-        if (code, task) in resolved:
-            marks[code] = resolved[(code, task)]
-        elif entries.get(1) is not None and entries.get(1) == entries.get(2):
-            marks[code] = entries[1]
+        both = entries.get((code, TOTAL), {})
+        if both.get(1) is not None and both.get(1) == both.get(2):
+            marks[code] = both[1]
     for (code, task), mark in resolved.items():
         if task == TOTAL:
             marks[code] = mark
+    return marks
+
+
+def agreed_task_marks(session: Session) -> dict[str, dict[str, Decimal]]:
+    """station → task → the agreed mark (both entries equal, or the chief judge's decision),
+    for the tasks entered per part or task; the total ("") is `agreed_marks`."""
+    resolved = _resolutions(session)
+    marks: dict[str, dict[str, Decimal]] = {}
+    for (code, task), entries in _entries(session).items():
+        if task == TOTAL:
+            continue
+        if (code, task) in resolved:
+            marks.setdefault(code, {})[task] = resolved[(code, task)]
+        elif entries.get(1) is not None and entries.get(1) == entries.get(2):
+            marks.setdefault(code, {})[task] = entries[1]
     return marks

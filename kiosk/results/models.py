@@ -27,6 +27,21 @@ class MarkEntry(Base):
     source: Mapped[str] = mapped_column(String(128), default="")  # file name or "page"
 
 
+class ScoreTask(Base):
+    """A task of the practical mark with its full marks (模块A 25分 …), in the order the sheets
+    show them: a practical part's key, or any other task column's name (模块D, scored
+    throughout). None set: the tasks are whatever the marks files give, without limits."""
+
+    __tablename__ = "score_task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(unique=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    full_marks: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class MarkResolution(Base):
     """The chief judge's decision where the two entries differ, with the reason."""
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -15,16 +15,17 @@ from sqlalchemy.orm import Session
 from kiosk import clock
 from kiosk.errors import N_, Problem
 from kiosk.results.arithmetic import compute_total
-from kiosk.results.mark_entry import agreed_marks
+from kiosk.results.mark_entry import agreed_marks, agreed_task_marks
 from kiosk.results.models import (
     Deduction,
     MarkEntry,
     ResultsLock,
     ReviewItem,
 )
-from kiosk.stations import phases
-from kiosk.stations.models import EarlyFinish, Station
-from kiosk.stations.window import phase_windows
+from kiosk.stations import phases, timetable
+from kiosk.stations.models import EarlyFinish, PhasePause, PhaseRow, Station, TimetablePart
+from kiosk.stations.timetable import THEORY_KEY
+from kiosk.stations.window import as_rule, phase_windows
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper, Sitting
 
@@ -39,8 +40,9 @@ class StationResult:
     practical: Decimal | None
     deduction: Decimal
     total: Decimal | None
-    time_used_s: float | None  # theory + practical working time
+    time_used_s: float | None  # theory + practical working time (every part's)
     problems: tuple[str, ...] = ()  # N_ messages: why there is no total yet
+    tasks: dict[str, Decimal] = field(default_factory=dict)  # agreed mark per part or task
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -48,6 +50,7 @@ class StationResult:
             if isinstance(value, Decimal):
                 data[key] = str(value)
         data["problems"] = list(self.problems)
+        data["tasks"] = {task: str(mark) for task, mark in self.tasks.items()}
         return data
 
     @classmethod
@@ -57,7 +60,8 @@ class StationResult:
 
         return cls(data["station"], number("theory"), number("theory_full"),
                    number("theory_weighted"), number("practical"), Decimal(data["deduction"]),
-                   number("total"), data.get("time_used_s"), tuple(data.get("problems", ())))
+                   number("total"), data.get("time_used_s"), tuple(data.get("problems", ())),
+                   {task: Decimal(mark) for task, mark in data.get("tasks", {}).items()})
 
 
 def scored_station_ids(session: Session) -> dict[int, str]:
@@ -82,26 +86,73 @@ def practical_marks(session: Session) -> dict[str, Decimal]:
     return marks
 
 
+def day_parts(session: Session) -> list[tuple[str, str]]:
+    """(key, kind) of the day's parts in order; the default day is theory, then practical."""
+    stored = session.execute(select(TimetablePart.key, TimetablePart.kind)
+                             .order_by(TimetablePart.position)).all()
+    return [tuple(row) for row in stored] or [(THEORY_KEY, "theory"), ("practical", "practical")]
+
+
+def has_theory(parts: list[tuple[str, str]]) -> bool:
+    """A day without a theory part (seed 000) has no theory score at all, not zeros."""
+    return any(kind == "theory" for _key, kind in parts)
+
+
+def _practical_rows(session: Session) -> list[PhaseRow]:
+    keys = [key for key, kind in day_parts(session) if kind == "practical"]
+    rows = {row.name: row for row in session.scalars(select(PhaseRow)
+                                                     .where(PhaseRow.name.in_(keys)))}
+    return [rows.get(key) for key in keys]
+
+
 def _practical_seconds(session: Session, station_ids: dict[int, str],
                        now: datetime) -> dict[int, float]:
-    row = phases.get_phase(session, "practical")
-    windows = phase_windows(session, row)
-    if not clock.has_started(windows.phase, now):
+    """Working time summed over the practical parts that have started: each from its start to
+    the station's early finish (提前结束), else to its own deadline in that part (extensions
+    included, so it may exceed the part's length), else now; minus that part's pauses. A few
+    queries per part, whatever the number of stations."""
+    started = [row for row in _practical_rows(session)
+               if row is not None and clock.has_started(as_rule(row), now)]
+    if not started:
         return {}
-    pause_list = phases.pauses(session, row.id)
-    finished = dict(session.execute(select(EarlyFinish.station_id, EarlyFinish.at)
-                                    .where(EarlyFinish.phase_id == row.id)).all())
-    seconds = {}
-    for station_id in station_ids:
-        deadline = windows.of(station_id).deadline(now)
-        until = finished.get(station_id) or min(deadline or now, now)
-        seconds[station_id] = round(clock.seconds_used(windows.phase, pause_list, until), 3)
-    return seconds
+    ids = [row.id for row in started]
+    pause_lists: dict[int, list[tuple[datetime, datetime | None]]] = {}
+    for phase_id, begun, ended in session.execute(
+            select(PhasePause.phase_id, PhasePause.started_at, PhasePause.ended_at)
+            .where(PhasePause.phase_id.in_(ids)).order_by(PhasePause.id)):
+        pause_lists.setdefault(phase_id, []).append((begun, ended))
+    finished = {(phase_id, station_id): at for phase_id, station_id, at in session.execute(
+        select(EarlyFinish.phase_id, EarlyFinish.station_id, EarlyFinish.at)
+        .where(EarlyFinish.phase_id.in_(ids)))}
+    seconds = dict.fromkeys(station_ids, 0.0)
+    for row in started:
+        windows = phase_windows(session, row)
+        for station_id in station_ids:
+            deadline = windows.of(station_id).deadline(now)
+            until = finished.get((row.id, station_id)) or min(deadline or now, now)
+            seconds[station_id] += clock.seconds_used(windows.phase, pause_lists.get(row.id, []),
+                                                      until)
+    return {station_id: round(total, 3) for station_id, total in seconds.items()}
+
+
+def practical_open(session: Session, now: datetime) -> bool:
+    """Some practical part has started and the practical is not over: a part still runs for
+    some station (its extensions included), or a later practical part has not run yet. A day
+    whose practical parts were never clocked here (scored on paper) is not open."""
+    rows = _practical_rows(session)
+    started = [row for row in rows if row is not None and clock.has_started(as_rule(row), now)]
+    if not started:
+        return False
+    return len(started) < len(rows) or not all(
+        phase_windows(session, row).over_for_everyone(now) for row in started)
 
 
 def theory_over(session: Session, now: datetime) -> bool:
     """The theory exam is over for every station (`clock.over_for_everyone`). Before that a
-    station may still change its answers, and a total would move under the review."""
+    station may still change its answers, and a total would move under the review. A day
+    without a theory part has nothing to wait for."""
+    if THEORY_KEY not in timetable.keys(session):
+        return True
     return phase_windows(session, phases.get_phase(session, exam.PHASE)).over_for_everyone(now)
 
 
@@ -115,27 +166,34 @@ def live_results(session: Session, *, theory_weight: Decimal, now: datetime,
                  grade: bool = True) -> list[StationResult]:
     """Every scored station's result from the live marks; the theory papers are graded first
     unless `grade` is False (the caller did it). A station without a total says why in
-    `problems`."""
+    `problems`. A day without a theory part gives no theory score (None) and weights nothing:
+    the total is the practical mark less the deductions."""
     if grade:
         grade_theory(session, now)
     station_ids = scored_station_ids(session)
-    over = theory_over(session, now)
+    with_theory = has_theory(day_parts(session))
+    over = with_theory and theory_over(session, now)
     graded = {code: sitting for sitting, code in session.execute(
         select(Sitting, Station.code).join(Station, Station.id == Sitting.station_id)
         .where(Sitting.score.is_not(None)))} if over else {}
     fulls = dict(session.execute(select(Paper.station_id, Paper.full_marks)).all())
     default_full = max(fulls.values(), default=Decimal(100))
     practical = practical_marks(session)
+    corrected = _corrected(session)
+    by_task = agreed_task_marks(session)
     deductions: dict[int, list[tuple[str, Decimal]]] = {}
     for station_id, unit, amount in session.execute(
             select(Deduction.station_id, Deduction.unit, Deduction.amount)):
         deductions.setdefault(station_id, []).append((unit, amount))
     practical_seconds = _practical_seconds(session, station_ids, now)
+    still_open = practical_open(session, now)
     results = []
     for station_id, code in station_ids.items():
         problems = []
-        full = fulls.get(station_id, default_full)
-        if not theory_weight:
+        full = fulls.get(station_id, default_full) if with_theory else None
+        if not with_theory:
+            theory = None
+        elif not theory_weight:
             theory = Decimal(0)
         elif over:
             # Nobody answered at this station: the theory exam was missed and scores 0.
@@ -143,20 +201,32 @@ def live_results(session: Session, *, theory_weight: Decimal, now: datetime,
         else:
             theory = None
             problems.append(N_("the theory exam has not ended"))
+        if still_open:
+            problems.append(N_("the practical exam has not ended"))
         mark = practical.get(code)
         if mark is None:
             problems.append(N_("no agreed practical mark"))
+        # A review correction replaces the practical total; its old breakdown no longer adds up.
+        task_marks = {} if code in corrected else by_task.get(code, {})
         theory_time = graded[code].time_used_s if code in graded else None
         times = [t for t in (theory_time, practical_seconds.get(station_id)) if t is not None]
         time_used = round(sum(times), 3) if times else None
-        if theory is not None and mark is not None:
-            total = compute_total(theory, full, theory_weight, mark, deductions.get(station_id, []))
-            results.append(StationResult(code, theory, full, total.theory_weighted, mark,
-                                         total.deduction, total.total, time_used))
+        if not problems:
+            total = compute_total(theory or Decimal(0), full or Decimal(1),
+                                  theory_weight if with_theory else Decimal(0), mark,
+                                  deductions.get(station_id, []))
+            results.append(StationResult(
+                code, theory, full, total.theory_weighted if with_theory else None, mark,
+                total.deduction, total.total, time_used, (), task_marks))
         else:
             results.append(StationResult(code, theory, full, None, mark, Decimal(0), None,
-                                         time_used, tuple(problems)))
+                                         time_used, tuple(problems), task_marks))
     return results
+
+
+def _corrected(session: Session) -> set[str]:
+    return set(session.scalars(select(Station.code).join(
+        ReviewItem, ReviewItem.station_id == Station.id).where(ReviewItem.status == "corrected")))
 
 
 def locked_results(session: Session) -> tuple[ResultsLock, list[StationResult]] | None:

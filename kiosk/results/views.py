@@ -21,6 +21,7 @@ from kiosk.results import (
     review,
     stages,
     submission,
+    tasks,
     totals,
     unsealing,
 )
@@ -66,7 +67,8 @@ def _weight() -> Decimal:
 
 
 def _full() -> Decimal:
-    return Decimal(_settings().practical_full_marks)
+    """The practical's full marks: the tasks' sum once set (results.tasks), else config's."""
+    return tasks.practical_full(db(), Decimal(_settings().practical_full_marks))
 
 
 def _problems(exc: KioskError) -> list[str]:
@@ -97,6 +99,14 @@ def _flash_error(exc: KioskError) -> None:
         flash(line, "error")
 
 
+def _task_columns(session, current) -> list[tuple[str, str]]:
+    """(task, heading) of the tasks entered: the timetable's practical parts first, in order."""
+    seen = {task for r in current for task in r.tasks}
+    headings = tasks.labels(session)
+    return [(task, headings.get(task, task)) for task in tasks.order(session, seen)
+            if task in seen]
+
+
 @bp.get("/")
 @requires(permissions.REVIEW_SCORES)
 def overview():
@@ -107,6 +117,8 @@ def overview():
     entries = {n: mark_entry.entry_marks(session, n) for n in (1, 2)}
     reviewed = {code: item for item, code in review.items(session)}
     return render_template("results/overview.html", stage=stage, results=current,
+                           task_columns=_task_columns(session, current),
+                           with_theory=totals.has_theory(totals.day_parts(session)),
                            entries=entries, reviewed=reviewed,
                            differences=len(mark_entry.differences(session)),
                            progress=review.progress(session),
@@ -244,6 +256,7 @@ def review_page():
     current = {r.station: r for r in totals.results(session, theory_weight=_weight(),
                                                      now=clock.now())}
     return render_template("results/review.html", items=review.items(session),
+                           task_columns=_task_columns(session, current.values()),
                            progress=review.progress(session), results=current,
                            stage=stages.stage(session))
 

@@ -52,6 +52,11 @@ def test_task_columns_must_add_up_and_are_compared_too(session, stations):
     _import(session, "赛位号,任务一,任务二\nA01,49,31\n", 2)  # same total, other tasks
     found = {(d.task, d.first, d.second) for d in mark_entry.differences(session)}
     assert found == {("任务一", Decimal(50), Decimal(49)), ("任务二", Decimal(30), Decimal(31))}
+    # The same total from other task marks is no agreement: the total follows the tasks.
+    assert mark_entry.agreed_marks(session) == {}
+    for task, mark in (("任务一", 50), ("任务二", 30)):
+        mark_entry.resolve(session, "A01", Decimal(mark), "评分表", task=task, actor=CHIEF,
+                           now=clock.now())
     assert mark_entry.agreed_marks(session) == {"A01": Decimal(80)}
     with pytest.raises(ImportErrors, match="add up"):
         _import(session, "赛位号,分数,任务一\nA02,80,79\n", 1)
