@@ -251,6 +251,7 @@ ACTION_LABELS: dict[str, str] = {
     "station.released": N_("Station released"),
     "stations.added": N_("Stations added"),
     "timetable.set": N_("Timetable set"),
+    "scores.tasks_set": N_("Task full marks set"),
 }
 
 DETAIL_LABELS: dict[str, str] = {

@@ -1,6 +1,6 @@
 """scores by module: the practical's tasks and their full marks (score_task)
 
-Revision ID: PENDING_results
+Revision ID: 0012_score_tasks
 Revises: 0011_timetable
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import kiosk.db
 
 
-revision = 'PENDING_results'
+revision = '0012_score_tasks'
 down_revision = '0011_timetable'
 branch_labels = None
 depends_on = None
