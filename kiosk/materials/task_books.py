@@ -222,6 +222,11 @@ def fetch(session: Session, folder: Path, settings: Settings, material_id: int, 
                            "start."), **_starts_at(part_now))
     if not open_for_station(session, part_now, station_id, now):
         raise Forbidden(N_("The part is over for this station: its files are closed."))
+    path = folder / material.stored_name
+    if not path.is_file():
+        # Lost from the disk (a restore without materials/): no fetch is recorded.
+        raise NotFound(N_("The file %(name)s is missing on the server; tell a judge."),
+                       name=material.filename)
     with write_transaction(session):
         first = session.scalar(select(MaterialFetch.id).where(
             MaterialFetch.material_id == material.id,
@@ -232,7 +237,7 @@ def fetch(session: Session, folder: Path, settings: Settings, material_id: int, 
                          subject=material.part,
                          details={"part": material.part, "filename": material.filename,
                                   "sha256": material.sha256})
-    return material, folder / material.stored_name
+    return material, path
 
 
 def _starts_at(part_now: timetable.PartNow | None) -> dict:

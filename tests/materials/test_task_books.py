@@ -311,3 +311,24 @@ def test_a_field_judge_sees_the_table_but_cannot_add(app, hall):
         "csrf_token": csrf_from(page.text), "part": "A",
         "file": (io.BytesIO(CONTENT), "x.pdf")}, content_type="multipart/form-data")
     assert refused.status_code == 403
+
+
+def test_a_file_lost_from_the_disk_is_a_404_and_no_fetch(hall):
+    instance, moment = hall["instance"], hall["moment"]
+    moment["now"] = hall["start"]
+    with instance.session() as session:
+        stored = session.get(Material, hall["ids"][0]).stored_name
+    (task_books.folder_of(instance.path) / stored).unlink()
+    response = hall["clients"][0].get(f"/api/v1/materials/{hall['ids'][0]}")
+    assert response.status_code == 404 and "任务书.pdf" in response.get_json()["message"]
+    with instance.session() as session:
+        assert session.scalars(select(MaterialFetch)).all() == []
+
+
+def test_a_cancelled_schedule_withdraws_the_release(hall):
+    instance, moment = hall["instance"], hall["moment"]
+    moment["now"] = hall["start"] - timedelta(minutes=5)  # in the reading time
+    assert _listed(hall["clients"][0]) == ["任务书.pdf"]
+    with instance.session() as session:
+        phases.cancel(session, "A", actor=CHIEF, now=moment["now"])
+    assert _listed(hall["clients"][0]) == []
