@@ -22,6 +22,7 @@ from kiosk.collect.views import bp as collect_bp
 from kiosk.config import instance_path_from
 from kiosk.field.views import bp as field_bp
 from kiosk.instance import open_instance
+from kiosk.materials.views import bp as materials_bp
 from kiosk.models import StaffUser
 from kiosk.results.views import bp as results_bp
 from kiosk.staff_views import bp as staff_bp
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(theory_bp)
     app.register_blueprint(collect_bp)
     app.register_blueprint(results_bp)
+    app.register_blueprint(materials_bp)
     # The kiosk's JSON API is protected by api_csrf_guard (origin + content type), not by tokens.
     csrf.exempt(api_bp)
 

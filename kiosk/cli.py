@@ -44,6 +44,7 @@ from kiosk.field import cli as field_cli
 from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance, init_instance
 from kiosk.judge_keys import add_judge_key
+from kiosk.materials import cli as materials_cli
 from kiosk.models import JUDGE_KEY_ROLES, ROLES
 from kiosk.network import lan_addresses
 from kiosk.rehearse import rehearse
@@ -403,5 +404,5 @@ for capability_command in (
         field_cli.announce_command, field_cli.lockdown_group, field_cli.preflight_command,
         collect_cli.receipt_group, collect_cli.export_command, collect_cli.verify_command,
         results_cli.scores_group, results_cli.review_group, results_cli.unseal_command,
-        results_cli.results_command):
+        results_cli.results_command, materials_cli.materials_group):
     main.add_command(capability_command)

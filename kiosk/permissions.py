@@ -111,3 +111,9 @@ OPEN_LAYER_2 = _permission("open_layer_2", "crypt2")
 OPEN_LAYER = {1: OPEN_LAYER_1, 2: OPEN_LAYER_2}
 # The final results with names, on the page, as PDF and xlsx.
 READ_FINAL_RESULTS = _permission("read_final_results", "chief", "supervisor")
+
+# ----------------------------------------------------------------------------- task books
+# Each part's task books and data (任务书), and which station fetched which file.
+READ_MATERIALS = _permission("read_materials", "chief", "field", "supervisor")
+# Adding them, and removing them before their part's release.
+MANAGE_MATERIALS = _permission("manage_materials", "chief")
