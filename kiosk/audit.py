@@ -218,6 +218,9 @@ ACTION_LABELS: dict[str, str] = {
     "marks.resolved": N_("Difference between the entries resolved"),
     "paper.built": N_("Theory papers built"),
     "paper.spec_set": N_("Paper spec set"),
+    "material.added": N_("Task book added"),
+    "material.fetched": N_("Task book fetched"),
+    "material.removed": N_("Task book removed"),
     "phase.early_finish": N_("Finished early"),
     "phase.ended": N_("Phase ended"),
     "phase.extended": N_("Extra time granted"),
@@ -236,6 +239,7 @@ ACTION_LABELS: dict[str, str] = {
     "review.error": N_("Review: error reported"),
     "review.escalated": N_("Error rate over 5%: every station is reviewed"),
     "roster.imported": N_("Roster imported"),
+    "scores.tasks_set": N_("Task full marks set"),
     "staff.cosign": N_("Co-signature"),
     "staff.cosign_failed": N_("Co-signature failed: wrong username or password"),
     "staff.cosign_refused": N_("Co-signature refused: not an account of the required role"),
@@ -251,7 +255,6 @@ ACTION_LABELS: dict[str, str] = {
     "station.released": N_("Station released"),
     "stations.added": N_("Stations added"),
     "timetable.set": N_("Timetable set"),
-    "scores.tasks_set": N_("Task full marks set"),
 }
 
 DETAIL_LABELS: dict[str, str] = {

@@ -51,7 +51,7 @@ FORMAT = "kiosk-backup-v1"
 MANIFEST = "manifest.json"
 SQLITE_MEMBER = "database/kiosk.sqlite3"
 TABLES_MEMBER = "database/tables.jsonl"
-FILE_FOLDERS = ("keys", "archives", "sealed")
+FILE_FOLDERS = ("keys", "archives", "sealed", "materials")
 log = logging.getLogger(__name__)
 
 

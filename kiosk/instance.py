@@ -110,7 +110,7 @@ def open_instance(path: Path, *, environ: dict[str, str] | None = None, migrate:
                     sessions=db.make_sessionmaker(engine))
 
 
-PRIVATE_FOLDERS = ("keys", "archives", "exports", "backups", "sealed", "tls")
+PRIVATE_FOLDERS = ("keys", "archives", "exports", "backups", "sealed", "tls", "materials")
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 

@@ -8,6 +8,7 @@ every described call exists, so the document cannot drift from the code.
 from __future__ import annotations
 
 from kiosk import __version__
+from kiosk.materials.api_doc import materials_paths, materials_schemas
 from kiosk.theory_exam.exam import MAX_SEQ
 
 
@@ -56,11 +57,12 @@ def openapi_document(server_url: str = "") -> dict:
                                    "problems": {"type": "array", "items": {"type": "string"}}},
                 },
                 **_clock_schemas(), **_exam_schemas(), **_hand_in_schemas(),
+                **materials_schemas(),
             },
         },
         "paths": {
             **_clock_paths(), **_station_paths(), **_exam_paths(), **_upload_paths(),
-            **_resumable_upload_paths(), **_hand_in_paths(),
+            **_resumable_upload_paths(), **_hand_in_paths(), **materials_paths(),
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1",

@@ -167,7 +167,8 @@ def test_a_role_may_only_be_one_of_the_seven(session):
 # One piece of a resumable hand-in each (the kiosk's and the desk's).
 PIECE_ENDPOINTS = {"api.collect_upload_piece", "collect.desk_upload_piece"}
 HAND_IN_ENDPOINTS = {"api.collect_upload", "collect.desk_upload"}
-IMPORT_ENDPOINTS = {"checkin.roster", "theory.bank", "results.entry", "results.unseal"}
+IMPORT_ENDPOINTS = {"checkin.roster", "theory.bank", "results.entry", "results.unseal",
+                    "materials.add"}
 
 
 def test_every_route_takes_the_body_limit_it_declares(app):

@@ -15,6 +15,7 @@ file does not understand, the test says so rather than ignoring it.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 
 from kiosk import clock
 from kiosk.judge_keys import add_judge_key
+from kiosk.materials import task_books
 from kiosk.openapi import openapi_document
 from kiosk.stations import phases
 from kiosk.theory_exam.papers import SpecInput, key_maps, set_spec
@@ -185,19 +187,24 @@ def hall(app, request):
                                json={"token": badge.qr_token}).status_code == 200
     question_ids = [q["id"] for q in station_client.get("/api/v1/exam/paper").get_json()
                     ["questions"]]
-    if "/collect/" not in request.node.callspec.params.get("path", "/collect/"):
+    called = request.node.callspec.params.get("path", "/collect/")
+    if "/collect/" not in called and "/materials" not in called:
         return app, station_client, {"qid": question_ids, "receipt_no": ["R0"],
                                      "upload_id": ["none"], "offset": [0], "size": [4096]}
     with instance.session() as session:
         phases.end(session, "theory", actor=CHIEF, now=clock.now())
         phases.start(session, "practical", 600, actor=CHIEF, now=clock.now())
+        material = task_books.add(session, task_books.folder_of(instance.path),
+                                  instance.settings, "practical", "任务书.pdf",
+                                  io.BytesIO(b"%PDF-1.4 task book"), limit=2**20, actor=CHIEF,
+                                  now=clock.now())
     receipt = station_client.post("/api/v1/collect/upload?filename=work.zip", data=b"work",
                                   headers={"Content-Type": "application/octet-stream"})
     # A resumable upload larger than the pieces drawn below, so they feed it without ending it.
     upload = station_client.post("/api/v1/collect/uploads?filename=big.zip&size=10000000")
     return app, station_client, {"qid": question_ids, "receipt_no": [receipt.json["receipt_no"]],
                                  "upload_id": [upload.json["upload_id"]], "offset": [0],
-                                 "size": [4096]}
+                                 "size": [4096], "material_id": [str(material.id)]}
 
 
 def _as_sent(value, parameter: dict):
@@ -312,7 +319,7 @@ SECURED = [(path, method) for path, method in OPERATIONS
 def test_a_call_for_a_station_is_401_without_its_session(hall, path, method):
     app, _, known = hall
     url = path.replace("{qid}", known["qid"][0]).replace("{receipt_no}", known["receipt_no"][0])
-    url = url.replace("{upload_id}", known["upload_id"][0])
+    url = url.replace("{upload_id}", known["upload_id"][0]).replace("{material_id}", "1")
     response = app.test_client().open(url, method=method.upper(), json={},
                                       headers={"Content-Type": "application/json"})
     assert response.status_code == 401, url

@@ -34,7 +34,8 @@ def materials_paths() -> dict:
                        "recorded",
             "security": [{"stationSession": []}],
             "parameters": [{"name": "material_id", "in": "path", "required": True,
-                            "schema": {"type": "integer", "minimum": 1}}],
+                            # a path is text: the id's digits, as the listing's url gives them
+                            "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}}],
             "responses": {"200": {"description": "The file (Content-Disposition names it)",
                                   "content": {"application/octet-stream": {}}},
                           "401": _ERROR, "403": _ERROR, "404": _ERROR},
