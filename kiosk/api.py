@@ -9,8 +9,15 @@ from flask import Blueprint, current_app, g, jsonify, request, send_file, sessio
 
 from kiosk import audit, clock
 from kiosk.collect import hand_ins as collect
+from kiosk.collect import parts as collect_parts
 from kiosk.collect import resumable
-from kiosk.collect.piece_io import query_count, read_piece, upload_body
+from kiosk.collect.piece_io import (
+    query_count,
+    read_piece,
+    requested_part,
+    slip_part_name,
+    upload_body,
+)
 from kiosk.collect.slips import slip_for
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, KioskError
@@ -179,12 +186,13 @@ def station_telemetry():
 
 
 def receipt_body(hand_in, code: str) -> dict:
-    """The answer to a finished hand-in, whichever route brought it."""
+    """The answer to a finished hand-in, whichever route brought it: it names its part."""
     payload = collect.receipt_payload(hand_in, code, load_signing_key(kiosk_instance().keys_dir))
     return {"receipt_no": hand_in.receipt_no, "station": code, "filename": hand_in.filename,
             "size": hand_in.size, "sha256": hand_in.sha256,
             "received_at": clock.iso(hand_in.received_at), "receipt_payload": payload,
-            "version": hand_in.version}
+            "version": hand_in.version, "part": hand_in.part,
+            "part_name": gettext(collect_parts.name_of(db(), hand_in.part))}
 
 
 @bp.post("/collect/upload")
@@ -192,14 +200,16 @@ def receipt_body(hand_in, code: str) -> dict:
 @body_limit(HAND_IN_BODY_LIMIT)
 def collect_upload():
     """The body is the file, streamed: never request.files (Werkzeug would spool it to disk in
-    plaintext) and never request.data (it would sit whole in memory)."""
+    plaintext) and never request.data (it would sit whole in memory). `?part=KEY` files it
+    under that part, else under the practical part under way."""
     instance = kiosk_instance()
     code = session.get("station", "?")
+    part = requested_part(db(), instance.settings, clock.now())
     hand_in = collect.ingest_arrived(
         db(), archives=instance.archives_dir, station_id=g.station_id, station_code=code,
         body=request.stream, filename=request.args.get("filename", ""),
         content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
-        grace=_grace(), actor=audit.Actor.station(code))
+        grace=_grace(), part=part.key, actor=audit.Actor.station(code))
     response = jsonify(receipt_body(hand_in, code))
     response.status_code = 201
     return response
@@ -222,12 +232,16 @@ def _station_owner() -> str:
 @bp.post("/collect/uploads")
 @station_required
 def collect_upload_open():
+    """The part (`?part=KEY`, else the one under way) is decided here, for every piece."""
     instance = kiosk_instance()
+    now = clock.now()
+    part = requested_part(db(), instance.settings, now)
     upload = resumable.open_upload(
         db(), resumable.uploads_for(instance.archives_dir), archives=instance.archives_dir,
         owner=_station_owner(), station_id=g.station_id, station_code=session.get("station", "?"),
         filename=request.args.get("filename", ""), size=query_count("size"),
-        limit=instance.settings.upload_limit_mb * 2**20, now=clock.now(), grace=_grace())
+        limit=instance.settings.upload_limit_mb * 2**20, now=now, grace=_grace(),
+        part=part.key)
     return jsonify(upload_body(upload)), 201
 
 
@@ -258,15 +272,28 @@ def collect_upload_piece(upload_id: str):
 @bp.get("/collect/mine")
 @station_required
 def collect_mine():
-    """This station's hand-ins, newest last (the kiosk lists them after a reload)."""
+    """This station's hand-ins, per part (each part with its own versions and the one judged
+    there), and all of them in one list by part and version (the kiosk lists them after a
+    reload)."""
+    settings = kiosk_instance().settings
     hand_ins = collect.hand_ins_for(db(), g.station_id)
-    judged = collect.judged(hand_ins)
-    return jsonify({"hand_ins": [
-        {"receipt_no": h.receipt_no, "filename": h.filename, "size": h.size,
-         "sha256": h.sha256, "received_at": clock.iso(h.received_at), "version": h.version,
-         "judged": h is judged}
-        for h in hand_ins],
-        "limit_bytes": kiosk_instance().settings.upload_limit_mb * 2**20})
+    judged = collect.judged_by_part(hand_ins)
+    names = collect_parts.names(db(), settings)
+
+    def item(h) -> dict:
+        return {"receipt_no": h.receipt_no, "filename": h.filename, "size": h.size,
+                "sha256": h.sha256, "received_at": clock.iso(h.received_at),
+                "version": h.version, "part": h.part, "judged": judged.get(h.part) is h}
+
+    boxes = [p.key for p in collect_parts.hand_in_parts(db(), settings)]
+    boxes += sorted({h.part for h in hand_ins} - set(boxes))  # a part since removed
+    return jsonify({
+        "hand_ins": [item(h) for h in hand_ins],
+        "parts": [{"key": key, "name": gettext(names.get(key, key)),
+                   "judged": judged[key].receipt_no if key in judged else None,
+                   "hand_ins": [item(h) for h in hand_ins if h.part == key]}
+                  for key in boxes],
+        "limit_bytes": settings.upload_limit_mb * 2**20})
 
 
 @bp.get("/collect/receipts/<receipt_no>.pdf")
@@ -274,6 +301,7 @@ def collect_mine():
 def collect_receipt(receipt_no: str):
     hand_in = collect.get_for_station(db(), receipt_no, g.station_id)
     data = slip_for(kiosk_instance(), hand_in, session.get("station", "?"),
+                    part_name=slip_part_name(db(), hand_in.part),
                     roll=request.args.get("layout") == "roll")
     return send_file(BytesIO(data), mimetype="application/pdf",
                      download_name=f"receipt-{receipt_no}.pdf", max_age=0)

@@ -173,7 +173,10 @@ def _hand_in_schemas() -> dict:
                 "filename": {"type": "string"}, "size": {"type": "integer"},
                 "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                 "received_at": TIME, "receipt_payload": {"type": "string"},
-                "version": {"type": "integer"},
+                "version": {"type": "integer",
+                            "description": "numbered per station and part"},
+                "part": {"type": "string", "description": "the part's key (模块A …)"},
+                "part_name": {"type": "string", "description": "the part's name as shown"},
             },
         },
         "Upload": {
@@ -185,6 +188,8 @@ def _hand_in_schemas() -> dict:
                 "size": {"type": "integer", "minimum": 1},
                 "piece_bytes": {"type": "integer",
                                 "description": "the largest piece (1 MiB)"},
+                "part": {"type": "string",
+                         "description": "the part it is for, decided when it opened"},
                 "receipt": {"type": ["object", "null"],
                             "description": "once the last piece is in: the receipt, "
                                            "as the final PUT answered it"},
@@ -294,6 +299,17 @@ def _exam_paths() -> dict:
     }
 
 
+# Which part a hand-in is for: each practical part with a hand-in has its own window and
+# versions.
+HAND_IN_PART = {"name": "part", "in": "query", "required": False,
+                "description": "the part's key (absent or empty: the practical part under "
+                               "way; none running: 423 with the station's state). Unknown: "
+                               "404; a part "
+                               "without a hand-in (theory, hand_in = false): 409 no_hand_in; "
+                               "that part's window closed for the station: 423",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{0,16}$"}}
+
+
 def _upload_paths() -> dict:
     """A hand-in in one request, for tools."""
     return {
@@ -306,12 +322,12 @@ def _upload_paths() -> dict:
             "parameters": [{"name": "filename", "in": "query", "required": False,
                             "description": "the file's name as the contestant sees it "
                                            "(path parts removed; default upload.bin)",
-                            "schema": TEXT_IN}],
+                            "schema": TEXT_IN}, HAND_IN_PART],
             "requestBody": {"required": True, "content": {"application/octet-stream": {
                 "schema": {"type": "string", "format": "binary", "minLength": 1}}}},
             "responses": {"201": _json(_ref("Receipt"), "Received"),
-                          "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
-                          "423": ERROR, "507": ERROR},
+                          "400": ERROR, "401": ERROR, "404": ERROR, "409": ERROR,
+                          "413": ERROR, "423": ERROR, "507": ERROR},
         }},
     }
 
@@ -335,9 +351,10 @@ def _resumable_upload_paths() -> dict:
                  "schema": TEXT_IN},
                 {"name": "size", "in": "query", "required": True,
                  "description": "the file's size in bytes",
-                 "schema": {"type": "integer", "minimum": 1}}],
+                 "schema": {"type": "integer", "minimum": 1}},
+                HAND_IN_PART],
             "responses": {"201": _json(_ref("Upload"), "Opened at offset 0"),
-                          "400": ERROR, "401": ERROR, "409": ERROR, "413": ERROR,
+                          "400": ERROR, "401": ERROR, "404": ERROR, "409": ERROR, "413": ERROR,
                           "423": ERROR, "507": ERROR},
         }},
         "/api/v1/collect/uploads/{upload_id}": {
@@ -387,6 +404,10 @@ def _hand_in_paths() -> dict:
     return {
         "/api/v1/collect/mine": {"get": {
             "summary": "This station's hand-ins and the upload limit",
+            "description": (
+                "`hand_ins`: all of them by part and version, each with `part` and `judged` "
+                "(the last before that part's deadline for this station); `parts`: the day's "
+                "parts with a hand-in, each `{key, name, judged, hand_ins}`."),
             "security": [{"stationSession": []}],
             "responses": {"200": {"description": "hand-ins", "content": {
                 "application/json": {}}}, "401": ERROR},

@@ -20,6 +20,7 @@ from kiosk.collect.export import export_bundle, verify_bundle
 from kiosk.collect.hand_ins import verify_receipt
 from kiosk.crypto import load_verify_key
 from kiosk.errors import N_
+from kiosk.i18n import DEFAULT_LOCALE, locale_gettext
 from kiosk.i18n import cli_gettext as _
 
 
@@ -37,11 +38,12 @@ def receipt_verify(payload: str, as_json: bool) -> None:
     instance = open_current()
     receipt = verify_receipt(payload, load_verify_key(instance.keys_dir))
     emit(as_json, {"genuine": True, "receipt_no": receipt.receipt_no,
-                   "station": receipt.station, "received_at": clock.iso(receipt.received_at),
+                   "station": receipt.station, "part": receipt.part,
+                   "received_at": clock.iso(receipt.received_at),
                    "size": receipt.size, "sha256": receipt.sha256},
-         _("Genuine: receipt %(no)s, station %(station)s, %(size)s bytes, SHA-256 "
-           "%(sha)s, received %(at)s", no=receipt.receipt_no, station=receipt.station,
-           size=receipt.size, sha=receipt.sha256,
+         _("Genuine: receipt %(no)s, station %(station)s, part %(part)s, %(size)s bytes, "
+           "SHA-256 %(sha)s, received %(at)s", no=receipt.receipt_no, station=receipt.station,
+           part=receipt.part, size=receipt.size, sha=receipt.sha256,
            at=clock.local_display(receipt.received_at)))
 
 
@@ -51,7 +53,9 @@ def receipt_verify(payload: str, as_json: bool) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @json_option
 def export_command(out: Path, as_json: bool) -> None:
-    result = export_bundle(open_current(), out, actor=CLI_ACTOR)
+    # The seal record is in Chinese: a default part's name from the Chinese catalog.
+    result = export_bundle(open_current(), out, actor=CLI_ACTOR,
+                           translate=lambda name: locale_gettext(DEFAULT_LOCALE, name))
     emit(as_json, {"out": str(out), **result},
          _("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s", n=result[
              "hand_ins"], out=str(out), sha=result["manifest_sha256"]))

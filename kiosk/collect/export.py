@@ -1,14 +1,18 @@
 """The sealed hand-in bundle: encrypted archives, a signed manifest, and the seal record.
 
     bundle/
-      archives/<station>-v<version>-<receipt>.age    the files as stored (age, to the archive keys)
-      manifest.json, manifest.csv                    one row per hand-in
+      archives/<station>-<part>-v<version>-<receipt>.age
+                                                     the files as stored (age, to the archive keys)
+      manifest.json, manifest.csv                    one row per hand-in, with its part; the
+                                                     JSON also lists the parts and their counts
       manifest.sig                                   Ed25519 signature of SHA-256(manifest.json)
       signing-key.pub                                the server's public key (its fingerprint is
                                                      on every receipt and on the seal record)
       seal-record.pdf                                封存记录: manifest hash, signature lines
 
-`verify_bundle` checks it all offline and names every file that changed, is missing or was added.
+`verify_bundle` checks it all offline and names every file that changed, is missing or was added,
+and every hand-in whose part the manifest's list of parts does not account for. A bundle from
+before parts (no `part` anywhere) is the default day's practical and verifies as it did.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import hashlib
 import io
 import json
 import shutil
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -29,6 +35,7 @@ from sqlalchemy import select
 from kiosk import audit, checkpoints, clock
 from kiosk.collect.hand_ins import key_fingerprint
 from kiosk.collect.models import HandIn
+from kiosk.collect.parts import DEFAULT_PART, name_of
 from kiosk.crypto import b64url, b64url_decode, load_signing_key
 from kiosk.db import write_transaction
 from kiosk.errors import N_, KioskError
@@ -37,8 +44,8 @@ from kiosk.pdf import build_document, hex_groups, para, signature_block, signed,
 from kiosk.stations.models import Station
 from kiosk.tabular import spreadsheet_cell
 
-FIELDS = ["station", "version", "filename", "size", "sha256", "cipher_sha256", "received_at",
-          "receipt_no", "via", "late", "file"]
+FIELDS = ["station", "part", "version", "filename", "size", "sha256", "cipher_sha256",
+          "received_at", "receipt_no", "via", "late", "file"]
 
 
 def _sha256_file(path: Path) -> str:
@@ -49,30 +56,38 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor) -> dict:
+def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor,
+                  translate: Callable[[str], str] = str) -> dict:
+    """The bundle into `out`. `translate` gives a part's name as the seal record prints it
+    (Chinese): a default part's name is a catalog message."""
     if out.exists() and any(out.iterdir()):
         raise KioskError(N_("%(path)s is not empty; export into a new folder."), path=str(out))
     (out / "archives").mkdir(parents=True, exist_ok=True)
     rows = []
     with instance.session() as session:
         hand_ins = session.execute(select(HandIn, Station.code).join(
-            Station, Station.id == HandIn.station_id).order_by(Station.code, HandIn.version))
+            Station, Station.id == HandIn.station_id).order_by(Station.code, HandIn.part,
+                                                               HandIn.version))
         for hand_in, code in hand_ins:
-            name = f"{code}-v{hand_in.version}-{hand_in.receipt_no}.age"
+            name = f"{code}-{hand_in.part}-v{hand_in.version}-{hand_in.receipt_no}.age"
             source = instance.archives_dir / hand_in.stored_name
             shutil.copyfile(source, out / "archives" / name)
             if _sha256_file(out / "archives" / name) != hand_in.cipher_sha256:
                 raise KioskError(N_("The stored archive of %(receipt)s does not match its hash: "
                                     "tell the chief judge."), receipt=hand_in.receipt_no)
-            rows.append({"station": code, "version": hand_in.version,
+            rows.append({"station": code, "part": hand_in.part, "version": hand_in.version,
                          "filename": hand_in.filename, "size": hand_in.size,
                          "sha256": hand_in.sha256, "cipher_sha256": hand_in.cipher_sha256,
                          "received_at": clock.iso(hand_in.received_at),
                          "receipt_no": hand_in.receipt_no, "via": hand_in.via,
                          "late": hand_in.late, "file": f"archives/{name}"})
+        counts = Counter(row["part"] for row in rows)
+        parts = [{"key": key, "name": translate(name_of(session, key)), "hand_ins": count}
+                 for key, count in sorted(counts.items())]
     manifest = json.dumps({"format": "kiosk-handin-bundle-v1",
                            "event": instance.settings.event_name,
-                           "exported_at": clock.iso(clock.now()), "hand_ins": rows},
+                           "exported_at": clock.iso(clock.now()), "parts": parts,
+                           "hand_ins": rows},
                           ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
     (out / "manifest.json").write_bytes(manifest)
     buffer = io.StringIO()
@@ -88,36 +103,49 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor) -> dict:
     (out / "signing-key.pub").write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     fingerprint = key_fingerprint(key.public_key())
-    (out / "seal-record.pdf").write_bytes(_seal_record(instance, rows, digest, fingerprint))
+    (out / "seal-record.pdf").write_bytes(_seal_record(instance, rows, digest, fingerprint,
+                                                       parts))
     with instance.session() as session, write_transaction(session):
         audit.record(session, actor, "collect.exported", at=clock.now(), subject=str(out)[:128],
-                     details={"hand_ins": len(rows), "manifest_sha256": digest})
-    return {"hand_ins": len(rows), "manifest_sha256": digest, "fingerprint": fingerprint}
+                     details={"hand_ins": len(rows), "manifest_sha256": digest,
+                              "parts": {p["key"]: p["hand_ins"] for p in parts}})
+    return {"hand_ins": len(rows), "manifest_sha256": digest, "fingerprint": fingerprint,
+            "parts": parts}
 
 
-def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint: str) -> bytes:
+def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint: str,
+                 parts: list[dict] | None = None) -> bytes:
     # Taken before the "collect.exported" event, which is written once the bundle is complete:
     # the record's manifest SHA-256 and that event name each other, and the next paper printed
     # covers the event.
     checkpoint = checkpoints.checkpoint_for_print(instance)
     return seal_record_pdf(rows, digest, fingerprint, event_name=instance.settings.event_name,
                            exported_at=clock.now(), checkpoint=checkpoint,
-                           font_config=instance.settings.pdf_font)
+                           font_config=instance.settings.pdf_font, parts=parts)
 
 
 def seal_record_pdf(rows: list[dict], digest: str, fingerprint: str, *, event_name: str,
-                    exported_at, checkpoint, font_config: str = "") -> bytes:
-    """赛题数据封存记录: the bundle's hand-ins, the manifest's SHA-256, signature lines."""
+                    exported_at, checkpoint, font_config: str = "",
+                    parts: list[dict] | None = None) -> bytes:
+    """赛题数据封存记录: the bundle's parts and hand-ins, the manifest's SHA-256, signature
+    lines."""
+    names = {p["key"]: p["name"] for p in parts or ()}
+
     def story(font, st):
         exported = clock.local_display(exported_at)
         flow = [para(event_name, st.subtitle), para("赛题数据封存记录", st.title),
-                para(f"作品数：{len(rows)}　　导出时间：{exported}", st.body),
-                para(f"清单 SHA-256：{hex_groups(digest)}", st.body),
-                para(f"服务器签名密钥指纹：{fingerprint}", st.small), Spacer(1, 4 * mm)]
-        data = [["赛位号", "版本", "回执编号", "大小（字节）", "SHA-256（前 16 位）"]]
-        data += [[r["station"], r["version"], r["receipt_no"], f"{r['size']:,}",
+                para(f"作品数：{len(rows)}　　导出时间：{exported}", st.body)]
+        if parts:
+            listed = "；".join(f"{p['name']}（{p['key']}）{p['hand_ins']} 件" for p in parts)
+            flow.append(para(f"环节：{listed}", st.body))
+        flow += [para(f"清单 SHA-256：{hex_groups(digest)}", st.body),
+                 para(f"服务器签名密钥指纹：{fingerprint}", st.small), Spacer(1, 4 * mm)]
+        data = [["赛位号", "环节", "版本", "回执编号", "大小（字节）", "SHA-256（前 16 位）"]]
+        data += [[r["station"], names.get(r.get("part"), r.get("part", DEFAULT_PART)),
+                  r["version"], r["receipt_no"], f"{r['size']:,}",
                   hex_groups(r["sha256"][:16])] for r in rows]
-        flow.append(signed(table(data, [24 * mm, 16 * mm, 40 * mm, 40 * mm, 50 * mm], font),
+        widths = [20 * mm, 40 * mm, 12 * mm, 32 * mm, 28 * mm, 38 * mm]
+        flow.append(signed(table(data, widths, font),
                            Spacer(1, 8 * mm),
                            signature_block(["加密裁判签字", "监督人员签字", "裁判长签字"], font)))
         return flow
@@ -159,8 +187,41 @@ def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None) -> l
             problems.append(f"missing: {row['file']}")
         elif _sha256_file(path) != row["cipher_sha256"]:
             problems.append(f"changed: {row['file']}")
+    problems += _part_problems(manifest_bytes)
     archives = folder / "archives"
     if archives.is_dir():
         for extra in sorted(p.name for p in archives.iterdir() if p.name not in listed):
             problems.append(f"added: archives/{extra}")
+    return problems
+
+
+def _part_problems(manifest_bytes: bytes) -> list[str]:
+    """The manifest's parts against its rows: each hand-in's part listed, each part's count
+    that of its rows, one version number per station and part. A bundle from before parts
+    lists none and names none: its hand-ins are the practical's."""
+    manifest = json.loads(manifest_bytes)
+    rows = manifest["hand_ins"]
+    listed = manifest.get("parts")
+    if listed is None:
+        if any("part" in row for row in rows):
+            return ["manifest.json names parts of hand-ins but lists no parts"]
+        return []
+    problems = []
+    counts = Counter(row.get("part") for row in rows)
+    declared = {}
+    for entry in listed:
+        if not isinstance(entry, dict) or "key" not in entry:
+            return [*problems, "manifest.json: a part without a key"]
+        declared[entry["key"]] = entry.get("hand_ins")
+    for key, count in sorted(counts.items(), key=lambda item: str(item[0])):
+        if key not in declared:
+            problems.append(f"part {key}: {count} hand-ins not among the bundle's parts")
+        elif declared[key] != count:
+            problems.append(f"part {key}: the manifest lists {declared[key]} hand-ins, "
+                            f"the bundle has {count}")
+    problems += [f"part {key}: listed with {declared[key]} hand-ins, the bundle has none"
+                 for key in declared if key not in counts]
+    versions = Counter((row.get("station"), row.get("part"), row.get("version")) for row in rows)
+    problems += [f"{station} part {part}: version {version} appears {n} times"
+                 for (station, part, version), n in sorted(versions.items(), key=str) if n > 1]
     return problems

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
 from kiosk.collect.models import HandIn
+from kiosk.collect.parts import DEFAULT_PART
 from kiosk.crypto import parse_recipient
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, Locked, NotFound
@@ -53,7 +54,6 @@ CHUNK = 1024 * 1024
 # the server's disk (waitress has the whole request before the view runs).
 INGEST_SLOTS = 2
 _ingest_slots = threading.BoundedSemaphore(INGEST_SLOTS)
-PHASE = "practical"
 PARTIAL_SUFFIX = ".partial"
 # A one-request body is already on the server, so its stream never waits for a piece; this only
 # bounds a stream whose feeder died without abandoning it.
@@ -281,21 +281,24 @@ def new_receipt_no(now: datetime) -> str:
     return now.astimezone().strftime("%m%d") + "-" + secrets.token_hex(3).upper()
 
 
-def _refusal(session: Session, station_id: int, now: datetime, grace: timedelta) -> str | None:
-    """Why this station may not hand in now (`clock.refusal`'s reason), None while it may. A
-    pause refuses every hand-in, the desk's too: nobody works while the exam is paused."""
-    refused = station_window(session, PHASE, station_id).refusal(now, grace)
+def _refusal(session: Session, part: str, station_id: int, now: datetime,
+             grace: timedelta) -> str | None:
+    """Why this station may not hand in for `part` now (`clock.refusal`'s reason), None while
+    it may: the part's own clock and the station's extensions in that part. A pause refuses
+    every hand-in, the desk's too: nobody works while the exam is paused."""
+    refused = station_window(session, part, station_id).refusal(now, grace)
     if refused == "paused":
-        raise Locked(N_("The exam is paused; hand in after it resumes."), state=refused)
+        raise Locked(N_("The exam is paused; hand in after it resumes."), state=refused,
+                     part=part)
     return refused
 
 
-def _closed(session: Session, refused: str, closed_message: str) -> Locked:
-    """A workstation's hand-in refused for `refused` (not started, or over)."""
+def _closed(session: Session, part: str, refused: str, closed_message: str) -> Locked:
+    """A workstation's hand-in for `part` refused for `refused` (not started, or over)."""
     if refused in ("not_started", "scheduled"):
-        return Locked(N_("%(phase)s has not started."), phase=display_name(session, PHASE),
-                      state=refused)
-    return Locked(closed_message, state=refused)
+        return Locked(N_("%(phase)s has not started."), phase=display_name(session, part),
+                      state=refused, part=part)
+    return Locked(closed_message, phase=display_name(session, part), state=refused, part=part)
 
 
 @contextmanager
@@ -315,11 +318,12 @@ def ingest_arrived(session: Session, **arguments) -> HandIn:
 def ingest(session: Session, *, archives: Path, station_id: int, station_code: str,
            body: BinaryIO, filename: str, content_length: int | None, limit: int,
            now_fn, grace: timedelta, via: str = "kiosk", collected_by: str | None = None,
-           form_token: str | None = None, actor: audit.Actor) -> HandIn:
-    """Stream one hand-in to disk, encrypted, then commit it. `now_fn` is called when the body
-    has arrived: the receipt's time is when the server had the whole file."""
+           form_token: str | None = None, part: str = DEFAULT_PART,
+           actor: audit.Actor) -> HandIn:
+    """Stream one hand-in for `part` to disk, encrypted, then commit it. `now_fn` is called
+    when the body has arrived: the receipt's time is when the server had the whole file."""
     recipients = open_hand_in(session, station_id=station_id, size=content_length, limit=limit,
-                              now=now_fn(), grace=grace, via=via)
+                              now=now_fn(), grace=grace, via=via, part=part)
     stream = ArchiveStream(archives, recipients, idle=STREAM_IDLE)
     try:
         while True:
@@ -341,7 +345,8 @@ def ingest(session: Session, *, archives: Path, station_id: int, station_code: s
         raise
     return commit_hand_in(session, stream, station_id=station_id, station_code=station_code,
                           filename=filename, received_at=now_fn(), grace=grace, via=via,
-                          collected_by=collected_by, form_token=form_token, actor=actor)
+                          collected_by=collected_by, form_token=form_token, part=part,
+                          actor=actor)
 
 
 def read_up_to(body: BinaryIO, n: int) -> bytes:
@@ -363,18 +368,20 @@ def _too_large(limit: int) -> TooLarge:
 
 
 def open_hand_in(session: Session, *, station_id: int, size: int | None, limit: int,
-                 now: datetime, grace: timedelta, via: str) -> list:
+                 now: datetime, grace: timedelta, via: str, part: str = DEFAULT_PART) -> list:
     """Everything that can refuse a hand-in before its first byte is stored: its size, the
-    station's window, an archive key. Returns the age recipients. Both routes ask here."""
+    station's window in `part`, an archive key. Returns the age recipients. Both routes ask
+    here."""
     if size is not None and size > limit:
         raise _too_large(limit)
     if size == 0:
         # An empty file is a wrong pick in the file dialog, never anyone's work: say so now,
         # while the contestant can still choose the right one.
         raise KioskError(N_("The file is empty; choose the file with your work."))
-    refused = _refusal(session, station_id, now, grace)
+    refused = _refusal(session, part, station_id, now, grace)
     if refused is not None and via == "kiosk":
-        raise _closed(session, refused, N_("The hand-in has closed for this station."))
+        raise _closed(session, part, refused,
+                      N_("The hand-in for %(phase)s has closed for this station."))
     recipients = [parse_recipient(r) for r in recipients_for(session, "archive")]
     if not recipients:
         raise Conflict(N_("No archive key is registered: kiosk judge-key add NAME age1… --role "
@@ -386,26 +393,28 @@ def open_hand_in(session: Session, *, station_id: int, size: int | None, limit: 
 def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
                    station_code: str, filename: str, received_at: datetime, grace: timedelta,
                    via: str, collected_by: str | None, actor: audit.Actor,
-                   form_token: str | None = None) -> HandIn:
+                   form_token: str | None = None, part: str = DEFAULT_PART) -> HandIn:
     """The row and its audit event for a finished (fsynced, renamed) stream, or nothing: the
-    window is asked again at `received_at`, when the server had the last byte. A desk form
+    window in `part` is asked again at `received_at`, when the server had the last byte; the
+    version is the next of this station in this part. A desk form
     that already made a hand-in (`form_token`) gets that one back and this copy is dropped:
     two submissions of one form racing each other are one hand-in."""
     archives_file = stream.archives / stream.stored_name
     try:
         with write_transaction(session):
-            earlier = hand_in_for_form(session, form_token, station_id)
+            earlier = hand_in_for_form(session, form_token, station_id, part)
             if earlier is not None:
                 archives_file.unlink(missing_ok=True)
                 return earlier
-            refused = _refusal(session, station_id, received_at, grace)
+            refused = _refusal(session, part, station_id, received_at, grace)
             late = refused is not None
             if late and via == "kiosk":
-                raise _closed(session, refused,
-                              N_("The hand-in closed while the file was arriving."))
-            version = (session.scalar(select(func.max(HandIn.version))
-                                      .where(HandIn.station_id == station_id)) or 0) + 1
-            hand_in = HandIn(station_id=station_id, version=version,
+                raise _closed(session, part, refused,
+                              N_("The hand-in for %(phase)s closed while the file was "
+                                 "arriving."))
+            version = (session.scalar(select(func.max(HandIn.version)).where(
+                HandIn.station_id == station_id, HandIn.part == part)) or 0) + 1
+            hand_in = HandIn(station_id=station_id, part=part, version=version,
                              receipt_no=new_receipt_no(received_at),
                              filename=clean_filename(filename), size=stream.size,
                              sha256=stream.hash.hexdigest(),
@@ -414,7 +423,7 @@ def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
                              late=late, form_token=form_token)
             session.add(hand_in)
             session.flush()
-            details = {"receipt_no": hand_in.receipt_no, "version": version,
+            details = {"receipt_no": hand_in.receipt_no, "part": part, "version": version,
                        "size": stream.size, "sha256": hand_in.sha256, "via": via, "late": late}
             if via == "desk" and not _drawn(session, station_id):
                 details["undrawn"] = True  # the judge confirmed the desk's warning
@@ -424,7 +433,7 @@ def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
         # PostgreSQL: the same form committed by another request in the meantime (the unique
         # form token); SQLite's BEGIN IMMEDIATE already serialised the check above.
         archives_file.unlink(missing_ok=True)
-        earlier = hand_in_for_form(session, form_token, station_id)
+        earlier = hand_in_for_form(session, form_token, station_id, part)
         if earlier is None:
             raise
         return earlier
@@ -436,7 +445,10 @@ def commit_hand_in(session: Session, stream: ArchiveStream, *, station_id: int,
 
 # ----------------------------------------------------------------------------- the desk
 
-FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# The desk page's form token: random, then the part the form files under (`.KEY`): the page
+# is drawn for one part, and its script sends the token with every call of the hand-in.
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}(?:\.(?P<part>[A-Za-z0-9_-]{1,16}))?")
+FORM_TOKEN_MAX = 64  # hand_in.form_token
 
 
 class StationNotDrawn(Conflict):
@@ -449,14 +461,26 @@ def form_token(text: str | None) -> str | None:
     """The desk form's idempotency token from a request: absent, or 16–64 URL-safe letters."""
     if not text:
         return None
-    if not FORM_TOKEN.fullmatch(text):
+    if len(text) > FORM_TOKEN_MAX or not FORM_TOKEN.fullmatch(text):
         raise KioskError(N_("The form's token is not valid; reload the page."))
     return text
 
 
-def hand_in_for_form(session: Session, token: str | None, station_id: int) -> HandIn | None:
+def new_form_token(part: str) -> str:
+    """A desk form's token for a hand-in under `part`."""
+    return f"{secrets.token_urlsafe(24)}.{part}"
+
+
+def form_part(token: str | None) -> str | None:
+    """The part a desk form was drawn for (None for a token without one: a tool's)."""
+    found = FORM_TOKEN.fullmatch(token) if token else None
+    return found["part"] if found else None
+
+
+def hand_in_for_form(session: Session, token: str | None, station_id: int,
+                     part: str | None = None) -> HandIn | None:
     """The hand-in this desk form already made, if any. One form is one hand-in for one
-    station: the same form sent for another station is refused."""
+    station and one part: the same form sent for another station or part is refused."""
     if token is None:
         return None
     earlier = session.scalar(select(HandIn).where(HandIn.form_token == token))
@@ -464,6 +488,10 @@ def hand_in_for_form(session: Session, token: str | None, station_id: int) -> Ha
         raise Conflict(N_("This form was already used for another station's hand-in "
                           "(receipt %(no)s); reload the page for a new hand-in."),
                        no=earlier.receipt_no)
+    if earlier is not None and part is not None and earlier.part != part:
+        raise Conflict(N_("This form was already used for a hand-in for %(phase)s (receipt "
+                          "%(no)s); reload the page for a new hand-in."),
+                       phase=display_name(session, earlier.part), no=earlier.receipt_no)
     return earlier
 
 
@@ -531,7 +559,9 @@ def remove_partials(archives: Path) -> int:
 
 # ----------------------------------------------------------------------------- receipts
 
-RECEIPT_MAGIC = b"KR1"
+# KR2 names the part after the receipt number; KR1 (before parts) was always the practical.
+RECEIPT_MAGIC = b"KR2"
+RECEIPT_MAGIC_V1 = b"KR1"
 
 
 @dataclass(frozen=True)
@@ -541,6 +571,7 @@ class Receipt:
     received_at: datetime
     size: int
     sha256: str
+    part: str = DEFAULT_PART
 
 
 def receipt_payload(hand_in: HandIn, station_code: str, key: Ed25519PrivateKey) -> str:
@@ -548,8 +579,10 @@ def receipt_payload(hand_in: HandIn, station_code: str, key: Ed25519PrivateKey) 
     so it fits a QR code in alphanumeric mode that any scanner reads."""
     station = station_code.encode("ascii")
     number = hand_in.receipt_no.encode("ascii")
+    part = (hand_in.part or DEFAULT_PART).encode("ascii")  # a key: letters, digits, - and _
     millis = int(hand_in.received_at.timestamp() * 1000)
     record = (RECEIPT_MAGIC + bytes([len(station)]) + station + bytes([len(number)]) + number
+              + bytes([len(part)]) + part
               + struct.pack(">QQ", millis, hand_in.size) + bytes.fromhex(hand_in.sha256))
     return base64.b32encode(record + key.sign(record)).decode("ascii").rstrip("=")
 
@@ -561,7 +594,7 @@ def verify_receipt(payload: str, public_key: Ed25519PublicKey) -> Receipt:
     except (ValueError, TypeError) as exc:
         raise KioskError(N_("This is not a receipt code.")) from exc
     record, signature = blob[:-64], blob[-64:]
-    if len(blob) < 64 + 3 + 2 + 16 + 32 or not record.startswith(RECEIPT_MAGIC):
+    if len(blob) < 64 + 3 + 2 + 16 + 32 or record[:3] not in (RECEIPT_MAGIC, RECEIPT_MAGIC_V1):
         raise KioskError(N_("This is not a receipt code."))
     try:
         public_key.verify(signature, record)
@@ -575,9 +608,14 @@ def verify_receipt(payload: str, public_key: Ed25519PublicKey) -> Receipt:
     number_len = record[at]
     number = record[at + 1:at + 1 + number_len].decode("ascii")
     at += 1 + number_len
+    part = DEFAULT_PART
+    if record.startswith(RECEIPT_MAGIC):
+        part_len = record[at]
+        part = record[at + 1:at + 1 + part_len].decode("ascii")
+        at += 1 + part_len
     millis, size = struct.unpack(">QQ", record[at:at + 16])
     sha = record[at + 16:at + 48].hex()
-    return Receipt(number, station, datetime.fromtimestamp(millis / 1000, UTC), size, sha)
+    return Receipt(number, station, datetime.fromtimestamp(millis / 1000, UTC), size, sha, part)
 
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
@@ -586,15 +624,36 @@ def key_fingerprint(public_key: Ed25519PublicKey) -> str:
     return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
 
 
-def hand_ins_for(session: Session, station_id: int) -> list[HandIn]:
-    return list(session.scalars(select(HandIn).where(HandIn.station_id == station_id)
-                                .order_by(HandIn.version)))
+def hand_ins_for(session: Session, station_id: int, part: str | None = None) -> list[HandIn]:
+    """A station's hand-ins, in one part or in all, by part and version (oldest first)."""
+    query = select(HandIn).where(HandIn.station_id == station_id)
+    if part is not None:
+        query = query.where(HandIn.part == part)
+    return list(session.scalars(query.order_by(HandIn.part, HandIn.version)))
 
 
 def judged(hand_ins: Sequence[HandIn]) -> HandIn | None:
-    """The version judged among a station's hand-ins (oldest first): the last one received
-    before its deadline; a late one (taken at the desk after it) is kept but never judged."""
+    """The version judged among a station's hand-ins in one part (oldest first): the last one
+    received before its deadline in that part; a late one (taken at the desk after it) is kept
+    but never judged."""
     return next((h for h in reversed(hand_ins) if not h.late), None)
+
+
+def judged_by_part(hand_ins: Sequence[HandIn]) -> dict[str, HandIn]:
+    """The version judged in each part among a station's hand-ins: each part its own."""
+    by_part: dict[str, list[HandIn]] = {}
+    for hand_in in sorted(hand_ins, key=lambda h: (h.part, h.version)):
+        by_part.setdefault(hand_in.part, []).append(hand_in)
+    return {part: found for part, rows in by_part.items()
+            if (found := judged(rows)) is not None}
+
+
+def hand_in_counts(session: Session, part_key: str) -> dict[int, tuple[int, datetime]]:
+    """For one part, by station id: how many hand-ins and when the last arrived (a station
+    with none is absent). For the field dashboard's "no hand-in yet" of that part."""
+    rows = session.execute(select(HandIn.station_id, func.count(), func.max(HandIn.received_at))
+                           .where(HandIn.part == part_key).group_by(HandIn.station_id))
+    return {station_id: (count, last) for station_id, count, last in rows}
 
 
 def get_for_station(session: Session, receipt_no: str, station_id: int) -> HandIn:
@@ -616,10 +675,14 @@ def stations_in_use(session: Session) -> list[str]:
     return list(session.scalars(select(Station.code).where(_in_use()).order_by(Station.code)))
 
 
-def stations_without_hand_in(session: Session) -> list[str]:
-    """Stations in use that have handed in nothing (live, and at the end)."""
+def stations_without_hand_in(session: Session, part: str | None = None) -> list[str]:
+    """Stations in use that have handed in nothing (in `part`, or at all), live and at the
+    end."""
+    handed_in = select(HandIn.station_id)
+    if part is not None:
+        handed_in = handed_in.where(HandIn.part == part)
     return list(session.scalars(select(Station.code).where(
-        Station.id.not_in(select(HandIn.station_id)), _in_use()).order_by(Station.code)))
+        Station.id.not_in(handed_in), _in_use()).order_by(Station.code)))
 
 
 def size_text(size: int) -> str:

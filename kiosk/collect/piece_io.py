@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import request
+from sqlalchemy.orm import Session
 
 from kiosk.collect import hand_ins as collect
+from kiosk.collect import parts
 from kiosk.collect.resumable import PIECE_BYTES, OpenUpload
-from kiosk.errors import N_, KioskError
+from kiosk.config import Settings
+from kiosk.errors import N_, Conflict, KioskError
+from kiosk.i18n import DEFAULT_LOCALE, locale_gettext
+from kiosk.stations.timetable import Part
 
 
 def query_count(name: str) -> int:
@@ -32,6 +38,23 @@ def read_piece() -> bytes:
     return piece
 
 
+def requested_part(session: Session, settings: Settings, now: datetime,
+                   form_token: str | None = None) -> Part:
+    """The part a hand-in is for: `?part=KEY`, or the part a desk form was drawn for, else the
+    practical part under way (`parts.for_hand_in`)."""
+    key = request.args.get("part", "").strip() or None
+    drawn_for = collect.form_part(form_token)
+    if key and drawn_for and key != drawn_for:
+        raise Conflict(N_("This form is for %(form)s, not %(part)s; reload the page."),
+                       form=drawn_for, part=key)
+    return parts.for_hand_in(session, settings, key or drawn_for, now)
+
+
+def slip_part_name(session: Session, key: str) -> str:
+    """A part's name as the slips and the seal record print it (they are in Chinese)."""
+    return locale_gettext(DEFAULT_LOCALE, parts.name_of(session, key))
+
+
 def upload_body(upload: OpenUpload) -> dict:
     return {"upload_id": upload.upload_id, "offset": upload.offset, "size": upload.size,
-            "piece_bytes": PIECE_BYTES}
+            "piece_bytes": PIECE_BYTES, "part": upload.part}

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit
 from kiosk.collect import hand_ins
 from kiosk.collect.models import HandIn
+from kiosk.collect.parts import DEFAULT_PART
 from kiosk.errors import N_, Conflict, KioskError, NotFound
 
 PIECE_BYTES = 1024 * 1024
@@ -51,6 +52,7 @@ class OpenUpload:
     size: int
     via: str
     stream: hand_ins.ArchiveStream
+    part: str = DEFAULT_PART  # decided when the upload opens: its window, its versions
     offset: int = 0
     hand_in: HandIn | None = None  # set when the last piece was committed
     form_token: str | None = None  # the desk form that opened it: sent again, the same upload
@@ -151,20 +153,23 @@ def uploads_for(archives: Path) -> Uploads:
 def open_upload(session: Session, uploads: Uploads, *, archives: Path, owner: str,
                 station_id: int, station_code: str, filename: str, size: int, limit: int,
                 now: datetime, grace: timedelta, via: str = "kiosk",
-                form_token: str | None = None) -> OpenUpload:
-    """Refused now if the hand-in would be refused (size, window, key); else the stream opens
-    and a previous open upload of the same owner is abandoned. A desk form opened again
-    (`form_token`) gets its upload back, with the offset the server has."""
+                form_token: str | None = None, part: str = DEFAULT_PART) -> OpenUpload:
+    """Refused now if the hand-in for `part` would be refused (size, window, key); else the
+    stream opens and a previous open upload of the same owner is abandoned. A desk form opened
+    again (`form_token`) gets its upload back, with the offset the server has."""
     if form_token is not None:
         same = uploads.find_form(owner, form_token)
         if same is not None:
+            if same.part != part:
+                raise Conflict(N_("This form is already sending a hand-in for another part; "
+                                  "reload the page for a new hand-in."))
             return same
     recipients = hand_ins.open_hand_in(session, station_id=station_id, size=size, limit=limit,
-                                      now=now, grace=grace, via=via)
+                                      now=now, grace=grace, via=via, part=part)
     stream = hand_ins.ArchiveStream(archives, recipients, idle=uploads.idle)
     upload = OpenUpload(upload_id=secrets.token_urlsafe(18), owner=owner, station_id=station_id,
                         station_code=station_code, filename=filename, size=size, via=via,
-                        stream=stream, form_token=form_token)
+                        stream=stream, part=part, form_token=form_token)
     return uploads.add(upload)
 
 
@@ -205,7 +210,7 @@ def feed_piece(session: Session, uploads: Uploads, upload_id: str, *, owner: str
                 session, upload.stream, station_id=upload.station_id,
                 station_code=upload.station_code, filename=upload.filename, received_at=now,
                 grace=grace, via=upload.via, collected_by=collected_by, actor=actor,
-                form_token=upload.form_token)
+                form_token=upload.form_token, part=upload.part)
         except BaseException:
             uploads.drop(upload)
             raise

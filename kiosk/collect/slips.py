@@ -13,6 +13,7 @@ from kiosk.checkpoints import Checkpoint, checkpoint_for_print
 from kiosk.clock import local_display
 from kiosk.collect.hand_ins import key_fingerprint, receipt_payload
 from kiosk.collect.models import HandIn
+from kiosk.collect.parts import DEFAULT_PART
 from kiosk.crypto import load_signing_key
 from kiosk.pdf import (
     NARROW_CHECKPOINT_HEIGHT,
@@ -31,12 +32,19 @@ def _via_desk(hand_in: HandIn) -> str:
     return "（收件台代收）" if hand_in.via == "desk" else ""
 
 
+def _part(hand_in: HandIn, part_name: str) -> str:
+    """The part the hand-in is for, by the name people read (模块A：…), its key if unnamed."""
+    return part_name or hand_in.part or DEFAULT_PART
+
+
 def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
-                     fingerprint: str, checkpoint: Checkpoint, font_config: str = "") -> bytes:
+                     fingerprint: str, checkpoint: Checkpoint, font_config: str = "",
+                     part_name: str = "") -> bytes:
     """The same slip on an 80 mm receipt printer roll: one copy, narrow, tall."""
     font = use_font(font_config)
     buffer = io.BytesIO()
-    height = 198 * mm + NARROW_CHECKPOINT_HEIGHT  # room for a file name of three lines
+    # Room for a file name of three lines and a part's name of two.
+    height = 208 * mm + NARROW_CHECKPOINT_HEIGHT
     canvas = Canvas(buffer, pagesize=(ROLL_WIDTH, height))
     canvas.setTitle(f"收件回执 {hand_in.receipt_no}")
     x, y = 5 * mm, height - 10 * mm
@@ -46,7 +54,8 @@ def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name:
     for number, line in enumerate(canvas_lines(canvas, event_name, font, 7.5, 70 * mm, 2)):
         canvas.drawString(x, y - (5 + 3.5 * number) * mm, line)
     y -= 16 * mm
-    rows = [("赛位号", station), ("回执编号", hand_in.receipt_no), ("文件", hand_in.filename),
+    rows = [("赛位号", station), ("环节", _part(hand_in, part_name)),
+            ("回执编号", hand_in.receipt_no), ("文件", hand_in.filename),
             ("大小", f"{hand_in.size:,} 字节"),
             ("时间", local_display(hand_in.received_at, "%Y-%m-%d %H:%M:%S")),
             ("版本", f"第 {hand_in.version} 次提交" + _via_desk(hand_in))]
@@ -105,7 +114,8 @@ def poster_pdf(*, event_name: str, fingerprint: str, font_config: str = "") -> b
 
 
 def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
-                fingerprint: str, checkpoint: Checkpoint, font_config: str = "") -> bytes:
+                fingerprint: str, checkpoint: Checkpoint, font_config: str = "",
+                part_name: str = "") -> bytes:
     font = use_font(font_config)
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4)
@@ -119,8 +129,9 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
         canvas.setFont(font, 9)
         for number, line in enumerate(canvas_lines(canvas, event_name, font, 9, 110 * mm, 2)):
             canvas.drawString(x, y - (6 + 4 * number) * mm, line)
-        rows = [("赛位号", station), ("回执编号", hand_in.receipt_no),
-                ("文件名", hand_in.filename), ("大小", f"{hand_in.size:,} 字节"),
+        rows = [("赛位号", station), ("环节", _part(hand_in, part_name)),
+                ("回执编号", hand_in.receipt_no), ("文件名", hand_in.filename),
+                ("大小", f"{hand_in.size:,} 字节"),
                 ("收件时间", local_display(hand_in.received_at, "%Y-%m-%d %H:%M:%S")),
                 ("版本", f"第 {hand_in.version} 次提交" + _via_desk(hand_in))]
         line_y = y - 18 * mm
@@ -159,12 +170,14 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
     return buffer.getvalue()
 
 
-def slip_for(instance, hand_in: HandIn, station: str, *, roll: bool = False) -> bytes:
-    """The signed slip of one hand-in, A4 or 80 mm roll: what the kiosk and the desk print."""
+def slip_for(instance, hand_in: HandIn, station: str, *, part_name: str,
+             roll: bool = False) -> bytes:
+    """The signed slip of one hand-in, A4 or 80 mm roll: what the kiosk and the desk print.
+    `part_name` is the part's name as printed (in Chinese, as the slip)."""
     key = load_signing_key(instance.keys_dir)
     render = roll_receipt_pdf if roll else receipt_pdf
     return render(hand_in, station=station, payload=receipt_payload(hand_in, station, key),
                   event_name=instance.settings.event_name,
                   fingerprint=key_fingerprint(key.public_key()),
                   checkpoint=checkpoint_for_print(instance),
-                  font_config=instance.settings.pdf_font)
+                  font_config=instance.settings.pdf_font, part_name=part_name)

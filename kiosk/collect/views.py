@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from io import BytesIO
 
@@ -11,14 +10,21 @@ from sqlalchemy import select
 
 from kiosk import clock, permissions
 from kiosk.collect import hand_ins as collect
+from kiosk.collect import parts as collect_parts
 from kiosk.collect import resumable
 from kiosk.collect.export import export_bundle, verify_bundle
 from kiosk.collect.models import HandIn
-from kiosk.collect.piece_io import query_count, read_piece, upload_body
+from kiosk.collect.piece_io import (
+    query_count,
+    read_piece,
+    requested_part,
+    slip_part_name,
+    upload_body,
+)
 from kiosk.collect.slips import poster_pdf, slip_for
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, NotFound
-from kiosk.i18n import gettext, lazy_gettext
+from kiosk.i18n import DEFAULT_LOCALE, gettext, lazy_gettext, locale_gettext
 from kiosk.stations.models import Station
 from kiosk.web import (
     HAND_IN_BODY_LIMIT,
@@ -57,7 +63,8 @@ def export_page():
     instance = kiosk_instance()
     if request.method == "POST" and may(permissions.EXPORT_HAND_INS):
         out = instance.exports_dir / clock.now().astimezone().strftime("handin-%Y%m%d-%H%M%S")
-        result = export_bundle(instance, out, actor=current_actor())
+        result = export_bundle(instance, out, actor=current_actor(),
+                               translate=lambda name: locale_gettext(DEFAULT_LOCALE, name))
         flash(gettext("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s",
                       n=result["hand_ins"], out=str(out), sha=result["manifest_sha256"]),
               "success")
@@ -81,18 +88,30 @@ def export_record(name: str):
 @bp.get("/collect")
 @requires(permissions.READ_HAND_INS)
 def desk():
+    """The desk files under one part (`?part=KEY`, default the one under way): its form, its
+    "no hand-in yet"; the recent hand-ins of every part, each naming its part."""
+    settings = kiosk_instance().settings
     stations = db().execute(select(Station.code, Station.occupied).order_by(Station.code)).all()
     # The desk's script comes back here after a hand-in, with its receipt: said on the page.
     received = request.args.get("received", "").strip()[:64]
     received = collect.hand_in_by_receipt(db(), received) if received else None
-    # One token per form shown: the same form sent twice is one hand-in (see _desk_form).
+    boxes = collect_parts.hand_in_parts(db(), settings)
+    part = None
+    if boxes:
+        # After a hand-in the page stays on that hand-in's part.
+        chosen = request.args.get("part") or (received[0].part if received else None)
+        part = collect_parts.for_hand_in(db(), settings, chosen, clock.now())
+    # One token per form shown, naming the form's part: the same form sent twice is one
+    # hand-in (see _desk_form), and the desk's script files it under the part chosen here.
     return render_template("collect/desk.html", stations=stations, received=received,
-                           size_text=collect.size_text,
+                           size_text=collect.size_text, parts=boxes, part=part,
+                           part_names=collect_parts.names(db(), settings),
                            in_use=collect.stations_in_use(db()),
-                           missing=collect.stations_without_hand_in(db()),
+                           missing=collect.stations_without_hand_in(
+                               db(), part.key if part else None),
                            recent=collect.recent_hand_ins(db()),
-                           form_token=secrets.token_urlsafe(24),
-                           limit=kiosk_instance().settings.upload_limit_mb)
+                           form_token=collect.new_form_token(part.key) if part else "",
+                           limit=settings.upload_limit_mb)
 
 
 def _desk_station() -> Station:
@@ -104,19 +123,23 @@ def _desk_station() -> Station:
 
 
 def _desk_form(station: Station):
-    """The form's token and the hand-in it already made (then nothing else is asked), else
-    the warning for a station nobody drew, unless the judge confirmed it (`confirm=1`)."""
+    """The form's token, its part (`?part=KEY`, else the form's, else the one under way) and
+    the hand-in it already made (then nothing else is asked), else the warning for a station
+    nobody drew, unless the judge confirmed it (`confirm=1`)."""
     token = collect.form_token(request.args.get("form_token"))
-    earlier = collect.hand_in_for_form(db(), token, station.id)
+    part = requested_part(db(), kiosk_instance().settings, clock.now(), token)
+    earlier = collect.hand_in_for_form(db(), token, station.id, part.key)
     if earlier is None:
         collect.require_expected(db(), station, confirmed=request.args.get("confirm") == "1")
-    return token, earlier
+    return token, part.key, earlier
 
 
 def _desk_answer(hand_in, code: str) -> dict:
     return {"receipt_no": hand_in.receipt_no, "station": code, "filename": hand_in.filename,
             "size": hand_in.size, "sha256": hand_in.sha256,
-            "received_at": clock.iso(hand_in.received_at), "late": hand_in.late}
+            "received_at": clock.iso(hand_in.received_at), "late": hand_in.late,
+            "part": hand_in.part, "version": hand_in.version,
+            "part_name": gettext(collect_parts.name_of(db(), hand_in.part))}
 
 
 @bp.post("/collect/upload")
@@ -126,7 +149,7 @@ def desk_upload():
     """The same pipeline as the kiosk, marked as collected at the desk by this judge."""
     instance = kiosk_instance()
     station = _desk_station()
-    token, earlier = _desk_form(station)
+    token, part, earlier = _desk_form(station)
     if earlier is not None:
         return jsonify(_desk_answer(earlier, station.code)), 200
     actor = current_actor()
@@ -135,7 +158,7 @@ def desk_upload():
         body=request.stream, filename=request.args.get("filename", ""),
         content_length=request.content_length, limit=instance.settings.upload_limit_mb * 2**20,
         grace=timedelta(seconds=instance.settings.grace_seconds), via="desk",
-        collected_by=actor.name, form_token=token, actor=actor)
+        collected_by=actor.name, form_token=token, part=part, actor=actor)
     return jsonify(_desk_answer(hand_in, station.code)), 201
 
 
@@ -154,7 +177,7 @@ def desk_upload_open():
     `receipt`: this form has handed in already; 409 `station_not_drawn`: confirm first."""
     instance = kiosk_instance()
     station = _desk_station()
-    token, earlier = _desk_form(station)
+    token, part, earlier = _desk_form(station)
     if earlier is None:
         upload = resumable.open_upload(
             db(), resumable.uploads_for(instance.archives_dir), archives=instance.archives_dir,
@@ -162,7 +185,7 @@ def desk_upload_open():
             filename=request.args.get("filename", ""), size=query_count("size"),
             limit=instance.settings.upload_limit_mb * 2**20, now=clock.now(),
             grace=timedelta(seconds=instance.settings.grace_seconds), via="desk",
-            form_token=token)
+            form_token=token, part=part)
         if upload.hand_in is None:
             return jsonify(upload_body(upload)), 201
         earlier = upload.hand_in
@@ -205,6 +228,7 @@ def desk_receipt(receipt_no: str):
     if row is None:
         raise NotFound(N_("No such receipt."))
     hand_in, code = row
-    data = slip_for(kiosk_instance(), hand_in, code, roll=request.args.get("layout") == "roll")
+    data = slip_for(kiosk_instance(), hand_in, code, part_name=slip_part_name(db(), hand_in.part),
+                    roll=request.args.get("layout") == "roll")
     return send_file(BytesIO(data), mimetype="application/pdf",
                      download_name=f"receipt-{receipt_no}.pdf", max_age=0)

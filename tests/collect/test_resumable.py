@@ -72,7 +72,8 @@ def test_an_interrupted_hand_in_resumes_at_the_servers_offset_and_age_opens_it(h
     assert (receipt["size"], receipt["filename"], receipt["version"]) == (len(data), "作品.zip",
                                                                          1)
     assert set(receipt) == {"receipt_no", "station", "filename", "size", "sha256",
-                            "received_at", "receipt_payload", "version"}
+                            "received_at", "receipt_payload", "version", "part",
+                            "part_name"}
     assert collect.verify_receipt(receipt["receipt_payload"], load_verify_key(
         instance.keys_dir)).sha256 == receipt["sha256"]
     assert rows(instance) == 1
