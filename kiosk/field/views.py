@@ -4,6 +4,7 @@ hall clock."""
 from __future__ import annotations
 
 import hmac
+import json
 from datetime import datetime
 
 from flask import (
@@ -19,7 +20,7 @@ from flask import (
 )
 
 from kiosk import clock, numbers, permissions
-from kiosk.errors import KioskError
+from kiosk.errors import ImportErrors, KioskError
 from kiosk.field import announcements, incidents, telemetry
 from kiosk.field import dashboard as board
 from kiosk.field.control import start_phase
@@ -40,6 +41,7 @@ bp = Blueprint("kiosk", __name__, template_folder="templates")
 
 nav_item("kiosk.control", lambda: str(lazy_gettext("Exam control")), order=40)
 nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), order=41)
+nav_item("kiosk.timetable_page", lambda: str(lazy_gettext("Timetable")), order=39)
 
 
 @bp.app_template_global()
@@ -168,6 +170,68 @@ def announce():
     except (KioskError, ValueError) as exc:
         flash(translated(exc) if isinstance(exc, KioskError) else str(exc), "error")
     return redirect(url_for("kiosk.control"))
+
+
+# ----------------------------------------------------------------------------- the timetable
+
+def _timetable_toml(parts) -> str:
+    """The timetable as the file the chief judge would write: the page's edit box starts
+    from it, so changing one part is changing one line."""
+    def text(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string is JSON's
+
+    def number(value: float) -> str:
+        return f"{value:g}"
+
+    blocks = []
+    for p in parts:
+        lines = ["[[part]]", f"key = {text(p.key)}", f"name = {text(gettext(p.label))}",
+                 f"kind = {text(p.kind)}", f"minutes = {number(p.minutes)}",
+                 f"warnings = [{', '.join(number(w) for w in p.warnings)}]"]
+        if p.kind == "practical":
+            lines.append(f"hand_in = {'true' if p.hand_in else 'false'}")
+        if p.reading_minutes:
+            lines.append(f"reading_minutes = {number(p.reading_minutes)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+@bp.route("/timetable", methods=["GET", "POST"])
+@requires(permissions.READ_TIMETABLE, post=permissions.EDIT_TIMETABLE)
+def timetable_page():
+    """赛程: the day's parts in order and their state; the chief judge replaces the timetable
+    (a file, or the text box) until a part has started."""
+    settings = kiosk_instance().settings
+    problems: list[str] = []
+    typed = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            raw, filename = upload.read(), upload.filename
+        else:
+            typed = request.form.get("text", "")
+            raw, filename = typed.encode("utf-8"), "timetable.toml"
+        try:
+            if not raw.strip():
+                raise KioskError(gettext("Choose a file first."))
+            new_parts = timetable.parse(raw, filename, settings)
+            timetable.replace(db(), new_parts, actor=current_actor(), now=clock.now())
+        except ImportErrors as exc:
+            problems = [p.render(gettext) for p in exc.problems]
+        except KioskError as exc:
+            problems = [translated(exc)]
+        else:
+            flash(gettext("The timetable is saved: %(n)s parts.", n=len(new_parts)), "success")
+            return redirect(url_for("kiosk.timetable_page"))
+    the_day = timetable.day(db(), settings, clock.now())
+    started = [p for p in the_day.parts if p.state not in ("not_started", "scheduled")]
+    status = 422 if problems else 200
+    return render_template(
+        "field/timetable.html", day=the_day, started=started, problems=problems,
+        state_labels=phases.STATE_LABELS, kind_labels=timetable.KIND_LABELS,
+        is_default=timetable.is_default(db()),
+        text=typed if typed is not None else _timetable_toml(p.part for p in the_day.parts),
+    ), status
 
 
 # ----------------------------------------------------------------------------- field judges
