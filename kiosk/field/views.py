@@ -92,7 +92,7 @@ def control():
     ends = {p.key: p.ends_at for p in the_day.parts}
     return render_template(
         "field/control.html", rows=rows, states=states, ends=ends, day=the_day,
-        state_labels=phases.STATE_LABELS,
+        state_labels=phases.STATE_LABELS, kind_labels=timetable.KIND_LABELS,
         default_minutes={p.key: p.part.minutes for p in the_day.parts},
         announcements=announcements.recent_announcements(db(), limit=20),
         hall_url=url_for("kiosk.hall", token=kiosk_instance().hall_token(), _external=True))
@@ -240,7 +240,7 @@ def timetable_page():
 @requires(permissions.WATCH_STATIONS)
 def dashboard():
     now = clock.now()
-    rows, current = board.dashboard(db(), now)
+    rows, current = board.dashboard(db(), now, kiosk_instance().settings)
     wanted = request.args.get("show", "")
     if wanted == "offline":
         rows = [r for r in rows if (r.occupied or r.last_seen) and not r.online]
@@ -248,8 +248,9 @@ def dashboard():
         rows = [r for r in rows if r.flags or r.incidents]
     elif wanted == "unused":
         rows = [r for r in rows if not r.occupied and r.last_seen is None]
+    part = timetable.find(db(), kiosk_instance().settings, current.name) if current else None
     return render_template("field/dashboard.html", rows=rows, current=current, now=now,
-                           show=wanted)
+                           show=wanted, part=part)
 
 
 @bp.get("/field/<code>")
@@ -260,8 +261,13 @@ def station_detail(code: str):
 
 def _station_page(code: str, typed):
     station, telemetry, incidents, extensions = board.station_log(db(), code)
+    the_day = timetable.day(db(), kiosk_instance().settings, clock.now())
+    running, _ = board.board_part(db(), clock.now(), kiosk_instance().settings)
+    part_names = {row.id: row.name for row in (p.row for p in the_day.parts) if row is not None}
     return render_template("field/station.html", station=station, telemetry=telemetry,
-                           incidents=incidents, extensions=extensions, typed=typed)
+                           incidents=incidents, extensions=extensions, typed=typed,
+                           day=the_day, running=running.name if running else "",
+                           part_names=part_names, state_labels=phases.STATE_LABELS)
 
 
 @bp.post("/field/<code>/act")
@@ -281,12 +287,13 @@ def station_act(code: str):
         elif action == "extend":
             minutes = numbers.parse_minutes(form.get("minutes"))
             phases.extend(db(), code, minutes, form.get("reason", ""), actor=current_actor(),
-                          now=now)
+                          now=now, phase_name=form.get("part") or None)
             flash(gettext("%(station)s has %(m)s more minutes; its screen shows the new time.",
                           station=code, m=f"{minutes:g}"), "success")
         elif action == "early_finish":
             incidents.early_finish(db(), code, actor=current_actor(), now=now,
-                               phase_name=form.get("phase", "practical"))
+                                   phase_name=form.get("phase") or None,
+                                   settings=kiosk_instance().settings)
             flash(gettext("Early finish recorded."), "success")
         elif action == "incident":
             incidents.note_incident(db(), code, form.get("rule", ""), note=form.get("note", ""),
