@@ -76,7 +76,11 @@ def kiosk_page():
         except KioskError:
             session.clear()  # released by a field judge: back to the badge
             station = None
-    return _no_store(make_response(render_template("field/kiosk.html", station=station)))
+    # Reading time per part: the screen says when the task books are out and work starts.
+    reading = {p.key: p.reading_minutes
+               for p in timetable.parts(db(), kiosk_instance().settings) if p.reading_minutes}
+    return _no_store(make_response(render_template("field/kiosk.html", station=station,
+                                                   reading_minutes=reading)))
 
 
 # ----------------------------------------------------------------------------- chief judge
