@@ -3,6 +3,7 @@
 deadline, A's end shows the between-parts screen on the workstation; 赛程 shows the timetable."""
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -25,6 +26,7 @@ key = "B"
 name = "模块B：模型训练"
 kind = "practical"
 minutes = 90
+reading_minutes = 10
 """
 
 
@@ -119,11 +121,23 @@ def test_two_modules_on_the_control_page_and_the_workstation(browser, two_module
         expect(between).to_contain_text("模块B：模型训练")
     screenshot(a01, "workstation-between-parts")
 
-    # B scheduled: the waiting screen names what ended and when B starts.
-    chief.goto(demo["url"] + "/control")
-    start_b = chief.locator("[data-part=B] form:has(input[name=action][value=start])")
-    start_b.locator("input[name=minutes]").fill("1")
-    start_b.locator("button[type=submit]").click()
-    expect(chief.locator(".flash-success")).to_be_visible()
+    expect(a01.locator("[data-warning-banner]")).to_be_hidden()  # A is over: no A warning
+
+    # B scheduled in 5 minutes, within its 10 minutes of reading time: the waiting screen says
+    # the task books are out and when work starts, and that A has ended; so does the hall.
+    at = (datetime.now() + timedelta(minutes=5)).replace(second=0, microsecond=0)
+    cli(demo["path"], "phase", "start", "B", "--minutes", "90", "--at", at.isoformat())
+    expect(a01.locator("[data-view=waiting]")).to_be_visible(timeout=10000)
+    expect(a01.locator("[data-phase-message]")).to_contain_text("任务书", timeout=5000)
+    expect(a01.locator("[data-phase-message]")).to_contain_text(at.strftime("%H:%M"))
+    expect(a01.locator("[data-between]")).to_contain_text("模块A：数据处理")
+    hall_url = chief.locator("a[href*='/hall/']").first.get_attribute("href")
+    hall = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    hall.goto(hall_url)
+    expect(hall.locator("[data-hall-phase]")).to_contain_text("模块B：模型训练", timeout=10000)
+    expect(hall.locator("[data-hall-next]")).to_contain_text("模块A：数据处理")
+
+    # B starts now: the practical screen of B.
+    cli(demo["path"], "phase", "start", "B", "--minutes", "1")
     expect(a01.locator("[data-view=practical]")).to_be_visible(timeout=10000)
     expect(a01.locator("[data-practical-title]")).to_have_text("模块B：模型训练")
