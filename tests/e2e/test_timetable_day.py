@@ -120,6 +120,11 @@ def test_two_modules_on_the_control_page_and_the_workstation(browser, two_module
         expect(between).to_contain_text("模块A：数据处理")
         expect(between).to_contain_text("模块B：模型训练")
     screenshot(a01, "workstation-between-parts")
+    # A workstation not signed in says so too, before its badge is scanned.
+    waiting = browser.new_context(locale="zh-CN").new_page()
+    waiting.goto(demo["url"] + "/kiosk")
+    expect(waiting.locator("[data-login-day]")).to_contain_text("模块A：数据处理", timeout=10000)
+    expect(waiting.locator("[data-login-day]")).to_contain_text("模块B：模型训练")
 
     expect(a01.locator("[data-warning-banner]")).to_be_hidden()  # A is over: no A warning
 
