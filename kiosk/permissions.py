@@ -82,6 +82,9 @@ CONTROL_EXAM = _permission("control_exam", "chief")
 WATCH_STATIONS = _permission("watch_stations", "field", "chief", "supervisor")
 # Releasing, rebinding, extending a station; its early finish and its incidents.
 ACT_ON_STATIONS = _permission("act_on_stations", "field", "chief")
+# The day's timetable (赛程): read by the judges on the floor, edited by the chief judge.
+READ_TIMETABLE = _permission("read_timetable", "chief", "field", "supervisor")
+EDIT_TIMETABLE = _permission("edit_timetable", "chief")
 
 # ----------------------------------------------------------------------------- hand-ins
 # The collection desk's page, the poster, the receipts.

@@ -10,9 +10,17 @@ from sqlalchemy.orm import Session
 
 from kiosk import clock
 from kiosk.collect.models import HandIn
+from kiosk.config import Settings
 from kiosk.field.models import Incident
-from kiosk.stations import phases
-from kiosk.stations.models import EarlyFinish, Extension, Station, StationSession, TelemetryEvent
+from kiosk.stations import phases, timetable
+from kiosk.stations.models import (
+    EarlyFinish,
+    Extension,
+    PhaseRow,
+    Station,
+    StationSession,
+    TelemetryEvent,
+)
 from kiosk.stations.registry import station_by_code
 from kiosk.stations.window import phase_windows
 from kiosk.theory_exam.models import CurrentAnswer, Sitting
@@ -37,8 +45,9 @@ class StationRow:
     last_flag_at: datetime | None = None
     incidents: int = 0
     early_finish: datetime | None = None
-    hand_ins: int = 0
+    hand_ins: int = 0  # in the part shown
     last_hand_in: datetime | None = None
+    no_hand_in: bool = False  # the part shown takes hand-ins and this station has none yet
     alarm: bool = False  # offline when it should be online: see offline_alarm
 
 
@@ -54,8 +63,32 @@ def offline_alarm(row: StationRow, phase_state: str, now: datetime) -> bool:
     return row.occupied or row.last_seen is not None
 
 
-def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object]:
-    current = phases.current(session, now)
+def board_part(session: Session, now: datetime, settings: Settings | None = None) \
+        -> tuple[PhaseRow | None, timetable.Part | None]:
+    """The part the board works on: the running one, else the one that ran last (just
+    ended: its hand-ins are still being checked), else the next scheduled."""
+    settings = settings or Settings()
+    the_day = timetable.day(session, settings, now)
+    ran = [p for p in the_day.parts if p.state in ("running", "paused", "ended")]
+    shown = the_day.running or max(ran, key=lambda p: p.starts_at, default=None)
+    if shown is None:
+        row = phases.current(session, now)
+        shown = the_day.of(row.name) if row is not None else None
+    if shown is None:
+        return None, None
+    return shown.row, shown.part
+
+
+def _hand_ins(session: Session, part_key: str) -> dict[int, tuple[int, datetime]]:
+    """Per station, its hand-ins in `part_key` (count, latest)."""
+    return {station_id: (count, last) for station_id, count, last in session.execute(
+        select(HandIn.station_id, func.count(), func.max(HandIn.received_at))
+        .where(HandIn.part == part_key).group_by(HandIn.station_id))}
+
+
+def dashboard(session: Session, now: datetime, settings: Settings | None = None) \
+        -> tuple[list[StationRow], object]:
+    current, part = board_part(session, now, settings)
     windows = phase_windows(session, current)
     stations = list(session.scalars(select(Station).order_by(Station.code)))
     rows = {s.id: StationRow(s.code, s.spare, s.occupied, s.workstation_ip) for s in stations}
@@ -94,11 +127,11 @@ def dashboard(session: Session, now: datetime) -> tuple[list[StationRow], object
                                              .group_by(Incident.station_id)):
         if station_id in rows:
             rows[station_id].incidents = count
-    for station_id, count, last in session.execute(
-            select(HandIn.station_id, func.count(), func.max(HandIn.received_at))
-            .group_by(HandIn.station_id)):
-        if station_id in rows:
-            rows[station_id].hand_ins, rows[station_id].last_hand_in = count, last
+    if part is not None:
+        counts = _hand_ins(session, part.key)
+        for station_id, row in rows.items():
+            row.hand_ins, row.last_hand_in = counts.get(station_id, (0, None))
+            row.no_hand_in = part.hand_in and not row.hand_ins and row.occupied
     state = clock.phase_state(windows.phase, now)
     for row in rows.values():
         row.alarm = offline_alarm(row, state, now)

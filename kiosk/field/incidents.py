@@ -9,21 +9,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock, numbers
+from kiosk.config import Settings
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError
 from kiosk.field.models import Incident
-from kiosk.stations import phases
+from kiosk.stations import phases, timetable
 from kiosk.stations.models import EarlyFinish
 from kiosk.stations.registry import station_by_code
 from kiosk.stations.window import as_rule
 
 
 def early_finish(session: Session, code: str, *, actor: audit.Actor, now: datetime,
-                 phase_name: str = "practical") -> EarlyFinish:
+                 phase_name: str | None = None,
+                 settings: Settings | None = None) -> EarlyFinish:
+    """Record that `code` finished `phase_name` early; by default the practical part running
+    now (or the one that ran last: the judge may record it just after the end)."""
+    if phase_name is None:
+        phase_name = _running_practical(session, now, settings or Settings())
     with write_transaction(session):
         station = station_by_code(session, code)
         row = phases.get_phase(session, phase_name)
-        if not clock.has_started(as_rule(row), now):
+        if row is None or not clock.has_started(as_rule(row), now):
             raise Conflict(N_("%(phase)s has not started."),
                            phase=phases.display_name(session, phase_name))
         if session.scalar(select(EarlyFinish.id).where(EarlyFinish.phase_id == row.id,
@@ -35,6 +41,17 @@ def early_finish(session: Session, code: str, *, actor: audit.Actor, now: dateti
         audit.record(session, actor, "phase.early_finish", at=now, subject=station.code,
                      details={"phase": phase_name})
     return finish
+
+
+def _running_practical(session: Session, now: datetime, settings: Settings) -> str:
+    the_day = timetable.day(session, settings, now)
+    practical = [p for p in the_day.parts if p.part.kind == "practical"]
+    running = next((p for p in practical if p.state in ("running", "paused")), None)
+    ran = [p for p in practical if p.starts_at is not None and p.state == "ended"]
+    chosen = running or max(ran, key=lambda p: p.starts_at, default=None)
+    if chosen is None:
+        raise Conflict(N_("No practical part is running."))
+    return chosen.key
 
 
 def note_incident(session: Session, code: str, rule: str, *, note: str = "",

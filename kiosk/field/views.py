@@ -4,6 +4,7 @@ hall clock."""
 from __future__ import annotations
 
 import hmac
+import json
 from datetime import datetime
 
 from flask import (
@@ -19,7 +20,7 @@ from flask import (
 )
 
 from kiosk import clock, numbers, permissions
-from kiosk.errors import KioskError
+from kiosk.errors import ImportErrors, KioskError
 from kiosk.field import announcements, incidents, telemetry
 from kiosk.field import dashboard as board
 from kiosk.field.control import start_phase
@@ -40,6 +41,7 @@ bp = Blueprint("kiosk", __name__, template_folder="templates")
 
 nav_item("kiosk.control", lambda: str(lazy_gettext("Exam control")), order=40)
 nav_item("kiosk.dashboard", lambda: str(lazy_gettext("Stations")), order=41)
+nav_item("kiosk.timetable_page", lambda: str(lazy_gettext("Timetable")), order=39)
 
 
 @bp.app_template_global()
@@ -74,7 +76,11 @@ def kiosk_page():
         except KioskError:
             session.clear()  # released by a field judge: back to the badge
             station = None
-    return _no_store(make_response(render_template("field/kiosk.html", station=station)))
+    # Reading time per part: the screen says when the task books are out and work starts.
+    reading = {p.key: p.reading_minutes
+               for p in timetable.parts(db(), kiosk_instance().settings) if p.reading_minutes}
+    return _no_store(make_response(render_template("field/kiosk.html", station=station,
+                                                   reading_minutes=reading)))
 
 
 # ----------------------------------------------------------------------------- chief judge
@@ -90,7 +96,7 @@ def control():
     ends = {p.key: p.ends_at for p in the_day.parts}
     return render_template(
         "field/control.html", rows=rows, states=states, ends=ends, day=the_day,
-        state_labels=phases.STATE_LABELS,
+        state_labels=phases.STATE_LABELS, kind_labels=timetable.KIND_LABELS,
         default_minutes={p.key: p.part.minutes for p in the_day.parts},
         announcements=announcements.recent_announcements(db(), limit=20),
         hall_url=url_for("kiosk.hall", token=kiosk_instance().hall_token(), _external=True))
@@ -170,13 +176,75 @@ def announce():
     return redirect(url_for("kiosk.control"))
 
 
+# ----------------------------------------------------------------------------- the timetable
+
+def _timetable_toml(parts) -> str:
+    """The timetable as the file the chief judge would write: the page's edit box starts
+    from it, so changing one part is changing one line."""
+    def text(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string is JSON's
+
+    def number(value: float) -> str:
+        return f"{value:g}"
+
+    blocks = []
+    for p in parts:
+        lines = ["[[part]]", f"key = {text(p.key)}", f"name = {text(gettext(p.label))}",
+                 f"kind = {text(p.kind)}", f"minutes = {number(p.minutes)}",
+                 f"warnings = [{', '.join(number(w) for w in p.warnings)}]"]
+        if p.kind == "practical":
+            lines.append(f"hand_in = {'true' if p.hand_in else 'false'}")
+        if p.reading_minutes:
+            lines.append(f"reading_minutes = {number(p.reading_minutes)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+@bp.route("/timetable", methods=["GET", "POST"])
+@requires(permissions.READ_TIMETABLE, post=permissions.EDIT_TIMETABLE)
+def timetable_page():
+    """赛程: the day's parts in order and their state; the chief judge replaces the timetable
+    (a file, or the text box) until a part has started."""
+    settings = kiosk_instance().settings
+    problems: list[str] = []
+    typed = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            raw, filename = upload.read(), upload.filename
+        else:
+            typed = request.form.get("text", "")
+            raw, filename = typed.encode("utf-8"), "timetable.toml"
+        try:
+            if not raw.strip():
+                raise KioskError(gettext("Choose a file first."))
+            new_parts = timetable.parse(raw, filename, settings)
+            timetable.replace(db(), new_parts, actor=current_actor(), now=clock.now())
+        except ImportErrors as exc:
+            problems = [p.render(gettext) for p in exc.problems]
+        except KioskError as exc:
+            problems = [translated(exc)]
+        else:
+            flash(gettext("The timetable is saved: %(n)s parts.", n=len(new_parts)), "success")
+            return redirect(url_for("kiosk.timetable_page"))
+    the_day = timetable.day(db(), settings, clock.now())
+    started = [p for p in the_day.parts if p.state not in ("not_started", "scheduled")]
+    status = 422 if problems else 200
+    return render_template(
+        "field/timetable.html", day=the_day, started=started, problems=problems,
+        state_labels=phases.STATE_LABELS, kind_labels=timetable.KIND_LABELS,
+        is_default=timetable.is_default(db()),
+        text=typed if typed is not None else _timetable_toml(p.part for p in the_day.parts),
+    ), status
+
+
 # ----------------------------------------------------------------------------- field judges
 
 @bp.get("/field")
 @requires(permissions.WATCH_STATIONS)
 def dashboard():
     now = clock.now()
-    rows, current = board.dashboard(db(), now)
+    rows, current = board.dashboard(db(), now, kiosk_instance().settings)
     wanted = request.args.get("show", "")
     if wanted == "offline":
         rows = [r for r in rows if (r.occupied or r.last_seen) and not r.online]
@@ -184,8 +252,9 @@ def dashboard():
         rows = [r for r in rows if r.flags or r.incidents]
     elif wanted == "unused":
         rows = [r for r in rows if not r.occupied and r.last_seen is None]
+    part = timetable.find(db(), kiosk_instance().settings, current.name) if current else None
     return render_template("field/dashboard.html", rows=rows, current=current, now=now,
-                           show=wanted)
+                           show=wanted, part=part)
 
 
 @bp.get("/field/<code>")
@@ -196,8 +265,13 @@ def station_detail(code: str):
 
 def _station_page(code: str, typed):
     station, telemetry, incidents, extensions = board.station_log(db(), code)
+    the_day = timetable.day(db(), kiosk_instance().settings, clock.now())
+    running, _ = board.board_part(db(), clock.now(), kiosk_instance().settings)
+    part_names = {row.id: row.name for row in (p.row for p in the_day.parts) if row is not None}
     return render_template("field/station.html", station=station, telemetry=telemetry,
-                           incidents=incidents, extensions=extensions, typed=typed)
+                           incidents=incidents, extensions=extensions, typed=typed,
+                           day=the_day, running=running.name if running else "",
+                           part_names=part_names, state_labels=phases.STATE_LABELS)
 
 
 @bp.post("/field/<code>/act")
@@ -217,12 +291,13 @@ def station_act(code: str):
         elif action == "extend":
             minutes = numbers.parse_minutes(form.get("minutes"))
             phases.extend(db(), code, minutes, form.get("reason", ""), actor=current_actor(),
-                          now=now)
+                          now=now, phase_name=form.get("part") or None)
             flash(gettext("%(station)s has %(m)s more minutes; its screen shows the new time.",
                           station=code, m=f"{minutes:g}"), "success")
         elif action == "early_finish":
             incidents.early_finish(db(), code, actor=current_actor(), now=now,
-                               phase_name=form.get("phase", "practical"))
+                                   phase_name=form.get("phase") or None,
+                                   settings=kiosk_instance().settings)
             flash(gettext("Early finish recorded."), "success")
         elif action == "incident":
             incidents.note_incident(db(), code, form.get("rule", ""), note=form.get("note", ""),

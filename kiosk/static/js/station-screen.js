@@ -1,6 +1,7 @@
 // The signed-in station's screen: waiting, the theory exam, handed in, the practical countdown.
 // Every time shown comes from the server: deadline minus the server's "now" (ServerClock), so a
 // workstation whose clock is wrong by hours still counts down correctly.
+import { betweenLine, comingPart, nextLine, shownPart } from "./day.js";
 import { countdown, fileSize, messages } from "./format.js";
 import { fetchFresh, jsonBody } from "./requests.js";
 import { SaveQueue, sendAnswer } from "./save-queue.js";
@@ -23,6 +24,7 @@ let deadline = null;       // Date: this station's own deadline
 let locked = false;
 let signedOut = false;
 let warned = new Set();
+const readingMinutes = JSON.parse(app.dataset.readingMinutes || "{}");
 const flags = new Set(JSON.parse(localStorage.getItem(`kiosk.flags.${station}`) || "[]"));
 // The question on screen survives a reload (by id: the paper's order is the station's own).
 const placeKey = `kiosk.place.${station}`;
@@ -319,21 +321,50 @@ function stationState() {
   return state;
 }
 
+let shownKey = null;  // the practical part on screen
+
+// Between parts (and before the first) the screen says which part ended and which comes next,
+// on the waiting and the end screen alike: "模块A 已结束 · 下一环节：模块B 10:30 开始".
+function showBetween() {
+  const labels = { ended: msg("msgPartEnded", { part: "%(part)s" }), next: msg("msgNext", { part: "%(part)s" }),
+    nextAt: msg("msgNextAt", { part: "%(part)s", t: "%(t)s" }) };
+  const wall = (date) => clock.wallTime(date, { seconds: false });
+  const between = phase && phase.phase ? betweenLine(phase, labels, wall) : "";
+  for (const el of [$("[data-between]"), $("[data-done-between]")]) {
+    el.textContent = between;
+    el.hidden = !between;
+  }
+  const coming = phase && ["running", "paused"].includes(phase.phase_state) ? nextLine(comingPart(phase), labels, wall) : "";
+  $("[data-practical-next]").textContent = coming;
+  $("[data-practical-next]").hidden = !coming;
+}
+
 // One place decides what the screen shows; every poll, tick and answer asks it again.
 async function render() {
   if (signedOut) { showDone("", msg("msgSignedOut")); return; }
   const state = stationState();
+  showBetween();
   if (!phase || !phase.phase || ["not_started", "scheduled"].includes(state)) { show("waiting"); return; }
   if (state === "paused") { show("paused"); return; }
-  if (phase.phase === "practical") {
+  const part = shownPart(phase) || { key: phase.phase, name: "", kind: phase.phase === "theory" ? "theory" : "practical", hand_in: true };
+  if (state === "ended") $("[data-warning-banner]").hidden = true;  // the part is over
+  if (part.kind === "practical") {
     if (state === "ended") {
-      if (view !== "done" || $("[data-done-text]").textContent !== msg("msgPracticalEnded")) {
-        showDone(msg("msgStopPractical"), msg("msgPracticalEnded"),
-                 { closed: msg("msgHandinClosed"), help: msg("msgPracticalHelp"), receipts: true });
-        document.dispatchEvent(new CustomEvent("kiosk:handin-closed"));
+      // The part's end stops its work: the end screen, its hand-ins listed when it had any.
+      const ended = part.key === "practical" ? msg("msgPracticalEnded") : msg("msgPartEndedStop", { part: part.name });
+      if (view !== "done" || $("[data-done-text]").textContent !== ended) {
+        showDone(msg("msgStopPractical"), ended, part.hand_in
+          ? { closed: msg("msgHandinClosed"), help: msg("msgPracticalHelp"), receipts: true } : {});
+        document.dispatchEvent(new CustomEvent("kiosk:handin-closed", { detail: { part: part.key } }));
       }
-    } else if (view !== "practical") {
+      showBetween();
+    } else if (view !== "practical" || shownKey !== part.key) {
+      shownKey = part.key;
+      $("[data-practical-title]").textContent = part.name || msg("msgPractical");
+      $("[data-handin]").hidden = !part.hand_in;
       show("practical");
+      // The hand-in box (station-handin.js) learns which part it takes files for.
+      document.dispatchEvent(new CustomEvent("kiosk:part", { detail: part }));
     }
     return;
   }
@@ -391,8 +422,18 @@ function tick() {
   let remaining = null;
   const state = stationState();
   if (phase && state === "scheduled" && phase.phase_starts_at) {
-    const until = new Date(phase.phase_starts_at) - now;
-    app.querySelector("[data-phase-message]").textContent = msg("msgStartsIn", { t: countdown(until) });
+    const startsAt = new Date(phase.phase_starts_at);
+    const until = startsAt - now;
+    const part = shownPart(phase);
+    const reading = part ? (part.reading_minutes ?? readingMinutes[part.key] ?? 0) : 0;
+    let text = msg("msgStartsIn", { t: countdown(until) });
+    if (part && reading && until <= reading * 60000) {
+      // Reading time: the task books are out, work starts only at the part's start.
+      text = msg("msgReading", { part: part.name, t: clock.wallTime(startsAt, { seconds: false }) });
+    } else if (part && part.key !== "theory") {
+      text = msg("msgPartStartsIn", { part: part.name, t: countdown(until) });
+    }
+    app.querySelector("[data-phase-message]").textContent = text;
     if (until <= 0) pollClock();
   }
   if (deadline && ["running", "paused"].includes(state)) remaining = deadline - now;
@@ -402,7 +443,7 @@ function tick() {
   countdownEl.textContent = countdown(remaining);
   countdownBox.classList.toggle("urgent", remaining < 5 * 60000);
   const practical = app.querySelector("[data-practical-countdown]");
-  if (phase.phase === "practical") practical.textContent = countdown(remaining);
+  if (view === "practical") practical.textContent = countdown(remaining);
   for (const minutes of phase.warnings_at_minutes || []) {
     if (remaining <= minutes * 60000 && remaining > (minutes - 1) * 60000 && !warned.has(minutes)) {
       warned.add(minutes);
