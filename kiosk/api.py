@@ -105,7 +105,7 @@ def _part_json(found: timetable.PartNow | None) -> dict | None:
     part = found.part
     return {"key": part.key, "name": gettext(part.label), "kind": part.kind,
             "hand_in": part.hand_in, "minutes": part.minutes,
-            "starts_at": clock.iso(found.starts_at)}
+            "reading_minutes": part.reading_minutes, "starts_at": clock.iso(found.starts_at)}
 
 
 def _after(the_day: timetable.Day, shown: timetable.PartNow) -> timetable.PartNow | None:

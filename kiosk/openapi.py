@@ -79,6 +79,8 @@ _PART = {
     "kind": {"type": "string", "enum": ["theory", "practical"]},
     "hand_in": {"type": "boolean"},
     "minutes": {"type": "number"},
+    "reading_minutes": {"type": "number",
+                        "description": "its task books are out this long before its start"},
     "starts_at": NULLABLE_TIME,
 }
 

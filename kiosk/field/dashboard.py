@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk import clock
-from kiosk.collect.models import HandIn
+from kiosk.collect.hand_ins import hand_in_counts
 from kiosk.config import Settings
 from kiosk.field.models import Incident
 from kiosk.stations import phases, timetable
@@ -79,13 +79,6 @@ def board_part(session: Session, now: datetime, settings: Settings | None = None
     return shown.row, shown.part
 
 
-def _hand_ins(session: Session, part_key: str) -> dict[int, tuple[int, datetime]]:
-    """Per station, its hand-ins in `part_key` (count, latest)."""
-    return {station_id: (count, last) for station_id, count, last in session.execute(
-        select(HandIn.station_id, func.count(), func.max(HandIn.received_at))
-        .where(HandIn.part == part_key).group_by(HandIn.station_id))}
-
-
 def dashboard(session: Session, now: datetime, settings: Settings | None = None) \
         -> tuple[list[StationRow], object]:
     current, part = board_part(session, now, settings)
@@ -128,7 +121,7 @@ def dashboard(session: Session, now: datetime, settings: Settings | None = None)
         if station_id in rows:
             rows[station_id].incidents = count
     if part is not None:
-        counts = _hand_ins(session, part.key)
+        counts = hand_in_counts(session, part.key)
         for station_id, row in rows.items():
             row.hand_ins, row.last_hand_in = counts.get(station_id, (0, None))
             row.no_hand_in = part.hand_in and not row.hand_ins and row.occupied

@@ -203,6 +203,8 @@ if (box) {
   });
   // The screen's own poll of the clock, if it shares it; else the box asks now and then.
   document.addEventListener("kiosk:clock", (event) => showPart(event.detail && event.detail.part));
+  // The screen shows a practical part (station-screen.js): the box takes files for that one.
+  document.addEventListener("kiosk:part", (event) => showPart(event.detail));
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
   zone.addEventListener("drop", (event) => {
