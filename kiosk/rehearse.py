@@ -5,14 +5,22 @@ keys, database, encryption, PDFs), and CI runs it. Staff steps go through the sa
 the pages; the simulated stations go through the real HTTP API (badge login, paper, answers,
 submit, upload, receipt), in-process. Each step prints its outcome and its time; the first
 failure stops the rehearsal with the reason.
+
+With a timetable (`kiosk rehearse --timetable FILE`, e.g. seed/timetables/*.toml) the day is
+that timetable's: it is set on the demo instance, then each part is played in order, started
+for a few minutes as the default day is: the stations answer and submit a theory part, hand one
+file in to each practical part with its own hand-in, and a hand-in to a part already ended is
+refused while the next part runs (a module's end closes its own hand-in only). Without one, the
+default day (theory, then practical) is played, step for step as before timetables existed.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,15 +37,20 @@ from kiosk.checkin.roster import check_in
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.collect.export import export_bundle, verify_bundle
 from kiosk.collect.hand_ins import verify_receipt
+from kiosk.collect.models import HandIn
 from kiosk.crypto import load_verify_key, read_identity_file
 from kiosk.demo import build_demo
 from kiosk.results import final, mark_entry, review, submission, unsealing
-from kiosk.stations import phases
+from kiosk.stations import phases, timetable
 from kiosk.stations.models import Station
 from kiosk.stations.sign_in import issue_badges
 from kiosk.theory_exam.exam import grade_all
 
 ACTOR = audit.Actor("rehearsal", "cli")
+# Every part runs this long in a rehearsal (then it is ended): long enough for the slowest
+# machine's steps, and the day's own lengths are not what a rehearsal proves.
+REHEARSAL_MINUTES = 20
+MAX_TIMETABLE_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -62,6 +75,10 @@ class Rehearsal:
             detail, ok = action(), True
         except Exception as exc:  # the rehearsal reports every failure, then stops
             detail, ok = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}", False
+            problems = getattr(exc, "problems", None) or ()
+            if problems:  # a NotReady or ImportErrors says what is missing in its problems
+                detail += " " + "; ".join(p.render() if hasattr(p, "render") else str(p)
+                                          for p in problems)
         result = Step(name, ok, round(time.perf_counter() - started, 3), detail)
         self.steps.append(result)
         self.report(result)
@@ -72,11 +89,13 @@ class Rehearsal:
         return bool(self.steps) and all(step.ok for step in self.steps)
 
 
-def rehearse(path: Path, *, stations: int = 12,
+def rehearse(path: Path, *, stations: int = 12, timetable_file: Path | None = None,
              report: Callable[[Step], None] = lambda step: None) -> Rehearsal:
+    """Play the day on a new demo instance at `path`: the default day, or `timetable_file`'s."""
     run = Rehearsal(path, stations, report)
+    steps = _STEPS if timetable_file is None else _timetable_steps(run, timetable_file)
     try:
-        for name, action in _STEPS:
+        for name, action in steps:
             if not run.step(name, lambda action=action: action(run)):
                 break
     finally:
@@ -225,12 +244,22 @@ def _export(run: Rehearsal) -> str:
     return f"{result['hand_ins']} archives exported and verified"
 
 
+def _theory_weight(run: Rehearsal) -> Decimal:
+    """config.toml's theory weight; none for a timetable without a theory exam (seed 000's
+    day is three modules), whose total is the practical mark alone (the results that follow
+    the timetable ignore the weight on such a day themselves; 0 says the same before them)."""
+    day = run.state.get("parts")
+    if day is not None and not any(p.kind == "theory" for p in day):
+        return Decimal(0)
+    return Decimal(str(_instance(run).settings.theory_weight))
+
+
 def _scores(run: Rehearsal) -> str:
     instance = _instance(run)
     codes = [b.station for b in run.state["badges"]]
     sheet = "赛位号,分数\n" + "".join(f"{code},{50 + (i * 7) % 35}.5\n"
                                     for i, code in enumerate(codes))
-    weight = Decimal(str(instance.settings.theory_weight))
+    weight = _theory_weight(run)
     with instance.session() as session:
         for entry in (1, 2):
             mark_entry.import_marks(session, sheet.encode(), f"marks-{entry}.csv", entry=entry,
@@ -269,7 +298,7 @@ def _results(run: Rehearsal) -> str:
         result = final.final_results(session)
         pdf = final.results_pdf(result, event_name=settings.event_name,
                                 session_name=settings.session_name, now=clock.now(),
-                                theory_weight=Decimal(str(settings.theory_weight)),
+                                theory_weight=_theory_weight(run),
                                 practical_full=Decimal(settings.practical_full_marks),
                                 checkpoint=checkpoint_for_print(instance),
                                 font_config=settings.pdf_font)
@@ -293,6 +322,162 @@ def _backup(run: Rehearsal) -> str:
     if restored["problems"]:
         raise RuntimeError("; ".join(restored["problems"]))
     return f"backup {made['size']} bytes restored and checked ({restored['hand_ins']} hand-ins)"
+
+
+# ----------------------------------------------------------------------------- a timetable's day
+
+def _set_timetable(path: Path) -> Callable[[Rehearsal], str]:
+    """The timetable set as `kiosk timetable set` sets it: read, checked, then stored."""
+    def action(run: Rehearsal) -> str:
+        if path.stat().st_size > MAX_TIMETABLE_BYTES:
+            raise RuntimeError(f"{path}: a timetable is a small text file (at most 1 MB)")
+        instance = _instance(run)
+        new_parts = timetable.parse(path.read_bytes(), path.name, instance.settings)
+        with instance.session() as session:
+            timetable.replace(session, new_parts, actor=ACTOR, now=clock.now())
+            stored = timetable.parts(session, instance.settings)
+        run.state["parts"] = stored
+        return f"{path.name}: " + "; ".join(
+            f"{p.key} {p.name} {p.minutes:g} min" for p in stored)
+    return action
+
+
+def _label(part: timetable.Part) -> str:
+    return f"{part.name} ({part.key})"
+
+
+def _start_part(part: timetable.Part) -> Callable[[Rehearsal], str]:
+    """Start the part now; the workstations' clock must then name it, with its own warnings."""
+    def action(run: Rehearsal) -> str:
+        with _instance(run).session() as session:
+            row = phases.start(session, part.key, REHEARSAL_MINUTES, actor=ACTOR,
+                               now=clock.now())
+            ends = clock.local_display(row.ends_at, "%H:%M:%S")
+        for code, client in _clients(run).items():
+            shown = client.get("/api/v1/clock").get_json()
+            named = (shown.get("part") or {}).get("key")
+            if shown["phase"] != part.key or named != part.key:
+                raise RuntimeError(f"{code}: the clock shows {shown['phase']}/{named}, "
+                                   f"not {part.key}")
+            if shown["warnings_at_minutes"] != list(part.warnings):
+                raise RuntimeError(f"{code}: the clock warns at {shown['warnings_at_minutes']}"
+                                   f", the part at {list(part.warnings)}")
+        return (f"running for {REHEARSAL_MINUTES} min (the timetable's {part.minutes:g}), "
+                f"until {ends}; every station's clock names {part.key}")
+    return action
+
+
+def _end_part(part: timetable.Part) -> Callable[[Rehearsal], str]:
+    def action(run: Rehearsal) -> str:
+        with _instance(run).session() as session:
+            phases.end(session, part.key, actor=ACTOR, now=clock.now())
+            state = timetable.day(session, _instance(run).settings, clock.now()).of(part.key)
+        if state is None or state.state != "ended":
+            raise RuntimeError(f"{part.key} is {state.state if state else 'gone'} after its end")
+        return f"{part.key} ended"
+    return action
+
+
+def _upload(client, part_key: str, filename: str, body: bytes):
+    """One hand-in through the interface: the file as the raw body, the part in the query."""
+    return client.post("/api/v1/collect/upload", query_string={"filename": filename,
+                                                                "part": part_key},
+                       data=body, headers={"Content-Type": "application/octet-stream"})
+
+
+def _refusal_text(response) -> str:
+    answer = response.get_json(silent=True) or {}
+    return f"{response.status_code} {answer.get('message', '')}".strip()
+
+
+def _hand_in_part(part: timetable.Part) -> Callable[[Rehearsal], str]:
+    """Every station hands one file in to this part; each is filed under it, receipt verified."""
+    def action(run: Rehearsal) -> str:
+        instance = _instance(run)
+        key = load_verify_key(instance.keys_dir)
+        filed = {}
+        for code, client in _clients(run).items():
+            body = f"PK rehearsal work of {code} for {part.key}".encode() * 512
+            response = _upload(client, part.key, f"作品-{part.key}.zip", body)
+            if response.status_code != 201:
+                raise RuntimeError(f"{code}: upload to {part.key} answered "
+                                   f"{_refusal_text(response)}")
+            answer = response.get_json()
+            receipt = verify_receipt(answer["receipt_payload"], key)
+            if receipt.station != code:
+                raise RuntimeError(f"{code}: the receipt names {receipt.station}")
+            if answer.get("part", part.key) != part.key:
+                raise RuntimeError(f"{code}: the receipt names part {answer['part']}, "
+                                   f"not {part.key}")
+            filed[answer["receipt_no"]] = code
+        with instance.session() as session:
+            parts_filed = dict(session.execute(select(HandIn.receipt_no, HandIn.part).where(
+                HandIn.receipt_no.in_(list(filed)))).all())
+        wrong = sorted(f"{filed[no]}→{found}" for no, found in parts_filed.items()
+                       if found != part.key)
+        if wrong or len(parts_filed) != len(filed):
+            raise RuntimeError(f"hand-ins not filed under {part.key}: {', '.join(wrong)}")
+        return f"{len(filed)} uploads filed under {part.key}, every receipt verified"
+    return action
+
+
+def _late_hand_in_refused(ended: timetable.Part,
+                          running: timetable.Part | None) -> Callable[[Rehearsal], str]:
+    """A hand-in to a part that has ended is refused (423), while the next part, if any, runs:
+    one part's end locks that part's hand-in only (the next one's is then played)."""
+    def action(run: Rehearsal) -> str:
+        instance = _instance(run)
+        with instance.session() as session:
+            ended_at = phases.get_phase(session, ended.key).ended_at
+        # Requests in flight at the end are still taken for a few seconds (grace_seconds):
+        # the late one is sent after them.
+        grace = timedelta(seconds=instance.settings.grace_seconds)
+        wait = (ended_at + grace - clock.now()).total_seconds() + 0.05
+        if wait > 0:
+            time.sleep(wait)
+        code, client = next(iter(_clients(run).items()))
+        response = _upload(client, ended.key, f"迟交-{ended.key}.zip", b"PK late work" * 64)
+        if response.status_code != 423:
+            raise RuntimeError(f"{code}: a hand-in to the ended {ended.key} answered "
+                               f"{_refusal_text(response)}, not 423")
+        during = f" while {running.key} runs" if running is not None else ""
+        return f"{code}: a hand-in to {ended.key}{during} refused ({_refusal_text(response)})"
+    return action
+
+
+def _timetable_steps(run: Rehearsal, path: Path) -> Iterator[tuple[str, Callable]]:
+    """The day of a timetable, step by step. A generator: the parts' steps are known once the
+    timetable step has read the file (and a failing step stops it before that)."""
+    yield "demo instance", _build
+    yield "timetable", _set_timetable(path)
+    yield "check-in", _check_in
+    yield "first draw, record sheet, seal", _draw(1)
+    yield "second draw, record sheet, seal", _draw(2)
+    yield "station badges", _badges
+    day: list[timetable.Part] = run.state["parts"]
+    previous: timetable.Part | None = None
+    for part in day:
+        yield f"{_label(part)} starts", _start_part(part)
+        if previous is not None and previous.hand_in:
+            yield (f"{_label(previous)}: late hand-in refused",
+                   _late_hand_in_refused(previous, part))
+        if part.kind == "theory":
+            yield f"stations take {_label(part)}", _theory
+        elif part.hand_in:
+            yield f"{_label(part)}: hand-in with receipts", _hand_in_part(part)
+        yield f"{_label(part)} ends", _end_part(part)
+        if part.kind == "theory":
+            yield "grading", _grade
+        previous = part
+    if previous is not None and previous.hand_in:
+        yield f"{_label(previous)}: late hand-in refused", _late_hand_in_refused(previous, None)
+    if any(p.hand_in for p in day):
+        yield "sealed export of the hand-ins", _export
+    yield "scoring, review, lock", _scores
+    yield "unsealing", _unseal
+    yield "results sheet", _results
+    yield "audit log", _audit
+    yield "backup and restore", _backup
 
 
 _STEPS: list[tuple[str, Callable[[Rehearsal], str]]] = [
