@@ -162,8 +162,13 @@ def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:
 @click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=N_("A new folder for the rehearsal's instance (default: a new temporary one)."))
 @click.option("--stations", default=12, show_default=True, type=click.IntRange(2, 60))
+@click.option("--timetable", "timetable_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=N_("Play this timetable's day (timetable.toml, e.g. seed/timetables/…), each "
+                      "part in order; default: theory, then practical."))
 @json_option
-def rehearse_command(target: Path | None, stations: int, as_json: bool) -> None:
+def rehearse_command(target: Path | None, stations: int, timetable_file: Path | None,
+                     as_json: bool) -> None:
 
     path = target or Path(tempfile.mkdtemp(prefix="kiosk-rehearsal-")) / "instance"
 
@@ -172,7 +177,7 @@ def rehearse_command(target: Path | None, stations: int, as_json: bool) -> None:
             mark = "✓" if step.ok else "✗"
             click.echo(f"{mark} {step.name:<34} {step.seconds:7.2f} s  {step.detail}")
 
-    run = rehearse(path, stations=stations, report=report)
+    run = rehearse(path, stations=stations, timetable_file=timetable_file, report=report)
     emit(as_json, {"ok": run.ok, "instance": str(path), "steps": [
         {"name": s.name, "ok": s.ok, "seconds": s.seconds, "detail": s.detail}
         for s in run.steps]}, lambda: "\n".join([
