@@ -19,7 +19,7 @@ from sqlalchemy import select
 from kiosk import clock, permissions
 from kiosk.collect.hand_ins import size_text
 from kiosk.errors import KioskError, NotFound
-from kiosk.i18n import gettext, lazy_gettext
+from kiosk.i18n import gettext
 from kiosk.materials import task_books
 from kiosk.materials.models import Material
 from kiosk.stations.models import Station
@@ -31,7 +31,6 @@ from kiosk.web import (
     current_actor,
     db,
     kiosk_instance,
-    nav_item,
     requires,
     station_required,
     translated,
@@ -39,8 +38,8 @@ from kiosk.web import (
 
 bp = Blueprint("materials", __name__, template_folder="templates")
 
-nav_item("materials.page", lambda: str(lazy_gettext("Task books")), order=44)
-
+# No menu entry of its own (the staff header stays one line): the timetable page and the
+# stations' board link to the task books.
 # The page's form holds its file in memory (kiosk.app.KioskRequest never spools a form's file
 # to disk), as every staff import does: larger files (data sets) go in with
 # `kiosk materials add`, which streams them.

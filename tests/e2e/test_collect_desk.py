@@ -91,7 +91,9 @@ def test_the_desk_before_the_draw_then_a_double_click_then_a_station_nobody_drew
     rows = page.locator("table.grid tbody tr", has_text="U盘作品.zip")
     expect(rows).to_have_count(1, timeout=10000)
     # The new page says what was received, with the receipt number, in the kiosk's sizes.
-    receipt = rows.locator("td").nth(1).inner_text()
+    # The list names the part it was filed under (the default day: the practical exam).
+    expect(rows.locator("td").nth(1)).to_have_text("实操技能考核")
+    receipt = rows.locator("td").nth(2).inner_text()
     expect(page.locator("[data-received]")).to_contain_text(f"已为 {station} 收件：回执 {receipt}")
     expect(rows.locator("td.num")).to_have_text("1.0 MB")
     assert _hand_ins(day["path"], station) == 1

@@ -171,7 +171,7 @@ def test_in_english_the_chief_judges_header_wraps_compactly_and_hides_nothing(br
         for width, height in SIZES:
             page.set_viewport_size({"width": width, "height": height})
             layout = _header_layout(page)
-            assert len(layout["entries"]) == 14
+            assert len(layout["entries"]) == 15  # 赛程 joined 考试控制
             assert layout["height"] <= 110, (width, layout["height"])
             assert all(e["shown"] and e["right"] <= width for e in layout["entries"])
             assert layout["scrollWidth"] <= width
