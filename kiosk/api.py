@@ -71,9 +71,7 @@ def get_clock():
     windows = phase_windows(db(), row, [station_id] if station_id else [])
     mine = windows.of(station_id) if station_id else None
     running = the_day.running or the_day.upcoming
-    following = the_day.upcoming
-    if following is not None and shown is not None and following.key == shown.key:
-        following = _after(the_day, shown)
+    following = _after(the_day, shown) if shown is not None else None
     return jsonify({
         "server_time": clock.iso(now),
         "server_utc_offset_minutes": clock.utc_offset_minutes(now),

@@ -208,14 +208,24 @@ def for_station(session: Session, settings: Settings, station_id: int,
     return found
 
 
+# Ids are 32-bit integers in the database (PostgreSQL refuses a larger one in the query).
+MAX_ID = 2**31 - 1
+
+
+def material_by_id(session: Session, material_id: int) -> Material:
+    """The material `material_id`, or a 404 for an id that does not exist (or cannot)."""
+    material = session.get(Material, material_id) if 0 < material_id <= MAX_ID else None
+    if material is None:
+        raise NotFound(N_("No such file."))
+    return material
+
+
 def fetch(session: Session, folder: Path, settings: Settings, material_id: int, *,
           station_id: int, station_code: str, now: datetime) -> tuple[Material, Path]:
     """A station fetches a file: refused (403) before its part's release, not one second
     early, and once the part is over for the station. Every fetch is kept; the audit log
     records the first of each station and file."""
-    material = session.get(Material, material_id)
-    if material is None:
-        raise NotFound(N_("No such file."))
+    material = material_by_id(session, material_id)
     part_now = timetable.day(session, settings, now).of(material.part)
     if not released(part_now, now):
         raise Forbidden(N_("This file is not released yet: it is given out at the part's "

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from kiosk import clock, permissions
 from kiosk.collect.hand_ins import size_text
-from kiosk.errors import KioskError, NotFound
+from kiosk.errors import KioskError
 from kiosk.i18n import gettext
 from kiosk.materials import task_books
 from kiosk.materials.models import Material
@@ -113,10 +113,7 @@ def fetches():
 
 
 def _material(material_id: int) -> Material:
-    material = db().get(Material, material_id)
-    if material is None:
-        raise NotFound(gettext("No such file."))
-    return material
+    return task_books.material_by_id(db(), material_id)
 
 
 def _send(material: Material, path):

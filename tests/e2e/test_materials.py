@@ -6,7 +6,7 @@ import hashlib
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.pages import badge_sign_in, sign_in
+from tests.e2e.pages import badge_sign_in, screenshot, sign_in
 from tests.servers import cli, served_demo
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +31,7 @@ def test_the_chief_adds_a_task_book_and_a_station_downloads_it_after_the_start(
     expect(part.locator("tr[data-file]")).to_have_count(1)
     expect(part.locator("tr[data-file] code")).to_have_text(
         hashlib.sha256(book.read_bytes()).hexdigest())
+    screenshot(page, "materials")
 
     station = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     kiosk = station.new_page()
@@ -41,6 +42,7 @@ def test_the_chief_adds_a_task_book_and_a_station_downloads_it_after_the_start(
     cli(server["path"], "phase", "start", "practical", "--minutes", "30")
     link = panel.locator("a", has_text=book.name)
     expect(link).to_be_visible(timeout=15000)
+    screenshot(kiosk, "workstation-materials")
     with kiosk.expect_download() as download:
         link.click()
     saved = tmp_path / "saved.pdf"
@@ -50,5 +52,6 @@ def test_the_chief_adds_a_task_book_and_a_station_downloads_it_after_the_start(
     page.goto(server["url"] + "/materials/fetches")
     row = page.locator(f"tr[data-station='{server['stations'][2]['station']}']")
     expect(row.locator("td .ok")).to_have_count(1)
+    screenshot(page, "materials-fetches")
     chief.close()
     station.close()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from kiosk import audit, clock
 from kiosk.cli import main
+from kiosk.errors import NotFound
 from kiosk.materials import task_books
 from kiosk.materials.models import Material, MaterialFetch
 from kiosk.stations import phases, timetable
@@ -332,3 +333,11 @@ def test_a_cancelled_schedule_withdraws_the_release(hall):
     with instance.session() as session:
         phases.cancel(session, "A", actor=CHIEF, now=moment["now"])
     assert _listed(hall["clients"][0]) == []
+
+
+@pytest.mark.parametrize("material_id", ["0", "3000000000", "99999999999999999"])
+def test_an_id_no_file_can_have_is_a_404_on_every_database(app, material_id):
+    """A 32-bit id column: PostgreSQL refuses a larger number in the query itself (it was a
+    400 there); no file has such an id, so it is simply not found."""
+    with app.extensions["kiosk"].session() as session, pytest.raises(NotFound):
+        task_books.material_by_id(session, int(material_id))

@@ -310,3 +310,13 @@ def test_a_pause_shifts_a_later_scheduled_part_instead_of_overlapping_it(session
     moved = session.scalars(select(AuditEvent).where(
         AuditEvent.action == "phase.rescheduled")).all()
     assert [(e.subject, json.loads(e.details)["after_pause_of"]) for e in moved] == [("B", "A")]
+
+
+def test_what_comes_next_is_after_the_part_shown_in_the_day_s_order(app):
+    """The practical started before the theory (a rehearsal, a changed plan): the clock does
+    not announce the theory, earlier in the day, as what comes next."""
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        phases.start(session, "practical", 30, actor=CHIEF, now=clock.now())
+    answer = app.test_client().get("/api/v1/clock").get_json()
+    assert answer["phase"] == "practical" and answer["next_part"] is None
