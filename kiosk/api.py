@@ -71,7 +71,7 @@ def get_clock():
     windows = phase_windows(db(), row, [station_id] if station_id else [])
     mine = windows.of(station_id) if station_id else None
     running = the_day.running or the_day.upcoming
-    following = _after(the_day, shown) if shown is not None else None
+    following = the_day.after(shown) if shown is not None else None
     return jsonify({
         "server_time": clock.iso(now),
         "server_utc_offset_minutes": clock.utc_offset_minutes(now),
@@ -104,16 +104,6 @@ def _part_json(found: timetable.PartNow | None) -> dict | None:
     return {"key": part.key, "name": gettext(part.label), "kind": part.kind,
             "hand_in": part.hand_in, "minutes": part.minutes,
             "reading_minutes": part.reading_minutes, "starts_at": clock.iso(found.starts_at)}
-
-
-def _after(the_day: timetable.Day, shown: timetable.PartNow) -> timetable.PartNow | None:
-    """The part after `shown`: the next scheduled one, else the next in the day's order that
-    has not started."""
-    later = [p for p in the_day.parts if p.key != shown.key and p.state == "scheduled"]
-    if later:
-        return min(later, key=lambda p: p.starts_at)
-    position = the_day.parts.index(shown)
-    return next((p for p in the_day.parts[position + 1:] if p.state == "not_started"), None)
 
 
 def _grace() -> timedelta:

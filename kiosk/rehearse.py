@@ -50,7 +50,6 @@ ACTOR = audit.Actor("rehearsal", "cli")
 # Every part runs this long in a rehearsal (then it is ended): long enough for the slowest
 # machine's steps, and the day's own lengths are not what a rehearsal proves.
 REHEARSAL_MINUTES = 20
-MAX_TIMETABLE_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -329,10 +328,8 @@ def _backup(run: Rehearsal) -> str:
 def _set_timetable(path: Path) -> Callable[[Rehearsal], str]:
     """The timetable set as `kiosk timetable set` sets it: read, checked, then stored."""
     def action(run: Rehearsal) -> str:
-        if path.stat().st_size > MAX_TIMETABLE_BYTES:
-            raise RuntimeError(f"{path}: a timetable is a small text file (at most 1 MB)")
         instance = _instance(run)
-        new_parts = timetable.parse(path.read_bytes(), path.name, instance.settings)
+        new_parts = timetable.read(path, instance.settings)
         with instance.session() as session:
             timetable.replace(session, new_parts, actor=ACTOR, now=clock.now())
             stored = timetable.parts(session, instance.settings)

@@ -55,12 +55,9 @@ def default_part(session: Session, settings: Settings, now: datetime) -> Part:
     boxes = [p for p in day.parts if takes_hand_in(p.part)]
     if not boxes:
         raise NoHandIn(N_("No part of the day's timetable takes a hand-in."))
-    running = day.running
-    if running is not None and takes_hand_in(running.part):
-        return running.part
-    ran = [p for p in boxes if p.state in ("running", "paused", "ended")]
-    if ran:
-        return max(ran, key=lambda p: p.starts_at).part
+    ran = day.last_started(takes_hand_in)
+    if ran is not None:
+        return ran.part
     scheduled = [p for p in boxes if p.state == "scheduled"]
     if scheduled:
         return min(scheduled, key=lambda p: p.starts_at).part

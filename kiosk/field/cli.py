@@ -31,8 +31,6 @@ from kiosk.stations.models import PhaseRow
 from kiosk.stations.registry import add_stations
 from kiosk.stations.window import station_window
 
-MAX_TIMETABLE_BYTES = 2**20
-
 
 @group("stations", help=N_("Workstation seats (赛位)."))
 def stations_group() -> None:
@@ -137,10 +135,8 @@ def timetable_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
 def timetable_set(file: Path, as_json: bool) -> None:
-    if file.stat().st_size > MAX_TIMETABLE_BYTES:
-        raise KioskError(_("A timetable is a small text file (at most 1 MB)."))
     with instance_session() as (instance, session):
-        new_parts = timetable.parse(file.read_bytes(), file.name, instance.settings)
+        new_parts = timetable.read(file, instance.settings)
         timetable.replace(session, new_parts, actor=CLI_ACTOR, now=clock.now())
     emit(as_json, {"parts": [p.as_json() for p in new_parts]},
          _("The timetable has %(count)s parts: %(keys)s.", count=len(new_parts),

@@ -12,7 +12,7 @@ from kiosk import clock
 from kiosk.collect.hand_ins import hand_in_counts
 from kiosk.config import Settings
 from kiosk.field.models import Incident
-from kiosk.stations import phases, timetable
+from kiosk.stations import timetable
 from kiosk.stations.models import (
     EarlyFinish,
     Extension,
@@ -63,23 +63,18 @@ def offline_alarm(row: StationRow, phase_state: str, now: datetime) -> bool:
     return row.occupied or row.last_seen is not None
 
 
-def board_part(session: Session, now: datetime, settings: Settings | None = None) \
+def board_part(session: Session, now: datetime, settings: Settings) \
         -> tuple[PhaseRow | None, timetable.Part | None]:
     """The part the board works on: the running one, else the one that ran last (just
     ended: its hand-ins are still being checked), else the next scheduled."""
-    settings = settings or Settings()
     the_day = timetable.day(session, settings, now)
-    ran = [p for p in the_day.parts if p.state in ("running", "paused", "ended")]
-    shown = the_day.running or max(ran, key=lambda p: p.starts_at, default=None)
-    if shown is None:
-        row = phases.current(session, now)
-        shown = the_day.of(row.name) if row is not None else None
-    if shown is None:
+    shown = the_day.last_started() or the_day.current
+    if shown is None or shown.starts_at is None:
         return None, None
     return shown.row, shown.part
 
 
-def dashboard(session: Session, now: datetime, settings: Settings | None = None) \
+def dashboard(session: Session, now: datetime, settings: Settings) \
         -> tuple[list[StationRow], object]:
     current, part = board_part(session, now, settings)
     windows = phase_windows(session, current)

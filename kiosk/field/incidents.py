@@ -20,12 +20,11 @@ from kiosk.stations.window import as_rule
 
 
 def early_finish(session: Session, code: str, *, actor: audit.Actor, now: datetime,
-                 phase_name: str | None = None,
-                 settings: Settings | None = None) -> EarlyFinish:
+                 settings: Settings, phase_name: str | None = None) -> EarlyFinish:
     """Record that `code` finished `phase_name` early; by default the practical part running
     now (or the one that ran last: the judge may record it just after the end)."""
     if phase_name is None:
-        phase_name = _running_practical(session, now, settings or Settings())
+        phase_name = _running_practical(session, now, settings)
     with write_transaction(session):
         station = station_by_code(session, code)
         row = phases.get_phase(session, phase_name)
@@ -44,11 +43,8 @@ def early_finish(session: Session, code: str, *, actor: audit.Actor, now: dateti
 
 
 def _running_practical(session: Session, now: datetime, settings: Settings) -> str:
-    the_day = timetable.day(session, settings, now)
-    practical = [p for p in the_day.parts if p.part.kind == "practical"]
-    running = next((p for p in practical if p.state in ("running", "paused")), None)
-    ran = [p for p in practical if p.starts_at is not None and p.state == "ended"]
-    chosen = running or max(ran, key=lambda p: p.starts_at, default=None)
+    chosen = timetable.day(session, settings, now).last_started(
+        lambda part: part.kind == "practical")
     if chosen is None:
         raise Conflict(N_("No practical part is running."))
     return chosen.key

@@ -4,7 +4,6 @@ hall clock."""
 from __future__ import annotations
 
 import hmac
-import json
 from datetime import datetime
 
 from flask import (
@@ -76,11 +75,7 @@ def kiosk_page():
         except KioskError:
             session.clear()  # released by a field judge: back to the badge
             station = None
-    # Reading time per part: the screen says when the task books are out and work starts.
-    reading = {p.key: p.reading_minutes
-               for p in timetable.parts(db(), kiosk_instance().settings) if p.reading_minutes}
-    return _no_store(make_response(render_template("field/kiosk.html", station=station,
-                                                   reading_minutes=reading)))
+    return _no_store(make_response(render_template("field/kiosk.html", station=station)))
 
 
 # ----------------------------------------------------------------------------- chief judge
@@ -178,28 +173,6 @@ def announce():
 
 # ----------------------------------------------------------------------------- the timetable
 
-def _timetable_toml(parts) -> str:
-    """The timetable as the file the chief judge would write: the page's edit box starts
-    from it, so changing one part is changing one line."""
-    def text(value: str) -> str:
-        return json.dumps(value, ensure_ascii=False)  # a TOML basic string is JSON's
-
-    def number(value: float) -> str:
-        return f"{value:g}"
-
-    blocks = []
-    for p in parts:
-        lines = ["[[part]]", f"key = {text(p.key)}", f"name = {text(gettext(p.label))}",
-                 f"kind = {text(p.kind)}", f"minutes = {number(p.minutes)}",
-                 f"warnings = [{', '.join(number(w) for w in p.warnings)}]"]
-        if p.kind == "practical":
-            lines.append(f"hand_in = {'true' if p.hand_in else 'false'}")
-        if p.reading_minutes:
-            lines.append(f"reading_minutes = {number(p.reading_minutes)}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n"
-
-
 @bp.route("/timetable", methods=["GET", "POST"])
 @requires(permissions.READ_TIMETABLE, post=permissions.EDIT_TIMETABLE)
 def timetable_page():
@@ -234,7 +207,8 @@ def timetable_page():
         "field/timetable.html", day=the_day, started=started, problems=problems,
         state_labels=phases.STATE_LABELS, kind_labels=timetable.KIND_LABELS,
         is_default=timetable.is_default(db()),
-        text=typed if typed is not None else _timetable_toml(p.part for p in the_day.parts),
+        text=typed if typed is not None else timetable.as_toml(
+            [p.part for p in the_day.parts], gettext),
     ), status
 
 

@@ -25,7 +25,8 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, ImportErrors, Problem
 from kiosk.results.models import MarkEntry, ScoreTask
 from kiosk.results.stages import require_entry_open
-from kiosk.stations.models import Station, TimetablePart
+from kiosk.stations import timetable
+from kiosk.stations.models import Station
 from kiosk.tabular import normalize_header
 
 TASK_MAX = 64  # MarkEntry.task
@@ -46,9 +47,8 @@ class PracticalPart:
 def practical_parts(session: Session) -> list[PracticalPart]:
     """The timetable's practical parts in the day's order. The default day's one practical
     part is the whole practical mark, not a task: none then."""
-    return [PracticalPart(key, name) for key, name in session.execute(
-        select(TimetablePart.key, TimetablePart.name).where(TimetablePart.kind == "practical")
-        .order_by(TimetablePart.position))]
+    return [PracticalPart(part.key, part.name) for part in timetable.outline(session)
+            if part.kind == "practical" and not part.default]
 
 
 def column_task(header: str, parts: Iterable[PracticalPart], known: Iterable[str] = ()) -> str:

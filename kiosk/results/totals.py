@@ -23,7 +23,7 @@ from kiosk.results.models import (
     ReviewItem,
 )
 from kiosk.stations import phases, timetable
-from kiosk.stations.models import EarlyFinish, PhasePause, PhaseRow, Station, TimetablePart
+from kiosk.stations.models import EarlyFinish, PhasePause, PhaseRow, Station
 from kiosk.stations.timetable import THEORY_KEY
 from kiosk.stations.window import as_rule, phase_windows
 from kiosk.theory_exam import exam
@@ -87,10 +87,8 @@ def practical_marks(session: Session) -> dict[str, Decimal]:
 
 
 def day_parts(session: Session) -> list[tuple[str, str]]:
-    """(key, kind) of the day's parts in order; the default day is theory, then practical."""
-    stored = session.execute(select(TimetablePart.key, TimetablePart.kind)
-                             .order_by(TimetablePart.position)).all()
-    return [tuple(row) for row in stored] or [(THEORY_KEY, "theory"), ("practical", "practical")]
+    """(key, kind) of the day's parts in order (the timetable's outline)."""
+    return [(part.key, part.kind) for part in timetable.outline(session)]
 
 
 def has_theory(parts: list[tuple[str, str]]) -> bool:

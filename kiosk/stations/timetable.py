@@ -14,9 +14,10 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from kiosk.stations.models import PART_KINDS, PhaseRow, TimetablePart
 from kiosk.stations.window import KEY_PATTERN, as_rule, phase_windows
 
 MAX_PARTS = 20
+MAX_BYTES = 2**20  # a timetable file: a few hundred bytes a part
 MAX_MINUTES = 24 * 60
 MAX_READING_MINUTES = 120
 MAX_NAME = 200
@@ -104,10 +106,31 @@ def get(session: Session, settings: Settings, key: str) -> Part:
     return found
 
 
+@dataclass(frozen=True)
+class Outline:
+    """A part without its lengths: what needs no settings (the default day's keys, names and
+    kinds are fixed; only its lengths come from config.toml)."""
+
+    key: str
+    name: str
+    kind: str
+    default: bool = False
+
+
+DEFAULT_OUTLINE = [Outline("theory", DEFAULT_NAMES["theory"], "theory", default=True),
+                   Outline("practical", DEFAULT_NAMES["practical"], "practical", default=True)]
+
+
+def outline(session: Session) -> list[Outline]:
+    """The day's parts in order, key, name and kind: the stored timetable, else the default."""
+    stored = session.execute(select(TimetablePart.key, TimetablePart.name, TimetablePart.kind)
+                             .order_by(TimetablePart.position)).all()
+    return [Outline(*row) for row in stored] if stored else list(DEFAULT_OUTLINE)
+
+
 def keys(session: Session) -> list[str]:
-    """The day's part keys in order (no settings needed: the default keys are fixed)."""
-    stored = session.scalars(select(TimetablePart.key).order_by(TimetablePart.position)).all()
-    return list(stored) if stored else list(DEFAULT_NAMES)
+    """The day's part keys in order."""
+    return [part.key for part in outline(session)]
 
 
 def display_name(session: Session, key: str) -> Term:
@@ -118,9 +141,23 @@ def display_name(session: Session, key: str) -> Term:
 
 # ----------------------------------------------------------------------------- reading a file
 
+def read(path: Path, settings: Settings) -> list[Part]:
+    """The timetable file at `path` as parts (`parse`), refused unread if it is too large to
+    be one."""
+    if path.stat().st_size > MAX_BYTES:
+        raise ImportErrors([_too_large()])
+    return parse(path.read_bytes(), path.name, settings)
+
+
+def _too_large() -> Problem:
+    return Problem(None, N_("A timetable is a small text file (at most 1 MB)."))
+
+
 def parse(raw: bytes, filename: str, settings: Settings) -> list[Part]:
     """`timetable.toml` (or a `.json` of the same shape) as parts; ImportErrors lists every
     problem (`line N: reason` for the file's syntax, `part KEY: reason` for a part)."""
+    if len(raw) > MAX_BYTES:
+        raise ImportErrors([_too_large()])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -256,6 +293,26 @@ def _minutes(value: object, low: float, high: float) -> float | None:
     return float(value)
 
 
+def as_toml(parts: Sequence[Part], translate: Callable[[str], str] = lambda text: text) -> str:
+    """The timetable as the file the chief judge would write (what `parse` reads back): the
+    page's edit box starts from it, so changing one part is changing one line. `translate`
+    gives the default parts' names in the page's language."""
+    def text(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string is JSON's
+
+    blocks = []
+    for p in parts:
+        lines = ["[[part]]", f"key = {text(p.key)}", f"name = {text(translate(p.label))}",
+                 f"kind = {text(p.kind)}", f"minutes = {p.minutes:g}",
+                 f"warnings = [{', '.join(f'{w:g}' for w in p.warnings)}]"]
+        if p.kind == "practical":
+            lines.append(f"hand_in = {'true' if p.hand_in else 'false'}")
+        if p.reading_minutes:
+            lines.append(f"reading_minutes = {p.reading_minutes:g}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
 # ----------------------------------------------------------------------------- replacing it
 
 def replace(session: Session, new_parts: Sequence[Part], *, actor: audit.Actor,
@@ -355,6 +412,23 @@ class Day:
 
     def of(self, key: str) -> PartNow | None:
         return next((p for p in self.parts if p.key == key), None)
+
+    def last_started(self, where: Callable[[Part], bool] = lambda part: True) \
+            -> PartNow | None:
+        """Of the parts `where` holds for, the one under way, else the one that began last
+        (just ended: its hand-ins and early finishes still come in); None before any began."""
+        begun = [p for p in self.parts if where(p.part)
+                 and p.state in ("running", "paused", "ended")]
+        return max(begun, key=lambda p: p.starts_at, default=None)
+
+    def after(self, shown: PartNow) -> PartNow | None:
+        """What comes after `shown`: the next scheduled part, else the next in the day's order
+        that has not started (never an earlier one not yet run)."""
+        later = [p for p in self.parts if p.key != shown.key and p.state == "scheduled"]
+        if later:
+            return min(later, key=lambda p: p.starts_at)
+        position = self.parts.index(shown)
+        return next((p for p in self.parts[position + 1:] if p.state == "not_started"), None)
 
 
 def day(session: Session, settings: Settings, now: datetime) -> Day:

@@ -320,3 +320,20 @@ def test_what_comes_next_is_after_the_part_shown_in_the_day_s_order(app):
         phases.start(session, "practical", 30, actor=CHIEF, now=clock.now())
     answer = app.test_client().get("/api/v1/clock").get_json()
     assert answer["phase"] == "practical" and answer["next_part"] is None
+
+
+def test_the_timetable_written_back_as_toml_reads_as_the_same_parts():
+    """The 赛程 page's edit box starts from `as_toml`: saving it unchanged changes nothing."""
+    parts = timetable.parse(SEED_000.encode(), "t.toml", Settings())
+    assert timetable.parse(timetable.as_toml(parts).encode(), "t.toml", Settings()) == parts
+
+
+def test_a_file_too_large_to_be_a_timetable_is_refused_unread(tmp_path, instance):
+    huge = tmp_path / "timetable.toml"
+    huge.write_bytes(b"#" * (timetable.MAX_BYTES + 1))
+    refused = CliRunner().invoke(main, ["--instance", str(instance.path), "timetable", "set",
+                                        str(huge)], env={"KIOSK_LANG": "en"})
+    assert refused.exit_code != 0
+    assert "A timetable is a small text file (at most 1 MB)." in refused.output
+    assert _problems("#" * (timetable.MAX_BYTES + 1)) == [
+        "A timetable is a small text file (at most 1 MB)."]

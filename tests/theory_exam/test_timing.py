@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event, select
 
 from kiosk import clock
+from kiosk.config import Settings
 from kiosk.errors import Locked
 from kiosk.field import dashboard
 from kiosk.results import totals
@@ -98,7 +99,7 @@ def test_the_clock_the_paper_the_save_the_dashboard_and_the_results_agree(exam_e
     kiosk.post("/api/v1/station/login", json={"token": exam_event.badges[extended.code].qr_token})
     assert kiosk.get("/api/v1/clock").get_json()["station_deadline"] == clock.iso(deadline)
     assert kiosk.get("/api/v1/exam/paper").get_json()["deadline"] == clock.iso(deadline)
-    rows, _ = dashboard.dashboard(exam_event.session, now)
+    rows, _ = dashboard.dashboard(exam_event.session, now, Settings())
     assert {r.code: r.deadline for r in rows}[extended.code] == deadline
     assert {r.code: r.extra_minutes for r in rows}[extended.code] == 12.5
     # The save refuses exactly after that deadline and its grace, in the clock's words.
@@ -158,7 +159,7 @@ def test_the_dashboard_and_the_working_time_read_every_window_at_once(exam_event
         ids = dict(exam_event.session.execute(select(Station.id, Station.code)).all())
         exam_event.session.close()
         with statements(exam_event.session) as seen:
-            dashboard.dashboard(exam_event.session, now)
+            dashboard.dashboard(exam_event.session, now, Settings())
             totals._practical_seconds(exam_event.session, ids, now)
             totals.theory_over(exam_event.session, now)
         counts.append(len(seen))

@@ -24,7 +24,6 @@ let deadline = null;       // Date: this station's own deadline
 let locked = false;
 let signedOut = false;
 let warned = new Set();
-const readingMinutes = JSON.parse(app.dataset.readingMinutes || "{}");
 const flags = new Set(JSON.parse(localStorage.getItem(`kiosk.flags.${station}`) || "[]"));
 // The question on screen survives a reload (by id: the paper's order is the station's own).
 const placeKey = `kiosk.place.${station}`;
@@ -425,7 +424,7 @@ function tick() {
     const startsAt = new Date(phase.phase_starts_at);
     const until = startsAt - now;
     const part = shownPart(phase);
-    const reading = part ? (part.reading_minutes ?? readingMinutes[part.key] ?? 0) : 0;
+    const reading = part ? (part.reading_minutes || 0) : 0;
     let text = msg("msgStartsIn", { t: countdown(until) });
     if (part && reading && until <= reading * 60000) {
       // Reading time: the task books are out, work starts only at the part's start.
