@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
@@ -99,3 +99,22 @@ class JudgeKey(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     recipient: Mapped[str] = mapped_column(String(128), unique=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExamSession(Base):
+    """A session (场次): one run of the day's timetable, for the contestants the session draw
+    put in it, on the hall's stations. An event that defines none runs one implicit session
+    (code ""): the row every table of the day's work belongs to (kiosk.scope)."""
+
+    __tablename__ = "exam_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(unique=True)  # the order of the day
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # "" for the implicit session
+    name: Mapped[str] = mapped_column(String(64), default="")
+    # 组别 this session admits; empty: every group.
+    groups: Mapped[list] = mapped_column(JSON, default=list)
+    # How many contestants it takes; None: its stations that are not spare.
+    capacity: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64), default="")

@@ -39,7 +39,7 @@ LAYERS = (
         "kiosk", "kiosk.errors", "kiosk.numbers", "kiosk.clock", "kiosk.config", "kiosk.db",
         "kiosk.models", "kiosk.crypto", "kiosk.tls", "kiosk.tabular", "kiosk.instance",
         "kiosk.audit", "kiosk.checkpoints", "kiosk.pdf", "kiosk.staff", "kiosk.device_cookie",
-        "kiosk.judge_keys", "kiosk.network", "kiosk.permissions")}),
+        "kiosk.judge_keys", "kiosk.network", "kiosk.permissions", "kiosk.scope")}),
     Layer("stations", {"stations": ("kiosk.stations", "kiosk.stations.*")}),
     Layer("capabilities", {
         "checkin": ("kiosk.checkin", "kiosk.checkin.*"),

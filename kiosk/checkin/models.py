@@ -6,13 +6,15 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
+from kiosk.scope import PerSession
 
 DRAW_STATUSES = ("committed", "drawn", "prepared", "sealed", "superseded")
 DRAW_METHODS = ("computer", "lots")
 
 
-class Contestant(Base):
-    """A person on the roster (检录表). Absent or late people are recorded, never deleted."""
+class Contestant(PerSession, Base):
+    """A person on the roster (检录表), in the session the session draw gave them (the only one,
+    in an event of one session). Absent or late people are recorded, never deleted."""
 
     __tablename__ = "contestant"
 
@@ -24,9 +26,13 @@ class Contestant(Base):
     roster_line: Mapped[int | None]  # the line of the imported file, for people to find it again
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # Cannot come (recorded after the session draw was announced): kept, with why and who.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class DrawRound(Base):
+class DrawRound(PerSession, Base):
     """One run of a draw stage (一次抽签 / 二次抽签), from commitment to seal.
 
     A computer draw commits to a secret seed (its SHA-256 is shown and printed) before the public
@@ -87,8 +93,9 @@ class Draw1Assignment(Base):
     late: Mapped[bool] = mapped_column(default=False)
 
 
-class ContestantNumber(Base):
-    """The contestant numbers in use, with no link to anyone: the input of the station draw."""
+class ContestantNumber(PerSession, Base):
+    """The contestant numbers in use in a session, with no link to anyone: the input of its
+    station draw. Numbers are unique across the event."""
 
     __tablename__ = "contestant_number"
 

@@ -8,9 +8,10 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
+from kiosk.scope import PerSession
 
 
-class Announcement(Base):
+class Announcement(PerSession, Base):
     """The chief judge's word to every kiosk and the hall clock (公告)."""
 
     __tablename__ = "announcement"
@@ -22,7 +23,7 @@ class Announcement(Base):
     withdrawn: Mapped[bool] = mapped_column(default=False)
 
 
-class Incident(Base):
+class Incident(PerSession, Base):
     """违规记录: what happened at a station, the rule, and the proposed deduction."""
 
     __tablename__ = "incident"

@@ -6,15 +6,16 @@ from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
+from kiosk.scope import PerSession
 
 
-class Material(Base):
+class Material(PerSession, Base):
     """A file for the stations in one part (任务书, data): served from the part's release
     (its start, or its reading time before it), never before. Stored in the instance's
     materials/ under `stored_name`; its hash is in the audit log from the moment it is added."""
 
     __tablename__ = "material"
-    __table_args__ = (UniqueConstraint("part", "filename"),)
+    __table_args__ = (UniqueConstraint("part", "filename", "exam_session_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     part: Mapped[str] = mapped_column(String(16), index=True)  # the timetable part's key

@@ -6,16 +6,20 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
+from kiosk.scope import PerSession
 
 
-class Station(Base):
-    """A workstation seat (赛位/工位), e.g. A01. After the draw, contestants are known here only by
-    station; which person sits where is sealed."""
+class Station(PerSession, Base):
+    """A workstation seat (赛位/工位), e.g. A01, in one session: a hall's seat is one row per
+    session (kiosk.scope), so that everything keyed by the station (papers, answers, hand-ins,
+    marks, its badge) is that session's alone. After the draw, contestants are known here only
+    by station; which person sits where is sealed."""
 
     __tablename__ = "station"
+    __table_args__ = (UniqueConstraint("code", "exam_session_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(16), unique=True)
+    code: Mapped[str] = mapped_column(String(16))
     # Badge secrets, stored only as HMAC-SHA256 under the instance key: the QR text (130 bits)
     # and the short typed fallback code. A reprint replaces both, killing the old badge.
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -34,17 +38,19 @@ class Station(Base):
 PART_KINDS = ("theory", "practical")
 
 
-class TimetablePart(Base):
+class TimetablePart(PerSession, Base):
     """One part (环节) of the day's timetable (赛程), in the order of the day: what it is and how
     long it lasts. Its clock, once started, is its PhaseRow (same key). With no row here the
     day is the default timetable (kiosk.stations.timetable.default_parts)."""
 
     __tablename__ = "timetable_part"
-    __table_args__ = (CheckConstraint(f"kind IN {PART_KINDS!r}", name="kind"),)
+    __table_args__ = (CheckConstraint(f"kind IN {PART_KINDS!r}", name="kind"),
+                      UniqueConstraint("position", "exam_session_id"),
+                      UniqueConstraint("key", "exam_session_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    position: Mapped[int] = mapped_column(unique=True)
-    key: Mapped[str] = mapped_column(String(16), unique=True)
+    position: Mapped[int]
+    key: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     minutes: Mapped[float] = mapped_column(Float)
@@ -57,15 +63,16 @@ class TimetablePart(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PhaseRow(Base):
+class PhaseRow(PerSession, Base):
     """The clock of one part of the day (理论知识考试, 模块A …), by the part's key: its
     deadlines, never a countdown. Created when the part is first started or scheduled. The
     timing rules on it live in kiosk.clock (pure)."""
 
     __tablename__ = "phase"
+    __table_args__ = (UniqueConstraint("name", "exam_session_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(16))
     minutes: Mapped[float] = mapped_column(Float)
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # moved by finished pauses

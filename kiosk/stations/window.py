@@ -66,16 +66,22 @@ _WINDOW_COLUMNS = """
              WHERE e.phase_id = p.id AND e.station_id = :station) AS extra_minutes"""
 
 
+_OF_THE_STATIONS_SESSION = """
+       AND p.exam_session_id = (SELECT exam_session_id FROM station WHERE id = :station)
+"""
+
+
 def window_statement(phase_name: str, also: str = "", **types) -> TextualSelect:
-    """The one read of a station's window (`:station`) in `phase_name`, to compile once at
-    import. `also` adds columns to the same statement (with their `types`): the answer save
-    reads its sitting and its last seq in it, and stays at one read per save."""
+    """The one read of a station's window (`:station`) in `phase_name` of the station's own
+    session (a text statement: kiosk.scope does not see it), to compile once at import.
+    `also` adds columns to the same statement (with their `types`): the answer save reads its
+    sitting and its last seq in it, and stays at one read per save."""
     if not KEY_PATTERN.fullmatch(phase_name):
         raise ValueError(f"no part {phase_name!r}")  # the key is written into the SQL
-    return text(f"{_WINDOW_COLUMNS}{also}\n      FROM phase p WHERE p.name = '{phase_name}'\n"
-                ).columns(phase_id=Integer, starts_at=UTCDateTime, ends_at=UTCDateTime,
-                          paused_at=UTCDateTime, ended_at=UTCDateTime, extra_minutes=Float,
-                          **types)
+    return text(f"{_WINDOW_COLUMNS}{also}\n      FROM phase p WHERE p.name = '{phase_name}'"
+                f"{_OF_THE_STATIONS_SESSION}").columns(
+        phase_id=Integer, starts_at=UTCDateTime, ends_at=UTCDateTime, paused_at=UTCDateTime,
+        ended_at=UTCDateTime, extra_minutes=Float, **types)
 
 
 # Compiled once per part key, on first use; a day has at most a few parts (callers check a key

@@ -289,8 +289,8 @@ def test_an_instance_from_before_timetables_migrates_with_nothing_lost(tmp_path)
             "INSERT INTO hand_in (station_id, part, version, receipt_no, filename, size, sha256,"
             " cipher_sha256, stored_name, received_at, via, late) VALUES (1, 'A', 1, 'R2', "
             "'b.zip', 4, 'ab', 'cd', 's2', '2026-11-22 02:00:00', 'kiosk', 0)"))
-        conn.execute(text("INSERT INTO phase (name, minutes, updated_at) "
-                          "VALUES ('A', 60, '2026-11-22 01:00:00')"))
+        conn.execute(text("INSERT INTO phase (name, minutes, updated_at, exam_session_id) "
+                          "VALUES ('A', 60, '2026-11-22 01:00:00', 1)"))
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()
 

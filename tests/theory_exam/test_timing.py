@@ -26,14 +26,15 @@ from tests.plugins.theory_exam import GRACE
 REASON = "设备故障（非选手原因）"
 
 
-# The one read of a save, as it was compiled before the station's window had its own module.
+# The one read of a save: the station's window in its own session's phase, and its sitting.
 WINDOW_READ = (
     "SELECT p.id AS phase_id, p.starts_at, p.ends_at, p.paused_at, p.ended_at, "
     "(SELECT COALESCE(SUM(e.minutes), 0) FROM extension e "
     "WHERE e.phase_id = p.id AND e.station_id = {p}) AS extra_minutes, "
     "(SELECT s.submitted_at FROM sitting s WHERE s.station_id = {p}) AS submitted_at, "
     "(SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c "
-    "WHERE c.station_id = {p}) AS last_seq FROM phase p WHERE p.name = 'theory'")
+    "WHERE c.station_id = {p}) AS last_seq FROM phase p WHERE p.name = 'theory' "
+    "AND p.exam_session_id = (SELECT exam_session_id FROM station WHERE id = {p})")
 
 
 @contextmanager
