@@ -7,7 +7,7 @@ from io import BytesIO
 
 from flask import Blueprint, current_app, g, jsonify, request, send_file, session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.collect import hand_ins as collect
 from kiosk.collect import parts as collect_parts
 from kiosk.collect import resumable
@@ -150,13 +150,15 @@ def station_login():
     station, nonce = sign_in.login_station(
         db(), body["token"], badge_key=kiosk_instance().badge_key(),
         guard=current_app.extensions[BADGE_GUARD], address=request.remote_addr or "?",
-        now=clock.now(), current_nonce=previous_nonce,
+        settings=kiosk_instance().settings, now=clock.now(), current_nonce=previous_nonce,
         user_agent=request.headers.get("User-Agent", ""))
     # A new session for the station: nothing of a previous login on this browser survives.
     session.clear()
     session["station_id"] = station.id
     session["station"] = station.code
     session["station_nonce"] = nonce
+    # The station's requests see its own session's rows (web.db, kiosk.scope).
+    session["station_exam_session"] = [station.exam_session_id, scope.current(db()).code]
     session.permanent = True
     return jsonify({"station": station.code})
 

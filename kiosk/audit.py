@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from kiosk import scope
 from kiosk.clock import iso, local_display
 from kiosk.db import contains_text, starts_with_text
 from kiosk.errors import N_
@@ -63,6 +64,10 @@ def record(session: Session, actor: Actor, action: str, *, at: datetime, subject
         select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
     # Microsecond precision is what every backend stores; hash what will be read back.
     at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+    # In an event of several sessions the same station code is in each: say whose it was.
+    about = scope.current(session)
+    if about is not None and about.code and "session" not in (details or {}):
+        details = {**(details or {}), "session": about.code}
     details_text = canonical_details(details)
     seq = head.last_seq + 1
     event = AuditEvent(
@@ -248,6 +253,8 @@ ACTION_LABELS: dict[str, str] = {
     "staff.logout": N_("Signed out"),
     "staff.user_added": N_("Staff account added"),
     "station.login": N_("Station signed in"),
+    "station.login_wrong_session": N_("Badge of another session refused"),
+    "sessions.added": N_("Session added"),
     "station.login_failed": N_("Wrong station badge codes"),
     "station.login_refused_in_use": N_("Station sign-in refused: in use on another workstation"),
     "station.login_wrong_workstation": N_("Station sign-in refused: not its workstation"),
@@ -282,6 +289,7 @@ DETAIL_LABELS: dict[str, str] = {
     "rows": N_("Rows"), "rule": N_("Rule broken"), "same_questions": N_("Same questions"),
     "sealed_sha256": N_("Sealed record SHA-256"), "seed": N_("Seed"), "sha256": N_("SHA-256"),
     "single": N_("Single-choice questions"), "single_points": N_("Points per single-choice"),
+    "session": N_("Session"), "groups": N_("Groups"), "capacity": N_("Capacity"),
     "size": N_("Size"), "stage": N_("Stage"), "starts_at": N_("Starts at"),
     "was_starts_at": N_("Previously scheduled start"), "shown_at": N_("Result shown at"),
     "station_deadline": N_("Station's deadline"), "stations": N_("Number of stations"),

@@ -29,6 +29,8 @@ from kiosk.errors import N_, ImportErrors, KioskError, translate_params
 from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance, open_instance
 from kiosk.models import StaffUser
+from kiosk.stations import exam_sessions
+from kiosk.stations.exam_sessions import ENVIRONMENT_VARIABLE
 
 CLI_ACTOR = audit.Actor.cli()
 
@@ -46,6 +48,25 @@ def instance_option(command: Callable) -> Callable:
                         callback=_remember_instance,
                         help=N_("Instance folder (default: $KIOSK_INSTANCE or ./instance)."),
                         )(command)
+
+
+def _remember_session(ctx: click.Context, _param, value: str | None) -> None:
+    # Remembered as asked for, "" when not given: instance_session() then scopes to it.
+    ctx.find_root().meta["kiosk.session"] = value or ""
+
+
+def session_option(command: Callable) -> Callable:
+    """`--session CODE` (or $KIOSK_SESSION): the session (场次) a command acts on; required
+    once the event has two (kiosk.stations.exam_sessions.choose)."""
+    return click.option("--session", "session_code", metavar="CODE", expose_value=False,
+                        envvar=ENVIRONMENT_VARIABLE, callback=_remember_session,
+                        help=N_("Session (场次) to act on (default: $KIOSK_SESSION; required "
+                                "once there are two)."))(command)
+
+
+def chosen_session_code() -> str | None:
+    """The `--session` a command was given ("" if none), None for a command without one."""
+    return click.get_current_context().find_root().meta.get("kiosk.session")
 
 
 def _remember_json(ctx: click.Context, _param, value: bool) -> bool:
@@ -72,9 +93,13 @@ def open_current(migrate: bool = False) -> Instance:
 
 @contextmanager
 def instance_session() -> Iterator[tuple[Instance, Session]]:
-    """The current instance and one session on it: how most commands begin."""
+    """The current instance and one session on it: how most commands begin. A command with
+    `--session` sees that session's rows only (kiosk.scope); one without sees the event."""
     instance = open_current()
     with instance.session() as session:
+        code = chosen_session_code()
+        if code is not None:
+            exam_sessions.enter(session, exam_sessions.choose(session, code or None))
         yield instance, session
 
 

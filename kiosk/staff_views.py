@@ -25,9 +25,19 @@ from kiosk.device_cookie import LIFETIME as DEVICE_LIFETIME
 from kiosk.device_cookie import DeviceCookies
 from kiosk.errors import N_
 from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
-from kiosk.models import AuditEvent
-from kiosk.stations import timetable
-from kiosk.web import db, kiosk_instance, nav_for, nav_item, public, requires
+from kiosk.models import AuditEvent, ExamSession
+from kiosk.permissions import STAFF
+from kiosk.stations import exam_sessions, timetable
+from kiosk.web import (
+    CHOSEN_SESSION,
+    chosen_session,
+    db,
+    kiosk_instance,
+    nav_for,
+    nav_item,
+    public,
+    requires,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -68,7 +78,36 @@ class LoginForm(FlaskForm):
 def inject_staff_shell():
     role = current_user.role if current_user.is_authenticated else None
     return {"nav": nav_for(role), "role_names": ROLE_NAMES,
-            "event_name": kiosk_instance().settings.event_name}
+            "event_name": kiosk_instance().settings.event_name,
+            "session_switch": _session_switch}
+
+
+@dataclass(frozen=True)
+class SessionSwitch:
+    """The header's session (场次) switch: the one this page is about, and the others."""
+
+    chosen: ExamSession
+    choices: list[ExamSession]
+    labels: dict[int, str]
+
+
+def _session_switch() -> SessionSwitch | None:
+    chosen = chosen_session() if current_user.is_authenticated else None
+    if chosen is None:
+        return None
+    settings = kiosk_instance().settings
+    choices = exam_sessions.every(db())
+    return SessionSwitch(chosen, choices, {s.id: str(exam_sessions.label(s, settings))
+                                           for s in choices})
+
+
+@bp.route("/session", methods=["POST"])
+@requires(STAFF)
+def choose_session():
+    """Every page after this one is about the session chosen here, until another is chosen."""
+    chosen = exam_sessions.by_code(db(), request.form.get("code", ""))
+    session[CHOSEN_SESSION] = chosen.code
+    return redirect(_safe_next(request.form.get("next")) or url_for("auth.home"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -33,14 +33,17 @@ from flask_login import current_user
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from kiosk import clock, scope
 from kiosk.audit import Actor
 from kiosk.clock import local_display
 from kiosk.collect.resumable import PIECE_BYTES
 from kiosk.errors import Forbidden, KioskError, Unauthorized, translate_params
 from kiosk.instance import Instance
+from kiosk.models import ExamSession
 from kiosk.network import address_allowed
 from kiosk.permissions import TABLE as PERMISSIONS
 from kiosk.permissions import Permission
+from kiosk.stations import exam_sessions
 from kiosk.stations.binding import check_session_fast
 from kiosk.tabular import json_number
 
@@ -55,7 +58,38 @@ def kiosk_instance() -> Instance:
 def db() -> Session:
     if "db" not in g:
         g.db = kiosk_instance().session()
+        _scope_to_the_requests_session(g.db)
     return g.db
+
+
+# The staff member's choice of session (场次), in their cookie session (the header's switch).
+CHOSEN_SESSION = "exam_session"
+
+
+def _scope_to_the_requests_session(database: Session) -> None:
+    """Which session this request is about (kiosk.scope): a workstation's own (set at its
+    sign-in: no query on the hot path); else the one staff chose in the header; else the one
+    the hall's stations serve now. With one session there is nothing to choose."""
+    own = session.get("station_exam_session")
+    if session.get("station_id") and own:
+        scope.use(database, scope.Scope(*own))
+        return
+    sessions = exam_sessions.every(database)
+    if len(sessions) == 1:
+        return
+    code = session.get(CHOSEN_SESSION)
+    chosen = next((s for s in sessions if s.code == code), None)
+    if chosen is None:
+        chosen = exam_sessions.current(database, kiosk_instance().settings, clock.now())
+    exam_sessions.enter(database, chosen)
+
+
+def chosen_session() -> ExamSession | None:
+    """The session this staff request is about; None in an event of one session."""
+    database = db()
+    if scope.current(database) is None:
+        return None
+    return exam_sessions.chosen(database)
 
 
 def close_db(_exc: BaseException | None = None) -> None:

@@ -24,6 +24,7 @@ from kiosk.cli_support import (
     instance_option,
     instance_session,
     json_option,
+    session_option,
     supervisor_password,
     write_output,
 )
@@ -74,6 +75,7 @@ def roster_sheet(out: Path) -> None:
 
 @command("checkin", help=N_("Mark a contestant present (same as the check-in desk)."))
 @instance_option
+@session_option
 @click.argument("id_number")
 @json_option
 def checkin_command(id_number: str, as_json: bool) -> None:
@@ -97,6 +99,7 @@ def checkin_command(id_number: str, as_json: bool) -> None:
     "--json, on the page or the record sheet) the result is final: a redraw needs "
     "--supervisor and --reason."))
 @instance_option
+@session_option
 @click.option("--stage", required=True, type=click.IntRange(1, 2))
 @click.option("--entropy", default=None,
               help=N_("Public entropy, e.g. dice rolls in order, entered after the commitment "
@@ -171,6 +174,7 @@ def _commit_and_wait(session: Session, instance: Instance, stage: int,
 @command("records", help=N_(
     "Print a stage's record sheet before sealing (prepares the seal, fixing its SHA-256)."))
 @instance_option
+@session_option
 @click.option("--stage", required=True, type=click.IntRange(1, 2))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--station-record", is_flag=True,
@@ -196,6 +200,7 @@ def records_command(stage: int, out: Path, station_record: bool) -> None:
 @command("seal", help=N_(
     "Encrypt the stage's mapping to its judges' keys and erase the plaintext."))
 @instance_option
+@session_option
 @click.option("--stage", required=True, type=click.IntRange(1, 2))
 @json_option
 def seal_command(stage: int, as_json: bool) -> None:
@@ -213,6 +218,7 @@ def seal_command(stage: int, as_json: bool) -> None:
     "Print QR station badges. Each printed badge gets a new token: older badges of the same "
     "stations stop working."))
 @instance_option
+@session_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--stations", default="",
               help=N_("Comma-separated station codes (default: all)."))

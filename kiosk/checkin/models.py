@@ -19,6 +19,9 @@ class Contestant(PerSession, Base):
     __tablename__ = "contestant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # None until the session draw, in an event of several sessions (none has it yet).
+    exam_session_id: Mapped[int | None] = mapped_column(ForeignKey("exam_session.id"),
+                                                        index=True)
     name: Mapped[str] = mapped_column(String(64))
     id_number: Mapped[str] = mapped_column(String(18), unique=True)  # 身份证号, upper-case X
     organization: Mapped[str] = mapped_column(String(128), default="")

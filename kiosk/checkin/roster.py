@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock, tabular
+from kiosk import audit, clock, scope, tabular
 from kiosk.checkin import idcard, records
 from kiosk.checkin.models import CheckinUndo, Contestant, Draw1Assignment
 from kiosk.checkpoints import Checkpoint
@@ -103,6 +103,13 @@ class CheckinResult:
     already: bool  # checked in before this scan: nothing changed
     at: datetime
     by: str  # the staff member who checked them in
+
+
+def counts_by_session(session: Session) -> dict[int | None, int]:
+    """How many roster contestants each session has (None: not drawn into one yet)."""
+    with scope.event_wide(session):
+        return dict(session.execute(select(Contestant.exam_session_id, func.count())
+                                    .group_by(Contestant.exam_session_id)).all())
 
 
 def find_contestants(session: Session, query: str, limit: int = 20) -> list[Contestant]:

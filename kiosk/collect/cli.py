@@ -15,6 +15,7 @@ from kiosk.cli_support import (
     instance_option,
     json_option,
     open_current,
+    session_option,
 )
 from kiosk.collect.export import export_bundle, verify_bundle
 from kiosk.collect.hand_ins import verify_receipt
@@ -50,6 +51,7 @@ def receipt_verify(payload: str, as_json: bool) -> None:
 @command("export", help=N_(
     "The sealed hand-in bundle: encrypted archives, signed manifest, seal record."))
 @instance_option
+@session_option
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @json_option
 def export_command(out: Path, as_json: bool) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from kiosk import clock
+from kiosk.checkin.roster import counts_by_session
 from kiosk.cli_support import (
     CLI_ACTOR,
     command,
@@ -18,6 +19,7 @@ from kiosk.cli_support import (
     instance_session,
     json_option,
     open_current,
+    session_option,
 )
 from kiosk.errors import N_, KioskError
 from kiosk.field.announcements import announce
@@ -25,7 +27,7 @@ from kiosk.field.control import start_phase
 from kiosk.field.kit import write_kit
 from kiosk.field.preflight import run as run_preflight
 from kiosk.i18n import cli_gettext as _
-from kiosk.stations import phases, timetable
+from kiosk.stations import exam_sessions, phases, timetable
 from kiosk.stations.binding import rebind, release
 from kiosk.stations.models import PhaseRow
 from kiosk.stations.registry import add_stations
@@ -55,9 +57,63 @@ def stations_add(count: int, prefix: str, first_ip: str | None, as_json: bool) -
            last=stations[-1].code))
 
 
+@group("sessions", help=N_("Sessions (场次) of the event: several runs of the day on the "
+                            "hall's stations."))
+def sessions_group() -> None:
+    pass
+
+
+@sessions_group.command("add", help=N_(
+    "Add a session, last in the day's order (its stations and timetable copied from the "
+    "first)."))
+@instance_option
+@click.argument("code")
+@click.option("--name", default="", help=N_("Its name as printed, e.g. 上午场."))
+@click.option("--groups", default="", help=N_("The groups (组别) it admits, comma-separated "
+              "(default: every group)."))
+@click.option("--capacity", type=int, default=None, help=N_(
+    "How many contestants it takes (default: its stations not marked spare)."))
+@json_option
+def sessions_add(code: str, name: str, groups: str, capacity: int | None,
+                 as_json: bool) -> None:
+    wanted = [g.strip() for g in groups.replace("，", ",").split(",") if g.strip()]
+    with instance_session() as (instance, session):
+        added = exam_sessions.add(session, code, name=name.strip(), groups=wanted,
+                                  capacity=capacity, settings=instance.settings,
+                                  actor=CLI_ACTOR, now=clock.now())
+        listed = _sessions_json(session, instance)
+    emit(as_json, listed, _("Added session %(code)s; the event has %(n)s sessions.",
+                            code=added.code, n=len(listed["sessions"])))
+
+
+@sessions_group.command("list", help=N_("The sessions, their groups, capacity and state."))
+@instance_option
+@json_option
+def sessions_list(as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        listed = _sessions_json(session, instance)
+
+    def text() -> str:
+        if not listed["sessions"]:
+            return _("No session defined: the event runs as one session.")
+        return "\n".join(
+            f"{s['code']}\t{s['name']}\t{','.join(s['groups']) or '*'}\t"
+            f"{s['contestants']}/{s['capacity']}\t{s['state']}" for s in listed["sessions"])
+
+    emit(as_json, listed, text)
+
+
+def _sessions_json(session, instance) -> dict:
+    counts = counts_by_session(session)
+    days = exam_sessions.days(session, instance.settings, clock.now())
+    return {"sessions": [exam_sessions.as_json(session, day, counts.get(day.exam_session.id, 0))
+                         for day in days if day.exam_session.code]}
+
+
 @stations_group.command("release", help=N_(
     "Sign a station out of its browser (after a workstation swap)."))
 @instance_option
+@session_option
 @click.argument("station")
 @json_option
 def stations_release(station: str, as_json: bool) -> None:
@@ -70,6 +126,7 @@ def stations_release(station: str, as_json: bool) -> None:
 @stations_group.command("bind", help=N_(
     "Bind a station to its workstation's IP (no IP: any workstation)."))
 @instance_option
+@session_option
 @click.argument("station")
 @click.argument("ip", required=False, default="")
 @json_option
@@ -83,6 +140,7 @@ def stations_bind(station: str, ip: str, as_json: bool) -> None:
 @command("phase", help=N_("Drive the clock of a part of the day (its key: theory, practical, "
                           "A …); `cancel` calls off a scheduled start."))
 @instance_option
+@session_option
 @click.argument("action", type=click.Choice(["start", "pause", "resume", "end", "cancel"]))
 @click.argument("name", metavar="PART")
 @click.option("--minutes", type=float, default=None,
@@ -132,6 +190,7 @@ def timetable_group() -> None:
     "Replace the timetable with FILE (timetable.toml, or .json of the same shape); refused "
     "once a part has started."))
 @instance_option
+@session_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
 def timetable_set(file: Path, as_json: bool) -> None:
@@ -145,6 +204,7 @@ def timetable_set(file: Path, as_json: bool) -> None:
 
 @timetable_group.command("show", help=N_("The day's parts and the state of each."))
 @instance_option
+@session_option
 @json_option
 def timetable_show(as_json: bool) -> None:
     with instance_session() as (instance, session):
@@ -180,6 +240,7 @@ def _start_time(at: str | None) -> datetime | None:
 
 @command("extend", help=N_("Extend one station's deadline in the running part (or --part)."))
 @instance_option
+@session_option
 @click.argument("station")
 @click.argument("minutes", type=float)
 @click.option("--reason", required=True, help=N_("e.g. 设备故障（非选手原因）"))
@@ -202,6 +263,7 @@ def extend_command(station: str, minutes: float, reason: str, part: str | None,
 
 @command("announce", help=N_("Post an announcement to every workstation and the hall clock."))
 @instance_option
+@session_option
 @click.argument("text")
 @json_option
 def announce_command(text: str, as_json: bool) -> None:

@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 
 from kiosk import clock
-from kiosk.cli_support import CLI_ACTOR, emit, group, instance_option, instance_session, json_option
+from kiosk.cli_support import (
+    CLI_ACTOR,
+    emit,
+    group,
+    instance_option,
+    instance_session,
+    json_option,
+    session_option,
+)
 from kiosk.errors import N_, KioskError
 from kiosk.i18n import cli_gettext as _
 from kiosk.materials import task_books
@@ -28,6 +36,7 @@ def _as_json(material) -> dict:
     "Add FILE to part PART: served to the stations from the part's start (or its reading "
     "time), never before."))
 @instance_option
+@session_option
 @click.argument("part")
 @click.argument("file", type=click.Path(path_type=Path))
 @json_option
@@ -48,6 +57,7 @@ def materials_add(part: str, file: Path, as_json: bool) -> None:
 
 @materials_group.command("list", help=N_("Every part's files, with size, SHA-256 and release."))
 @instance_option
+@session_option
 @json_option
 def materials_list(as_json: bool) -> None:
     with instance_session() as (instance, session):
@@ -69,6 +79,7 @@ def materials_list(as_json: bool) -> None:
 @materials_group.command("remove", help=N_(
     "Remove the file FILENAME of part PART; refused once the part's files are released."))
 @instance_option
+@session_option
 @click.argument("part")
 @click.argument("filename")
 @json_option

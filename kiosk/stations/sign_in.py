@@ -15,9 +15,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
+from kiosk.config import Settings
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, Forbidden, TooManyAttempts, Unauthorized
+from kiosk.models import ExamSession
+from kiosk.stations import exam_sessions
 from kiosk.stations.binding import claim, same_address
 from kiosk.stations.guessing import BadgeGuard
 from kiosk.stations.models import Station
@@ -89,11 +92,12 @@ def _station_range(codes: list[str]) -> str:
 
 
 def login_station(session: Session, token: str, *, badge_key: bytes, guard: BadgeGuard,
-                  address: str, now: datetime, current_nonce: str | None = None,
-                  user_agent: str = "") -> tuple[Station, str]:
-    """The station and this browser's session nonce; 401 bad badge, 403 wrong workstation,
-    409 the station is in use on another browser, 429 too many wrong codes from this address
-    (answered from memory: a flood of guesses never reaches the database)."""
+                  address: str, settings: Settings, now: datetime,
+                  current_nonce: str | None = None, user_agent: str = "") -> tuple[Station, str]:
+    """The station and this browser's session nonce; 401 bad badge, 403 wrong workstation or
+    a badge of a session the stations do not serve now (`session` is left scoped to the
+    badge's session), 409 the station is in use on another browser, 429 too many wrong codes
+    from this address (answered from memory: a flood of guesses never reaches the database)."""
     retry_after = guard.admit(address, now)
     if retry_after:
         raise TooManyAttempts(N_("Too many wrong badge codes; try again in %(retry_after)s "
@@ -107,13 +111,24 @@ def login_station(session: Session, token: str, *, badge_key: bytes, guard: Badg
     station = None
     if normalize_token(token):
         digest = token_digest(badge_key, token)
-        station = session.scalar(select(Station).where(
-            or_(Station.token_hash == digest, Station.fallback_hash == digest)))
+        with scope.event_wide(session):  # a badge of any session: told which one, below
+            station = session.scalar(select(Station).where(
+                or_(Station.token_hash == digest, Station.fallback_hash == digest)))
     if station is None:
         guard.rejected(address, now)  # audited with its minute's others, not one row a guess
         raise Unauthorized(N_("This badge code is not valid. Scan the badge again or type the "
                               "code printed under the QR code."))
     guard.accepted(address)
+    own_session = exam_sessions.enter(session, session.get(ExamSession,
+                                                           station.exam_session_id))
+    try:
+        exam_sessions.require_current(session, own_session, settings, now)
+    except exam_sessions.WrongSession:
+        with write_transaction(session):
+            audit.record(session, audit.Actor.station(station.code),
+                         "station.login_wrong_session", at=now, subject=station.code,
+                         details={"address": address})
+        raise
     if station.workstation_ip and not same_address(station.workstation_ip, address):
         with write_transaction(session):
             audit.record(session, audit.Actor.station(station.code),

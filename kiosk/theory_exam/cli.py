@@ -16,6 +16,7 @@ from kiosk.cli_support import (
     instance_option,
     instance_session,
     json_option,
+    session_option,
     write_output,
 )
 from kiosk.errors import N_, KioskError
@@ -101,6 +102,7 @@ def exam_group() -> None:
 @exam_group.command("scores", help=N_(
     "Theory results by station (every paper graded, submitted or not)."))
 @instance_option
+@session_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=N_("Also write an .xlsx file."))
 @json_option

@@ -55,8 +55,9 @@ def upgrade() -> None:
 
     for table, uniques in PER_SESSION.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('exam_session_id', sa.Integer(), nullable=False,
-                                          server_default='1'))
+            # A contestant awaits the session draw with none (an event of several sessions).
+            batch_op.add_column(sa.Column('exam_session_id', sa.Integer(),
+                                          nullable=table == 'contestant', server_default='1'))
             batch_op.create_foreign_key(
                 batch_op.f(f'fk_{table}_exam_session_id_exam_session'), 'exam_session',
                 ['exam_session_id'], ['id'])
