@@ -49,8 +49,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('code', name=op.f('uq_exam_session_code')),
     sa.UniqueConstraint('position', name=op.f('uq_exam_session_position'))
     )
+    # Its id is the first of the table's own sequence (1): PostgreSQL's serial stays in step.
     op.bulk_insert(exam_session, [{
-        'id': 1, 'position': 1, 'code': '', 'name': '', 'groups': [], 'capacity': None,
+        'position': 1, 'code': '', 'name': '', 'groups': [], 'capacity': None,
         'created_at': datetime.now(timezone.utc), 'created_by': 'migration'}])
 
     for table, uniques in PER_SESSION.items():

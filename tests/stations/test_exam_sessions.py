@@ -1,0 +1,176 @@
+"""Sessions (场次): several runs of the day on the hall's stations, each seeing only its own
+rows (kiosk.scope); which session the hall serves; a badge signs in only to its own session,
+only while the hall serves it."""
+
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from kiosk import clock, scope
+from kiosk.cli import main
+from kiosk.errors import Conflict, ImportErrors
+from kiosk.models import AuditEvent
+from kiosk.stations import exam_sessions, phases, timetable
+from kiosk.stations.models import PhaseRow, Station
+from tests.actors import CHIEF
+from tests.factories import issue_badge, make_stations
+
+
+def _two_sessions(session, instance, stations=2):
+    make_stations(session, stations)
+    settings = instance.settings
+    am = exam_sessions.add(session, "AM", name="上午场", groups=["职工组"], capacity=None,
+                           settings=settings, actor=CHIEF, now=clock.now())
+    pm = exam_sessions.add(session, "PM", name="下午场", groups=["学生组"], capacity=None,
+                           settings=settings, actor=CHIEF, now=clock.now())
+    return am, pm
+
+
+def test_an_event_without_sessions_is_one_implicit_session(session, instance):
+    [implicit] = exam_sessions.every(session)
+    assert implicit.code == "" and exam_sessions.defined(session) == []
+    assert exam_sessions.choose(session, None) is implicit
+    assert str(exam_sessions.label(implicit, instance.settings)) == instance.settings.session_name
+
+
+def test_the_first_session_takes_over_the_implicit_one_and_later_ones_copy_its_stations(
+        session, instance):
+    make_stations(session, 3, first_ip="10.0.0.11")
+    timetable.replace(session, [timetable.Part("A", "模块A", "practical", 60, (15,), True)],
+                      actor=CHIEF, now=clock.now())
+    am, pm = _two_sessions(session, instance, stations=0)
+    assert am.id == 1  # whatever the instance held stays with the first session
+    with scope.event_wide(session):
+        rows = session.execute(select(Station.exam_session_id, Station.code,
+                                      Station.workstation_ip).order_by(Station.id)).all()
+    assert [(r[1], r[2]) for r in rows if r[0] == pm.id] == [
+        ("A01", "10.0.0.11"), ("A02", "10.0.0.12"), ("A03", "10.0.0.13")]
+    exam_sessions.enter(session, pm)
+    assert [p.key for p in timetable.parts(session, instance.settings)] == ["A"]
+    # A station added later is a seat of the hall: it is in every session.
+    make_stations(session, 1)
+    with scope.event_wide(session):
+        assert session.scalar(select(func.count()).select_from(Station).where(
+            Station.code == "A04")) == 2
+
+
+def test_each_session_sees_its_own_stations_and_clock_only(session, instance):
+    am, pm = _two_sessions(session, instance)
+    exam_sessions.enter(session, am)
+    assert [s.code for s in session.scalars(select(Station))] == ["A01", "A02"]
+    am_ids = {s.id for s in session.scalars(select(Station))}
+    phases.start(session, "practical", 150, actor=CHIEF, now=clock.now())
+    exam_sessions.enter(session, pm)
+    assert {s.id for s in session.scalars(select(Station))}.isdisjoint(am_ids)
+    assert phases.get_phase(session, "practical") is None  # PM's clock has not started
+    assert timetable.day(session, instance.settings, clock.now()).running is None
+
+
+def test_a_session_code_is_required_once_there_are_two_and_refused_when_unknown(
+        session, instance):
+    _two_sessions(session, instance)
+    with pytest.raises(exam_sessions.SessionRequired) as refused:
+        exam_sessions.choose(session, None)
+    assert "AM, PM" in refused.value.message % refused.value.details
+    assert exam_sessions.choose(session, "pm").code == "PM"
+    with pytest.raises(exam_sessions.NotFound):
+        exam_sessions.choose(session, "EVENING")
+
+
+def test_a_bad_session_is_refused_with_every_problem_and_nothing_added(session, instance):
+    with pytest.raises(ImportErrors) as refused:
+        exam_sessions.add(session, "a b", name="x" * 65, groups=["夜间组"], capacity=0,
+                          settings=instance.settings, actor=CHIEF, now=clock.now())
+    assert len(refused.value.problems) == 4
+    assert exam_sessions.defined(session) == []
+
+
+def test_sessions_cannot_change_once_the_day_has_begun(session, instance):
+    am, _pm = _two_sessions(session, instance)
+    exam_sessions.enter(session, am)
+    phases.start(session, "practical", 150, actor=CHIEF, now=clock.now())
+    with pytest.raises(Conflict):
+        exam_sessions.add(session, "EVE", name="", groups=[], capacity=None,
+                          settings=instance.settings, actor=CHIEF, now=clock.now())
+
+
+def test_the_hall_serves_the_first_session_then_the_next_once_the_first_is_over(
+        session, instance):
+    am, pm = _two_sessions(session, instance)
+    now = clock.now()
+    assert exam_sessions.current(session, instance.settings, now).code == "AM"
+    exam_sessions.enter(session, am)
+    for key, minutes in (("theory", 20), ("practical", 150)):
+        phases.start(session, key, minutes, actor=CHIEF, now=now)
+        assert exam_sessions.current(session, instance.settings, now).code == "AM"
+        phases.end(session, key, actor=CHIEF, now=now)
+    # AM's day is over for every station: its contestants leave, PM's may sign in.
+    assert exam_sessions.current(session, instance.settings, now).code == "PM"
+    exam_sessions.enter(session, pm)
+    phases.start(session, "theory", 20, actor=CHIEF, now=now + timedelta(minutes=5))
+    later = now + timedelta(minutes=6)
+    assert exam_sessions.current(session, instance.settings, later).code == "PM"
+    days = {d.exam_session.code: d.state for d in exam_sessions.days(session, instance.settings,
+                                                                     later)}
+    assert days == {"AM": "ended", "PM": "running"}
+
+
+def _badges(app):
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        am, pm = _two_sessions(session, instance, stations=1)
+        badges = {}
+        for exam_session in (am, pm):
+            exam_sessions.enter(session, exam_session)
+            station = session.scalars(select(Station)).one()
+            badges[exam_session.code] = issue_badge(session, station, instance.badge_key())
+        return badges
+
+
+def _login(client, badge):
+    return client.post("/api/v1/station/login", json={"token": badge.qr_token})
+
+
+def test_a_badge_signs_in_only_while_the_hall_serves_its_session(app):
+    badges = _badges(app)
+    refused = _login(app.test_client(), badges["PM"])
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "wrong_session"
+    assert "下午场" in refused.get_json()["message"] and "上午场" in refused.get_json()["message"]
+    assert _login(app.test_client(), badges["AM"]).status_code == 200
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        exam_sessions.enter(session, exam_sessions.by_code(session, "AM"))
+        now = clock.now()
+        for key in ("theory", "practical"):
+            phases.start(session, key, 20, actor=CHIEF, now=now)
+            phases.end(session, key, actor=CHIEF, now=now)
+        refusals = session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "station.login_wrong_session"))
+    assert refusals == 1
+    assert _login(app.test_client(), badges["AM"]).status_code == 403
+    pm_client = app.test_client()
+    assert _login(pm_client, badges["PM"]).status_code == 200
+    # The same seat, signed in for PM: its clock is PM's (not started), not AM's (ended).
+    assert pm_client.get("/api/v1/clock").get_json()["phase"] is None
+
+
+def test_the_commands_of_one_session_name_it_once_there_are_two(instance, tmp_path):
+    runner = CliRunner()
+    env = {"KIOSK_INSTANCE": str(instance.path)}
+    for code, groups in (("AM", "职工组"), ("PM", "学生组")):
+        result = runner.invoke(main, ["sessions", "add", code, "--groups", groups], env=env)
+        assert result.exit_code == 0, result.output
+    listed = runner.invoke(main, ["sessions", "list", "--json"], env=env)
+    assert [s["code"] for s in __import__("json").loads(listed.output)["sessions"]] == [
+        "AM", "PM"]
+    missing = runner.invoke(main, ["timetable", "show"], env=env)
+    assert missing.exit_code != 0 and "--session" in missing.output
+    assert runner.invoke(main, ["timetable", "show", "--session", "PM"],
+                         env=env).exit_code == 0
+    assert runner.invoke(main, ["timetable", "show"],
+                         env={**env, "KIOSK_SESSION": "AM"}).exit_code == 0
+    with instance.session() as session, scope.event_wide(session):
+        assert session.scalar(select(func.count()).select_from(PhaseRow)) == 0
