@@ -89,6 +89,7 @@ class SessionSwitch:
     chosen: ExamSession
     choices: list[ExamSession]
     labels: dict[int, str]
+    serving: int  # the session the hall's stations serve now
 
 
 def _session_switch() -> SessionSwitch | None:
@@ -97,8 +98,9 @@ def _session_switch() -> SessionSwitch | None:
         return None
     settings = kiosk_instance().settings
     choices = exam_sessions.every(db())
+    serving = exam_sessions.current(db(), settings, clock.now())
     return SessionSwitch(chosen, choices, {s.id: str(exam_sessions.label(s, settings))
-                                           for s in choices})
+                                           for s in choices}, serving.id)
 
 
 @bp.route("/session", methods=["POST"])

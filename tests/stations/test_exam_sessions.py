@@ -2,6 +2,8 @@
 rows (kiosk.scope); which session the hall serves; a badge signs in only to its own session,
 only while the hall serves it."""
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,7 +17,7 @@ from kiosk.models import AuditEvent
 from kiosk.stations import exam_sessions, phases, timetable
 from kiosk.stations.models import PhaseRow, Station
 from tests.actors import CHIEF
-from tests.factories import issue_badge, make_stations
+from tests.factories import csrf_from, issue_badge, login, make_stations
 
 
 def _two_sessions(session, instance, stations=2):
@@ -164,7 +166,7 @@ def test_the_commands_of_one_session_name_it_once_there_are_two(instance, tmp_pa
         result = runner.invoke(main, ["sessions", "add", code, "--groups", groups], env=env)
         assert result.exit_code == 0, result.output
     listed = runner.invoke(main, ["sessions", "list", "--json"], env=env)
-    assert [s["code"] for s in __import__("json").loads(listed.output)["sessions"]] == [
+    assert [s["code"] for s in json.loads(listed.output)["sessions"]] == [
         "AM", "PM"]
     missing = runner.invoke(main, ["timetable", "show"], env=env)
     assert missing.exit_code != 0 and "--session" in missing.output
@@ -174,3 +176,29 @@ def test_the_commands_of_one_session_name_it_once_there_are_two(instance, tmp_pa
                          env={**env, "KIOSK_SESSION": "AM"}).exit_code == 0
     with instance.session() as session, scope.event_wide(session):
         assert session.scalar(select(func.count()).select_from(PhaseRow)) == 0
+
+
+def test_staff_switch_the_session_their_pages_are_about_in_the_header(app, chief):
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        _two_sessions(session, instance)
+    client = app.test_client()
+    login(client, "chief")
+    home = client.get("/staff").text
+    assert 'name="code"' in home and "上午场 · 进行中" in home and "下午场" in home
+    assert re.search(r'<option value="AM" selected>', home)
+    switched = client.post("/session", data={"code": "PM", "next": "/staff",
+                                             "csrf_token": csrf_from(home)})
+    assert switched.status_code == 302 and switched.headers["Location"].endswith("/staff")
+    assert re.search(r'<option value="PM" selected>', client.get("/staff").text)
+    refused = client.post("/session", data={"code": "EVENING", "csrf_token": csrf_from(home)})
+    assert refused.status_code == 404
+
+
+def test_an_event_of_one_session_shows_no_switch(app, chief):
+    instance = app.extensions["kiosk"]
+    with instance.session() as session:
+        make_stations(session, 2)
+    client = app.test_client()
+    login(client, "chief")
+    assert 'name="code"' not in client.get("/staff").text
