@@ -2,13 +2,15 @@
 rows (kiosk.scope); which session the hall serves; a badge signs in only to its own session,
 only while the hall serves it."""
 
+import itertools
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from kiosk import clock, scope
 from kiosk.cli import main
@@ -202,3 +204,63 @@ def test_an_event_of_one_session_shows_no_switch(app, chief):
     client = app.test_client()
     login(client, "chief")
     assert 'name="code"' not in client.get("/staff").text
+
+
+def _blank_database(database, tmp_path, pg_cluster):
+    if database == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    if pg_cluster is None:
+        pytest.skip("PostgreSQL server binaries not installed")
+    name = f"kiosk_m{next(_blank_names)}_{id(tmp_path) % 100000}"
+    admin = create_engine(pg_cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return pg_cluster.url(name)
+
+
+_blank_names = itertools.count(1)
+
+
+def test_an_instance_from_before_sessions_migrates_into_the_implicit_session(
+        database, tmp_path, pg_cluster):
+    """Every row of its day becomes the implicit session's; a second session may then reuse
+    its station codes and part keys."""
+    from alembic import command
+
+    from kiosk import db
+
+    engine = db.make_engine(_blank_database(database, tmp_path, pg_cluster))
+    command.upgrade(db._alembic_config(engine), "0012_score_tasks")
+    at = {"at": datetime(2026, 11, 22, 1, 0)}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO station (id, code, badge_generation, spare, occupied, "
+                          "created_at) VALUES (7, 'A01', 0, false, true, :at)"), at)
+        conn.execute(text("INSERT INTO phase (name, minutes, starts_at, ends_at, updated_at) "
+                          "VALUES ('theory', 20, :at, :at, :at)"), at)
+        conn.execute(text("INSERT INTO contestant (name, id_number, organization, \"group\") "
+                          "VALUES ('张三', '420102199001010011', '一中', '职工组')"))
+        conn.execute(text("INSERT INTO hand_in (station_id, part, version, receipt_no, "
+                          "filename, size, sha256, cipher_sha256, stored_name, received_at, "
+                          "via, late) VALUES (7, 'practical', 1, 'R1', 'a.zip', 4, 'ab', 'cd', "
+                          "'s1', :at, 'kiosk', false)"), at)
+    db.upgrade(engine)
+    second_seat = text("INSERT INTO station (code, badge_generation, spare, occupied, "
+                       "created_at, exam_session_id) VALUES ('A01', 0, false, false, :at, 2)")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT id, code, name FROM exam_session")).all() == [
+            (1, "", "")]
+        for read in ("SELECT exam_session_id FROM station", "SELECT exam_session_id FROM phase",
+                     "SELECT exam_session_id FROM contestant"):
+            assert conn.execute(text(read)).scalars().all() == [1], read
+        assert conn.execute(text("SELECT station_id FROM hand_in")).scalars().all() == [7]
+        conn.execute(text("INSERT INTO exam_session (position, code, name, groups, created_at,"
+                          " created_by) VALUES (2, 'PM', '下午场', '[]', :at, 'test')"), at)
+        # The same seat and the same part in the second session: unique within a session only.
+        conn.execute(second_seat, at)
+        conn.execute(text("INSERT INTO phase (name, minutes, updated_at, exam_session_id) "
+                          "VALUES ('theory', 20, :at, 2)"), at)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(second_seat, at)
+    assert db.current_revision(engine) == db.head_revision()
+    engine.dispose()
