@@ -25,7 +25,7 @@ from sqlalchemy import case, delete, func, select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.checkin import verifiable_draw as rules
 from kiosk.checkin.models import (
     Contestant,
@@ -39,6 +39,7 @@ from kiosk.crypto import parse_recipient
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, Problem
 from kiosk.judge_keys import recipients_for
+from kiosk.stations import exam_sessions
 from kiosk.stations.models import Station
 
 SEALED_FORMAT = "kiosk-sealed-draw-v1"
@@ -87,9 +88,27 @@ def stage_inputs(session: Session, stage: int) -> list[str]:
 
 def stage_pool(session: Session, stage: int) -> list[str]:
     if stage == 1:
-        size = session.scalar(select(func.count()).select_from(Contestant)) or 0
-        return rules.number_pool(size)
+        return rules.number_pool(**_number_range(session))
     return sorted(session.scalars(select(Station.code).where(Station.spare.is_(False))))
+
+
+def _number_range(session: Session) -> dict[str, int]:
+    """This session's contestant numbers: as many as its contestants, after the numbers of
+    the sessions before it in the day's order, as wide as the whole roster needs; so a number
+    is unique across the event (one session: 001…P, as before sessions existed)."""
+    here = scope.current(session)
+    size = session.scalar(select(func.count()).select_from(Contestant)) or 0
+    if here is None:
+        return {"size": size}
+    with scope.event_wide(session):
+        sizes = dict(session.execute(select(Contestant.exam_session_id, func.count())
+                                     .group_by(Contestant.exam_session_id)).all())
+    offset = 0
+    for exam_session in exam_sessions.every(session):
+        if exam_session.id == here.id:
+            break
+        offset += sizes.get(exam_session.id, 0)
+    return {"size": size, "offset": offset, "total": sum(sizes.values())}
 
 
 def pending_inputs(session: Session, stage: int) -> list[str]:
