@@ -113,7 +113,8 @@ def test_two_groups_sharing_two_sessions_are_each_split_evenly():
 
 
 def test_a_session_open_to_everyone_keeps_room_for_the_group_that_has_no_other():
-    # 学生组 sorts after 职工组 in neither order that matters: AM takes everyone, PM only 学生组.
+    # 学生组 is placed first (code-point order); spread evenly it would leave AM too small for
+    # 职工组, which only AM admits: the room check keeps AM for them.
     roster = {f"w{i:02d}": "职工组" for i in range(10)} | {f"s{i:02d}": "学生组"
                                                          for i in range(10)}
     placed = rules.place_in_sessions(bytes(32), "1", roster, [rules.Slot("AM", (), 10),
