@@ -456,7 +456,8 @@ def _seal_supplement(session: Session, round_: DrawRound, key: str, value: str,
                      free: list[str] | None = None) -> None:
     recipients = _recipients(session, round_.stage)
     pair = _pair_record(session, round_.stage, key, value, late=True)
-    document = {"format": SUPPLEMENT_FORMAT, "stage": round_.stage,
+    document = {"format": SUPPLEMENT_FORMAT, "session": _session_code(session),
+                "stage": round_.stage,
                 "round_commitment": round_.commitment,
                 "round_sha256": round_.ciphertext_sha256,
                 "created_at": clock.iso(now), "assignments": [pair]}
@@ -478,6 +479,13 @@ def _recipients(session: Session, stage: int) -> list:
         raise Conflict(N_("No public key is registered for %(role)s: kiosk judge-key add NAME "
                           "age1… --role %(role)s"), role=f"crypt{stage}")
     return [parse_recipient(text) for text in texts]
+
+
+def _session_code(session: Session) -> str:
+    """The session a sealed record is about ("" in an event of one session): the envelope of
+    each session's draw says whose it is."""
+    here = scope.current(session)
+    return here.code if here is not None else ""
 
 
 def _canonical(document: dict) -> bytes:
@@ -552,7 +560,8 @@ def _sealed_document(session: Session, mapping: Mapping, event_name: str) -> dic
     key = "id_number" if round_.stage == 1 else "contestant_no"
     return {
         "format": SEALED_FORMAT, "algorithm": rules.ALGORITHM, "event": event_name,
-        "stage": round_.stage, "round": round_.id, "method": round_.method,
+        "session": _session_code(session), "stage": round_.stage, "round": round_.id,
+        "method": round_.method,
         "seed": round_.seed.hex() if round_.seed else None, "commitment": round_.commitment,
         "entropy": round_.entropy, "committed_at": clock.iso(round_.committed_at),
         "drawn_at": clock.iso(round_.drawn_at),

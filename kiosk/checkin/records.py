@@ -81,7 +81,7 @@ def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_
         return flow
 
     return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
-                          footer=f"{event_name} · {title} · 第 {stage} 次加密")
+                          footer=f"{event_name} · {session_name} · {title} · 第 {stage} 次加密")
 
 
 @dataclass(frozen=True)

@@ -274,6 +274,7 @@ def am_desk(event, two, app, client):
                            headers={"X-CSRFToken": token})
 
     scan.page = page.text
+    scan.client = client
     return scan
 
 
@@ -285,6 +286,13 @@ def test_the_desk_answers_409_with_the_other_session(event, am_desk):
     assert reply.status_code == 409
     assert "PM" in reply.get_json()["message"] and "下午场" in reply.get_json()["message"]
     assert am_desk(worker.id_number).status_code == 200
+    absent = am_desk.client.get("/checkin/absent").text
+    assert student.name not in absent and "上午场" in absent
+    assert any(p.name in absent for p in event.people if p.group == "职工组" and p != worker)
+    counts = am_desk.client.get("/checkin/counts").get_json()
+    assert counts["total"] == 6 and counts["present"] == 1
+    sheet = _text(am_desk.client.get("/checkin/sheet.pdf").data)
+    assert "上午场" in sheet and student.name not in sheet
 
 
 def test_the_session_draw_page_commits_draws_shows_and_prints(event, app, client):
@@ -425,3 +433,16 @@ def test_kiosk_sessions_draw_commits_then_draws_and_publishes_with_json(event, k
     assert kiosk("records", "--sessions", "--out", str(out)).exit_code == 0
     assert "场次抽签记录表" in _text(out.read_bytes())
     assert kiosk("sessions", "add", "EVE", "--name", "晚场").exit_code == 1
+
+
+def test_each_sessions_sealed_record_says_whose_it_is(event, two):
+    import pyrage
+
+    for exam_session in two:
+        _check_in_all(event, exam_session)
+        _stage(event.session, 1)
+        round_ = draw_stages.seal(event.session, 1, event_name=EVENT, actor=CRYPT1,
+                                  now=clock.now())
+        document = json.loads(pyrage.decrypt(round_.ciphertext, [event.keys["crypt1"]]))
+        assert document["session"] == exam_session.code
+        assert {a["group"] for a in document["assignments"]} == set(exam_session.groups)
