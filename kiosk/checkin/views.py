@@ -100,6 +100,8 @@ def roster():
                                                  now=clock.now())
             except ImportErrors as exc:
                 problems = [p.render(gettext) for p in exc.problems]
+            except KioskError as exc:  # e.g. the session draw is published: the roster is final
+                problems = [translated(exc)]
             else:
                 flash(gettext("Imported %(n)s contestants.", n=len(imported)), "success")
                 return redirect(url_for("checkin.roster"))
