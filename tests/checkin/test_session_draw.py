@@ -432,7 +432,18 @@ def test_kiosk_sessions_draw_commits_then_draws_and_publishes_with_json(event, k
     out = tmp_path / "sessions.pdf"
     assert kiosk("records", "--sessions", "--out", str(out)).exit_code == 0
     assert "场次抽签记录表" in _text(out.read_bytes())
-    assert kiosk("sessions", "add", "EVE", "--name", "晚场").exit_code == 1
+    added = kiosk("sessions", "add", "EVE", "--name", "晚场")
+    assert added.exit_code == 1 and ("published" in added.output or "公布" in added.output)
+    student = next(p for p in event.people if p.group == "学生组")
+    elsewhere = kiosk("checkin", "--session", "AM", student.id_number)
+    assert elsewhere.exit_code == 1 and "PM" in elsewhere.output
+    withdrawn = kiosk("roster", "withdraw", student.id_number, "--reason", "因病", "--json")
+    assert withdrawn.exit_code == 0 and json.loads(withdrawn.output)["reason"] == "因病"
+    refused = kiosk("checkin", "--session", "PM", student.id_number)
+    assert refused.exit_code == 1 and "因病" in refused.output
+    sheet = tmp_path / "pm.pdf"
+    assert kiosk("roster", "sheet", "--session", "PM", "--out", str(sheet)).exit_code == 0
+    assert "下午场" in _text(sheet.read_bytes()) and "弃权" in _text(sheet.read_bytes())
 
 
 def test_each_sessions_sealed_record_says_whose_it_is(event, two):
