@@ -54,6 +54,12 @@ IMPORT_ROSTER = _permission("import_roster", "chief")
 CHECK_IN = _permission("check_in", "chief", "checkin")
 # 检录员打印工位牌; the chief judge may too.
 PRINT_BADGES = _permission("print_badges", "chief", "checkin")
+# Recording that a contestant cannot come (withdrawn: kept on the roster, refused at check-in).
+WITHDRAW_CONTESTANT = _permission("withdraw_contestant", "chief", "checkin")
+# The session draw (场次抽签) at the leaders' meeting: run by the chief judge (commit, entropy,
+# a redraw before it is published), watched and its record printed by the supervisor too.
+WATCH_SESSION_DRAW = _permission("watch_session_draw", "chief", "supervisor")
+RUN_SESSION_DRAW = _permission("run_session_draw", "chief")
 
 # ----------------------------------------------------------------------------- the two draws
 # Each stage's ceremony: its page and record sheets are watched by the supervisor too, the

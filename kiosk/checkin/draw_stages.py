@@ -25,7 +25,7 @@ from sqlalchemy import case, delete, func, select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.checkin import verifiable_draw as rules
 from kiosk.checkin.models import (
     Contestant,
@@ -39,6 +39,7 @@ from kiosk.crypto import parse_recipient
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, Problem
 from kiosk.judge_keys import recipients_for
+from kiosk.stations import exam_sessions
 from kiosk.stations.models import Station
 
 SEALED_FORMAT = "kiosk-sealed-draw-v1"
@@ -87,9 +88,27 @@ def stage_inputs(session: Session, stage: int) -> list[str]:
 
 def stage_pool(session: Session, stage: int) -> list[str]:
     if stage == 1:
-        size = session.scalar(select(func.count()).select_from(Contestant)) or 0
-        return rules.number_pool(size)
+        return rules.number_pool(**_number_range(session))
     return sorted(session.scalars(select(Station.code).where(Station.spare.is_(False))))
+
+
+def _number_range(session: Session) -> dict[str, int]:
+    """This session's contestant numbers: as many as its contestants, after the numbers of
+    the sessions before it in the day's order, as wide as the whole roster needs; so a number
+    is unique across the event (one session: 001…P, as before sessions existed)."""
+    here = scope.current(session)
+    size = session.scalar(select(func.count()).select_from(Contestant)) or 0
+    if here is None:
+        return {"size": size}
+    with scope.event_wide(session):
+        sizes = dict(session.execute(select(Contestant.exam_session_id, func.count())
+                                     .group_by(Contestant.exam_session_id)).all())
+    offset = 0
+    for exam_session in exam_sessions.every(session):
+        if exam_session.id == here.id:
+            break
+        offset += sizes.get(exam_session.id, 0)
+    return {"size": size, "offset": offset, "total": sum(sizes.values())}
 
 
 def pending_inputs(session: Session, stage: int) -> list[str]:
@@ -437,7 +456,8 @@ def _seal_supplement(session: Session, round_: DrawRound, key: str, value: str,
                      free: list[str] | None = None) -> None:
     recipients = _recipients(session, round_.stage)
     pair = _pair_record(session, round_.stage, key, value, late=True)
-    document = {"format": SUPPLEMENT_FORMAT, "stage": round_.stage,
+    document = {"format": SUPPLEMENT_FORMAT, "session": _session_code(session),
+                "stage": round_.stage,
                 "round_commitment": round_.commitment,
                 "round_sha256": round_.ciphertext_sha256,
                 "created_at": clock.iso(now), "assignments": [pair]}
@@ -459,6 +479,13 @@ def _recipients(session: Session, stage: int) -> list:
         raise Conflict(N_("No public key is registered for %(role)s: kiosk judge-key add NAME "
                           "age1… --role %(role)s"), role=f"crypt{stage}")
     return [parse_recipient(text) for text in texts]
+
+
+def _session_code(session: Session) -> str:
+    """The session a sealed record is about ("" in an event of one session): the envelope of
+    each session's draw says whose it is."""
+    here = scope.current(session)
+    return here.code if here is not None else ""
 
 
 def _canonical(document: dict) -> bytes:
@@ -533,7 +560,8 @@ def _sealed_document(session: Session, mapping: Mapping, event_name: str) -> dic
     key = "id_number" if round_.stage == 1 else "contestant_no"
     return {
         "format": SEALED_FORMAT, "algorithm": rules.ALGORITHM, "event": event_name,
-        "stage": round_.stage, "round": round_.id, "method": round_.method,
+        "session": _session_code(session), "stage": round_.stage, "round": round_.id,
+        "method": round_.method,
         "seed": round_.seed.hex() if round_.seed else None, "commitment": round_.commitment,
         "entropy": round_.entropy, "committed_at": clock.iso(round_.committed_at),
         "drawn_at": clock.iso(round_.drawn_at),

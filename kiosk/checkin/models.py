@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
@@ -10,6 +10,7 @@ from kiosk.scope import PerSession
 
 DRAW_STATUSES = ("committed", "drawn", "prepared", "sealed", "superseded")
 DRAW_METHODS = ("computer", "lots")
+SESSION_DRAW_STATUSES = ("committed", "drawn", "superseded")
 
 
 class Contestant(PerSession, Base):
@@ -82,6 +83,41 @@ class DrawRound(PerSession, Base):
     # contestant numbers), sorted. Never the order of the free items: that would tell what a
     # late arrival gets (they draw from a fresh permutation sealed in their supplement).
     drawn_ids: Mapped[str | None] = mapped_column(Text)
+
+
+class SessionDrawRound(Base):
+    """One run of the session draw (场次抽签) at the leaders' meeting, over the whole event.
+
+    Verifiable like the station draws (commit to a secret seed, then public entropy), but
+    public: the seed is kept and printed once drawn, so that anyone can recompute the result
+    from the roster. The result is set on the contestants when it is first shown (published);
+    from then on it is final.
+    """
+
+    __tablename__ = "session_draw_round"
+    __table_args__ = (CheckConstraint(f"status IN {SESSION_DRAW_STATUSES!r}", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[bytes | None] = mapped_column(LargeBinary)  # secret until drawn, then public
+    commitment: Mapped[str] = mapped_column(String(64))  # SHA-256(seed), hex
+    # SHA-256 of what the commitment was made over (the roster's ID numbers and groups, the
+    # sessions): the draw is refused if that changed, so nobody can steer it with the seed.
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    entropy: Mapped[str | None] = mapped_column(Text)
+    committed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    committed_by: Mapped[str] = mapped_column(String(64))
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    drawn_by: Mapped[str | None] = mapped_column(String(64))
+    # The sessions as drawn, in the day's order: [{"code", "name", "groups", "capacity"}].
+    sessions: Mapped[list | None] = mapped_column(JSON)
+    # The result: {ID number: session code}; who was withdrawn before the draw is not in it.
+    assignments: Mapped[dict | None] = mapped_column(JSON)
+    # Published: the first moment anyone was shown the result (page, record sheet, --json).
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shown_by: Mapped[str | None] = mapped_column(String(64))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redraw_reason: Mapped[str | None] = mapped_column(Text)  # why it was replaced
 
 
 class Draw1Assignment(Base):

@@ -1,5 +1,5 @@
-"""The check-in desk's and the draws' paper: 检录单, 一次加密记录表, 二次加密记录表 and
-竞赛工位抽签记录表.
+"""The check-in desk's and the draws' paper: 检录单, 一次加密记录表, 二次加密记录表,
+竞赛工位抽签记录表 and the leaders' meeting's 场次抽签记录表.
 
 Each sheet shows the commitment, the public entropy, the SHA-256 of the sealed record, the date,
 and signature lines for the encryption judge and a supervisor. They are printed between
@@ -18,6 +18,7 @@ from reportlab.platypus import PageBreak, Spacer
 
 from kiosk.checkin import idcard
 from kiosk.checkin.draw_stages import Mapping
+from kiosk.checkin.session_draw import Result
 from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
@@ -80,7 +81,7 @@ def record_sheet(mapping: Mapping, *, kind: int | str, event_name: str, session_
         return flow
 
     return build_document(story, title=title, checkpoint=checkpoint, font_config=font_config,
-                          footer=f"{event_name} · {title} · 第 {stage} 次加密")
+                          footer=f"{event_name} · {session_name} · {title} · 第 {stage} 次加密")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class CheckinRow:
     group: str
     checked_in_at: datetime | None
     checked_in_by: str  # the desk's staff member, "命令行", or "" if absent
+    withdrawn: bool = False  # cannot come: recorded, with a reason, on the roster
 
 
 def checkin_sheet_pdf(rows: Sequence[CheckinRow], *, event_name: str, session_name: str,
@@ -110,16 +112,19 @@ def checkin_sheet_pdf(rows: Sequence[CheckinRow], *, event_name: str, session_na
             if number:
                 flow.append(PageBreak())
             present = sum(1 for m in members if m.checked_in_at)
+            withdrawn = sum(1 for m in members if m.withdrawn)
             flow += [para(f"{event_name}", st.subtitle), para(f"检录单（{group}）", st.title),
-                     para(f"{session_name}　应到 {len(members)} 人　实到 {present} 人　"
-                          f"缺考 {len(members) - present} 人　打印时间 "
+                     para(f"场次：{session_name}　应到 {len(members)} 人　实到 {present} 人　"
+                          f"缺考 {len(members) - present - withdrawn} 人　"
+                          f"弃权 {withdrawn} 人　打印时间 "
                           f"{local_display(printed_at)}", st.body), Spacer(1, 3 * mm)]
             table_rows = [["序号", "姓名", "身份证号", "单位", "检录时间", "检录员", "状态"]]
             for index, m in enumerate(members, start=1):
                 table_rows.append([index, m.name, idcard.mask(m.id_number), m.organization,
                                    local_display(m.checked_in_at, "%H:%M:%S")
                                    if m.checked_in_at else "", m.checked_in_by,
-                                   "已检录" if m.checked_in_at else "缺考"])
+                                   "已检录" if m.checked_in_at else
+                                   ("弃权" if m.withdrawn else "缺考")])
             flow.append(signed(table(table_rows, [12 * mm, 22 * mm, 38 * mm, 44 * mm, 20 * mm,
                                                   18 * mm, 16 * mm], font),
                                Spacer(1, 8 * mm),
@@ -129,4 +134,55 @@ def checkin_sheet_pdf(rows: Sequence[CheckinRow], *, event_name: str, session_na
         return flow
 
     return build_document(story, title="检录单", checkpoint=checkpoint, font_config=font_config,
-                          footer=f"{event_name} · 检录单 · 应到 {len(rows)} 实到 {present_total}")
+                          footer=f"{event_name} · {session_name} · 检录单 · 应到 {len(rows)} "
+                                 f"实到 {present_total}")
+
+
+SESSION_DRAW_TITLE = "场次抽签记录表"
+
+
+def session_draw_sheet(result: Result, *, event_name: str, checkpoint: Checkpoint,
+                       font_config: str = "") -> bytes:
+    """场次抽签记录表, for the leaders' meeting: the commitment, the entropy, the seed (public
+    once drawn: anyone recomputes the draw with docs/draw.md), each session's capacity and
+    count, every contestant with 组别, 单位 and 场次, and signature lines."""
+    round_ = result.round
+    names = {s["code"]: s["name"] or s["code"] for s in round_.sessions or []}
+    counts = result.counts()
+
+    seed = hex_groups(round_.seed.hex()) if round_.seed else ""
+
+    def story(font, st):
+        lines = [
+            f"抽签时间：{local_display(round_.drawn_at)}　　人数：{sum(counts.values())}",
+            f"承诺值 SHA-256(种子)：{hex_groups(round_.commitment)}",
+            f"公开熵（领队会现场产生）：{round_.entropy or ''}",
+            f"种子（抽签后公开，可据此复核）：{seed}",
+        ]
+        lines += [f"场次 {s['name'] or s['code']}（{s['code']}）：组别 "
+                  f"{'、'.join(s['groups']) or '全部'}，容量 {s['capacity']}，"
+                  f"抽中 {counts.get(s['code'], 0)} 人" for s in round_.sessions or []]
+        lines += [f"重新抽签：第 {old.id} 轮（承诺值 {old.commitment[:16]}…）于 "
+                  f"{local_display(old.superseded_at)} 作废，理由：{old.redraw_reason}"
+                  for old in result.replaced]
+        flow = [para(event_name, st.subtitle), para(SESSION_DRAW_TITLE, st.title),
+                *[para(line, st.body) for line in lines], Spacer(1, 4 * mm)]
+        rows = [["序号", "姓名", "身份证号", "单位", "组别", "场次", "备注"]]
+        for index, placement in enumerate(result.placements, start=1):
+            person = placement.contestant
+            note = "弃权" if person.withdrawn_at is not None else ""
+            rows.append([index, person.name, idcard.mask(person.id_number), person.organization,
+                         person.group, names.get(placement.session_code, "—"), note])
+        widths = [12 * mm, 22 * mm, 36 * mm, 44 * mm, 18 * mm, 20 * mm, 14 * mm]
+        flow.append(signed(table(rows, widths, font), Spacer(1, 8 * mm),
+                           signature_block(["领队代表签字", "领队代表签字", "监督人员签字",
+                                            "裁判长签字"], font),
+                           Spacer(1, 3 * mm),
+                           para("场次抽签结果当场公布；本表由领队代表、监督和裁判长签字后存档。",
+                                st.small)))
+        return flow
+
+    return build_document(story, title=SESSION_DRAW_TITLE, checkpoint=checkpoint,
+                          font_config=font_config,
+                          footer=f"{event_name} · {SESSION_DRAW_TITLE} · 承诺值 "
+                                 f"{round_.commitment[:16]}")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock, scope, tabular
-from kiosk.checkin import idcard, records
+from kiosk.checkin import idcard, records, session_draw
 from kiosk.checkin.models import CheckinUndo, Contestant, Draw1Assignment
 from kiosk.checkpoints import Checkpoint
 from kiosk.db import contains_text, search_text, write_transaction
@@ -31,6 +31,15 @@ def import_roster(session: Session, data: bytes, filename: str, *, groups: list[
     """All rows or none: any problem, and nothing is imported; every problem is listed."""
     rows = tabular.read_table(data, filename, ROSTER_COLUMNS, required=["name", "id_number",
                                                                        "group"])
+    # The roster is the event's, whichever session a page is about; new rows wait for the
+    # session draw (with one session they are its own).
+    with scope.event_wide(session):
+        return _import_rows(session, rows, filename, groups=groups, actor=actor, now=now)
+
+
+def _import_rows(session: Session, rows: list, filename: str, *, groups: list[str],
+                 actor: audit.Actor, now: datetime) -> list[Contestant]:
+    session_draw.require_roster_open(session)
     problems: list[Problem] = []
     existing = {number for (number,) in session.execute(select(Contestant.id_number))}
     seen: dict[str, int] = {}
@@ -89,6 +98,34 @@ def roster_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Contestant)) or 0
 
 
+def withdraw(session: Session, id_number: str, reason: str, *, actor: audit.Actor,
+             now: datetime) -> Contestant:
+    """A contestant who cannot come: recorded with why and by whom, never deleted. They keep
+    their session (the draw's result is public and final), are refused at check-in with the
+    reason, and so never draw a contestant number or a station."""
+    reason = reason.strip()
+    if not reason:
+        raise KioskError(N_("A withdrawal needs a reason."))
+    with write_transaction(session), scope.event_wide(session):
+        contestant = _contestant(session, id_number)
+        if contestant.withdrawn_at is not None:
+            raise Conflict(N_("%(name)s was withdrawn already at %(time)s (reason: "
+                              "%(reason)s)."), name=contestant.name,
+                           time=clock.local_display(contestant.withdrawn_at, "%m-%d %H:%M"),
+                           reason=contestant.withdrawn_reason or "")
+        if contestant.checked_in_at is not None:
+            raise Conflict(N_("%(name)s is checked in: a contestant who leaves after check-in "
+                              "is an incident for the field judges, not a withdrawal."),
+                           name=contestant.name)
+        contestant.withdrawn_at = now
+        contestant.withdrawn_by = actor.name[:64]
+        contestant.withdrawn_reason = reason[:500]
+        audit.record(session, actor, "roster.withdrawn", at=now, subject=contestant.name,
+                     details={"id_number": idcard.mask(contestant.id_number),
+                              "group": contestant.group, "reason": reason[:500]})
+    return contestant
+
+
 # ----------------------------------------------------------------------------- the desk
 
 ID_LIKE = re.compile(r"^[0-9]{6,17}[0-9Xx]?$")
@@ -120,6 +157,22 @@ def find_contestants(session: Session, query: str, limit: int = 20) -> list[Cont
     if not text:
         return []
     search_text(text, limit=MAX_QUERY)
+    found = _search(session, text, limit)
+    if not found and scope.current(session) is not None:
+        # Not in this session: say where they belong rather than "not on the roster".
+        with scope.event_wide(session):
+            elsewhere = _search(session, text, limit)
+        if len(elsewhere) == 1:
+            _require_this_session(session, elsewhere[0])
+        if elsewhere:
+            raise Conflict(N_("Nobody in this session matches %(query)s; in other sessions: "
+                              "%(where)s."), query=text[:40],
+                           where="、".join(f"{p.name}（{_where(session, p)}）"
+                                          for p in elsewhere))
+    return found
+
+
+def _search(session: Session, text: str, limit: int) -> list[Contestant]:
     number = idcard.normalize(text)
     if ID_LIKE.match(number):
         if len(number) == 18:
@@ -137,9 +190,19 @@ def find_contestants(session: Session, query: str, limit: int = 20) -> list[Cont
 
 def check_in(session: Session, contestant_id_or_number: int | str, *, staff_id: int | None,
              actor: audit.Actor, now: datetime) -> CheckinResult:
-    """Mark present. A second scan reports the first check-in and changes nothing."""
+    """Mark present. A second scan reports the first check-in and changes nothing. Refused
+    for a withdrawn contestant (with the reason), for one of another session (saying which),
+    and, with several sessions, until the session draw is published."""
     with write_transaction(session):
-        contestant = _contestant(session, contestant_id_or_number)
+        with scope.event_wide(session):
+            contestant = _contestant(session, contestant_id_or_number)
+        if contestant.withdrawn_at is not None:
+            raise Conflict(N_("%(name)s has withdrawn (%(time)s, reason: %(reason)s) and "
+                              "cannot be checked in."), name=contestant.name,
+                           time=clock.local_display(contestant.withdrawn_at, "%m-%d %H:%M"),
+                           reason=contestant.withdrawn_reason or "")
+        session_draw.require_published_for_checkin(session)
+        _require_this_session(session, contestant)
         if contestant.checked_in_at is not None:
             return CheckinResult(contestant, True, contestant.checked_in_at,
                                  _staff_name(session, contestant.checked_in_by))
@@ -157,7 +220,9 @@ def undo_check_in(session: Session, contestant_id: int, reason: str, *, actor: a
     if not reason:
         raise KioskError(N_("Undoing a check-in needs a reason."))
     with write_transaction(session):
-        contestant = _contestant(session, contestant_id)
+        with scope.event_wide(session):
+            contestant = _contestant(session, contestant_id)
+        _require_this_session(session, contestant)
         if contestant.checked_in_at is None:
             raise Conflict(N_("%(name)s is not checked in."), name=contestant.name)
         if session.scalar(select(Draw1Assignment.id)
@@ -173,6 +238,35 @@ def undo_check_in(session: Session, contestant_id: int, reason: str, *, actor: a
                      details={"id_number": idcard.mask(contestant.id_number),
                               "reason": reason[:500]})
     return contestant
+
+
+class OtherSession(Conflict):
+    """A contestant of another session at this session's desk."""
+
+    code = "other_session"
+
+
+def _where(session: Session, contestant: Contestant) -> str:
+    exam_session = session_draw.session_of(session, contestant)
+    if exam_session is None:
+        return "—"
+    if exam_session.name and exam_session.code:
+        return f"{exam_session.name}（{exam_session.code}）"
+    return exam_session.name or exam_session.code
+
+
+def _require_this_session(session: Session, contestant: Contestant) -> None:
+    """The desk of one session checks in its own contestants only; one of another session is
+    told where they belong (looked up across the event)."""
+    here = scope.current(session)
+    if here is None or contestant.exam_session_id == here.id:
+        return
+    if contestant.exam_session_id is None:
+        raise OtherSession(N_("%(name)s is in no session (withdrawn before the session draw, "
+                              "or not drawn yet)."), name=contestant.name)
+    raise OtherSession(N_("%(name)s belongs to session %(session)s; check them in at that "
+                          "session."), name=contestant.name,
+                       session=_where(session, contestant))
 
 
 def _contestant(session: Session, key: int | str) -> Contestant:
@@ -233,7 +327,8 @@ def checkin_sheet_pdf(session: Session, *, event_name: str, session_name: str,
         select(StaffUser))}
     rows = [records.CheckinRow(m.name, m.id_number, m.organization, m.group, m.checked_in_at,
                                staff_names.get(m.checked_in_by, "") if m.checked_in_by
-                               else ("命令行" if m.checked_in_at else ""))
+                               else ("命令行" if m.checked_in_at else ""),
+                               withdrawn=m.withdrawn_at is not None)
             for m in roster(session)]
     return records.checkin_sheet_pdf(rows, event_name=event_name, session_name=session_name,
                                      printed_at=clock.now(), checkpoint=checkpoint,

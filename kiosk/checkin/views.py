@@ -19,21 +19,23 @@ from flask import session as browser_session
 from flask_login import current_user
 from sqlalchemy import select
 
-from kiosk import clock, permissions, staff
-from kiosk.checkin import draw_stages, idcard
+from kiosk import clock, permissions, scope, staff
+from kiosk.checkin import draw_stages, idcard, session_draw
 from kiosk.checkin import roster as contestants
 from kiosk.checkin.badges import render_badges
 from kiosk.checkin.models import Contestant
-from kiosk.checkin.records import record_sheet
+from kiosk.checkin.records import record_sheet, session_draw_sheet
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.errors import N_, ImportErrors, KioskError, Unauthorized
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.judge_keys import recipients_for
+from kiosk.stations import exam_sessions
 from kiosk.stations.models import Station
 from kiosk.stations.sign_in import issue_badges
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
+    chosen_session,
     current_actor,
     db,
     kiosk_instance,
@@ -66,6 +68,20 @@ def _settings():
     return kiosk_instance().settings
 
 
+def _session_name() -> str:
+    """The session this page or paper is about (config.toml's name with one session)."""
+    exam_session = chosen_session()
+    settings = _settings()
+    return str(exam_sessions.label(exam_session, settings)) if exam_session else \
+        settings.session_name
+
+
+def _render(template: str, **context):
+    """A page of one session's check-in: it names its session."""
+    return render_template(template, session_label=_session_name()
+                           if chosen_session() is not None else None, **context)
+
+
 # ----------------------------------------------------------------------------- roster
 
 @bp.route("/roster", methods=["GET", "POST"])
@@ -84,12 +100,31 @@ def roster():
                                                  now=clock.now())
             except ImportErrors as exc:
                 problems = [p.render(gettext) for p in exc.problems]
+            except KioskError as exc:  # e.g. the session draw is published: the roster is final
+                problems = [translated(exc)]
             else:
                 flash(gettext("Imported %(n)s contestants.", n=len(imported)), "success")
                 return redirect(url_for("checkin.roster"))
-    people = contestants.roster(db())
+    session = db()
+    # The roster is the event's: every session's contestants, each with their session.
+    with scope.event_wide(session):
+        people = contestants.roster(session)
+        counts = contestants.counts(session)
+    sessions = {es.id: es for es in exam_sessions.defined(session)}
     return render_template("checkin/roster.html", people=people, problems=problems,
-                           counts=contestants.counts(db()), mask=idcard.mask)
+                           counts=counts, mask=idcard.mask, sessions=sessions,
+                           session_draw=session_draw.current_round(session))
+
+
+@bp.post("/roster/withdraw")
+@requires(permissions.WITHDRAW_CONTESTANT)
+def withdraw():
+    person = contestants.withdraw(db(), request.form.get("id_number", ""),
+                                  request.form.get("reason", ""), actor=current_actor(),
+                                  now=clock.now())
+    flash(gettext("%(name)s is withdrawn (reason: %(reason)s); kept on the roster.",
+                  name=person.name, reason=person.withdrawn_reason), "success")
+    return redirect(url_for("checkin.roster"))
 
 
 # ----------------------------------------------------------------------------- the desk
@@ -97,7 +132,7 @@ def roster():
 @bp.get("/checkin")
 @requires(permissions.CHECK_IN)
 def desk():
-    return render_template("checkin/desk.html", counts=contestants.counts(db()))
+    return _render("checkin/desk.html", counts=contestants.counts(db()))
 
 
 def _person_json(person: Contestant) -> dict:
@@ -161,7 +196,7 @@ def live_counts():
 @bp.get("/checkin/absent")
 @requires(permissions.READ_ROSTER)
 def absent_list():
-    return render_template("checkin/absent.html", people=contestants.absent(db()),
+    return _render("checkin/absent.html", people=contestants.absent(db()),
                            counts=contestants.counts(db()), mask=idcard.mask)
 
 
@@ -170,7 +205,7 @@ def absent_list():
 def checkin_sheet():
     settings = _settings()
     return _pdf(contestants.checkin_sheet_pdf(db(), event_name=settings.event_name,
-                                              session_name=settings.session_name,
+                                              session_name=_session_name(),
                                               checkpoint=checkpoint_for_print(kiosk_instance()),
                                               font_config=settings.pdf_font), "checkin-sheet.pdf")
 
@@ -203,7 +238,7 @@ def _ceremony(stage: int):
     if round_ is not None and round_.status in ("drawn", "prepared"):
         # On the screen now: from this moment the result is final (a redraw is co-signed).
         mapping = draw_stages.show_result(session, stage, actor=current_actor(), now=clock.now())
-    return render_template(
+    return _render(
         "checkin/draw.html", stage=stage, round=round_, mapping=mapping,
         history=draw_stages.history(session, stage),
         inputs=draw_stages.stage_inputs(session, stage),
@@ -329,7 +364,7 @@ def _record(stage: int):
     kind = "station" if stage == 2 and request.args.get("kind") == "station" else stage
     mapping = draw_stages.show_result(db(), stage, actor=current_actor(), now=clock.now())
     data = record_sheet(mapping, kind=kind, event_name=settings.event_name,
-                        session_name=settings.session_name,
+                        session_name=_session_name(),
                         checkpoint=checkpoint_for_print(kiosk_instance()),
                         font_config=settings.pdf_font)
     return _pdf(data, f"draw-{stage}-{kind}.pdf")
@@ -365,6 +400,53 @@ def badges():
                               actor=current_actor(), now=clock.now())
         settings = _settings()
         data = render_badges(issued, event_name=settings.event_name,
-                             session_name=settings.session_name, font_config=settings.pdf_font)
+                             session_name=_session_name(), font_config=settings.pdf_font)
         return _pdf(data, "badges.pdf")
-    return render_template("checkin/badges.html", stations=stations)
+    return _render("checkin/badges.html", stations=stations)
+
+
+# ----------------------------------------------------------------------------- the session draw
+
+@bp.get("/sessions/draw")
+@requires(permissions.WATCH_SESSION_DRAW)
+def session_draw_page():
+    session = db()
+    round_ = session_draw.current_round(session)
+    result = None
+    if round_ is not None and round_.status == "drawn":
+        # On the screen at the leaders' meeting: published, and final from now on.
+        result = session_draw.show_result(session, actor=current_actor(), now=clock.now())
+    return render_template("checkin/session_draw.html", round=round_, result=result,
+                           history=session_draw.history(session),
+                           sessions=exam_sessions.defined(session),
+                           may_run=may(permissions.RUN_SESSION_DRAW), mask=idcard.mask)
+
+
+@bp.post("/sessions/draw/act")
+@requires(permissions.RUN_SESSION_DRAW)
+def session_draw_act():
+    session = db()
+    action = request.form.get("action", "")
+    try:
+        if action == "commit":
+            session_draw.commit(session, actor=current_actor(), now=clock.now(),
+                                reason=request.form.get("reason", ""))
+        elif action == "entropy":
+            session_draw.draw(session, request.form.get("entropy", ""),
+                              commitment=request.form.get("commitment", ""),
+                              actor=current_actor(), now=clock.now())
+        else:
+            abort(400)
+    except KioskError as exc:
+        flash(translated(exc), "error")
+    return redirect(url_for("checkin.session_draw_page"))
+
+
+@bp.get("/sessions/draw/record.pdf")
+@requires(permissions.WATCH_SESSION_DRAW)
+def session_draw_record():
+    settings = _settings()
+    result = session_draw.show_result(db(), actor=current_actor(), now=clock.now())
+    return _pdf(session_draw_sheet(result, event_name=settings.event_name,
+                                   checkpoint=checkpoint_for_print(kiosk_instance()),
+                                   font_config=settings.pdf_font), "session-draw.pdf")

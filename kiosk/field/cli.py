@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from kiosk import clock
+from kiosk.checkin import session_draw
 from kiosk.checkin.roster import counts_by_session
 from kiosk.cli_support import (
     CLI_ACTOR,
@@ -78,6 +79,7 @@ def sessions_add(code: str, name: str, groups: str, capacity: int | None,
                  as_json: bool) -> None:
     wanted = [g.strip() for g in groups.replace("，", ",").split(",") if g.strip()]
     with instance_session() as (instance, session):
+        session_draw.require_open(session)
         added = exam_sessions.add(session, code, name=name.strip(), groups=wanted,
                                   capacity=capacity, settings=instance.settings,
                                   actor=CLI_ACTOR, now=clock.now())
