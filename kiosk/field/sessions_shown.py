@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from kiosk import scope
 from kiosk.config import Settings
 from kiosk.models import ExamSession
 from kiosk.stations import exam_sessions
@@ -16,7 +17,9 @@ from kiosk.stations import exam_sessions
 def clock_session(session: Session, settings: Settings) -> dict | None:
     """`"session"` of `GET /api/v1/clock`: the session the request is about (a workstation's
     own, else the one the hall serves), `{"code", "name"}`; null in an event without
-    sessions."""
+    sessions (and for a database session about none of several: the web scopes every request)."""
+    if scope.current(session) is None and len(exam_sessions.every(session)) > 1:
+        return None
     chosen = exam_sessions.chosen(session)
     if exam_sessions.is_implicit(chosen):
         return None
