@@ -2,12 +2,15 @@
 so a session's part cannot start while another session's part still runs for any station, nor
 be scheduled over one; an extension cannot run into the next session's start."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from kiosk import clock, scope
+from kiosk.cli import main
 from kiosk.errors import Conflict
 from kiosk.models import AuditEvent
 from kiosk.stations import exam_sessions, phases
@@ -84,3 +87,19 @@ def test_a_pause_in_one_session_moves_the_next_sessions_scheduled_start(
         moved = session.scalars(select(AuditEvent).where(
             AuditEvent.action == "phase.rescheduled")).one()
     assert '"session": "PM"' in moved.details or '"PM"' in moved.details
+
+
+def test_the_phase_and_timetable_commands_name_their_session(instance):
+    runner = CliRunner()
+    env = {"KIOSK_INSTANCE": str(instance.path)}
+    for code, groups in (("AM", "职工组"), ("PM", "学生组")):
+        assert runner.invoke(main, ["sessions", "add", code, "--name", f"{code}场",
+                                    "--groups", groups], env=env).exit_code == 0
+    started = runner.invoke(main, ["phase", "start", "practical", "--session", "PM", "--json"],
+                            env=env)
+    assert started.exit_code == 0, started.output
+    assert json.loads(started.output)["session"] == {"code": "PM", "name": "PM场"}
+    shown = runner.invoke(main, ["timetable", "show", "--session", "AM"], env=env)
+    assert shown.exit_code == 0 and "AM场" in shown.output
+    refused = runner.invoke(main, ["phase", "start", "practical", "--session", "AM", "--minutes", "5"], env=env)
+    assert refused.exit_code != 0 and "PM场" in refused.output
