@@ -101,5 +101,6 @@ def test_the_phase_and_timetable_commands_name_their_session(instance):
     assert json.loads(started.output)["session"] == {"code": "PM", "name": "PM场"}
     shown = runner.invoke(main, ["timetable", "show", "--session", "AM"], env=env)
     assert shown.exit_code == 0 and "AM场" in shown.output
-    refused = runner.invoke(main, ["phase", "start", "practical", "--session", "AM", "--minutes", "5"], env=env)
+    refused = runner.invoke(main, ["phase", "start", "practical", "--session", "AM",
+                                   "--minutes", "5"], env=env)
     assert refused.exit_code != 0 and "PM场" in refused.output
