@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from kiosk import clock
+from kiosk import clock, scope
 from kiosk.cli_support import (
     CLI_ACTOR,
     command,
     emit,
     group,
     instance_option,
+    instance_session,
     json_option,
     open_current,
     session_option,
@@ -23,6 +24,7 @@ from kiosk.crypto import load_verify_key
 from kiosk.errors import N_
 from kiosk.i18n import DEFAULT_LOCALE, locale_gettext
 from kiosk.i18n import cli_gettext as _
+from kiosk.stations import exam_sessions
 
 
 @group("receipt", help=N_("Hand-in receipts."))
@@ -38,14 +40,31 @@ def receipt_group() -> None:
 def receipt_verify(payload: str, as_json: bool) -> None:
     instance = open_current()
     receipt = verify_receipt(payload, load_verify_key(instance.keys_dir))
+    facts = {"no": receipt.receipt_no, "station": receipt.station, "part": receipt.part,
+             "size": receipt.size, "sha": receipt.sha256,
+             "at": clock.local_display(receipt.received_at)}
+    session_json = None
+    if receipt.session:
+        # The seat's code is the same in every session: the receipt names whose it is.
+        session_json = {"code": receipt.session, "name": _session_name(instance, receipt)}
+        text = _("Genuine: receipt %(no)s, session %(session)s, station %(station)s, part "
+                 "%(part)s, %(size)s bytes, SHA-256 %(sha)s, received %(at)s",
+                 session=session_json["name"] or receipt.session, **facts)
+    else:
+        text = _("Genuine: receipt %(no)s, station %(station)s, part %(part)s, %(size)s bytes, "
+                 "SHA-256 %(sha)s, received %(at)s", **facts)
     emit(as_json, {"genuine": True, "receipt_no": receipt.receipt_no,
-                   "station": receipt.station, "part": receipt.part,
+                   "station": receipt.station, "part": receipt.part, "session": session_json,
                    "received_at": clock.iso(receipt.received_at),
-                   "size": receipt.size, "sha256": receipt.sha256},
-         _("Genuine: receipt %(no)s, station %(station)s, part %(part)s, %(size)s bytes, "
-           "SHA-256 %(sha)s, received %(at)s", no=receipt.receipt_no, station=receipt.station,
-           part=receipt.part, size=receipt.size, sha=receipt.sha256,
-           at=clock.local_display(receipt.received_at)))
+                   "size": receipt.size, "sha256": receipt.sha256}, text)
+
+
+def _session_name(instance, receipt) -> str:
+    """The receipt's session as people read it (its code if this server no longer has it)."""
+    with instance.session() as session:
+        found = next((s for s in exam_sessions.defined(session) if s.code == receipt.session),
+                     None)
+        return str(exam_sessions.label(found, instance.settings)) if found else ""
 
 
 @command("export", help=N_(
@@ -56,8 +75,11 @@ def receipt_verify(payload: str, as_json: bool) -> None:
 @json_option
 def export_command(out: Path, as_json: bool) -> None:
     # The seal record is in Chinese: a default part's name from the Chinese catalog.
-    result = export_bundle(open_current(), out, actor=CLI_ACTOR,
-                           translate=lambda name: locale_gettext(DEFAULT_LOCALE, name))
+    with instance_session() as (instance, session):
+        chosen = scope.current(session)  # --session (required once there are two)
+    result = export_bundle(instance, out, actor=CLI_ACTOR,
+                           translate=lambda name: locale_gettext(DEFAULT_LOCALE, name),
+                           exam_session=chosen)
     emit(as_json, {"out": str(out), **result},
          _("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s", n=result[
              "hand_ins"], out=str(out), sha=result["manifest_sha256"]))

@@ -10,6 +10,10 @@
                                                      on every receipt and on the seal record)
       seal-record.pdf                                封存记录: manifest hash, signature lines
 
+In an event of several sessions (场次) a bundle is one session's (`kiosk export --session CODE`,
+or the session chosen on the page): its manifest and seal record name the session, and the
+hand-ins are that session's stations' only.
+
 `verify_bundle` checks it all offline and names every file that changed, is missing or was added,
 and every hand-in whose part the manifest's list of parts does not account for. A bundle from
 before parts (no `part` anywhere) is the default day's practical and verifies as it did.
@@ -32,7 +36,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 from sqlalchemy import select
 
-from kiosk import audit, checkpoints, clock
+from kiosk import audit, checkpoints, clock, scope
 from kiosk.collect.hand_ins import key_fingerprint
 from kiosk.collect.models import HandIn
 from kiosk.collect.parts import DEFAULT_PART, name_of
@@ -41,6 +45,7 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, KioskError
 from kiosk.instance import Instance
 from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
+from kiosk.stations import exam_sessions
 from kiosk.stations.models import Station
 from kiosk.tabular import spreadsheet_cell
 
@@ -57,14 +62,21 @@ def _sha256_file(path: Path) -> str:
 
 
 def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor,
-                  translate: Callable[[str], str] = str) -> dict:
-    """The bundle into `out`. `translate` gives a part's name as the seal record prints it
-    (Chinese): a default part's name is a catalog message."""
+                  translate: Callable[[str], str] = str,
+                  exam_session: scope.Scope | None = None) -> dict:
+    """The bundle into `out`: the hand-ins of `exam_session` (None: of the only session there
+    is). `translate` gives a part's name as the seal record prints it (Chinese): a default
+    part's name is a catalog message."""
     if out.exists() and any(out.iterdir()):
         raise KioskError(N_("%(path)s is not empty; export into a new folder."), path=str(out))
-    (out / "archives").mkdir(parents=True, exist_ok=True)
     rows = []
     with instance.session() as session:
+        if exam_session is None:  # refused, naming them, when there are several
+            exam_session = exam_sessions.as_scope(exam_sessions.choose(session, None))
+        scope.use(session, exam_session)
+        named = _session_named(session, instance)
+        (out / "archives").mkdir(parents=True, exist_ok=True)
+        # Through the station: the chosen session's hand-ins only (HandIn carries none).
         hand_ins = session.execute(select(HandIn, Station.code).join(
             Station, Station.id == HandIn.station_id).order_by(Station.code, HandIn.part,
                                                                HandIn.version))
@@ -84,10 +96,11 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor,
         counts = Counter(row["part"] for row in rows)
         parts = [{"key": key, "name": translate(name_of(session, key)), "hand_ins": count}
                  for key, count in sorted(counts.items())]
-    manifest = json.dumps({"format": "kiosk-handin-bundle-v1",
-                           "event": instance.settings.event_name,
-                           "exported_at": clock.iso(clock.now()), "parts": parts,
-                           "hand_ins": rows},
+    described = {"format": "kiosk-handin-bundle-v1", "event": instance.settings.event_name,
+                 "exported_at": clock.iso(clock.now()), "parts": parts, "hand_ins": rows}
+    if named is not None:
+        described["session"] = named
+    manifest = json.dumps(described,
                           ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
     (out / "manifest.json").write_bytes(manifest)
     buffer = io.StringIO()
@@ -104,37 +117,50 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor,
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     fingerprint = key_fingerprint(key.public_key())
     (out / "seal-record.pdf").write_bytes(_seal_record(instance, rows, digest, fingerprint,
-                                                       parts))
+                                                       parts, named))
     with instance.session() as session, write_transaction(session):
+        scope.use(session, exam_session)  # the audit event names the session
         audit.record(session, actor, "collect.exported", at=clock.now(), subject=str(out)[:128],
                      details={"hand_ins": len(rows), "manifest_sha256": digest,
                               "parts": {p["key"]: p["hand_ins"] for p in parts}})
     return {"hand_ins": len(rows), "manifest_sha256": digest, "fingerprint": fingerprint,
-            "parts": parts}
+            "parts": parts, "session": named}
+
+
+def _session_named(session, instance: Instance) -> dict | None:
+    """The session a bundle is about, as its manifest names it: None in an event of one
+    session (the bundle is as it always was)."""
+    chosen = exam_sessions.chosen(session)
+    if exam_sessions.is_implicit(chosen):
+        return None
+    return {"code": chosen.code, "name": str(exam_sessions.label(chosen, instance.settings))}
 
 
 def _seal_record(instance: Instance, rows: list[dict], digest: str, fingerprint: str,
-                 parts: list[dict] | None = None) -> bytes:
+                 parts: list[dict] | None = None, named: dict | None = None) -> bytes:
     # Taken before the "collect.exported" event, which is written once the bundle is complete:
     # the record's manifest SHA-256 and that event name each other, and the next paper printed
     # covers the event.
     checkpoint = checkpoints.checkpoint_for_print(instance)
     return seal_record_pdf(rows, digest, fingerprint, event_name=instance.settings.event_name,
                            exported_at=clock.now(), checkpoint=checkpoint,
-                           font_config=instance.settings.pdf_font, parts=parts)
+                           font_config=instance.settings.pdf_font, parts=parts,
+                           session_name=(named or {}).get("name", ""))
 
 
 def seal_record_pdf(rows: list[dict], digest: str, fingerprint: str, *, event_name: str,
                     exported_at, checkpoint, font_config: str = "",
-                    parts: list[dict] | None = None) -> bytes:
-    """赛题数据封存记录: the bundle's parts and hand-ins, the manifest's SHA-256, signature
-    lines."""
+                    parts: list[dict] | None = None, session_name: str = "") -> bytes:
+    """赛题数据封存记录: the bundle's session (if the event has several), parts and hand-ins,
+    the manifest's SHA-256, signature lines."""
     names = {p["key"]: p["name"] for p in parts or ()}
 
     def story(font, st):
         exported = clock.local_display(exported_at)
         flow = [para(event_name, st.subtitle), para("赛题数据封存记录", st.title),
                 para(f"作品数：{len(rows)}　　导出时间：{exported}", st.body)]
+        if session_name:
+            flow.insert(2, para(f"场次：{session_name}", st.body))
         if parts:
             listed = "；".join(f"{p['name']}（{p['key']}）{p['hand_ins']} 件" for p in parts)
             flow.append(para(f"环节：{listed}", st.body))

@@ -33,9 +33,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.collect.models import HandIn
 from kiosk.collect.parts import DEFAULT_PART
 from kiosk.crypto import parse_recipient
@@ -43,6 +43,7 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, Locked, NotFound
 from kiosk.instance import fsync_dir
 from kiosk.judge_keys import recipients_for
+from kiosk.models import ExamSession
 from kiosk.stations.models import Station, StationSession
 from kiosk.stations.phases import display_name
 from kiosk.stations.window import station_window
@@ -559,8 +560,12 @@ def remove_partials(archives: Path) -> int:
 
 # ----------------------------------------------------------------------------- receipts
 
-# KR2 names the part after the receipt number; KR1 (before parts) was always the practical.
+# KR3 names the session (场次) after the part, in an event of several sessions: a station's
+# code is the hall's seat, the same in every session, so a receipt of one session says which.
+# KR2 (one session) names the part after the receipt number; KR1 (before parts) was always the
+# practical.
 RECEIPT_MAGIC = b"KR2"
+RECEIPT_MAGIC_V3 = b"KR3"
 RECEIPT_MAGIC_V1 = b"KR1"
 
 
@@ -572,18 +577,40 @@ class Receipt:
     size: int
     sha256: str
     part: str = DEFAULT_PART
+    session: str = ""  # the session's code; "" in an event of one session
 
 
-def receipt_payload(hand_in: HandIn, station_code: str, key: Ed25519PrivateKey) -> str:
+def session_of(hand_in: HandIn) -> ExamSession | None:
+    """The session (场次) a hand-in belongs to: its station's (None for a row not in a
+    database session)."""
+    database = object_session(hand_in)
+    if database is None:
+        return None
+    with scope.event_wide(database):
+        station = database.get(Station, hand_in.station_id)
+        return database.get(ExamSession, station.exam_session_id) if station else None
+
+
+def receipt_payload(hand_in: HandIn, station_code: str, key: Ed25519PrivateKey,
+                    session_code: str | None = None) -> str:
     """Base32 of a binary record and its Ed25519 signature: upper-case letters and digits only,
-    so it fits a QR code in alphanumeric mode that any scanner reads."""
+    so it fits a QR code in alphanumeric mode that any scanner reads. `session_code`: the
+    hand-in's session, by default its station's ("" in an event of one session: KR2)."""
+    if session_code is None:
+        found = session_of(hand_in)
+        session_code = found.code if found is not None else ""
     station = station_code.encode("ascii")
     number = hand_in.receipt_no.encode("ascii")
     part = (hand_in.part or DEFAULT_PART).encode("ascii")  # a key: letters, digits, - and _
     millis = int(hand_in.received_at.timestamp() * 1000)
-    record = (RECEIPT_MAGIC + bytes([len(station)]) + station + bytes([len(number)]) + number
-              + bytes([len(part)]) + part
-              + struct.pack(">QQ", millis, hand_in.size) + bytes.fromhex(hand_in.sha256))
+    named = bytes([len(part)]) + part
+    magic = RECEIPT_MAGIC
+    if session_code:
+        code = session_code.encode("ascii")  # a session's code: letters, digits, - and _
+        named += bytes([len(code)]) + code
+        magic = RECEIPT_MAGIC_V3
+    record = (magic + bytes([len(station)]) + station + bytes([len(number)]) + number
+              + named + struct.pack(">QQ", millis, hand_in.size) + bytes.fromhex(hand_in.sha256))
     return base64.b32encode(record + key.sign(record)).decode("ascii").rstrip("=")
 
 
@@ -594,7 +621,8 @@ def verify_receipt(payload: str, public_key: Ed25519PublicKey) -> Receipt:
     except (ValueError, TypeError) as exc:
         raise KioskError(N_("This is not a receipt code.")) from exc
     record, signature = blob[:-64], blob[-64:]
-    if len(blob) < 64 + 3 + 2 + 16 + 32 or record[:3] not in (RECEIPT_MAGIC, RECEIPT_MAGIC_V1):
+    if len(blob) < 64 + 3 + 2 + 16 + 32 or \
+            record[:3] not in (RECEIPT_MAGIC, RECEIPT_MAGIC_V1, RECEIPT_MAGIC_V3):
         raise KioskError(N_("This is not a receipt code."))
     try:
         public_key.verify(signature, record)
@@ -608,14 +636,19 @@ def verify_receipt(payload: str, public_key: Ed25519PublicKey) -> Receipt:
     number_len = record[at]
     number = record[at + 1:at + 1 + number_len].decode("ascii")
     at += 1 + number_len
-    part = DEFAULT_PART
-    if record.startswith(RECEIPT_MAGIC):
+    part, session_code = DEFAULT_PART, ""
+    if record[:3] in (RECEIPT_MAGIC, RECEIPT_MAGIC_V3):
         part_len = record[at]
         part = record[at + 1:at + 1 + part_len].decode("ascii")
         at += 1 + part_len
+    if record[:3] == RECEIPT_MAGIC_V3:
+        code_len = record[at]
+        session_code = record[at + 1:at + 1 + code_len].decode("ascii")
+        at += 1 + code_len
     millis, size = struct.unpack(">QQ", record[at:at + 16])
     sha = record[at + 16:at + 48].hex()
-    return Receipt(number, station, datetime.fromtimestamp(millis / 1000, UTC), size, sha, part)
+    return Receipt(number, station, datetime.fromtimestamp(millis / 1000, UTC), size, sha, part,
+                   session_code)
 
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
@@ -651,7 +684,9 @@ def judged_by_part(hand_ins: Sequence[HandIn]) -> dict[str, HandIn]:
 def hand_in_counts(session: Session, part_key: str) -> dict[int, tuple[int, datetime]]:
     """For one part, by station id: how many hand-ins and when the last arrived (a station
     with none is absent). For the field dashboard's "no hand-in yet" of that part."""
+    # Through the station: its session's hand-ins only (HandIn itself carries no session).
     rows = session.execute(select(HandIn.station_id, func.count(), func.max(HandIn.received_at))
+                           .join(Station, Station.id == HandIn.station_id)
                            .where(HandIn.part == part_key).group_by(HandIn.station_id))
     return {station_id: (count, last) for station_id, count, last in rows}
 

@@ -11,7 +11,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from kiosk.checkpoints import Checkpoint, checkpoint_for_print
 from kiosk.clock import local_display
-from kiosk.collect.hand_ins import key_fingerprint, receipt_payload
+from kiosk.collect.hand_ins import key_fingerprint, receipt_payload, session_of
 from kiosk.collect.models import HandIn
 from kiosk.collect.parts import DEFAULT_PART
 from kiosk.crypto import load_signing_key
@@ -24,6 +24,7 @@ from kiosk.pdf import (
     hex_groups,
     use_font,
 )
+from kiosk.stations import exam_sessions
 
 ROLL_WIDTH = 80 * mm
 
@@ -37,14 +38,20 @@ def _part(hand_in: HandIn, part_name: str) -> str:
     return part_name or hand_in.part or DEFAULT_PART
 
 
+def _session_rows(session_name: str) -> list[tuple[str, str]]:
+    """The slip's 场次 line, in an event of several sessions: the seat's code is the same in
+    every session, the session says whose hand-in it is."""
+    return [("场次", session_name)] if session_name else []
+
+
 def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
                      fingerprint: str, checkpoint: Checkpoint, font_config: str = "",
-                     part_name: str = "") -> bytes:
+                     part_name: str = "", session_name: str = "") -> bytes:
     """The same slip on an 80 mm receipt printer roll: one copy, narrow, tall."""
     font = use_font(font_config)
     buffer = io.BytesIO()
     # Room for a file name of three lines and a part's name of two.
-    height = 208 * mm + NARROW_CHECKPOINT_HEIGHT
+    height = 208 * mm + NARROW_CHECKPOINT_HEIGHT + (5 * mm if session_name else 0)
     canvas = Canvas(buffer, pagesize=(ROLL_WIDTH, height))
     canvas.setTitle(f"收件回执 {hand_in.receipt_no}")
     x, y = 5 * mm, height - 10 * mm
@@ -54,7 +61,7 @@ def roll_receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name:
     for number, line in enumerate(canvas_lines(canvas, event_name, font, 7.5, 70 * mm, 2)):
         canvas.drawString(x, y - (5 + 3.5 * number) * mm, line)
     y -= 16 * mm
-    rows = [("赛位号", station), ("环节", _part(hand_in, part_name)),
+    rows = [*_session_rows(session_name), ("赛位号", station), ("环节", _part(hand_in, part_name)),
             ("回执编号", hand_in.receipt_no), ("文件", hand_in.filename),
             ("大小", f"{hand_in.size:,} 字节"),
             ("时间", local_display(hand_in.received_at, "%Y-%m-%d %H:%M:%S")),
@@ -115,7 +122,7 @@ def poster_pdf(*, event_name: str, fingerprint: str, font_config: str = "") -> b
 
 def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
                 fingerprint: str, checkpoint: Checkpoint, font_config: str = "",
-                part_name: str = "") -> bytes:
+                part_name: str = "", session_name: str = "") -> bytes:
     font = use_font(font_config)
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4)
@@ -129,7 +136,8 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
         canvas.setFont(font, 9)
         for number, line in enumerate(canvas_lines(canvas, event_name, font, 9, 110 * mm, 2)):
             canvas.drawString(x, y - (6 + 4 * number) * mm, line)
-        rows = [("赛位号", station), ("环节", _part(hand_in, part_name)),
+        rows = [*_session_rows(session_name), ("赛位号", station),
+                ("环节", _part(hand_in, part_name)),
                 ("回执编号", hand_in.receipt_no), ("文件名", hand_in.filename),
                 ("大小", f"{hand_in.size:,} 字节"),
                 ("收件时间", local_display(hand_in.received_at, "%Y-%m-%d %H:%M:%S")),
@@ -173,11 +181,17 @@ def receipt_pdf(hand_in: HandIn, *, station: str, payload: str, event_name: str,
 def slip_for(instance, hand_in: HandIn, station: str, *, part_name: str,
              roll: bool = False) -> bytes:
     """The signed slip of one hand-in, A4 or 80 mm roll: what the kiosk and the desk print.
-    `part_name` is the part's name as printed (in Chinese, as the slip)."""
+    `part_name` is the part's name as printed (in Chinese, as the slip). In an event of several
+    sessions the slip and its signed code name the hand-in's session (its station's)."""
     key = load_signing_key(instance.keys_dir)
     render = roll_receipt_pdf if roll else receipt_pdf
-    return render(hand_in, station=station, payload=receipt_payload(hand_in, station, key),
+    exam_session = session_of(hand_in)
+    code = exam_session.code if exam_session is not None else ""
+    session_name = str(exam_sessions.label(exam_session, instance.settings)) if code else ""
+    return render(hand_in, station=station,
+                  payload=receipt_payload(hand_in, station, key, session_code=code),
                   event_name=instance.settings.event_name,
                   fingerprint=key_fingerprint(key.public_key()),
                   checkpoint=checkpoint_for_print(instance),
-                  font_config=instance.settings.pdf_font, part_name=part_name)
+                  font_config=instance.settings.pdf_font, part_name=part_name,
+                  session_name=session_name)

@@ -8,7 +8,7 @@ from io import BytesIO
 from flask import Blueprint, abort, flash, jsonify, render_template, request, send_file
 from sqlalchemy import select
 
-from kiosk import clock, permissions
+from kiosk import clock, permissions, scope
 from kiosk.collect import hand_ins as collect
 from kiosk.collect import parts as collect_parts
 from kiosk.collect import resumable
@@ -30,6 +30,7 @@ from kiosk.web import (
     HAND_IN_BODY_LIMIT,
     PIECE_BODY_LIMIT,
     body_limit,
+    chosen_session,
     current_actor,
     db,
     kiosk_instance,
@@ -61,16 +62,21 @@ def poster():
 def export_page():
     """The encryption judges export the sealed bundle into the instance's exports/ folder."""
     instance = kiosk_instance()
+    # In an event of several sessions a bundle is the chosen session's, named after it.
+    chosen = chosen_session()
+    prefix = f"handin-{chosen.code}-" if chosen is not None else "handin-"
     if request.method == "POST" and may(permissions.EXPORT_HAND_INS):
-        out = instance.exports_dir / clock.now().astimezone().strftime("handin-%Y%m%d-%H%M%S")
+        out = instance.exports_dir / (prefix + clock.now().astimezone().strftime(
+            "%Y%m%d-%H%M%S"))
         result = export_bundle(instance, out, actor=current_actor(),
-                               translate=lambda name: locale_gettext(DEFAULT_LOCALE, name))
+                               translate=lambda name: locale_gettext(DEFAULT_LOCALE, name),
+                               exam_session=scope.current(db()))
         flash(gettext("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s",
                       n=result["hand_ins"], out=str(out), sha=result["manifest_sha256"]),
               "success")
     bundles = []
     if instance.exports_dir.is_dir():
-        for folder in sorted(instance.exports_dir.glob("handin-*"), reverse=True):
+        for folder in sorted(instance.exports_dir.glob(prefix + "*"), reverse=True):
             bundles.append((folder.name, verify_bundle(folder)))
     return render_template("collect/export.html", bundles=bundles,
                            count=len(collect.recent_hand_ins(db(), limit=100000)))

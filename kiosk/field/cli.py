@@ -178,9 +178,26 @@ def phase_command(action: str, name: str, minutes: float | None, at: str | None,
         data = {"phase": name, "state": clock.phase_state(rule, now),
                 "starts_at": clock.iso(row.starts_at),
                 "ends_at": clock.iso(clock.phase_end(rule, now))}
-    emit(as_json, data, _("%(phase)s: %(state)s, ends at %(end)s", phase=label,
-                          state=_(phases.STATE_LABELS[data["state"]]),
-                          end=clock.local_display(clock.phase_end(rule, now))))
+        about = _session_about(session, instance)
+    if about is not None:
+        data["session"] = about
+    said = _("%(phase)s: %(state)s, ends at %(end)s", phase=label,
+             state=_(phases.STATE_LABELS[data["state"]]),
+             end=clock.local_display(clock.phase_end(rule, now)))
+    emit(as_json, data, " · ".join([_session_line(about)] * bool(about) + [said]))
+
+
+def _session_about(session, instance) -> dict | None:
+    """The session (场次) a command of one session's day acted on, `{"code", "name"}`: None in
+    an event without sessions (its output is as it always was)."""
+    chosen = exam_sessions.chosen(session)
+    if exam_sessions.is_implicit(chosen):
+        return None
+    return {"code": chosen.code, "name": str(exam_sessions.label(chosen, instance.settings))}
+
+
+def _session_line(about: dict | None) -> str:
+    return _("Session: %(name)s", name=about["name"]) if about else ""
 
 
 @group("timetable", help=N_("The day's timetable (赛程): its parts, in order."))
@@ -212,7 +229,10 @@ def timetable_show(as_json: bool) -> None:
     with instance_session() as (instance, session):
         now = clock.now()
         the_day = timetable.day(session, instance.settings, now)
+        about = _session_about(session, instance)
     data = {"parts": [p.as_json() for p in the_day.parts]}
+    if about is not None:
+        data["session"] = about
 
     def lines() -> str:
         shown = []
@@ -224,7 +244,7 @@ def timetable_show(as_json: bool) -> None:
             kind = _(timetable.KIND_LABELS[p.part.kind])
             shown.append(f"{p.key:<12} {_(p.part.label)}  ({kind}, {p.part.minutes:g} min)  "
                          f"{_(phases.STATE_LABELS[p.state])}{when}")
-        return "\n".join(shown)
+        return "\n".join([_session_line(about)] * bool(about) + shown)
 
     emit(as_json, data, lines)
 

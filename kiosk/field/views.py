@@ -20,13 +20,14 @@ from flask import (
 
 from kiosk import clock, numbers, permissions
 from kiosk.errors import ImportErrors, KioskError
-from kiosk.field import announcements, incidents, telemetry
+from kiosk.field import announcements, incidents, sessions_shown, telemetry
 from kiosk.field import dashboard as board
 from kiosk.field.control import start_phase
 from kiosk.i18n import gettext, lazy_gettext
-from kiosk.stations import binding, phases, timetable
+from kiosk.stations import binding, exam_sessions, phases, timetable
 from kiosk.stations.models import Station
 from kiosk.web import (
+    chosen_session,
     current_actor,
     db,
     kiosk_instance,
@@ -47,6 +48,22 @@ nav_item("kiosk.timetable_page", lambda: str(lazy_gettext("Timetable")), order=3
 def phase_name(name: str) -> str:
     """A phase's display name on every page (the one place: phases.display_name)."""
     return gettext(phases.display_name(db(), name))
+
+
+@bp.app_template_global()
+def page_session() -> str | None:
+    """The session (场次) a staff page is about, as people read it: every page of one
+    session's day says it (field/_session.html) once there are several; None with one."""
+    chosen = chosen_session()
+    if chosen is None:
+        return None
+    return session_label(chosen)
+
+
+@bp.app_template_global()
+def session_label(exam_session) -> str:
+    """A session (场次) as people read it (its name, else its code)."""
+    return gettext(exam_sessions.label(exam_session, kiosk_instance().settings))
 
 
 @bp.app_template_global()
@@ -93,8 +110,17 @@ def control():
         "field/control.html", rows=rows, states=states, ends=ends, day=the_day,
         state_labels=phases.STATE_LABELS, kind_labels=timetable.KIND_LABELS,
         default_minutes={p.key: p.part.minutes for p in the_day.parts},
+        change_over=_change_over(now),
         announcements=announcements.recent_announcements(db(), limit=20),
         hall_url=url_for("kiosk.hall", token=kiosk_instance().hall_token(), _external=True))
+
+
+def _change_over(now: datetime) -> sessions_shown.ChangeOver | None:
+    """With several sessions: is this session's day over, and which session comes next."""
+    chosen = chosen_session()
+    if chosen is None:
+        return None
+    return sessions_shown.change_over(db(), chosen, kiosk_instance().settings, now)
 
 
 @bp.post("/control/phase")

@@ -1,7 +1,9 @@
 """The clocks of the day's parts (理论知识考试, 模块A …; the parts are kiosk.stations.timetable's):
 start, pause, resume, end, and per-station extensions. One part runs at a time, for every
 station: a part cannot start while another still runs for any station (its extensions
-included), and an extension cannot run into a later part's start (docs/lockdown.md).
+included), and an extension cannot run into a later part's start (docs/lockdown.md). The rule
+is the hall's, across sessions (场次): the stations serve one session at a time, so a session's
+part cannot start while a part of another session still runs, nor be scheduled over one.
 
 Only deadlines are stored. The rules that read them are pure functions in kiosk.clock; a
 station's window (the phase and its extensions) is read by kiosk.stations.window.
@@ -9,14 +11,17 @@ station's window (the phase and its extensions) is read by kiosk.stations.window
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound, Term
+from kiosk.models import ExamSession
 from kiosk.stations import timetable
 from kiosk.stations.models import Extension, PhasePause, PhaseRow, Station
 from kiosk.stations.window import as_rule, phase_windows
@@ -88,25 +93,70 @@ def start(session: Session, name: str, minutes: float, *, actor: audit.Actor, no
     return row
 
 
+def _the_halls_other_parts(session: Session, name: str, *conditions) -> list[PhaseRow]:
+    """Every part of the hall's day but `name` of this session: this session's other parts and
+    every part of the other sessions (the hall's stations serve one session at a time)."""
+    own = scope.current(session)
+    with scope.event_wide(session):
+        rows = session.scalars(select(PhaseRow).where(PhaseRow.starts_at.is_not(None),
+                                                      *conditions)).all()
+    return [row for row in rows
+            if row.name != name or (own is not None and row.exam_session_id != own.id)]
+
+
+def _refused(session: Session, other: PhaseRow, same_session: str, other_session: str,
+             **params) -> Conflict:
+    """The refusal naming `other`: by its part's name; a part of another session names that
+    session too (its own message, so that every word is translated)."""
+    own = scope.current(session)
+    if own is None or other.exam_session_id == own.id:
+        return Conflict(same_session, phase=display_name(session, other.name), **params)
+    exam_session = _session_of(session, other)
+    with _of_its_session(session, other):
+        name = display_name(session, other.name)
+    return Conflict(other_session, phase=name,
+                    session=exam_session.name or exam_session.code, **params)
+
+
+def _session_of(session: Session, row: PhaseRow) -> ExamSession:
+    with scope.event_wide(session):
+        return session.get(ExamSession, row.exam_session_id)
+
+
+@contextmanager
+def _of_its_session(session: Session, row: PhaseRow) -> Iterator[None]:
+    """Read or write about `row` as its own session (its timetable's names; the audit log
+    names the session)."""
+    own = scope.current(session)
+    if own is None or row.exam_session_id == own.id:
+        yield
+        return
+    exam_session = _session_of(session, row)
+    with scope.within(session, scope.Scope(exam_session.id, exam_session.code)):
+        yield
+
+
 def _one_part_at_a_time(session: Session, name: str, starts_at: datetime, ends_at: datetime,
                         now: datetime) -> None:
     """Refuse a start (or schedule) of `name` from `starts_at` to `ends_at` that would overlap
-    another part: one scheduled in that span, or one still running then for any station, its
-    extensions included. Ending a part explicitly (which ends every extension) is the chief
-    judge's way to start the next one sooner; nothing ends silently."""
-    others = session.scalars(select(PhaseRow).where(PhaseRow.name != name,
-                                                    PhaseRow.starts_at.is_not(None)))
-    for other in others:
+    another part of the hall's day (this session's or another's): one scheduled in that span,
+    or one still running then for any station, its extensions included. Ending a part
+    explicitly (which ends every extension) is the chief judge's way to start the next one
+    sooner; nothing ends silently."""
+    for other in _the_halls_other_parts(session, name):
         rule = as_rule(other)
         state = clock.phase_state(rule, now)
         if state == "ended":
             continue
         if state == "scheduled":
             if other.starts_at < ends_at and starts_at < other.ends_at:
-                raise Conflict(
+                raise _refused(
+                    session, other,
                     N_("%(phase)s is scheduled from %(start)s to %(end)s, and one part runs "
                        "at a time: choose a start after it, or move it first."),
-                    phase=display_name(session, other.name),
+                    N_("%(phase)s of session %(session)s is scheduled from %(start)s to "
+                       "%(end)s: the hall's stations serve one session at a time. Choose a "
+                       "start after it, or move it first."),
                     start=clock.local_display(other.starts_at, "%H:%M:%S"),
                     end=clock.local_display(other.ends_at, "%H:%M:%S"))
             continue
@@ -114,16 +164,23 @@ def _one_part_at_a_time(session: Session, name: str, starts_at: datetime, ends_a
         if windows.over_for_everyone(now):
             continue
         if state == "paused":
-            raise Conflict(N_("%(phase)s is paused, not over: resume or end it first (one part "
-                              "runs at a time)."), phase=display_name(session, other.name))
+            raise _refused(
+                session, other,
+                N_("%(phase)s is paused, not over: resume or end it first (one part runs at a "
+                   "time)."),
+                N_("%(phase)s of session %(session)s is paused, not over: the hall's stations "
+                   "serve one session at a time; resume or end it first."))
         last = windows.last_deadline(now)
         if last is not None and last > starts_at:
             still = _stations_working_after(session, windows, starts_at, now)
-            raise Conflict(
+            raise _refused(
+                session, other,
                 N_("%(phase)s runs until %(until)s for %(stations)s, and one part runs at a "
                    "time: start after then, or end %(phase)s first (which ends every "
                    "extension in it)."),
-                phase=display_name(session, other.name),
+                N_("%(phase)s of session %(session)s runs until %(until)s for %(stations)s: "
+                   "the hall's stations serve one session at a time. Start after then, or end "
+                   "%(phase)s of session %(session)s first (which ends every extension in it)."),
                 until=clock.local_display(last, "%H:%M:%S"),
                 stations=still or Term(N_("every station")))
 
@@ -135,8 +192,9 @@ def _stations_working_after(session: Session, windows, moment: datetime, now: da
         return ""
     late = [station_id for station_id in windows.extensions
             if (windows.of(station_id).deadline(now) or moment) > moment]
-    codes = session.scalars(select(Station.code).where(Station.id.in_(late))
-                            .order_by(Station.code)).all()
+    with scope.event_wide(session):  # `windows` may be of another session's part
+        codes = session.scalars(select(Station.code).where(Station.id.in_(late))
+                                .order_by(Station.code)).all()
     return ", ".join(codes)
 
 
@@ -213,9 +271,8 @@ def _shift_later_parts(session: Session, row: PhaseRow, *, actor: audit.Actor,
     """Move each scheduled part that now starts before `row`'s last station deadline to start
     just after it (and the ones after those in turn)."""
     end = phase_windows(session, row).last_deadline(now)
-    later = session.scalars(select(PhaseRow).where(
-        PhaseRow.name != row.name, PhaseRow.starts_at.is_not(None),
-        PhaseRow.starts_at >= row.starts_at).order_by(PhaseRow.starts_at)).all()
+    later = sorted(_the_halls_other_parts(session, row.name, PhaseRow.starts_at >= row.starts_at),
+                   key=lambda other: other.starts_at)
     for other in later:
         if end is None or clock.phase_state(as_rule(other), now) != "scheduled":
             continue
@@ -224,10 +281,12 @@ def _shift_later_parts(session: Session, row: PhaseRow, *, actor: audit.Actor,
             other.starts_at = end
             other.ends_at = end + timedelta(minutes=other.minutes)
             other.updated_at = now
-            audit.record(session, actor, "phase.rescheduled", at=now, subject=other.name,
-                         details={"starts_at": clock.iso(other.starts_at),
-                                  "ends_at": clock.iso(other.ends_at),
-                                  "was_starts_at": clock.iso(was), "after_pause_of": row.name})
+            with _of_its_session(session, other):
+                audit.record(session, actor, "phase.rescheduled", at=now, subject=other.name,
+                             details={"starts_at": clock.iso(other.starts_at),
+                                      "ends_at": clock.iso(other.ends_at),
+                                      "was_starts_at": clock.iso(was),
+                                      "after_pause_of": row.name})
         end = max(end, other.ends_at)
 
 
@@ -278,17 +337,19 @@ def _no_run_into_a_later_part(session: Session, row: PhaseRow, deadline: datetim
     start first, and the station's next part is not shortened behind anyone's back)."""
     if deadline is None:
         return
-    later = session.scalars(select(PhaseRow).where(
-        PhaseRow.name != row.name, PhaseRow.starts_at.is_not(None),
-        PhaseRow.starts_at >= row.starts_at).order_by(PhaseRow.starts_at))
+    later = sorted(_the_halls_other_parts(session, row.name, PhaseRow.starts_at >= row.starts_at),
+                   key=lambda other: other.starts_at)
     for other in later:
         if clock.phase_state(as_rule(other), now) == "ended" and other.ended_at <= row.starts_at:
             continue
         if deadline > other.starts_at:
-            raise Conflict(
+            raise _refused(
+                session, other,
                 N_("This extension would run into %(phase)s, which starts at %(at)s: one part "
                    "runs at a time. Move its start later first, or give fewer minutes."),
-                phase=display_name(session, other.name),
+                N_("This extension would run into %(phase)s of session %(session)s, which "
+                   "starts at %(at)s: the hall's stations serve one session at a time. Move its "
+                   "start later first, or give fewer minutes."),
                 at=clock.local_display(other.starts_at, "%H:%M:%S"))
 
 

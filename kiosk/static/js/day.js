@@ -3,6 +3,15 @@
 // day here, so they never tell the room two different things.
 import { interpolate } from "./format.js";
 
+// The session (场次) a screen is about, in an event of several: the clock's `session`
+// ({code, name}, null without sessions). An answer without the field changes nothing.
+export function showSession(body, element) {
+  if (!element || !body || !("session" in body)) return;
+  const name = body.session ? body.session.name || body.session.code : "";
+  if (element.textContent !== name) element.textContent = name;
+  element.hidden = !name;
+}
+
 // The part `key` as the day lists it ({key, name, kind, hand_in, state, starts_at, ...}).
 export function partOf(body, key) {
   return (body && body.day || []).find((p) => p.key === key) || null;

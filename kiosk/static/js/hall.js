@@ -1,6 +1,6 @@
 // 大屏倒计时: the phase, the remaining time readable from the back of the room, the time of day
 // (labelled, smaller, another colour: the two are never mistaken), the latest announcement.
-import { comingPart, lastEnded, nextLine, shownPart } from "./day.js";
+import { comingPart, lastEnded, nextLine, showSession, shownPart } from "./day.js";
 import { countdown, interpolate } from "./format.js";
 import { POLL_MS, ServerClock, TICK_MS } from "./server-clock.js";
 
@@ -11,6 +11,7 @@ let state = null;
 
 async function poll() {
   try { state = await clock.poll(); } catch { return; }
+  showSession(state, root.querySelector("[data-session-name]"));  // the next one's, at the change-over
   const last = (state.announcements || []).slice(-1)[0];
   const note = root.querySelector("[data-hall-note]");
   const text = last ? last.text : "";

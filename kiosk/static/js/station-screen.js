@@ -1,7 +1,7 @@
 // The signed-in station's screen: waiting, the theory exam, handed in, the practical countdown.
 // Every time shown comes from the server: deadline minus the server's "now" (ServerClock), so a
 // workstation whose clock is wrong by hours still counts down correctly.
-import { betweenLine, comingPart, nextLine, shownPart } from "./day.js";
+import { betweenLine, comingPart, nextLine, showSession, shownPart } from "./day.js";
 import { countdown, fileSize, messages } from "./format.js";
 import { fetchFresh, jsonBody } from "./requests.js";
 import { SaveQueue, sendAnswer } from "./save-queue.js";
@@ -400,6 +400,7 @@ async function pollClock() {
   let body;
   try { body = await clock.poll(); } catch { return; }
   if (body.signed_out) signedOut = true;  // released by a field judge, or signed in elsewhere
+  showSession(body, document.querySelector("[data-session-name]"));  // its own session's name
   const announcement = (body.announcements || []).slice(-1)[0];
   const note = $("[data-announcement]");
   note.hidden = !announcement;
