@@ -21,7 +21,7 @@ from kiosk.collect.piece_io import (
 from kiosk.collect.slips import slip_for
 from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, KioskError
-from kiosk.field import announcements, telemetry
+from kiosk.field import announcements, sessions_shown, telemetry
 from kiosk.i18n import gettext
 from kiosk.openapi import openapi_document
 from kiosk.stations import binding, sign_in, timetable
@@ -92,6 +92,7 @@ def get_clock():
         "announcements": [{"id": a.id, "at": clock.iso(a.at), "text": a.text}
                           for a in announcements.recent_announcements(db())],
         "signed_out": signed_out,
+        "session": sessions_shown.clock_session(db(), kiosk_instance().settings),
     })
 
 

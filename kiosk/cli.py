@@ -411,3 +411,5 @@ for capability_command in (
         results_cli.scores_group, results_cli.review_group, results_cli.unseal_command,
         results_cli.results_command, materials_cli.materials_group):
     main.add_command(capability_command)
+# The session draw is the check-in room's; `kiosk sessions` itself is the hall's.
+field_cli.sessions_group.add_command(checkin_cli.sessions_draw_command)

@@ -140,6 +140,12 @@ def _clock_schemas() -> dict:
                 "announcements": {"type": "array", "items": _ref("Announcement")},
                 "signed_out": {"type": "boolean",
                                "description": "this browser's station was released"},
+                "session": {
+                    "type": ["object", "null"], "required": ["code", "name"],
+                    "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+                    "description": "the session (场次) this clock is about: the station's "
+                                   "own, else the one the hall serves; null in an event "
+                                   "without sessions"},
             },
         },
     }

@@ -18,7 +18,10 @@ def clock_session(session: Session, settings: Settings) -> dict | None:
     """`"session"` of `GET /api/v1/clock`: the session the request is about (a workstation's
     own, else the one the hall serves), `{"code", "name"}`; null in an event without
     sessions (and for a database session about none of several: the web scopes every request)."""
-    if scope.current(session) is None and len(exam_sessions.every(session)) > 1:
+    about = scope.current(session)
+    if about is not None and not about.code:
+        return None  # a workstation of the implicit session: no query on the poll
+    if about is None and len(exam_sessions.every(session)) > 1:
         return None
     chosen = exam_sessions.chosen(session)
     if exam_sessions.is_implicit(chosen):

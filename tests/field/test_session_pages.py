@@ -19,7 +19,7 @@ OWN = {"AM": "上午", "PM": "下午"}
 
 def said_session(html: str) -> str | None:
     """The session a page says it is about (its heading's 场次), None if it names none."""
-    found = re.search(r"data-page-session>· [^<]*?(\S+场)</span>", html)
+    found = re.search(r"data-page-session>· [^<]*?[：:]\s*(\S+场)</span>", html)
     return found.group(1) if found else None
 
 

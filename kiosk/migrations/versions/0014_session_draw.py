@@ -1,6 +1,6 @@
 """the session draw (场次抽签): its rounds
 
-Revision ID: pending_draw
+Revision ID: 0014_session_draw
 Revises: 0013_exam_sessions
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import kiosk.db
 
 
-revision = 'pending_draw'
+revision = '0014_session_draw'
 down_revision = '0013_exam_sessions'
 branch_labels = None
 depends_on = None
