@@ -416,9 +416,12 @@ def session_draw_page():
     if round_ is not None and round_.status == "drawn":
         # On the screen at the leaders' meeting: published, and final from now on.
         result = session_draw.show_result(session, actor=current_actor(), now=clock.now())
+    sessions = exam_sessions.defined(session)
     return render_template("checkin/session_draw.html", round=round_, result=result,
-                           history=session_draw.history(session),
-                           sessions=exam_sessions.defined(session),
+                           history=session_draw.history(session), sessions=sessions,
+                           capacity={s.id: exam_sessions.capacity(session, s)
+                                     for s in sessions},
+                           names={s.code: s.name or s.code for s in sessions},
                            may_run=may(permissions.RUN_SESSION_DRAW), mask=idcard.mask)
 
 
