@@ -113,7 +113,8 @@ def _database_check(instance: Instance) -> tuple[Check, bool]:
 class Inventory:
     """What the event's database holds for the day."""
 
-    stations: int
+    stations: int  # the hall's seats (a seat is one station row in each session)
+    station_rows: int
     badges: int
     judge_key_roles: set[str]
     staff_roles: set[str]
@@ -129,7 +130,8 @@ def _count(session, query) -> int:
 def _inventory(instance: Instance) -> Inventory:
     with instance.session() as session:
         return Inventory(
-            stations=_count(session, select(func.count()).select_from(Station)),
+            stations=_count(session, select(func.count(Station.code.distinct()))),
+            station_rows=_count(session, select(func.count()).select_from(Station)),
             badges=_count(session, select(func.count()).select_from(Station)
                           .where(Station.token_hash.is_not(None))),
             judge_key_roles={role for (role,) in
@@ -145,9 +147,9 @@ def _event_checks(found: Inventory) -> list[Check]:
     """Stations, badges, judges' keys, staff accounts, roster and papers: the event set up."""
     checks = [Check("stations", "ok" if found.stations else "fail", N_("%(n)s stations"),
                     {"n": found.stations}, N_("stations")),
-              Check("badges", "ok" if found.badges == found.stations and found.stations
+              Check("badges", "ok" if found.badges == found.station_rows and found.stations
                     else "warn", N_("%(badges)s of %(n)s stations have a printed badge"),
-                    {"badges": found.badges, "n": found.stations}, N_("badges"))]
+                    {"badges": found.badges, "n": found.station_rows}, N_("badges"))]
     for role in JUDGE_KEY_ROLES:
         registered = role in found.judge_key_roles
         checks.append(Check(f"judge key {role}", "ok" if registered else "fail",
@@ -162,7 +164,7 @@ def _event_checks(found: Inventory) -> list[Check]:
     checks.append(Check("roster", "ok" if found.contestants else "warn", N_("%(n)s contestants"),
                         {"n": found.contestants}, N_("roster")))
     checks.append(Check("theory papers",
-                        "ok" if found.papers and found.papers >= found.stations else "warn",
+                        "ok" if found.papers and found.papers >= found.station_rows else "warn",
                         N_("%(questions)s questions enabled, %(papers)s papers built"),
                         {"questions": found.questions, "papers": found.papers},
                         N_("theory papers")))

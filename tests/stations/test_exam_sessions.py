@@ -264,3 +264,13 @@ def test_an_instance_from_before_sessions_migrates_into_the_implicit_session(
         conn.execute(second_seat, at)
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()
+
+
+def test_preflight_counts_the_hall_s_seats_once_whatever_the_number_of_sessions(
+        session, instance):
+    from kiosk.field import preflight
+
+    _two_sessions(session, instance, stations=3)
+    checks = {c.name: c for c in preflight.run(instance)}
+    assert checks["stations"].params == {"n": 3}
+    assert checks["badges"].params == {"badges": 0, "n": 6}  # a badge per session and seat
