@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
+from kiosk.scope import PerSession
 
 
 class MarkEntry(Base):
@@ -123,13 +124,16 @@ class ResultsLock(Base):
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class UnsealedStage(Base):
+class UnsealedStage(PerSession, Base):
     """A layer opened at the unsealing ceremony (逐层解密), by whom, under which supervisor, and
-    whether recomputing the draw matched the printed commitment."""
+    whether recomputing the draw matched the printed commitment. Each session's two layers are
+    its own (its draws were)."""
 
     __tablename__ = "unsealed_stage"
+    __table_args__ = (UniqueConstraint("exam_session_id", "stage"),)
 
-    stage: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage: Mapped[int]
     round_id: Mapped[int] = mapped_column(ForeignKey("draw_round.id"))
     sealed_sha256: Mapped[str] = mapped_column(String(64))
     verified: Mapped[bool]
