@@ -109,9 +109,12 @@ def _open_layer(session: Session, stage: int, identities: list, *, actor: audit.
                             for a in result.assignments if a["station"] in stations)
         else:
             people = dict(session.execute(select(Contestant.id_number, Contestant.id)).all())
+            # This session's stations only: its numbers are its own draw's.
+            own = list(stations.values())
             for a in result.assignments:
                 session.execute(update(StationLink)
-                                .where(StationLink.contestant_no == a["contestant_no"])
+                                .where(StationLink.contestant_no == a["contestant_no"],
+                                       StationLink.station_id.in_(own))
                                 .values(contestant_id=people.get(a["id_number"])))
         row = UnsealedStage(stage=stage, round_id=result.round_id,
                             sealed_sha256=result.sealed_sha256, verified=result.verified,
