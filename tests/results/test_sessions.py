@@ -340,3 +340,35 @@ def test_the_commands_take_a_session_where_one_is_meant(two, kiosk_instance, tmp
     unseal = kiosk(instance, "unseal", "--identity", key, "--supervisor", "sup",
                    env={"KIOSK_SUPERVISOR_PASSWORD": PASSWORD})
     assert unseal.exit_code != 0 and "AM, PM" in unseal.output
+
+
+# ----------------------------------------------------------------------------- the pages
+
+def test_the_pages_show_the_session_of_each_station(two, app):
+    from tests.factories import csrf_from, login
+
+    with app.extensions["kiosk"].session() as db:
+        make_user(db, "scorer", username="sc1")
+        make_user(db, "chief", username="boss")
+        make_user(db, "crypt2", username="j2")
+    clients = {}
+    for name in ("sc1", "boss", "j2"):
+        clients[name] = app.test_client()
+        login(clients[name], name)
+    code = _same_codes(two)
+    entry = clients["sc1"].get("/results/entry/1").text
+    assert "场次" in entry or "Session" in entry
+    assert "上午场" in entry and "下午场" in entry
+    assert f'name="mark:AM/{code}"' in entry and f'name="mark:PM/{code}"' in entry
+    token = csrf_from(entry)
+    clients["sc1"].post("/results/entry/1", data={"csrf_token": token,
+                                                  f"mark:PM/{code}": "77"})
+    assert mark_entry.entry_marks(two.session, 1) == {f"PM/{code}": (Decimal(77), "sc1")}
+    overview = clients["boss"].get("/results/").text
+    assert "下午场" in overview and "上午场" in overview
+    # The unsealing page is the session chosen in the header's; it lists every session's.
+    unseal = clients["j2"]
+    unseal.post("/session", data={"csrf_token": csrf_from(unseal.get("/results/unseal").text),
+                                  "code": "PM"})
+    page = unseal.get("/results/unseal").text
+    assert page.count("data-session-state") == 2 and "下午场" in page
