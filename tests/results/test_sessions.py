@@ -372,3 +372,37 @@ def test_the_pages_show_the_session_of_each_station(two, app):
                                   "code": "PM"})
     page = unseal.get("/results/unseal").text
     assert page.count("data-session-state") == 2 and "下午场" in page
+
+
+def test_an_instance_unsealed_before_sessions_migrates_with_its_layers_kept(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from kiosk import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    command.upgrade(db._alembic_config(engine), "0013_exam_sessions")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO station (id, code, badge_generation, spare, occupied, "
+                          "created_at, exam_session_id) VALUES (1, 'A01', 0, 0, 1, "
+                          "'2026-11-22 01:00:00', 1)"))
+        conn.execute(text("INSERT INTO draw_round (id, stage, method, status, pool_size, "
+                          "input_count, committed_at, committed_by, exam_session_id) VALUES "
+                          "(7, 2, 'computer', 'sealed', 1, 1, '2026-11-22 01:00:00', 'c', 1)"))
+        conn.execute(text("INSERT INTO unsealed_stage (stage, round_id, sealed_sha256, "
+                          "verified, problems, opened_by, supervisor, opened_at) VALUES "
+                          "(2, 7, 'ab', 1, '[]', 'crypt2', 'sup', '2026-11-23 01:00:00')"))
+        conn.execute(text("INSERT INTO station_link (station_id, contestant_no) "
+                          "VALUES (1, '001')"))
+    db.upgrade(engine)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT stage, round_id, exam_session_id, supervisor "
+                                 "FROM unsealed_stage")).all() == [(2, 7, 1, "sup")]
+        # Another session's station may hold the same number (its own draw's).
+        conn.execute(text("INSERT INTO station (id, code, badge_generation, spare, occupied, "
+                          "created_at, exam_session_id) VALUES (2, 'A02', 0, 0, 1, "
+                          "'2026-11-22 01:00:00', 1)"))
+        conn.execute(text("INSERT INTO station_link (station_id, contestant_no) "
+                          "VALUES (2, '001')"))
+    assert db.current_revision(engine) == db.head_revision()
+    engine.dispose()
