@@ -1,9 +1,19 @@
 """`kiosk scores …`, `kiosk review …`, `kiosk unseal`, `kiosk results`: from the marks to the
-signed results sheet."""
+signed results sheet.
+
+Sessions (场次): scoring is event-wide (one review sample, one lock, one ranking per group), so
+`--session` is optional where it narrows or names (`scores import`, `diff`, `list`: that
+session's rows only; `scores resolve|deduct`, `review confirm|error|correct`: the station's
+session, or write the station as `AM/A01`), and required where each session has its own
+(`unseal`: its own seals). `scores lock|unlock|withdraw|tasks`, `review draw|status` and
+`results` act on the whole event and take none (docs/results.md).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +24,7 @@ from kiosk import clock
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.cli_support import (
     CLI_ACTOR,
+    chosen_session_code,
     command,
     cosigned_supervisor,
     emit,
@@ -21,6 +32,8 @@ from kiosk.cli_support import (
     instance_option,
     instance_session,
     json_option,
+    open_current,
+    session_option,
     supervisor_password,
     write_output,
 )
@@ -32,6 +45,7 @@ from kiosk.results import (
     deductions,
     final,
     review,
+    seats,
     stages,
     submission,
     tasks,
@@ -39,11 +53,24 @@ from kiosk.results import (
     unsealing,
 )
 from kiosk.results.mark_entry import differences, import_marks, parse_mark, resolve
+from kiosk.stations import exam_sessions
 from kiosk.tabular import json_number
 
 
 def theory_weight(instance: Instance) -> Decimal:
     return Decimal(str(instance.settings.theory_weight))
+
+
+@contextmanager
+def event_or_session() -> Iterator[tuple[Instance, Session]]:
+    """The instance and a session on it scoped to `--session` when one is named, else the whole
+    event (unlike `instance_session`, several sessions and none named is no refusal here)."""
+    instance = open_current()
+    with instance.session() as session:
+        code = chosen_session_code()
+        if code:
+            exam_sessions.enter(session, exam_sessions.by_code(session, code))
+        yield instance, session
 
 
 def _mark(text: str) -> Decimal:
@@ -61,26 +88,30 @@ def scores_group() -> None:
 
 
 def _differences(session: Session) -> list[dict]:
-    return [{"station": d.station, "task": d.task,
+    return [{"station": d.station, **({"session": d.session} if d.session else {}),
+             "task": d.task,
              "entry_1": str(d.first) if d.first is not None else None,
              "entry_2": str(d.second) if d.second is not None else None}
             for d in differences(session)]
 
 
 def _lines(items: list[dict]) -> str:
-    return "\n".join(f"{d['station']:<6} {d['task'] or _('total'):<12} "
+    return "\n".join(f"{seats.key(d.get('session', ''), d['station']):<6} "
+                     f"{d['task'] or _('total'):<12} "
                      f"{d['entry_1'] or '—':>8} {d['entry_2'] or '—':>8}" for d in items)
 
 
 @scores_group.command("import", help=N_(
-    "Import marks (赛位号, 分数, optional task columns); all rows or none."))
+    "Import marks (赛位号, 分数, optional task columns; 场次 first once there are sessions); "
+    "all rows or none. With --session: that session's rows only."))
 @instance_option
+@session_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--entry", required=True, type=click.IntRange(1, 2),
               help=N_("1 for the first scorekeeper, 2 for the second."))
 @json_option
 def scores_import(file: Path, entry: int, as_json: bool) -> None:
-    with instance_session() as (instance, session):
+    with event_or_session() as (instance, session):
         count = import_marks(session, file.read_bytes(), file.name, entry=entry,
                              full_marks=Decimal(instance.settings.practical_full_marks),
                              actor=CLI_ACTOR, now=clock.now())
@@ -142,9 +173,10 @@ def scores_tasks_show(as_json: bool) -> None:
 @scores_group.command("diff", help=N_(
     "Every station and task where the two entries differ or one is missing."))
 @instance_option
+@session_option
 @json_option
 def scores_diff(as_json: bool) -> None:
-    with instance_session() as (_instance, session):
+    with event_or_session() as (_instance, session):
         found = _differences(session)
     emit(as_json, {"differences": found},
          lambda: _lines(found) or _("The two entries agree everywhere."))
@@ -153,6 +185,7 @@ def scores_diff(as_json: bool) -> None:
 @scores_group.command("resolve", help=N_(
     "The chief judge's decision on a difference, with the reason."))
 @instance_option
+@session_option
 @click.argument("station")
 @click.argument("mark")
 @click.option("--reason", required=True)
@@ -160,19 +193,27 @@ def scores_diff(as_json: bool) -> None:
 @json_option
 def scores_resolve(station: str, mark: str, reason: str, task: str, as_json: bool) -> None:
     value = _mark(mark)
-    with instance_session() as (_instance, session):
-        resolve(session, station, value, reason, task=task, actor=CLI_ACTOR, now=clock.now())
-    emit(as_json, {"station": station.upper(), "task": task, "mark": str(value)},
-         _("Resolved."))
+    with event_or_session() as (_instance, session):
+        row = resolve(session, station, value, reason, task=task, actor=CLI_ACTOR,
+                      now=clock.now())
+        seat = _seat(session, row.station_id)
+    emit(as_json, {**seat, "task": task, "mark": str(value)}, _("Resolved."))
+
+
+def _seat(session: Session, station_id: int) -> dict:
+    """{"station"} and, in an event of sessions, {"session"} of a station row."""
+    session_code, code = seats.split(seats.seats_by_id(session, [station_id])[station_id])
+    return {"station": code, **({"session": session_code} if session_code else {})}
 
 
 @scores_group.command("list", help=N_(
     "Every station's theory, practical, deductions and total (the locked copy once locked); "
     "stations without a total say why."))
 @instance_option
+@session_option
 @json_option
 def scores_list(as_json: bool) -> None:
-    with instance_session() as (instance, session):
+    with event_or_session() as (instance, session):
         current = totals.results(session, theory_weight=theory_weight(instance),
                                  now=clock.now())
         stage = stages.stage(session)
@@ -182,7 +223,7 @@ def scores_list(as_json: bool) -> None:
         for r in current:
             why = "; ".join(_(p) for p in r.problems)
             by_task = " ".join(f"{task}={mark}" for task, mark in r.tasks.items())
-            lines.append(f"{r.station:<6} {r.theory_weighted or '—':>7} "
+            lines.append(f"{r.seat:<6} {r.theory_weighted or '—':>7} "
                          f"{r.practical or '—':>7} {by_task} {r.deduction or '':>6} "
                          f"{r.total or '—':>7}  {why}".rstrip())
         return "\n".join(lines)
@@ -193,6 +234,7 @@ def scores_list(as_json: bool) -> None:
 @scores_group.command("deduct", help=N_(
     "A deduction for a violation: a share of the total (5%) or points (2)."))
 @instance_option
+@session_option
 @click.argument("station")
 @click.argument("amount")
 @click.option("--reason", required=True)
@@ -200,10 +242,10 @@ def scores_list(as_json: bool) -> None:
 @json_option
 def scores_deduct(station: str, amount: str, reason: str, approved_by: str,
                   as_json: bool) -> None:
-    with instance_session() as (_instance, session):
+    with event_or_session() as (_instance, session):
         row = deductions.add_deduction(session, station, amount, reason, approved_by,
                                        actor=CLI_ACTOR, now=clock.now())
-        data = {"id": row.id, "station": station.upper(), "unit": row.unit,
+        data = {"id": row.id, **_seat(session, row.station_id), "unit": row.unit,
                 "amount": str(row.amount)}
     emit(as_json, data, _("Deduction %(id)s recorded.", id=data["id"]))
 
@@ -259,12 +301,17 @@ def _review_state(session: Session) -> dict:
             "total": state.total, "pending": state.pending, "confirmed": state.confirmed,
             "errors": state.errors, "corrected": state.corrected,
             "error_rate": str(state.error_rate) if state.error_rate is not None else None,
-            "items": [{"station": code, "why": item.why, "status": item.status,
+            "items": [{**_seat_text(seat), "why": item.why, "status": item.status,
                        "reviewed_mark": str(item.reviewed_mark)
                        if item.reviewed_mark is not None else None,
                        "corrected_mark": str(item.corrected_mark)
                        if item.corrected_mark is not None else None}
-                      for item, code in review.items(session)]}
+                      for item, seat in review.items(session)]}
+
+
+def _seat_text(seat: str) -> dict:
+    session_code, code = seats.split(seat)
+    return {"station": code, **({"session": session_code} if session_code else {})}
 
 
 def _emit_review(session: Session, as_json: bool) -> None:
@@ -276,7 +323,8 @@ def _emit_review(session: Session, as_json: bool) -> None:
                    "reported, %(corrected)s corrected.", **state)]
         if state["full_review"]:
             lines.append(_("More than 5%% of the sample was wrong: every station is reviewed."))
-        lines += [f"{i['station']:<6} {i['why']:<7} {i['status']}" for i in state["items"]]
+        lines += [f"{seats.key(i.get('session', ''), i['station']):<6} {i['why']:<7} "
+                  f"{i['status']}" for i in state["items"]]
         return "\n".join(lines)
 
     emit(as_json, state, text)
@@ -303,11 +351,12 @@ def review_status(as_json: bool) -> None:
 
 @review_group.command("confirm", help=N_("The sampled station's result is right."))
 @instance_option
+@session_option
 @click.argument("station")
 @click.option("--note", default="")
 @json_option
 def review_confirm(station: str, note: str, as_json: bool) -> None:
-    with instance_session() as (_instance, session):
+    with event_or_session() as (_instance, session):
         review.record_outcome(session, station, correct=True, note=note, actor=CLI_ACTOR,
                               now=clock.now())
         _emit_review(session, as_json)
@@ -316,12 +365,13 @@ def review_confirm(station: str, note: str, as_json: bool) -> None:
 @review_group.command("error", help=N_(
     "The sampled station's practical mark is wrong: what it should be, and why."))
 @instance_option
+@session_option
 @click.argument("station")
 @click.argument("mark")
 @click.option("--note", required=True)
 @json_option
 def review_error(station: str, mark: str, note: str, as_json: bool) -> None:
-    with instance_session() as (_instance, session):
+    with event_or_session() as (_instance, session):
         review.record_outcome(session, station, correct=False, mark=_mark(mark), note=note,
                               actor=CLI_ACTOR, now=clock.now())
         _emit_review(session, as_json)
@@ -330,12 +380,13 @@ def review_error(station: str, mark: str, note: str, as_json: bool) -> None:
 @review_group.command("correct", help=N_(
     "The chief judge's correction of a practical mark during the review."))
 @instance_option
+@session_option
 @click.argument("station")
 @click.argument("mark")
 @click.option("--reason", required=True)
 @json_option
 def review_correct(station: str, mark: str, reason: str, as_json: bool) -> None:
-    with instance_session() as (_instance, session):
+    with event_or_session() as (_instance, session):
         review.correct(session, station, _mark(mark), reason, actor=CLI_ACTOR, now=clock.now())
         _emit_review(session, as_json)
 
@@ -345,8 +396,10 @@ def review_correct(station: str, mark: str, reason: str, as_json: bool) -> None:
 @command("unseal", help=N_(
     "逐层解密: open the draw records layer by layer (stage 2, then 1) with the encryption "
     "judges' identity files, under a supervisor, once the results are locked. Each layer is "
-    "recomputed and checked against its printed commitment."))
+    "recomputed and checked against its printed commitment. Each session (场次) is unsealed "
+    "on its own: --session names it once there are two."))
 @instance_option
+@session_option
 @click.option("--identity", "identities", multiple=True, required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--supervisor", required=True, metavar="USERNAME",
@@ -364,7 +417,7 @@ def unseal_command(identities: tuple[Path, ...], supervisor: str, as_json: bool)
                    "problems": json.loads(row.problems or "[]"),
                    "sealed_sha256": row.sealed_sha256} for row in opened]
         linked = unsealing.links(session) if unsealing.is_unsealed(session) else {}
-    links = [{"station": code, **person} for code, person in sorted(linked.items())]
+    links = [{**_seat_text(seat), **person} for seat, person in sorted(linked.items())]
 
     def text() -> str:
         lines = []
@@ -372,7 +425,8 @@ def unseal_command(identities: tuple[Path, ...], supervisor: str, as_json: bool)
             state = _("verified") if s["verified"] else _("NOT VERIFIED: %(p)s",
                                                          p="; ".join(s["problems"]))
             lines.append(_("Stage %(stage)s opened, %(state)s", stage=s["stage"], state=state))
-        lines += [f"{link['station']}  {link['contestant_no']}  {link['name'] or ''}  "
+        lines += [f"{seats.key(link.get('session', ''), link['station'])}  "
+                  f"{link['contestant_no']}  {link['name'] or ''}  "
                   f"{link['group'] or ''}" for link in links]
         return "\n".join(lines)
 
@@ -391,7 +445,7 @@ def unseal_command(identities: tuple[Path, ...], supervisor: str, as_json: bool)
 @json_option
 def results_command(out: Path | None, as_json: bool) -> None:
     with instance_session() as (instance, session):
-        result = final.final_results(session)
+        result = final.final_results(session, seats.session_labels(session, instance.settings))
         data = final.results_json(result)
         if out is not None:
             write_output(out, _results_file(result, instance, out.suffix.lower()))
@@ -403,7 +457,8 @@ def results_command(out: Path | None, as_json: bool) -> None:
         for group_ in data["groups"]:
             if group_["group"]:
                 lines.append(f"== {group_['group']}")
-            lines += [f"{r['rank']:>3}  {r['station']:<6} {r['contestant_no'] or '':<6} "
+            lines += [f"{r['rank']:>3}  {seats.key(r.get('session', ''), r['station']):<6} "
+                      f"{r['contestant_no'] or '':<6} "
                       f"{r['name'] or '':<8} {r['total']:>7}  {r['award'] or ''}".rstrip()
                       for r in group_["ranking"]]
         if out is not None:

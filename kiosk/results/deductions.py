@@ -11,14 +11,18 @@ from sqlalchemy.orm import Session
 from kiosk import audit, numbers
 from kiosk.db import write_transaction
 from kiosk.errors import N_, KioskError, NotFound
+from kiosk.models import ExamSession
+from kiosk.results import seats
 from kiosk.results.models import Deduction
 from kiosk.results.stages import require_entry_open
 from kiosk.stations.models import Station
-from kiosk.stations.registry import station_by_code
 
 
 def add_deduction(session: Session, station_code: str, text: str, reason: str, approved_by: str,
-                  *, actor: audit.Actor, now: datetime) -> Deduction:
+                  *, session_code: str | None = None, actor: audit.Actor,
+                  now: datetime) -> Deduction:
+    """A deduction for a station: `station_code` is a seat (`AM/A01`) or a station of
+    `session_code`, else of the session in scope, else of the only one."""
     parsed = numbers.parse_deduction(text)
     if parsed is None:
         raise KioskError(N_("%(value)s is not a deduction: give a percentage of the total "
@@ -29,13 +33,14 @@ def add_deduction(session: Session, station_code: str, text: str, reason: str, a
     unit, amount = parsed
     with write_transaction(session):
         require_entry_open(session)
-        station = station_by_code(session, station_code)
+        station = seats.station(session, station_code, session_code)
+        seat = seats.seat_of(session, station)
         deduction = Deduction(station_id=station.id, unit=unit, amount=amount,
                               reason=reason[:500], approved_by=approved_by[:64],
                               entered_by=actor.name, entered_at=now)
         session.add(deduction)
         session.flush()
-        audit.record(session, actor, "deduction.added", at=now, subject=station.code,
+        audit.record(session, actor, "deduction.added", at=now, subject=seat,
                      details={"id": deduction.id, "unit": unit, "amount": str(amount),
                               "reason": reason[:500], "approved_by": approved_by[:64]})
     return deduction
@@ -50,7 +55,7 @@ def withdraw_deduction(session: Session, deduction_id: int, reason: str, *, acto
         deduction = session.get(Deduction, deduction_id)
         if deduction is None:
             raise NotFound(N_("No such deduction."))
-        code = session.get(Station, deduction.station_id).code
+        code = seats.seat_of(session, session.get(Station, deduction.station_id))
         session.execute(delete(Deduction).where(Deduction.id == deduction_id))
         audit.record(session, actor, "deduction.withdrawn", at=now, subject=code,
                      details={"id": deduction_id, "unit": deduction.unit,
@@ -58,6 +63,9 @@ def withdraw_deduction(session: Session, deduction_id: int, reason: str, *, acto
 
 
 def list_deductions(session: Session) -> list[tuple[Deduction, str]]:
-    return list(session.execute(select(Deduction, Station.code)
-                                .join(Station, Station.id == Deduction.station_id)
-                                .order_by(Station.code, Deduction.id)).all())
+    """(deduction, seat) of the stations in view, in the day's order of the sessions."""
+    return [(deduction, seats.key(session_code, code)) for deduction, session_code, code in
+            session.execute(select(Deduction, ExamSession.code, Station.code)
+                            .join(Station, Station.id == Deduction.station_id)
+                            .join(ExamSession, ExamSession.id == Station.exam_session_id)
+                            .order_by(ExamSession.position, Station.code, Deduction.id))]

@@ -4,6 +4,12 @@ ranked per group (ranking.py), and printed as the results sheet (成绩汇总表
 Before the unsealing only stations are known: the results are listed by station, ranked over
 all stations together, with no group and no award (`sealed` is true). Before the lock there
 are no results to publish at all.
+
+In an event of several sessions (场次) there is still one ranking per group, over every
+session's contestants of that group, and the award tiers are counted over the whole group; it
+waits until every session with results is unsealed (until then: stations only, each with its
+session). Each row names its session (`session`: its code, "" for the implicit session of an
+event without sessions); the sheets add a 场次 column when there are several.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Spacer
 from sqlalchemy.orm import Session
 
+from kiosk import scope
 from kiosk.checkpoints import Checkpoint
 from kiosk.clock import local_display
 from kiosk.errors import N_, Conflict
 from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
-from kiosk.results import ranking, tasks, totals, unsealing
+from kiosk.results import ranking, seats, tasks, totals, unsealing
 from kiosk.results.models import ResultsLock
 from kiosk.tabular import json_number, spreadsheet_row
 
@@ -45,6 +52,7 @@ class FinalRow:
     time_used_s: float | None
     award: str | None
     tasks: dict[str, Decimal] = field(default_factory=dict)  # per part or task, where entered
+    session: str = ""  # the session's code ("" for the implicit one)
 
 
 @dataclass(frozen=True)
@@ -56,27 +64,42 @@ class FinalResults:
     task_columns: tuple[tuple[str, str], ...] = ()
     with_theory: bool = True
     practical_full: Decimal | None = None  # the tasks' sum when set with full marks
+    # session code → its label, when the event has several sessions (a 场次 column); else {}.
+    sessions: dict[str, str] = field(default_factory=dict)
+
+    def session_of(self, row: FinalRow) -> str:
+        return self.sessions.get(row.session, row.session)
 
     def task_cells(self, row: FinalRow) -> list[Decimal | None]:
         return [row.tasks.get(task) for task, _heading in self.task_columns]
 
 
-def final_results(session: Session) -> FinalResults:
+def final_results(session: Session, session_labels: dict[str, str] | None = None
+                  ) -> FinalResults:
+    """The final results, over every session (one lock, one ranking per group).
+    `session_labels` (code → what people read) names the sessions on the sheets when there
+    are several."""
+    with scope.event_wide(session):
+        return _final_results(session, session_labels or {})
+
+
+def _final_results(session: Session, session_labels: dict[str, str]) -> FinalResults:
     locked = totals.locked_results(session)
     if locked is None:
         raise Conflict(N_("The station-number results are not locked yet (复核 and 评分结果锁定 "
                           "come first)."))
     lock, station_results = locked
-    unsealed = unsealing.is_unsealed(session)
+    opened = unsealing.unsealed_sessions(session)
+    unsealed = bool(opened) and all(r.session in opened for r in station_results)
     people = unsealing.links(session) if unsealed else {}
-    by_station = {r.station: r for r in station_results}
+    by_seat = {r.seat: r for r in station_results}
 
-    def group_of(code: str) -> str | None:
+    def group_of(seat: str) -> str | None:
         if not unsealed:
             return None
-        return (people.get(code) or {}).get("group") or UNLINKED
+        return (people.get(seat) or {}).get("group") or UNLINKED
 
-    entries = [ranking.Entry(r.station, group_of(r.station) or "", r.total, r.practical,
+    entries = [ranking.Entry(r.seat, group_of(r.seat) or "", r.total, r.practical,
                              r.time_used_s) for r in station_results]
     groups: list[tuple[str | None, list[FinalRow]]] = []
     ranked_groups = ranking.rank_all(entries) if unsealed else \
@@ -84,14 +107,14 @@ def final_results(session: Session) -> FinalResults:
     for group, ranked in ranked_groups.items():
         rows = []
         for entry in ranked:
-            result, person = by_station[entry.station], people.get(entry.station, {})
+            result, person = by_seat[entry.station], people.get(entry.station, {})
             award = entry.award if unsealed and group != UNLINKED else None
-            rows.append(FinalRow(entry.rank, entry.station, person.get("contestant_no"),
+            rows.append(FinalRow(entry.rank, result.station, person.get("contestant_no"),
                                  person.get("name"), person.get("id_number"),
                                  person.get("organization"), group or None,
                                  result.theory_weighted, result.theory, result.practical,
                                  result.deduction, result.total, result.time_used_s, award,
-                                 result.tasks))
+                                 result.tasks, result.session))
         groups.append((group or None, rows))
     seen = {task for r in station_results for task in r.tasks}
     headings = tasks.labels(session)
@@ -100,7 +123,9 @@ def final_results(session: Session) -> FinalResults:
     # The locked copy decides: a day without a theory part locked no theory score.
     with_theory = any(r.theory_full is not None for r in station_results) or not station_results
     full = tasks.practical_full(session, Decimal(0)) or None
-    return FinalResults(not unsealed, lock, groups, columns, with_theory, full)
+    shown = {code: session_labels.get(code, code) for code in seats.positions(session)} \
+        if seats.several(session) else {}
+    return FinalResults(not unsealed, lock, groups, columns, with_theory, full, shown)
 
 
 def _optional(value: Decimal | None) -> int | float | None:
@@ -110,7 +135,9 @@ def _optional(value: Decimal | None) -> int | float | None:
 def results_json(final: FinalResults) -> dict:
     return {"sealed": final.sealed, "sha256": final.lock.sha256, "groups": [
         {"group": group, "ranking": [{
-            "rank": r.rank, "station": r.station, "contestant_no": r.contestant_no,
+            "rank": r.rank, "station": r.station,
+            **({"session": r.session} if r.session else {}),
+            "contestant_no": r.contestant_no,
             "name": r.name, "id_number": r.id_number, "theory": _optional(r.theory),
             "practical": json_number(r.practical), "total": json_number(r.total),
             "deduction": json_number(r.deduction), "award": r.award,
@@ -149,8 +176,9 @@ def results_pdf(final: FinalResults, *, event_name: str, session_name: str, now:
             if index:
                 flow.append(PageBreak())
             heading = f"{title}（{group}）" if group else title
+            named = "、".join(final.sessions.values()) if final.sessions else session_name
             flow += [para(event_name, st.subtitle), para(heading, st.title),
-                     para(f"场次：{session_name}　　人数：{len(rows)}", st.body),
+                     para(f"场次：{named}　　人数：{len(rows)}", st.body),
                      para(_formula(final, theory_weight, practical_full), st.body),
                      para(f"锁定时间：{local_display(final.lock.locked_at)}　　"
                           f"成绩锁定 SHA-256：{hex_groups(final.lock.sha256)}", st.small),
@@ -187,18 +215,24 @@ def _sheet_table(final: FinalResults, rows: list[FinalRow]) -> tuple[list, list,
                 for task, heading in final.task_columns]
     marks = [*theory, *per_task, ("实操", lambda r: r.practical),
              ("扣分", lambda r: r.deduction or ""), ("总分", lambda r: r.total)]
+    # The 场次 column only when the event has several sessions; its width comes out of the
+    # organisation's (or the time's, on the sealed sheet).
+    session = 16 if final.sessions else 0
+    per_session = [("场次", final.session_of, session)] if session else []
     if final.sealed:
-        columns = [("序号", lambda r: r.rank, 16), ("赛位号", lambda r: r.station, 24)]
+        columns = [("序号", lambda r: r.rank, 16), *per_session,
+                   ("赛位号", lambda r: r.station, 24)]
         tail = [("用时", lambda r: _minutes(r.time_used_s), 24)]
-        room = 174 - 16 - 24 - 24
+        room = 174 - 16 - session - 24 - 24
     else:
-        columns = [("名次", lambda r: r.rank, 10), ("赛位号", lambda r: r.station, 13),
+        columns = [("名次", lambda r: r.rank, 10), *per_session,
+                   ("赛位号", lambda r: r.station, 13),
                    ("参赛编号", lambda r: r.contestant_no or "", 17),
                    ("姓名", lambda r: r.name or "", 16)]
         tail = [("奖项", lambda r: r.award or "", 14)]
-        organization = 51 - 12 * len(per_task) + (0 if final.with_theory else 19)
+        organization = 51 - 12 * len(per_task) + (0 if final.with_theory else 19) - session
         columns.append(("单位", lambda r: r.organization or "", max(organization, 20)))
-        room = 174 - 10 - 13 - 17 - 16 - max(organization, 20) - 14
+        room = 174 - 10 - session - 13 - 17 - 16 - max(organization, 20) - 14
     width = room / len(marks)
     columns += [(name, get, width) for name, get in marks] + tail
     header = [name for name, _get, _width in columns]
@@ -213,7 +247,9 @@ def results_xlsx(final: FinalResults, *, event_name: str) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     theory = ["理论原始分", "理论(折算)"] if final.with_theory else []
-    header = ["名次", "赛位号", "参赛编号", "姓名", "身份证号", "单位", "组别", *theory,
+    per_session = ["场次"] if final.sessions else []
+    header = ["名次", *per_session, "赛位号", "参赛编号", "姓名", "身份证号", "单位", "组别",
+              *theory,
               *(heading for _task, heading in final.task_columns), "实操", "扣分", "总分",
               "用时(秒)", "奖项"]
     for group, rows in final.groups:
@@ -226,7 +262,8 @@ def results_xlsx(final: FinalResults, *, event_name: str) -> bytes:
         for r in rows:
             # Decimals as exact numbers Excel shows as typed (no binary float surprises).
             sheet.append(spreadsheet_row([
-                r.rank, r.station, r.contestant_no, r.name, r.id_number, r.organization,
+                r.rank, *([final.session_of(r)] if final.sessions else []), r.station,
+                r.contestant_no, r.name, r.id_number, r.organization,
                 r.group,
                 *([_optional(r.theory_raw), _optional(r.theory)] if final.with_theory else []),
                 *(_optional(mark) for mark in final.task_cells(r)),

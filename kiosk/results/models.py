@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.db import Base, UTCDateTime
+from kiosk.scope import PerSession
 
 
 class MarkEntry(Base):
@@ -123,13 +124,16 @@ class ResultsLock(Base):
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class UnsealedStage(Base):
+class UnsealedStage(PerSession, Base):
     """A layer opened at the unsealing ceremony (逐层解密), by whom, under which supervisor, and
-    whether recomputing the draw matched the printed commitment."""
+    whether recomputing the draw matched the printed commitment. Each session's two layers are
+    its own (its draws were)."""
 
     __tablename__ = "unsealed_stage"
+    __table_args__ = (UniqueConstraint("exam_session_id", "stage"),)
 
-    stage: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage: Mapped[int]
     round_id: Mapped[int] = mapped_column(ForeignKey("draw_round.id"))
     sealed_sha256: Mapped[str] = mapped_column(String(64))
     verified: Mapped[bool]
@@ -146,5 +150,7 @@ class StationLink(Base):
     __tablename__ = "station_link"
 
     station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
-    contestant_no: Mapped[str] = mapped_column(String(32), unique=True)
+    # Unique within its session (one draw); the unsealing links each session's numbers to its
+    # own stations and people only, whether or not numbers repeat across sessions.
+    contestant_no: Mapped[str] = mapped_column(String(32))
     contestant_id: Mapped[int | None] = mapped_column(ForeignKey("contestant.id"))

@@ -6,7 +6,9 @@ The sample (抽检复核, from the rules: 总成绩排名30%的所有参赛选�
 - plus ceil(15 % of the rest), chosen by HMAC-SHA256(seed, station) ascending, the seed being 32
   random bytes recorded with the sample so that anyone can recompute the choice (docs/results.md).
 
-Groups are sealed until the unsealing, so the top 30 % is taken over all stations together.
+Groups are sealed until the unsealing, so the top 30 % is taken over all stations together:
+in an event of several sessions (场次), over every session's stations at once (one sample, one
+lock), each named by its seat (`AM/A01`, `results.seats`) in the HMAC and the ties' order.
 
 A reviewer (the supervisor, 监督组) confirms a result or reports an error with the mark it should
 be; the chief judge corrects it (裁判长更正成绩并签字确认). When the whole sample has been reviewed
@@ -26,14 +28,14 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit
+from kiosk import audit, scope
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotReady, Problem
-from kiosk.results import stages, totals
+from kiosk.models import ExamSession
+from kiosk.results import seats, stages, totals
 from kiosk.results.mark_entry import differences
 from kiosk.results.models import ReviewItem, ReviewSample
 from kiosk.stations.models import Station
-from kiosk.stations.registry import station_by_code
 
 TOP_SHARE = (3, 10)  # 30 %
 RANDOM_SHARE = (15, 100)  # at least 15 %
@@ -65,7 +67,14 @@ def choose_sample(station_totals: dict[str, Decimal], seed: bytes) -> tuple[list
 
 def draw_sample(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
                 now: datetime) -> ReviewSample:
-    """Draw the sample from the totals as they stand; freezes score entry (see totals)."""
+    """Draw the sample from the totals as they stand, over every session's stations; freezes
+    score entry (see totals)."""
+    with scope.event_wide(session):
+        return _draw_sample(session, theory_weight=theory_weight, actor=actor, now=now)
+
+
+def _draw_sample(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
+                 now: datetime) -> ReviewSample:
     totals.grade_theory(session, now)
     with write_transaction(session):
         stages.require_entry_open(session)
@@ -81,8 +90,8 @@ def draw_sample(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
         if problems:
             raise NotReady(N_("The review sample cannot be drawn yet:"), problems)
         seed = secrets.token_bytes(32)
-        top, chosen = choose_sample({r.station: r.total for r in current}, seed)
-        ids = dict(session.execute(select(Station.code, Station.id)).all())
+        top, chosen = choose_sample({r.seat: r.total for r in current}, seed)
+        ids = seats.keyed_stations(session)
         session.add_all([ReviewItem(station_id=ids[code], why="top") for code in top]
                         + [ReviewItem(station_id=ids[code], why="random") for code in chosen])
         sample = ReviewSample(seed=seed.hex(), population=len(current), top_count=len(top),
@@ -94,58 +103,64 @@ def draw_sample(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
     return sample
 
 
-def _item(session: Session, code: str) -> tuple[ReviewItem | None, Station]:
-    station = station_by_code(session, code)
-    return session.get(ReviewItem, station.id), station
+def _station(session: Session, code: str, session_code: str | None) -> tuple[Station, str]:
+    """The station and its seat: `code` is a seat (`AM/A01`) or a station of `session_code`,
+    else of the session in scope, else of the only one."""
+    station = seats.station(session, code, session_code)
+    return station, seats.seat_of(session, station)
 
 
 def record_outcome(session: Session, code: str, *, correct: bool, mark: Decimal | None = None,
-                   note: str = "", actor: audit.Actor, now: datetime) -> ReviewItem:
+                   note: str = "", session_code: str | None = None, actor: audit.Actor,
+                   now: datetime) -> ReviewItem:
     """The reviewer's finding for a sampled station: confirmed, or an error with the right
-    practical mark. Reviewing the last pending station applies the 5 % rule."""
+    practical mark. Reviewing the last pending station applies the 5 % rule (over the whole
+    event)."""
     note = note.strip()
     if not correct and (mark is None or not note):
         raise KioskError(N_("An error needs the mark it should be and a note."))
-    with write_transaction(session):
+    station, seat = _station(session, code, session_code)
+    with write_transaction(session), scope.event_wide(session):
         stages.require_review_stage(session)
-        item, station = _item(session, code)
+        item = session.get(ReviewItem, station.id)
         if item is None:
             raise Conflict(N_("Station %(station)s is not in the review sample."),
-                           station=station.code)
+                           station=seat)
         if item.status == "corrected":
             raise Conflict(N_("Station %(station)s has been corrected already."),
-                           station=station.code)
+                           station=seat)
         item.status = "confirmed" if correct else "error"
         item.reviewed_mark = None if correct else mark
         item.note, item.reviewed_by, item.reviewed_at = note[:500], actor.name, now
         audit.record(session, actor, "review.confirmed" if correct else "review.error", at=now,
-                     subject=station.code,
+                     subject=seat,
                      details={"mark": str(mark) if mark is not None else None, "note": note[:500]})
         _apply_error_rule(session, actor, now)
     return item
 
 
-def correct(session: Session, code: str, mark: Decimal, reason: str, *, actor: audit.Actor,
-            now: datetime) -> ReviewItem:
+def correct(session: Session, code: str, mark: Decimal, reason: str, *,
+            session_code: str | None = None, actor: audit.Actor, now: datetime) -> ReviewItem:
     """The chief judge's correction (更正成绩并签字确认): of a reported error, or of any
     station the chief judge finds wrong during the review."""
     reason = reason.strip()
     if not reason:
         raise KioskError(N_("A correction needs a reason."))
-    with write_transaction(session):
+    station, seat = _station(session, code, session_code)
+    with write_transaction(session), scope.event_wide(session):
         stages.require_review_stage(session)
-        item, station = _item(session, code)
+        item = session.get(ReviewItem, station.id)
         if item is None:
             item = ReviewItem(station_id=station.id, why="chief")
             session.add(item)
-        previous = totals.practical_marks(session).get(station.code)
+        previous = totals.practical_marks(session).get(seat)
         item.status, item.corrected_mark = "corrected", mark
         item.corrected_by, item.corrected_at = actor.name, now
         if not item.note:
             item.note = reason[:500]
         if item.reviewed_at is None:
             item.reviewed_by, item.reviewed_at = actor.name, now
-        audit.record(session, actor, "review.corrected", at=now, subject=station.code,
+        audit.record(session, actor, "review.corrected", at=now, subject=seat,
                      details={"from": str(previous) if previous is not None else None,
                               "to": str(mark), "reason": reason[:500]})
         session.flush()
@@ -216,6 +231,11 @@ def completion_problems(session: Session) -> list[Problem]:
 
 
 def items(session: Session) -> list[tuple[ReviewItem, str]]:
-    return list(session.execute(select(ReviewItem, Station.code)
+    """(item, seat) of the whole sample, every session's, in the day's order of the
+    sessions."""
+    with scope.event_wide(session):
+        return [(item, seats.key(session_code, code)) for item, session_code, code in
+                session.execute(select(ReviewItem, ExamSession.code, Station.code)
                                 .join(Station, Station.id == ReviewItem.station_id)
-                                .order_by(Station.code)).all())
+                                .join(ExamSession, ExamSession.id == Station.exam_session_id)
+                                .order_by(ExamSession.position, Station.code))]

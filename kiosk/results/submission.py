@@ -1,5 +1,6 @@
 """The lock that submits the results by station number (赛位号评分结果提交) before anything is
-unsealed: a frozen copy and its SHA-256, and the unlock while nothing is unsealed yet."""
+unsealed: a frozen copy and its SHA-256, and the unlock while nothing is unsealed yet. One lock
+for the event, over every session's stations (each result names its session)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk import audit
+from kiosk import audit, scope
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotReady, Problem
 from kiosk.results import review, totals
@@ -33,7 +34,14 @@ def lock_problems(session: Session, current: list[StationResult]) -> list[Proble
 def lock(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
          now: datetime) -> ResultsLock:
     """Submit the station-number results: freeze a copy and its SHA-256 (printed on the sheet
-    that the chief judge and the supervisor sign). Unsealing needs this."""
+    that the chief judge and the supervisor sign). Unsealing needs this. One lock for the
+    whole event: every session's stations."""
+    with scope.event_wide(session):
+        return _lock(session, theory_weight=theory_weight, actor=actor, now=now)
+
+
+def _lock(session: Session, *, theory_weight: Decimal, actor: audit.Actor,
+          now: datetime) -> ResultsLock:
     grade_theory(session, now)
     with write_transaction(session):
         if stage(session) == "locked":
@@ -56,7 +64,7 @@ def unlock(session: Session, reason: str, *, actor: audit.Actor, now: datetime) 
     """Reopen the review, only while nothing is unsealed (names must not meet open marks)."""
     if not reason.strip():
         raise KioskError(N_("Unlocking needs a reason."))
-    with write_transaction(session):
+    with write_transaction(session), scope.event_wide(session):
         row = session.scalar(select(ResultsLock))
         if row is None:
             raise Conflict(N_("The results are not locked."))

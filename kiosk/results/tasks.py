@@ -20,9 +20,10 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, numbers
+from kiosk import audit, numbers, scope
 from kiosk.db import write_transaction
 from kiosk.errors import N_, ImportErrors, Problem
+from kiosk.results import seats
 from kiosk.results.models import MarkEntry, ScoreTask
 from kiosk.results.stages import require_entry_open
 from kiosk.stations import timetable
@@ -46,9 +47,15 @@ class PracticalPart:
 
 def practical_parts(session: Session) -> list[PracticalPart]:
     """The timetable's practical parts in the day's order. The default day's one practical
-    part is the whole practical mark, not a task: none then."""
-    return [PracticalPart(part.key, part.name) for part in timetable.outline(session)
-            if part.kind == "practical" and not part.default]
+    part is the whole practical mark, not a task: none then. The tasks are the event's (one
+    ranking over every session): each session's parts, the first session's order first, a
+    key once."""
+    found: dict[str, PracticalPart] = {}
+    for _exam_session in seats.each_session(session, event_wide=True):
+        for part in timetable.outline(session):
+            if part.kind == "practical" and not part.default and part.key not in found:
+                found[part.key] = PracticalPart(part.key, part.name)
+    return list(found.values())
 
 
 def column_task(header: str, parts: Iterable[PracticalPart], known: Iterable[str] = ()) -> str:
@@ -122,15 +129,17 @@ def set_tasks(session: Session, text: str, *, actor: audit.Actor,
     with write_transaction(session):
         require_entry_open(session)
         limits = dict(wanted)
-        above = session.execute(
-            select(Station.code, MarkEntry.task, MarkEntry.mark)
-            .join(Station, Station.id == MarkEntry.station_id)
-            .where(MarkEntry.task.in_(limits)).order_by(Station.code)).all()
+        with scope.event_wide(session):
+            above = session.execute(
+                select(Station.id, MarkEntry.task, MarkEntry.mark)
+                .join(Station, Station.id == MarkEntry.station_id)
+                .where(MarkEntry.task.in_(limits)).order_by(Station.code)).all()
+            named = seats.seats_by_id(session, {row[0] for row in above})
         problems = [Problem(None, N_("%(station)s: %(task)s %(value)s is above its full marks "
                                      "%(full)s"),
-                            {"station": code, "task": task, "value": mark,
+                            {"station": named[station_id], "task": task, "value": mark,
                              "full": limits[task]})
-                    for code, task, mark in above if mark > limits[task]]
+                    for station_id, task, mark in above if mark > limits[task]]
         if problems:
             raise ImportErrors(problems)
         session.execute(delete(ScoreTask))

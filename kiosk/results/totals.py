@@ -1,6 +1,12 @@
 """Results by station: the theory score, the practical mark, the deductions and the total
 (`results.arithmetic`), live before the lock and the frozen copy after it
-(`results.submission`)."""
+(`results.submission`).
+
+In an event of several sessions (场次) each result is a seat's (`results.seats`): its session
+and station. The theory score and the working time are read in the station's own session (its
+own clock: the theory part's window, the practical parts' starts, pauses and early finishes);
+the marks, deductions and review corrections are keyed by the station row, so they are that
+session's by construction."""
 
 from __future__ import annotations
 
@@ -14,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from kiosk import clock
 from kiosk.errors import N_, Problem
+from kiosk.models import ExamSession
+from kiosk.results import seats
 from kiosk.results.arithmetic import compute_total
 from kiosk.results.mark_entry import agreed_marks, agreed_task_marks
 from kiosk.results.models import (
@@ -43,6 +51,11 @@ class StationResult:
     time_used_s: float | None  # theory + practical working time (every part's)
     problems: tuple[str, ...] = ()  # N_ messages: why there is no total yet
     tasks: dict[str, Decimal] = field(default_factory=dict)  # agreed mark per part or task
+    session: str = ""  # the session's code ("" for the implicit one)
+
+    @property
+    def seat(self) -> str:
+        return seats.key(self.session, self.station)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -51,6 +64,9 @@ class StationResult:
                 data[key] = str(value)
         data["problems"] = list(self.problems)
         data["tasks"] = {task: str(mark) for task, mark in self.tasks.items()}
+        if not self.session:
+            # The implicit session's results read (and lock) exactly as before sessions.
+            del data["session"]
         return data
 
     @classmethod
@@ -61,28 +77,32 @@ class StationResult:
         return cls(data["station"], number("theory"), number("theory_full"),
                    number("theory_weighted"), number("practical"), Decimal(data["deduction"]),
                    number("total"), data.get("time_used_s"), tuple(data.get("problems", ())),
-                   {task: Decimal(mark) for task, mark in data.get("tasks", {}).items()})
+                   {task: Decimal(mark) for task, mark in data.get("tasks", {}).items()},
+                   data.get("session", ""))
 
 
 def scored_station_ids(session: Session) -> dict[int, str]:
-    """Stations to score: drawn (occupied), or with a theory sitting or a practical mark (a
-    contestant moved to a spare seat)."""
+    """Stations to score, in view: drawn (occupied), or with a theory sitting or a practical
+    mark (a contestant moved to a spare seat); station id → seat, in the day's order of the
+    sessions, then by station code."""
     ids = set(session.scalars(select(Station.id).where(Station.occupied)))
     ids |= set(session.scalars(select(Sitting.station_id)))
     ids |= set(session.scalars(select(MarkEntry.station_id)))
-    return dict(sorted(session.execute(select(Station.id, Station.code)
-                                       .where(Station.id.in_(ids))).all(),
-                       key=lambda pair: pair[1]))
+    places = seats.positions(session)
+    return dict(sorted(seats.seats_by_id(session, ids).items(),
+                       key=lambda pair: seats.order(pair[1], places)))
 
 
 def practical_marks(session: Session) -> dict[str, Decimal]:
-    """The practical mark in force: a review correction, else the agreed double entry."""
+    """seat → the practical mark in force: a review correction, else the agreed double
+    entry."""
     marks = agreed_marks(session)
-    for code, mark in session.execute(
-            select(Station.code, ReviewItem.corrected_mark)
+    for session_code, code, mark in session.execute(
+            select(ExamSession.code, Station.code, ReviewItem.corrected_mark)
             .join(Station, Station.id == ReviewItem.station_id)
+            .join(ExamSession, ExamSession.id == Station.exam_session_id)
             .where(ReviewItem.status == "corrected")):
-        marks[code] = mark
+        marks[seats.key(session_code, code)] = mark
     return marks
 
 
@@ -136,7 +156,12 @@ def _practical_seconds(session: Session, station_ids: dict[int, str],
 def practical_open(session: Session, now: datetime) -> bool:
     """Some practical part has started and the practical is not over: a part still runs for
     some station (its extensions included), or a later practical part has not run yet. A day
-    whose practical parts were never clocked here (scored on paper) is not open."""
+    whose practical parts were never clocked here (scored on paper) is not open. Several
+    sessions in view: open in any of them."""
+    return any(_practical_open(session, now) for _s in seats.each_session(session))
+
+
+def _practical_open(session: Session, now: datetime) -> bool:
     rows = _practical_rows(session)
     started = [row for row in rows if row is not None and clock.has_started(as_rule(row), now)]
     if not started:
@@ -148,86 +173,119 @@ def practical_open(session: Session, now: datetime) -> bool:
 def theory_over(session: Session, now: datetime) -> bool:
     """The theory exam is over for every station (`clock.over_for_everyone`). Before that a
     station may still change its answers, and a total would move under the review. A day
-    without a theory part has nothing to wait for."""
+    without a theory part has nothing to wait for. Several sessions in view: over in every
+    one (each on its own clock)."""
+    return all(_theory_over(session, now) for _s in seats.each_session(session))
+
+
+def _theory_over(session: Session, now: datetime) -> bool:
     if THEORY_KEY not in timetable.keys(session):
         return True
     return phase_windows(session, phases.get_phase(session, exam.PHASE)).over_for_everyone(now)
 
 
 def grade_theory(session: Session, now: datetime) -> None:
-    """Grade every theory paper once the exam has ended (its own write transaction)."""
-    if theory_over(session, now):
-        exam.grade_all(session, now=now)
+    """Grade every theory paper once the exam has ended, session by session (its own write
+    transaction)."""
+    for _exam_session in seats.each_session(session):
+        if _theory_over(session, now):
+            exam.grade_all(session, now=now)
 
 
 def live_results(session: Session, *, theory_weight: Decimal, now: datetime,
                  grade: bool = True) -> list[StationResult]:
-    """Every scored station's result from the live marks; the theory papers are graded first
-    unless `grade` is False (the caller did it). A station without a total says why in
+    """Every scored station's result from the live marks, of the sessions in view (every
+    session's, unscoped), in the day's order of the sessions; the theory papers are graded
+    first unless `grade` is False (the caller did it). A station without a total says why in
     `problems`. A day without a theory part gives no theory score (None) and weights nothing:
     the total is the practical mark less the deductions."""
     if grade:
         grade_theory(session, now)
-    station_ids = scored_station_ids(session)
-    with_theory = has_theory(day_parts(session))
-    over = with_theory and theory_over(session, now)
-    graded = {code: sitting for sitting, code in session.execute(
-        select(Sitting, Station.code).join(Station, Station.id == Sitting.station_id)
-        .where(Sitting.score.is_not(None)))} if over else {}
-    fulls = dict(session.execute(select(Paper.station_id, Paper.full_marks)).all())
-    default_full = max(fulls.values(), default=Decimal(100))
-    practical = practical_marks(session)
-    corrected = _corrected(session)
-    by_task = agreed_task_marks(session)
     deductions: dict[int, list[tuple[str, Decimal]]] = {}
     for station_id, unit, amount in session.execute(
             select(Deduction.station_id, Deduction.unit, Deduction.amount)):
         deductions.setdefault(station_id, []).append((unit, amount))
-    practical_seconds = _practical_seconds(session, station_ids, now)
-    still_open = practical_open(session, now)
+    fulls = dict(session.execute(select(Paper.station_id, Paper.full_marks)).all())
+    marks = _Marks(practical_marks(session), _corrected(session), agreed_task_marks(session),
+                   deductions, fulls, max(fulls.values(), default=Decimal(100)))
     results = []
-    for station_id, code in station_ids.items():
+    for exam_session in seats.each_session(session):
+        results += _session_results(session, exam_session.code, marks,
+                                    theory_weight=theory_weight, now=now)
+    return results
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """What the results read keyed by seat or station row, whichever session it is of."""
+
+    practical: dict[str, Decimal]
+    corrected: set[str]
+    by_task: dict[str, dict[str, Decimal]]
+    deductions: dict[int, list[tuple[str, Decimal]]]
+    fulls: dict[int, Decimal]
+    default_full: Decimal
+
+
+def _session_results(session: Session, session_code: str, marks: _Marks, *,
+                     theory_weight: Decimal, now: datetime) -> list[StationResult]:
+    """The results of one session's stations (`session` scoped to it): its own clock."""
+    station_ids = scored_station_ids(session)
+    with_theory = has_theory(day_parts(session))
+    over = with_theory and _theory_over(session, now)
+    graded = {station_id: sitting for sitting, station_id in session.execute(
+        select(Sitting, Station.id).join(Station, Station.id == Sitting.station_id)
+        .where(Sitting.score.is_not(None)))} if over else {}
+    practical_seconds = _practical_seconds(session, station_ids, now)
+    still_open = _practical_open(session, now)
+    results = []
+    for station_id, seat in station_ids.items():
+        code = seats.split(seat)[1]
         problems = []
-        full = fulls.get(station_id, default_full) if with_theory else None
+        full = marks.fulls.get(station_id, marks.default_full) if with_theory else None
         if not with_theory:
             theory = None
         elif not theory_weight:
             theory = Decimal(0)
         elif over:
             # Nobody answered at this station: the theory exam was missed and scores 0.
-            theory = graded[code].score if code in graded else Decimal(0)
+            theory = graded[station_id].score if station_id in graded else Decimal(0)
         else:
             theory = None
             problems.append(N_("the theory exam has not ended"))
         if still_open:
             problems.append(N_("the practical exam has not ended"))
-        mark = practical.get(code)
+        mark = marks.practical.get(seat)
         if mark is None:
             problems.append(N_("no agreed practical mark"))
         # A review correction replaces the practical total; its old breakdown no longer adds up.
-        task_marks = {} if code in corrected else by_task.get(code, {})
-        theory_time = graded[code].time_used_s if code in graded else None
+        task_marks = {} if seat in marks.corrected else marks.by_task.get(seat, {})
+        theory_time = graded[station_id].time_used_s if station_id in graded else None
         times = [t for t in (theory_time, practical_seconds.get(station_id)) if t is not None]
         time_used = round(sum(times), 3) if times else None
         if not problems:
             total = compute_total(theory or Decimal(0), full or Decimal(1),
                                   theory_weight if with_theory else Decimal(0), mark,
-                                  deductions.get(station_id, []))
+                                  marks.deductions.get(station_id, []))
             results.append(StationResult(
                 code, theory, full, total.theory_weighted if with_theory else None, mark,
-                total.deduction, total.total, time_used, (), task_marks))
+                total.deduction, total.total, time_used, (), task_marks, session_code))
         else:
             results.append(StationResult(code, theory, full, None, mark, Decimal(0), None,
-                                         time_used, tuple(problems), task_marks))
+                                         time_used, tuple(problems), task_marks, session_code))
     return results
 
 
 def _corrected(session: Session) -> set[str]:
-    return set(session.scalars(select(Station.code).join(
-        ReviewItem, ReviewItem.station_id == Station.id).where(ReviewItem.status == "corrected")))
+    return {seats.key(session_code, code) for session_code, code in session.execute(
+        select(ExamSession.code, Station.code)
+        .join(ReviewItem, ReviewItem.station_id == Station.id)
+        .join(ExamSession, ExamSession.id == Station.exam_session_id)
+        .where(ReviewItem.status == "corrected"))}
 
 
 def locked_results(session: Session) -> tuple[ResultsLock, list[StationResult]] | None:
+    """The lock and its frozen results (every session's: there is one lock)."""
     lock = session.scalar(select(ResultsLock))
     if lock is None:
         return None
@@ -235,15 +293,16 @@ def locked_results(session: Session) -> tuple[ResultsLock, list[StationResult]] 
 
 
 def results(session: Session, *, theory_weight: Decimal, now: datetime) -> list[StationResult]:
-    """The locked copy once locked; the live results before."""
+    """The locked copy once locked; the live results before (of the sessions in view)."""
     locked = locked_results(session)
     if locked is not None:
-        return locked[1]
+        shown = {s.code for s in seats.in_view(session)}
+        return [r for r in locked[1] if r.session in shown]
     return live_results(session, theory_weight=theory_weight, now=now)
 
 
 def missing_totals(current: list[StationResult]) -> list[Problem]:
-    missing = [r.station for r in current if r.total is None]
+    missing = [r.seat for r in current if r.total is None]
     if not missing:
         return []
     return [Problem(None, N_("No total yet for %(n)s stations: %(stations)s"),

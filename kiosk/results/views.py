@@ -1,5 +1,12 @@
 """Scoring pages: score entry (twice), differences, deductions, the review, the lock, the
-unsealing ceremony and the final results. Names appear only on the last, after the unsealing."""
+unsealing ceremony and the final results. Names appear only on the last, after the unsealing.
+
+Sessions (场次): scoring is the event's (one review sample, one lock, one ranking), so these
+pages look across every session whatever the header's switch says (`_event`), and name each
+station by its session: a 场次 column on the score entry and the overview, "上午场 A01"
+elsewhere; forms send a station as its seat (`AM/A01`, `results.seats`). The unsealing page
+alone is about the session chosen in the header: each session's seals are its own.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,20 @@ import json
 from decimal import Decimal
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 
-from kiosk import clock, numbers, permissions, staff
+from kiosk import clock, numbers, permissions, scope, staff
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.crypto import parse_identities
 from kiosk.errors import ImportErrors, KioskError
@@ -19,6 +36,7 @@ from kiosk.results import (
     final,
     mark_entry,
     review,
+    seats,
     stages,
     submission,
     tasks,
@@ -26,6 +44,7 @@ from kiosk.results import (
     unsealing,
 )
 from kiosk.results.deductions import add_deduction, list_deductions, withdraw_deduction
+from kiosk.stations import exam_sessions
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
@@ -55,7 +74,38 @@ SAMPLE_REASONS = {"top": lazy_gettext("top 30%"), "random": lazy_gettext("random
 
 @bp.context_processor
 def labels() -> dict:
-    return {"review_labels": REVIEW_LABELS, "sample_reasons": SAMPLE_REASONS}
+    return {"review_labels": REVIEW_LABELS, "sample_reasons": SAMPLE_REASONS,
+            "session_labels": _session_labels, "seat_label": _seat_label,
+            "seat_session": _seat_session, "seat_station": lambda seat: seats.split(seat)[1]}
+
+
+def _session_labels() -> dict[str, str]:
+    """session code → its label when the event has several sessions (a 场次 column); {}."""
+    if "results_sessions" not in g:
+        session = db()
+        g.results_sessions = seats.session_labels(session, _settings()) \
+            if seats.several(session) else {}
+    return g.results_sessions
+
+
+def _seat_session(seat: str) -> str:
+    code = seats.split(seat)[0]
+    return _session_labels().get(code, code)
+
+
+def _seat_label(seat: str) -> str:
+    """What people read for a seat: "上午场 A01" in an event of sessions, else "A01"."""
+    session_code, code = seats.split(seat)
+    return f"{_session_labels().get(session_code, session_code)} {code}" if session_code \
+        else code
+
+
+def _event():
+    """The request's database session, looking across every session: scoring is the
+    event's, whatever the header's switch says (the switch is not shown on these pages)."""
+    session = db()
+    scope.use(session, None)
+    return session
 
 
 def _settings():
@@ -110,22 +160,28 @@ def _task_columns(session, current) -> list[tuple[str, str]]:
 @bp.get("/")
 @requires(permissions.REVIEW_SCORES)
 def overview():
-    session = db()
     now = clock.now()
+    session = _event()
     stage = stages.stage(session)
     current = totals.results(session, theory_weight=_weight(), now=now)
-    entries = {n: mark_entry.entry_marks(session, n) for n in (1, 2)}
-    reviewed = {code: item for item, code in review.items(session)}
-    return render_template("results/overview.html", stage=stage, results=current,
-                           task_columns=_task_columns(session, current),
-                           with_theory=totals.has_theory(totals.day_parts(session)),
-                           entries=entries, reviewed=reviewed,
-                           differences=len(mark_entry.differences(session)),
-                           progress=review.progress(session),
-                           lock=(totals.locked_results(session) or (None,))[0],
-                           opened=unsealing.opened(session),
-                           lock_problems=[p.render(gettext) for p in submission.lock_problems(
-                               session, current)] if stage == "review" else [])
+    return render_template(
+        "results/overview.html", stage=stage, results=current,
+        task_columns=_task_columns(session, current),
+        with_theory=any(totals.has_theory(totals.day_parts(session))
+                        for _s in seats.each_session(session)),
+        entries={n: mark_entry.entry_marks(session, n) for n in (1, 2)},
+        reviewed={seat: item for item, seat in review.items(session)},
+        differences=len(mark_entry.differences(session)),
+        progress=review.progress(session),
+        lock=(totals.locked_results(session) or (None,))[0],
+        opened=_any_opened(session),
+        lock_problems=[p.render(gettext) for p in submission.lock_problems(
+            session, current)] if stage == "review" else [])
+
+
+def _any_opened(session) -> bool:
+    """Some layer of some session is open (then the lock stays)."""
+    return any(unsealing.opened(session) for _s in seats.each_session(session))
 
 
 @bp.get("/entry")
@@ -140,7 +196,7 @@ def entry_index():
 def entry(entry: int):
     if entry not in (1, 2):
         abort(404)
-    session = db()
+    session = _event()
     problems: list[str] = []  # of the imported file
     typed_problems: list[str] = []  # of the marks typed on the page
     if request.method == "POST":
@@ -169,7 +225,7 @@ def entry(entry: int):
             flash(gettext("Saved %(n)s marks in entry %(entry)s.", n=count, entry=entry),
                   "success")
             return redirect(url_for("results.entry", entry=entry))
-    codes = list(totals.scored_station_ids(session).values())
+    codes = list(totals.scored_station_ids(session).values())  # seats
     # Whoever typed the other entry sees this one read-only, with the reason, before typing.
     not_theirs = (gettext(mark_entry.OTHER_ENTRY)
                   if mark_entry.entered_the_other(session, entry, current_user.username) else None)
@@ -183,7 +239,7 @@ def entry(entry: int):
 @bp.route("/differences", methods=["GET", "POST"])
 @requires(permissions.REVIEW_SCORES, post=permissions.DECIDE_SCORES)
 def differences():
-    session = db()
+    session = _event()
     if request.method == "POST":
         try:
             mark_entry.resolve(session, request.form.get("station", ""), _typed_mark(),
@@ -193,7 +249,8 @@ def differences():
             _flash_error(exc)
         else:
             flash(gettext("Resolved."), "success")
-            _say_what_was_stored({request.form.get("station", ""): request.form.get("mark", "")})
+            _say_what_was_stored({_seat_label(request.form.get("station", "")):
+                                  request.form.get("mark", "")})
         return redirect(url_for("results.differences"))
     return render_template("results/differences.html",
                            differences=mark_entry.differences(session),
@@ -203,7 +260,7 @@ def differences():
 @bp.route("/deductions", methods=["GET", "POST"])
 @requires(permissions.REVIEW_SCORES, post=permissions.DECIDE_SCORES)
 def deductions():
-    session = db()
+    session = _event()
     if request.method == "POST":
         form = request.form
         withdraw = form.get("withdraw", type=int)
@@ -229,7 +286,7 @@ def deductions():
 @bp.route("/review", methods=["GET", "POST"])
 @requires(permissions.REVIEW_SCORES)
 def review_page():
-    session = db()
+    session = _event()  # one sample over every session's stations
     if request.method == "POST":
         action, form = request.form.get("action"), request.form
         try:
@@ -251,10 +308,11 @@ def review_page():
             _flash_error(exc)
         else:
             if action in ("error", "correct"):
-                _say_what_was_stored({form.get("station", ""): form.get("mark", "")})
+                _say_what_was_stored({_seat_label(form.get("station", "")):
+                                      form.get("mark", "")})
         return redirect(url_for("results.review_page"))
-    current = {r.station: r for r in totals.results(session, theory_weight=_weight(),
-                                                     now=clock.now())}
+    current = {r.seat: r for r in totals.results(session, theory_weight=_weight(),
+                                                  now=clock.now())}
     return render_template("results/review.html", items=review.items(session),
                            task_columns=_task_columns(session, current.values()),
                            progress=review.progress(session), results=current,
@@ -264,7 +322,7 @@ def review_page():
 @bp.post("/lock")
 @requires(permissions.DECIDE_SCORES)
 def lock():
-    session = db()
+    session = _event()  # one lock for the event
     try:
         if request.form.get("action") == "unlock":
             submission.unlock(session, request.form.get("reason", ""), actor=current_actor(),
@@ -320,12 +378,26 @@ def unseal():
                            next_stage=unsealing.next_stage(session),
                            locked=stages.stage(session) == "locked",
                            problems={s: json.loads(r.problems or "[]")
-                                     for s, r in opened.items()})
+                                     for s, r in opened.items()},
+                           every_session=_unsealing_by_session(session),
+                           this_session=_session_labels().get(
+                               exam_sessions.chosen(session).code, ""))
+
+
+def _unsealing_by_session(session) -> list[tuple[str, int]]:
+    """(label, layers open) of each session, in an event of several (the page is one
+    session's; the final results wait for all of them)."""
+    labels = _session_labels()
+    if not labels:
+        return []
+    with scope.event_wide(session):
+        return [(labels.get(s.code, s.code), len(unsealing.opened(session)))
+                for s in seats.each_session(session)]
 
 
 def _final():
     try:
-        return final.final_results(db())
+        return final.final_results(_event(), _session_labels())
     except KioskError as exc:
         _flash_error(exc)
         return None

@@ -1,4 +1,7 @@
-"""`kiosk questions …`, `paper set`, `exam scores`: the theory exam's bank, papers and results."""
+"""`kiosk questions …`, `paper set`, `exam scores`: the theory exam's bank, papers and results.
+
+Sessions (场次): `paper set` is the event's (every session's stations get their papers);
+`exam scores --session` lists one session's stations (required once there are two)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from kiosk.cli_support import (
 )
 from kiosk.errors import N_, KioskError
 from kiosk.i18n import cli_gettext as _
+from kiosk.stations import exam_sessions
 from kiosk.theory_exam.exam import grade_all
 from kiosk.theory_exam.models import Paper
 from kiosk.theory_exam.papers import SpecInput, parse_points, set_spec
@@ -109,9 +113,15 @@ def exam_group() -> None:
 def exam_scores(out: Path | None, as_json: bool) -> None:
     with instance_session() as (instance, session):
         results = grade_all(session, now=clock.now())
+        labels = {s.code: str(exam_sessions.label(s, instance.settings))
+                  for s in exam_sessions.every(session)}
     if out:
-        write_output(out, scores_xlsx(results, instance.settings.event_name))
+        write_output(out, scores_xlsx(results, instance.settings.event_name, labels))
     data = scores_json(results)
-    emit(as_json, data, lambda: "\n".join(
-        f"{s['station']:<6} {s['score']:>7} / {s['full_marks']:<7} "
-        f"{s['answered']:>4}  {s['submitted_at'] or '-'}" for s in data["stations"]))
+    emit(as_json, data, lambda: "\n".join(_score_line(s) for s in data["stations"]))
+
+
+def _score_line(row: dict) -> str:
+    session = f"{row['session']} " if row.get("session") else ""
+    return (f"{session}{row['station']:<6} {row['score']:>7} / {row['full_marks']:<7} "
+            f"{row['answered']:>4}  {row['submitted_at'] or '-'}")

@@ -3,6 +3,12 @@
 The answer save is the hot path: `clock.refusal` on the stored deadlines, then one upsert of the
 current answer guarded by `seq` and one append-only event, in one transaction. The paper's key
 map is read once per station and kept in memory: papers cannot change once the exam started.
+
+Sessions (场次): a station is one row per session, so everything here keyed by the station row
+(paper, answers, sitting) is its session's; the station's window is read in its own session's
+theory part (`window_statement` scopes itself through the station row). Grading and the
+results go session by session, each on its own clock (`grade_all`); the item statistics are of
+the papers in view: one session's on its page, every session's unscoped.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Boolean, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, KioskError, Locked, NotFound
-from kiosk.stations import phases
+from kiosk.models import ExamSession
+from kiosk.stations import exam_sessions, phases
 from kiosk.stations.models import Station
 from kiosk.stations.window import phase_windows, station_window, window_statement
 from kiosk.theory_exam.models import CurrentAnswer, Paper, Sitting
@@ -183,11 +190,15 @@ def _current(session: Session, station_id: int) -> dict[str, str | None]:
         .where(CurrentAnswer.station_id == station_id))}
 
 
-def current_answers_by_station(session: Session) -> dict[int, dict[str, str | None]]:
-    """`_current` for every station at once (one query, not one per station)."""
+def current_answers_by_station(session: Session, station_ids: list[int] | None = None
+                               ) -> dict[int, dict[str, str | None]]:
+    """`_current` for every station (or `station_ids`) at once (one query, not one per
+    station)."""
     by_station: dict[int, dict[str, str | None]] = {}
-    for station_id, question_id, choice in session.execute(
-            select(CurrentAnswer.station_id, CurrentAnswer.question_id, CurrentAnswer.choice)):
+    query = select(CurrentAnswer.station_id, CurrentAnswer.question_id, CurrentAnswer.choice)
+    if station_ids is not None:
+        query = query.where(CurrentAnswer.station_id.in_(station_ids))
+    for station_id, question_id, choice in session.execute(query):
         by_station.setdefault(station_id, {})[str(question_id)] = choice
     return by_station
 
@@ -214,14 +225,32 @@ class StationScore:
     answered: int
     submitted_at: datetime | None
     time_used_s: float | None
+    session: str = ""  # the session's code ("" for the implicit one)
+
+
+def sessions_in_view(session: Session) -> list[ExamSession]:
+    """The session `session` is scoped to, else every one."""
+    if scope.current(session) is not None:
+        return [exam_sessions.chosen(session)]
+    return exam_sessions.every(session)
 
 
 def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
-    """Grade every paper, submitted or not, and record the result on the sitting.
+    """Grade every paper of the sessions in view, submitted or not, and record the result on
+    the sitting; session by session in the day's order, each on its own theory clock.
 
     Called by every view of the scoring overview once the exam is over: the answers, sittings
     and extensions are read in one query each (not three per station), and a sitting is written
     only when its result changed."""
+    results = []
+    for exam_session in sessions_in_view(session):
+        with scope.within(session, exam_sessions.as_scope(exam_session)):
+            results += _grade_session(session, exam_session.code, now=now)
+    return results
+
+
+def _grade_session(session: Session, session_code: str, *,
+                   now: datetime) -> list[StationScore]:
     row = phases.get_phase(session, PHASE)
     pause_list = phases.pauses(session, row.id) if row else []
     results = []
@@ -231,9 +260,11 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
                                         Station.code)
                                  .join(Station, Station.id == Paper.station_id)
                                  .order_by(Station.code)).all()
-        answers_by_station = current_answers_by_station(session)
-        sittings = {s.station_id: s for s in session.scalars(select(Sitting))}
-        windows = phase_windows(session, row)
+        ids = [paper[0] for paper in papers]
+        answers_by_station = current_answers_by_station(session, ids)
+        sittings = {s.station_id: s for s in session.scalars(
+            select(Sitting).where(Sitting.station_id.in_(ids)))}
+        windows = phase_windows(session, row, ids)
         started = clock.has_started(windows.phase, now)
         for station_id, key_map, full_marks, code in papers:
             answers = answers_by_station.get(station_id, {})
@@ -254,15 +285,17 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
                 sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
                 sitting.graded_at = now
             results.append(StationScore(code, score, full_marks, answered,
-                                        sitting.submitted_at, time_used))
+                                        sitting.submitted_at, time_used, session_code))
     return results
 
 
 def item_statistics(session: Session) -> list[dict]:
     """Per question: facility (share correct), discrimination (upper 27 % minus lower 27 %),
-    and how often each option was chosen."""
-    papers = session.execute(select(Paper.station_id, Paper.key_map)).all()
-    answers_by_station = current_answers_by_station(session)
+    and how often each option was chosen. Of the papers in view: one session's when `session`
+    is scoped to it (its page), every session's unscoped."""
+    papers = session.execute(select(Paper.station_id, Paper.key_map)
+                             .join(Station, Station.id == Paper.station_id)).all()
+    answers_by_station = current_answers_by_station(session, [p.station_id for p in papers])
     totals = {paper.station_id: grade(paper.key_map, answers_by_station[paper.station_id])[0]
               for paper in papers if answers_by_station.get(paper.station_id)}
     ranked = sorted(totals, key=lambda s: totals[s])

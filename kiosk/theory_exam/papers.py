@@ -3,8 +3,14 @@
 Every choice in a paper (which questions, their order, the order of options, the opaque option
 keys) is a deterministic function of the station's seed, so any paper can be regenerated exactly
 for a dispute (`regenerate`). Station seeds are HMAC(master seed, station code); the master seed is
-recorded with the spec. Nothing sent to a browser reveals the key: option keys are HMAC tokens
-that mean nothing by themselves, and no "correct" flag exists outside `key_map`.
+recorded with the spec. In an event of several sessions (场次) a station is one row per session,
+and each session's stations get their own papers: the seed's label names the session too
+(`paper|AM|A01`), while the implicit session of an event without sessions keeps
+`paper|A01`, so the papers of an instance from before sessions regenerate as they were. The
+spec is the event's: `set_spec` builds every session's papers at once.
+
+Nothing sent to a browser reveals the key: option keys are HMAC tokens that mean nothing by
+themselves, and no "correct" flag exists outside `key_map`.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock, numbers
+from kiosk import audit, clock, numbers, scope
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, KioskError, NotFound
+from kiosk.models import ExamSession
+from kiosk.stations import exam_sessions
 from kiosk.stations.models import Station
 from kiosk.stations.phases import get_phase
 from kiosk.stations.window import as_rule
@@ -54,8 +62,10 @@ def _key(seed: bytes, label: str) -> bytes:
     return hmac.new(seed, label.encode("utf-8"), hashlib.sha256).digest()
 
 
-def station_seed(master_seed_hex: str, station_code: str) -> str:
-    return _key(bytes.fromhex(master_seed_hex), f"paper|{station_code}").hex()
+def station_seed(master_seed_hex: str, station_code: str, session_code: str = "") -> str:
+    """The station's seed in its session (`session_code`, "" for the implicit session)."""
+    label = f"paper|{session_code}|{station_code}" if session_code else f"paper|{station_code}"
+    return _key(bytes.fromhex(master_seed_hex), label).hex()
 
 
 def option_key(seed: bytes, qid: int, original: str) -> str:
@@ -119,9 +129,25 @@ def get_spec(session: Session) -> PaperSpec | None:
 
 def set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
              now: datetime) -> PaperSpec:
-    """Record the spec with a fresh master seed and build every station's paper at once, so the
-    start of the exam only serves what is stored."""
-    if clock.has_started(as_rule(get_phase(session, "theory")), now):
+    """Record the spec with a fresh master seed and build every station's paper at once, every
+    session's, so the start of the exam only serves what is stored. Refused once the theory
+    exam has started in any session (its papers are in use)."""
+    with scope.event_wide(session):
+        return _set_spec(session, wanted, actor=actor, now=now)
+
+
+def theory_started(session: Session, now: datetime) -> bool:
+    """The theory exam has started in some session (each runs on its own clock)."""
+    for exam_session in exam_sessions.every(session):
+        with scope.within(session, exam_sessions.as_scope(exam_session)):
+            if clock.has_started(as_rule(get_phase(session, "theory")), now):
+                return True
+    return False
+
+
+def _set_spec(session: Session, wanted: SpecInput, *, actor: audit.Actor,
+              now: datetime) -> PaperSpec:
+    if theory_started(session, now):
         raise Conflict(N_("The theory exam has started; the papers can no longer change."))
     bank = list(session.scalars(select(Question).where(Question.enabled)))
     _check(wanted, bank)
@@ -207,12 +233,16 @@ def _check(wanted: SpecInput, bank: list[Question]) -> None:
 
 def _build_missing(session: Session, spec: PaperSpec, bank: list[Question],
                    now: datetime) -> int:
+    """Build the papers of the stations in view (kiosk.scope) that have none."""
     have = set(session.scalars(select(Paper.station_id)))
     built = 0
-    for station in session.scalars(select(Station).order_by(Station.code)):
+    for station, session_code in session.execute(
+            select(Station, ExamSession.code)
+            .join(ExamSession, ExamSession.id == Station.exam_session_id)
+            .order_by(ExamSession.position, Station.code)):
         if station.id in have:
             continue
-        seed = station_seed(spec.master_seed, station.code)
+        seed = station_seed(spec.master_seed, station.code, session_code)
         questions, key_map, full = build_paper(seed, spec, bank)
         session.add(Paper(station_id=station.id, seed=seed, questions=questions,
                           key_map=key_map, full_marks=full, built_at=now))
@@ -234,14 +264,26 @@ def ensure_papers(session: Session, *, actor: audit.Actor, now: datetime) -> int
     return built
 
 
-def regenerate(session: Session, station_code: str) -> tuple[list, dict, Decimal]:
-    """Rebuild a station's paper from its recorded seed and the spec's bank snapshot."""
+def regenerate(session: Session, station_code: str,
+               session_code: str | None = None) -> tuple[list, dict, Decimal]:
+    """Rebuild a station's paper from its recorded seed and the spec's bank snapshot: the
+    station of `session_code`, else of the session in scope, else of the only one."""
     spec = get_spec(session)
-    station = session.scalar(select(Station).where(Station.code == station_code))
+    if session_code or scope.current(session) is None:
+        exam_session = exam_sessions.choose(session, session_code)
+    else:
+        exam_session = exam_sessions.chosen(session)
+    with scope.within(session, exam_sessions.as_scope(exam_session)):
+        station = session.scalar(select(Station).where(Station.code == station_code))
     if spec is None or station is None:
         raise Conflict(N_("No paper for %(station)s."), station=station_code)
     bank = list(session.scalars(select(Question).where(Question.id.in_(spec.bank_ids))))
-    return build_paper(station_seed(spec.master_seed, station.code), spec, bank)
+    # The seed the paper was built from: a paper built before the first session was defined
+    # (it took over the implicit session) kept the implicit session's label.
+    built = session.get(Paper, station.id)
+    seed = built.seed if built is not None else station_seed(spec.master_seed, station.code,
+                                                             exam_session.code)
+    return build_paper(seed, spec, bank)
 
 
 # ----------------------------------------------------------------------------- key maps in memory

@@ -1,4 +1,5 @@
-"""Theory results as JSON and xlsx (scores by station only: names are sealed)."""
+"""Theory results as JSON and xlsx (scores by station only: names are sealed). In an event of
+sessions (场次) each row names its session ("session" in JSON, a 场次 column in the sheet)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from kiosk.theory_exam.exam import StationScore
 
 def scores_json(results: list[StationScore]) -> dict:
     return {"stations": [{
-        "station": r.station, "score": json_number(r.score),
+        "station": r.station, **({"session": r.session} if r.session else {}),
+        "score": json_number(r.score),
         "full_marks": json_number(r.full_marks),
         "answered": r.answered, "submitted_at": clock.iso(r.submitted_at),
         "time_used_s": r.time_used_s} for r in results]}
 
 
-def scores_xlsx(results: list[StationScore], event_name: str) -> bytes:
+def scores_xlsx(results: list[StationScore], event_name: str,
+                session_labels: dict[str, str] | None = None) -> bytes:
+    """The sheet; a 场次 column first when the rows are of defined sessions (`session_labels`
+    gives what people read for each code)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -26,14 +31,19 @@ def scores_xlsx(results: list[StationScore], event_name: str) -> bytes:
     sheet.title = "理论成绩"
     sheet.append(spreadsheet_row([f"{event_name} 理论知识考试成绩（按赛位号）"]))
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(["赛位号", "得分", "满分", "作答题数", "交卷时间", "用时（秒）"])
+    by_session = any(r.session for r in results)
+    labels = session_labels or {}
+    sheet.append([*(["场次"] if by_session else []),
+                  "赛位号", "得分", "满分", "作答题数", "交卷时间", "用时（秒）"])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for r in results:
         sheet.append(spreadsheet_row([
-            r.station, r.score, r.full_marks, r.answered,
+            *([labels.get(r.session, r.session)] if by_session else []), r.station, r.score,
+            r.full_marks, r.answered,
             clock.local_display(r.submitted_at) if r.submitted_at else "", r.time_used_s]))
-    for letter, width in zip("ABCDEF", (10, 10, 10, 10, 22, 12), strict=True):
+    widths = ((12,) if by_session else ()) + (10, 10, 10, 10, 22, 12)
+    for letter, width in zip("ABCDEFG", widths, strict=False):
         sheet.column_dimensions[letter].width = width
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -1,4 +1,8 @@
-"""The chief judge's pages of the theory exam: bank, paper spec, results, item statistics."""
+"""The chief judge's pages of the theory exam: bank, paper spec, results, item statistics.
+
+Sessions (场次): the bank and the paper spec are the event's (setting the spec builds every
+session's papers); the results and the item statistics are of the session chosen in the
+header (each session's theory runs on its own clock)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy import func, select
 from kiosk import clock, permissions
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
+from kiosk.stations import exam_sessions
 from kiosk.theory_exam import exam, papers, question_bank
 from kiosk.theory_exam.models import Paper, Question
 from kiosk.theory_exam.score_sheets import scores_xlsx
@@ -143,6 +148,8 @@ def results():
 @requires(permissions.READ_THEORY)
 def results_xlsx():
     scores = exam.grade_all(db(), now=clock.now())
-    data = scores_xlsx(scores, kiosk_instance().settings.event_name)
+    settings = kiosk_instance().settings
+    labels = {s.code: str(exam_sessions.label(s, settings)) for s in exam_sessions.every(db())}
+    data = scores_xlsx(scores, settings.event_name, labels)
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name="theory-scores.xlsx")
