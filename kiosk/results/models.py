@@ -150,7 +150,7 @@ class StationLink(Base):
     __tablename__ = "station_link"
 
     station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
-    # Unique within its session (one draw); the unsealing links each session's numbers to its
-    # own stations and people only, whether or not numbers repeat across sessions.
-    contestant_no: Mapped[str] = mapped_column(String(32))
+    # Contestant numbers are unique across the event (each session draws from its own range);
+    # the unsealing links each session's numbers to its own stations and people only.
+    contestant_no: Mapped[str] = mapped_column(String(32), unique=True)
     contestant_id: Mapped[int | None] = mapped_column(ForeignKey("contestant.id"))

@@ -2,11 +2,10 @@
 
 A layer opened at the unsealing ceremony belongs to the session whose draw it opened (its
 round's session): the rows already there are the implicit session's, so nothing changes for an
-existing instance. The table is small (two rows at most before this), so it is rebuilt. A
-station link's contestant number is its session's: unique within it, not across the event.
+existing instance. The table is small (two rows at most before this), so it is rebuilt.
 
-Revision ID: pending_results
-Revises: 0013_exam_sessions
+Revision ID: 0015_unsealed_per_session
+Revises: 0014_session_draw
 """
 
 import sqlalchemy as sa
@@ -14,8 +13,8 @@ from alembic import op
 
 import kiosk.db
 
-revision = 'pending_results'
-down_revision = '0013_exam_sessions'
+revision = '0015_unsealed_per_session'
+down_revision = '0014_session_draw'
 branch_labels = None
 depends_on = None
 
@@ -71,14 +70,9 @@ def upgrade() -> None:
                               ['exam_session_id'], unique=False)
     if kept:
         op.bulk_insert(table, kept)
-    with op.batch_alter_table('station_link', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_station_link_contestant_no'), type_='unique')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('station_link', schema=None) as batch_op:
-        batch_op.create_unique_constraint(batch_op.f('uq_station_link_contestant_no'),
-                                          ['contestant_no'])
     # Only the first session's layers fit the old table (one row per stage).
     old = _old(sa.column('exam_session_id', sa.Integer()))
     first = sa.text("(SELECT id FROM exam_session ORDER BY position LIMIT 1)")
