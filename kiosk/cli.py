@@ -162,13 +162,16 @@ def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:
 @click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=N_("A new folder for the rehearsal's instance (default: a new temporary one)."))
 @click.option("--stations", default=12, show_default=True, type=click.IntRange(2, 60))
+@click.option("--sessions", default=1, show_default=True, type=click.IntRange(1, 3),
+              help=N_("Play a day of this many sessions (场次), one group each: the session "
+                      "draw, then each session's day on the same stations, one ranking."))
 @click.option("--timetable", "timetable_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help=N_("Play this timetable's day (timetable.toml, e.g. seed/timetables/…), each "
                       "part in order; default: theory, then practical."))
 @json_option
-def rehearse_command(target: Path | None, stations: int, timetable_file: Path | None,
-                     as_json: bool) -> None:
+def rehearse_command(target: Path | None, stations: int, sessions: int,
+                     timetable_file: Path | None, as_json: bool) -> None:
 
     path = target or Path(tempfile.mkdtemp(prefix="kiosk-rehearsal-")) / "instance"
 
@@ -177,7 +180,10 @@ def rehearse_command(target: Path | None, stations: int, timetable_file: Path | 
             mark = "✓" if step.ok else "✗"
             click.echo(f"{mark} {step.name:<34} {step.seconds:7.2f} s  {step.detail}")
 
-    run = rehearse(path, stations=stations, timetable_file=timetable_file, report=report)
+    if sessions > 1 and timetable_file is not None:
+        raise KioskError(N_("--sessions plays the default day; give it without --timetable."))
+    run = rehearse(path, stations=stations, timetable_file=timetable_file, sessions=sessions,
+                   report=report)
     emit(as_json, {"ok": run.ok, "instance": str(path), "steps": [
         {"name": s.name, "ok": s.ok, "seconds": s.seconds, "detail": s.detail}
         for s in run.steps]}, lambda: "\n".join([

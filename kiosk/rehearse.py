@@ -12,6 +12,13 @@ for a few minutes as the default day is: the stations answer and submit a theory
 file in to each practical part with its own hand-in, and a hand-in to a part already ended is
 refused while the next part runs (a module's end closes its own hand-in only). Without one, the
 default day (theory, then practical) is played, step for step as before timetables existed.
+
+With sessions (`kiosk rehearse --sessions 2`) the day is an event of that many sessions (场次),
+one group each on the same stations: the session draw of the leaders' meeting and its record,
+then each session's own check-in, draws, seals, badges, theory and practical parts and export
+(a badge of the session before refused at the same seat), then one scoring with marks by
+session and station, the review sample and the lock over the whole event, unsealing session by
+session, and one ranking per group.
 """
 
 from __future__ import annotations
@@ -19,20 +26,22 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from kiosk import audit, clock, staff
+from kiosk import audit, clock, scope, staff
 from kiosk.app import create_app
 from kiosk.backup import make_backup, restore_backup
-from kiosk.checkin import draw_stages
+from kiosk.checkin import draw_stages, session_draw
 from kiosk.checkin.badges import render_badges
 from kiosk.checkin.models import Contestant
-from kiosk.checkin.records import record_sheet
+from kiosk.checkin.records import record_sheet, session_draw_sheet
 from kiosk.checkin.roster import check_in
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.collect.export import export_bundle, verify_bundle
@@ -40,8 +49,9 @@ from kiosk.collect.hand_ins import verify_receipt
 from kiosk.collect.models import HandIn
 from kiosk.crypto import load_verify_key, read_identity_file
 from kiosk.demo import build_demo
+from kiosk.field.control import start_phase
 from kiosk.results import final, mark_entry, review, submission, unsealing
-from kiosk.stations import phases, timetable
+from kiosk.stations import exam_sessions, phases, timetable
 from kiosk.stations.models import Station
 from kiosk.stations.sign_in import issue_badges
 from kiosk.theory_exam.exam import grade_all
@@ -89,10 +99,17 @@ class Rehearsal:
 
 
 def rehearse(path: Path, *, stations: int = 12, timetable_file: Path | None = None,
+             sessions: int = 1,
              report: Callable[[Step], None] = lambda step: None) -> Rehearsal:
-    """Play the day on a new demo instance at `path`: the default day, or `timetable_file`'s."""
+    """Play the day on a new demo instance at `path`: the default day, `timetable_file`'s, or
+    (`sessions` > 1) a day of that many sessions, one group each."""
     run = Rehearsal(path, stations, report)
-    steps = _STEPS if timetable_file is None else _timetable_steps(run, timetable_file)
+    if sessions > 1:
+        steps = _sessions_steps(run, sessions)
+    elif timetable_file is not None:
+        steps = _timetable_steps(run, timetable_file)
+    else:
+        steps = _STEPS
     try:
         for name, action in steps:
             if not run.step(name, lambda action=action: action(run)):
@@ -108,8 +125,35 @@ def rehearse(path: Path, *, stations: int = 12, timetable_file: Path | None = No
 
 # ----------------------------------------------------------------------------- the steps
 
+def _suffix(run: Rehearsal) -> str:
+    """The session's code in a file's name (`rehearsal-badges-AM.pdf`), none without sessions."""
+    code = run.state.get("exam_session")
+    return f"-{code}" if code else ""
+
+
+def _session_name(run: Rehearsal) -> str:
+    """The name records and badges print: the session played, else config's session_name."""
+    with _db(run) as session:
+        return str(exam_sessions.label(exam_sessions.chosen(session), _instance(run).settings))
+
+
+def _session_badges(run: Rehearsal) -> list:
+    return run.state["badges"][run.state.get("exam_session", "")]
+
+
 def _instance(run: Rehearsal):
     return run.state["instance"]
+
+
+@contextmanager
+def _db(run: Rehearsal) -> Iterator[Session]:
+    """A database session on the rehearsal's instance, about the session (场次) being played
+    (`run.state["exam_session"]`, a code), or the whole event when none is."""
+    with _instance(run).session() as session:
+        code = run.state.get("exam_session")
+        if code:
+            exam_sessions.enter(session, exam_sessions.by_code(session, code))
+        yield session
 
 
 def _build(run: Rehearsal) -> str:
@@ -121,7 +165,7 @@ def _build(run: Rehearsal) -> str:
 
 
 def _check_in(run: Rehearsal) -> str:
-    with _instance(run).session() as session:
+    with _db(run) as session:
         people = list(session.scalars(select(Contestant).order_by(Contestant.id)))
         # The demo roster is larger than the rehearsal: the rest are recorded absent.
         for person in people[:run.stations]:
@@ -133,17 +177,17 @@ def _draw(stage: int) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
         instance = _instance(run)
         name = instance.settings.event_name
-        with instance.session() as session:
+        with _db(run) as session:
             committed = draw_stages.commit(session, stage, actor=ACTOR, now=clock.now())
             draw_stages.draw(session, stage, "3 1 4 1 5 9", commitment=committed.commitment,
                              actor=ACTOR, now=clock.now())
             draw_stages.prepare_seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
             mapping = draw_stages.plaintext_mapping(session, stage)
             sheet = record_sheet(mapping, kind=stage, event_name=name,
-                                 session_name=instance.settings.session_name,
+                                 session_name=_session_name(run),
                                  checkpoint=checkpoint_for_print(instance),
                                  font_config=instance.settings.pdf_font)
-            (run.path / f"rehearsal-record-{stage}.pdf").write_bytes(sheet)
+            (run.path / f"rehearsal-record-{stage}{_suffix(run)}.pdf").write_bytes(sheet)
             sealed = draw_stages.seal(session, stage, event_name=name, actor=ACTOR, now=clock.now())
             draw_stages.export_sealed(session, stage, instance.sealed_dir)
         return (f"{len(mapping.pairs)} drawn, commitment {committed.commitment[:12]}…, sealed "
@@ -153,25 +197,26 @@ def _draw(stage: int) -> Callable[[Rehearsal], str]:
 
 def _badges(run: Rehearsal) -> str:
     instance = _instance(run)
-    with instance.session() as session:
+    with _db(run) as session:
         taken = list(session.scalars(select(Station).where(Station.occupied)
                                      .order_by(Station.code)))
         secrets = issue_badges(session, taken, badge_key=instance.badge_key(), actor=ACTOR,
                                now=clock.now())
     pdf = render_badges(secrets, event_name=instance.settings.event_name,
-                        session_name=instance.settings.session_name,
+                        session_name=_session_name(run),
                         font_config=instance.settings.pdf_font)
-    (run.path / "rehearsal-badges.pdf").write_bytes(pdf)
-    run.state["badges"] = secrets
+    (run.path / f"rehearsal-badges{_suffix(run)}.pdf").write_bytes(pdf)
+    run.state.setdefault("badges", {})[run.state.get("exam_session", "")] = secrets
     return f"{len(secrets)} badges for the drawn stations, {len(pdf)} bytes"
 
 
 def _clients(run: Rehearsal) -> dict:
     """One logged-in workstation per drawn station, through the real API."""
-    if "clients" not in run.state:
-        app = create_app(run.path)
+    code = run.state.get("exam_session", "")
+    if code not in run.state.setdefault("clients", {}):
+        app = run.state.get("app") or create_app(run.path)
         clients = {}
-        for badge in run.state["badges"]:
+        for badge in _session_badges(run):
             client = app.test_client()
             response = client.post("/api/v1/station/login", json={"token": badge.qr_token},
                                    environ_base={"REMOTE_ADDR": "127.0.0.1"})
@@ -179,15 +224,16 @@ def _clients(run: Rehearsal) -> dict:
                 raise RuntimeError(f"{badge.station}: badge login answered "
                                    f"{response.status_code}")
             clients[badge.station] = client
-        run.state.update(app=app, clients=clients)
-    return run.state["clients"]
+        run.state["app"] = app
+        run.state["clients"][code] = clients
+    return run.state["clients"][code]
 
 
 def _phase(name: str, verb: str) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
-        with _instance(run).session() as session:
-            if verb == "start":
-                phases.start(session, name, 20, actor=ACTOR, now=clock.now())
+        with _db(run) as session:
+            if verb == "start":  # as 考试控制 starts it: a session's missing papers first
+                start_phase(session, name, 20, actor=ACTOR, now=clock.now())
             else:
                 phases.end(session, name, actor=ACTOR, now=clock.now())
         return f"{name} {verb}ed"
@@ -210,11 +256,11 @@ def _theory(run: Rehearsal) -> str:
             answered += 1
         if client.post("/api/v1/exam/submit").status_code != 200:
             raise RuntimeError(f"{code}: submit refused")
-    return f"{len(run.state['clients'])} stations answered {answered} questions and submitted"
+    return f"{len(_clients(run))} stations answered {answered} questions and submitted"
 
 
 def _grade(run: Rehearsal) -> str:
-    with _instance(run).session() as session:
+    with _db(run) as session:
         scores = grade_all(session, now=clock.now())
     best = max((s.score for s in scores), default=0)
     return f"{len(scores)} papers graded, best {best}"
@@ -231,12 +277,14 @@ def _hand_in(run: Rehearsal) -> str:
         receipt = verify_receipt(response.get_json()["receipt_payload"], key)
         if receipt.station != code:
             raise RuntimeError(f"{code}: the receipt names {receipt.station}")
-    return f"{len(run.state['clients'])} uploads, every receipt verified"
+    return f"{len(_clients(run))} uploads, every receipt verified"
 
 
 def _export(run: Rehearsal) -> str:
-    out = run.path / "rehearsal-export"
-    result = export_bundle(_instance(run), out, actor=ACTOR)
+    out = run.path / f"rehearsal-export{_suffix(run)}"
+    with _db(run) as session:
+        about = scope.current(session)
+    result = export_bundle(_instance(run), out, actor=ACTOR, exam_session=about)
     problems = verify_bundle(out)
     if problems:
         raise RuntimeError("; ".join(problems))
@@ -255,11 +303,11 @@ def _theory_weight(run: Rehearsal) -> Decimal:
 
 def _scores(run: Rehearsal) -> str:
     instance = _instance(run)
-    codes = [b.station for b in run.state["badges"]]
+    codes = [b.station for b in _session_badges(run)]
     sheet = "赛位号,分数\n" + "".join(f"{code},{50 + (i * 7) % 35}.5\n"
                                     for i, code in enumerate(codes))
     weight = _theory_weight(run)
-    with instance.session() as session:
+    with _db(run) as session:
         for entry in (1, 2):
             mark_entry.import_marks(session, sheet.encode(), f"marks-{entry}.csv", entry=entry,
                                     full_marks=Decimal(instance.settings.practical_full_marks),
@@ -274,8 +322,7 @@ def _scores(run: Rehearsal) -> str:
 
 
 def _unseal(run: Rehearsal) -> str:
-    instance = _instance(run)
-    with instance.session() as session:
+    with _db(run) as session:
         supervisor = staff.cosign(session, "supervisor", run.state["password"]["supervisor"],
                                   role="supervisor", address="rehearsal",
                                   device=staff.CONSOLE_DEVICE, now=clock.now(),
@@ -293,7 +340,7 @@ def _unseal(run: Rehearsal) -> str:
 def _results(run: Rehearsal) -> str:
     instance = _instance(run)
     settings = instance.settings
-    with instance.session() as session:
+    with _db(run) as session:
         result = final.final_results(session)
         pdf = final.results_pdf(result, event_name=settings.event_name,
                                 session_name=settings.session_name, now=clock.now(),
@@ -307,7 +354,7 @@ def _results(run: Rehearsal) -> str:
 
 
 def _audit(run: Rehearsal) -> str:
-    with _instance(run).session() as session:
+    with _db(run) as session:
         report = audit.verify_chain(session)
     if not report.ok:
         raise RuntimeError(f"audit chain broken at event {report.first_broken}: {report.reason}")
@@ -330,7 +377,7 @@ def _set_timetable(path: Path) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
         instance = _instance(run)
         new_parts = timetable.read(path, instance.settings)
-        with instance.session() as session:
+        with _db(run) as session:
             timetable.replace(session, new_parts, actor=ACTOR, now=clock.now())
             stored = timetable.parts(session, instance.settings)
         run.state["parts"] = stored
@@ -346,7 +393,7 @@ def _label(part: timetable.Part) -> str:
 def _start_part(part: timetable.Part) -> Callable[[Rehearsal], str]:
     """Start the part now; the workstations' clock must then name it, with its own warnings."""
     def action(run: Rehearsal) -> str:
-        with _instance(run).session() as session:
+        with _db(run) as session:
             row = phases.start(session, part.key, REHEARSAL_MINUTES, actor=ACTOR,
                                now=clock.now())
             ends = clock.local_display(row.ends_at, "%H:%M:%S")
@@ -366,7 +413,7 @@ def _start_part(part: timetable.Part) -> Callable[[Rehearsal], str]:
 
 def _end_part(part: timetable.Part) -> Callable[[Rehearsal], str]:
     def action(run: Rehearsal) -> str:
-        with _instance(run).session() as session:
+        with _db(run) as session:
             phases.end(session, part.key, actor=ACTOR, now=clock.now())
             state = timetable.day(session, _instance(run).settings, clock.now()).of(part.key)
         if state is None or state.state != "ended":
@@ -407,7 +454,7 @@ def _hand_in_part(part: timetable.Part) -> Callable[[Rehearsal], str]:
                 raise RuntimeError(f"{code}: the receipt names part {answer['part']}, "
                                    f"not {part.key}")
             filed[answer["receipt_no"]] = code
-        with instance.session() as session:
+        with _db(run) as session:
             parts_filed = dict(session.execute(select(HandIn.receipt_no, HandIn.part).where(
                 HandIn.receipt_no.in_(list(filed)))).all())
         wrong = sorted(f"{filed[no]}→{found}" for no, found in parts_filed.items()
@@ -424,7 +471,7 @@ def _late_hand_in_refused(ended: timetable.Part,
     one part's end locks that part's hand-in only (the next one's is then played)."""
     def action(run: Rehearsal) -> str:
         instance = _instance(run)
-        with instance.session() as session:
+        with _db(run) as session:
             ended_at = phases.get_phase(session, ended.key).ended_at
         # Requests in flight at the end are still taken for a few seconds (grace_seconds):
         # the late one is sent after them.
@@ -475,6 +522,163 @@ def _timetable_steps(run: Rehearsal, path: Path) -> Iterator[tuple[str, Callable
     yield "results sheet", _results
     yield "audit log", _audit
     yield "backup and restore", _backup
+
+
+# ----------------------------------------------------------------------------- sessions
+
+def _define_sessions(count: int) -> Callable[[Rehearsal], str]:
+    """As many sessions as asked, one group each (the demo's 职工组 in the morning, 学生组 in
+    the afternoon), defined as `kiosk sessions add` defines them."""
+    def action(run: Rehearsal) -> str:
+        instance = _instance(run)
+        groups = instance.settings.groups
+        if count > len(groups):
+            raise RuntimeError(f"{count} sessions of one group each, but the event has "
+                               f"{len(groups)} groups")
+        with _db(run) as session:
+            for number, group in enumerate(groups[:count], start=1):
+                code, name = SESSION_PLAN[number - 1] if number <= len(SESSION_PLAN) else \
+                    (f"S{number}", f"第{number}场")
+                exam_sessions.add(session, code, name=name, groups=[group], capacity=None,
+                                  settings=instance.settings, actor=ACTOR, now=clock.now())
+            listed = exam_sessions.defined(session)
+        run.state["sessions"] = [s.code for s in listed]
+        return "; ".join(f"{s.code} {s.name} ({', '.join(s.groups)})" for s in listed)
+    return action
+
+
+SESSION_PLAN = [("AM", "上午场"), ("PM", "下午场"), ("EVE", "晚场")]
+
+
+def _session_draw(run: Rehearsal) -> str:
+    """The session draw at the leaders' meeting: commitment, the meeting's entropy, the
+    announced result and its 场次抽签记录表; every contestant in a session of their group."""
+    instance = _instance(run)
+    with _db(run) as session:
+        committed = session_draw.commit(session, actor=ACTOR, now=clock.now())
+        session_draw.draw(session, "2 7 1 8 2 8", commitment=committed.commitment,
+                          actor=ACTOR, now=clock.now())
+        result = session_draw.show_result(session, actor=ACTOR, now=clock.now())
+        sheet = session_draw_sheet(result, event_name=instance.settings.event_name,
+                                   checkpoint=checkpoint_for_print(instance),
+                                   font_config=instance.settings.pdf_font)
+        by_code = {s.code: s for s in exam_sessions.defined(session)}
+        misplaced = [p.contestant.id_number for p in result.placements
+                     if not exam_sessions.admits(by_code[p.session_code], p.contestant.group)]
+    if misplaced:
+        raise RuntimeError(f"placed in a session not of their group: {', '.join(misplaced)}")
+    (run.path / "rehearsal-session-draw.pdf").write_bytes(sheet)
+    counts = ", ".join(f"{code} {n}" for code, n in result.counts.items())
+    return (f"commitment {committed.commitment[:12]}…; {counts}; 场次抽签记录表 "
+            f"{len(sheet)} bytes")
+
+
+def _enter_session(code: str | None) -> Callable[[Rehearsal], str]:
+    def action(run: Rehearsal) -> str:
+        run.state["exam_session"] = code
+        if code is None:
+            return "the whole event"
+        with _db(run) as session:
+            serving = exam_sessions.current(session, _instance(run).settings, clock.now())
+        if serving.code != code:
+            raise RuntimeError(f"the hall serves {serving.code}, not {code}")
+        return f"the hall's stations serve {code}; the steps act on {code}"
+    return action
+
+
+def _other_sessions_badge_refused(run: Rehearsal) -> str:
+    """A badge of the session before signs in nowhere now: same seat, other session."""
+    played = run.state["sessions"]
+    code = run.state["exam_session"]
+    before = played[played.index(code) - 1]
+    badge = run.state["badges"][before][0]
+    response = run.state["app"].test_client().post(
+        "/api/v1/station/login", json={"token": badge.qr_token},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    answer = response.get_json(silent=True) or {}
+    if response.status_code != 403 or answer.get("error") != "wrong_session":
+        raise RuntimeError(f"{before}'s badge for {badge.station} answered "
+                           f"{_refusal_text(response)}, not 403 wrong_session")
+    return f"{before}'s badge for {badge.station} refused: {answer.get('message', '')}"
+
+
+def _scores_by_session(run: Rehearsal) -> str:
+    """Marks by session and station (`场次, 赛位号, 分数`), twice; the review sample over the
+    whole event; one lock."""
+    instance = _instance(run)
+    lines = [f"{code},{badge.station},{50 + (i * 7) % 35}.5\n"
+             for code in run.state["sessions"]
+             for i, badge in enumerate(run.state["badges"][code])]
+    sheet = "场次,赛位号,分数\n" + "".join(lines)
+    weight = Decimal(str(instance.settings.theory_weight))
+    with _db(run) as session:
+        for entry in (1, 2):
+            mark_entry.import_marks(session, sheet.encode(), f"marks-{entry}.csv", entry=entry,
+                                    full_marks=Decimal(instance.settings.practical_full_marks),
+                                    actor=ACTOR, now=clock.now())
+        sample = review.draw_sample(session, theory_weight=weight, actor=ACTOR,
+                                    now=clock.now())
+        for item in review.items(session):
+            review.record_outcome(session, item[-1] if len(item) == 2 else item, correct=True,
+                                  actor=ACTOR, now=clock.now())
+        lock = submission.lock(session, theory_weight=weight, actor=ACTOR, now=clock.now())
+    return (f"{len(lines)} stations of {len(run.state['sessions'])} sessions, two entries "
+            f"agree; review of {sample.top_count} + {sample.random_count} over the event; "
+            f"locked {lock.sha256[:12]}…")
+
+
+def _one_ranking_per_group(run: Rehearsal) -> str:
+    with _db(run) as session:
+        result = final.final_results(session)
+    found = []
+    for group, rows in result.groups:
+        sessions = sorted({row.session for row in rows})
+        found.append(f"{group} {len(rows)} ({', '.join(sessions)})")
+    if len(result.groups) != len(run.state["sessions"]):
+        raise RuntimeError(f"{len(result.groups)} rankings for "
+                           f"{len(run.state['sessions'])} groups")
+    return "one ranking per group: " + "; ".join(found)
+
+
+def _sessions_steps(run: Rehearsal, count: int) -> Iterator[tuple[str, Callable]]:
+    """A day of `count` sessions: the leaders' meeting's session draw, then each session's
+    day on the same stations, then one scoring, review and lock, unsealing session by session,
+    and one ranking per group."""
+    yield "demo instance", _build
+    yield "sessions", _define_sessions(count)
+    yield "session draw at the leaders' meeting", _session_draw
+    for code in run.state["sessions"]:
+        yield f"{code}: the hall serves it", _enter_session(code)
+        yield f"{code}: check-in", _check_in
+        yield f"{code}: first draw, record sheet, seal", _draw(1)
+        yield f"{code}: second draw, record sheet, seal", _draw(2)
+        yield f"{code}: station badges", _badges
+        if code != run.state["sessions"][0]:
+            yield f"{code}: a badge of the session before refused", _other_sessions_badge_refused
+        yield f"{code}: theory exam starts", _phase("theory", "start")
+        yield f"{code}: stations take the theory exam", _theory
+        yield f"{code}: theory exam ends", _phase("theory", "end")
+        yield f"{code}: grading", _grade
+        yield f"{code}: practical exam starts", _phase("practical", "start")
+        yield f"{code}: hand-in with receipts", _hand_in
+        yield f"{code}: practical exam ends", _phase("practical", "end")
+        yield f"{code}: sealed export of the hand-ins", _export
+    yield "the whole event", _enter_session(None)
+    yield "scoring by session, review, lock", _scores_by_session
+    for code in run.state["sessions"]:
+        yield f"{code}: unsealing", _unseal_session(code)
+    yield "the whole event again", _enter_session(None)
+    yield "one ranking per group", _one_ranking_per_group
+    yield "results sheet", _results
+    yield "audit log", _audit
+    yield "backup and restore", _backup
+
+
+def _unseal_session(code: str) -> Callable[[Rehearsal], str]:
+    def action(run: Rehearsal) -> str:
+        run.state["exam_session"] = code
+        return f"{code}: " + _unseal(run)
+    return action
 
 
 _STEPS: list[tuple[str, Callable[[Rehearsal], str]]] = [
