@@ -178,7 +178,7 @@ def rehearse_command(target: Path | None, stations: int, sessions: int,
     def report(step) -> None:
         if not as_json:
             mark = "✓" if step.ok else "✗"
-            click.echo(f"{mark} {step.name:<34} {step.seconds:7.2f} s  {step.detail}")
+            click.echo(f"{mark} {step.name:<44} {step.seconds:7.2f} s  {step.detail}")
 
     if sessions > 1 and timetable_file is not None:
         raise KioskError(N_("--sessions plays the default day; give it without --timetable."))

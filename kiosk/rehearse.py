@@ -568,7 +568,7 @@ def _session_draw(run: Rehearsal) -> str:
     if misplaced:
         raise RuntimeError(f"placed in a session not of their group: {', '.join(misplaced)}")
     (run.path / "rehearsal-session-draw.pdf").write_bytes(sheet)
-    counts = ", ".join(f"{code} {n}" for code, n in result.counts.items())
+    counts = ", ".join(f"{code} {n}" for code, n in result.counts().items())
     return (f"commitment {committed.commitment[:12]}…; {counts}; 场次抽签记录表 "
             f"{len(sheet)} bytes")
 
@@ -618,9 +618,8 @@ def _scores_by_session(run: Rehearsal) -> str:
                                     actor=ACTOR, now=clock.now())
         sample = review.draw_sample(session, theory_weight=weight, actor=ACTOR,
                                     now=clock.now())
-        for item in review.items(session):
-            review.record_outcome(session, item[-1] if len(item) == 2 else item, correct=True,
-                                  actor=ACTOR, now=clock.now())
+        for _, seat in review.items(session):  # "AM/A01": the seat in its session
+            review.record_outcome(session, seat, correct=True, actor=ACTOR, now=clock.now())
         lock = submission.lock(session, theory_weight=weight, actor=ACTOR, now=clock.now())
     return (f"{len(lines)} stations of {len(run.state['sessions'])} sessions, two entries "
             f"agree; review of {sample.top_count} + {sample.random_count} over the event; "

@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from kiosk import clock, scope
 from kiosk.checkin import draw_stages
-from kiosk.checkin.models import Contestant, ContestantNumber
+from kiosk.checkin.models import Contestant
 from kiosk.checkin.roster import check_in
 from kiosk.cli import main
 from kiosk.errors import ImportErrors
