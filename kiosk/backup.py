@@ -113,8 +113,10 @@ def load_tables(engine: Engine, source: Path) -> int:
     tables = {t.name: t for t in db.Base.metadata.sorted_tables}
     count = 0
     with engine.begin() as conn:
-        # The audit head row is made by the first migration; the backup brings its own.
+        # The audit head row and the implicit session are made by the migrations; the backup
+        # brings its own.
         conn.execute(tables["audit_head"].delete())
+        conn.execute(tables["exam_session"].delete())
         batch: dict[str, list[dict]] = {}
         with source.open(encoding="utf-8") as handle:
             for line in handle:

@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from kiosk import clock, scope
-from kiosk.checkin import draw_stages
+from kiosk.checkin import draw_stages, session_draw
 from kiosk.checkin.models import Contestant
 from kiosk.checkin.roster import check_in
 from kiosk.cli import main
@@ -85,10 +85,11 @@ def two(event):
                                      capacity=None, settings=settings, actor=CHIEF,
                                      now=clock.now())
              for code, name in (("AM", "上午场"), ("PM", "下午场"))}
-    with draw_stages.write_transaction(session):
-        for code, group in GROUPS.items():
-            session.execute(update(Contestant).where(Contestant.group == group)
-                            .values(exam_session_id=found[code].id))
+    # The leaders' meeting: one group to each session, as the session draw places them.
+    committed = session_draw.commit(session, actor=CHIEF, now=clock.now())
+    session_draw.draw(session, "2 7 1 8", commitment=committed.commitment, actor=CHIEF,
+                      now=clock.now())
+    session_draw.show_result(session, actor=CHIEF, now=clock.now())
     truth, stations = {}, {}
     for code, exam_session in found.items():
         exam_sessions.enter(session, exam_session)
@@ -394,11 +395,7 @@ def test_an_instance_unsealed_before_sessions_migrates_with_its_layers_kept(tmp_
     with engine.begin() as conn:
         assert conn.execute(text("SELECT stage, round_id, exam_session_id, supervisor "
                                  "FROM unsealed_stage")).all() == [(2, 7, 1, "sup")]
-        # Another session's station may hold the same number (its own draw's).
-        conn.execute(text("INSERT INTO station (id, code, badge_generation, spare, occupied, "
-                          "created_at, exam_session_id) VALUES (2, 'A02', 0, 0, 1, "
-                          "'2026-11-22 01:00:00', 1)"))
-        conn.execute(text("INSERT INTO station_link (station_id, contestant_no) "
-                          "VALUES (2, '001')"))
+        assert conn.execute(text("SELECT station_id, contestant_no FROM station_link")
+                            ).all() == [(1, "001")]
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()

@@ -95,11 +95,14 @@ def test_each_sessions_theory_runs_on_its_own_clock(session, two):
 
 def test_grading_and_the_scores_are_per_session(session, two, kiosk_instance):
     stations = _stations(session)
-    for code in ("AM", "PM"):
+    # The hall's stations serve one session at a time: AM's theory, then PM's.
+    for code, station in (("AM", "A01"), ("PM", "A02")):
         with _within(session, two[code]):
             phases.start(session, "theory", 20, actor=CHIEF, now=clock.now())
-    _answer(session, stations[("AM", "A01")])
-    _answer(session, stations[("PM", "A02")])
+        _answer(session, stations[(code, station)])
+        if code == "AM":
+            with _within(session, two[code]):
+                phases.end(session, "theory", actor=CHIEF, now=clock.now())
     with _within(session, two["PM"]):
         graded = exam.grade_all(session, now=clock.now())
         statistics = exam.item_statistics(session)
