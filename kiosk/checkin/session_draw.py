@@ -73,6 +73,22 @@ def require_roster_open(session: Session) -> None:
                        time=clock.local_display(round_.shown_at, "%m-%d %H:%M"))
 
 
+def await_the_draw(session: Session) -> int:
+    """Once the event has several sessions and before the session draw is published, the
+    roster's contestants wait for it in none: the first session took over the implicit one,
+    and with it everyone imported before, who are not its contestants until drawn. Kept where
+    anyone is checked in already (then the draw is refused anyway, naming why). Returns how
+    many now wait."""
+    if not needed(session) or published(session) is not None:
+        return 0
+    with write_transaction(session), scope.event_wide(session):
+        if session.scalar(select(Contestant.id).where(
+                Contestant.checked_in_at.is_not(None)).limit(1)) is not None:
+            return 0
+        return session.execute(update(Contestant).where(
+            Contestant.exam_session_id.is_not(None)).values(exam_session_id=None)).rowcount
+
+
 def needed(session: Session) -> bool:
     """Whether the event needs a session draw before check-in: it has several sessions."""
     return len(exam_sessions.every(session)) > 1

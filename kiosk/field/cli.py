@@ -83,6 +83,7 @@ def sessions_add(code: str, name: str, groups: str, capacity: int | None,
         added = exam_sessions.add(session, code, name=name.strip(), groups=wanted,
                                   capacity=capacity, settings=instance.settings,
                                   actor=CLI_ACTOR, now=clock.now())
+        session_draw.await_the_draw(session)
         listed = _sessions_json(session, instance)
     emit(as_json, listed, _("Added session %(code)s; the event has %(n)s sessions.",
                             code=added.code, n=len(listed["sessions"])))

@@ -274,3 +274,29 @@ def test_preflight_counts_the_hall_s_seats_once_whatever_the_number_of_sessions(
     checks = {c.name: c for c in preflight.run(instance)}
     assert checks["stations"].params == {"n": 3}
     assert checks["badges"].params == {"badges": 0, "n": 6}  # a badge per session and seat
+
+
+def test_the_roster_waits_for_the_session_draw_once_there_are_two_sessions(instance):
+    """The first session took over the implicit one, and its contestants with it: they are
+    nobody's until the session draw is published, then each session counts its own."""
+    from importlib import resources
+
+    runner = CliRunner()
+    env = {"KIOSK_INSTANCE": str(instance.path)}
+    roster = resources.files("kiosk.seed") / "roster.csv"
+    for args in (["roster", "import", str(roster)], ["stations", "add", "--count", "60"],
+                 ["sessions", "add", "AM", "--groups", "职工组"]):
+        assert runner.invoke(main, args, env=env).exit_code == 0
+
+    def counts():
+        listed = json.loads(runner.invoke(main, ["sessions", "list", "--json"], env=env).output)
+        return {s["code"]: s["contestants"] for s in listed["sessions"]}
+
+    assert counts() == {"AM": 60}  # one session: everyone is its contestant
+    assert runner.invoke(main, ["sessions", "add", "PM", "--groups", "学生组"],
+                         env=env).exit_code == 0
+    assert counts() == {"AM": 0, "PM": 0}
+    assert runner.invoke(main, ["sessions", "draw"], env=env).exit_code == 3
+    assert runner.invoke(main, ["sessions", "draw", "--entropy", "6 5 4", "--json"],
+                         env=env).exit_code == 0
+    assert counts() == {"AM": 40, "PM": 20}
