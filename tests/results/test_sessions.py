@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kiosk import clock, scope
 from kiosk.checkin import draw_stages, session_draw
@@ -85,6 +85,10 @@ def two(event):
                                      capacity=None, settings=settings, actor=CHIEF,
                                      now=clock.now())
              for code, name in (("AM", "上午场"), ("PM", "下午场"))}
+    # Six seats for each session's six contestants (the rest spare): every seat is drawn in
+    # both sessions, so the same code names two people (what these tests are about).
+    with draw_stages.write_transaction(session), scope.event_wide(session):
+        session.execute(update(Station).where(Station.code > "A06").values(spare=True))
     # The leaders' meeting: one group to each session, as the session draw places them.
     committed = session_draw.commit(session, actor=CHIEF, now=clock.now())
     session_draw.draw(session, "2 7 1 8", commitment=committed.commitment, actor=CHIEF,
