@@ -302,11 +302,19 @@ def _theory_weight(run: Rehearsal) -> Decimal:
 
 
 def _scores(run: Rehearsal) -> str:
-    instance = _instance(run)
     codes = [b.station for b in _session_badges(run)]
-    sheet = "赛位号,分数\n" + "".join(f"{code},{50 + (i * 7) % 35}.5\n"
-                                    for i, code in enumerate(codes))
-    weight = _theory_weight(run)
+    sheet = "赛位号,分数\n" + "".join(f"{code},{_mark(i)}\n" for i, code in enumerate(codes))
+    entered = _enter_review_lock(run, sheet, _theory_weight(run))
+    return f"two entries agree; {entered}"
+
+
+def _mark(index: int) -> str:
+    return f"{50 + (index * 7) % 35}.5"
+
+
+def _enter_review_lock(run: Rehearsal, sheet: str, weight: Decimal) -> str:
+    """Two scorekeepers enter `sheet`; the review sample is drawn and confirmed; the lock."""
+    instance = _instance(run)
     with _db(run) as session:
         for entry in (1, 2):
             mark_entry.import_marks(session, sheet.encode(), f"marks-{entry}.csv", entry=entry,
@@ -314,11 +322,11 @@ def _scores(run: Rehearsal) -> str:
                                     actor=ACTOR, now=clock.now())
         sample = review.draw_sample(session, theory_weight=weight, actor=ACTOR,
                                     now=clock.now())
-        for _, code in review.items(session):
-            review.record_outcome(session, code, correct=True, actor=ACTOR, now=clock.now())
+        for _, seat in review.items(session):  # "AM/A01" once there are sessions
+            review.record_outcome(session, seat, correct=True, actor=ACTOR, now=clock.now())
         lock = submission.lock(session, theory_weight=weight, actor=ACTOR, now=clock.now())
-    return (f"two entries agree; review of {sample.top_count} + {sample.random_count} "
-            f"stations; locked {lock.sha256[:12]}…")
+    return (f"review of {sample.top_count} + {sample.random_count} stations; locked "
+            f"{lock.sha256[:12]}…")
 
 
 def _unseal(run: Rehearsal) -> str:
@@ -605,25 +613,12 @@ def _other_sessions_badge_refused(run: Rehearsal) -> str:
 def _scores_by_session(run: Rehearsal) -> str:
     """Marks by session and station (`场次, 赛位号, 分数`), twice; the review sample over the
     whole event; one lock."""
-    instance = _instance(run)
-    lines = [f"{code},{badge.station},{50 + (i * 7) % 35}.5\n"
-             for code in run.state["sessions"]
+    lines = [f"{code},{badge.station},{_mark(i)}\n" for code in run.state["sessions"]
              for i, badge in enumerate(run.state["badges"][code])]
-    sheet = "场次,赛位号,分数\n" + "".join(lines)
-    weight = Decimal(str(instance.settings.theory_weight))
-    with _db(run) as session:
-        for entry in (1, 2):
-            mark_entry.import_marks(session, sheet.encode(), f"marks-{entry}.csv", entry=entry,
-                                    full_marks=Decimal(instance.settings.practical_full_marks),
-                                    actor=ACTOR, now=clock.now())
-        sample = review.draw_sample(session, theory_weight=weight, actor=ACTOR,
-                                    now=clock.now())
-        for _, seat in review.items(session):  # "AM/A01": the seat in its session
-            review.record_outcome(session, seat, correct=True, actor=ACTOR, now=clock.now())
-        lock = submission.lock(session, theory_weight=weight, actor=ACTOR, now=clock.now())
+    weight = Decimal(str(_instance(run).settings.theory_weight))
+    entered = _enter_review_lock(run, "场次,赛位号,分数\n" + "".join(lines), weight)
     return (f"{len(lines)} stations of {len(run.state['sessions'])} sessions, two entries "
-            f"agree; review of {sample.top_count} + {sample.random_count} over the event; "
-            f"locked {lock.sha256[:12]}…")
+            f"agree; {entered} over the event")
 
 
 def _one_ranking_per_group(run: Rehearsal) -> str:

@@ -31,9 +31,9 @@ from kiosk.results import final, mark_entry, review, submission, totals, unseali
 from kiosk.stations import exam_sessions, phases
 from kiosk.stations.models import Station
 from kiosk.theory_exam.models import Sitting
-from tests.actors import CHIEF, CRYPT1, CRYPT2, SOMEONE, SUPERVISOR, crypt_judge, scorer
+from tests.actors import CHIEF, CRYPT1, CRYPT2, SOMEONE, SUPERVISOR, scorer
 from tests.factories import PASSWORD, make_checkpoint, make_user
-from tests.plugins.results import WEIGHT
+from tests.plugins.results import WEIGHT, _run
 
 GROUPS = {"AM": "职工组", "PM": "学生组"}
 
@@ -65,16 +65,6 @@ class TwoSessions:
 
     def seats(self):
         return sorted(self.truth)
-
-
-def _run(session, stage):
-    actor = crypt_judge(stage)
-    committed = draw_stages.commit(session, stage, actor=actor, now=clock.now())
-    draw_stages.draw(session, stage, "3 1 4 1", commitment=committed.commitment, actor=actor,
-                     now=clock.now())
-    pairs = draw_stages.plaintext_mapping(session, stage).pairs
-    draw_stages.seal(session, stage, event_name="测试", actor=actor, now=clock.now())
-    return pairs
 
 
 @pytest.fixture

@@ -20,16 +20,7 @@ from kiosk.stations import exam_sessions, phases, timetable
 from kiosk.stations.models import PhaseRow, Station
 from tests.actors import CHIEF
 from tests.factories import csrf_from, issue_badge, login, make_stations
-
-
-def _two_sessions(session, instance, stations=2):
-    make_stations(session, stations)
-    settings = instance.settings
-    am = exam_sessions.add(session, "AM", name="上午场", groups=["职工组"], capacity=None,
-                           settings=settings, actor=CHIEF, now=clock.now())
-    pm = exam_sessions.add(session, "PM", name="下午场", groups=["学生组"], capacity=None,
-                           settings=settings, actor=CHIEF, now=clock.now())
-    return am, pm
+from tests.stations.two_sessions import two_sessions as _two_sessions
 
 
 def test_an_event_without_sessions_is_one_implicit_session(session, instance):
