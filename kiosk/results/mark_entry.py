@@ -50,7 +50,7 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
     holds (every session of an event without sessions). Returns stations imported."""
     if entry not in (1, 2):
         raise KioskError(N_("The entry is 1 or 2 (the first or the second scorekeeper)."))
-    sessions = seats.in_view(session)
+    sessions = exam_sessions.in_view(session)
     every = exam_sessions.every(session)
     with_sessions = any(s.code for s in every)
     rows = tabular.read_table(data, filename, {**SCORE_COLUMNS, **(SESSION_COLUMN if

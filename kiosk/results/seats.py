@@ -36,17 +36,13 @@ def split(seat: str) -> tuple[str, str]:
     return session_code.strip(), code.strip().upper()
 
 
-def in_view(session: Session) -> list[ExamSession]:
-    """The sessions a database session looks at: the one it is scoped to, else every one."""
-    if scope.current(session) is not None:
-        return [exam_sessions.chosen(session)]
-    return exam_sessions.every(session)
 
 
 def each_session(session: Session, *, event_wide: bool = False) -> Iterator[ExamSession]:
     """Each session in view (every one if `event_wide`), with `session` scoped to it while
     the caller works on it (a session's clock, its parts, its stations' windows are its own)."""
-    for exam_session in exam_sessions.every(session) if event_wide else in_view(session):
+    sessions = exam_sessions.every(session) if event_wide else exam_sessions.in_view(session)
+    for exam_session in sessions:
         with scope.within(session, exam_sessions.as_scope(exam_session)):
             yield exam_session
 

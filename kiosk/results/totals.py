@@ -30,7 +30,7 @@ from kiosk.results.models import (
     ResultsLock,
     ReviewItem,
 )
-from kiosk.stations import phases, timetable
+from kiosk.stations import exam_sessions, phases, timetable
 from kiosk.stations.models import EarlyFinish, PhasePause, PhaseRow, Station
 from kiosk.stations.timetable import THEORY_KEY
 from kiosk.stations.window import as_rule, phase_windows
@@ -296,7 +296,7 @@ def results(session: Session, *, theory_weight: Decimal, now: datetime) -> list[
     """The locked copy once locked; the live results before (of the sessions in view)."""
     locked = locked_results(session)
     if locked is not None:
-        shown = {s.code for s in seats.in_view(session)}
+        shown = {s.code for s in exam_sessions.in_view(session)}
         return [r for r in locked[1] if r.session in shown]
     return live_results(session, theory_weight=theory_weight, now=now)
 

@@ -111,6 +111,13 @@ def chosen(session: Session) -> ExamSession:
         return session.get(ExamSession, current_scope.id)
 
 
+def in_view(session: Session) -> list[ExamSession]:
+    """The sessions a database session looks at: the one it is scoped to, else every one."""
+    if scope.current(session) is not None:
+        return [chosen(session)]
+    return every(session)
+
+
 def label(exam_session: ExamSession, settings: Settings) -> Term:
     """What people read: its name, else its code; the implicit session is config.toml's
     `session_name`."""

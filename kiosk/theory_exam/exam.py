@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from kiosk import audit, clock, scope
 from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, KioskError, Locked, NotFound
-from kiosk.models import ExamSession
 from kiosk.stations import exam_sessions, phases
 from kiosk.stations.models import Station
 from kiosk.stations.window import phase_windows, station_window, window_statement
@@ -228,13 +227,6 @@ class StationScore:
     session: str = ""  # the session's code ("" for the implicit one)
 
 
-def sessions_in_view(session: Session) -> list[ExamSession]:
-    """The session `session` is scoped to, else every one."""
-    if scope.current(session) is not None:
-        return [exam_sessions.chosen(session)]
-    return exam_sessions.every(session)
-
-
 def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
     """Grade every paper of the sessions in view, submitted or not, and record the result on
     the sitting; session by session in the day's order, each on its own theory clock.
@@ -243,7 +235,7 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
     and extensions are read in one query each (not three per station), and a sitting is written
     only when its result changed."""
     results = []
-    for exam_session in sessions_in_view(session):
+    for exam_session in exam_sessions.in_view(session):
         with scope.within(session, exam_sessions.as_scope(exam_session)):
             results += _grade_session(session, exam_session.code, now=now)
     return results
