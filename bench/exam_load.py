@@ -7,7 +7,7 @@
 2. Each station saves an answer every --pace seconds for --seconds (target: p99 < 100 ms).
 3. Saturation: --concurrency stations save as fast as they can, next to the bare ceiling of the
    same framework on the same machine in the same run: a constant JSON route and a one-row insert
-   (target: saves at least half the insert ceiling).
+   (target: saves at or above the insert ceiling: they share commits, kiosk.group_commit).
 Prints the figures and the server's memory.
 """
 
@@ -39,13 +39,16 @@ from kiosk.theory_exam.question_bank import import_bank
 ACTOR = Actor("bench", "cli")
 
 
-def serve_instance(instance, threads: int) -> tuple[int, subprocess.Popen]:
-    """A real `kiosk serve` of this instance on loopback, answering: (port, process)."""
+def serve_instance(instance, threads: int, log: Path | None = None
+                   ) -> tuple[int, subprocess.Popen]:
+    """A real `kiosk serve` of this instance on loopback, answering: (port, process). Its log
+    goes to `log` if given."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "kiosk", "--instance", str(instance.path),
                                "serve", "--host", "127.0.0.1", "--port", str(port),
                                "--threads", str(threads)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL,
+                              stderr=log.open("ab") if log else subprocess.DEVNULL)
     wait_for(port, server)
     return port, server
 
@@ -118,17 +121,19 @@ async def run(args) -> None:
         instance, tokens = prepare(folder, args.stations)
         print(f"prepared {args.stations} stations and their papers in "
               f"{time.perf_counter() - started:.1f} s")
-        port, server = serve_instance(instance, args.threads)
+        log = folder / "server.log"
+        port, server = serve_instance(instance, args.threads, log)
         try:
             saturated = await exam_run(args, instance, tokens, port, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=10)
+        print_batches(log)
         instance.engine.dispose()
         insert_ceiling = await measure_ceiling(folder, args.threads, args.concurrency,
                                                args.seconds)
         ratio = saturated / insert_ceiling
-        print(f"saves at saturation / insert ceiling: {ratio:.2f}   (target >= 0.5)")
+        print(f"saves at saturation / insert ceiling: {ratio:.2f}   (target >= 1.0)")
 
 
 async def exam_run(args, instance, tokens, port, pid) -> float:
@@ -201,6 +206,13 @@ async def exam_run(args, instance, tokens, port, pid) -> float:
     for connection in connections:
         connection.close()
     return len(saturated) / seconds
+
+
+def print_batches(log: Path) -> None:
+    """How the server batched the saves (kiosk.group_commit logs it every 10 s)."""
+    for line in log.read_text("utf-8", "replace").splitlines():
+        if "kiosk.group_commit" in line:
+            print("  server: " + line.split("kiosk.group_commit: ", 1)[-1])
 
 
 def main() -> None:

@@ -126,8 +126,9 @@ def exam_answer(qid: str):
             not (body.get("choice") is None or isinstance(body.get("choice"), str)):
         raise KioskError(N_('Send {"choice": "<option key>" or null, "seq": <number>} as '
                             'JSON.'))
-    result = exam.save_answer(db(), g.station_id, qid, body.get("choice"), body["seq"],
-                              now=clock.now(), grace=_grace())
+    result = exam.save_answer_together(kiosk_instance().answer_saves, g.station_id, qid,
+                                       body.get("choice"), body["seq"], now=clock.now(),
+                                       grace=_grace())
     return jsonify({"saved": result.saved, "seq": result.seq,
                     "current_seq": result.current_seq})
 

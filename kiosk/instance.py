@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk import crypto, db
 from kiosk.config import Settings, new_config_text, new_secret
 from kiosk.errors import InstanceError
+from kiosk.group_commit import GroupCommit
 
 SECRET_KEY_FILE = "flask_secret_key"  # noqa: S105  (a file name, not a secret)
 
@@ -56,6 +58,11 @@ class Instance:
 
     def session(self) -> Session:
         return self.sessions()
+
+    @cached_property
+    def answer_saves(self) -> GroupCommit:
+        """The answer saves' group commit: one queue per server process (kiosk.group_commit)."""
+        return GroupCommit(self.sessions, name="answer saves")
 
 
 def init_instance(path: Path, *, event_name: str = "职业技能竞赛",

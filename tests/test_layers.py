@@ -39,7 +39,8 @@ LAYERS = (
         "kiosk", "kiosk.errors", "kiosk.numbers", "kiosk.clock", "kiosk.config", "kiosk.db",
         "kiosk.models", "kiosk.crypto", "kiosk.tls", "kiosk.tabular", "kiosk.instance",
         "kiosk.audit", "kiosk.checkpoints", "kiosk.pdf", "kiosk.staff", "kiosk.device_cookie",
-        "kiosk.judge_keys", "kiosk.network", "kiosk.permissions", "kiosk.scope")}),
+        "kiosk.judge_keys", "kiosk.network", "kiosk.permissions", "kiosk.scope",
+        "kiosk.group_commit")}),
     Layer("stations", {"stations": ("kiosk.stations", "kiosk.stations.*")}),
     Layer("capabilities", {
         "checkin": ("kiosk.checkin", "kiosk.checkin.*"),

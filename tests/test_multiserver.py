@@ -2,6 +2,7 @@
 sent to either by a load balancer, and nothing depends on which one it reached."""
 
 import random
+import threading
 
 from kiosk import clock
 from kiosk.stations import phases
@@ -55,3 +56,52 @@ def test_two_servers_share_answers_sessions_and_announcements(exam_event, kiosk_
     finally:
         first.stop()
         second.stop()
+
+
+def test_two_servers_committing_saves_together_neither_loses_nor_deadlocks(exam_event,
+                                                                           kiosk_instance):
+    """Every station saving at once through both servers, alternately: each server batches
+    the saves it receives (kiosk.group_commit) and the two processes' batches touch the same
+    stations' rows; every save is answered, none refused, and the newest seq of each question
+    is what both servers show."""
+    phases.start(exam_event.session, "theory", 20, actor=CHIEF, now=clock.now())
+    exam_event.instance.engine.dispose()
+    servers = [Server(kiosk_instance.path).start(), Server(kiosk_instance.path).start()]
+    try:
+        clients = {}
+        for code, badge in exam_event.badges.items():
+            clients[code] = Client(servers[0])
+            assert clients[code].call("POST", "/api/v1/station/login",
+                                      {"token": badge.qr_token})[0] == 200
+        papers = {code: c.call("GET", "/api/v1/exam/paper")[1] for code, c in clients.items()}
+        acknowledged: dict[str, dict[str, str]] = {code: {} for code in clients}
+        failures: list = []
+
+        def station(code: str) -> None:
+            rng, client = random.Random(code), clients[code]
+            # Few questions, many saves: the two servers keep writing the same rows.
+            questions = papers[code]["questions"][:3]
+            for seq in range(1, 61):
+                client.server = servers[seq % 2]
+                question = rng.choice(questions)
+                key = rng.choice(question["options"])["key"]
+                status, body = client.call("PUT", f"/api/v1/exam/answers/{question['id']}",
+                                           {"choice": key, "seq": seq}, timeout=30)
+                if status != 200 or not body["saved"]:
+                    failures.append((code, seq, status, body))
+                acknowledged[code][question["id"]] = key
+
+        workers = [threading.Thread(target=station, args=(code,)) for code in clients]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert failures == []
+        for server in servers:
+            for code, client in clients.items():
+                client.server = server
+                assert client.call("GET", "/api/v1/exam/paper")[1]["answers"] == \
+                    acknowledged[code]
+    finally:
+        for server in servers:
+            server.stop()

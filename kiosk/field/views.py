@@ -55,7 +55,9 @@ def page_session() -> str | None:
     """The session (场次) a staff page is about, as people read it: every page of one
     session's day says it (field/_session.html) once there are several; None with one."""
     chosen = chosen_session()
-    if chosen is None:
+    # A workstation of an event without sessions is scoped to the implicit one: its page
+    # names no session, as its clock does not (sessions_shown.clock_session).
+    if chosen is None or exam_sessions.is_implicit(chosen):
         return None
     return session_label(chosen)
 

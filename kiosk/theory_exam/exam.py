@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit, clock, scope
 from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, KioskError, Locked, NotFound
+from kiosk.group_commit import GroupCommit
 from kiosk.stations import exam_sessions, phases
 from kiosk.stations.models import Station
 from kiosk.stations.window import phase_windows, station_window, window_statement
@@ -127,33 +128,52 @@ class SaveResult:
 
 def save_answer(session: Session, station_id: int, qid: str, choice_key: str | None, seq: int,
                 *, now: datetime, grace: timedelta) -> SaveResult:
+    """One save in a transaction of its own."""
     with write_transaction(session):
-        # The deadline first: before the start and after the end nothing about the paper is
-        # looked up, so a refused request learns nothing; key maps are cached only while open.
-        window = station_window(session, PHASE, station_id, statement=_WINDOW)
-        refused = window.refusal(now, grace)
-        if refused is not None:
-            raise Locked(_REFUSED[refused], state=refused)
-        window_row = window.columns
-        if window_row.submitted_at is not None:
-            raise Locked(N_("The paper has been submitted; answers can no longer change."),
-                         state="submitted")
-        if not 0 <= seq <= min(MAX_SEQ, (window_row.last_seq or 0) + MAX_SEQ_STEP):
-            raise KioskError(N_("This answer's sequence number is out of range; reload the "
-                                "page."))
-        entry = key_maps.get(session, station_id).get(qid)
-        if entry is None:
-            raise NotFound(N_("This question is not on this station's paper."))
-        letter = None
-        if choice_key is not None:
-            letter = entry["keys"].get(choice_key)
-            if letter is None:
-                raise KioskError(N_("This is not an option of the question."))
-        params = {"station": station_id, "question": int(qid), "choice": letter, "seq": seq,
-                  "now": now}
-        applied = session.execute(_UPSERT, params).first() is not None
-        session.execute(_EVENT, {**params, "applied": applied})
-        current_seq = seq if applied else session.execute(_CURRENT_SEQ, params).scalar_one()
+        return _save(session, station_id, qid, choice_key, seq, now=now, grace=grace)
+
+
+def save_answer_together(saves: GroupCommit, station_id: int, qid: str,
+                         choice_key: str | None, seq: int, *, now: datetime,
+                         grace: timedelta) -> SaveResult:
+    """The same save, sharing its transaction and its fsync with the saves that arrive beside
+    it (kiosk.group_commit); acknowledged only once that transaction is committed. `now` is
+    when the request arrived: the deadline is judged at that moment, as for a save alone."""
+    return saves.run(lambda session: _save(session, station_id, qid, choice_key, seq, now=now,
+                                           grace=grace),
+                     order=(station_id, qid, seq))
+
+
+def _save(session: Session, station_id: int, qid: str, choice_key: str | None, seq: int,
+          *, now: datetime, grace: timedelta) -> SaveResult:
+    # Every refusal comes before the first write: the group commit relies on it (a refusal
+    # leaves the batch's other saves in their transaction).
+    # The deadline first: before the start and after the end nothing about the paper is
+    # looked up, so a refused request learns nothing; key maps are cached only while open.
+    window = station_window(session, PHASE, station_id, statement=_WINDOW)
+    refused = window.refusal(now, grace)
+    if refused is not None:
+        raise Locked(_REFUSED[refused], state=refused)
+    window_row = window.columns
+    if window_row.submitted_at is not None:
+        raise Locked(N_("The paper has been submitted; answers can no longer change."),
+                     state="submitted")
+    if not 0 <= seq <= min(MAX_SEQ, (window_row.last_seq or 0) + MAX_SEQ_STEP):
+        raise KioskError(N_("This answer's sequence number is out of range; reload the "
+                            "page."))
+    entry = key_maps.get(session, station_id).get(qid)
+    if entry is None:
+        raise NotFound(N_("This question is not on this station's paper."))
+    letter = None
+    if choice_key is not None:
+        letter = entry["keys"].get(choice_key)
+        if letter is None:
+            raise KioskError(N_("This is not an option of the question."))
+    params = {"station": station_id, "question": int(qid), "choice": letter, "seq": seq,
+              "now": now}
+    applied = session.execute(_UPSERT, params).first() is not None
+    session.execute(_EVENT, {**params, "applied": applied})
+    current_seq = seq if applied else session.execute(_CURRENT_SEQ, params).scalar_one()
     # A retry of the same seq is saved; an older seq changed nothing.
     return SaveResult(saved=current_seq == seq or applied, seq=seq, current_seq=current_seq)
 

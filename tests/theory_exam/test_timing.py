@@ -13,6 +13,7 @@ from kiosk import clock
 from kiosk.config import Settings
 from kiosk.errors import Locked
 from kiosk.field import dashboard
+from kiosk.group_commit import GroupCommit
 from kiosk.results import totals
 from kiosk.stations import phases
 from kiosk.stations.models import Station
@@ -73,6 +74,22 @@ def test_a_save_reads_the_window_once_then_upserts_and_appends(exam_event):
     assert [w.split()[2] for w in writes] == ["current_answer", "answer_event"]
     # Nothing else: SQLite's BEGIN IMMEDIATE aside, the window, the upsert and the event.
     assert len([s for s in seen if not s.startswith("BEGIN")]) == 3
+
+
+def test_a_save_in_a_group_commit_runs_the_same_three_statements(exam_event):
+    """The batch adds no statement to a save: its transaction's BEGIN and COMMIT are shared."""
+    exam_event.start()
+    station = exam_event.stations[0]
+    question = exam_event.session.get(Paper, station.id).questions[0]
+    keys = [option["key"] for option in question["options"]]
+    saves = GroupCommit(exam_event.instance.sessions)
+    exam.save_answer_together(saves, station.id, question["id"], keys[0], 1, now=clock.now(),
+                              grace=GRACE)
+    with statements(exam_event.session) as seen:
+        assert exam.save_answer_together(saves, station.id, question["id"], keys[1], 2,
+                                         now=clock.now(), grace=GRACE).saved
+    assert [s.split()[0] for s in seen if not s.startswith("BEGIN")] == \
+        ["SELECT", "INSERT", "INSERT"]
 
 
 def _save(exam_event, station, now, seq=1):
