@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -35,8 +36,11 @@ UNTRUSTED_USER_FACTOR = 4
 # The server's console (the kiosk command) is a device of its own: whoever types there can read
 # the instance's keys, so no cookie could prove more, and no hall client can fill its bucket.
 CONSOLE_DEVICE = "console"
-# A hash to check against when the user does not exist, so that timing does not tell.
-_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+@cache
+def _dummy_hash() -> str:
+    """A hash to check against when the user does not exist, so that timing does not tell
+    (made at the first sign-in, not at every start of a command: scrypt is slow on purpose)."""
+    return generate_password_hash("not a password", method="scrypt")
 
 
 def hash_password(password: str) -> str:
@@ -91,7 +95,7 @@ def authenticate(session: Session, username: str, password: str, *, address: str
     _refuse_if_full(session, buckets, now)
     attempt = _count_attempt(session, buckets, now)
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     failed = refused = False
     with write_transaction(session):
         if user is None or not valid or not user.active:

@@ -5,6 +5,9 @@ tests/servers.py, a plugin's dataclass or constant), never a fixture. docs/testi
 layout.
 """
 
+import compileall
+from pathlib import Path
+
 import pytest
 from hypothesis import settings
 
@@ -26,3 +29,11 @@ pytest_plugins = [
 # machine trips by luck. Speed is measured in bench/, never asserted in tests.
 settings.register_profile("kiosk", deadline=None)
 settings.load_profile("kiosk")
+
+
+def pytest_sessionstart(session):
+    """The suite starts `kiosk` as a new process hundreds of times (servers, commands): write
+    kiosk's bytecode once, so that none of them compiles every module again where the
+    environment says not to write bytecode (PYTHONDONTWRITEBYTECODE)."""
+    if not hasattr(session.config, "workerinput"):  # once, in the controlling process
+        compileall.compile_dir(Path(__file__).resolve().parents[1] / "kiosk", quiet=1)
