@@ -243,42 +243,120 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
 
 def _grade_session(session: Session, session_code: str, *,
                    now: datetime) -> list[StationScore]:
+    """Grade the session's papers from the answers as saved. Read first: when every sitting
+    already holds its result (every view of the overview after the first), nothing is written
+    and no write transaction is taken. Otherwise the papers are graded again under the writer's
+    lock, from what is saved then, and the changed sittings are recorded."""
+    graded = _graded(session, session_code, now=now)
+    if not graded.changes:
+        return graded.results
+    with write_transaction(session):
+        graded = _graded(session, session_code, now=now)
+        _record(session, graded.changes, now=now)
+    return graded.results
+
+
+@dataclass
+class _Graded:
+    results: list[StationScore]
+    # station id → (score, answered, time used), for each sitting to write or create
+    changes: dict[int, tuple[Decimal, int, float | None]]
+
+
+def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
+    """Every paper of the session in scope graded, and which sittings differ from it. Each
+    table is read once, the papers' key maps as their stored text (`_grading_key`)."""
     row = phases.get_phase(session, PHASE)
     pause_list = phases.pauses(session, row.id) if row else []
-    results = []
-    with write_transaction(session):
-        # Not the questions' text: decoding 500 of those was most of the cost.
-        papers = session.execute(select(Paper.station_id, Paper.key_map, Paper.full_marks,
-                                        Station.code)
-                                 .join(Station, Station.id == Paper.station_id)
-                                 .order_by(Station.code)).all()
-        ids = [paper[0] for paper in papers]
-        answers_by_station = current_answers_by_station(session, ids)
-        sittings = {s.station_id: s for s in session.scalars(
-            select(Sitting).where(Sitting.station_id.in_(ids)))}
-        windows = phase_windows(session, row, ids)
-        started = clock.has_started(windows.phase, now)
-        for station_id, key_map, full_marks, code in papers:
-            answers = answers_by_station.get(station_id, {})
-            sitting = sittings.get(station_id)
-            if sitting is None and not answers:
-                continue  # nobody sat at this station
-            if sitting is None:
-                sitting = Sitting(station_id=station_id)
-                session.add(sitting)
-            score, answered = grade(key_map, answers)
-            time_used = None
-            if started:
-                deadline = windows.of(station_id).deadline(now)
-                until = sitting.submitted_at or min(deadline or now, now)
-                time_used = round(clock.seconds_used(windows.phase, pause_list, until), 3)
-            if (sitting.score, sitting.answered, sitting.time_used_s) != \
-                    (score, answered, time_used) or sitting.graded_at is None:
-                sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
-                sitting.graded_at = now
-            results.append(StationScore(code, score, full_marks, answered,
-                                        sitting.submitted_at, time_used, session_code))
-    return results
+    papers = session.execute(select(Paper.station_id, Paper.key_map.cast(_text_type()),
+                                    Paper.full_marks, Station.code)
+                             .join(Station, Station.id == Paper.station_id)
+                             .order_by(Station.code)).all()
+    ids = [paper[0] for paper in papers]
+    keys = {station_id: _grading_key(stored) for station_id, stored, _full, _code in papers}
+    score = dict.fromkeys(ids, Decimal(0))
+    answered = dict.fromkeys(ids, 0)
+    # Plain rows, not through the ORM (CurrentAnswer is no session's table: the station ids
+    # scope this read); the ids as one expanding parameter, not 500 literals to coerce.
+    rows = session.connection().execute(_ANSWERS, {"ids": ids}).all()
+    sat = {row[0] for row in rows}  # stations with a saved answer (a cleared one included)
+    for station_id, question_id, choice in rows:
+        entry = keys[station_id].get(question_id) if choice is not None else None
+        if entry is None:
+            continue  # cleared, or not a question of this paper
+        answered[station_id] += 1
+        if choice == entry[0]:
+            score[station_id] += entry[1]
+    sittings = {station_id: rest for station_id, *rest in session.execute(_SITTINGS,
+                                                                           {"ids": ids})}
+    windows = phase_windows(session, row, ids)
+    started = clock.has_started(windows.phase, now)
+    results, changes = [], {}
+    for station_id, _stored, full_marks, code in papers:
+        sitting = sittings.get(station_id)
+        if sitting is None and station_id not in sat:
+            continue  # nobody sat at this station
+        submitted_at, *recorded, graded_at = sitting or (None, None, None, None, None)
+        time_used = None
+        if started:
+            deadline = windows.of(station_id).deadline(now)
+            until = submitted_at or min(deadline or now, now)
+            time_used = round(clock.seconds_used(windows.phase, pause_list, until), 3)
+        result = (score[station_id], answered[station_id], time_used)
+        if tuple(recorded) != result or graded_at is None:
+            changes[station_id] = result
+        results.append(StationScore(code, score[station_id], full_marks, answered[station_id],
+                                    submitted_at, time_used, session_code))
+    return _Graded(results, changes)
+
+
+_ANSWERS = select(CurrentAnswer.station_id, CurrentAnswer.question_id, CurrentAnswer.choice) \
+    .where(CurrentAnswer.station_id.in_(bindparam("ids", expanding=True)))
+_SITTINGS = select(Sitting.station_id, Sitting.submitted_at, Sitting.score, Sitting.answered,
+                   Sitting.time_used_s, Sitting.graded_at) \
+    .where(Sitting.station_id.in_(bindparam("ids", expanding=True)))
+
+
+def _record(session: Session, changes: dict[int, tuple[Decimal, int, float | None]], *,
+            now: datetime) -> None:
+    """Write the graded result on each sitting that differs (a sitting is made for a station
+    that answered without opening one)."""
+    sittings = {s.station_id: s for s in session.scalars(
+        select(Sitting).where(Sitting.station_id.in_(list(changes))))}
+    for station_id, (score, answered, time_used) in changes.items():
+        sitting = sittings.get(station_id)
+        if sitting is None:
+            sitting = Sitting(station_id=station_id)
+            session.add(sitting)
+        sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
+        sitting.graded_at = now
+
+
+def _text_type():
+    from sqlalchemy import Text  # here, not at the head: the save path above is edited apart
+
+    return Text()
+
+
+# Each paper's grading key ({question id: (answer, points)}) by the key map's stored text: a key
+# is a pure function of that text, so an entry is never stale (a paper built again is another
+# text) and nothing needs to invalidate it. Decoding the 500 key maps' JSON on every view was
+# most of the scoring overview's time (bench/pages.py).
+_GRADING_KEYS: dict[str, dict[int, tuple[str, Decimal]]] = {}
+_GRADING_KEYS_MAX = 5000  # papers; beyond that the cache starts again (other instances' papers)
+
+
+def _grading_key(stored: str) -> dict[int, tuple[str, Decimal]]:
+    key = _GRADING_KEYS.get(stored)
+    if key is None:
+        import json  # here, not at the head: the save path above is edited apart
+
+        key = {int(qid): (entry["answer"], Decimal(entry["points"]))
+               for qid, entry in json.loads(stored).items()}
+        if len(_GRADING_KEYS) >= _GRADING_KEYS_MAX:
+            _GRADING_KEYS.clear()
+        _GRADING_KEYS[stored] = key
+    return key
 
 
 def item_statistics(session: Session) -> list[dict]:
