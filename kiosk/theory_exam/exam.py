@@ -264,29 +264,20 @@ class _Graded:
 
 
 def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
-    """Every paper of the session in scope graded, and which sittings differ from it. Each
-    table is read once, the papers' key maps as their stored text (`_grading_key`)."""
+    """Every paper of the session in scope graded, and which sittings differ from it: each
+    table read once (`_grading_statements`)."""
     row = phases.get_phase(session, PHASE)
     pause_list = phases.pauses(session, row.id) if row else []
-    papers = session.execute(select(Paper.station_id, Paper.key_map.cast(_text_type()),
-                                    Paper.full_marks, Station.code)
-                             .join(Station, Station.id == Paper.station_id)
-                             .order_by(Station.code)).all()
+    papers = session.execute(_PAPERS).all()
     ids = [paper[0] for paper in papers]
     keys = {station_id: _grading_key(stored) for station_id, stored, _full, _code in papers}
     score = dict.fromkeys(ids, Decimal(0))
     answered = dict.fromkeys(ids, 0)
-    # Plain rows, not through the ORM (CurrentAnswer is no session's table: the station ids
-    # scope this read); the ids as one expanding parameter, not 500 literals to coerce.
-    rows = session.connection().execute(_ANSWERS, {"ids": ids}).all()
-    sat = {row[0] for row in rows}  # stations with a saved answer (a cleared one included)
-    for station_id, question_id, choice in rows:
-        entry = keys[station_id].get(question_id) if choice is not None else None
-        if entry is None:
-            continue  # cleared, or not a question of this paper
-        answered[station_id] += 1
-        if choice == entry[0]:
-            score[station_id] += entry[1]
+    sat = set()  # stations with a saved answer (a cleared one included)
+    for station_id, items in session.execute(_ANSWERS, {"ids": ids}):
+        sat.add(station_id)
+        if items:
+            score[station_id], answered[station_id] = keys[station_id].grade(items.split(","))
     sittings = {station_id: rest for station_id, *rest in session.execute(_SITTINGS,
                                                                            {"ids": ids})}
     windows = phase_windows(session, row, ids)
@@ -310,11 +301,27 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
     return _Graded(results, changes)
 
 
-_ANSWERS = select(CurrentAnswer.station_id, CurrentAnswer.question_id, CurrentAnswer.choice) \
-    .where(CurrentAnswer.station_id.in_(bindparam("ids", expanding=True)))
-_SITTINGS = select(Sitting.station_id, Sitting.submitted_at, Sitting.score, Sitting.answered,
-                   Sitting.time_used_s, Sitting.graded_at) \
-    .where(Sitting.station_id.in_(bindparam("ids", expanding=True)))
+def _grading_statements():
+    """The grading's reads, built once. Imported here, not at the file's head: the save path
+    above is worked on apart."""
+    from sqlalchemy import Text, func
+
+    ids = bindparam("ids", expanding=True)  # one parameter, not 500 literals to coerce
+    # The key maps as stored text (`_grading_key`), not decoded on every view.
+    papers = select(Paper.station_id, Paper.key_map.cast(Text), Paper.full_marks, Station.code) \
+        .join(Station, Station.id == Paper.station_id).order_by(Station.code)
+    # One row per station, its answers as "question:choice" items: 500 rows to read, not
+    # 30 000 (a cleared answer is NULL, which the aggregate leaves out). CurrentAnswer is no
+    # session's table: the station ids scope it.
+    answers = select(CurrentAnswer.station_id, func.aggregate_strings(
+        CurrentAnswer.question_id.cast(Text) + ":" + CurrentAnswer.choice, ",")) \
+        .where(CurrentAnswer.station_id.in_(ids)).group_by(CurrentAnswer.station_id)
+    sittings = select(Sitting.station_id, Sitting.submitted_at, Sitting.score, Sitting.answered,
+                      Sitting.time_used_s, Sitting.graded_at).where(Sitting.station_id.in_(ids))
+    return papers, answers, sittings
+
+
+_PAPERS, _ANSWERS, _SITTINGS = _grading_statements()
 
 
 def _record(session: Session, changes: dict[int, tuple[Decimal, int, float | None]], *,
@@ -332,27 +339,44 @@ def _record(session: Session, changes: dict[int, tuple[Decimal, int, float | Non
         sitting.graded_at = now
 
 
-def _text_type():
-    from sqlalchemy import Text  # here, not at the head: the save path above is edited apart
-
-    return Text()
-
-
-# Each paper's grading key ({question id: (answer, points)}) by the key map's stored text: a key
-# is a pure function of that text, so an entry is never stale (a paper built again is another
-# text) and nothing needs to invalidate it. Decoding the 500 key maps' JSON on every view was
-# most of the scoring overview's time (bench/pages.py).
-_GRADING_KEYS: dict[str, dict[int, tuple[str, Decimal]]] = {}
+# Each paper's grading key by the key map's stored text: a key is a pure function of that
+# text, so an entry is never stale (a paper built again is another text) and nothing needs to
+# invalidate it. Decoding the 500 key maps' JSON on every view was most of the scoring
+# overview's time (bench/pages.py).
+_GRADING_KEYS: dict[str, _GradingKey] = {}
 _GRADING_KEYS_MAX = 5000  # papers; beyond that the cache starts again (other instances' papers)
 
 
-def _grading_key(stored: str) -> dict[int, tuple[str, Decimal]]:
+@dataclass(frozen=True)
+class _GradingKey:
+    """A paper's key as "question:choice" items (how `_ANSWERS` gives a station's answers)."""
+
+    questions: frozenset[str]
+    options: frozenset[str]  # every item that answers a question of the paper
+    right: dict[str, Decimal]  # item → its points, for the right answer of each question
+
+    def grade(self, items: list[str]) -> tuple[Decimal, int]:
+        """(score, answered), as `grade` gives them for the same answers."""
+        if self.options.issuperset(items):
+            answered = len(items)
+        else:  # a choice that is none of its options: counted as `grade` counts it
+            answered = sum(item.partition(":")[0] in self.questions for item in items)
+        return sum((self.right[item] for item in self.right.keys() & items), Decimal(0)), \
+            answered
+
+
+def _grading_key(stored: str) -> _GradingKey:
     key = _GRADING_KEYS.get(stored)
     if key is None:
         import json  # here, not at the head: the save path above is edited apart
 
-        key = {int(qid): (entry["answer"], Decimal(entry["points"]))
-               for qid, entry in json.loads(stored).items()}
+        key_map = json.loads(stored)
+        key = _GradingKey(
+            frozenset(key_map),
+            frozenset(f"{qid}:{letter}" for qid, entry in key_map.items()
+                      for letter in {*entry["keys"].values(), entry["answer"]}),
+            {f"{qid}:{entry['answer']}": Decimal(entry["points"])
+             for qid, entry in key_map.items()})
         if len(_GRADING_KEYS) >= _GRADING_KEYS_MAX:
             _GRADING_KEYS.clear()
         _GRADING_KEYS[stored] = key
