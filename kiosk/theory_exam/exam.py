@@ -353,16 +353,18 @@ class _GradingKey:
 
     questions: frozenset[str]
     options: frozenset[str]  # every item that answers a question of the paper
-    right: dict[str, Decimal]  # item → its points, for the right answer of each question
+    right: frozenset[str]  # the item of each question's right answer
+    points: dict[str, Decimal]  # right item → the question's points
 
     def grade(self, items: list[str]) -> tuple[Decimal, int]:
-        """(score, answered), as `grade` gives them for the same answers."""
-        if self.options.issuperset(items):
-            answered = len(items)
+        """(score, answered), as `grade` gives them for the same answers (one item per
+        question: the table's key)."""
+        chosen = set(items)
+        if chosen <= self.options:
+            answered = len(chosen)
         else:  # a choice that is none of its options: counted as `grade` counts it
-            answered = sum(item.partition(":")[0] in self.questions for item in items)
-        return sum((self.right[item] for item in self.right.keys() & items), Decimal(0)), \
-            answered
+            answered = sum(item.partition(":")[0] in self.questions for item in chosen)
+        return sum(map(self.points.__getitem__, chosen & self.right), Decimal(0)), answered
 
 
 def _grading_key(stored: str) -> _GradingKey:
@@ -371,12 +373,13 @@ def _grading_key(stored: str) -> _GradingKey:
         import json  # here, not at the head: the save path above is edited apart
 
         key_map = json.loads(stored)
+        points = {f"{qid}:{entry['answer']}": Decimal(entry["points"])
+                  for qid, entry in key_map.items()}
         key = _GradingKey(
             frozenset(key_map),
             frozenset(f"{qid}:{letter}" for qid, entry in key_map.items()
                       for letter in {*entry["keys"].values(), entry["answer"]}),
-            {f"{qid}:{entry['answer']}": Decimal(entry["points"])
-             for qid, entry in key_map.items()})
+            frozenset(points), points)
         if len(_GRADING_KEYS) >= _GRADING_KEYS_MAX:
             _GRADING_KEYS.clear()
         _GRADING_KEYS[stored] = key
