@@ -272,7 +272,7 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
     ids = [paper[0] for paper in papers]
     keys, fulls = {}, {}
     for station_id, stored, full_marks in session.execute(_KEYS):
-        keys[station_id], fulls[station_id] = _grading_key(stored), full_marks
+        keys[station_id], fulls[station_id] = _grading_key(station_id, stored), full_marks
     score = dict.fromkeys(ids, Decimal(0))
     answered = dict.fromkeys(ids, 0)
     sat = set()  # stations with a saved answer (a cleared one included)
@@ -345,11 +345,12 @@ def _record(session: Session, changes: dict[int, tuple[Decimal, int, float | Non
         sitting.graded_at = now
 
 
-# Each paper's grading key by the key map's stored text: a key is a pure function of that
-# text, so an entry is never stale (a paper built again is another text) and nothing needs to
-# invalidate it. Decoding the 500 key maps' JSON on every view was most of the scoring
-# overview's time (bench/pages.py).
-_GRADING_KEYS: dict[str, _GradingKey] = {}
+# Each paper's grading key, kept with the key map's stored text it was decoded from and used
+# only while the paper's text is that same text: a key is a pure function of it, so an entry is
+# never stale (a paper built again is another text) and nothing needs to invalidate it.
+# Decoding the 500 key maps' JSON on every view was most of the scoring overview's time
+# (bench/pages.py); comparing the texts costs a memcmp.
+_GRADING_KEYS: dict[int, tuple[str, _GradingKey]] = {}  # station id → (stored text, key)
 _GRADING_KEYS_MAX = 5000  # papers; beyond that the cache starts again (other instances' papers)
 
 
@@ -373,9 +374,9 @@ class _GradingKey:
         return sum(map(self.points.__getitem__, chosen & self.right), Decimal(0)), answered
 
 
-def _grading_key(stored: str) -> _GradingKey:
-    key = _GRADING_KEYS.get(stored)
-    if key is None:
+def _grading_key(station_id: int, stored: str) -> _GradingKey:
+    text, key = _GRADING_KEYS.get(station_id, ("", None))
+    if key is None or text != stored:
         import json  # here, not at the head: the save path above is edited apart
 
         key_map = json.loads(stored)
@@ -388,7 +389,7 @@ def _grading_key(stored: str) -> _GradingKey:
             frozenset(points), points)
         if len(_GRADING_KEYS) >= _GRADING_KEYS_MAX:
             _GRADING_KEYS.clear()
-        _GRADING_KEYS[stored] = key
+        _GRADING_KEYS[station_id] = (stored, key)
     return key
 
 
