@@ -4,10 +4,12 @@
 
 Builds an instance in-process with the domain functions, as the day leaves it: a roster of N
 contestants all checked in, both draws run and sealed, N stations each signed in from its
-workstation, a theory paper of 60 questions answered in full at every station (most handed in,
-the exam over), the practical started with extensions, an early finish, telemetry flags,
-incidents and some hand-ins, then over; both scorekeepers' marks (a few differences, resolved),
-deductions, and the review sample drawn with some outcomes recorded.
+workstation, a theory paper of 60 questions answered in full at every station (the first
+station through the save path, the others' rows written as it leaves them, in one transaction;
+four in five handed in, the exam over), the practical started with extensions, an early
+finish, telemetry flags, incidents and some hand-ins, then over; both scorekeepers' marks (a
+few differences, resolved), deductions, and the review sample drawn with some outcomes
+recorded.
 
 Then times each page through the real app (the Flask test client, signed in as the role that
 reloads it), `--repeat` times: min / median / max, and the SQL statements one view runs; beside
@@ -20,6 +22,7 @@ every 15 s (kiosk/static/js/dashboard.js); the check-in desk polls /checkin/coun
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import re
 import secrets
@@ -225,6 +228,7 @@ def signed_in(app, username: str):
 
 
 def timed(work: Callable[[], object], repeat: int) -> list[float]:
+    gc.collect()  # each series starts from the same heap: not the last one's garbage
     spent = []
     for _ in range(repeat):
         began = time.perf_counter()
@@ -322,8 +326,9 @@ def main() -> None:
         for name, how, spent, queries, ceiling, tables in measured:
             print(f"  {name:26} {_ms(spent)}   {queries:3} statements   ({how})")
             print(f"  {'  ceiling':26} {_ms(ceiling)}   {tables:3} statements   "
-                  f"(its {tables} tables, one plain query each)   "
-                  f"ratio {statistics.median(spent) / statistics.median(ceiling):.1f}")
+                  f"(its {tables} tables, one plain query each)")
+            print(f"  {'  page / ceiling':26} min {min(spent) / min(ceiling):.1f}, median "
+                  f"{statistics.median(spent) / statistics.median(ceiling):.1f}")
         print("target: every page under 100 ms")
 
 
