@@ -276,12 +276,14 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
     score = dict.fromkeys(ids, Decimal(0))
     answered = dict.fromkeys(ids, 0)
     sat = set()  # stations with a saved answer (a cleared one included)
-    for station_id, items in session.execute(_ANSWERS, {"ids": ids}):
+    # No session's table (the station ids scope them): plain rows, not through the ORM.
+    connection = session.connection()
+    for station_id, items in connection.execute(_ANSWERS, {"ids": ids}):
         sat.add(station_id)
         if items:
             score[station_id], answered[station_id] = keys[station_id].grade(items.split(","))
-    sittings = {station_id: rest for station_id, *rest in session.execute(_SITTINGS,
-                                                                           {"ids": ids})}
+    sittings = {station_id: rest for station_id, *rest in connection.execute(_SITTINGS,
+                                                                              {"ids": ids})}
     windows = phase_windows(session, row)  # the phase's extensions: its session's stations'
     started = clock.has_started(windows.phase, now)
     results, changes = [], {}
@@ -317,8 +319,7 @@ def _grading_statements():
     keys = select(Paper.station_id, Paper.key_map.cast(Text), Paper.full_marks) \
         .join(Station, Station.id == Paper.station_id)
     # One row per station, its answers as "question:choice" items: 500 rows to read, not
-    # 30 000 (a cleared answer is NULL, which the aggregate leaves out). CurrentAnswer is no
-    # session's table: the station ids scope it.
+    # 30 000 (a cleared answer is NULL, which the aggregate leaves out).
     answers = select(CurrentAnswer.station_id, func.aggregate_strings(
         CurrentAnswer.question_id.cast(Text) + ":" + CurrentAnswer.choice, ",")) \
         .where(CurrentAnswer.station_id.in_(ids)).group_by(CurrentAnswer.station_id)
