@@ -150,11 +150,14 @@ def _practical_seconds(session: Session, station_ids: dict[int, str],
     seconds = dict.fromkeys(station_ids, 0.0)
     for row in started:
         windows = phase_windows(session, row)
+        pause_list = pause_lists.get(row.id, [])
+        worked: dict[datetime, float] = {}  # until → seconds: most stations share their end
         for station_id in station_ids:
             deadline = windows.of(station_id).deadline(now)
             until = finished.get((row.id, station_id)) or min(deadline or now, now)
-            seconds[station_id] += clock.seconds_used(windows.phase, pause_lists.get(row.id, []),
-                                                      until)
+            if until not in worked:
+                worked[until] = clock.seconds_used(windows.phase, pause_list, until)
+            seconds[station_id] += worked[until]
     return {station_id: round(total, 3) for station_id, total in seconds.items()}
 
 

@@ -287,6 +287,7 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
     windows = phase_windows(session, row)  # the phase's extensions: its session's stations'
     started = clock.has_started(windows.phase, now)
     results, changes = [], {}
+    worked: dict[datetime, float] = {}  # until → time used: most stations share their end
     for station_id, code in papers:
         full_marks = fulls[station_id]
         sitting = sittings.get(station_id)
@@ -297,7 +298,9 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
         if started:
             deadline = windows.of(station_id).deadline(now)
             until = submitted_at or min(deadline or now, now)
-            time_used = round(clock.seconds_used(windows.phase, pause_list, until), 3)
+            if until not in worked:
+                worked[until] = round(clock.seconds_used(windows.phase, pause_list, until), 3)
+            time_used = worked[until]
         result = (score[station_id], answered[station_id], time_used)
         if tuple(recorded) != result or graded_at is None:
             changes[station_id] = result
