@@ -233,7 +233,7 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
 
     Called by every view of the scoring overview once the exam is over: the answers, sittings
     and extensions are read in one query each (not three per station), and a sitting is written
-    only when its result changed."""
+    only when its result changed; a view that finds every result recorded writes nothing."""
     results = []
     for exam_session in exam_sessions.in_view(session):
         with scope.within(session, exam_sessions.as_scope(exam_session)):
