@@ -382,14 +382,29 @@ def agreed_marks(session: Session) -> dict[str, Decimal]:
     chief judge decided; stations still in dispute are left out. A station marked per part or
     task gets the sum of its tasks once every task is agreed (a decision on the total itself
     wins)."""
+    return agreed(session)[0]
+
+
+def agreed_task_marks(session: Session) -> dict[str, dict[str, Decimal]]:
+    """seat → task → the agreed mark (both entries equal, or the chief judge's decision),
+    for the tasks entered per part or task; the total ("") is `agreed_marks`."""
+    return _agreed_tasks(_entries(session), _resolutions(session))
+
+
+def agreed(session: Session) -> tuple[dict[str, Decimal], dict[str, dict[str, Decimal]]]:
+    """(`agreed_marks`, `agreed_task_marks`) from one read of the entries and the decisions
+    (the overview needs both; each read them twice before)."""
     resolved = _resolutions(session)
     entries = _entries(session)
-    by_task = _with_tasks(entries)
-    tasks_agreed = agreed_task_marks(session)
+    tasks_of: dict[str, set[str]] = {}  # the stations marked per task: their tasks
+    for code, task in entries:
+        if task != TOTAL:
+            tasks_of.setdefault(code, set()).add(task)
+    tasks_agreed = _agreed_tasks(entries, resolved)
     marks = {}
     for code in {code for code, _task in entries}:
-        if code in by_task:
-            wanted = {task for c, task in entries if c == code and task != TOTAL}
+        if code in tasks_of:
+            wanted = tasks_of[code]
             agreed = tasks_agreed.get(code, {})
             if wanted <= set(agreed):
                 marks[code] = sum((agreed[task] for task in wanted), Decimal(0))
@@ -400,19 +415,17 @@ def agreed_marks(session: Session) -> dict[str, Decimal]:
     for (code, task), mark in resolved.items():
         if task == TOTAL:
             marks[code] = mark
-    return marks
+    return marks, tasks_agreed
 
 
-def agreed_task_marks(session: Session) -> dict[str, dict[str, Decimal]]:
-    """seat → task → the agreed mark (both entries equal, or the chief judge's decision),
-    for the tasks entered per part or task; the total ("") is `agreed_marks`."""
-    resolved = _resolutions(session)
+def _agreed_tasks(entries: dict[tuple[str, str], dict[int, Decimal]],
+                  resolved: dict[tuple[str, str], Decimal]) -> dict[str, dict[str, Decimal]]:
     marks: dict[str, dict[str, Decimal]] = {}
-    for (code, task), entries in _entries(session).items():
+    for (code, task), by_entry in entries.items():
         if task == TOTAL:
             continue
         if (code, task) in resolved:
             marks.setdefault(code, {})[task] = resolved[(code, task)]
-        elif entries.get(1) is not None and entries.get(1) == entries.get(2):
-            marks.setdefault(code, {})[task] = entries[1]
+        elif by_entry.get(1) is not None and by_entry.get(1) == by_entry.get(2):
+            marks.setdefault(code, {})[task] = by_entry[1]
     return marks

@@ -230,6 +230,16 @@ def completion_problems(session: Session) -> list[Problem]:
     return problems
 
 
+def statuses(session: Session) -> dict[str, str]:
+    """seat → its review status, for the whole sample (every session's): the overview's
+    column, read as columns rather than as the sample's items."""
+    with scope.event_wide(session):
+        return {seats.key(session_code, code): status for status, session_code, code in
+                session.execute(select(ReviewItem.status, ExamSession.code, Station.code)
+                                .join(Station, Station.id == ReviewItem.station_id)
+                                .join(ExamSession, ExamSession.id == Station.exam_session_id))}
+
+
 def items(session: Session) -> list[tuple[ReviewItem, str]]:
     """(item, seat) of the whole sample, every session's, in the day's order of the
     sessions."""

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from kiosk import clock
 from kiosk.errors import N_, Problem
 from kiosk.models import ExamSession
-from kiosk.results import seats
+from kiosk.results import mark_entry, seats
 from kiosk.results.arithmetic import compute_total
-from kiosk.results.mark_entry import agreed_marks, agreed_task_marks
+from kiosk.results.mark_entry import agreed_marks
 from kiosk.results.models import (
     Deduction,
     MarkEntry,
@@ -89,14 +89,19 @@ def scored_station_ids(session: Session) -> dict[int, str]:
     ids |= set(session.scalars(select(Sitting.station_id)))
     ids |= set(session.scalars(select(MarkEntry.station_id)))
     places = seats.positions(session)
-    return dict(sorted(seats.seats_by_id(session, ids).items(),
+    # Every station in view, then those: not 500 ids sent back as literals of a query.
+    return dict(sorted(((station_id, seat) for station_id, seat in
+                        seats.seats_by_id(session).items() if station_id in ids),
                        key=lambda pair: seats.order(pair[1], places)))
 
 
 def practical_marks(session: Session) -> dict[str, Decimal]:
     """seat → the practical mark in force: a review correction, else the agreed double
     entry."""
-    marks = agreed_marks(session)
+    return _corrections_applied(session, agreed_marks(session))
+
+
+def _corrections_applied(session: Session, marks: dict[str, Decimal]) -> dict[str, Decimal]:
     for session_code, code, mark in session.execute(
             select(ExamSession.code, Station.code, ReviewItem.corrected_mark)
             .join(Station, Station.id == ReviewItem.station_id)
@@ -145,11 +150,14 @@ def _practical_seconds(session: Session, station_ids: dict[int, str],
     seconds = dict.fromkeys(station_ids, 0.0)
     for row in started:
         windows = phase_windows(session, row)
+        pause_list = pause_lists.get(row.id, [])
+        worked: dict[datetime, float] = {}  # until → seconds: most stations share their end
         for station_id in station_ids:
             deadline = windows.of(station_id).deadline(now)
             until = finished.get((row.id, station_id)) or min(deadline or now, now)
-            seconds[station_id] += clock.seconds_used(windows.phase, pause_lists.get(row.id, []),
-                                                      until)
+            if until not in worked:
+                worked[until] = clock.seconds_used(windows.phase, pause_list, until)
+            seconds[station_id] += worked[until]
     return {station_id: round(total, 3) for station_id, total in seconds.items()}
 
 
@@ -206,7 +214,8 @@ def live_results(session: Session, *, theory_weight: Decimal, now: datetime,
             select(Deduction.station_id, Deduction.unit, Deduction.amount)):
         deductions.setdefault(station_id, []).append((unit, amount))
     fulls = dict(session.execute(select(Paper.station_id, Paper.full_marks)).all())
-    marks = _Marks(practical_marks(session), _corrected(session), agreed_task_marks(session),
+    agreed, agreed_tasks = mark_entry.agreed(session)
+    marks = _Marks(_corrections_applied(session, agreed), _corrected(session), agreed_tasks,
                    deductions, fulls, max(fulls.values(), default=Decimal(100)))
     results = []
     for exam_session in seats.each_session(session):
@@ -233,8 +242,10 @@ def _session_results(session: Session, session_code: str, marks: _Marks, *,
     station_ids = scored_station_ids(session)
     with_theory = has_theory(day_parts(session))
     over = with_theory and _theory_over(session, now)
-    graded = {station_id: sitting for sitting, station_id in session.execute(
-        select(Sitting, Station.id).join(Station, Station.id == Sitting.station_id)
+    # The graded sittings as columns, not 500 ORM objects.
+    graded = {station_id: (score, time_used) for station_id, score, time_used in session.execute(
+        select(Sitting.station_id, Sitting.score, Sitting.time_used_s)
+        .join(Station, Station.id == Sitting.station_id)
         .where(Sitting.score.is_not(None)))} if over else {}
     practical_seconds = _practical_seconds(session, station_ids, now)
     still_open = _practical_open(session, now)
@@ -249,7 +260,7 @@ def _session_results(session: Session, session_code: str, marks: _Marks, *,
             theory = Decimal(0)
         elif over:
             # Nobody answered at this station: the theory exam was missed and scores 0.
-            theory = graded[station_id].score if station_id in graded else Decimal(0)
+            theory = graded[station_id][0] if station_id in graded else Decimal(0)
         else:
             theory = None
             problems.append(N_("the theory exam has not ended"))
@@ -260,7 +271,7 @@ def _session_results(session: Session, session_code: str, marks: _Marks, *,
             problems.append(N_("no agreed practical mark"))
         # A review correction replaces the practical total; its old breakdown no longer adds up.
         task_marks = {} if seat in marks.corrected else marks.by_task.get(seat, {})
-        theory_time = graded[station_id].time_used_s if station_id in graded else None
+        theory_time = graded[station_id][1] if station_id in graded else None
         times = [t for t in (theory_time, practical_seconds.get(station_id)) if t is not None]
         time_used = round(sum(times), 3) if times else None
         if not problems:

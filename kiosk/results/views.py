@@ -170,7 +170,7 @@ def overview():
         with_theory=any(totals.has_theory(totals.day_parts(session))
                         for _s in seats.each_session(session)),
         entries={n: mark_entry.entry_marks(session, n) for n in (1, 2)},
-        reviewed={seat: item for item, seat in review.items(session)},
+        reviewed=review.statuses(session),
         differences=len(mark_entry.differences(session)),
         progress=review.progress(session),
         lock=(totals.locked_results(session) or (None,))[0],

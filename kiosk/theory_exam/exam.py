@@ -253,7 +253,7 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
 
     Called by every view of the scoring overview once the exam is over: the answers, sittings
     and extensions are read in one query each (not three per station), and a sitting is written
-    only when its result changed."""
+    only when its result changed; a view that finds every result recorded writes nothing."""
     results = []
     for exam_session in exam_sessions.in_view(session):
         with scope.within(session, exam_sessions.as_scope(exam_session)):
@@ -263,42 +263,158 @@ def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
 
 def _grade_session(session: Session, session_code: str, *,
                    now: datetime) -> list[StationScore]:
+    """Grade the session's papers from the answers as saved. Read first: when every sitting
+    already holds its result (every view of the overview after the first), nothing is written
+    and no write transaction is taken. Otherwise the papers are graded again under the writer's
+    lock, from what is saved then, and the changed sittings are recorded."""
+    graded = _graded(session, session_code, now=now)
+    if not graded.changes:
+        return graded.results
+    with write_transaction(session):
+        graded = _graded(session, session_code, now=now)
+        _record(session, graded.changes, now=now)
+    return graded.results
+
+
+@dataclass
+class _Graded:
+    results: list[StationScore]
+    # station id → (score, answered, time used), for each sitting to write or create
+    changes: dict[int, tuple[Decimal, int, float | None]]
+
+
+def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
+    """Every paper of the session in scope graded, and which sittings differ from it: each
+    table read once (`_grading_statements`)."""
     row = phases.get_phase(session, PHASE)
     pause_list = phases.pauses(session, row.id) if row else []
-    results = []
-    with write_transaction(session):
-        # Not the questions' text: decoding 500 of those was most of the cost.
-        papers = session.execute(select(Paper.station_id, Paper.key_map, Paper.full_marks,
-                                        Station.code)
-                                 .join(Station, Station.id == Paper.station_id)
-                                 .order_by(Station.code)).all()
-        ids = [paper[0] for paper in papers]
-        answers_by_station = current_answers_by_station(session, ids)
-        sittings = {s.station_id: s for s in session.scalars(
-            select(Sitting).where(Sitting.station_id.in_(ids)))}
-        windows = phase_windows(session, row, ids)
-        started = clock.has_started(windows.phase, now)
-        for station_id, key_map, full_marks, code in papers:
-            answers = answers_by_station.get(station_id, {})
-            sitting = sittings.get(station_id)
-            if sitting is None and not answers:
-                continue  # nobody sat at this station
-            if sitting is None:
-                sitting = Sitting(station_id=station_id)
-                session.add(sitting)
-            score, answered = grade(key_map, answers)
-            time_used = None
-            if started:
-                deadline = windows.of(station_id).deadline(now)
-                until = sitting.submitted_at or min(deadline or now, now)
-                time_used = round(clock.seconds_used(windows.phase, pause_list, until), 3)
-            if (sitting.score, sitting.answered, sitting.time_used_s) != \
-                    (score, answered, time_used) or sitting.graded_at is None:
-                sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
-                sitting.graded_at = now
-            results.append(StationScore(code, score, full_marks, answered,
-                                        sitting.submitted_at, time_used, session_code))
-    return results
+    papers = session.execute(_PAPERS).all()  # (station id, code) by code
+    ids = [paper[0] for paper in papers]
+    keys, fulls = {}, {}
+    for station_id, stored, full_marks in session.execute(_KEYS):
+        keys[station_id], fulls[station_id] = _grading_key(station_id, stored), full_marks
+    score = dict.fromkeys(ids, Decimal(0))
+    answered = dict.fromkeys(ids, 0)
+    sat = set()  # stations with a saved answer (a cleared one included)
+    # No session's table (the station ids scope them): plain rows, not through the ORM.
+    connection = session.connection()
+    for station_id, items in connection.execute(_ANSWERS, {"ids": ids}):
+        sat.add(station_id)
+        if items:
+            score[station_id], answered[station_id] = keys[station_id].grade(items.split(","))
+    sittings = {station_id: rest for station_id, *rest in connection.execute(_SITTINGS,
+                                                                              {"ids": ids})}
+    windows = phase_windows(session, row)  # the phase's extensions: its session's stations'
+    started = clock.has_started(windows.phase, now)
+    results, changes = [], {}
+    worked: dict[datetime, float] = {}  # until → time used: most stations share their end
+    for station_id, code in papers:
+        full_marks = fulls[station_id]
+        sitting = sittings.get(station_id)
+        if sitting is None and station_id not in sat:
+            continue  # nobody sat at this station
+        submitted_at, *recorded, graded_at = sitting or (None, None, None, None, None)
+        time_used = None
+        if started:
+            deadline = windows.of(station_id).deadline(now)
+            until = submitted_at or min(deadline or now, now)
+            if until not in worked:
+                worked[until] = round(clock.seconds_used(windows.phase, pause_list, until), 3)
+            time_used = worked[until]
+        result = (score[station_id], answered[station_id], time_used)
+        if tuple(recorded) != result or graded_at is None:
+            changes[station_id] = result
+        results.append(StationScore(code, score[station_id], full_marks, answered[station_id],
+                                    submitted_at, time_used, session_code))
+    return _Graded(results, changes)
+
+
+def _grading_statements():
+    """The grading's reads, built once. Imported here, not at the file's head: the save path
+    above is worked on apart."""
+    from sqlalchemy import Text, func
+
+    ids = bindparam("ids", expanding=True)  # one parameter, not 500 literals to coerce
+    papers = select(Paper.station_id, Station.code) \
+        .join(Station, Station.id == Paper.station_id).order_by(Station.code)
+    # The key maps as stored text (`_grading_key`), not decoded on every view; in no order (on
+    # SQLite, sorting these rows by code was half the time of reading them).
+    keys = select(Paper.station_id, Paper.key_map.cast(Text), Paper.full_marks) \
+        .join(Station, Station.id == Paper.station_id)
+    # One row per station, its answers as "question:choice" items: 500 rows to read, not
+    # 30 000 (a cleared answer is NULL, which the aggregate leaves out).
+    answers = select(CurrentAnswer.station_id, func.aggregate_strings(
+        CurrentAnswer.question_id.cast(Text) + ":" + CurrentAnswer.choice, ",")) \
+        .where(CurrentAnswer.station_id.in_(ids)).group_by(CurrentAnswer.station_id)
+    sittings = select(Sitting.station_id, Sitting.submitted_at, Sitting.score, Sitting.answered,
+                      Sitting.time_used_s, Sitting.graded_at).where(Sitting.station_id.in_(ids))
+    return papers, keys, answers, sittings
+
+
+_PAPERS, _KEYS, _ANSWERS, _SITTINGS = _grading_statements()
+
+
+def _record(session: Session, changes: dict[int, tuple[Decimal, int, float | None]], *,
+            now: datetime) -> None:
+    """Write the graded result on each sitting that differs (a sitting is made for a station
+    that answered without opening one)."""
+    sittings = {s.station_id: s for s in session.scalars(
+        select(Sitting).where(Sitting.station_id.in_(list(changes))))}
+    for station_id, (score, answered, time_used) in changes.items():
+        sitting = sittings.get(station_id)
+        if sitting is None:
+            sitting = Sitting(station_id=station_id)
+            session.add(sitting)
+        sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
+        sitting.graded_at = now
+
+
+# Each paper's grading key, kept with the key map's stored text it was decoded from and used
+# only while the paper's text is that same text: a key is a pure function of it, so an entry is
+# never stale (a paper built again is another text) and nothing needs to invalidate it.
+# Decoding the 500 key maps' JSON on every view was most of the scoring overview's time
+# (bench/pages.py); comparing the texts costs a memcmp.
+_GRADING_KEYS: dict[int, tuple[str, _GradingKey]] = {}  # station id → (stored text, key)
+_GRADING_KEYS_MAX = 5000  # papers; beyond that the cache starts again (other instances' papers)
+
+
+@dataclass(frozen=True)
+class _GradingKey:
+    """A paper's key as "question:choice" items (how `_ANSWERS` gives a station's answers)."""
+
+    questions: frozenset[str]
+    options: frozenset[str]  # every item that answers a question of the paper
+    right: frozenset[str]  # the item of each question's right answer
+    points: dict[str, Decimal]  # right item → the question's points
+
+    def grade(self, items: list[str]) -> tuple[Decimal, int]:
+        """(score, answered), as `grade` gives them for the same answers (one item per
+        question: the table's key)."""
+        chosen = set(items)
+        if chosen <= self.options:
+            answered = len(chosen)
+        else:  # a choice that is none of its options: counted as `grade` counts it
+            answered = sum(item.partition(":")[0] in self.questions for item in chosen)
+        return sum(map(self.points.__getitem__, chosen & self.right), Decimal(0)), answered
+
+
+def _grading_key(station_id: int, stored: str) -> _GradingKey:
+    text, key = _GRADING_KEYS.get(station_id, ("", None))
+    if key is None or text != stored:
+        import json  # here, not at the head: the save path above is edited apart
+
+        key_map = json.loads(stored)
+        points = {f"{qid}:{entry['answer']}": Decimal(entry["points"])
+                  for qid, entry in key_map.items()}
+        key = _GradingKey(
+            frozenset(key_map),
+            frozenset(f"{qid}:{letter}" for qid, entry in key_map.items()
+                      for letter in {*entry["keys"].values(), entry["answer"]}),
+            frozenset(points), points)
+        if len(_GRADING_KEYS) >= _GRADING_KEYS_MAX:
+            _GRADING_KEYS.clear()
+        _GRADING_KEYS[station_id] = (stored, key)
+    return key
 
 
 def item_statistics(session: Session) -> list[dict]:
