@@ -225,3 +225,54 @@ def test_the_station_pages_poll_as_the_socket_policy_says():
     # The other polling pages use the same interval (one a hall, or one a desk).
     for page in ("hall.js", "station-sign-in.js"):
         assert "POLL_MS" in (JS / page).read_text(encoding="utf-8"), page
+
+
+@pytest.fixture
+def small_server(app):
+    """An in-process KioskServer with room for 8 sockets (its wake-up and listening sockets
+    among them) and a 30 s idle time: a Windows server at its connection limit, in small."""
+    import threading
+
+    from waitress import wasyncore
+
+    from kiosk.http import create_kiosk_server
+
+    options = waitress_options(app, "127.0.0.1", 0, 4, windows=False)
+    options.update(connection_limit=8)
+    server = create_kiosk_server(app, app, header_timeout=10, connections_per_address=32,
+                                 keepalive_idle=30, **options)
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield SimpleNamespace(port=int(server.effective_port))
+    stop.set()
+    thread.join(timeout=5)
+    for channel in list(server._map.values()):
+        channel.close()
+    server.task_dispatcher.shutdown()
+
+
+def test_a_server_at_its_connection_limit_closes_idle_connections_at_once(small_server):
+    """Six stations kept alive fill the 8 slots (with the listening and the wake-up socket):
+    the idle ones are closed at once instead of after the idle time (30 s here), and one more
+    station is answered (at the exam's start, all of a Windows hall fetches its paper
+    together)."""
+    stations = [connect(small_server, f"127.0.4.{i + 1}") for i in range(6)]
+    try:
+        for sock in stations:
+            sock.sendall(CLOCK)
+            assert one_answer(sock).startswith(b"HTTP/1.1 200")
+        # Those already answered when the sixth came; it is kept, the server no longer full.
+        assert all(closed_within(sock, 10) for sock in stations[:5])
+        late = connect(small_server, "127.0.4.100")
+        late.sendall(CLOCK)
+        assert one_answer(late).startswith(b"HTTP/1.1 200")
+        late.close()
+    finally:
+        for sock in stations:
+            sock.close()
