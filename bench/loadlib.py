@@ -239,33 +239,43 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def sockets_held(pid: int) -> int:
-    """How many sockets process `pid` holds open (its /proc/PID/fd links to socket:[…]): the
-    listening socket and every connection, as select() on Windows would count them."""
+def sockets_held(pid: int, port: int) -> int:
+    """How many sockets process `pid` holds on `port`: its listening socket and every connection
+    to it (not its database connections), as select() on Windows would count them. From
+    /proc/PID/fd (the sockets it has open) and /proc/PID/net/tcp (which port each is on)."""
+    import contextlib
     import os
 
-    count = 0
+    inodes = set()
     try:
         names = os.listdir(f"/proc/{pid}/fd")
     except OSError:
         return -1
     for name in names:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
-                count += 1
-        except OSError:
-            pass
-    return count
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{pid}/fd/{name}")
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    held = 0
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}") as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                    held += 1
+    return held
 
 
 class SocketSampler:
-    """Samples sockets_held(pid) every `every` seconds in a thread, from start() to stop():
-    peak and median ("typical") over the samples."""
+    """Samples sockets_held(pid, port) every `every` seconds in a thread, from start() to
+    stop(): peak and median ("typical") over the samples."""
 
-    def __init__(self, pid: int, every: float = 0.2) -> None:
+    def __init__(self, pid: int, port: int, every: float = 0.2) -> None:
         import threading
 
         self.pid = pid
+        self.port = port
         self.every = every
         self.samples: list[int] = []
         self._stop = threading.Event()
@@ -273,7 +283,7 @@ class SocketSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append(sockets_held(self.pid))
+            self.samples.append(sockets_held(self.pid, self.port))
             self._stop.wait(self.every)
 
     def start(self) -> SocketSampler:

@@ -9,8 +9,9 @@ For each size, on a fresh instance and a real `kiosk serve` on loopback:
 2. for --seconds, each station's page does what the workstation's page does (the schedule below:
    the clock every 5 s, the task books every 10 s) and saves an answer every --pace seconds
    (target: p99 under 100 ms);
-3. the server's sockets (/proc/PID/fd) are sampled 5 times a second throughout: the peak, and
-   the median ("typical") once the start is over; its RSS at the end.
+3. the server's sockets on its port (/proc/PID/fd and net/tcp) are sampled 5 times a second
+   throughout: the peak, and the median ("typical") once the start is over; its RSS at the
+   end.
 Each station is a browser (loadlib.BrowserStation: Chromium's pool of up to 6 keep-alive
 connections from the station's own address, the newest idle one reused, a request on a reused
 connection closed under it resent once). --before-at N runs size N once more as before issue 19
@@ -145,7 +146,7 @@ async def one_size(folder: Path, stations: int, args, before: bool) -> dict:
         with instance.session() as session:
             phases.start(session, "theory", 60, actor=ACTOR, now=clock.now())
 
-        start_sampler = SocketSampler(server.pid).start()
+        start_sampler = SocketSampler(server.pid, port).start()
         started = time.perf_counter()
         served_after: list[float] = []
 
@@ -164,7 +165,7 @@ async def one_size(folder: Path, stations: int, args, before: bool) -> dict:
 
         figures = Figures()
         rng = random.Random(stations)
-        sampler = SocketSampler(server.pid).start()
+        sampler = SocketSampler(server.pid, port).start()
         server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         paced_started = time.perf_counter()
         stop = paced_started + args.seconds
@@ -177,7 +178,7 @@ async def one_size(folder: Path, stations: int, args, before: bool) -> dict:
         client_cpu = (time.process_time() - client_cpu) / elapsed
         sampler.stop()
         settle = int(min(3.0, args.seconds / 4) / sampler.every)  # the start's connections
-        steady = SocketSampler(server.pid)
+        steady = SocketSampler(server.pid, port)
         steady.samples = sampler.samples[settle:]
         row.update(
             saves_per_s=len(figures.saves) / elapsed, saves_n=len(figures.saves),
