@@ -66,6 +66,10 @@ class Settings:
     # A request whose headers have not all arrived this long after the connection opened (or
     # after its first byte, on a kept-alive connection) is cut off: a trickler cannot hold a slot.
     header_timeout_seconds: int = 10
+    # A kept-alive connection idle this long between requests is closed: a workstation then holds
+    # a socket only around its requests (its polls come every 5 s), not all day. What keeps a
+    # Windows server, whose select() stops at 512 sockets, under it at 500 seats.
+    keepalive_idle_seconds: float = 1.0
 
     @classmethod
     def load(cls, instance_path: Path, environ: dict[str, str] | None = None) -> Settings:
@@ -103,6 +107,8 @@ class Settings:
             problems.append("connections_per_address must be at least 1")
         if not 1 <= self.header_timeout_seconds <= 300:
             problems.append("header_timeout_seconds must be between 1 and 300")
+        if not 0.1 <= self.keepalive_idle_seconds <= 30:
+            problems.append("keepalive_idle_seconds must be between 0.1 and 30")
         if any(m < 0 for m in self.warnings_at_minutes):
             problems.append("warnings_at_minutes must not be negative")
         if problems:
@@ -123,6 +129,11 @@ def _parse_env(name: str, raw: str, default: object) -> object:
             return int(raw)
         except ValueError as exc:
             raise ConfigError(f"KIOSK_{name.upper()}: not a whole number: {raw!r}") from exc
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"KIOSK_{name.upper()}: not a number: {raw!r}") from exc
     if isinstance(default, list):
         items = [item.strip() for item in raw.split(",") if item.strip()]
         if default and isinstance(default[0], int | float):

@@ -50,6 +50,11 @@ SPOOL_AFTER = 512 * 1024
 # All bodies kept in memory at once, together (BodyMemoryBudget): a hall's worth of 1 MiB pieces
 # in flight, far below what 2000 connections could otherwise hold.
 BODY_MEMORY_BUDGET = 256 * 1024 * 1024
+# How often KioskServer looks for kept-alive connections idle past their time (at most).
+IDLE_SWEEP_EVERY = 0.25
+# With this share of connection_limit open, idle kept-alive connections close without waiting.
+CROWDED = 0.9
+CROWDED_SWEEP_EVERY = 0.02
 
 
 # ----------------------------------------------------------------------------- body limits
@@ -338,13 +343,15 @@ class KioskServer(TcpWSGIServer):
 
     def __init__(self, application, *, app: Flask, header_timeout: float,
                  connections_per_address: int, exempt_address: str | None = None,
-                 **kw) -> None:
+                 keepalive_idle: float | None = None, **kw) -> None:
         settings = app.config["KIOSK_SETTINGS"]
         self.allowed_networks = app.config["KIOSK_ALLOWED_NETWORKS"]
         self.body_limits = RouteBodyLimits(app)
         self.body_memory = BodyMemoryBudget(BODY_MEMORY_BUDGET)
         self.header_timeout = header_timeout
         self.connections_per_address = connections_per_address
+        self.keepalive_idle = keepalive_idle  # close_idle_keepalive; None: channel_timeout only
+        self._next_idle_sweep = 0.0
         # The local TLS terminator (behind_proxy) carries every workstation's connections.
         self.exempt_address = exempt_address if settings.behind_proxy else None
         self.connections_by_address: Counter[str] = Counter()
@@ -395,6 +402,22 @@ class KioskServer(TcpWSGIServer):
             self._last_refusal_logged[key] = now
             log.warning("connection from %s refused: %s", address, reason)
 
+    def readable(self) -> bool:
+        # Asked on every pass of the event loop (at least once a second): look for idle
+        # kept-alive connections a few times a second, finer than waitress's whole-second
+        # cleanup_interval.
+        if self.keepalive_idle is not None:
+            now = time.time()
+            crowded = len(self._map) >= CROWDED * self.adj.connection_limit
+            if now >= self._next_idle_sweep:
+                self._next_idle_sweep = now + (CROWDED_SWEEP_EVERY if crowded else
+                                               min(IDLE_SWEEP_EVERY, self.keepalive_idle / 2))
+                # Near the connection limit (all of a Windows hall fetching its papers at once)
+                # an answered connection goes at once: the next station's waits for its slot.
+                close_idle_keepalive(self.active_channels.values(),
+                                     now if crowded else now - self.keepalive_idle)
+        return super().readable()
+
     def maintenance(self, now: float) -> None:
         super().maintenance(now)
         cutoff = now - self.header_timeout
@@ -404,8 +427,39 @@ class KioskServer(TcpWSGIServer):
                 channel.will_close = True
 
 
+def close_idle_keepalive(channels, cutoff: float) -> int:
+    """Close every kept-alive connection that has sat idle between requests since before
+    `cutoff` (issue 19): it has been answered, no request is in progress or waiting, nothing is
+    left to send and no byte of a next request has arrived. (One that has not yet sent its first
+    request is header_timeout's.) A workstation polling every few seconds then holds a socket
+    only around each request, not all day: what keeps a Windows server's select() under its 512
+    sockets. A browser resends a request that meets a kept-alive connection just closed (a
+    reused socket), and a poll that finds its connection closed opens another. Returns how
+    many."""
+    closing = 0
+    for channel in channels:
+        if (channel.headers_awaited_since is not None or channel.requests
+                or channel.request is not None or channel.total_outbufs_len
+                or channel.will_close or channel.last_activity >= cutoff
+                or _bytes_waiting(channel.socket)):
+            continue
+        channel.will_close = True
+        closing += 1
+    return closing
+
+
+def _bytes_waiting(sock) -> bool:
+    """A next request has begun to arrive (so the connection is not idle, whatever its clock
+    says: the event loop has not read it yet). A peer that closed its side counts as idle."""
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except OSError:  # BlockingIOError: nothing there
+        return False
+
+
 def create_kiosk_server(wsgi_app, app: Flask, *, header_timeout: float,
-                        connections_per_address: int, **options):
+                        connections_per_address: int, keepalive_idle: float | None = None,
+                        **options):
     """Like waitress.create_server, with KioskServer on every listening address."""
     adj = Adjustments(**options)
     dispatcher = ThreadedTaskDispatcher()
@@ -413,7 +467,8 @@ def create_kiosk_server(wsgi_app, app: Flask, *, header_timeout: float,
     socket_map: dict = {}
     servers = [KioskServer(wsgi_app, app=app, header_timeout=header_timeout,
                            connections_per_address=connections_per_address,
-                           exempt_address=adj.trusted_proxy, map=socket_map,
+                           exempt_address=adj.trusted_proxy, keepalive_idle=keepalive_idle,
+                           map=socket_map,
                            dispatcher=dispatcher, adj=adj, sockinfo=sockinfo)
                for sockinfo in adj.listen]
     if len(servers) == 1:

@@ -12,16 +12,23 @@ from kiosk.http import create_kiosk_server
 
 log = logging.getLogger("kiosk")
 
-# Each kiosk holds one or two keep-alive connections; polling never holds a thread.
+# A kiosk holds a connection around its requests (keepalive_idle_seconds), up to 6 while a page
+# loads; polling never holds a thread.
 CONNECTION_LIMIT = 2000
-# select() stops at 512 sockets on Windows (FD_SETSIZE); stay below it there.
+# select() stops at 512 sockets on Windows (FD_SETSIZE); stay below it there. The listening
+# socket and waitress's wake-up socket are in the same map, counted against the limit.
 WINDOWS_CONNECTION_LIMIT = 500
+# Silence longer than this closes any connection, a request half sent included (waitress).
+CHANNEL_TIMEOUT = 30
 INBUF_OVERFLOW = 2 * 1024 * 1024
 
 
-def waitress_options(app: Flask, host: str, port: int, threads: int) -> dict:
+def waitress_options(app: Flask, host: str, port: int, threads: int,
+                     windows: bool | None = None) -> dict:
+    """Waitress's settings for this instance; `windows` (default: this machine) is the system the
+    server runs on."""
     settings = app.config["KIOSK_SETTINGS"]
-    windows = os.name == "nt"
+    windows = os.name == "nt" if windows is None else windows
     return {
         "host": host,
         "port": port,
@@ -30,8 +37,9 @@ def waitress_options(app: Flask, host: str, port: int, threads: int) -> dict:
         # poll() instead of select(): select() fails past 1024 sockets on Linux.
         "asyncore_use_poll": not windows,
         "backlog": 2048,
-        # Close idle connections soon, so dead workstations do not hold sockets.
-        "channel_timeout": 30,
+        # Close silent connections soon, so dead workstations do not hold sockets; kept-alive
+        # connections idle between requests close sooner (keepalive_idle_seconds, kiosk.http).
+        "channel_timeout": CHANNEL_TIMEOUT,
         # Also how often unfinished headers are checked against header_timeout_seconds.
         "cleanup_interval": 2,
         # Hand-ins are large: receive them in 256 KiB pieces, not waitress's default 8 KiB
@@ -60,6 +68,7 @@ def serve(app: Flask, host: str, port: int, threads: int) -> None:
     settings = app.config["KIOSK_SETTINGS"]
     server = create_kiosk_server(app, app, header_timeout=settings.header_timeout_seconds,
                                  connections_per_address=settings.connections_per_address,
+                                 keepalive_idle=settings.keepalive_idle_seconds,
                                  **waitress_options(app, host, port, threads))
     server.print_listen("Serving on http://{}:{}")
     server.run()

@@ -5,8 +5,17 @@ import { formatUTC } from "./format.js";
 import { fetchFresh } from "./requests.js";
 
 // How often a screen asks (a station's poll is also its heartbeat: kiosk/api.py) and redraws.
+// A station's page asks nothing else on a timer of its own: the hand-in box and the task books
+// take the screen's answer (the "kiosk:clock" event), so the station wakes the server once per
+// poll, and the server closes the connection between polls (keepalive_idle_seconds, 1 s): a
+// station holds a socket about a fifth of the time, what lets a Windows server (select(): 512
+// sockets) hold 500 seats (docs/operations.md).
 export const POLL_MS = 5000;
 export const TICK_MS = 250;
+// The task books are asked after every second clock answer.
+export const MATERIALS_MS = 2 * POLL_MS;
+// The hand-in box asks the clock itself only when no screen has shared it for this long.
+export const OWN_CLOCK_MS = 3 * POLL_MS;
 
 export class ServerClock {
   constructor() { this.offsetMs = 0; this.synced = false; this.last = null; }

@@ -7,6 +7,7 @@
 import { fileSize, messages, percent } from "./format.js";
 import { sendInPieces } from "./pieces.js";
 import { fetchFresh } from "./requests.js";
+import { OWN_CLOCK_MS } from "./server-clock.js";
 
 const box = document.querySelector("[data-handin]");
 if (box) {
@@ -202,7 +203,11 @@ if (box) {
     setBusy(busy);
   });
   // The screen's own poll of the clock, if it shares it; else the box asks now and then.
-  document.addEventListener("kiosk:clock", (event) => showPart(event.detail && event.detail.part));
+  let sharedAt = 0;
+  document.addEventListener("kiosk:clock", (event) => {
+    sharedAt = Date.now();
+    showPart(event.detail && event.detail.part);
+  });
   // The screen shows a practical part (station-screen.js): the box takes files for that one.
   document.addEventListener("kiosk:part", (event) => showPart(event.detail));
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
@@ -214,5 +219,5 @@ if (box) {
   });
   load();
   askClock();
-  setInterval(() => { if (!busy) askClock(); }, 15000);
+  setInterval(() => { if (!busy && Date.now() - sharedAt >= OWN_CLOCK_MS) askClock(); }, OWN_CLOCK_MS);
 }

@@ -1,10 +1,11 @@
 // The workstation's task books (任务书/资料): the files the server lists for this station (its
-// parts released and not over for it), with their download links. Asked every 10 s; nothing
-// shows before the server lists a file, and a part over for the station drops off the list.
+// parts released and not over for it), with their download links. Asked every 10 s, right
+// after the screen's clock answer (one wake-up of the server, on the same connection: server-
+// clock.js); nothing shows before the server lists a file, and a part over for the station
+// drops off the list.
 import { fileSize } from "./format.js";
 import { fetchFresh } from "./requests.js";
-
-const REFRESH_MS = 10000;
+import { MATERIALS_MS, POLL_MS } from "./server-clock.js";
 const panel = document.querySelector("[data-materials]");
 
 function row(item) {
@@ -25,8 +26,10 @@ function row(item) {
 }
 
 let shown = "";
+let askedAt = 0;
 
 async function refresh() {
+  askedAt = Date.now();
   let listed;
   try {
     const response = await fetchFresh("/api/v1/materials");
@@ -44,5 +47,7 @@ async function refresh() {
 
 if (panel) {
   refresh();
-  setInterval(refresh, REFRESH_MS);
+  // Every second clock answer the screen shares; on a timer of its own only if none come.
+  document.addEventListener("kiosk:clock", () => { if (Date.now() - askedAt >= MATERIALS_MS - POLL_MS / 2) refresh(); });
+  setInterval(() => { if (Date.now() - askedAt >= MATERIALS_MS + POLL_MS) refresh(); }, MATERIALS_MS);
 }
