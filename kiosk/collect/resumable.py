@@ -146,8 +146,13 @@ _registries_lock = threading.Lock()
 
 def uploads_for(archives: Path) -> Uploads:
     """This process's uploads into `archives` (one registry per instance folder)."""
+    found = _registries.get(archives)  # asked for every piece: the folder as given, first
+    if found is not None:
+        return found
     with _registries_lock:
-        return _registries.setdefault(archives.resolve(), Uploads())
+        found = _registries.setdefault(archives.resolve(), Uploads())
+        _registries[archives] = found
+        return found
 
 
 def open_upload(session: Session, uploads: Uploads, *, archives: Path, owner: str,
