@@ -48,7 +48,7 @@ STORAGE_FULL = (errno.ENOSPC, errno.EDQUOT)
 # How much of a body larger than inbuf_overflow is kept in memory before it spools (waitress's
 # own default inbuf_overflow).
 SPOOL_AFTER = 512 * 1024
-# All bodies kept in memory at once, together (BodyMemoryBudget): a hall's worth of 1 MiB pieces
+# All bodies kept in memory at once, together (BodyMemoryBudget): a hall's worth of pieces
 # in flight, far below what 2000 connections could otherwise hold.
 BODY_MEMORY_BUDGET = 256 * 1024 * 1024
 
@@ -193,7 +193,7 @@ class EncryptedOverflowableBuffer(OverflowableBuffer):
 class BodyMemoryBudget:
     """How many bytes of request bodies all connections together may hold in memory. A body
     that would pass it spools (encrypted) after its first 512 KiB instead: 2000 connections
-    each sending a 1 MiB piece must not take 2 GiB of the server's memory."""
+    each sending a 2 MiB piece must not take 4 GiB of the server's memory."""
 
     def __init__(self, total: int) -> None:
         self.total = total

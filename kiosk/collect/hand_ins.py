@@ -21,6 +21,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,9 @@ CHUNK = 1024 * 1024
 INGEST_SLOTS = 2
 _ingest_slots = threading.BoundedSemaphore(INGEST_SLOTS)
 PARTIAL_SUFFIX = ".partial"
+# A piece this large has its plaintext hashed beside its encryption, one thread per ingest slot.
+_PARALLEL_HASH = 256 * 1024
+_plain_hasher = ThreadPoolExecutor(max_workers=INGEST_SLOTS, thread_name_prefix="sha256")
 # A one-request body is already on the server, so its stream never waits for a piece; this only
 # bounds a stream whose feeder died without abandoning it.
 STREAM_IDLE = timedelta(minutes=10)
@@ -184,8 +188,17 @@ class ArchiveStream:
             if self.error is not None:
                 raise self.error
             try:
-                self.hash.update(data)
-                self._age.update(data)
+                if len(data) >= _PARALLEL_HASH:
+                    # The plaintext's SHA-256 on another core while age encrypts it: both
+                    # release the interpreter lock, and the piece is read-only meanwhile.
+                    hashed = _plain_hasher.submit(self.hash.update, data)
+                    try:
+                        self._age.update(data)
+                    finally:
+                        hashed.result()
+                else:
+                    self.hash.update(data)
+                    self._age.update(data)
             except BaseException as exc:
                 error = self._fail(self._storage_error(exc))
                 if error is exc:

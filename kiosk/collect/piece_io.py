@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime
 
 from flask import request
@@ -33,8 +34,22 @@ def read_piece() -> memoryview:
     # Never ask past the length given: under waitress the stream is capped at the route's
     # declared limit (exactly one piece), and a read beyond the cap is itself a 413.
     length = request.content_length
-    buffer = memoryview(bytearray(length if length is not None else PIECE_BYTES))
+    buffer = _piece_buffer()[:length if length is not None else PIECE_BYTES]
     return buffer[:collect.read_into(request.stream, buffer)]
+
+
+_buffers = threading.local()
+
+
+def _piece_buffer() -> memoryview:
+    """This worker thread's buffer for a piece, reused: a new 2 MiB bytearray per piece costs
+    its zeroing and the page faults every time. A piece is fed (hashed, encrypted, written)
+    before its request ends, so the next one on this thread may overwrite it; at most one
+    piece per worker thread is held this way."""
+    buffer = getattr(_buffers, "piece", None)
+    if buffer is None:
+        buffer = _buffers.piece = memoryview(bytearray(PIECE_BYTES))
+    return buffer
 
 
 def requested_part(session: Session, settings: Settings, now: datetime,

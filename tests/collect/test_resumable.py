@@ -295,7 +295,7 @@ def test_the_receipts_time_is_when_the_last_piece_arrived(hall):
     assert datetime.fromisoformat(response.get_json()["received_at"]) < ended
 
 
-def test_a_piece_over_one_mebibyte_or_past_the_size_is_refused(hall):
+def test_a_piece_over_piece_bytes_or_past_the_size_is_refused(hall):
     _, _, (kiosk, _) = hall
     upload_id = open_upload(kiosk, 3 * PIECE).get_json()["upload_id"]
     assert put(kiosk, upload_id, 0, b"x" * (PIECE + 1)).status_code == 413
