@@ -95,12 +95,35 @@ def cli(instance: Path, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
+_demo_template: list[tuple[Path, dict]] = []
+
+
+def demo_copy(path: Path) -> dict:
+    """A demo event in `path`: made once per test process with `kiosk demo` (6 s), then copied
+    (the same logins, badges and keys each time; every test's event is its own copy)."""
+    if not _demo_template:
+        import atexit
+        import tempfile
+
+        template = Path(tempfile.mkdtemp(prefix="kiosk-demo-")) / "demo"
+        atexit.register(shutil.rmtree, template.parent, True)
+        _demo_template.append((template, cli(template, "demo", "--no-serve")))
+    template, info = _demo_template[0]
+    shutil.copytree(template, path)
+    # The demo's answer names its folder (the instance, the badges' PDF, DEMO.json): this copy's.
+    relocated = json.dumps(info).replace(json.dumps(str(template))[1:-1],
+                                         json.dumps(str(path))[1:-1])
+    (path / "DEMO.json").write_text((path / "DEMO.json").read_text("utf-8").replace(
+        str(template), str(path)), "utf-8")
+    return json.loads(relocated)
+
+
 @contextmanager
 def served_demo(path: Path, *, config: str = "", prepare=None) -> Iterator[dict]:
     """A fresh demo event in `path`, served by a real `kiosk serve`: `config` is appended to
     config.toml and `prepare(path)` may set the day up (and return more facts) before it
     starts. Yields the demo's logins and badges with `url` and `path`."""
-    info = cli(path, "demo", "--no-serve")
+    info = demo_copy(path)
     if config:
         settings = path / "config.toml"
         settings.write_text(settings.read_text("utf-8") + config, "utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.servers import free_port
+from tests.servers import demo_copy, free_port
 
 
 @pytest.fixture(scope="session")
@@ -19,9 +18,7 @@ def demo_server(tmp_path_factory):
     """The demo event, served as a newcomer would start it."""
     path = tmp_path_factory.mktemp("e2e") / "demo"
     port = free_port()
-    created = subprocess.run([sys.executable, "-m", "kiosk", "--instance", str(path), "demo",
-                              "--no-serve", "--json"], capture_output=True, text=True, check=True)
-    info = json.loads(created.stdout)
+    info = demo_copy(path)
     process = subprocess.Popen([sys.executable, "-m", "kiosk", "--instance", str(path), "serve",
                                 "--host", "127.0.0.1", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
