@@ -25,6 +25,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """True if the server closes this connection (EOF or reset) within `within` seconds,
+    having sent nothing."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 class Server:
     def __init__(self, instance: Path, port: int | None = None) -> None:
         self.instance = instance

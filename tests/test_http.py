@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import Server
+from tests.servers import Server, closed_by_server
 
 LOGIN = "/api/v1/station/login"
 UPLOAD = "/api/v1/collect/upload"
@@ -55,18 +55,6 @@ def answer_of(sock: socket.socket, timeout: float = 10) -> bytes:
     except (TimeoutError, ConnectionResetError):
         pass
     return data
-
-
-def closed_by_server(sock: socket.socket, within: float) -> bool:
-    """True if the server closes this connection (EOF or reset) within `within` seconds,
-    having sent nothing."""
-    sock.settimeout(within)
-    try:
-        return sock.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
 
 
 def clock_status(server: Server, source: str) -> int:

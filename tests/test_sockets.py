@@ -18,7 +18,7 @@ import kiosk.serve
 from kiosk.config import ConfigError, Settings
 from kiosk.http import IDLE_SWEEP_EVERY
 from kiosk.serve import CHANNEL_TIMEOUT, WINDOWS_CONNECTION_LIMIT, waitress_options
-from tests.servers import Server
+from tests.servers import Server, closed_by_server
 
 JS = Path(kiosk.serve.__file__).parent / "static" / "js"
 WINDOWS_SELECT_LIMIT = 512
@@ -52,16 +52,6 @@ def one_answer(sock: socket.socket) -> bytes:
     while len(body) < length:
         body += sock.recv(65536)
     return head
-
-
-def closed_within(sock: socket.socket, seconds: float) -> bool:
-    sock.settimeout(seconds)
-    try:
-        return sock.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
 
 
 def sockets_held(pid: int, port: int) -> int:
@@ -100,7 +90,8 @@ def test_an_idle_kept_alive_connection_is_closed_by_the_server(server):
             sock.sendall(CLOCK)
             assert one_answer(sock).startswith(b"HTTP/1.1 200")
         # Then idle: closed well before waitress's channel_timeout (30 s) would have.
-        assert closed_within(sock, CHANNEL_TIMEOUT / 3), "an idle kept-alive connection is kept"
+        assert closed_by_server(sock, within=CHANNEL_TIMEOUT / 3), \
+            "an idle kept-alive connection is kept"
     finally:
         sock.close()
 
@@ -136,7 +127,7 @@ def test_stations_that_keep_their_connections_open_hold_no_server_sockets(server
         assert sockets_held(pid, port) >= before + 40 - 5  # held while they talk (a few gone)
         assert wait_for_sockets(pid, port, at_most=before, within=CHANNEL_TIMEOUT / 3) <= before
         # Each browser notices its connection closed, and its next poll is answered on a new one.
-        assert all(closed_within(sock, 1) for sock in stations)
+        assert all(closed_by_server(sock, within=1) for sock in stations)
         again = connect(server, "127.0.3.1")
         again.sendall(CLOCK)
         assert one_answer(again).startswith(b"HTTP/1.1 200")
@@ -150,7 +141,7 @@ def test_a_connection_that_never_spoke_is_left_to_the_header_timeout(server):
     """A connection opened and not yet used is not closed as idle (header_timeout closes it)."""
     sock = connect(server, "127.0.2.3")
     try:
-        assert not closed_within(sock, Settings().keepalive_idle_seconds + 1)
+        assert not closed_by_server(sock, within=Settings().keepalive_idle_seconds + 1)
         sock.sendall(CLOCK)
         assert one_answer(sock).startswith(b"HTTP/1.1 200")
     finally:
@@ -280,7 +271,7 @@ def test_a_server_at_its_connection_limit_closes_idle_connections_at_once(small_
             sock.sendall(CLOCK)
             assert one_answer(sock).startswith(b"HTTP/1.1 200")
         # Those already answered when the sixth came; it is kept, the server no longer full.
-        assert all(closed_within(sock, 10) for sock in stations[:5])
+        assert all(closed_by_server(sock, within=10) for sock in stations[:5])
         late = connect(small_server, "127.0.4.100")
         late.sendall(CLOCK)
         assert one_answer(late).startswith(b"HTTP/1.1 200")
