@@ -43,6 +43,7 @@ from kiosk.collect.models import HandIn
 from kiosk.config import Settings
 from kiosk.errors import N_, InstanceError, KioskError, NotReady, Problem
 from kiosk.instance import open_instance
+from kiosk.progress import BYTES, NO_PROGRESS, Progress, Reading
 from kiosk.stations import phases
 from kiosk.stations.models import PhaseRow
 from kiosk.stations.window import phase_windows
@@ -55,11 +56,12 @@ FILE_FOLDERS = ("keys", "archives", "sealed", "materials")
 log = logging.getLogger(__name__)
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, progress: Progress = NO_PROGRESS) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+            progress.advance(len(block))
     return digest.hexdigest()
 
 
@@ -142,7 +144,18 @@ def load_tables(engine: Engine, source: Path) -> int:
 
 # ----------------------------------------------------------------------------- backup
 
-def make_backup(instance, out: Path, *, now: datetime | None = None) -> dict:
+# The stages of a backup and of a restore, as the bar and the page name them.
+STAGE_SNAPSHOT = N_("Copying the database")
+STAGE_HASHING = N_("Hashing the files")
+STAGE_WRITING = N_("Writing the backup")
+STAGE_CHECKING = N_("Checking the backup")
+STAGE_RESTORING = N_("Restoring the files")
+STAGE_LOADING = N_("Loading the database")
+STAGE_VERIFYING = N_("Checking the restored archives")
+
+
+def make_backup(instance, out: Path, *, now: datetime | None = None,
+                progress: Progress = NO_PROGRESS) -> dict:
     """Write the backup to `out` (a new file, written aside and renamed into place)."""
     now = now or clock.now()
     out = out.resolve()
@@ -152,6 +165,7 @@ def make_backup(instance, out: Path, *, now: datetime | None = None) -> dict:
         engine = instance.engine
         database = work / "database"
         database.mkdir()
+        progress.stage(STAGE_SNAPSHOT)
         if engine.dialect.name == "sqlite":
             member = SQLITE_MEMBER
             # Its own plain connection: VACUUM cannot run inside the transaction that the
@@ -175,19 +189,24 @@ def make_backup(instance, out: Path, *, now: datetime | None = None) -> dict:
             for path in sorted(base.rglob("*")):
                 if path.is_file() and not path.name.endswith(".partial"):
                     files.append((f"{folder}/{path.relative_to(base).as_posix()}", path))
+        sizes = {name: path.stat().st_size for name, path in files}
+        progress.stage(STAGE_HASHING, sum(sizes.values()), BYTES)
         manifest = {"format": FORMAT, "created_at": clock.iso(now),
                     "database": engine.dialect.name, "revision": db.current_revision(engine),
                     "event_name": instance.settings.event_name, "rows": rows,
-                    "files": {name: {"sha256": _sha256(path), "size": path.stat().st_size}
+                    "files": {name: {"sha256": _sha256(path, progress), "size": sizes[name]}
                               for name, path in files}}
         partial = work / "backup.tar"
+        progress.stage(STAGE_WRITING, sum(sizes.values()), BYTES)
         with tarfile.open(partial, "w") as tar:
             data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
             info = tarfile.TarInfo(MANIFEST)
             info.size, info.mtime, info.mode = len(data), int(now.timestamp()), 0o600
             tar.addfile(info, io.BytesIO(data))
             for name, path in files:
-                tar.add(path, arcname=name, recursive=False)
+                info = tar.gettarinfo(path, arcname=name)
+                with path.open("rb") as handle:
+                    tar.addfile(info, Reading(handle, progress))
         os.chmod(partial, 0o600)
         with partial.open("rb") as handle:
             os.fsync(handle.fileno())
@@ -204,7 +223,8 @@ def make_backup(instance, out: Path, *, now: datetime | None = None) -> dict:
             os.replace(partial, out)  # a filesystem without hard links (FAT on a USB disk)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"out": str(out), "size": out.stat().st_size, "sha256": _sha256(out),
+    progress.stage(STAGE_CHECKING, out.stat().st_size, BYTES)
+    return {"out": str(out), "size": out.stat().st_size, "sha256": _sha256(out, progress),
             "files": len(manifest["files"]), "database": manifest["database"],
             "revision": manifest["revision"], "created_at": manifest["created_at"]}
 
@@ -216,7 +236,7 @@ def _safe_name(name: str) -> bool:
     return not path.is_absolute() and ".." not in path.parts and name not in ("", ".")
 
 
-def check_backup(backup: Path) -> dict:
+def check_backup(backup: Path, progress: Progress = NO_PROGRESS) -> dict:
     """The manifest, after checking every member against it; NotReady lists every problem."""
     problems: list[Problem] = []
     with tarfile.open(backup, "r") as tar:
@@ -229,7 +249,10 @@ def check_backup(backup: Path) -> dict:
             raise KioskError(N_("%(path)s is not a kiosk backup (no manifest)."),
                              path=str(backup))
         seen = set()
-        for member in tar.getmembers():
+        members = tar.getmembers()
+        progress.stage(STAGE_CHECKING, sum(m.size for m in members if m.name != MANIFEST),
+                       BYTES)
+        for member in members:
             if member.name == MANIFEST:
                 continue
             seen.add(member.name)
@@ -242,6 +265,7 @@ def check_backup(backup: Path) -> dict:
             handle = tar.extractfile(member)
             for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
                 digest.update(block)
+                progress.advance(len(block))
             if digest.hexdigest() != expected["sha256"]:
                 problems.append(Problem(None, N_("%(name)s: its SHA-256 does not match the "
                                                  "manifest"), {"name": member.name}))
@@ -253,11 +277,11 @@ def check_backup(backup: Path) -> dict:
 
 
 def restore_backup(backup: Path, target: Path, *, database_url: str = "",
-                   sqlite: bool = False) -> dict:
+                   sqlite: bool = False, progress: Progress = NO_PROGRESS) -> dict:
     """A standby instance in `target` (new or empty) from a backup. `database_url`: restore
     into that (empty) database, e.g. a standby PostgreSQL; `sqlite`: into a SQLite file inside
     the new folder, whatever the backup came from (a laptop standing in for the server)."""
-    manifest = check_backup(backup)
+    manifest = check_backup(backup, progress)
     if manifest["revision"] != db.head_revision():
         raise KioskError(N_("The backup's schema is %(theirs)s, this kiosk's is %(ours)s: "
                             "restore with the same kiosk version, then migrate."),
@@ -267,13 +291,15 @@ def restore_backup(backup: Path, target: Path, *, database_url: str = "",
     target.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(backup, "r") as tar:
+            progress.stage(STAGE_RESTORING, sum(m.size for m in tar.getmembers()
+                                                if m.name != MANIFEST), BYTES)
             for member in tar.getmembers():
                 if member.name in (MANIFEST, SQLITE_MEMBER, TABLES_MEMBER):
                     continue
                 destination = target / member.name
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with tar.extractfile(member) as source, destination.open("wb") as sink:
-                    shutil.copyfileobj(source, sink)
+                    shutil.copyfileobj(Reading(source, progress), sink)
                 if member.name.startswith("keys/"):
                     os.chmod(destination, 0o600)
             for folder in ("archives", "exports", "backups", "sealed"):
@@ -288,7 +314,7 @@ def restore_backup(backup: Path, target: Path, *, database_url: str = "",
             if SQLITE_MEMBER in manifest["files"] and url.startswith("sqlite"):
                 destination = Path(db.make_engine(url).url.database)
                 with tar.extractfile(SQLITE_MEMBER) as source, destination.open("wb") as sink:
-                    shutil.copyfileobj(source, sink)
+                    shutil.copyfileobj(Reading(source, progress), sink)
                     sink.flush()
                     os.fsync(sink.fileno())
             else:
@@ -297,15 +323,16 @@ def restore_backup(backup: Path, target: Path, *, database_url: str = "",
                     # A SQLite backup into PostgreSQL: dump the snapshot, then load it.
                     snapshot = target / ".restore.sqlite3"
                     with tar.extractfile(SQLITE_MEMBER) as source, snapshot.open("wb") as sink:
-                        shutil.copyfileobj(source, sink)
+                        shutil.copyfileobj(Reading(source, progress), sink)
                     source_engine = db.make_engine(f"sqlite:///{snapshot}")
                     dump_tables(source_engine, dump)
                     source_engine.dispose()
                     snapshot.unlink()
                 else:
                     with tar.extractfile(TABLES_MEMBER) as source, dump.open("wb") as sink:
-                        shutil.copyfileobj(source, sink)
+                        shutil.copyfileobj(Reading(source, progress), sink)
                 engine = db.make_engine(url)
+                progress.stage(STAGE_LOADING)
                 try:
                     load_tables(engine, dump)
                 finally:
@@ -314,7 +341,7 @@ def restore_backup(backup: Path, target: Path, *, database_url: str = "",
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
-    return verify_restored(target, manifest)
+    return verify_restored(target, manifest, progress)
 
 
 def _set_database_url(config: Path, url: str) -> None:
@@ -325,7 +352,7 @@ def _set_database_url(config: Path, url: str) -> None:
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def verify_restored(target: Path, manifest: dict) -> dict:
+def verify_restored(target: Path, manifest: dict, progress: Progress = NO_PROGRESS) -> dict:
     """Open the restored instance and check it: the database's own integrity check, the audit
     chain end to end, and every hand-in's archive file present with its hash."""
     instance = open_instance(target)
@@ -340,10 +367,12 @@ def verify_restored(target: Path, manifest: dict) -> dict:
             if not chain.ok:
                 problems.append(f"audit chain: event {chain.first_broken}: {chain.reason}")
             hand_ins = list(session.scalars(select(HandIn)))
+            progress.stage(STAGE_VERIFYING, len(hand_ins))
             for hand_in in hand_ins:
                 path = instance.archives_dir / hand_in.stored_name
                 if not path.exists():
                     problems.append(f"archive missing: {hand_in.stored_name}")
+                progress.advance()
         return {"instance": str(target), "created_at": manifest["created_at"],
                 "database": instance.engine.dialect.name, "hand_ins": len(hand_ins),
                 "audit_events": chain.events, "problems": problems}

@@ -34,6 +34,7 @@ from kiosk.cli_support import (
     instance_session,
     json_option,
     open_current,
+    terminal_progress,
     write_output,
 )
 from kiosk.collect import cli as collect_cli
@@ -235,7 +236,8 @@ def tls_init_command(hosts: tuple[str, ...], days: int, as_json: bool) -> None:
 @json_option
 def backup_command(out: Path, as_json: bool) -> None:
     instance = open_current()
-    result = make_backup(instance, out)
+    with terminal_progress(as_json) as progress:
+        result = make_backup(instance, out, progress=progress)
     emit(as_json, result, _("Backup written to %(out)s (%(size)s bytes, SHA-256 %(sha)s)",
                             out=result["out"], size=result["size"], sha=result["sha256"]))
 
@@ -253,7 +255,9 @@ def backup_command(out: Path, as_json: bool) -> None:
 @json_option
 def restore_command(backup: Path, target: Path, database_url: str, sqlite: bool,
                     as_json: bool) -> None:
-    result = restore_backup(backup, target, database_url=database_url, sqlite=sqlite)
+    with terminal_progress(as_json) as progress:
+        result = restore_backup(backup, target, database_url=database_url, sqlite=sqlite,
+                                progress=progress)
     emit(as_json, result, lambda: "\n".join(
         [_("Restored to %(path)s: %(n)s hand-ins, %(events)s audit events.", path=result[
             "instance"], n=result["hand_ins"], events=result["audit_events"])]

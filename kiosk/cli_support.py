@@ -23,7 +23,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock, staff
+from kiosk import audit, clock, progress, staff
 from kiosk.config import ConfigError, instance_path_from
 from kiosk.errors import N_, ImportErrors, KioskError, translate_params
 from kiosk.i18n import cli_gettext as _
@@ -125,6 +125,12 @@ def cosigned_supervisor(session: Session, instance: Instance, username: str,
 def write_output(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+def terminal_progress(as_json: bool) -> progress.Progress:
+    """A bar on standard error for long work, when that is a terminal and not --json; use it
+    as a context manager, so that an error is printed below a finished line."""
+    return progress.for_terminal(as_json, _)
 
 
 def emit(as_json: bool, data: dict[str, Any], text: str | Callable[[], str],

@@ -15,6 +15,7 @@ from kiosk import crypto, db
 from kiosk.config import Settings, new_config_text, new_secret
 from kiosk.errors import InstanceError
 from kiosk.group_commit import GroupCommit
+from kiosk.progress import Jobs
 
 SECRET_KEY_FILE = "flask_secret_key"  # noqa: S105  (a file name, not a secret)
 
@@ -58,6 +59,11 @@ class Instance:
 
     def session(self) -> Session:
         return self.sessions()
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        """Long work started from a page, run beside the requests (kiosk.progress)."""
+        return Jobs()
 
     @cached_property
     def answer_saves(self) -> GroupCommit:

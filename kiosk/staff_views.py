@@ -7,13 +7,22 @@ from datetime import datetime, timedelta
 from io import BytesIO
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    Blueprint,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from kiosk import audit, clock, permissions, staff
+from kiosk import audit, clock, permissions, progress, staff
 from kiosk.checkpoints import (
     CheckpointUnreadable,
     checkpoint_for_print,
@@ -23,7 +32,7 @@ from kiosk.checkpoints import (
 from kiosk.device_cookie import COOKIE_NAME as DEVICE_COOKIE
 from kiosk.device_cookie import LIFETIME as DEVICE_LIFETIME
 from kiosk.device_cookie import DeviceCookies
-from kiosk.errors import N_
+from kiosk.errors import N_, NotFound
 from kiosk.i18n import LANG_COOKIE, LOCALES, gettext, lazy_gettext
 from kiosk.models import AuditEvent, ExamSession
 from kiosk.permissions import STAFF
@@ -180,6 +189,24 @@ def set_language(code: str):
         # Remembered per browser: a workstation keeps its language across sessions and days.
         response.set_cookie(LANG_COOKIE, code, max_age=int(timedelta(days=365).total_seconds()),
                             samesite="Strict", httponly=True)
+    return response
+
+
+@bp.get("/jobs/<job_id>")
+@requires(permissions.STAFF)
+def job_status(job_id: str):
+    """How far a job started from a page is (kiosk.progress), for its page's script: the
+    signed-in user's own jobs only; another's is not found."""
+    job = kiosk_instance().jobs.get(job_id[:32], current_user.id)
+    if job is None:
+        raise NotFound(gettext("No such job on this server."))
+    shown = job.snapshot()
+    shown["stage_text"] = gettext(shown["stage"]) if shown["stage"] else ""
+    shown["amount_text"] = (progress.amount_text(shown["done"], shown["unit"]) + (
+        " / " + progress.amount_text(shown["total"], shown["unit"])
+        if shown["total"] is not None else ""))
+    response = jsonify(shown)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

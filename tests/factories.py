@@ -56,3 +56,20 @@ def make_checkpoint(session):
     """A checkpoint of the log's head, signed with a throwaway key: for building a paper record
     directly, without an instance's keys folder."""
     return take_checkpoint(session, Ed25519PrivateKey.generate(), clock.now())
+
+
+def follow_job(client, started, *, polls: int = 600) -> str:
+    """The page a job's POST sent `client` back to (`?job=`), once the job has ended: polled
+    the way the page's script polls it (bounded, never timed)."""
+    import time
+
+    assert started.status_code == 302, started.status_code
+    job_id = started.location.split("job=")[1]
+    for _ in range(polls):
+        state = client.get(f"/jobs/{job_id}").get_json()
+        if state["finished"]:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"job {job_id} did not end: {state}")
+    return started.location

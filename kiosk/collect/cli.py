@@ -17,6 +17,7 @@ from kiosk.cli_support import (
     json_option,
     open_current,
     session_option,
+    terminal_progress,
 )
 from kiosk.collect.export import export_bundle, verify_bundle
 from kiosk.collect.hand_ins import verify_receipt
@@ -77,9 +78,10 @@ def export_command(out: Path, as_json: bool) -> None:
     # The seal record is in Chinese: a default part's name from the Chinese catalog.
     with instance_session() as (instance, session):
         chosen = scope.current(session)  # --session (required once there are two)
-    result = export_bundle(instance, out, actor=CLI_ACTOR,
-                           translate=lambda name: locale_gettext(DEFAULT_LOCALE, name),
-                           exam_session=chosen)
+    with terminal_progress(as_json) as progress:
+        result = export_bundle(instance, out, actor=CLI_ACTOR,
+                               translate=lambda name: locale_gettext(DEFAULT_LOCALE, name),
+                               exam_session=chosen, progress=progress)
     emit(as_json, {"out": str(out), **result},
          _("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s", n=result[
              "hand_ins"], out=str(out), sha=result["manifest_sha256"]))
@@ -93,7 +95,8 @@ def export_command(out: Path, as_json: bool) -> None:
                       "record."))
 @json_option
 def verify_command(folder: Path, fingerprint: str | None, as_json: bool) -> None:
-    problems = verify_bundle(folder, expected_fingerprint=fingerprint)
+    with terminal_progress(as_json) as progress:
+        problems = verify_bundle(folder, expected_fingerprint=fingerprint, progress=progress)
     emit(as_json, {"ok": not problems, "problems": problems},
          lambda: "\n".join(problems) if problems else _("The bundle is intact."),
          ok=not problems)

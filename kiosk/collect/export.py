@@ -25,7 +25,8 @@ import csv
 import hashlib
 import io
 import json
-import shutil
+import os
+import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,7 @@ from kiosk.db import write_transaction
 from kiosk.errors import N_, KioskError
 from kiosk.instance import Instance
 from kiosk.pdf import build_document, hex_groups, para, signature_block, signed, table
+from kiosk.progress import BYTES, NO_PROGRESS, Progress
 from kiosk.stations import exam_sessions
 from kiosk.stations.models import Station
 from kiosk.tabular import spreadsheet_cell
@@ -53,40 +55,58 @@ FIELDS = ["station", "part", "version", "filename", "size", "sha256", "cipher_sh
           "received_at", "receipt_no", "via", "late", "file"]
 
 
-def _sha256_file(path: Path) -> str:
+# The stages of an export and of a check, as the bar and the page name them.
+STAGE_COPYING = N_("Copying the archives")
+STAGE_CHECKING = N_("Checking the archives")
+BLOCK = 1 << 20
+
+
+def _sha256_file(path: Path, progress: Progress = NO_PROGRESS) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+        for chunk in iter(lambda: handle.read(BLOCK), b""):
             digest.update(chunk)
+            progress.advance(len(chunk))
+    return digest.hexdigest()
+
+
+def _copy_hashed(source: Path, target: Path, progress: Progress) -> str:
+    """Copy `source` to `target` in one pass, durable on its disk (a USB stick pulled after
+    "exported" keeps it); the SHA-256 of the bytes written."""
+    digest = hashlib.sha256()
+    with source.open("rb") as handle, target.open("xb") as sink:
+        for chunk in iter(lambda: handle.read(BLOCK), b""):
+            digest.update(chunk)
+            sink.write(chunk)
+            progress.advance(len(chunk))
+        sink.flush()
+        os.fsync(sink.fileno())
     return digest.hexdigest()
 
 
 def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor,
                   translate: Callable[[str], str] = str,
-                  exam_session: scope.Scope | None = None) -> dict:
+                  exam_session: scope.Scope | None = None,
+                  progress: Progress = NO_PROGRESS) -> dict:
     """The bundle into `out`: the hand-ins of `exam_session` (None: of the only session there
     is). `translate` gives a part's name as the seal record prints it (Chinese): a default
     part's name is a catalog message."""
     if out.exists() and any(out.iterdir()):
         raise KioskError(N_("%(path)s is not empty; export into a new folder."), path=str(out))
-    rows = []
+    rows, sources = [], []
     with instance.session() as session:
         if exam_session is None:  # refused, naming them, when there are several
             exam_session = exam_sessions.as_scope(exam_sessions.choose(session, None))
         scope.use(session, exam_session)
         named = _session_named(session, instance)
-        (out / "archives").mkdir(parents=True, exist_ok=True)
         # Through the station: the chosen session's hand-ins only (HandIn carries none).
         hand_ins = session.execute(select(HandIn, Station.code).join(
             Station, Station.id == HandIn.station_id).order_by(Station.code, HandIn.part,
                                                                HandIn.version))
         for hand_in, code in hand_ins:
             name = f"{code}-{hand_in.part}-v{hand_in.version}-{hand_in.receipt_no}.age"
-            source = instance.archives_dir / hand_in.stored_name
-            shutil.copyfile(source, out / "archives" / name)
-            if _sha256_file(out / "archives" / name) != hand_in.cipher_sha256:
-                raise KioskError(N_("The stored archive of %(receipt)s does not match its hash: "
-                                    "tell the chief judge."), receipt=hand_in.receipt_no)
+            sources.append((instance.archives_dir / hand_in.stored_name, name,
+                            hand_in.cipher_sha256, hand_in.receipt_no))
             rows.append({"station": code, "part": hand_in.part, "version": hand_in.version,
                          "filename": hand_in.filename, "size": hand_in.size,
                          "sha256": hand_in.sha256, "cipher_sha256": hand_in.cipher_sha256,
@@ -96,6 +116,13 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor,
         counts = Counter(row["part"] for row in rows)
         parts = [{"key": key, "name": translate(name_of(session, key)), "hand_ins": count}
                  for key, count in sorted(counts.items())]
+    # The copying (many GiB on a slow stick) holds no database transaction.
+    (out / "archives").mkdir(parents=True, exist_ok=True)
+    progress.stage(STAGE_COPYING, sum(source.stat().st_size for source, *_ in sources), BYTES)
+    for source, name, cipher_sha256, receipt_no in sources:
+        if _copy_hashed(source, out / "archives" / name, progress) != cipher_sha256:
+            raise KioskError(N_("The stored archive of %(receipt)s does not match its hash: "
+                                "tell the chief judge."), receipt=receipt_no)
     described = {"format": "kiosk-handin-bundle-v1", "event": instance.settings.event_name,
                  "exported_at": clock.iso(clock.now()), "parts": parts, "hand_ins": rows}
     if named is not None:
@@ -118,6 +145,7 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor,
     fingerprint = key_fingerprint(key.public_key())
     (out / "seal-record.pdf").write_bytes(_seal_record(instance, rows, digest, fingerprint,
                                                        parts, named))
+    _remember_exported(out)
     with instance.session() as session, write_transaction(session):
         scope.use(session, exam_session)  # the audit event names the session
         audit.record(session, actor, "collect.exported", at=clock.now(), subject=str(out)[:128],
@@ -125,6 +153,56 @@ def export_bundle(instance: Instance, out: Path, *, actor: audit.Actor,
                               "parts": {p["key"]: p["hand_ins"] for p in parts}})
     return {"hand_ins": len(rows), "manifest_sha256": digest, "fingerprint": fingerprint,
             "parts": parts, "session": named}
+
+
+# ----------------------------------------------------------------------------- checks shown
+
+# The export page lists every bundle with whether it is intact. Hashing many GiB on every view
+# would cost minutes, so the last check of each bundle is kept, with the bundle's files as they
+# were then (name, size, time of change): a bundle whose files changed since is "not checked".
+_checks: dict[str, tuple[tuple, list[str]]] = {}
+_checks_lock = threading.Lock()
+
+
+def _stamp(folder: Path) -> tuple:
+    files = [folder / name for name in ("manifest.json", "manifest.sig", "signing-key.pub")]
+    if (folder / "archives").is_dir():
+        files += sorted((folder / "archives").iterdir())
+    stamp = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            stamp.append((path.name, None))
+            continue
+        stamp.append((path.name, stat.st_size, stat.st_mtime_ns))
+    return tuple(stamp)
+
+
+def check_bundle(folder: Path, progress: Progress = NO_PROGRESS) -> list[str]:
+    """verify_bundle, remembered for the page (see `last_check`)."""
+    stamp = _stamp(folder)
+    problems = verify_bundle(folder, progress=progress)
+    with _checks_lock:
+        _checks[str(folder.resolve())] = (stamp, problems)
+    return problems
+
+
+def last_check(folder: Path) -> list[str] | None:
+    """The problems the last check found, if the bundle is as it was then; None: not checked
+    since the server started, or changed since."""
+    with _checks_lock:
+        found = _checks.get(str(folder.resolve()))
+    if found is None or found[0] != _stamp(folder):
+        return None
+    return found[1]
+
+
+def _remember_exported(folder: Path) -> None:
+    """A bundle just written: every archive was hashed as it was written and the manifest
+    signed here, so it is as checked as a check would make it."""
+    with _checks_lock:
+        _checks[str(folder.resolve())] = (_stamp(folder), [])
 
 
 def _session_named(session, instance: Instance) -> dict | None:
@@ -180,7 +258,8 @@ def seal_record_pdf(rows: list[dict], digest: str, fingerprint: str, *, event_na
                           font_config=font_config, footer=f"{event_name} · 赛题数据封存记录")
 
 
-def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None) -> list[str]:
+def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None,
+                  progress: Progress = NO_PROGRESS) -> list[str]:
     """Every problem found, in words; an empty list means the bundle is intact."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -206,12 +285,14 @@ def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None) -> l
     except (ValueError, KeyError):
         return [*problems, "manifest.json is not readable"]
     listed = set()
+    present = [folder / row["file"] for row in rows if (folder / row["file"]).is_file()]
+    progress.stage(STAGE_CHECKING, sum(path.stat().st_size for path in present), BYTES)
     for row in rows:
         path = folder / row["file"]
         listed.add(Path(row["file"]).name)
-        if not path.exists():
+        if not path.is_file():
             problems.append(f"missing: {row['file']}")
-        elif _sha256_file(path) != row["cipher_sha256"]:
+        elif _sha256_file(path, progress) != row["cipher_sha256"]:
             problems.append(f"changed: {row['file']}")
     problems += _part_problems(manifest_bytes)
     archives = folder / "archives"

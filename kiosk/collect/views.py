@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import timedelta
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, jsonify, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
 from sqlalchemy import select
 
 from kiosk import clock, permissions, scope
 from kiosk.collect import hand_ins as collect
 from kiosk.collect import parts as collect_parts
 from kiosk.collect import resumable
-from kiosk.collect.export import export_bundle, verify_bundle
+from kiosk.collect.export import check_bundle, export_bundle, last_check
 from kiosk.collect.models import HandIn
 from kiosk.collect.piece_io import (
     query_count,
@@ -23,7 +34,7 @@ from kiosk.collect.piece_io import (
 )
 from kiosk.collect.slips import poster_pdf, slip_for
 from kiosk.crypto import load_signing_key
-from kiosk.errors import N_, NotFound
+from kiosk.errors import N_, KioskError, NotFound
 from kiosk.i18n import DEFAULT_LOCALE, gettext, lazy_gettext, locale_gettext
 from kiosk.stations.models import Station
 from kiosk.web import (
@@ -37,6 +48,7 @@ from kiosk.web import (
     may,
     nav_item,
     requires,
+    translated,
 )
 
 bp = Blueprint("collect", __name__, template_folder="templates")
@@ -60,7 +72,8 @@ def poster():
 @bp.route("/collect/export", methods=["GET", "POST"])
 @requires(permissions.READ_EXPORTS)
 def export_page():
-    """The encryption judges export the sealed bundle into the instance's exports/ folder."""
+    """The encryption judges export the sealed bundle into the instance's exports/ folder. The
+    export (many GiB) runs as a job beside the requests: the page shows how far it is."""
     instance = kiosk_instance()
     # In an event of several sessions a bundle is the chosen session's, named after it.
     chosen = chosen_session()
@@ -68,18 +81,51 @@ def export_page():
     if request.method == "POST" and may(permissions.EXPORT_HAND_INS):
         out = instance.exports_dir / (prefix + clock.now().astimezone().strftime(
             "%Y%m%d-%H%M%S"))
-        result = export_bundle(instance, out, actor=current_actor(),
-                               translate=lambda name: locale_gettext(DEFAULT_LOCALE, name),
-                               exam_session=scope.current(db()))
-        flash(gettext("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s",
-                      n=result["hand_ins"], out=str(out), sha=result["manifest_sha256"]),
-              "success")
+        actor, exam_session = current_actor(), scope.current(db())
+        job = instance.jobs.start("export", current_user.id, lambda progress: export_bundle(
+            instance, out, actor=actor,
+            translate=lambda name: locale_gettext(DEFAULT_LOCALE, name),
+            exam_session=exam_session, progress=progress) | {"out": str(out)})
+        return redirect(url_for("collect.export_page", job=job.id))
+    job = _job_shown()
+    if job is not None and job.finished:
+        if job.error is not None:
+            flash(translated(job.error) if isinstance(job.error, KioskError)
+                  else gettext("The work failed; the server's log says why."), "error")
+        elif job.kind == "export":
+            flash(gettext("Exported %(n)s hand-ins to %(out)s. Manifest SHA-256 %(sha)s",
+                          n=job.result["hand_ins"], out=job.result["out"],
+                          sha=job.result["manifest_sha256"]), "success")
+        else:
+            flash(gettext("%(bundle)s: checked.", bundle=job.result), "success")
     bundles = []
     if instance.exports_dir.is_dir():
         for folder in sorted(instance.exports_dir.glob(prefix + "*"), reverse=True):
-            bundles.append((folder.name, verify_bundle(folder)))
-    return render_template("collect/export.html", bundles=bundles,
+            bundles.append((folder.name, last_check(folder)))
+    return render_template("collect/export.html", bundles=bundles, job=job,
                            count=len(collect.recent_hand_ins(db(), limit=100000)))
+
+
+def _job_shown():
+    """The job the page was sent back to follow (`?job=`): the signed-in user's own only."""
+    job_id = request.args.get("job", "")[:32]
+    return kiosk_instance().jobs.get(job_id, current_user.id) if job_id else None
+
+
+@bp.post("/collect/export/<name>/check")
+@requires(permissions.READ_EXPORTS)
+def export_check(name: str):
+    """Check a bundle again, hash by hash (it may be on a stick that was carried away)."""
+    folder = kiosk_instance().exports_dir / name
+    if "/" in name or ".." in name or not folder.is_dir():
+        abort(404)
+
+    def work(progress):
+        check_bundle(folder, progress)
+        return name
+
+    job = kiosk_instance().jobs.start("check-bundle", current_user.id, work)
+    return redirect(url_for("collect.export_page", job=job.id))
 
 
 @bp.get("/collect/export/<name>/seal-record.pdf")

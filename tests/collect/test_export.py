@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from kiosk.cli import main
 from kiosk.collect.export import verify_bundle
-from tests.factories import csrf_from, login, make_user
+from tests.factories import csrf_from, follow_job, login, make_user
 from tests.plugins.collect import upload
 
 
@@ -100,8 +100,8 @@ def test_the_encryption_judges_export_page_and_the_slip_layouts(hall, app):
     judge = app.test_client()
     login(judge, "judge_one")
     page = judge.get("/collect/export")
-    judge.post("/collect/export", data={"csrf_token": csrf_from(page.text)})
-    listing = judge.get("/collect/export").text
+    started = judge.post("/collect/export", data={"csrf_token": csrf_from(page.text)})
+    listing = judge.get(follow_job(judge, started)).text
     assert "handin-" in listing and "✓" in listing
     name = next(instance.exports_dir.glob("handin-*")).name
     assert judge.get(f"/collect/export/{name}/seal-record.pdf").mimetype == "application/pdf"
@@ -110,3 +110,54 @@ def test_the_encryption_judges_export_page_and_the_slip_layouts(hall, app):
     poster = field_judge.get("/collect/poster.pdf")
     assert poster.mimetype == "application/pdf"
     assert field_judge.get("/collect/export").status_code == 403
+
+
+def test_the_export_runs_as_a_job_that_only_its_judge_follows(hall, app):
+    kiosk_instance, _, (kiosk, _) = hall
+    upload(kiosk, b"x" * 3_000_000)
+    with kiosk_instance.session() as session:
+        make_user(session, "crypt1", username="judge_one")
+        make_user(session, "crypt2", username="judge_two")
+    judge, other = app.test_client(), app.test_client()
+    login(judge, "judge_one")
+    login(other, "judge_two")
+    started = judge.post("/collect/export", data={
+        "csrf_token": csrf_from(judge.get("/collect/export").text)})
+    assert started.status_code == 302 and "job=" in started.location
+    job_id = started.location.split("job=")[1]
+    # The other judge sees neither the job nor its progress.
+    assert other.get(f"/jobs/{job_id}").status_code == 404
+    done = judge.get(follow_job(judge, started)).text
+    state = judge.get(f"/jobs/{job_id}").get_json()
+    assert state["finished"] and not state["failed"]
+    assert state["stage_text"] == "复制归档文件"
+    assert state["done"] == state["total"] > 3_000_000  # every archive's bytes, counted
+    assert "已将 1 份作品导出到" in done, done
+
+
+def test_the_export_page_hashes_nothing_on_a_view_and_checks_on_request(hall, app,
+                                                                      monkeypatch):
+    from kiosk.collect import export
+
+    kiosk_instance, _, (kiosk, _) = hall
+    upload(kiosk, b"work to check")
+    with kiosk_instance.session() as session:
+        make_user(session, "crypt1", username="judge_one")
+    judge = app.test_client()
+    login(judge, "judge_one")
+    started = judge.post("/collect/export", data={
+        "csrf_token": csrf_from(judge.get("/collect/export").text)})
+    follow_job(judge, started)
+    hashed = []
+    real = export._sha256_file
+    monkeypatch.setattr(export, "_sha256_file", lambda *a, **k: hashed.append(a) or real(*a, **k))
+    assert "✓" in judge.get("/collect/export").text
+    assert hashed == []  # a reload of the page reads no archive
+    bundle = next(kiosk_instance.exports_dir.glob("handin-*"))
+    _flip(next((bundle / "archives").iterdir()))
+    listing = judge.get("/collect/export").text
+    assert "服务器启动后尚未校验" in listing and "✓" not in listing
+    checked = judge.post(f"/collect/export/{bundle.name}/check",
+                         data={"csrf_token": csrf_from(listing)})
+    listing = judge.get(follow_job(judge, checked)).text
+    assert "changed: archives/" in listing and len(hashed) == 1
