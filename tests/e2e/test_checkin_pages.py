@@ -2,6 +2,7 @@
 (scanner and name search), the draw that is final once shown, and axe on every page."""
 
 import csv
+import re
 from importlib import resources
 
 import pytest
@@ -219,3 +220,32 @@ def test_every_checkin_page_passes_axe(browser, demo, people):
     visit("supervisor", "/roster", "/draw/1", "/draw/2", then=draw_result)
     visit("crypt1", then=redraw_form_open)
     assert not found, "\n".join(found)
+
+
+def test_a_large_import_shows_the_bytes_sent_then_the_servers_answer(browser, demo, tmp_path):
+    """A roster of a few MB on a slow link: the form shows a bar of the bytes sent, then what
+    the server answered (here: every problem, nothing imported), as a plain form would."""
+    rows = ["姓名,身份证号,单位,组别,备注"] + [
+        f"选手{n},11010519491231002X,单位{n},不存在的组别,{'附注' * 200}" for n in range(1200)]
+    big = tmp_path / "大名单.csv"
+    big.write_text("\n".join(rows), encoding="utf-8")
+    assert big.stat().st_size > 1_048_576  # over the form's threshold for the bar
+    context = _context(browser)
+    page = context.new_page()
+    sign_in(page, demo, role="chief")
+    page.goto(demo["url"] + "/roster")
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1,
+        "uploadThroughput": 400_000})  # bytes per second: a few seconds for the file
+    page.set_input_files("input[type=file][name=file]", str(big))
+    page.click("button:has-text('导入')")
+    status = page.locator(".upload-status")
+    expect(status).to_contain_text("正在发送文件", timeout=10_000)
+    expect(page.locator(".upload-progress progress")).to_have_attribute("value", re.compile(r"\d"))
+    screenshot(page, "import-progress")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    expect(page.locator(".problems")).to_contain_text("未导入任何数据", timeout=30_000)
+    assert page.url.endswith("/roster")
+    context.close()
