@@ -37,3 +37,20 @@ def pytest_sessionstart(session):
     environment says not to write bytecode (PYTHONDONTWRITEBYTECODE)."""
     if not hasattr(session.config, "workerinput"):  # once, in the controlling process
         compileall.compile_dir(Path(__file__).resolve().parents[1] / "kiosk", quiet=1)
+
+
+# Modules that each run for long (real servers, browsers, kill -9): handed out first, so that the
+# two test processes end together on short modules instead of one finishing a browser module
+# alone (pyproject's --no-loadscope-reorder keeps this order; its default puts the modules with
+# the most tests first, which are the quick ones).
+LONG_MODULES = ("tests/e2e/", "tests/test_faults.py", "tests/test_multiserver.py",
+                "tests/theory_exam/test_crash.py", "tests/test_sockets.py",
+                "tests/test_rehearse", "tests/test_demo.py", "tests/test_serve.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def long_first(item):
+        path = item.nodeid.split("::")[0]
+        return 0 if path.startswith(LONG_MODULES) else 1
+
+    items.sort(key=long_first)  # stable: each module's own order is kept
