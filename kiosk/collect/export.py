@@ -285,9 +285,14 @@ def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None,
     except (ValueError, KeyError):
         return [*problems, "manifest.json is not readable"]
     listed = set()
-    present = [folder / row["file"] for row in rows if (folder / row["file"]).is_file()]
+    # A manifest names files inside its own archives/ only: a name like /dev/zero or
+    # ../../keys/x (a bundle from anywhere may be checked) is a problem, never read.
+    inside = [row for row in rows if _archive_name(row.get("file"))]
+    problems += [f"not a file of the bundle: {str(row.get('file'))[:120]}" for row in rows
+                 if not _archive_name(row.get("file"))]
+    present = [folder / row["file"] for row in inside if (folder / row["file"]).is_file()]
     progress.stage(STAGE_CHECKING, sum(path.stat().st_size for path in present), BYTES)
-    for row in rows:
+    for row in inside:
         path = folder / row["file"]
         listed.add(Path(row["file"]).name)
         if not path.is_file():
@@ -300,6 +305,15 @@ def verify_bundle(folder: Path, *, expected_fingerprint: str | None = None,
         for extra in sorted(p.name for p in archives.iterdir() if p.name not in listed):
             problems.append(f"added: archives/{extra}")
     return problems
+
+
+def _archive_name(name: object) -> bool:
+    """`archives/<one plain file name>`, as export_bundle writes it."""
+    if not isinstance(name, str):
+        return False
+    head, _, tail = name.partition("/")
+    return head == "archives" and bool(tail) and "/" not in tail and "\\" not in tail \
+        and tail not in (".", "..")
 
 
 def _part_problems(manifest_bytes: bytes) -> list[str]:

@@ -161,3 +161,23 @@ def test_the_export_page_hashes_nothing_on_a_view_and_checks_on_request(hall, ap
                          data={"csrf_token": csrf_from(listing)})
     listing = judge.get(follow_job(judge, checked)).text
     assert "changed: archives/" in listing and len(hashed) == 1
+
+
+def test_a_manifest_naming_files_outside_the_bundle_is_refused_unread(bundle, monkeypatch):
+    """A bundle checked may come from anywhere: a row naming /dev/zero (read forever) or a file
+    beside the bundle is a problem, and nothing outside archives/ is opened."""
+    from kiosk.collect import export
+
+    out, _ = bundle
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    manifest["hand_ins"][0]["file"] = "/dev/zero"
+    manifest["hand_ins"][1]["file"] = "archives/../../secret"
+    (out / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    opened = []
+    real = export._sha256_file
+    monkeypatch.setattr(export, "_sha256_file",
+                        lambda path, *a: opened.append(path) or real(path, *a))
+    problems = verify_bundle(out)
+    assert "not a file of the bundle: /dev/zero" in problems
+    assert "not a file of the bundle: archives/../../secret" in problems
+    assert all(path.parent == out / "archives" for path in opened) and len(opened) == 1
