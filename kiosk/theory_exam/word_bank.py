@@ -573,10 +573,10 @@ class _Paragraphs:
             letter = OPTION_KEYS[auto[1] - 1] if 0 < auto[1] <= len(OPTION_KEYS) else "?"
             self.options([(letter, line)], place)
             return
-        if option:
+        if option and not BRACKET_ANSWER.fullmatch(stripped.rstrip()):
             self.options(_split_options(line), place)
             return
-        self.text(line, place, new_paragraph)
+        self.text(line, place, new_paragraph)  # a lone "（B）" is the stem's answer bracket
 
     def start(self, number: str, text: str, place: Place, style: str) -> None:
         self.finish()
