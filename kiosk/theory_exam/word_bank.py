@@ -37,6 +37,9 @@ from kiosk.errors import N_, ImportErrors, Problem
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
+# What a workstation cannot show: a picture, a drawing, an embedded object, an equation.
+OBJECTS = (W + "drawing", W + "pict", W + "object", M + "oMath", M + "oMathPara")
 OPTION_KEYS = "ABCDEFGH"
 MAX_XML_BYTES = 64 * 1024 * 1024  # uncompressed word/*.xml: a bank of 20000 questions fits
 WORD_SUFFIXES = (".docx", ".docm", ".dotx")
@@ -73,6 +76,10 @@ EXPLANATION = re.compile(r"^[【\[]?\s*(?:答案解析|试题解析|解析)\s*"
 # Where an answer or a 解析 starts inside a longer line ("D．关联规则  答案：B").
 INLINE_MARK = re.compile(r"\s(?=(?:【答案】|【解析】|(?:正确答案|参考答案|答案|解析)\s*:))")
 BRACKET_ANSWER = re.compile(r"\(\s*([A-HT√×✓✗✔✘]|对|错|正确|错误)\s*\)")
+
+
+PICTURE = N_("a picture or an equation that the workstation cannot show: write it as text or "
+             "remove the question")
 
 
 def fold(text: str) -> str:
@@ -143,6 +150,7 @@ class _Para:
     number: int  # 0 for a paragraph without text (not counted)
     text: str
     auto: tuple[str, int] | None = None  # ("number" | "letter" | "section", value)
+    objects: bool = False  # holds a picture or an equation
 
 
 @dataclass
@@ -165,6 +173,10 @@ def _flatten(items: list[_Para | _Table]) -> Iterator[_Para]:
 
 def _cell_text(cell: list[_Para | _Table]) -> str:
     return "\n".join(p.text for p in _flatten(cell) if p.text.strip())
+
+
+def _cell_objects(cell: list[_Para | _Table]) -> bool:
+    return any(p.objects for p in _flatten(cell))
 
 
 class _Numbering:
@@ -274,12 +286,12 @@ class _Reader:
 
     def paragraph(self, p) -> _Para:
         auto = self.numbering.number(p)
-        text = _paragraph_text(p)
+        text, objects = _paragraph_text(p)
         number = 0
-        if text.strip():
+        if text.strip() or objects:
             self.count += 1
             number = self.count
-        return _Para(number, text, auto)
+        return _Para(number, text, auto, objects)
 
     def table(self, tbl) -> _Table:
         rows = []
@@ -305,8 +317,10 @@ class _Reader:
         return _Table(rows)
 
 
-def _paragraph_text(p) -> str:
+def _paragraph_text(p) -> tuple[str, bool]:
+    """The text as Word shows it, and whether the paragraph holds a picture or an equation."""
     out: list[str] = []
+    objects = []
 
     def walk(element) -> None:
         for child in element:
@@ -324,6 +338,12 @@ def _paragraph_text(p) -> str:
                 out.append(SYMBOLS.get((font, (child.get(W + "char") or "").lower()), ""))
             elif tag in (MC_FALLBACK, W + "moveFrom", W + "del", W + "pPr", W + "rPr"):
                 continue
+            elif tag in OBJECTS:
+                objects.append(tag)
+                if tag.startswith(M):
+                    out.extend(t.text or "" for t in child.iter(M + "t"))
+                else:
+                    walk(child)  # a text box's text
             elif tag == W + "p":  # a text box's paragraph
                 walk(child)
                 out.append("\n")
@@ -331,7 +351,7 @@ def _paragraph_text(p) -> str:
                 walk(child)
 
     walk(p)
-    return "".join(out).replace("\u200b", "").replace("\ufeff", "")
+    return "".join(out).replace("\u200b", "").replace("\ufeff", ""), bool(objects)
 
 
 def is_word(data: bytes, filename: str) -> bool:
@@ -446,7 +466,11 @@ def _read_tables(items, tables: list[_Table], columns, classify) -> WordBank:
                             if p.line else p for p in exc.problems)
             continue
         points = POINTS.search(heading[1]) if heading else None
+        pictured = {line for line, cells in enumerate(item.rows, start=1)
+                    if any(_cell_objects(cell) for cell in cells)}
         for row in rows:
+            if row.line in pictured:
+                problems.append(Place("row", row.line, table_number).problem(PICTURE))
             record = dict(row.cells)
             if not record.get("type") and heading:
                 record["type"] = heading[0]
@@ -496,6 +520,8 @@ class _Paragraphs:
         for para in _flatten(items):
             if para.text.strip():
                 self.paragraph(para)
+            if para.objects:
+                self.picture(para)
         self.finish()
         self.close_section()
         return WordBank(self.records, self.problems)
@@ -521,6 +547,12 @@ class _Paragraphs:
             self.line(lines[0], place, auto, new_paragraph=True)
         for line in lines[1:]:
             self.line(line, place, None, new_paragraph=False)
+
+    def picture(self, para: _Para) -> None:
+        question = self.current
+        if question is not None and question.state in ("stem", "options"):
+            self.problems.append(Place("paragraph", para.number,
+                                       question=question.place.question).problem(PICTURE))
 
     def new_section(self, place: Place, word: str, rest: str) -> None:
         self.finish()

@@ -435,3 +435,66 @@ def test_a_bank_written_to_word_reads_back_as_the_same_questions(questions, shap
     data, expected = _write(questions, shape)
     result = word(data)
     assert [summary(q) for q in result.questions] == expected
+
+
+def test_a_picture_or_an_equation_in_a_question_is_listed_not_dropped():
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = new_document()
+    document.add_paragraph("一、单选题")
+    document.add_paragraph("1．如图所示，下列说法正确的是（  ）").add_run()._r.append(
+        parse_xml(f"<w:drawing {nsdecls('w')}/>"))
+    document.add_paragraph("A．甲 B．乙")
+    document.add_paragraph("答案：A")
+    formula = document.add_paragraph("2．计算")
+    formula._p.append(parse_xml('<m:oMath xmlns:m="http://schemas.openxmlformats.org/'
+                                'officeDocument/2006/math"><m:r><m:t>x+1</m:t></m:r></m:oMath>'))
+    document.add_paragraph("A．1 B．2")
+    document.add_paragraph("答案：A")
+    picture = ("a picture or an equation that the workstation cannot show: write it as text or "
+               "remove the question")
+    assert problems_of(to_bytes(document)) == [f"paragraph 2 (question 1): {picture}",
+                                               f"paragraph 5 (question 2): {picture}"]
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def _kiosk(path, *args):
+    from click.testing import CliRunner
+
+    from kiosk.cli import main
+
+    return CliRunner().invoke(main, ["--instance", str(path), *map(str, args)])
+
+
+def test_the_command_line_imports_a_word_bank_or_lists_its_problems(kiosk_instance, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setenv("KIOSK_LANG", "en")
+    damaged = tmp_path / "坏题库.docx"
+    damaged.write_bytes(paragraphs_docx("一、单选题", "1．题干（  ）", "A．甲 B．乙", "答案：C",
+                                        "二、多选题", "1．选两个", "A．甲 B．乙", "答案：AB"))
+    refused = _kiosk(kiosk_instance.path, "questions", "import", damaged, "--json")
+    assert refused.exit_code == 1
+    assert json.loads(refused.output)["problems"] == [
+        "paragraph 2 (question 1): the answer C is not among the options",
+        "paragraph 5: 多选题 cannot be asked in this exam (only single choice and true/false); "
+        "remove this section and its 1 questions"]
+    plain = _kiosk(kiosk_instance.path, "questions", "import", damaged)
+    assert "kiosk: paragraph 2 (question 1)" in plain.output
+    assert _count(kiosk_instance) == 0
+    imported = _kiosk(kiosk_instance.path, "questions", "import",
+                      SEED / "question_bank_sample.docx", "--json")
+    assert json.loads(imported.output) == {"imported": 187, "warnings": []}
+    assert _count(kiosk_instance, Question.type == "tf") == 61
+    assert _count(kiosk_instance, Question.explanation != "") > 100
+
+
+def _count(kiosk_instance, *where) -> int:
+    instance = kiosk_instance.open()
+    try:
+        with instance.session() as session:
+            return session.query(Question).filter(*where).count()
+    finally:
+        instance.engine.dispose()
