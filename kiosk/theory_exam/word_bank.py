@@ -569,12 +569,12 @@ class _Paragraphs:
         if section.kind == "unaskable":
             self.problems.append(section.place.problem(
                 N_("%(type)s cannot be asked in this exam (only single choice and true/false); "
-                   "remove this section and its %(n)s questions"),
+                   "remove this section (%(n)s questions)"),
                 {"type": section.word, "n": section.questions}))
         elif section.kind is None:
             self.problems.append(section.place.problem(
-                N_("unknown question type %(type)s in this heading (use 单选题 or 判断题); its "
-                   "%(n)s questions were not read"), {"type": section.word,
+                N_("unknown question type %(type)s in this heading (use 单选题 or 判断题); "
+                   "its questions were not read (%(n)s)"), {"type": section.word,
                                                       "n": section.questions}))
 
     def line(self, line: str, place: Place, auto: tuple[str, int] | None,
@@ -703,12 +703,16 @@ class _Paragraphs:
         answer = folded_answer
         letters = [letter for letter, _, _ in question.options]
         if letters != list(OPTION_KEYS[:len(letters)]):
+            # Named where the options go wrong, with the question's number.
+            wrong = next(option_place for index, (letter, _, option_place)
+                         in enumerate(question.options) if letter != OPTION_KEYS[index:index + 1])
+            at = Place("paragraph", wrong.number, question=place.question)
             twice = sorted({letter for letter in letters if letters.count(letter) > 1})
             if twice:
-                self.problems.append(place.problem(N_("option %(letter)s appears twice"),
-                                                   {"letter": ", ".join(twice)}))
+                self.problems.append(at.problem(N_("option %(letter)s appears twice"),
+                                                {"letter": ", ".join(twice)}))
             else:
-                self.problems.append(place.problem(
+                self.problems.append(at.problem(
                     N_("the options are out of order: %(order)s (expected A, B, C …)"),
                     {"order": ", ".join(letters)}))
         record = {"type": self.type_of(question, answer), "stem": stem, "answer": answer,

@@ -256,15 +256,15 @@ def test_a_damaged_bank_lists_every_problem_by_paragraph_and_imports_nothing(ses
         "paragraph 6 (question 2): the answer is missing",
         "paragraph 8 (question 3): the answer D is not among the options",
         "paragraph 11 (question 3): question number 3 is used twice (also at paragraph 8)",
-        "paragraph 14 (question 5): the options are out of order: A, C, B (expected A, B, C …)",
+        "paragraph 15 (question 5): the options are out of order: A, C, B (expected A, B, C …)",
         "paragraph 17: this text is not an option, an answer or a 解析 of question 5 (is a "
         "question's number missing?): 这一段不属于任何题",
         "paragraph 18 (question 6): the stem's brackets say A but the answer line says B",
         "paragraph 21: 多项选择题 cannot be asked in this exam (only single choice and "
-        "true/false); remove this section and its 1 questions",
+        "true/false); remove this section (1 questions)",
         "paragraph 26 (question 1): the true/false answer 也许 is not readable (use 对 or 错)",
-        "paragraph 29: unknown question type 排序题 in this heading (use 单选题 or 判断题); its 1 "
-        "questions were not read"]
+        "paragraph 29: unknown question type 排序题 in this heading (use 单选题 or 判断题); its "
+        "questions were not read (1)"]
     assert session.query(Question).count() == 0
     assert session.query(AuditEvent).filter_by(action="bank.imported").count() == 0
 
@@ -480,7 +480,7 @@ def test_the_command_line_imports_a_word_bank_or_lists_its_problems(kiosk_instan
     assert json.loads(refused.output)["problems"] == [
         "paragraph 2 (question 1): the answer C is not among the options",
         "paragraph 5: 多选题 cannot be asked in this exam (only single choice and true/false); "
-        "remove this section and its 1 questions"]
+        "remove this section (1 questions)"]
     plain = _kiosk(kiosk_instance.path, "questions", "import", damaged)
     assert "kiosk: paragraph 2 (question 1)" in plain.output
     assert _count(kiosk_instance) == 0
