@@ -133,17 +133,7 @@ def parse_question(record: dict[str, str], line: int, now: datetime) -> tuple[Qu
             problems.append(Problem(line, N_("a true/false question may only have the options "
                                              "对 and 错")))
 
-    points = Decimal(1)
-    raw_points = _fold(record.get("points", ""))
-    if raw_points:
-        try:
-            points = Decimal(raw_points)
-        except InvalidOperation:
-            points = Decimal(-1)
-        if not points.is_finite() or points <= 0 or points > MAX_POINTS or \
-                points != points.quantize(Decimal("0.01")):
-            problems.append(Problem(line, N_("the points %(points)s are not a number between 0 "
-                                             "and 100"), {"points": raw_points}))
+    points = _points(_fold(record.get("points", "")), line, problems)
     if problems:
         return None, problems
     explanation = record.get("explanation", "").strip()
@@ -153,6 +143,21 @@ def parse_question(record: dict[str, str], line: int, now: datetime) -> tuple[Qu
     return Question(type=qtype, stem=stem, options=stored_options, answer=answer, points=points,
                     category=record.get("category", "")[:64], explanation=explanation,
                     enabled=True, imported_at=now), []
+
+
+def _points(raw_points: str, line: int, problems: list[Problem]) -> Decimal:
+    """A question's points (1 when the cell is empty); a problem when they are no mark."""
+    if not raw_points:
+        return Decimal(1)
+    try:
+        points = Decimal(raw_points)
+    except InvalidOperation:
+        points = Decimal(-1)
+    if not points.is_finite() or points <= 0 or points > MAX_POINTS or \
+            points != points.quantize(Decimal("0.01")):
+        problems.append(Problem(line, N_("the points %(points)s are not a number between 0 "
+                                         "and 100"), {"points": raw_points}))
+    return points
 
 
 def read_bank(data: bytes, filename: str, now: datetime) -> BankImport:

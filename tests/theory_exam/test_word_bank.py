@@ -498,3 +498,26 @@ def _count(kiosk_instance, *where) -> int:
             return session.query(Question).filter(*where).count()
     finally:
         instance.engine.dispose()
+
+
+def test_tracked_changes_hyperlinks_and_content_controls_read_as_word_shows_them():
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = new_document()
+    document.add_paragraph("一、单选题")
+    stem = document.add_paragraph("1．下列属于")
+    stem._p.append(parse_xml(f'<w:del {nsdecls("w")} w:id="1" w:author="a"><w:r><w:delText>'
+                             f'无</w:delText></w:r></w:del>'))
+    stem._p.append(parse_xml(f'<w:ins {nsdecls("w")} w:id="2" w:author="a"><w:r><w:t>监督'
+                             f'</w:t></w:r></w:ins>'))
+    stem._p.append(parse_xml(f'<w:hyperlink {nsdecls("w")}><w:r><w:t>学习</w:t></w:r>'
+                             f'</w:hyperlink>'))
+    stem.add_run("的是（  ）")
+    control = parse_xml(f'<w:sdt {nsdecls("w")}><w:sdtContent><w:p><w:r><w:t>A．聚类 B．图像分类'
+                        f'</w:t></w:r></w:p><w:p><w:r><w:t>答案：B</w:t></w:r></w:p>'
+                        f'</w:sdtContent></w:sdt>')
+    document.element.body.insert(len(document.element.body) - 1, control)  # before sectPr
+    (question,) = word(to_bytes(document)).questions
+    assert question.stem == "下列属于监督学习的是（  ）"
+    assert [o["text"] for o in question.options] == ["聚类", "图像分类"] and question.answer == "B"
