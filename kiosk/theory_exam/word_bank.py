@@ -188,6 +188,7 @@ class _Numbering:
         self.styles: dict[str, tuple[str | None, int | None, str | None]] = {}
         self.counters: dict[str, dict[int, int]] = {}
         self.started: set[tuple[str, int]] = set()
+        self.alias: dict[str, str] = {}  # abstract → the abstract that defines its levels
         if numbering is not None:
             for abstract in numbering.iter(W + "abstractNum"):
                 levels = {}
@@ -196,6 +197,15 @@ class _Numbering:
                     start = _val(lvl.find(W + "start"))
                     levels[int(_val(lvl, "ilvl") or 0)] = (fmt, _int(start, 1))
                 self.levels[_val(abstract, "abstractNumId") or ""] = levels
+            # A list drawn from a list style (numStyleLink) has its levels where styleLink names
+            # the same style: Word's built-in multilevel lists are stored so.
+            defined = {_val(a.find(W + "styleLink")): _val(a, "abstractNumId")
+                       for a in numbering.iter(W + "abstractNum")
+                       if a.find(W + "styleLink") is not None}
+            for abstract in numbering.iter(W + "abstractNum"):
+                link = _val(abstract.find(W + "numStyleLink"))
+                if link in defined:
+                    self.alias[_val(abstract, "abstractNumId") or ""] = defined[link] or ""
             for num in numbering.iter(W + "num"):
                 overrides = {}
                 for override in num.iter(W + "lvlOverride"):
@@ -235,6 +245,7 @@ class _Numbering:
         if not num_id or num_id == "0" or num_id not in self.nums:
             return None
         abstract, overrides = self.nums[num_id]
+        abstract = self.alias.get(abstract, abstract)
         fmt, start = self.levels.get(abstract, {}).get(ilvl, ("decimal", 1))
         if fmt in ("bullet", "none"):
             return None
@@ -459,25 +470,46 @@ def _read_tables(items, tables: list[_Table], columns, classify) -> WordBank:
         table_number = index if len(tables) > 1 else 0
         raw_rows = [(line, [(_cell_text(cell), "") for cell in row])
                     for line, row in enumerate(item.rows, start=1)]
-        try:
-            rows = tabular.table_rows(raw_rows, columns, required=["stem", "answer"])
-        except ImportErrors as exc:
-            problems.extend(Place("row", p.line or 1, table_number).relocate(p)
-                            if p.line else p for p in exc.problems)
-            continue
-        points = POINTS.search(heading[1]) if heading else None
         pictured = {line for line, cells in enumerate(item.rows, start=1)
                     if any(_cell_objects(cell) for cell in cells)}
-        for row in rows:
-            if row.line in pictured:
-                problems.append(Place("row", row.line, table_number).problem(PICTURE))
-            record = dict(row.cells)
-            if not record.get("type") and heading:
-                record["type"] = heading[0]
-            if not record.get("points") and points:
-                record["points"] = points.group(1)
-            records.append((Place("row", row.line, table_number), record))
+        for segment_heading, body in _table_sections(raw_rows, heading, columns, classify):
+            heading = segment_heading
+            try:
+                rows = tabular.table_rows([raw_rows[0], *body], columns,
+                                          required=["stem", "answer"])
+            except ImportErrors as exc:
+                problems.extend(Place("row", p.line, table_number).relocate(p)
+                                if p.line else p for p in exc.problems)
+                break
+            points = POINTS.search(heading[1]) if heading else None
+            for row in rows:
+                place = Place("row", row.line, table_number)
+                if row.line in pictured:
+                    problems.append(place.problem(PICTURE))
+                record = dict(row.cells)
+                if not record.get("type") and heading:
+                    record["type"] = heading[0]
+                if not record.get("points") and points:
+                    record["points"] = points.group(1)
+                records.append((place, record))
     return WordBank(records, problems)
+
+
+def _table_sections(raw_rows, heading, columns, classify):
+    """A bank table's rows cut where a row is a section heading (one cell across the table:
+    `二、判断题`); a header row repeated inside the table (Word's "repeat as header row" copied
+    by hand) is left out."""
+    header = tabular.header_columns([value for value, _ in raw_rows[0][1]], columns)
+    body: list = []
+    for line, cells in raw_rows[1:]:
+        texts = [value for value, _ in cells if value.strip()]
+        found = _heading(texts[0], classify, None) if len(texts) == 1 else None
+        if found:
+            yield heading, body
+            heading, body = found, []
+        elif tabular.header_columns([value for value, _ in cells], columns) != header:
+            body.append((line, cells))
+    yield heading, body
 
 
 # ----------------------------------------------------------------------------- the paragraphs

@@ -521,3 +521,50 @@ def test_tracked_changes_hyperlinks_and_content_controls_read_as_word_shows_them
     (question,) = word(to_bytes(document)).questions
     assert question.stem == "下列属于监督学习的是（  ）"
     assert [o["text"] for o in question.options] == ["聚类", "图像分类"] and question.answer == "B"
+
+
+def test_heading_rows_and_repeated_header_rows_inside_a_bank_table():
+    document = new_document()
+    header = ["题号", "题干", "选项A", "选项B", "答案"]
+    made = table(document, [header, ["一、单项选择题（每题2分）"], ["1", "题干一", "甲", "乙", "B"],
+                            header, ["二、判断题（每题1分）"], ["1", "陈述。", "", "", "√"],
+                            ["2", "陈述二。", "", "", "也许"]])
+    for row in (1, 4):  # a heading row is one cell across the table, as Word merges it
+        made.cell(row, 0).merge(made.cell(row, 4))
+    with pytest.raises(ImportErrors) as excinfo:
+        word(to_bytes(document))
+    assert [p.render() for p in excinfo.value.problems] == [
+        "table row 7: the true/false answer 也许 is not readable (use 对 or 错)"]
+    made.cell(6, 4).text = "×"
+    single, tf, tf2 = word(to_bytes(document)).questions
+    assert (single.type, str(single.points), single.answer) == ("single", "2", "B")
+    assert (tf.type, tf.answer, tf2.answer, str(tf.points)) == ("tf", "T", "F", "1")
+
+
+def test_a_list_drawn_from_a_list_style_numbers_as_the_style_defines():
+    """Word's built-in multilevel lists: the list's abstractNum only links to a list style
+    (numStyleLink); the levels (here: 1. then A.) are defined where styleLink names it."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls, qn
+
+    document = new_document()
+    numbering = document.part.numbering_part.element
+    definition = parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="80"><w:styleLink w:val="BankList"/>'
+        '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/></w:lvl>'
+        '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="upperLetter"/></w:lvl>'
+        '</w:abstractNum>')
+    linked = parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="81">'
+                       '<w:numStyleLink w:val="BankList"/></w:abstractNum>')
+    first_num = numbering.find(qn("w:num"))
+    first_num.addprevious(definition)
+    first_num.addprevious(linked)
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="81"><w:abstractNumId '
+                               'w:val="81"/></w:num>'))
+    document.add_paragraph("一、单选题")
+    numbered(document, "下列属于监督学习的是（  ）", "81", 0)
+    numbered(document, "聚类", "81", 1)
+    numbered(document, "图像分类", "81", 1)
+    document.add_paragraph("答案：B")
+    (question,) = word(to_bytes(document)).questions
+    assert [(o["key"], o["text"]) for o in question.options] == [("A", "聚类"), ("B", "图像分类")]
