@@ -544,7 +544,6 @@ class _Paragraphs:
         self.records: list[tuple[Place, dict[str, str]]] = []
         self.problems: list[Problem] = []
         self.section = _Section(None, "", "")
-        self.sections: list[_Section] = []
         self.category = ""
         self.current: _Question | None = None
 
@@ -701,7 +700,9 @@ class _Paragraphs:
             return  # a title, a note under a heading: not a question
         if question.state == "stem" and not (new_paragraph and _bracket(question.stem)):
             question.stem.append(line)
-        elif question.state == "explanation" and not new_paragraph:
+        elif question.state == "explanation" and (not new_paragraph or
+                                                  not "".join(question.explanation).strip()):
+            # A soft-broken line of the 解析, or the paragraph under a bare 【解析】.
             question.explanation.append(line)
         else:
             self.problems.append(place.problem(
@@ -720,8 +721,7 @@ class _Paragraphs:
         bracket = _bracket([stem])
         if bracket:
             inside = fold(bracket.group(1))
-            line_answer = fold(answer).upper().rstrip("。.").strip("()")
-            if not answer or line_answer == inside.upper():
+            if not answer or _answer_key(answer) == _answer_key(inside):
                 answer = inside
                 stem = stem[:bracket.start()] + stem[bracket.start()] + "  " + \
                     stem[bracket.end() - 1] + stem[bracket.end():]
@@ -768,9 +768,18 @@ class _Paragraphs:
         return "判断" if _is_tf_word(answer) or question.options else "单选"
 
 
+TRUE_MARKS = {"对", "正确", "√", "✓", "✔", "T"}
+FALSE_MARKS = {"错", "错误", "×", "✗", "✘", "F"}
+
+
 def _is_tf_word(text: str) -> bool:
-    return fold(text).strip().rstrip("。.").upper() in {"对", "错", "正确", "错误", "√", "×",
-                                                        "✓", "✗", "✔", "✘", "T", "F"}
+    return fold(text).strip().rstrip("。.").upper() in TRUE_MARKS | FALSE_MARKS
+
+
+def _answer_key(text: str) -> str:
+    """An answer as compared between the stem's brackets and the answer line: (√) = 正确."""
+    word = fold(text).strip().rstrip("。.;,").strip("()").strip().upper()
+    return "T" if word in TRUE_MARKS else "F" if word in FALSE_MARKS else word
 
 
 def _bracket(stem_lines: list[str]) -> re.Match | None:

@@ -568,3 +568,15 @@ def test_a_list_drawn_from_a_list_style_numbers_as_the_style_defines():
     document.add_paragraph("答案：B")
     (question,) = word(to_bytes(document)).questions
     assert [(o["key"], o["text"]) for o in question.options] == [("A", "聚类"), ("B", "图像分类")]
+
+
+def test_brackets_and_answer_line_agree_in_other_words_and_a_bare_explanation_heading():
+    def bank(last_answer):
+        return paragraphs_docx("二、判断题", "1．数据清洗可以发现错误。（ √ ）", "答案：正确",
+                               "【解析】", "清洗包括去重和纠错。", "2．陈述二。（×）", last_answer)
+
+    assert problems_of(bank("正确答案：对")) == [
+        "paragraph 6 (question 2): the stem's brackets say × but the answer line says 对"]
+    first, second = word(bank("正确答案：错")).questions
+    assert (first.answer, first.explanation) == ("T", "清洗包括去重和纠错。")
+    assert second.answer == "F"
