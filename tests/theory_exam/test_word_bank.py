@@ -580,3 +580,28 @@ def test_brackets_and_answer_line_agree_in_other_words_and_a_bare_explanation_he
     first, second = word(bank("正确答案：错")).questions
     assert (first.answer, first.explanation) == ("T", "清洗包括去重和纠错。")
     assert second.answer == "F"
+
+
+def test_the_bank_page_takes_a_word_bank(app, client):
+    import io
+
+    from tests.factories import csrf_from, login, make_user
+
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "chief", username="boss")
+    login(client, "boss")
+    page = client.get("/bank").text
+    assert 'accept=".xlsx,.csv,.json,.docx"' in page
+    damaged = paragraphs_docx("一、单选题", "1．题干（  ）", "A．甲 B．乙")
+    refused = client.post("/bank", data={"csrf_token": csrf_from(page),
+                                         "file": (io.BytesIO(damaged), "题库.docx")},
+                          content_type="multipart/form-data")
+    assert "paragraph 2 (question 1)" in refused.text or "第 2 段（第 1 题）" in refused.text
+    with app.extensions["kiosk"].session() as session:
+        assert session.query(Question).count() == 0
+    sample = (SEED / "question_bank_sample.docx").read_bytes()
+    client.post("/bank", data={"csrf_token": csrf_from(page),
+                               "file": (io.BytesIO(sample), "question_bank_sample.docx")},
+                content_type="multipart/form-data")
+    with app.extensions["kiosk"].session() as session:
+        assert session.query(Question).count() == 187
