@@ -6,5 +6,6 @@ from setuptools import find_packages, setup
 setup(
     packages=[*find_packages(include=["kiosk", "kiosk.*"]), "kiosk.seed"],
     package_dir={"kiosk.seed": "seed"},
-    package_data={"kiosk.seed": ["*.csv", "*.json", "*.xlsx", "*.md", "timetables/*.toml"]},
+    package_data={"kiosk.seed": ["*.csv", "*.json", "*.xlsx", "*.docx", "*.md",
+                               "timetables/*.toml"]},
 )

@@ -112,7 +112,13 @@ def read_table(data: bytes, filename: str, aliases: dict[str, Iterable[str]],
         raise _file_problem(N_("Unsupported file type; use .xlsx or .csv."))
     if not raw_rows:
         raise ImportErrors([Problem(1, N_("the file is empty; the first line must be the header"))])
-    header_line, header = raw_rows[0]
+    return table_rows(raw_rows, aliases, required, keep_unknown)
+
+
+def header_columns(header: Iterable[object], aliases: dict[str, Iterable[str]],
+                   keep_unknown: bool = False) -> list[str | None]:
+    """The canonical column name of each header cell (None: unknown or repeated). The one home
+    of header matching: the xlsx/csv import and a Word table's header row both use it."""
     lookup = {}
     for canonical, names in aliases.items():
         for name in (canonical, *names):
@@ -120,7 +126,7 @@ def read_table(data: bytes, filename: str, aliases: dict[str, Iterable[str]],
     columns: list[str | None] = []
     seen: set[str] = set()
     for cell in header:
-        text = clean_cell(cell[0] if cell else "")
+        text = clean_cell(cell)
         canonical = lookup.get(normalize_header(text))
         if canonical is None and keep_unknown and text:
             canonical = "extra:" + text  # e.g. a task column of a score sheet
@@ -129,7 +135,17 @@ def read_table(data: bytes, filename: str, aliases: dict[str, Iterable[str]],
         columns.append(canonical)
         if canonical:
             seen.add(canonical)
-    missing = [name for name in required if name not in seen]
+    return columns
+
+
+def table_rows(raw_rows: list[tuple[int, list[tuple[object, str]]]],
+               aliases: dict[str, Iterable[str]], required: Iterable[str],
+               keep_unknown: bool = False) -> list[Row]:
+    """Rows of a table read by any reader: `raw_rows[0]` is the header; each row is its line
+    number and its cells as (value, kind)."""
+    header_line, header = raw_rows[0]
+    columns = header_columns([cell[0] if cell else "" for cell in header], aliases, keep_unknown)
+    missing = [name for name in required if name not in columns]
     if missing:
         raise ImportErrors([Problem(header_line, N_("missing column %(column)s"), {"column": name})
                             for name in missing])

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import random
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -112,6 +113,103 @@ def write_template(path: Path, header: list[str], examples: list[list[str]],
     workbook.save(path)
 
 
+EVENT_TITLE = "2026年职业技能大赛·人工智能训练师赛项（演示）"
+CN_NUMBERS = "一二三四五六七八九十"
+
+
+def _grouped(rows: list[list[str]]) -> list[tuple[str, list[list[str]]]]:
+    groups: dict[str, list[list[str]]] = {}
+    for row in rows:
+        groups.setdefault(row[8], []).append(row)
+    return list(groups.items())
+
+
+def _word_document():
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    document = Document()
+    normal = document.styles["Normal"]
+    normal.font.name = "宋体"
+    normal.font.size = Pt(10.5)
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
+    return document
+
+
+def _title(document, text: str) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = paragraph.add_run(text)
+    run.bold = True
+
+
+def _save_docx(document, path: Path) -> None:
+    """Saved with fixed zip timestamps, so the same sources give the same bytes."""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, source.read(info.filename))
+    path.write_bytes(out.getvalue())
+
+
+def write_word_bank(path: Path, rows: list[list[str]]) -> None:
+    """The bank as organisers type it in Word: 一、单项选择题 / 二、判断题 sections, a category
+    heading (（一）…) above its questions, stems numbered 1．, the options two to a line when
+    they are short, 答案： and 解析： lines; true/false answers in the stem's brackets (√)/(×)."""
+    document = _word_document()
+    _title(document, EVENT_TITLE)
+    _title(document, "理论知识题库")
+    document.add_paragraph("说明：本题库含单项选择题和判断题，每题1分；题后为答案与解析（仅供裁判使用）。")
+    sections = (("一、单项选择题（每题1分）", [r for r in rows if r[0] == "单选"]),
+                ("二、判断题（每题1分）", [r for r in rows if r[0] == "判断"]))
+    for heading, section_rows in sections:
+        document.add_paragraph().add_run(heading).bold = True
+        number = 0
+        for index, (category, items) in enumerate(_grouped(section_rows)):
+            document.add_paragraph(f"（{CN_NUMBERS[index]}）{category}")
+            for row in items:
+                number += 1
+                stem, options, answer, explanation = row[1], row[2:6], row[6], row[9]
+                if row[0] == "判断":
+                    mark = "√" if answer == "对" else "×"
+                    document.add_paragraph(f"{number}．{stem}（{mark}）")
+                else:
+                    document.add_paragraph(f"{number}．{stem}（  ）")
+                    labelled = [f"{k}．{text}" for k, text in zip("ABCD", options, strict=True)]
+                    if max(len(text) for text in options) <= 12:
+                        document.add_paragraph("\t".join(labelled[:2]))
+                        document.add_paragraph("\t".join(labelled[2:]))
+                    else:
+                        for text in labelled:
+                            document.add_paragraph(text)
+                    document.add_paragraph(f"答案：{answer}")
+                if explanation:
+                    document.add_paragraph(f"解析：{explanation}")
+    _save_docx(document, path)
+
+
+def write_word_table_bank(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    """The same bank as one Word table whose header row is the template's."""
+    document = _word_document()
+    _title(document, EVENT_TITLE + " 理论知识题库")
+    table = document.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, name in zip(table.rows[0].cells, header, strict=True):
+        cell.text = name
+    for row in rows:
+        for cell, value in zip(table.add_row().cells, row, strict=True):
+            cell.text = value
+    _save_docx(document, path)
+
+
 def main() -> None:
     bank = bank_rows()
     write_csv(HERE / "question_bank.csv", BANK_HEADER, bank)
@@ -126,6 +224,8 @@ def main() -> None:
     write_template(HERE / "roster_template.xlsx", ROSTER_HEADER, [
         ["张三", "请填写18位身份证号", "某某单位", "职工组"],
     ], text_columns=(1,))
+    write_word_bank(HERE / "question_bank_sample.docx", bank)
+    write_word_table_bank(HERE / "question_bank_table_sample.docx", BANK_HEADER, bank)
     single = sum(row[0] == "单选" for row in bank)
     print(f"question_bank.csv: {len(bank)} questions ({single} single, {len(bank) - single} tf)")
     print(f"roster.csv: {len(roster)} contestants")

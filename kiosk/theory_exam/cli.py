@@ -38,7 +38,8 @@ def questions_group() -> None:
 
 
 @questions_group.command("import", help=N_(
-    "Import .xlsx, .csv or .json in the bank template; all rows or none."))
+    "Import .xlsx, .csv or .json in the bank template, or a Word bank (.docx: a table with the "
+    "template's header, or numbered paragraphs); all questions or none, every problem listed."))
 @instance_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option

@@ -1,4 +1,5 @@
-"""Question bank import. (Papers, autosave and grading arrive with issue 4.)"""
+"""Question bank import: the template as .xlsx, .csv or .json, and Word banks (.docx, read by
+`word_bank`); every record checked by `parse_question`, all or nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit, tabular
 from kiosk.db import contains_text, write_transaction
 from kiosk.errors import N_, ImportErrors, NotFound, Problem
+from kiosk.theory_exam import word_bank
 from kiosk.theory_exam.models import Question
 
 OPTION_KEYS = "ABCDEFGH"
@@ -28,11 +30,11 @@ BANK_COLUMNS: dict[str, tuple[str, ...]] = {
     "number": ("题号", "序号", "no", "number"),
     **{f"option_{k}": (f"选项{k}", k, f"option{k}", f"option_{k}") for k in OPTION_KEYS},
 }
-SINGLE_TYPES = {"单选", "单选题", "单项选择", "单项选择题", "single", "single_choice"}
+SINGLE_TYPES = {"单选", "单选题", "单项选择", "单项选择题", "选择题", "single", "single_choice"}
 TF_TYPES = {"判断", "判断题", "tf", "true_false", "truefalse", "judge"}
 # Types a bank may hold that this exam cannot ask: named so the organiser knows what to remove.
-UNASKABLE_TYPES = {"多选", "多选题", "多项选择", "多项选择题", "填空", "填空题", "简答", "简答题",
-                   "multiple", "multi"}
+UNASKABLE_TYPES = {"多选", "多选题", "多项选择", "多项选择题", "不定项选择题", "填空", "填空题",
+                   "简答", "简答题", "问答题", "论述题", "案例分析题", "multiple", "multi"}
 TRUE_WORDS = {"对", "正确", "√", "✓", "✔", "T", "TRUE", "是", "Y"}
 FALSE_WORDS = {"错", "错误", "×", "✗", "✘", "F", "FALSE", "否", "N"}
 MAX_POINTS = Decimal(100)
@@ -46,6 +48,19 @@ class BankImport:
 
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
+
+
+def question_kind(text: str) -> str | None:
+    """What a type word (a column's cell, a Word heading's 单项选择题) asks: "single", "tf",
+    "unaskable" (a type this exam cannot ask) or None (unknown)."""
+    word = _fold(text).lower()
+    if word in SINGLE_TYPES:
+        return "single"
+    if word in TF_TYPES:
+        return "tf"
+    if word in UNASKABLE_TYPES:
+        return "unaskable"
+    return None
 
 
 def _tf_value(text: str) -> str | None:
@@ -67,11 +82,12 @@ def parse_question(record: dict[str, str], line: int, now: datetime) -> tuple[Qu
     options = [(k, record.get(f"option_{k}", "").strip()) for k in OPTION_KEYS]
     options = [(k, text) for k, text in options if text]
 
-    if raw_type in SINGLE_TYPES:
+    kind = question_kind(raw_type)
+    if kind == "single":
         qtype = "single"
-    elif raw_type in TF_TYPES:
+    elif kind == "tf":
         qtype = "tf"
-    elif raw_type in UNASKABLE_TYPES:
+    elif kind == "unaskable":
         return None, [Problem(line, N_("type %(type)s cannot be asked in this exam (only "
                                        "single choice and true/false); remove the row"),
                               {"type": record.get("type", "")})]
@@ -91,7 +107,9 @@ def parse_question(record: dict[str, str], line: int, now: datetime) -> tuple[Qu
         elif keys != list(OPTION_KEYS[:len(keys)]):
             problems.append(Problem(line, N_("options must be filled from A on without gaps")))
         letter = answer_raw.upper()
-        if len(letter) != 1 or letter not in OPTION_KEYS:
+        if not letter:
+            problems.append(Problem(line, N_("the answer is missing")))
+        elif len(letter) != 1 or letter not in OPTION_KEYS:
             problems.append(Problem(line, N_("the answer %(answer)s is not one option letter"),
                                     {"answer": answer_raw or "—"}))
         elif letter not in keys:
@@ -106,24 +124,16 @@ def parse_question(record: dict[str, str], line: int, now: datetime) -> tuple[Qu
             chosen = dict(options).get(answer_raw.upper())
             if chosen is not None:
                 answer = _tf_value(chosen) or ""
-        if not answer:
+        if not answer_raw:
+            problems.append(Problem(line, N_("the answer is missing")))
+        elif not answer:
             problems.append(Problem(line, N_("the true/false answer %(answer)s is not readable "
                                              "(use 对 or 错)"), {"answer": answer_raw or "—"}))
         elif options and not all(_tf_value(text) for _, text in options):
             problems.append(Problem(line, N_("a true/false question may only have the options "
                                              "对 and 错")))
 
-    points = Decimal(1)
-    raw_points = _fold(record.get("points", ""))
-    if raw_points:
-        try:
-            points = Decimal(raw_points)
-        except InvalidOperation:
-            points = Decimal(-1)
-        if not points.is_finite() or points <= 0 or points > MAX_POINTS or \
-                points != points.quantize(Decimal("0.01")):
-            problems.append(Problem(line, N_("the points %(points)s are not a number between 0 "
-                                             "and 100"), {"points": raw_points}))
+    points = _points(_fold(record.get("points", "")), line, problems)
     if problems:
         return None, problems
     explanation = record.get("explanation", "").strip()
@@ -135,32 +145,62 @@ def parse_question(record: dict[str, str], line: int, now: datetime) -> tuple[Qu
                     enabled=True, imported_at=now), []
 
 
+def _points(raw_points: str, line: int, problems: list[Problem]) -> Decimal:
+    """A question's points (1 when the cell is empty); a problem when they are no mark."""
+    if not raw_points:
+        return Decimal(1)
+    try:
+        points = Decimal(raw_points)
+    except InvalidOperation:
+        points = Decimal(-1)
+    if not points.is_finite() or points <= 0 or points > MAX_POINTS or \
+            points != points.quantize(Decimal("0.01")):
+        problems.append(Problem(line, N_("the points %(points)s are not a number between 0 "
+                                         "and 100"), {"points": raw_points}))
+    return points
+
+
 def read_bank(data: bytes, filename: str, now: datetime) -> BankImport:
-    """Parse a whole bank file; raise ImportErrors listing every bad row."""
-    if filename.lower().endswith(".json"):
-        records = _json_records(data)
+    """Parse a whole bank file; raise ImportErrors listing every bad row (or, in a Word bank,
+    every bad paragraph and table row)."""
+    problems: list[Problem] = []
+    records: list[tuple[int | word_bank.Place, dict[str, str]]]
+    if word_bank.is_word(data, filename):
+        document = word_bank.read_word(data, BANK_COLUMNS, question_kind)
+        records = list(document.records)
+        problems.extend(document.problems)
+        if len(records) > tabular.MAX_ROWS:
+            raise ImportErrors([Problem(None, N_("The file has more than 20000 rows."))])
+    elif word_bank.is_old_word(filename):
+        raise ImportErrors([Problem(None, N_("An old Word file (.doc or .wps) cannot be read: "
+                                             "save it as a Word document (.docx) first."))])
+    elif filename.lower().endswith(".json"):
+        records = list(_json_records(data))
     else:
         rows = tabular.read_table(data, filename, BANK_COLUMNS,
                                   required=["type", "stem", "answer"])
         records = [(row.line, row.cells) for row in rows]
-    problems: list[Problem] = []
     questions: list[Question] = []
-    first_line_of_stem: dict[str, int] = {}
+    first_place_of_stem: dict[str, int | word_bank.Place] = {}
     warnings: list[Problem] = []
-    for line, record in records:
+    for place, record in records:
+        line = place if isinstance(place, int) else place.number
         question, row_problems = parse_question(record, line, now)
-        problems.extend(row_problems)
+        problems.extend(row_problems if isinstance(place, int) else
+                        [place.relocate(problem) for problem in row_problems])
         if question is None:
             continue
         questions.append(question)
         key = "".join(question.stem.split())
-        if key in first_line_of_stem:
-            warnings.append(Problem(line, N_("the same stem as line %(first)s"),
-                                    {"first": first_line_of_stem[key]}))
-        first_line_of_stem.setdefault(key, line)
+        first = first_place_of_stem.setdefault(key, place)
+        if first != place:
+            warnings.append(Problem(line, N_("the same stem as line %(first)s"), {"first": first})
+                            if isinstance(place, int) else place.same_stem(first))
     if not records:
         problems.append(Problem(None, N_("The file holds no questions.")))
     if problems:
+        # A Word bank's problems come from its shape and from its questions: in document order.
+        problems.sort(key=lambda problem: (problem.line is not None, problem.line or 0))
         raise ImportErrors(problems)
     return BankImport(questions, warnings)
 
