@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from kiosk.errors import KioskError
+from kiosk.errors import N_, KioskError
 
 BYTES = "bytes"
 ITEMS = "items"
@@ -48,6 +48,8 @@ class Progress:
 
 
 NO_PROGRESS = Progress()
+# An import's last stage: the rows go into the database in one transaction (no total to tell).
+STAGE_SAVING = N_("Checking and saving the rows")
 
 
 def size_text(count: float) -> str:

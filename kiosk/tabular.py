@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from kiosk.errors import N_, ImportErrors, Problem
+from kiosk.progress import NO_PROGRESS, Progress
 
 MAX_ROWS = 20_000
 MAX_CELL = 10_000
@@ -98,16 +99,21 @@ def decode_csv(data: bytes) -> str:
                                "Excel as .xlsx or as CSV (UTF-8).")) from exc
 
 
+STAGE_READING = N_("Reading the file")
+
+
 def read_table(data: bytes, filename: str, aliases: dict[str, Iterable[str]],
-               required: Iterable[str], keep_unknown: bool = False) -> list[Row]:
+               required: Iterable[str], keep_unknown: bool = False,
+               progress: Progress = NO_PROGRESS) -> list[Row]:
     """Rows with canonical column names. `aliases` maps each canonical name to the headers that
     mean it (Chinese and English). Unknown headers are ignored; missing required ones are
-    reported together. Blank rows are skipped (Excel leaves them)."""
+    reported together. Blank rows are skipped (Excel leaves them). `progress` counts the lines
+    read (a large workbook takes openpyxl seconds)."""
     suffix = Path(filename).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        raw_rows = list(_xlsx_rows(data))
+        raw_rows = list(_xlsx_rows(data, progress))
     elif suffix in (".csv", ".txt", ""):
-        raw_rows = list(_csv_rows(data))
+        raw_rows = list(_csv_rows(data, progress))
     else:
         raise _file_problem(N_("Unsupported file type; use .xlsx or .csv."))
     if not raw_rows:
@@ -168,10 +174,13 @@ def table_rows(raw_rows: list[tuple[int, list[tuple[object, str]]]],
     return rows
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+def _csv_rows(data: bytes, progress: Progress = NO_PROGRESS
+              ) -> Iterator[tuple[int, list[tuple[str, str]]]]:
     text = decode_csv(data)
     if "\x00" in text:
         raise _file_problem(N_("The file is not a text table."))
+    progress.stage(STAGE_READING, text.count("\n") + 1)
+    read = 0
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
@@ -179,6 +188,8 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[tuple[str, str]]]]:
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
         for row in reader:
+            progress.advance(reader.line_num - read)
+            read = reader.line_num
             # The line a person sees is where the record *starts*; a quoted cell may span lines.
             yield _record_start(reader.line_num, row), [(cell, "") for cell in row]
     except csv.Error as exc:
@@ -191,7 +202,8 @@ def _record_start(end_line: int, row: list[str]) -> int:
     return end_line - extra_lines
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[tuple[object, str]]]]:
+def _xlsx_rows(data: bytes, progress: Progress = NO_PROGRESS
+               ) -> Iterator[tuple[int, list[tuple[object, str]]]]:
     from openpyxl import load_workbook
 
     try:
@@ -202,7 +214,9 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[tuple[object, str]]]]:
         raise _file_problem(N_("The file is not a readable .xlsx workbook.")) from exc
     try:
         sheet = workbook.worksheets[0]
+        progress.stage(STAGE_READING, sheet.max_row)  # None when the workbook does not say
         for row in sheet.iter_rows():
+            progress.advance()
             cells = []
             line = None
             for cell in row:

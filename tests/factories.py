@@ -73,3 +73,29 @@ def follow_job(client, started, *, polls: int = 600) -> str:
     else:
         raise AssertionError(f"job {job_id} did not end: {state}")
     return started.location
+
+
+def in_a_terminal(*args: str) -> tuple[int, str, str]:
+    """`kiosk ARGS` with its standard error on a pseudo-terminal, as on the server's console:
+    (exit code, standard output, what the terminal showed)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "kiosk", *args], stdout=subprocess.PIPE,
+                               stderr=slave, env={**os.environ, "KIOSK_LANG": "zh_CN"})
+    os.close(slave)
+    shown = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the command has ended and closed the terminal
+            break
+        if not data:
+            break
+        shown.append(data)
+    out, _ = process.communicate(timeout=120)
+    os.close(master)
+    return process.returncode, out.decode(), b"".join(shown).decode(errors="replace")

@@ -2,10 +2,6 @@
 
 import io
 import json
-import os
-import pty
-import subprocess
-import sys
 import tarfile
 import threading
 from datetime import timedelta
@@ -26,7 +22,7 @@ from kiosk.judge_keys import add_judge_key
 from kiosk.models import AuditEvent
 from kiosk.stations import phases
 from tests.actors import CHIEF
-from tests.factories import make_stations
+from tests.factories import in_a_terminal, make_stations
 
 
 @pytest.fixture
@@ -202,41 +198,20 @@ def test_automatic_backups_run_during_any_part_of_the_timetable(instance, tmp_pa
     assert not backup.due(instance, now + timedelta(hours=4), timedelta(hours=2))
 
 
-def _in_a_terminal(*args: str) -> tuple[int, str, str]:
-    """`kiosk ARGS` with its standard error on a pseudo-terminal, as on the server's console:
-    (exit code, standard output, what the terminal showed)."""
-    master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "kiosk", *args], stdout=subprocess.PIPE,
-                               stderr=slave, env={**os.environ, "KIOSK_LANG": "zh_CN"})
-    os.close(slave)
-    shown = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the command has ended and closed the terminal
-            break
-        if not data:
-            break
-        shown.append(data)
-    out, _ = process.communicate(timeout=120)
-    os.close(master)
-    return process.returncode, out.decode(), b"".join(shown).decode(errors="replace")
-
-
 def test_backup_and_restore_draw_a_bar_per_stage_on_a_terminal_and_none_with_json(
         running, kiosk_instance, tmp_path):
-    code, out, shown = _in_a_terminal("--instance", str(kiosk_instance.path), "backup",
+    code, out, shown = in_a_terminal("--instance", str(kiosk_instance.path), "backup",
                                       "--out", str(tmp_path / "t.tar"))
     assert code == 0, shown
     for stage in ("复制数据库", "计算文件哈希 [", "写入备份 [", "校验备份 ["):
         assert stage in shown, shown
     assert "100%" in shown and "备份已写入" not in shown  # the answer is on standard output
     assert str(tmp_path / "t.tar") in out
-    code, out, shown = _in_a_terminal("restore", str(tmp_path / "t.tar"), "--to",
+    code, out, shown = in_a_terminal("restore", str(tmp_path / "t.tar"), "--to",
                                       str(tmp_path / "standby"), "--sqlite")
     assert code == 0, shown
     assert "校验备份 [" in shown and "恢复文件 [" in shown and "核对恢复的作品归档 [" in shown
-    code, out, shown = _in_a_terminal("--instance", str(kiosk_instance.path), "backup",
+    code, out, shown = in_a_terminal("--instance", str(kiosk_instance.path), "backup",
                                       "--out", str(tmp_path / "j.tar"), "--json")
     assert code == 0 and json.loads(out)["sha256"]
     assert "[" not in shown and "%" not in shown  # a script reading --json gets no bar

@@ -29,6 +29,7 @@ from kiosk.cli_support import (
     open_current,
     session_option,
     supervisor_password,
+    terminal_progress,
     write_output,
 )
 from kiosk.errors import N_, KioskError
@@ -69,10 +70,10 @@ def roster_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
 def roster_import(file: Path, as_json: bool) -> None:
-    with instance_session() as (instance, session):
+    with instance_session() as (instance, session), terminal_progress(as_json) as progress:
         imported = import_roster(session, file.read_bytes(), file.name,
                                  groups=instance.settings.groups, actor=CLI_ACTOR,
-                                 now=clock.now())
+                                 now=clock.now(), progress=progress)
     emit(as_json, {"imported": len(imported)},
          _("Imported %(n)s contestants.", n=len(imported)))
 

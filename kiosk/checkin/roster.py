@@ -16,6 +16,7 @@ from kiosk.checkpoints import Checkpoint
 from kiosk.db import contains_text, search_text, write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, NotFound, Problem
 from kiosk.models import StaffUser
+from kiosk.progress import NO_PROGRESS, STAGE_SAVING, Progress
 
 ROSTER_COLUMNS = {
     "name": ("姓名", "选手姓名", "name"),
@@ -27,10 +28,13 @@ SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
 def import_roster(session: Session, data: bytes, filename: str, *, groups: list[str],
-                  actor: audit.Actor, now: datetime) -> list[Contestant]:
+                  actor: audit.Actor, now: datetime,
+                  progress: Progress = NO_PROGRESS) -> list[Contestant]:
     """All rows or none: any problem, and nothing is imported; every problem is listed."""
     rows = tabular.read_table(data, filename, ROSTER_COLUMNS, required=["name", "id_number",
-                                                                       "group"])
+                                                                       "group"],
+                              progress=progress)
+    progress.stage(STAGE_SAVING)
     # The roster is the event's, whichever session a page is about; new rows wait for the
     # session draw (with one session they are its own).
     with scope.event_wide(session):

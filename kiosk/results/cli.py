@@ -35,6 +35,7 @@ from kiosk.cli_support import (
     open_current,
     session_option,
     supervisor_password,
+    terminal_progress,
     write_output,
 )
 from kiosk.crypto import read_identity_file
@@ -111,10 +112,10 @@ def _lines(items: list[dict]) -> str:
               help=N_("1 for the first scorekeeper, 2 for the second."))
 @json_option
 def scores_import(file: Path, entry: int, as_json: bool) -> None:
-    with event_or_session() as (instance, session):
+    with event_or_session() as (instance, session), terminal_progress(as_json) as progress:
         count = import_marks(session, file.read_bytes(), file.name, entry=entry,
                              full_marks=Decimal(instance.settings.practical_full_marks),
-                             actor=CLI_ACTOR, now=clock.now())
+                             actor=CLI_ACTOR, now=clock.now(), progress=progress)
         found = _differences(session)
     emit(as_json, {"entry": entry, "stations": count, "differences": found},
          lambda: "\n".join([_("Entry %(entry)s: %(n)s stations.", entry=entry, n=count),

@@ -24,6 +24,7 @@ from kiosk import audit, numbers, scope, tabular
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, KioskError, Problem
 from kiosk.models import ExamSession
+from kiosk.progress import NO_PROGRESS, STAGE_SAVING, Progress
 from kiosk.results import seats, tasks
 from kiosk.results.models import MarkEntry, MarkResolution
 from kiosk.results.stages import require_entry_open
@@ -45,7 +46,8 @@ def parse_mark(text: str) -> Decimal | None:
 
 
 def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
-                 full_marks: Decimal, actor: audit.Actor, now: datetime) -> int:
+                 full_marks: Decimal, actor: audit.Actor, now: datetime,
+                 progress: Progress = NO_PROGRESS) -> int:
     """All rows or none; replaces this scorekeeper's earlier entry of the sessions the file
     holds (every session of an event without sessions). Returns stations imported."""
     if entry not in (1, 2):
@@ -55,7 +57,8 @@ def import_marks(session: Session, data: bytes, filename: str, *, entry: int,
     with_sessions = any(s.code for s in every)
     rows = tabular.read_table(data, filename, {**SCORE_COLUMNS, **(SESSION_COLUMN if
                                                                    with_sessions else {})},
-                              required=["station"], keep_unknown=True)
+                              required=["station"], keep_unknown=True, progress=progress)
+    progress.stage(STAGE_SAVING)
     with scope.event_wide(session):
         stations = seats.keyed_stations(session)
         full_marks = tasks.practical_full(session, full_marks)

@@ -20,6 +20,7 @@ from kiosk.cli_support import (
     instance_session,
     json_option,
     session_option,
+    terminal_progress,
     write_output,
 )
 from kiosk.errors import N_, KioskError
@@ -44,9 +45,9 @@ def questions_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
 def questions_import(file: Path, as_json: bool) -> None:
-    with instance_session() as (_instance, session):
+    with instance_session() as (_instance, session), terminal_progress(as_json) as progress:
         result = import_bank(session, file.read_bytes(), file.name, actor=CLI_ACTOR,
-                             now=clock.now())
+                             now=clock.now(), progress=progress)
     warnings = [w.render(_) for w in result.warnings]
     emit(as_json, {"imported": len(result.questions), "warnings": warnings},
          lambda: "\n".join([_("Imported %(n)s questions.", n=len(result.questions)),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kiosk import audit, tabular
 from kiosk.db import contains_text, write_transaction
 from kiosk.errors import N_, ImportErrors, NotFound, Problem
+from kiosk.progress import NO_PROGRESS, STAGE_SAVING, Progress
 from kiosk.theory_exam import word_bank
 from kiosk.theory_exam.models import Question
 
@@ -160,7 +161,8 @@ def _points(raw_points: str, line: int, problems: list[Problem]) -> Decimal:
     return points
 
 
-def read_bank(data: bytes, filename: str, now: datetime) -> BankImport:
+def read_bank(data: bytes, filename: str, now: datetime,
+              progress: Progress = NO_PROGRESS) -> BankImport:
     """Parse a whole bank file; raise ImportErrors listing every bad row (or, in a Word bank,
     every bad paragraph and table row)."""
     problems: list[Problem] = []
@@ -178,7 +180,7 @@ def read_bank(data: bytes, filename: str, now: datetime) -> BankImport:
         records = list(_json_records(data))
     else:
         rows = tabular.read_table(data, filename, BANK_COLUMNS,
-                                  required=["type", "stem", "answer"])
+                                  required=["type", "stem", "answer"], progress=progress)
         records = [(row.line, row.cells) for row in rows]
     questions: list[Question] = []
     first_place_of_stem: dict[str, int | word_bank.Place] = {}
@@ -243,8 +245,9 @@ def _json_text(value: object) -> str:
 
 
 def import_bank(session: Session, data: bytes, filename: str, *, actor: audit.Actor,
-                now: datetime) -> BankImport:
-    result = read_bank(data, filename, now)
+                now: datetime, progress: Progress = NO_PROGRESS) -> BankImport:
+    result = read_bank(data, filename, now, progress)
+    progress.stage(STAGE_SAVING)
     with write_transaction(session):
         session.add_all(result.questions)
         session.flush()

@@ -1,4 +1,5 @@
 import io
+import json
 
 import pytest
 from openpyxl import Workbook
@@ -8,7 +9,7 @@ from kiosk.checkin.models import Contestant
 from kiosk.checkin.roster import import_roster
 from kiosk.errors import ImportErrors
 from tests.actors import SOMEONE
-from tests.factories import id_number
+from tests.factories import id_number, in_a_terminal
 
 HEADER = "姓名,身份证号,单位,组别\r\n"
 GROUPS = ["职工组", "学生组"]
@@ -100,3 +101,26 @@ def test_a_missing_column_is_reported_on_the_header_line(session):
 def test_unreadable_files_are_import_errors_not_crashes(session, data, filename):
     with pytest.raises(ImportErrors):
         _import(session, data, filename)
+
+
+def _id_number(n: int) -> str:
+    return id_number(n % 1000, birth=f"19{80 + n // 1000}0101")
+
+
+def test_a_roster_import_on_a_terminal_shows_the_lines_read_and_none_with_json(instance,
+                                                                             tmp_path):
+    lines = ["姓名,身份证号,单位,组别"] + [f"选手{n},{_id_number(n)},单位,学生组"
+                                          for n in range(3000)]
+    roster = tmp_path / "名单.csv"
+    roster.write_text("\n".join(lines), encoding="utf-8")
+    code, out, shown = in_a_terminal("--instance", str(instance.path), "roster", "import",
+                                     str(roster), "--json")
+    assert code == 0 and json.loads(out)["imported"] == 3000
+    assert "[" not in shown
+    again = tmp_path / "again.csv"
+    again.write_text("\n".join(lines[:1] + [f"选手,{_id_number(5000 + n)},单位,学生组"
+                                            for n in range(10)]), encoding="utf-8")
+    code, out, shown = in_a_terminal("--instance", str(instance.path), "roster", "import",
+                                     str(again))
+    assert code == 0, shown
+    assert "读取文件 [" in shown and "100%" in shown and "检查并保存各行" in shown
