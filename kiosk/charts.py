@@ -44,6 +44,7 @@ FALLBACK_FAMILY = "DejaVu Sans"  # matplotlib ships it: Latin only
 
 MAX_CACHED = 64  # charts kept (a few tens of KiB each)
 FLAG_BELOW = 0.2  # discrimination below this deserves a look (as the results page says)
+MAX_NUMBERED = 30  # points numbered in the scatter of a long paper (the lowest ones)
 
 # Colours: readable in grey too (correct options also carry a ✓ and a darker edge).
 BLUE, ORANGE, GREEN, GREY, LIGHT = "#1f5fa8", "#d9822b", "#2e7d32", "#9e9e9e", "#e6e6e6"
@@ -248,17 +249,20 @@ def _draw_scatter(points, labels):
     _style(ax, family)
     ax.axhspan(-1, FLAG_BELOW, color="#fdecea", zorder=0)
     ax.axhline(FLAG_BELOW, color="#c62828", linewidth=0.8, linestyle="--")
-    ax.text(0.99, FLAG_BELOW + 0.02, labels["flag"], color="#c62828", fontsize=9,
-            family=family, ha="right", va="bottom", transform=ax.get_yaxis_transform(),
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(facecolor="#fdecea", edgecolor="#c62828", label=labels["flag"])],
+              loc="best", prop={"family": family, "size": 9}, framealpha=0.9)
     marks = {}
-    many = len(points) > 80
+    # Numbered: every point of a short paper; of a long one the lowest (the page lists all).
+    numbered = {q for q, _f, _d in sorted(points, key=lambda p: p[2])[:MAX_NUMBERED]} \
+        if len(points) > MAX_NUMBERED * 2 else {q for q, _f, _d in points}
     for qid, facility, discrimination in points:
         flagged = discrimination < FLAG_BELOW
         gid = f"mark-item-{qid}"
         ax.plot([facility], [discrimination], "o", markersize=6, gid=gid,
                 color="#c62828" if flagged else BLUE, alpha=0.85)
-        if flagged or not many:
+        if qid in numbered:
             ax.annotate(qid, (facility, discrimination), textcoords="offset points",
                         xytext=(4, 3), fontsize=7, family=family, color="#333333")
         marks[gid] = {"question": qid, "facility": _number(facility),
@@ -464,8 +468,8 @@ def _draw_progress(series, ticks, labels):
     bottom.set_ylabel(labels["y_bottom"], family=family)
     legend = {"prop": {"family": family, "size": 8}, "frameon": False}
     if handles:
-        bottom.legend(handles=handles, loc="upper left", **legend)
-    top.legend(handles=[Patch(color=BLUE, label=first_name)], loc="upper left", **legend)
+        bottom.legend(handles=handles, loc="best", **legend)
+    top.legend(handles=[Patch(color=BLUE, label=first_name)], loc="best", **legend)
     for ax in (top, bottom):
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.set_xlim(-0.5, minutes - 0.5)
