@@ -150,10 +150,10 @@ def _cached(kind: str, inputs: object, fmt: str, draw: Callable[[], object]) -> 
     return chart
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, layout: str | None = "constrained"):
     from matplotlib.figure import Figure  # heavy: only once a chart is drawn
 
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return Figure(figsize=(width, height), dpi=100, layout=layout)
 
 
 def _save(figure, fmt: str, marks: Mapping[str, Mapping[str, object]]) -> bytes:
@@ -264,7 +264,8 @@ def _draw_scatter(points, labels):
                 color="#c62828" if flagged else BLUE, alpha=0.85)
         if qid in numbered:
             ax.annotate(qid, (facility, discrimination), textcoords="offset points",
-                        xytext=(4, 3), fontsize=7, family=family, color="#333333")
+                        xytext=(4, 3), fontsize=7, family=family, color="#333333",
+                        annotation_clip=True).set_in_layout(False)
         marks[gid] = {"question": qid, "facility": _number(facility),
                       "discrimination": _number(discrimination),
                       "title": labels["question"].replace("%(q)s", qid)
@@ -292,12 +293,18 @@ def item_options(items: Sequence[Item], labels: Mapping[str, str],
 def _draw_options(rows, labels, names):
     family = _family()
     height = max(2.5, 0.9 + 0.24 * len(rows))
-    figure = _figure(8, height)
+    # Fixed margins (inches): the constrained layout would measure every one of the hundreds
+    # of labels, several times (most of this chart's drawing time on a long paper).
+    figure = _figure(8, height, layout=None)
+    figure.subplots_adjust(left=0.8 / 8, right=1 - 0.15 / 8, top=1 - 0.45 / height,
+                           bottom=0.6 / height)
     ax = figure.add_subplot()
     _style(ax, family)
     ax.grid(axis="x", color=LIGHT, linewidth=0.8)
     ax.grid(axis="y", visible=False)
     marks = {}
+    bars = []  # (y, left, share, colour, correct, gid): drawn in one call (one call per bar
+    # costs most of a long paper's drawing time)
     for row, (qid, answer, options, n) in enumerate(rows):
         y = len(rows) - 1 - row
         left = 0.0
@@ -314,12 +321,12 @@ def _draw_options(rows, labels, names):
                 colour = WRONG_SHADES[wrong % len(WRONG_SHADES)]
                 wrong += 1
             gid = f"mark-option-{qid}-{option if option != '—' else 'none'}"
-            ax.barh([y], [share], left=[left], height=0.72, color=colour, gid=gid,
-                    edgecolor="#1b5e20" if correct else "white", linewidth=1.2 if correct else 0.6)
+            bars.append((y, left, share, colour, correct, gid))
             shown = labels["none"] if option == "—" else names.get(option, option)
             if share >= 0.07:
+                # Inside the axes: left out of the layout's sums.
                 ax.text(left + share / 2, y, shown + (" ✓" if correct else ""), ha="center",
-                        va="center", fontsize=7, family=family,
+                        va="center", fontsize=7, family=family, in_layout=False,
                         color="white" if correct else "#222222")
             marks[gid] = {"question": qid, "option": option, "share": _number(share),
                           "count": count, "correct": "true" if correct else "false",
@@ -327,6 +334,13 @@ def _draw_options(rows, labels, names):
                           + f" {shown}: {count}/{n}"
                           + (f" ({labels['correct']})" if correct else "")}
             left += share
+    if bars:
+        ys, lefts, shares, colours, corrects, gids = zip(*bars, strict=True)
+        drawn = ax.barh(ys, shares, left=lefts, height=0.72, color=colours,
+                        edgecolor=["#1b5e20" if c else "white" for c in corrects],
+                        linewidth=[1.2 if c else 0.6 for c in corrects])
+        for patch, gid in zip(drawn, gids, strict=True):
+            patch.set_gid(gid)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([labels["question"].replace("%(q)s", qid)
                         for qid, *_rest in reversed(rows)])
@@ -407,13 +421,15 @@ def _draw_distribution(columns, labels):
         for row, (group, counts) in enumerate(dist.groups):
             ax = axes[row][col]
             _style(ax, family)
+            drawn = ax.bar(dist.edges[:-1], counts, width=widths, align="edge",
+                           color=BLUE if col == 0 else ORANGE, edgecolor="white",
+                           linewidth=0.8)
             for index, ((lo, hi), count) in enumerate(zip(dist.bins(), counts, strict=True)):
                 gid = f"mark-bin-{col}-{row}-{index}"
-                ax.bar([lo], [count], width=widths[index], align="edge", color=BLUE if col == 0
-                       else ORANGE, edgecolor="white", linewidth=0.8, gid=gid)
+                drawn[index].set_gid(gid)
                 if count:
                     ax.text(lo + widths[index] / 2, count, str(count), ha="center",
-                            va="bottom", fontsize=7, family=family)
+                            va="bottom", fontsize=7, family=family, in_layout=False)
                 marks[gid] = {"column": name, "group": group, "low": _number(lo),
                               "high": _number(hi), "count": count,
                               "title": f"{group} · {name} {_number(lo)}–{_number(hi)}: {count}"}
@@ -481,10 +497,14 @@ def _draw_progress(series, ticks, labels):
 
 
 def _minute_bars(ax, counts, bottoms, name, colour, marks, key):
-    for minute, count in enumerate(counts):
-        if not count:
-            continue
+    busy = [(minute, count) for minute, count in enumerate(counts) if count]
+    if not busy:
+        return
+    minutes, heights = zip(*busy, strict=True)
+    drawn = ax.bar(minutes, heights, bottom=[bottoms[m] for m in minutes], width=0.9,
+                   color=colour)
+    for patch, (minute, count) in zip(drawn, busy, strict=True):
         gid = f"mark-{key}-{minute}"
-        ax.bar([minute], [count], bottom=[bottoms[minute]], width=0.9, color=colour, gid=gid)
+        patch.set_gid(gid)
         marks[gid] = {"series": name, "minute": minute, "count": count,
                       "title": f"{name} · {minute}: {count}"}
