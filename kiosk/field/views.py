@@ -4,6 +4,7 @@ hall clock."""
 from __future__ import annotations
 
 import hmac
+from contextlib import nullcontext
 from datetime import datetime
 
 from flask import (
@@ -17,10 +18,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 
-from kiosk import clock, numbers, permissions
+from kiosk import charts, clock, numbers, permissions
 from kiosk.errors import ImportErrors, KioskError
-from kiosk.field import announcements, incidents, sessions_shown, telemetry
+from kiosk.field import announcements, incidents, progress, sessions_shown, telemetry
 from kiosk.field import dashboard as board
 from kiosk.field.control import start_phase
 from kiosk.i18n import gettext, lazy_gettext
@@ -257,6 +259,37 @@ def dashboard():
     part = timetable.find(db(), kiosk_instance().settings, current.name) if current else None
     return render_template("field/dashboard.html", rows=rows, current=current, now=now,
                            show=wanted, part=part)
+
+
+@bp.get("/field/progress")
+@requires(permissions.WATCH_STATIONS)
+def progress_page():
+    """The hall's progress during a part, per minute (field/progress.py), as a chart and its
+    table; its script fetches it again every 30 s."""
+    now = clock.now()
+    settings = kiosk_instance().settings
+    shown = progress.hall_progress(db(), settings, now, request.args.get("part") or None)
+    busy = [] if shown is None else [
+        (shown.at(m), shown.answers[m], shown.submissions[m], shown.hand_ins[m])
+        for m in range(shown.minutes)
+        if shown.answers[m] or shown.submissions[m] or shown.hand_ins[m]]
+    return render_template("field/progress.html", shown=shown, now=now, busy=busy,
+                           parts=progress.parts_begun(db(), settings, now),
+                           chart=_progress_chart(shown) if shown else None)
+
+
+def _progress_chart(shown: progress.Progress) -> charts.Chart:
+    step = next(s for s in (1, 5, 10, 15, 30, 60, 120) if shown.minutes / s <= 13)
+    ticks = [(m, clock.local_display(shown.at(m), "%H:%M"))
+             for m in range(0, shown.minutes, step)]
+    with nullcontext() if charts.draws_chinese() else force_locale("en"):
+        return charts.hall_progress(
+            [(gettext("Answers saved"), shown.answers),
+             (gettext("Theory papers handed in"), shown.submissions),
+             (gettext("Hand-ins (files)"), shown.hand_ins)], ticks,
+            {"title": gettext("%(part)s, minute by minute", part=phase_name(shown.part)),
+             "x": gettext("Time"), "y_top": gettext("Answers saved per minute"),
+             "y_bottom": gettext("Hand-ins per minute")})
 
 
 @bp.get("/field/<code>")

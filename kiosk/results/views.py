@@ -11,6 +11,8 @@ alone is about the session chosen in the header: each session's seals are its ow
 from __future__ import annotations
 
 import json
+import statistics
+from contextlib import nullcontext
 from decimal import Decimal
 from io import BytesIO
 
@@ -25,9 +27,11 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import force_locale
 from flask_login import current_user
+from sqlalchemy import func, select
 
-from kiosk import clock, numbers, permissions, scope, staff
+from kiosk import charts, clock, numbers, permissions, scope, staff
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.crypto import parse_identities
 from kiosk.errors import ImportErrors, KioskError
@@ -45,6 +49,7 @@ from kiosk.results import (
 )
 from kiosk.results.deductions import add_deduction, list_deductions, withdraw_deduction
 from kiosk.stations import exam_sessions
+from kiosk.theory_exam.models import Paper
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
@@ -176,7 +181,9 @@ def overview():
         lock=(totals.locked_results(session) or (None,))[0],
         opened=_any_opened(session),
         lock_problems=[p.render(gettext) for p in submission.lock_problems(
-            session, current)] if stage == "review" else [])
+            session, current)] if stage == "review" else [],
+        distribution=_distribution([(None, [r.theory for r in current],
+                                     [r.total for r in current])]))
 
 
 def _any_opened(session) -> bool:
@@ -406,7 +413,48 @@ def _final():
 @bp.get("/final")
 @requires(permissions.READ_FINAL_RESULTS)
 def final_page():
-    return render_template("results/final.html", result=_final())
+    result = _final()
+    distribution = _distribution(
+        [(group, [r.theory_raw for r in rows], [r.total for r in rows])
+         for group, rows in result.groups]) if result else None
+    return render_template("results/final.html", result=result, distribution=distribution)
+
+
+def _distribution(groups: list[tuple[str | None, list, list]]) -> dict | None:
+    """The theory and total scores' histograms per group, the same bins for every group
+    (kiosk/charts.py, cached by the figures), with each group's summary for the page's text;
+    None while no station has a total."""
+    named = [(group or gettext("All stations"),
+              [float(v) for v in theory if v is not None],
+              [float(v) for v in total if v is not None]) for group, theory, total in groups]
+    if not any(total for _g, _t, total in named):
+        return None
+    theory_full = db().scalar(select(func.max(Paper.full_marks)))
+    columns = []
+    if any(theory for _g, theory, _t in named):
+        columns.append((gettext("Theory score"), charts.distribution(
+            [(g, theory) for g, theory, _t in named],
+            float(theory_full) if theory_full else None), 0))
+    total_full = float(_full() + (_weight() if columns else 0))
+    columns.append((gettext("Total"), charts.distribution(
+        [(g, total) for g, _t, total in named], total_full), 1))
+    with nullcontext() if charts.draws_chinese() else force_locale("en"):
+        chart = charts.score_distribution(
+            [(name, dist) for name, dist, _i in columns],
+            {"title": gettext("Score distribution per group (the same bins for every group)"),
+             "x": gettext("Score"), "y": gettext("Contestants"),
+             "n": gettext("n = %(n)s", n="%(n)s")})
+    summaries = [{"name": name, "dist": dist, "groups": [
+        _summary(group, values[index]) for group, *values in named]}
+        for name, dist, index in columns]
+    return {"chart": chart, "columns": summaries, "groups": [g for g, _t, _o in named]}
+
+
+def _summary(group: str, values: list[float]) -> dict:
+    if not values:
+        return {"group": group, "n": 0}
+    return {"group": group, "n": len(values), "median": statistics.median(values),
+            "mean": statistics.fmean(values), "low": min(values), "high": max(values)}
 
 
 @bp.get("/final.pdf")

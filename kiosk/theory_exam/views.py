@@ -6,12 +6,14 @@ header (each session's theory runs on its own clock)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from io import BytesIO
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from kiosk import clock, permissions
+from kiosk import charts, clock, permissions
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.stations import exam_sessions
@@ -141,7 +143,28 @@ def results():
     statistics = exam.item_statistics(db())
     stems = dict(db().execute(select(Question.id, Question.stem)).all())
     return render_template("theory_exam/results.html", scores=scores, statistics=statistics,
-                           stems=stems)
+                           stems=stems, item_charts=_item_charts(statistics))
+
+
+def _item_charts(statistics: list[dict]) -> dict[str, charts.Chart] | None:
+    """The item statistics as two pictures (kiosk/charts.py, cached by their figures), in
+    the page's language (English where no CJK font is found); None without answers."""
+    items = charts.items_from_statistics(statistics)
+    if not items:
+        return None
+    with nullcontext() if charts.draws_chinese() else force_locale("en"):
+        question = gettext("Q%(q)s", q="%(q)s")
+        scatter = charts.item_scatter(items, {
+            "title": gettext("Facility and discrimination per question"),
+            "x": gettext("Facility (share of correct answers)"),
+            "y": gettext("Discrimination (best 27% minus weakest 27%)"),
+            "flag": gettext("Below 0.2: deserves a look"), "question": question})
+        options = charts.item_options(items, {
+            "title": gettext("Options chosen per question (correct answer green, ✓)"),
+            "x": gettext("Share of papers"), "none": gettext("no answer"),
+            "question": question, "correct": gettext("correct answer")},
+            option_names={"T": gettext("True"), "F": gettext("False")})
+    return {"scatter": scatter, "options": options}
 
 
 @bp.get("/exam/results.xlsx")
