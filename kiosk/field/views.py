@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from io import BytesIO
 
 from flask import (
     Blueprint,
@@ -14,19 +15,29 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
 
 from kiosk import clock, numbers, permissions
 from kiosk.errors import ImportErrors, KioskError
-from kiosk.field import announcements, incidents, sessions_shown, telemetry
+from kiosk.field import (
+    announcements,
+    hall_layout,
+    hall_map_print,
+    incidents,
+    sessions_shown,
+    telemetry,
+)
 from kiosk.field import dashboard as board
 from kiosk.field.control import start_phase
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.stations import binding, exam_sessions, phases, timetable
 from kiosk.stations.models import Station
 from kiosk.web import (
+    IMPORT_BODY_LIMIT,
+    body_limit,
     chosen_session,
     current_actor,
     db,
@@ -247,6 +258,8 @@ def timetable_page():
 def dashboard():
     now = clock.now()
     rows, current = board.dashboard(db(), now, kiosk_instance().settings)
+    part = timetable.find(db(), kiosk_instance().settings, current.name) if current else None
+    hall = board.hall_map(db(), rows, current, part, now)
     wanted = request.args.get("show", "")
     if wanted == "offline":
         rows = [r for r in rows if (r.occupied or r.last_seen) and not r.online]
@@ -254,9 +267,11 @@ def dashboard():
         rows = [r for r in rows if r.flags or r.incidents]
     elif wanted == "unused":
         rows = [r for r in rows if not r.occupied and r.last_seen is None]
-    part = timetable.find(db(), kiosk_instance().settings, current.name) if current else None
+    view = request.args.get("view", "") if hall else ""
     return render_template("field/dashboard.html", rows=rows, current=current, now=now,
-                           show=wanted, part=part)
+                           show=wanted, part=part, hall=hall, view=view,
+                           seat_states=board.SEAT_STATES,
+                           shown={r.code for r in rows} if wanted else None)
 
 
 @bp.get("/field/<code>")
@@ -313,6 +328,66 @@ def station_act(code: str):
         flash(translated(exc), "error")
         return _station_page(code, typed=form), 400
     return redirect(url_for("kiosk.station_detail", code=code))
+
+
+# ----------------------------------------------------------------------------- the hall map
+
+@bp.route("/field/layout", methods=["GET", "POST"])
+@requires(permissions.WATCH_STATIONS, post=permissions.EDIT_HALL_LAYOUT)
+@body_limit(IMPORT_BODY_LIMIT)
+def hall_layout_page():
+    """场地布局图: the layout in force and its map; the chief judge imports a file or edits the
+    text, with a preview (all or nothing: every problem listed)."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    preview = None
+    stored = hall_layout.stored(db())
+    text = stored.row.source if stored else ""
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            raw, filename = upload.read(), upload.filename
+        else:
+            text = request.form.get("text", "")
+            raw, filename = text.encode("utf-8"), "layout.txt"
+        try:
+            if not raw.strip():
+                raise KioskError(gettext("Choose a file first."))
+            if request.form.get("action") == "preview":
+                checked = hall_layout.validate(db(), raw, filename)
+            else:
+                checked = hall_layout.import_layout(db(), raw, filename, actor=current_actor(),
+                                                    now=clock.now())
+        except ImportErrors as exc:
+            problems = [p.render(gettext) for p in exc.problems]
+        except KioskError as exc:
+            problems = [translated(exc)]
+        else:
+            warnings = [w.render(gettext) for w in checked.warnings]
+            if request.form.get("action") != "preview":
+                flash(gettext("The hall layout is saved: %(n)s stations on the map.",
+                              n=len(checked.layout.stations)), "success")
+                for warning in warnings:
+                    flash(warning, "error")
+                return redirect(url_for("kiosk.hall_layout_page"))
+            preview = checked.layout
+    if request.form.get("fragment"):  # the live preview (hall-layout.js): the preview alone
+        return render_template("field/_layout_preview.html", preview=preview,
+                               problems=problems, warnings=warnings)
+    return render_template("field/hall_layout.html", stored=stored, text=text,
+                           preview=preview, problems=problems, warnings=warnings), \
+        422 if problems else 200
+
+
+@bp.get("/field/layout.pdf")
+@requires(permissions.WATCH_STATIONS)
+def hall_map_pdf():
+    """The A3 map for the field judges (landscape, station codes large)."""
+    settings = kiosk_instance().settings
+    data = hall_map_print.render(db(), event_name=settings.event_name,
+                                 font_config=settings.pdf_font, now=clock.now())
+    return send_file(BytesIO(data), mimetype="application/pdf", download_name="hall-map.pdf",
+                     max_age=0)
 
 
 # ----------------------------------------------------------------------------- the hall clock

@@ -34,7 +34,7 @@ async function refresh() {
   if (!freshBoard) return;
   const key = focusKey(document.activeElement);
   const { scrollX, scrollY } = window;
-  for (const selector of ["h1", "[data-board]", "[data-updated-at]"]) {
+  for (const selector of ["h1", "[data-board]", "[data-hall-map]", "[data-updated-at]"]) {
     const mine = board.querySelector(selector), theirs = freshBoard.querySelector(selector);
     if (mine && theirs) mine.innerHTML = theirs.innerHTML;
   }
