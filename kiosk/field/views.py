@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from markupsafe import Markup
 
 from kiosk import clock, numbers, permissions
 from kiosk.errors import ImportErrors, KioskError
@@ -268,10 +269,12 @@ def dashboard():
     elif wanted == "unused":
         rows = [r for r in rows if not r.occupied and r.last_seen is None]
     view = request.args.get("view", "") if hall else ""
+    shown = {r.code for r in rows} if wanted else None
     return render_template("field/dashboard.html", rows=rows, current=current, now=now,
                            show=wanted, part=part, hall=hall, view=view,
-                           seat_states=board.SEAT_STATES,
-                           shown={r.code for r in rows} if wanted else None)
+                           seat_states=board.SEAT_STATES, seat_symbols=SEAT_SYMBOLS,
+                           seat_cells=board_seats(hall, shown)
+                           if hall and view != "list" else {}, shown=shown)
 
 
 @bp.get("/field/<code>")
@@ -331,6 +334,55 @@ def station_act(code: str):
 
 
 # ----------------------------------------------------------------------------- the hall map
+
+# The states' symbols: each state has its own outline (hall-map.css) and symbol as well as its
+# colour, so that the map reads without colour too.
+SEAT_SYMBOLS = {"unused": "", "spare": "◇", "not_started": "○", "working": "▶",
+                "answering": "✎", "handed_in": "✓", "finished": "■", "time_over": "◼",
+                "offline": "✕"}
+_SEAT_CELL = Markup(
+    '<td class="hm-seat st-{state}{extra}"><a href="{href}" title="{title}">'
+    '<span class="hm-code">{code}</span><span class="hm-state"><span aria-hidden="true">'
+    '{symbol}</span> {words}</span>{progress}{marks}</a></td>')
+_PROGRESS = Markup('<progress class="hm-progress" max="{total}" value="{done}" '
+                   'aria-hidden="true"></progress>')
+
+
+def board_seats(hall: board.HallMap, shown: set[str] | None) -> dict[str, Markup]:
+    """Each station's cell on the board's map, made here rather than in the template: 500
+    seats through a macro's caller cost the page more than its whole list (bench/pages.py);
+    every text is translated once and escaped by Markup.format."""
+    labels = {key: gettext(label) for key, label in board.SEAT_STATES.items()}
+    extended = gettext("extended")
+    detail = url_for("kiosk.station_detail", code="\x00")
+    cells = {}
+    for code, seat in hall.seats.items():
+        r = seat.row
+        words = labels[seat.state]
+        if hall.kind == "theory" and seat.total and (
+                seat.state in ("answering", "time_over")
+                or (seat.state == "offline" and r.answered)):
+            words += f" {r.answered}/{seat.total}"
+        marks = []
+        if r.extra_minutes:
+            marks.append(Markup('<span class="hm-mark hm-ext">{} +{}′</span>').format(
+                extended, f"{r.extra_minutes:.1f}"))
+        if r.incidents:
+            marks.append(Markup('<span class="hm-mark hm-inc">⚠ {}</span>').format(
+                gettext("%(n)s incidents", n=r.incidents)))
+        extra = (" hm-match" if shown is not None and code in shown else "") + \
+            (" hm-has-incident" if r.incidents else "")
+        cells[code] = _SEAT_CELL.format(
+            state=seat.state, extra=extra, href=detail.replace("%00", code),
+            title=gettext("%(station)s: %(state)s", station=code, state=words), code=code,
+            symbol=SEAT_SYMBOLS[seat.state], words=words,
+            progress=_PROGRESS.format(total=seat.total or 1, done=r.answered)
+            if seat.state == "answering" else "",
+            marks=Markup('<span class="hm-marks">{}</span>').format(Markup("").join(marks))
+            if marks else "")
+    return cells
+
+
 
 @bp.route("/field/layout", methods=["GET", "POST"])
 @requires(permissions.WATCH_STATIONS, post=permissions.EDIT_HALL_LAYOUT)
