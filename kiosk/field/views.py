@@ -37,8 +37,6 @@ from kiosk.i18n import gettext, lazy_gettext
 from kiosk.stations import binding, exam_sessions, phases, timetable
 from kiosk.stations.models import Station
 from kiosk.web import (
-    IMPORT_BODY_LIMIT,
-    body_limit,
     chosen_session,
     current_actor,
     db,
@@ -386,7 +384,6 @@ def board_seats(hall: board.HallMap, shown: set[str] | None) -> dict[str, Markup
 
 @bp.route("/field/layout", methods=["GET", "POST"])
 @requires(permissions.WATCH_STATIONS, post=permissions.EDIT_HALL_LAYOUT)
-@body_limit(IMPORT_BODY_LIMIT)
 def hall_layout_page():
     """场地布局图: the layout in force and its map; the chief judge imports a file or edits the
     text, with a preview (all or nothing: every problem listed)."""
