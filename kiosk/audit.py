@@ -199,6 +199,7 @@ ACTION_LABELS: dict[str, str] = {
     "announcement.posted": N_("Announcement posted"),
     "announcement.withdrawn": N_("Announcement withdrawn"),
     "badges.issued": N_("Station badges printed"),
+    "hall.layout_imported": N_("Hall map imported"),
     "bank.disabled": N_("Question disabled"),
     "bank.enabled": N_("Question enabled"),
     "bank.imported": N_("Question bank imported"),

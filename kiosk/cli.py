@@ -417,6 +417,7 @@ for capability_command in (
         field_cli.sessions_group, field_cli.stations_group, field_cli.phase_command,
         field_cli.timetable_group, field_cli.extend_command,
         field_cli.announce_command, field_cli.lockdown_group, field_cli.preflight_command,
+        field_cli.hall_group,
         collect_cli.receipt_group, collect_cli.export_command, collect_cli.verify_command,
         results_cli.scores_group, results_cli.review_group, results_cli.unseal_command,
         results_cli.results_command, materials_cli.materials_group):

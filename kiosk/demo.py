@@ -21,6 +21,7 @@ from kiosk.checkin.badges import render_badges
 from kiosk.checkin.roster import import_roster
 from kiosk.crypto import new_age_identity, write_private_file
 from kiosk.errors import N_, InstanceError
+from kiosk.field.hall_layout import import_layout
 from kiosk.i18n import cli_gettext as _
 from kiosk.instance import Instance, init_instance, open_instance
 from kiosk.judge_keys import add_judge_key
@@ -61,6 +62,9 @@ def build_demo(path: Path) -> tuple[Instance, dict]:
                                 actor=DEMO_ACTOR, now=now)
         badges = issue_badges(session, stations, badge_key=instance.badge_key(),
                               actor=DEMO_ACTOR, now=now)
+        # The hall as seed 000's 场地布局图 draws one: rows of seats, aisles, spare seats.
+        import_layout(session, seed_file("hall_layout.txt"), "hall_layout.txt",
+                      actor=DEMO_ACTOR, now=now)
         users = []
         for username, role in event["staff"]:
             password = staff.random_password()

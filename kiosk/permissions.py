@@ -91,6 +91,9 @@ ACT_ON_STATIONS = _permission("act_on_stations", "field", "chief")
 # The day's timetable (赛程): read by the judges on the floor, edited by the chief judge.
 READ_TIMETABLE = _permission("read_timetable", "chief", "field", "supervisor")
 EDIT_TIMETABLE = _permission("edit_timetable", "chief")
+# The hall map (场地布局图): seen by whoever watches the stations (the dashboard's map, its A3
+# print); imported by the chief judge.
+EDIT_HALL_LAYOUT = _permission("edit_hall_layout", "chief")
 
 # ----------------------------------------------------------------------------- hand-ins
 # The collection desk's page, the poster, the receipts.

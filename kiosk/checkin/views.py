@@ -27,6 +27,7 @@ from kiosk.checkin.models import Contestant
 from kiosk.checkin.records import record_sheet, session_draw_sheet
 from kiosk.checkpoints import checkpoint_for_print
 from kiosk.errors import N_, ImportErrors, KioskError, Unauthorized
+from kiosk.field import hall_layout
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.judge_keys import recipients_for
 from kiosk.stations import exam_sessions
@@ -142,6 +143,25 @@ def _person_json(person: Contestant) -> dict:
             "checked_in_time": clock.local_display(person.checked_in_at, "%H:%M:%S"),
             "photo": url_for("checkin.photo", contestant_id=person.id)
             if _photo_path(person) else None}
+
+
+@bp.get("/checkin/seat")
+@requires(permissions.CHECK_IN)
+def seat():
+    """查看座位: after the station draw, the contestant's own seat on the hall map, every other
+    seat blank and without its code (the desk's screen faces the queue). Typed from the
+    station the contestant drew: the desk never links a person to a station."""
+    code = request.args.get("station", "")
+    layout = item = None
+    problem = None
+    if code.strip():
+        try:
+            layout, item = hall_layout.seat_of(db(), code)
+        except KioskError as exc:
+            problem = translated(exc)
+    template = "checkin/_seat.html" if request.args.get("fragment") else "checkin/seat.html"
+    return render_template(template, layout=layout, item=item, problem=problem,
+                           code=code.strip().upper()[:16]), 404 if problem else 200
 
 
 @bp.post("/checkin/scan")

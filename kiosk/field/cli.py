@@ -21,8 +21,10 @@ from kiosk.cli_support import (
     json_option,
     open_current,
     session_option,
+    write_output,
 )
 from kiosk.errors import N_, KioskError
+from kiosk.field import hall_layout, hall_map_print
 from kiosk.field.announcements import announce
 from kiosk.field.control import start_phase
 from kiosk.field.kit import write_kit
@@ -322,3 +324,59 @@ def preflight_command(expected_upload_mb: int | None, as_json: bool) -> None:
     emit(as_json, {"ok": ok, "checks": [{"name": c.name, "status": c.status, "detail": c.detail}
                                         for c in checks]},
          lambda: "\n".join(f"{marks[c.status]} {c.line(_)}" for c in checks), ok=ok)
+
+
+@group("hall", help=N_("The hall map (场地布局图): where each station stands."))
+def hall_group() -> None:
+    pass
+
+
+@hall_group.group("layout", help=N_("The hall's layout file."))
+def hall_layout_group() -> None:
+    pass
+
+
+@hall_layout_group.command("import", help=N_(
+    "Replace the hall layout with FILE (.txt or .csv, one line per row of the hall; "
+    "docs/hall-map.md); all or nothing, every problem listed."))
+@instance_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def hall_layout_import(file: Path, as_json: bool) -> None:
+    if file.stat().st_size > hall_layout.MAX_BYTES:
+        hall_layout.parse(b" " * (hall_layout.MAX_BYTES + 1))  # refused, with the reason
+    with instance_session() as (_instance, session):
+        checked = hall_layout.import_layout(session, file.read_bytes(), file.name,
+                                            actor=CLI_ACTOR, now=clock.now())
+    layout = checked.layout
+    warnings = [w.render(_) for w in checked.warnings]
+    emit(as_json, {"stations": len(layout.stations), "spare_seats": len(layout.spare_seats),
+                   "rows": layout.rows, "columns": layout.columns,
+                   "not_on_map": checked.missing, "warnings": warnings},
+         lambda: "\n".join([_("The hall layout is saved: %(n)s stations and %(s)s spare seats "
+                              "on the map.", n=len(layout.stations),
+                              s=len(layout.spare_seats))] + [f"! {w}" for w in warnings]))
+
+
+@hall_layout_group.command("show", help=N_("Print the hall layout in force, as imported."))
+@instance_option
+def hall_layout_show() -> None:
+    with instance_session() as (_instance, session):
+        stored = hall_layout.stored(session)
+    if stored is None:
+        raise KioskError(_("No hall layout has been imported yet: kiosk hall layout import "
+                           "FILE, or the Hall layout page."))
+    click.echo(stored.row.source.rstrip("\n"))
+
+
+@hall_group.command("map", help=N_(
+    "Print the hall map for the field judges: one landscape A3 page, station codes large."))
+@instance_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def hall_map_command(out: Path, as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        data = hall_map_print.render(session, event_name=instance.settings.event_name,
+                                     font_config=instance.settings.pdf_font, now=clock.now())
+    write_output(out, data)
+    emit(as_json, {"out": str(out), "bytes": len(data)}, _("Written to %(out)s", out=str(out)))

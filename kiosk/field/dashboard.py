@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from kiosk import clock
 from kiosk.collect.hand_ins import hand_in_counts
 from kiosk.config import Settings
+from kiosk.errors import N_
+from kiosk.field import hall_layout
 from kiosk.field.models import Incident
 from kiosk.stations import timetable
 from kiosk.stations.models import (
@@ -22,8 +24,8 @@ from kiosk.stations.models import (
     TelemetryEvent,
 )
 from kiosk.stations.registry import station_by_code
-from kiosk.stations.window import phase_windows
-from kiosk.theory_exam.models import CurrentAnswer, Sitting
+from kiosk.stations.window import as_rule, phase_windows
+from kiosk.theory_exam.models import CurrentAnswer, Paper, Sitting
 
 ONLINE_WITHIN = timedelta(seconds=45)
 
@@ -130,6 +132,77 @@ def dashboard(session: Session, now: datetime, settings: Settings) \
     for row in rows.values():
         row.alarm = offline_alarm(row, state, now)
     return list(rows.values()), current
+
+
+# The map's states of a seat (场地布局图 on the board), each with its words; a seat also shows its
+# extension and incidents beside its state. Templates draw each state with its own outline and
+# symbol as well as its colour (docs/hall-map.md).
+SEAT_STATES = {
+    "unused": N_("not in use"),
+    "spare": N_("spare"),
+    "not_started": N_("not started"),
+    "working": N_("working"),
+    "answering": N_("answering"),
+    "handed_in": N_("handed in"),
+    "finished": N_("finished early"),
+    "time_over": N_("time over"),
+    "offline": N_("offline"),
+}
+
+
+@dataclass(frozen=True)
+class Seat:
+    state: str
+    row: StationRow
+    total: int = 0  # questions on the paper (a theory part)
+
+
+@dataclass(frozen=True)
+class HallMap:
+    layout: hall_layout.Layout
+    seats: dict[str, Seat]
+    kind: str  # the part's kind: "theory", "practical" or "" (no part)
+
+
+def seat_state(row: StationRow, *, phase_state: str, kind: str, hand_in: bool,
+               now: datetime) -> str:
+    """What the map says of one station (pure): offline before anything else (a judge must
+    go there), then what the contestant has done in the part the board works on."""
+    if row.alarm:
+        return "offline"
+    if not row.occupied and row.last_seen is None:
+        return "spare" if row.spare else "unused"
+    if (kind == "theory" and row.submitted_at) or (kind != "theory" and hand_in
+                                                   and row.hand_ins):
+        return "handed_in"
+    if row.early_finish:
+        return "finished"
+    if phase_state in ("not_started", "scheduled") or row.last_seen is None:
+        return "not_started"
+    if kind == "theory" and row.answered:
+        return "answering"
+    if phase_state == "ended" or (row.deadline is not None and now > row.deadline):
+        return "time_over"
+    return "working"
+
+
+def hall_map(session: Session, rows: list[StationRow], current: PhaseRow | None,
+             part: timetable.Part | None, now: datetime) -> HallMap | None:
+    """The board's rows on the hall's layout: one statement for the layout, one more for the
+    paper's length in a theory part; None without a layout."""
+    stored = hall_layout.stored(session)
+    if stored is None:
+        return None
+    kind = part.kind if part is not None else ""
+    total = 0
+    if kind == "theory":
+        total = session.scalar(select(func.json_array_length(Paper.questions))
+                               .join(Station, Station.id == Paper.station_id).limit(1)) or 0
+    state = clock.phase_state(as_rule(current), now)
+    hand_in = bool(part and part.hand_in)
+    seats = {row.code: Seat(seat_state(row, phase_state=state, kind=kind, hand_in=hand_in,
+                                       now=now), row, total) for row in rows}
+    return HallMap(stored.layout, seats, kind)
 
 
 def station_log(session: Session, code: str) -> tuple[Station, list, list, list]:

@@ -35,3 +35,18 @@ class Incident(PerSession, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     deduction: Mapped[str] = mapped_column(String(64), default="")  # e.g. "5%", text as decided
     recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class HallLayout(Base):
+    """场地布局图: the hall's layout as imported (kiosk.field.hall_layout), the last one in force,
+    the earlier ones kept. One for the event, not per session: the sessions share the seats."""
+
+    __tablename__ = "hall_layout"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(Text)  # the file as typed: parsed again when shown
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    seats: Mapped[int]
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)

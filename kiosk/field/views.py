@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 from contextlib import nullcontext
 from datetime import datetime
+from io import BytesIO
 
 from flask import (
     Blueprint,
@@ -15,14 +16,24 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
 from flask_babel import force_locale
+from markupsafe import Markup
 
 from kiosk import charts, clock, numbers, permissions
 from kiosk.errors import ImportErrors, KioskError
-from kiosk.field import announcements, incidents, progress, sessions_shown, telemetry
+from kiosk.field import (
+    announcements,
+    hall_layout,
+    hall_map_print,
+    incidents,
+    progress,
+    sessions_shown,
+    telemetry,
+)
 from kiosk.field import dashboard as board
 from kiosk.field.control import start_phase
 from kiosk.i18n import gettext, lazy_gettext
@@ -249,6 +260,8 @@ def timetable_page():
 def dashboard():
     now = clock.now()
     rows, current = board.dashboard(db(), now, kiosk_instance().settings)
+    part = timetable.find(db(), kiosk_instance().settings, current.name) if current else None
+    hall = board.hall_map(db(), rows, current, part, now)
     wanted = request.args.get("show", "")
     if wanted == "offline":
         rows = [r for r in rows if (r.occupied or r.last_seen) and not r.online]
@@ -256,9 +269,13 @@ def dashboard():
         rows = [r for r in rows if r.flags or r.incidents]
     elif wanted == "unused":
         rows = [r for r in rows if not r.occupied and r.last_seen is None]
-    part = timetable.find(db(), kiosk_instance().settings, current.name) if current else None
+    view = request.args.get("view", "") if hall else ""
+    shown = {r.code for r in rows} if wanted else None
     return render_template("field/dashboard.html", rows=rows, current=current, now=now,
-                           show=wanted, part=part)
+                           show=wanted, part=part, hall=hall, view=view,
+                           seat_states=board.SEAT_STATES, seat_symbols=SEAT_SYMBOLS,
+                           seat_cells=board_seats(hall, shown)
+                           if hall and view != "list" else {}, shown=shown)
 
 
 @bp.get("/field/progress")
@@ -346,6 +363,114 @@ def station_act(code: str):
         flash(translated(exc), "error")
         return _station_page(code, typed=form), 400
     return redirect(url_for("kiosk.station_detail", code=code))
+
+
+# ----------------------------------------------------------------------------- the hall map
+
+# The states' symbols: each state has its own outline (hall-map.css) and symbol as well as its
+# colour, so that the map reads without colour too.
+SEAT_SYMBOLS = {"unused": "", "spare": "◇", "not_started": "○", "working": "▶",
+                "answering": "✎", "handed_in": "✓", "finished": "■", "time_over": "◼",
+                "offline": "✕"}
+_SEAT_CELL = Markup(
+    '<td class="hm-seat st-{state}{extra}"><a href="{href}" title="{title}">'
+    '<span class="hm-code">{code}</span><span class="hm-state"><span aria-hidden="true">'
+    '{symbol}</span> {words}</span>{progress}{marks}</a></td>')
+_PROGRESS = Markup('<progress class="hm-progress" max="{total}" value="{done}" '
+                   'aria-hidden="true"></progress>')
+
+
+def board_seats(hall: board.HallMap, shown: set[str] | None) -> dict[str, Markup]:
+    """Each station's cell on the board's map, made here rather than in the template: 500
+    seats through a macro's caller cost the page more than its whole list (bench/pages.py);
+    every text is translated once and escaped by Markup.format."""
+    labels = {key: gettext(label) for key, label in board.SEAT_STATES.items()}
+    extended = gettext("extended")
+    detail = url_for("kiosk.station_detail", code="\x00")
+    cells = {}
+    for code, seat in hall.seats.items():
+        r = seat.row
+        words = labels[seat.state]
+        if hall.kind == "theory" and seat.total and (
+                seat.state in ("answering", "time_over")
+                or (seat.state == "offline" and r.answered)):
+            words += f" {r.answered}/{seat.total}"
+        marks = []
+        if r.extra_minutes:
+            marks.append(Markup('<span class="hm-mark hm-ext">{} +{}′</span>').format(
+                extended, f"{r.extra_minutes:.1f}"))
+        if r.incidents:
+            marks.append(Markup('<span class="hm-mark hm-inc">⚠ {}</span>').format(
+                gettext("%(n)s incidents", n=r.incidents)))
+        extra = (" hm-match" if shown is not None and code in shown else "") + \
+            (" hm-has-incident" if r.incidents else "")
+        cells[code] = _SEAT_CELL.format(
+            state=seat.state, extra=extra, href=detail.replace("%00", code),
+            title=gettext("%(station)s: %(state)s", station=code, state=words), code=code,
+            symbol=SEAT_SYMBOLS[seat.state], words=words,
+            progress=_PROGRESS.format(total=seat.total or 1, done=r.answered)
+            if seat.state == "answering" else "",
+            marks=Markup('<span class="hm-marks">{}</span>').format(Markup("").join(marks))
+            if marks else "")
+    return cells
+
+
+
+@bp.route("/field/layout", methods=["GET", "POST"])
+@requires(permissions.WATCH_STATIONS, post=permissions.EDIT_HALL_LAYOUT)
+def hall_layout_page():
+    """场地布局图: the layout in force and its map; the chief judge imports a file or edits the
+    text, with a preview (all or nothing: every problem listed)."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    preview = None
+    stored = hall_layout.stored(db())
+    text = stored.row.source if stored else ""
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            raw, filename = upload.read(), upload.filename
+        else:
+            text = request.form.get("text", "")
+            raw, filename = text.encode("utf-8"), "layout.txt"
+        try:
+            if not raw.strip():
+                raise KioskError(gettext("Choose a file first."))
+            if request.form.get("action") == "preview":
+                checked = hall_layout.validate(db(), raw, filename)
+            else:
+                checked = hall_layout.import_layout(db(), raw, filename, actor=current_actor(),
+                                                    now=clock.now())
+        except ImportErrors as exc:
+            problems = [p.render(gettext) for p in exc.problems]
+        except KioskError as exc:
+            problems = [translated(exc)]
+        else:
+            warnings = [w.render(gettext) for w in checked.warnings]
+            if request.form.get("action") != "preview":
+                flash(gettext("The hall layout is saved: %(n)s stations on the map.",
+                              n=len(checked.layout.stations)), "success")
+                for warning in warnings:
+                    flash(warning, "error")
+                return redirect(url_for("kiosk.hall_layout_page"))
+            preview = checked.layout
+    if request.form.get("fragment"):  # the live preview (hall-layout.js): the preview alone
+        return render_template("field/_layout_preview.html", preview=preview,
+                               problems=problems, warnings=warnings)
+    return render_template("field/hall_layout.html", stored=stored, text=text,
+                           preview=preview, problems=problems, warnings=warnings), \
+        422 if problems else 200
+
+
+@bp.get("/field/layout.pdf")
+@requires(permissions.WATCH_STATIONS)
+def hall_map_pdf():
+    """The A3 map for the field judges (landscape, station codes large)."""
+    settings = kiosk_instance().settings
+    data = hall_map_print.render(db(), event_name=settings.event_name,
+                                 font_config=settings.pdf_font, now=clock.now())
+    return send_file(BytesIO(data), mimetype="application/pdf", download_name="hall-map.pdf",
+                     max_age=0)
 
 
 # ----------------------------------------------------------------------------- the hall clock

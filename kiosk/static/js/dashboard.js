@@ -10,7 +10,10 @@ function focusKey(element) {
   // Rows change, their links do not: a link is the same link if it goes to the same place.
   if (!element || !board.contains(element)) return null;
   const link = element.closest("a[href]");
-  return link ? `a:${link.getAttribute("href")}:${link.textContent.trim()}` : null;
+  if (!link) return null;
+  // A seat of the map says its state, which changes: it is the same seat by its place.
+  const name = link.closest("[data-hall-map] td") ? "seat" : link.textContent.trim();
+  return `a:${link.getAttribute("href")}:${name}`;
 }
 
 function findByKey(key) {
@@ -34,7 +37,7 @@ async function refresh() {
   if (!freshBoard) return;
   const key = focusKey(document.activeElement);
   const { scrollX, scrollY } = window;
-  for (const selector of ["h1", "[data-board]", "[data-updated-at]"]) {
+  for (const selector of ["h1", "[data-board]", "[data-hall-map]", "[data-updated-at]"]) {
     const mine = board.querySelector(selector), theirs = freshBoard.querySelector(selector);
     if (mine && theirs) mine.innerHTML = theirs.innerHTML;
   }
