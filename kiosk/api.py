@@ -44,32 +44,27 @@ from kiosk.web import (
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-# What the clock's answer says alike to every station of a session (场次): the day's parts and
-# clocks, every station's extensions, the announcements, the session shown. Polled by every
-# kiosk every 5 s, it is read once a second per process and session at most (kiosk.read_cache:
-# a commit of this process that writes these tables drops it at once; another process's write
+# What the clock's answer says alike to every station of a session (场次) beside the day
+# (`timetable.day_shared`): the announcements and the session shown. Polled by every kiosk
+# every 5 s, both are read once a second per process and session at most (kiosk.read_cache: a
+# commit of this process that writes these tables drops them at once; another process's write
 # shows within the second). The server's time and all that follows from it (states,
-# deadlines) are worked out on every poll from these rows.
-CLOCK_SHARED_SECONDS = 1.0
-_clock_shared: SharedRead[_ClockShared] = SharedRead(
-    ("phase", "timetable_part", "extension", "announcement", "exam_session"),
-    seconds=CLOCK_SHARED_SECONDS)
+# deadlines) are worked out on every poll.
+_clock_shared: SharedRead[_ClockShared] = SharedRead(("announcement", "exam_session"),
+                                                     seconds=timetable.SHARED_SECONDS)
 
 
 @dataclass(frozen=True)
 class _ClockShared:
-    day: timetable.DayRows
     announcements: tuple[dict, ...]
     session: dict | None
 
 
 def _read_clock_shared(database) -> _ClockShared:
-    settings = kiosk_instance().settings
     return _ClockShared(
-        timetable.day_rows(database, settings, apart=True),
         tuple({"id": a.id, "at": clock.iso(a.at), "text": a.text}
               for a in announcements.recent_announcements(database)),
-        sessions_shown.clock_session(database, settings))
+        sessions_shown.clock_session(database, kiosk_instance().settings))
 
 
 @bp.get("/clock")
@@ -86,7 +81,7 @@ def get_clock():
     shared = _clock_shared.get(db(), about.id if about is not None else None,
                                _read_clock_shared)
     now = clock.now()
-    the_day = timetable.day_at(shared.day, now)
+    the_day = timetable.day_shared(db(), settings, now)
     shown = the_day.current
     row = shown.row if shown is not None and shown.starts_at is not None else None
     station_id = session.get("station_id")
@@ -101,7 +96,7 @@ def get_clock():
         except KioskError:
             signed_out, station_id = True, None
     # The station's window, as every writer reads it: its deadline is the save's and the upload's.
-    windows = timetable.windows_of(shared.day, row)
+    windows = timetable.windows_of(the_day.rows, row)
     mine = windows.of(station_id) if station_id else None
     running = the_day.running or the_day.upcoming
     following = the_day.after(shown) if shown is not None else None

@@ -22,10 +22,11 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.config import Settings
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, NotFound, Problem, Term
+from kiosk.read_cache import SharedRead
 from kiosk.stations.models import PART_KINDS, Extension, PhaseRow, TimetablePart
 from kiosk.stations.window import KEY_PATTERN, PhaseWindows, as_rule, phase_windows
 
@@ -383,6 +384,7 @@ class PartNow:
 @dataclass(frozen=True)
 class Day:
     parts: list[PartNow] = field(default_factory=list)
+    rows: DayRows | None = None  # what it was worked out from (`day_at`)
 
     @property
     def running(self) -> PartNow | None:
@@ -435,6 +437,23 @@ def day(session: Session, settings: Settings, now: datetime) -> Day:
     """Every part of the day as of `now`, with its clock: a few queries, whatever the number
     of stations."""
     return day_at(day_rows(session, settings), now, session)
+
+
+# The day as the polls read it (the kiosks' clock every 5 s, their task books every 10 s): its
+# rows read once a second per process and session at most, dropped at once by a commit of this
+# process that writes them (kiosk.read_cache); a write of another process shows within the
+# second. Never for a decision that writes: those read the day under the writer's lock (`day`).
+SHARED_SECONDS = 1.0
+_shared_rows: SharedRead[DayRows] = SharedRead(("phase", "timetable_part", "extension"),
+                                               seconds=SHARED_SECONDS)
+
+
+def day_shared(session: Session, settings: Settings, now: datetime) -> Day:
+    """`day` as of `now`, from rows at most SHARED_SECONDS old (see above): for the polls."""
+    about = scope.current(session)
+    rows = _shared_rows.get(session, about.id if about is not None else None,
+                            lambda database: day_rows(database, settings, apart=True))
+    return day_at(rows, now)
 
 
 @dataclass(frozen=True)
@@ -515,4 +534,4 @@ def day_at(rows: DayRows, now: datetime, session: Session | None = None) -> Day:
         if state == "running" and windows.over_for_everyone(now):
             state = "ended"
         found.append(PartNow(part, row, state, row.starts_at, clock.phase_end(rule, now), last))
-    return Day(found)
+    return Day(found, rows)
