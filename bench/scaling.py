@@ -220,7 +220,8 @@ async def run(args) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     runs = [(n, False) for n in sizes] + ([(args.before_at, True)] if args.before_at else [])
     print(f"theory exam at scale: saves every {args.pace:g} s per station for {args.seconds:g} s "
-          f"per size; each page polls as kiosk/static/js does; {args.threads} server threads")
+          f"per size; each page polls as kiosk/static/js does; {args.threads} server threads; "
+          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(HEADER, flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -232,7 +233,7 @@ async def run(args) -> None:
         ceiling_folder.mkdir()
         insert_ceiling = await measure_ceiling(ceiling_folder, args.threads, args.concurrency,
                                                args.ceiling_seconds)
-    print("beside the ceilings of this run:")
+    print(f"beside the ceilings of this run (load average now {os.getloadavg()[0]:.1f}):")
     for row in rows:
         label = f"{row['stations']}{' before' if row['before'] else ''}"
         print(f"  {label:>10}: papers within {row['papers_last_s']:.2f} s (target 3 s); saves "

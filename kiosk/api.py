@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
 
@@ -24,9 +25,9 @@ from kiosk.errors import N_, KioskError
 from kiosk.field import announcements, sessions_shown, telemetry
 from kiosk.i18n import gettext
 from kiosk.openapi import openapi_document
+from kiosk.read_cache import SharedRead
 from kiosk.stations import binding, sign_in, timetable
 from kiosk.stations.guessing import BADGE_GUARD
-from kiosk.stations.window import phase_windows
 from kiosk.theory_exam import exam
 from kiosk.web import (
     HAND_IN_BODY_LIMIT,
@@ -43,6 +44,29 @@ from kiosk.web import (
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+# What the clock's answer says alike to every station of a session (场次) beside the day
+# (`timetable.day_shared`): the announcements and the session shown. Polled by every kiosk
+# every 5 s, both are read once a second per process and session at most (kiosk.read_cache: a
+# commit of this process that writes these tables drops them at once; another process's write
+# shows within the second). The server's time and all that follows from it (states,
+# deadlines) are worked out on every poll.
+_clock_shared: SharedRead[_ClockShared] = SharedRead(("announcement", "exam_session"),
+                                                     seconds=timetable.SHARED_SECONDS)
+
+
+@dataclass(frozen=True)
+class _ClockShared:
+    announcements: tuple[dict, ...]
+    session: dict | None
+
+
+def _read_clock_shared(database) -> _ClockShared:
+    return _ClockShared(
+        tuple({"id": a.id, "at": clock.iso(a.at), "text": a.text}
+              for a in announcements.recent_announcements(database)),
+        sessions_shown.clock_session(database, kiosk_instance().settings))
+
+
 @bp.get("/clock")
 @public
 def get_clock():
@@ -53,8 +77,11 @@ def get_clock():
     scheduled, else the last that ran); `part` is the running part, else the next one (the
     interface's); `next_part` is what comes after the one shown; `day` lists every part."""
     settings = kiosk_instance().settings
+    about = scope.current(db())
+    shared = _clock_shared.get(db(), about.id if about is not None else None,
+                               _read_clock_shared)
     now = clock.now()
-    the_day = timetable.day(db(), settings, now)
+    the_day = timetable.day_shared(db(), settings, now)
     shown = the_day.current
     row = shown.row if shown is not None and shown.starts_at is not None else None
     station_id = session.get("station_id")
@@ -62,13 +89,14 @@ def get_clock():
     if station_id:
         # The kiosk's poll is its heartbeat; a released station learns it here.
         try:
-            held = binding.check_session(db(), station_id, session.get("station_nonce"),
-                                       request.remote_addr or "?", now=now)
-            binding.heartbeat(db(), held, now)
+            held = binding.check_session_confirmed(
+                db(), station_id, session.get("station_nonce"), request.remote_addr or "?",
+                now=now)
+            binding.heartbeat(db(), held, now, kiosk_instance().answer_saves)
         except KioskError:
             signed_out, station_id = True, None
     # The station's window, as every writer reads it: its deadline is the save's and the upload's.
-    windows = phase_windows(db(), row, [station_id] if station_id else [])
+    windows = timetable.windows_of(the_day.rows, row)
     mine = windows.of(station_id) if station_id else None
     running = the_day.running or the_day.upcoming
     following = the_day.after(shown) if shown is not None else None
@@ -89,10 +117,9 @@ def get_clock():
         "next_part": _part_json(following),
         "day": [{**_part_json(p), "state": p.state, "starts_at": clock.iso(p.starts_at),
                  "ends_at": clock.iso(p.ends_at)} for p in the_day.parts],
-        "announcements": [{"id": a.id, "at": clock.iso(a.at), "text": a.text}
-                          for a in announcements.recent_announcements(db())],
+        "announcements": list(shared.announcements),
         "signed_out": signed_out,
-        "session": sessions_shown.clock_session(db(), kiosk_instance().settings),
+        "session": dict(shared.session) if shared.session is not None else None,
     })
 
 
@@ -114,7 +141,12 @@ def _grace() -> timedelta:
 @bp.get("/exam/paper")
 @station_required
 def exam_paper():
-    return jsonify(exam.paper_for(db(), g.station_id, now=clock.now(), grace=_grace()))
+    """The paper's questions go out as stored (their JSON text), the rest as JSON beside them."""
+    served = exam.paper_served(db(), g.station_id, now=clock.now(), grace=_grace(),
+                               saves=kiosk_instance().answer_saves)
+    rest = current_app.json.dumps(served.rest)
+    body = f'{{"questions": {served.questions}, {rest[1:]}\n'
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.put("/exam/answers/<qid>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -71,4 +72,14 @@ def serve(app: Flask, host: str, port: int, threads: int) -> None:
                                  keepalive_idle=settings.keepalive_idle_seconds,
                                  **waitress_options(app, host, port, threads))
     server.print_listen("Serving on http://{}:{}")
+    freeze_what_lives_on()
     server.run()
+
+
+def freeze_what_lives_on() -> None:
+    """The app as built (its modules, routes, catalogs, compiled statements: ~150 000 objects)
+    lives as long as the process: out of the cyclic collector's sight, so that a full
+    collection under load walks only what requests made, instead of holding the interpreter
+    ~70 ms each time (issue 19: every request in flight waits for it)."""
+    gc.collect()
+    gc.freeze()

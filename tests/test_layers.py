@@ -40,7 +40,7 @@ LAYERS = (
         "kiosk.models", "kiosk.crypto", "kiosk.tls", "kiosk.tabular", "kiosk.instance",
         "kiosk.audit", "kiosk.checkpoints", "kiosk.pdf", "kiosk.staff", "kiosk.device_cookie",
         "kiosk.judge_keys", "kiosk.network", "kiosk.permissions", "kiosk.scope",
-        "kiosk.group_commit", "kiosk.progress", "kiosk.charts")}),
+        "kiosk.group_commit", "kiosk.progress", "kiosk.charts", "kiosk.read_cache")}),
     Layer("stations", {"stations": ("kiosk.stations", "kiosk.stations.*")}),
     Layer("capabilities", {
         "checkin": ("kiosk.checkin", "kiosk.checkin.*"),

@@ -35,3 +35,16 @@ def test_kiosk_serve_answers_in_chinese(served):
         assert "工作人员登录" in response.read().decode("utf-8")
     with urllib.request.urlopen(served + "/static/css/kiosk.css", timeout=5) as response:
         assert b"Microsoft YaHei" in response.read()
+
+
+def test_the_app_as_built_is_kept_out_of_the_collectors_sight():
+    """`kiosk serve` freezes what lives as long as the process before serving (issue 19)."""
+    import gc
+
+    from kiosk.serve import freeze_what_lives_on
+
+    try:
+        freeze_what_lives_on()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -193,8 +193,8 @@ def listing(session: Session, settings: Settings, now: datetime) -> list[PartFil
     by_part: dict[str, list[Material]] = {}
     for material in session.scalars(select(Material).order_by(Material.filename)):
         by_part.setdefault(material.part, []).append(material)
-    return [PartFiles(p, by_part.get(p.key, []), released(p, now))
-            for p in timetable.day(session, settings, now).parts]
+    return [PartFiles(p, by_part.get(p.key, []), released(p, now))  # polled: the day shared
+            for p in timetable.day_shared(session, settings, now).parts]
 
 
 def for_station(session: Session, settings: Settings, station_id: int,

@@ -7,14 +7,16 @@ import ipaddress
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock
-from kiosk.db import write_transaction
+from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, Conflict, KioskError, Unauthorized
+from kiosk.group_commit import GroupCommit
 from kiosk.network import plain_address
 from kiosk.stations.models import Station, StationSession, TelemetryEvent
 from kiosk.stations.registry import station_by_code
@@ -51,25 +53,45 @@ def claim(session: Session, station: Station, *, current_nonce: str | None, addr
     return nonce
 
 
+@dataclass(frozen=True)
+class Held:
+    """A station's session as the check read it (one row of `_HELD`)."""
+
+    station_id: int
+    nonce: str
+    address: str
+    last_seen: datetime
+
+
+# The check on every station request and every clock poll, in one statement: the station's
+# session and the workstation the station is bound to. A station row is one session's (场次)
+# row by its id, so nothing needs scoping (kiosk.scope).
+_HELD = text("""
+    SELECT ss.nonce, ss.address, ss.last_seen, st.workstation_ip
+      FROM station_session ss JOIN station st ON st.id = ss.station_id
+     WHERE ss.station_id = :station
+""").columns(last_seen=UTCDateTime)
+
+
 def check_session(session: Session, station_id: int, nonce: str | None,
-                  address: str | None = None, *, now: datetime | None = None) -> StationSession:
+                  address: str | None = None, *, now: datetime | None = None) -> Held:
     """The station's session, if this browser holds it, from the workstation that signed in
     (and the one the station is bound to, if bound): a session cookie copied to another
     machine is refused on every request, not only at sign-in."""
-    held = session.get(StationSession, station_id)
-    if held is None or nonce is None or held.nonce != nonce:
+    found = session.execute(_HELD, {"station": station_id}).first()
+    if found is None or nonce is None or found.nonce != nonce:
         raise Unauthorized(N_("This workstation was signed out of the station (released by a "
                               "field judge). Sign in again with the badge."))
     if address is not None:
-        bound = session.scalar(select(Station.workstation_ip).where(Station.id == station_id))
-        if not same_address(address, held.address) or (bound and
-                                                         not same_address(address, bound)):
-            note_refused_workstation(session, station_id, address, held.address,
+        bound = found.workstation_ip
+        if not same_address(address, found.address) or (bound and
+                                                          not same_address(address, bound)):
+            note_refused_workstation(session, station_id, address, found.address,
                                      now=now or clock.now())
             raise Unauthorized(N_("This station is signed in on another workstation. Sign in "
                                   "here with the badge, or raise your hand for a field "
                                   "judge."))
-    return held
+    return Held(station_id, found.nonce, found.address, found.last_seen)
 
 
 def same_address(one: str | None, other: str | None) -> bool:
@@ -120,9 +142,19 @@ def check_session_fast(session: Session, station_id: int, nonce: str | None,
     if cached is not None and nonce is not None and cached[:2] == (nonce, address) and \
             now - cached[2] < CONFIRMED_FOR:
         return
-    held = check_session(session, station_id, nonce, address)
+    check_session_confirmed(session, station_id, nonce, address)
+
+
+def check_session_confirmed(session: Session, station_id: int, nonce: str | None,
+                            address: str, *, now: datetime | None = None) -> Held:
+    """`check_session`, always from the database, remembered as `check_session_fast`
+    remembers it (the clock poll checks every time, and the station's next requests need not
+    check again for CONFIRMED_FOR)."""
+    held = check_session(session, station_id, nonce, address, now=now)
     with _confirmed_lock:
-        _confirmed[key] = (held.nonce, address, now)
+        _confirmed[(id(session.get_bind()), station_id)] = (held.nonce, address,
+                                                            time.monotonic())
+    return held
 
 
 def forget_confirmed(station_id: int) -> None:
@@ -131,14 +163,25 @@ def forget_confirmed(station_id: int) -> None:
             del _confirmed[key]
 
 
-def heartbeat(session: Session, held: StationSession, now: datetime) -> None:
-    """Written at most every 20 s per station: 500 kiosks polling every 5 s cost 25 writes/s."""
+_HEARTBEAT = text("UPDATE station_session SET last_seen = :now "
+                  "WHERE station_id = :station AND last_seen < :now"
+                  ).bindparams(bindparam("now", type_=UTCDateTime))
+
+
+def heartbeat(session: Session, held: Held, now: datetime,
+              saves: GroupCommit | None = None) -> None:
+    """Written at most every 20 s per station: 500 kiosks polling every 5 s cost 25 writes/s;
+    in the answer saves' transactions (`saves`: kiosk.group_commit) when given, sharing their
+    fsync, else in one of its own."""
     if now - held.last_seen < HEARTBEAT_EVERY:
         return
+    params = {"station": held.station_id, "now": now}
+    if saves is not None:
+        saves.run(lambda shared: shared.execute(_HEARTBEAT, params),
+                  order=(held.station_id, "", -1))
+        return
     with write_transaction(session):
-        current = session.get(StationSession, held.station_id)
-        if current is not None:
-            current.last_seen = now
+        session.execute(_HEARTBEAT, params)
 
 
 def release(session: Session, code: str, *, actor: audit.Actor, now: datetime) -> None:

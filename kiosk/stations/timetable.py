@@ -22,12 +22,13 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.config import Settings
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, ImportErrors, NotFound, Problem, Term
-from kiosk.stations.models import PART_KINDS, PhaseRow, TimetablePart
-from kiosk.stations.window import KEY_PATTERN, as_rule, phase_windows
+from kiosk.read_cache import SharedRead
+from kiosk.stations.models import PART_KINDS, Extension, PhaseRow, TimetablePart
+from kiosk.stations.window import KEY_PATTERN, PhaseWindows, as_rule, phase_windows
 
 MAX_PARTS = 20
 MAX_BYTES = 2**20  # a timetable file: a few hundred bytes a part
@@ -383,6 +384,7 @@ class PartNow:
 @dataclass(frozen=True)
 class Day:
     parts: list[PartNow] = field(default_factory=list)
+    rows: DayRows | None = None  # what it was worked out from (`day_at`)
 
     @property
     def running(self) -> PartNow | None:
@@ -434,18 +436,102 @@ class Day:
 def day(session: Session, settings: Settings, now: datetime) -> Day:
     """Every part of the day as of `now`, with its clock: a few queries, whatever the number
     of stations."""
+    return day_at(day_rows(session, settings), now, session)
+
+
+# The day as the polls read it (the kiosks' clock every 5 s, their task books every 10 s): its
+# rows read once a second per process and session at most, dropped at once by a commit of this
+# process that writes them (kiosk.read_cache); a write of another process shows within the
+# second. Never for a decision that writes: those read the day under the writer's lock (`day`).
+SHARED_SECONDS = 1.0
+_shared_rows: SharedRead[DayRows] = SharedRead(("phase", "timetable_part", "extension"),
+                                               seconds=SHARED_SECONDS)
+
+
+def day_shared(session: Session, settings: Settings, now: datetime) -> Day:
+    """`day` as of `now`, from rows at most SHARED_SECONDS old (see above): for the polls."""
+    about = scope.current(session)
+    rows = _shared_rows.get(session, about.id if about is not None else None,
+                            lambda database: day_rows(database, settings, apart=True))
+    return day_at(rows, now)
+
+
+@dataclass(frozen=True)
+class PhaseClock:
+    """A part's clock as read, apart from any database session: what `day_rows(…, apart=True)`
+    holds instead of the PhaseRow (a value a process may keep and share between threads)."""
+
+    id: int
+    name: str
+    minutes: float
+    starts_at: datetime | None
+    ends_at: datetime | None
+    paused_at: datetime | None
+    ended_at: datetime | None
+    exam_session_id: int | None
+
+    @classmethod
+    def of(cls, row: PhaseRow) -> PhaseClock:
+        return cls(row.id, row.name, row.minutes, row.starts_at, row.ends_at, row.paused_at,
+                   row.ended_at, row.exam_session_id)
+
+
+@dataclass(frozen=True)
+class DayRows:
+    """What `day` reads of the database: the parts, their clocks by key and, when read
+    `apart`, the extensions of every part that may be under way (phase id → station id →
+    extensions; None: `day_at` reads them when it needs them)."""
+
+    parts: tuple[Part, ...]
+    phases: dict[str, PhaseRow | PhaseClock]
+    extensions: dict[int, dict[int, tuple[clock.Extension, ...]]] | None = None
+
+
+def day_rows(session: Session, settings: Settings, *, apart: bool = False) -> DayRows:
+    """The day's rows: two queries, and with `apart` one more for the extensions of every part
+    started or scheduled (a few dozen rows), the clocks as PhaseClock values: rows that
+    `day_at` reads at any later moment without a database session (the clock poll keeps them
+    for a moment, kiosk.api)."""
     rows = {r.name: r for r in session.scalars(select(PhaseRow))}
+    planned = tuple(parts(session, settings))
+    if not apart:
+        return DayRows(planned, rows)
+    clocks = {name: PhaseClock.of(row) for name, row in rows.items()}
+    started = [c.id for c in clocks.values() if c.starts_at is not None]
+    extensions: dict[int, dict[int, list[clock.Extension]]] = {i: {} for i in started}
+    if started:
+        for phase_id, station_id, minutes in session.execute(
+                select(Extension.phase_id, Extension.station_id, Extension.minutes)
+                .where(Extension.phase_id.in_(started)).order_by(Extension.id)):
+            extensions[phase_id].setdefault(station_id, []).append(clock.Extension(minutes))
+    return DayRows(planned, clocks, {phase_id: {station_id: tuple(found)
+                                              for station_id, found in by_station.items()}
+                                   for phase_id, by_station in extensions.items()})
+
+
+def windows_of(rows: DayRows, row: PhaseRow | PhaseClock | None,
+               session: Session | None = None) -> PhaseWindows:
+    """The windows of every station in the part `row` of the day `rows`: from the extensions
+    read with them (`apart`), else read now through `session` (one query)."""
+    if row is None or rows.extensions is None or row.id not in rows.extensions:
+        return phase_windows(session, row)
+    return PhaseWindows(row.id, as_rule(row), rows.extensions[row.id])
+
+
+def day_at(rows: DayRows, now: datetime, session: Session | None = None) -> Day:
+    """The day `rows` as of `now`: pure when the rows were read `apart` (else `session` reads
+    the running part's extensions)."""
     found = []
-    for part in parts(session, settings):
-        row = rows.get(part.key)
+    for part in rows.parts:
+        row = rows.phases.get(part.key)
         if row is None or row.starts_at is None:
             found.append(PartNow(part, row, "not_started"))
             continue
         rule = as_rule(row)
         state = clock.phase_state(rule, now)
-        windows = phase_windows(session, row) if state in ("running", "paused") else None
+        windows = windows_of(rows, row, session) if state in ("running", "paused") else None
         last = windows.last_deadline(now) if windows is not None else clock.phase_end(rule, now)
         if state == "running" and windows.over_for_everyone(now):
             state = "ended"
         found.append(PartNow(part, row, state, row.starts_at, clock.phase_end(rule, now), last))
-    return Day(found)
+    return Day(found, rows)

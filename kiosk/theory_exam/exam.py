@@ -42,47 +42,103 @@ _REFUSED = {"not_started": N_("The theory exam has not started yet."),
 
 # ----------------------------------------------------------------------------- the paper
 
-def paper_for(session: Session, station_id: int, *, now: datetime, grace: timedelta) -> dict:
+def paper_for(session: Session, station_id: int, *, now: datetime, grace: timedelta,
+              saves: GroupCommit | None = None) -> dict:
     """The station's paper and its acknowledged answers. Not before the start: a paper seen
-    early is a leaked paper."""
-    window = station_window(session, PHASE, station_id)
+    early is a leaked paper. The first fetch records when the paper was opened (in the answer
+    saves' transactions when `saves` is given: `paper_served`)."""
+    import json  # here, not at the file's head: the save path below is worked on apart
+
+    served = paper_served(session, station_id, now=now, grace=grace, saves=saves)
+    return {"questions": json.loads(served.questions), **served.rest}
+
+
+@dataclass(frozen=True)
+class PaperServed:
+    """A paper as the kiosk gets it: `questions` as the stored JSON text (exactly what the
+    kiosk gets, never decoded and encoded again per request), and the rest of the answer."""
+
+    questions: str
+    rest: dict
+
+
+def paper_served(session: Session, station_id: int, *, now: datetime, grace: timedelta,
+                 saves: GroupCommit | None = None) -> PaperServed:
+    """`paper_for`'s answer, in one read of the station's window with its paper and sitting
+    (`_PAPER`), one more for its answers once it has any.
+
+    The first fetch records the sitting's `opened_at`, durable before the paper is served, as
+    an answer is before it is acknowledged: with `saves` (kiosk.group_commit) in the answer
+    saves' transactions, so that the start's stampede of first fetches shares a few fsyncs
+    instead of one each, serialized behind the writer's lock."""
+    window = station_window(session, PHASE, station_id, statement=_PAPER)
     state = window.phase_state(now)
     if not clock.has_started(window.phase, now):
         raise Locked(_REFUSED["not_started"], state=state,
                      starts_at=clock.iso(window.phase.starts_at if window.phase else None) or "")
-    paper = session.get(Paper, station_id)
-    if paper is None:
+    found = window.columns
+    if found.questions is None:
         raise NotFound(N_("This station has no paper; tell a judge."))
-    sitting = session.get(Sitting, station_id)
-    if sitting is None or sitting.opened_at is None:
-        with write_transaction(session):
-            sitting = session.get(Sitting, station_id) or Sitting(station_id=station_id)
-            if sitting.opened_at is None:
-                sitting.opened_at = now
-            session.add(sitting)
+    if found.opened_at is None:
+        params = {"station": station_id, "now": now}
+        if saves is not None:
+            saves.run(lambda shared: shared.execute(_OPENED, params), order=(station_id, "", 0))
+        else:
+            with write_transaction(session):
+                session.execute(_OPENED, params)
     answers = {}
-    last_seq = 0
-    by_letter = {qid: {letter: key for key, letter in entry["keys"].items()}
-                 for qid, entry in paper.key_map.items()}
-    for current in session.scalars(select(CurrentAnswer).where(
-            CurrentAnswer.station_id == station_id)):
-        last_seq = max(last_seq, current.seq)
-        if current.choice is not None:
-            qid = str(current.question_id)
-            answers[qid] = by_letter.get(qid, {}).get(current.choice)
-    spec = get_spec(session)
-    result = {
-        "questions": paper.questions,
+    if found.answers:
+        by_letter = {qid: {letter: key for key, letter in entry["keys"].items()}
+                     for qid, entry in key_maps.get(session, station_id).items()}
+        for question_id, choice in session.execute(_ANSWERS_OF, {"station": station_id}):
+            if choice is not None:
+                qid = str(question_id)
+                answers[qid] = by_letter.get(qid, {}).get(choice)
+    rest = {
         "answers": answers,
         "deadline": clock.iso(window.deadline(now)),
         "state": state,
-        "submitted_at": clock.iso(sitting.submitted_at),
-        "last_seq": last_seq,
-        "full_marks": str(paper.full_marks),
+        "submitted_at": clock.iso(found.submitted_at),
+        "last_seq": found.last_seq or 0,
+        "full_marks": str(found.full_marks),
     }
-    if sitting.submitted_at and spec is not None and spec.show_score:
-        result["score"] = str(grade(paper.key_map, _current(session, station_id))[0])
-    return result
+    if found.submitted_at is not None:
+        spec = get_spec(session)  # only here: the score is shown after submitting, if at all
+        if spec is not None and spec.show_score:
+            rest["score"] = str(grade(key_maps.get(session, station_id),
+                                      _current(session, station_id))[0])
+    return PaperServed(found.questions, rest)
+
+
+def _paper_statements():
+    """The paper's reads and its one write, built once (imported here: the save path below
+    is worked on apart). `_PAPER`: the station's window (`window_statement`) with its paper's
+    questions as stored text, its full marks, its sitting and how many answers it has saved
+    (with their last seq)."""
+    from sqlalchemy import Numeric, Text
+
+    paper = window_statement(PHASE, """,
+           (SELECT CAST(pa.questions AS TEXT) FROM paper pa
+             WHERE pa.station_id = :station) AS questions,
+           (SELECT pa.full_marks FROM paper pa WHERE pa.station_id = :station) AS full_marks,
+           (SELECT s.opened_at FROM sitting s WHERE s.station_id = :station) AS opened_at,
+           (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at,
+           (SELECT COUNT(*) FROM current_answer c WHERE c.station_id = :station) AS answers,
+           (SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c
+             WHERE c.station_id = :station) AS last_seq""",
+                             questions=Text, full_marks=Numeric(8, 2), opened_at=UTCDateTime,
+                             submitted_at=UTCDateTime, answers=BigInteger, last_seq=BigInteger)
+    # The first fetch's mark; a fetch racing it (a second tab) leaves the first one's.
+    opened = text("""
+        INSERT INTO sitting (station_id, opened_at) VALUES (:station, :now)
+        ON CONFLICT (station_id) DO UPDATE SET opened_at = excluded.opened_at
+         WHERE sitting.opened_at IS NULL
+    """).bindparams(bindparam("now", type_=UTCDateTime))
+    answers = text("SELECT question_id, choice FROM current_answer WHERE station_id = :station")
+    return paper, opened, answers
+
+
+_PAPER, _OPENED, _ANSWERS_OF = _paper_statements()
 
 
 # ----------------------------------------------------------------------------- saving

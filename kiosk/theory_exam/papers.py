@@ -302,12 +302,13 @@ class KeyMapCache:
             cached = self._maps.get(key)
         if cached is not None:
             return cached
-        paper = session.get(Paper, station_id)
-        if paper is None:
+        # The key map alone: not the questions beside it (decoding them was half the time).
+        key_map = session.scalar(select(Paper.key_map).where(Paper.station_id == station_id))
+        if key_map is None:
             raise NotFound(N_("This station has no paper."))
         with self._lock:
-            self._maps[key] = paper.key_map
-        return paper.key_map
+            self._maps[key] = key_map
+        return key_map
 
     def clear(self) -> None:
         with self._lock:

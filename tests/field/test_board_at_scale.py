@@ -2,11 +2,10 @@
 number of stations (bench/pages.py times it at 500), and a row reads as it always did."""
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.field import incidents
@@ -20,25 +19,9 @@ from kiosk.theory_exam.question_bank import import_bank
 from tests.actors import CHIEF
 from tests.factories import login, make_stations, make_user
 from tests.plugins.theory_exam import bank_csv
+from tests.statements import statements
 
 GRACE = timedelta(seconds=2)
-
-
-@contextmanager
-def statements(app):
-    """The SQL statements run on the app's database meanwhile, counted."""
-    seen = []
-
-    def one(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            seen.append(" ".join(statement.split())[:80])
-
-    engine = app.extensions["kiosk"].engine
-    event.listen(engine, "before_cursor_execute", one)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", one)
 
 
 def _hall(app, count):
@@ -84,7 +67,7 @@ BOARD_STATEMENTS = 20
 def test_the_board_runs_as_many_statements_for_50_stations_as_for_5(app, count):
     judge = _hall(app, count)
     judge.get("/field")
-    with statements(app) as seen:
+    with statements(app, transactions=False) as seen:
         board = judge.get("/field")
     assert board.status_code == 200
     assert board.text.count('<td class="num">6') == count  # every station's answers shown

@@ -3,11 +3,10 @@ way and sees the same deadline; the answer save (the hot path) reads it once, wi
 counted, so that a change that adds a read fails here and not on exam day; the bulk reads do
 not query per station."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from kiosk import clock
 from kiosk.config import Settings
@@ -19,10 +18,11 @@ from kiosk.stations import phases
 from kiosk.stations.models import Station
 from kiosk.stations.window import phase_windows, station_window
 from kiosk.theory_exam import exam
-from kiosk.theory_exam.models import Paper
+from kiosk.theory_exam.models import Paper, Sitting
 from tests.actors import CHIEF
 from tests.factories import make_stations
 from tests.plugins.theory_exam import GRACE
+from tests.statements import statements
 
 REASON = "设备故障（非选手原因）"
 
@@ -36,21 +36,6 @@ WINDOW_READ = (
     "(SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c "
     "WHERE c.station_id = {p}) AS last_seq FROM phase p WHERE p.name = 'theory' "
     "AND p.exam_session_id = (SELECT exam_session_id FROM station WHERE id = {p})")
-
-
-@contextmanager
-def statements(session):
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, _parameters, _context, _executemany):
-        seen.append(" ".join(statement.split()))
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def test_a_save_reads_the_window_once_then_upserts_and_appends(exam_event):
@@ -183,3 +168,44 @@ def test_the_dashboard_and_the_working_time_read_every_window_at_once(exam_event
         counts.append(len(seen))
         _extend_all(exam_event, make_stations(exam_event.session, 4, prefix="B"))
     assert counts[0] == counts[1]
+
+
+def test_a_paper_fetch_reads_once_and_the_first_records_its_opening(exam_event):
+    """The paper (its questions as stored), its window, its sitting: one read; the first fetch
+    also records `opened_at`, in the answer saves' group commit, before the paper is served."""
+    exam_event.start()
+    station = exam_event.stations[0]
+    saves = GroupCommit(exam_event.instance.sessions)
+    opened = clock.now()
+    with statements(exam_event.session, transactions=False) as seen:
+        first = exam.paper_for(exam_event.session, station.id, now=opened, grace=GRACE,
+                               saves=saves)
+    assert [s.split()[0] for s in seen] == ["SELECT", "INSERT"], seen
+    assert seen[1].startswith("INSERT INTO sitting")
+    assert saves.stats.writes == 1  # through the group commit, acknowledged after its commit
+    with exam_event.instance.session() as other:
+        assert other.get(Sitting, station.id).opened_at == opened
+    exam_event.session.close()
+    with statements(exam_event.session, transactions=False) as seen:
+        again = exam.paper_for(exam_event.session, station.id,
+                               now=opened + timedelta(minutes=1), grace=GRACE, saves=saves)
+    assert len(seen) == 1 and seen[0].startswith("SELECT p.id AS phase_id"), seen
+    assert again == first
+    assert again["questions"] == exam_event.session.get(Paper, station.id).questions
+    with exam_event.instance.session() as other:
+        assert other.get(Sitting, station.id).opened_at == opened  # the first fetch's
+
+
+def test_a_paper_with_answers_reads_them_in_one_more_statement(exam_event):
+    exam_event.start()
+    station = exam_event.stations[0]
+    question = exam_event.session.get(Paper, station.id).questions[0]
+    key = question["options"][1]["key"]
+    exam.save_answer(exam_event.session, station.id, question["id"], key, 7, now=clock.now(),
+                     grace=GRACE)
+    exam.paper_for(exam_event.session, station.id, now=clock.now(), grace=GRACE)
+    exam_event.session.close()
+    with statements(exam_event.session, transactions=False) as seen:
+        shown = exam.paper_for(exam_event.session, station.id, now=clock.now(), grace=GRACE)
+    assert len(seen) == 2, seen
+    assert shown["answers"] == {question["id"]: key} and shown["last_seq"] == 7
