@@ -45,6 +45,7 @@ from kiosk.results import (
 )
 from kiosk.results.deductions import add_deduction, list_deductions, withdraw_deduction
 from kiosk.stations import exam_sessions
+from kiosk.theory_exam import paper_fallback
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
     body_limit,
@@ -174,7 +175,7 @@ def overview():
         differences=len(mark_entry.differences(session)),
         progress=review.progress(session),
         lock=(totals.locked_results(session) or (None,))[0],
-        opened=_any_opened(session),
+        opened=_any_opened(session), paper_seats=paper_fallback.paper_seats(session),
         lock_problems=[p.render(gettext) for p in submission.lock_problems(
             session, current)] if stage == "review" else [])
 

@@ -460,3 +460,12 @@ def pending_station_ids(session: Session) -> set[int]:
     """The paper stations in view whose sheet is not agreed yet: no theory score for them."""
     return {station_id for station_id, answers in sheet_answers(session).items()
             if answers is None}
+
+
+def paper_seats(session: Session) -> set[tuple[str, str]]:
+    """(session code, station code) of every station in view that answers on paper: what the
+    results pages mark as graded from paper."""
+    return set(session.execute(
+        select(ExamSession.code, Station.code)
+        .join(PaperStation, PaperStation.station_id == Station.id)
+        .join(ExamSession, ExamSession.id == Station.exam_session_id)).tuples())
