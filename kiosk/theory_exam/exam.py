@@ -95,7 +95,7 @@ _WINDOW = window_statement(PHASE, """,
            (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at,
            (SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c
              WHERE c.station_id = :station) AS last_seq,
-           (SELECT COUNT(*) FROM paper_station p WHERE p.station_id = :station) AS on_paper""",
+           (SELECT COUNT(*) FROM paper_station ps WHERE ps.station_id = :station) AS on_paper""",
                            submitted_at=UTCDateTime, last_seq=BigInteger, on_paper=BigInteger)
 _UPSERT = text("""
     INSERT INTO current_answer (station_id, question_id, choice, seq, saved_at)
@@ -153,7 +153,7 @@ def _save(session: Session, station_id: int, qid: str, choice_key: str | None, s
     # The deadline first: before the start and after the end nothing about the paper is
     # looked up, so a refused request learns nothing; key maps are cached only while open.
     window = station_window(session, PHASE, station_id, statement=_WINDOW)
-    if window.columns.on_paper:  # switched to its printed paper (paper_fallback)
+    if window.columns is not None and window.columns.on_paper:  # switched to paper
         raise paper_fallback.OnPaper(paper_fallback.ON_PAPER, state="on_paper")
     refused = window.refusal(now, grace)
     if refused is not None:

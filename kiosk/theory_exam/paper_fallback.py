@@ -465,7 +465,7 @@ def pending_station_ids(session: Session) -> set[int]:
 def paper_seats(session: Session) -> set[tuple[str, str]]:
     """(session code, station code) of every station in view that answers on paper: what the
     results pages mark as graded from paper."""
-    return set(session.execute(
+    return {(session_code, code) for session_code, code in session.execute(
         select(ExamSession.code, Station.code)
         .join(PaperStation, PaperStation.station_id == Station.id)
-        .join(ExamSession, ExamSession.id == Station.exam_session_id)).tuples())
+        .join(ExamSession, ExamSession.id == Station.exam_session_id))}
