@@ -6,6 +6,7 @@ every page sealed with the station number and the SHA-256 of the paper's printed
 from __future__ import annotations
 
 from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
@@ -16,7 +17,9 @@ from kiosk.theory_exam.paper_fallback import PrintedPaper, PrintedQuestion
 SECTIONS = {"single": "单选题", "tf": "判断题"}
 NUMERALS = "一二三四五六七八九十"
 TF_BOXES = "□ 对（√）　　□ 错（×）"
-SHEET_COLUMNS = 2  # questions side by side on the answer sheet
+SHEET_COLUMNS = 3  # questions side by side on the answer sheet
+ONE_LINE = 36  # characters: options this short together print on one line
+TWO_A_LINE = 16  # characters: options each this short print two on a line
 
 
 def _seal(canvas: Canvas, font: str, paper: PrintedPaper, page: int) -> None:
@@ -30,19 +33,25 @@ def _seal(canvas: Canvas, font: str, paper: PrintedPaper, page: int) -> None:
     canvas.drawString(18 * mm, height - 12 * mm, f"理论知识考试纸质试卷　赛位 {paper.station} 第 "
                       f"{page} 页" + (f"　场次 {paper.session}" if paper.session else ""))
     canvas.setFont("Courier", 7.5)
-    canvas.drawString(18 * mm, 15 * mm, f"{paper.station} SHA-256 {pdf.hex_groups(paper.sha256)}")
+    canvas.drawString(18 * mm, 17.5 * mm,
+                      f"{paper.station} SHA-256 {pdf.hex_groups(paper.sha256)}")
     canvas.setFont(font, 6.5)
     canvas.setFillColor(colors.grey)
-    canvas.drawString(18 * mm, 12 * mm, "试卷哈希：核对时运行 kiosk paper hashes，与服务器上的"
+    canvas.drawString(18 * mm, 14.5 * mm, "试卷哈希：核对时运行 kiosk paper hashes，与服务器上的"
                       "试卷逐字比对")
 
 
 def _question(question: PrintedQuestion, st: pdf.Styles) -> Flowable:
+    option = ParagraphStyle("option", parent=st.body, leftIndent=7 * mm)
     parts = [pdf.para(f"{question.number}. {question.stem}（{question.points}分）", st.body)]
     if question.type == "tf":
-        parts.append(pdf.para("　　（　　）对 √ / 错 ×", st.body))
+        parts.append(pdf.para("（　　）对 √ / 错 ×", option))
     else:
-        parts += [pdf.para(f"　　{letter}. {text}", st.body) for letter, text in question.options]
+        texts = [f"{letter}. {text}" for letter, text in question.options]
+        per_line = len(texts) if sum(map(len, texts)) <= ONE_LINE else \
+            2 if max(map(len, texts)) <= TWO_A_LINE else 1
+        parts += [pdf.para("　　".join(texts[at:at + per_line]), option)
+                  for at in range(0, len(texts), per_line)]
     parts.append(Spacer(1, 2 * mm))
     return KeepTogether(parts)
 
@@ -71,7 +80,7 @@ def _answer_sheet(paper: PrintedPaper, font: str, st: pdf.Styles) -> list[Flowab
         rows.append(row)
     half = pdf.TABLE_WIDTH / SHEET_COLUMNS
     story.append(pdf.signed(
-        pdf.table(rows, [half * 0.2, half * 0.8] * SHEET_COLUMNS, font, row_height=8 * mm),
+        pdf.table(rows, [half * 0.2, half * 0.8] * SHEET_COLUMNS, font, row_height=7.5 * mm),
         Spacer(1, 6 * mm), pdf.signature_block(["选手（赛位号）确认", "现场裁判签字"], font)))
     return story
 

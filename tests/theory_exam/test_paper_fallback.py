@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from kiosk import clock
 from kiosk.errors import Conflict, ImportErrors, KioskError
 from kiosk.models import AuditEvent
+from kiosk.results import totals
 from kiosk.stations import phases
 from kiosk.theory_exam import exam, paper_fallback, papers
 from kiosk.theory_exam.models import CurrentAnswer, Paper, SheetEntry, SheetResolution, Sitting
@@ -310,3 +311,22 @@ def test_the_time_used_of_a_paper_station_runs_to_its_deadline(exam_event):
     phases.end(session, "theory", actor=CHIEF, now=clock.now() + timedelta(seconds=1))
     scores = {s.station: s for s in exam.grade_all(session, now=clock.now())}
     assert scores["A01"].time_used_s is not None
+
+
+def test_the_results_wait_for_a_paper_sheet_and_then_take_its_score(exam_event):
+    session = exam_event.session
+    station, paper, printed = _switched(exam_event)
+    _end(exam_event)
+    waiting = {r.station: r for r in totals.live_results(session, theory_weight=Decimal(15),
+                                                         now=clock.now())}
+    assert waiting["A01"].theory is None
+    assert "its paper answer sheet is not agreed yet" in waiting["A01"].problems
+    right = {q.qid: paper.key_map[q.qid]["answer"] for q in printed.questions}
+    for entry in (1, 2):
+        paper_fallback.enter_sheet(session, "A01", _sheet_for(printed, paper, right),
+                                   entry=entry, actor=scorer(entry), now=clock.now())
+    graded = {r.station: r for r in totals.live_results(session, theory_weight=Decimal(15),
+                                                        now=clock.now())}
+    assert graded["A01"].theory == paper.full_marks
+    assert "its paper answer sheet is not agreed yet" not in graded["A01"].problems
+    assert session.get(Sitting, station.id).score == paper.full_marks
