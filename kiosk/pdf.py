@@ -621,7 +621,8 @@ def build_document(story_for: Callable[[str, Styles], list[Flowable]], *, title:
     """An A4 PDF: `story_for(font, styles)` returns the flowables; pages carry a footer with the
     page number, so a loose sheet can be put back in order. A record passes the `checkpoint`
     current at printing: every page carries it above the footer, so a single sheet that leaves
-    the envelope still names the audit log's state when it was printed."""
+    the envelope still names the audit log's state when it was printed. A `stamp`
+    (`PageStamp`) is drawn at the end of every page: what its marks in the story set."""
     font = use_font(font_config)
     buffer = io.BytesIO()
     band = CHECKPOINT_BAND + 4 * mm if checkpoint else 0
