@@ -9,10 +9,17 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from kiosk import clock
 from kiosk.cli import main
 from kiosk.models import AuditEvent
+from kiosk.stations import exam_sessions
 from kiosk.theory_exam import paper_fallback
 from kiosk.theory_exam.models import Paper
+from kiosk.theory_exam.papers import SpecInput, set_spec
+from kiosk.theory_exam.question_bank import import_bank
+from tests.actors import CHIEF
+from tests.factories import make_stations
+from tests.plugins.theory_exam import bank_csv
 
 
 def kiosk(path, *args):
@@ -71,3 +78,31 @@ def test_the_paper_fallback_from_the_command_line(exam_event, kiosk_instance, tm
         actions = list(session.scalars(select(AuditEvent.action)))
     assert actions.count("paper.printed") == 2 and "paper.switched" in actions
     assert "paper.sheet_agreed" in actions
+
+
+def test_printing_is_of_the_session_the_hall_serves_or_the_one_named(instance, session,
+                                                                     kiosk_instance, tmp_path):
+    import_bank(session, bank_csv(), "bank.csv", actor=CHIEF, now=clock.now())
+    make_stations(session, 2)
+    for code, name, group in (("AM", "上午场", "职工组"), ("PM", "下午场", "学生组")):
+        exam_sessions.add(session, code, name=name, groups=[group], capacity=None,
+                          settings=instance.settings, actor=CHIEF, now=clock.now())
+    set_spec(session, SpecInput(single=4, tf=2), actor=CHIEF, now=clock.now())
+    path = kiosk_instance.path
+    served = json.loads(kiosk(path, "paper", "print", "--out", tmp_path / "am.pdf",
+                              "--json").output)
+    assert served["session"] == "AM" and [p["station"] for p in served["papers"]] == \
+        ["A01", "A02"]
+    named = json.loads(kiosk(path, "paper", "print", "--out", tmp_path / "pm.pdf",
+                             "--session", "PM", "--json").output)
+    assert named["session"] == "PM"
+    assert {p["sha256"] for p in named["papers"]}.isdisjoint(
+        {p["sha256"] for p in served["papers"]})  # each session's own papers
+    text = PdfReader(io.BytesIO((tmp_path / "pm.pdf").read_bytes())).pages[0].extract_text()
+    assert "场次 PM" in text
+    assert kiosk(path, "paper", "switch", "A01", "--reason", "x").exit_code == 1  # which one?
+    switched = json.loads(kiosk(path, "paper", "switch", "A01", "--reason", "断网",
+                                "--session", "PM", "--json").output)
+    assert switched["station"] == "A01"
+    listed = json.loads(kiosk(path, "paper", "differences", "--session", "AM", "--json").output)
+    assert listed["stations"] == []
