@@ -210,10 +210,13 @@ def parse_mark(question: PrintedQuestion, text: str) -> str | None:
 
 
 def _paper_of(session: Session, station: Station) -> PrintedPaper:
+    """The station's paper as printed (its session named, as on the print)."""
     paper = session.get(Paper, station.id)
     if paper is None:
         raise Conflict(N_("No paper for %(station)s."), station=station.code)
-    return printed_paper(paper, station.code)
+    with scope.event_wide(session):
+        session_code = session.get(ExamSession, station.exam_session_id).code
+    return printed_paper(paper, station.code, session_code)
 
 
 def _require_on_paper(session: Session, station: Station) -> None:
@@ -306,6 +309,7 @@ class Sheet:
     switch: PaperStation
     questions: list[SheetQuestion]
     entered_by: dict[int, str]  # entry → who typed it
+    paper_sha256: str = ""  # the printed paper's hash, to compare with the sheet's paper
 
     @property
     def differences(self) -> list[SheetQuestion]:
@@ -345,7 +349,7 @@ def sheet(session: Session, station: Station | str) -> Sheet:
     if switch is None:
         raise Conflict(N_("%(station)s does not answer on paper."), station=station.code)
     paper = session.get(Paper, station.id)
-    printed = printed_paper(paper, station.code)
+    printed = _paper_of(session, station)
     entries: dict[tuple[int, str], str] = {}
     entered_by: dict[int, str] = {}
     for entry, qid, mark, who in session.execute(
@@ -362,7 +366,7 @@ def sheet(session: Session, station: Station | str) -> Sheet:
     questions = [SheetQuestion(q, entries.get((1, q.qid)), entries.get((2, q.qid)),
                                _online_printed(paper, q, online.get(q.qid)),
                                decided.get(q.qid)) for q in printed.questions]
-    return Sheet(station.code, station.id, switch, questions, entered_by)
+    return Sheet(station.code, station.id, switch, questions, entered_by, printed.sha256)
 
 
 def resolve(session: Session, station_code: str, number: int, text: str, reason: str, *,
