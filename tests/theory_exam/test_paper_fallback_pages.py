@@ -78,7 +78,7 @@ def test_print_switch_type_twice_compare_decide(exam_event, app):
     assert 'data-difference="1"' in watched and 'name="reason"' not in watched
     compare = chief.get("/exam/on-paper/A01").text
     assert 'data-difference="1"' in compare
-    assert sheet.sha256 in compare  # the hash printed on A01's paper
+    assert f'data-paper-hash="{sheet.sha256}"' in compare  # the hash printed on A01's paper
     assert sup.post("/exam/on-paper/A01", data={"csrf_token": csrf_from(watched),
                                                 "question": "1", "mark": "A",
                                                 "reason": "x"}).status_code == 403
