@@ -572,19 +572,65 @@ def _checkpoint_text(canvas: Canvas, checkpoint: Checkpoint, font: str, x: float
 
 # ----------------------------------------------------------------------------- documents
 
+class PageStamp:
+    """What each page from some point of a document on is stamped with, e.g. the station and
+    the hash of its paper in a stack of every station's paper: `mark(value)` is a flowable that
+    sets the value where it stands (at the top of a page: each part begins on a new page), and
+    `build_document(stamp=…)` calls `draw(canvas, font, value, page)` at the end of every page,
+    `page` counting the pages since the value was set."""
+
+    def __init__(self, draw: Callable[[Canvas, str, object, int], None]) -> None:
+        self.draw = draw
+        self.value: object = None
+        self.page = 0
+
+    def mark(self, value: object) -> Flowable:
+        return _StampMark(self, value)
+
+
+class _StampMark(Flowable):
+    def __init__(self, stamp: PageStamp, value: object) -> None:
+        super().__init__()
+        self.stamp, self.value = stamp, value
+        self.width = self.height = 0
+
+    def wrap(self, availWidth, availHeight):
+        return 0, 0
+
+    def draw(self):
+        self.stamp.value, self.stamp.page = self.value, 0
+
+
+class _StampedDocument(SimpleDocTemplate):
+    def __init__(self, *args, stamp: PageStamp, font: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stamp, self.stamp_font = stamp, font
+
+    def afterPage(self):
+        if self.stamp.value is not None:
+            self.stamp.page += 1
+            self.canv.saveState()
+            self.stamp.draw(self.canv, self.stamp_font, self.stamp.value, self.stamp.page)
+            self.canv.restoreState()
+
+
 def build_document(story_for: Callable[[str, Styles], list[Flowable]], *, title: str,
                    checkpoint: Checkpoint | None, footer: str = "",
-                   font_config: str = "") -> bytes:
+                   font_config: str = "", stamp: PageStamp | None = None,
+                   top_margin: float = 18 * mm) -> bytes:
     """An A4 PDF: `story_for(font, styles)` returns the flowables; pages carry a footer with the
     page number, so a loose sheet can be put back in order. A record passes the `checkpoint`
     current at printing: every page carries it above the footer, so a single sheet that leaves
-    the envelope still names the audit log's state when it was printed."""
+    the envelope still names the audit log's state when it was printed. A `stamp`
+    (`PageStamp`) is drawn at the end of every page: what its marks in the story set."""
     font = use_font(font_config)
     buffer = io.BytesIO()
     band = CHECKPOINT_BAND + 4 * mm if checkpoint else 0
-    doc = SimpleDocTemplate(buffer, pagesize=PAGE, title=title, author="kiosk",
-                            leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm,
-                            bottomMargin=20 * mm + band)
+    kind, extra = (SimpleDocTemplate, {}) if stamp is None else \
+        (_StampedDocument, {"stamp": stamp, "font": font})
+    doc = kind(buffer, pagesize=PAGE, title=title, author="kiosk",
+               leftMargin=18 * mm, rightMargin=18 * mm, topMargin=top_margin,
+               bottomMargin=20 * mm + band, **extra)
 
     def on_page(canvas: Canvas, document) -> None:
         canvas.saveState()

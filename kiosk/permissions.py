@@ -78,6 +78,18 @@ RUN_DRAW = {1: RUN_DRAW_1, 2: RUN_DRAW_2}
 READ_THEORY = _permission("read_theory", "chief", "supervisor")
 # Importing the bank, enabling and disabling questions, building the papers.
 PREPARE_THEORY = _permission("prepare_theory", "chief")
+# The paper fallback (纸质作答): printing every station's paper and answer sheet ahead (the chief
+# judge, who holds the papers until the exam), and switching a station to paper when the
+# network fails.
+PRINT_PAPERS = _permission("print_papers", "chief")
+SWITCH_TO_PAPER = _permission("switch_to_paper", "chief")
+# The stations on paper and how far their answer sheets are typed in (not what was typed).
+READ_ANSWER_SHEETS = _permission("read_answer_sheets", "chief", "scorer", "supervisor")
+# Typing a sheet in: each judge sees only the entry they type, never the other one.
+ENTER_ANSWER_SHEETS = _permission("enter_answer_sheets", "chief", "scorer")
+# Both entries side by side, the online answers kept, the differences: READ_THEORY; deciding
+# a difference with a reason: the chief judge.
+RESOLVE_ANSWER_SHEETS = _permission("resolve_answer_sheets", "chief")
 
 # ----------------------------------------------------------------------------- the exam floor
 # The control page: phases, announcements, the hall clock's link.

@@ -34,7 +34,7 @@ from kiosk.stations import exam_sessions, phases, timetable
 from kiosk.stations.models import EarlyFinish, PhasePause, PhaseRow, Station
 from kiosk.stations.timetable import THEORY_KEY
 from kiosk.stations.window import as_rule, phase_windows
-from kiosk.theory_exam import exam
+from kiosk.theory_exam import exam, paper_fallback
 from kiosk.theory_exam.models import Paper, Sitting
 
 # ----------------------------------------------------------------------------- station results
@@ -247,6 +247,8 @@ def _session_results(session: Session, session_code: str, marks: _Marks, *,
         select(Sitting.station_id, Sitting.score, Sitting.time_used_s)
         .join(Station, Station.id == Sitting.station_id)
         .where(Sitting.score.is_not(None)))} if over else {}
+    # A station answering on paper has no theory score until its answer sheet is agreed.
+    sheet_pending = paper_fallback.pending_station_ids(session) if over else set()
     practical_seconds = _practical_seconds(session, station_ids, now)
     still_open = _practical_open(session, now)
     results = []
@@ -258,6 +260,9 @@ def _session_results(session: Session, session_code: str, marks: _Marks, *,
             theory = None
         elif not theory_weight:
             theory = Decimal(0)
+        elif station_id in sheet_pending:
+            theory = None
+            problems.append(N_("its paper answer sheet is not agreed yet"))
         elif over:
             # Nobody answered at this station: the theory exam was missed and scores 0.
             theory = graded[station_id][0] if station_id in graded else Decimal(0)

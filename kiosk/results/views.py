@@ -49,6 +49,7 @@ from kiosk.results import (
 )
 from kiosk.results.deductions import add_deduction, list_deductions, withdraw_deduction
 from kiosk.stations import exam_sessions
+from kiosk.theory_exam import paper_fallback
 from kiosk.theory_exam.models import Paper
 from kiosk.web import (
     IMPORT_BODY_LIMIT,
@@ -179,7 +180,7 @@ def overview():
         differences=len(mark_entry.differences(session)),
         progress=review.progress(session),
         lock=(totals.locked_results(session) or (None,))[0],
-        opened=_any_opened(session),
+        opened=_any_opened(session), paper_seats=paper_fallback.paper_seats(session),
         lock_problems=[p.render(gettext) for p in submission.lock_problems(
             session, current)] if stage == "review" else [],
         distribution=_distribution([(None, [r.theory for r in current],

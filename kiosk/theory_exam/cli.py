@@ -1,10 +1,12 @@
-"""`kiosk questions …`, `paper set`, `exam scores`: the theory exam's bank, papers and results.
+"""`kiosk questions …`, `paper set`, `exam scores`: the theory exam's bank, papers and results;
+`paper print|hashes|switch|sheet|differences|resolve`: the paper fallback (paper_fallback).
 
 Sessions (场次): `paper set` is the event's (every session's stations get their papers);
 `exam scores --session` lists one session's stations (required once there are two)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -26,8 +28,11 @@ from kiosk.cli_support import (
 from kiosk.errors import N_, KioskError
 from kiosk.i18n import cli_gettext as _
 from kiosk.stations import exam_sessions
+from kiosk.stations.exam_sessions import ENVIRONMENT_VARIABLE
+from kiosk.theory_exam import paper_fallback
 from kiosk.theory_exam.exam import grade_all
 from kiosk.theory_exam.models import Paper
+from kiosk.theory_exam.paper_print import render_papers
 from kiosk.theory_exam.papers import SpecInput, parse_points, set_spec
 from kiosk.theory_exam.question_bank import import_bank
 from kiosk.theory_exam.score_sheets import scores_json, scores_xlsx
@@ -127,3 +132,149 @@ def _score_line(row: dict) -> str:
     session = f"{row['session']} " if row.get("session") else ""
     return (f"{session}{row['station']:<6} {row['score']:>7} / {row['full_marks']:<7} "
             f"{row['answered']:>4}  {row['submitted_at'] or '-'}")
+
+
+# ----------------------------------------------------------------------------- the paper fallback
+
+@paper_group.command("print", help=N_(
+    "Print every station's own paper with its answer sheet (答题卡), each page sealed with the "
+    "station number and the paper's SHA-256: the stations of the session the hall serves now, "
+    "or of --session."))
+@instance_option
+@click.option("--session", "session_code", metavar="CODE", envvar=ENVIRONMENT_VARIABLE,
+              default=None, help=N_("Session (场次) to print (default: the one the hall serves "
+                                    "now)."))
+@click.option("--stations", default="", help=N_("Only these stations (A01,A02)."))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@json_option
+def paper_print(session_code: str | None, stations: str, out: Path, as_json: bool) -> None:
+    with instance_session() as (instance, session):
+        now = clock.now()
+        chosen = exam_sessions.by_code(session, session_code) if session_code else \
+            exam_sessions.current(session, instance.settings, now)
+        exam_sessions.enter(session, chosen)
+        printed = paper_fallback.printed_papers(
+            session, stations.split(",") if stations.strip() else None)
+        data = render_papers(printed, event_name=instance.settings.event_name,
+                             font_config=instance.settings.pdf_font)
+        write_output(out, data)
+        paper_fallback.record_printing(session, printed, hashlib.sha256(data).hexdigest(),
+                                       actor=CLI_ACTOR, now=now)
+    emit(as_json, {"session": chosen.code, "out": str(out),
+                   "papers": [{"station": p.station, "sha256": p.sha256} for p in printed]},
+         _("Printed %(n)s papers to %(out)s.", n=len(printed), out=str(out)))
+
+
+@paper_group.command("hashes", help=N_(
+    "Each station's paper SHA-256 as the server computes it from its stored paper: compare "
+    "it with the one printed on a paper."))
+@instance_option
+@session_option
+@click.option("--stations", default="", help=N_("Only these stations (A01,A02)."))
+@json_option
+def paper_hashes(stations: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        printed = paper_fallback.printed_papers(
+            session, stations.split(",") if stations.strip() else None)
+    rows = [{"station": p.station, **({"session": p.session} if p.session else {}),
+             "sha256": p.sha256} for p in printed]
+    emit(as_json, {"papers": rows},
+         lambda: "\n".join(f"{r.get('session', '')} {r['station']:<6} {r['sha256']}".strip()
+                           for r in rows))
+
+
+@paper_group.command("switch", help=N_(
+    "Switch a station to its printed paper (the network failed): its online saves are refused "
+    "from now on and it is graded from its answer sheet."))
+@instance_option
+@session_option
+@click.argument("station")
+@click.option("--reason", required=True, help=N_("Why (recorded in the audit log)."))
+@json_option
+def paper_switch(station: str, reason: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        row = paper_fallback.switch_to_paper(session, station, reason, actor=CLI_ACTOR,
+                                             now=clock.now())
+        kept = row.online_answers
+    emit(as_json, {"station": station.upper(), "on_paper": True, "online_answers": kept},
+         _("%(station)s answers on paper now; %(n)s answers saved online are kept, not graded.",
+           station=station.upper(), n=kept))
+
+
+def _typed(answers: str) -> dict[int, str]:
+    """The answers of a sheet in question order: "B,A,,对" (a comma between each; nothing for
+    a blank) or "BA-对" (one character each; - for a blank)."""
+    items = answers.split(",") if "," in answers else \
+        ["" if char in "-_." else char for char in answers.strip()]
+    return {number: item for number, item in enumerate(items, start=1) if item.strip()}
+
+
+@paper_group.command("sheet", help=N_(
+    "Type in a station's answer sheet as entry 1 or 2: ANSWERS in question order, e.g. "
+    "\"BA-对\" (- for a blank) or \"B,A,,对\"."))
+@instance_option
+@session_option
+@click.argument("station")
+@click.argument("answers")
+@click.option("--entry", type=click.IntRange(1, 2), required=True)
+@json_option
+def paper_sheet(station: str, answers: str, entry: int, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        answered = paper_fallback.enter_sheet(session, station, _typed(answers), entry=entry,
+                                              actor=CLI_ACTOR, now=clock.now())
+        current = paper_fallback.sheet(session, station)
+    emit(as_json, {"station": current.station, "entry": entry, "answered": answered,
+                   "differences": len(current.differences), "agreed": current.agreed},
+         _("Entry %(entry)s of %(station)s: %(n)s answers; %(d)s differences.", entry=entry,
+           station=current.station, n=answered, d=len(current.differences)))
+
+
+def _mark(mark: str | None) -> str:
+    return "—" if mark is None else (mark or _("blank"))
+
+
+@paper_group.command("differences", help=N_(
+    "The stations on paper: how far their sheets are typed in, and every question where the "
+    "two entries differ."))
+@instance_option
+@session_option
+@json_option
+def paper_differences(as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        sheets = paper_fallback.paper_stations(session)
+    data = {"stations": [{
+        "station": s.station, "entries": sorted(s.entered_by), "agreed": s.agreed,
+        "differences": [{"question": q.question.number, "entry_1": q.first, "entry_2": q.second,
+                         "online": q.online} for q in s.differences]} for s in sheets]}
+
+    def text() -> str:
+        lines = []
+        for s in sheets:
+            state = _("agreed") if s.agreed else _("entries typed: %(n)s", n=len(s.entered_by))
+            lines.append(f"{s.station}  {state}")
+            lines += [f"  {q.question.number:>3}  {_mark(q.first)} / {_mark(q.second)}"
+                      for q in s.differences]
+        return "\n".join(lines) or _("No station answers on paper.")
+
+    emit(as_json, data, text)
+
+
+@paper_group.command("resolve", help=N_(
+    "The chief judge's reading of question NUMBER of a station's answer sheet where the two "
+    "entries differ (ANSWER as printed; \"\" for blank)."))
+@instance_option
+@session_option
+@click.argument("station")
+@click.argument("number", type=click.IntRange(1))
+@click.argument("answer")
+@click.option("--reason", required=True)
+@json_option
+def paper_resolve(station: str, number: int, answer: str, reason: str, as_json: bool) -> None:
+    with instance_session() as (_instance, session):
+        row = paper_fallback.resolve(session, station, number, answer, reason, actor=CLI_ACTOR,
+                                     now=clock.now())
+        current = paper_fallback.sheet(session, station)
+    emit(as_json, {"station": current.station, "question": number, "answer": row.mark,
+                   "agreed": current.agreed},
+         _("Question %(number)s of %(station)s: %(answer)s.", number=number,
+           station=current.station, answer=_mark(row.mark)))

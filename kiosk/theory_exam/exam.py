@@ -27,6 +27,7 @@ from kiosk.group_commit import GroupCommit
 from kiosk.stations import exam_sessions, phases
 from kiosk.stations.models import Station
 from kiosk.stations.window import phase_windows, station_window, window_statement
+from kiosk.theory_exam import paper_fallback
 from kiosk.theory_exam.models import CurrentAnswer, Paper, Sitting
 from kiosk.theory_exam.papers import get_spec, key_maps
 
@@ -149,8 +150,9 @@ _PAPER, _OPENED, _ANSWERS_OF = _paper_statements()
 _WINDOW = window_statement(PHASE, """,
            (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at,
            (SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c
-             WHERE c.station_id = :station) AS last_seq""",
-                           submitted_at=UTCDateTime, last_seq=BigInteger)
+             WHERE c.station_id = :station) AS last_seq,
+           (SELECT COUNT(*) FROM paper_station ps WHERE ps.station_id = :station) AS on_paper""",
+                           submitted_at=UTCDateTime, last_seq=BigInteger, on_paper=BigInteger)
 _UPSERT = text("""
     INSERT INTO current_answer (station_id, question_id, choice, seq, saved_at)
     VALUES (:station, :question, :choice, :seq, :now)
@@ -207,6 +209,8 @@ def _save(session: Session, station_id: int, qid: str, choice_key: str | None, s
     # The deadline first: before the start and after the end nothing about the paper is
     # looked up, so a refused request learns nothing; key maps are cached only while open.
     window = station_window(session, PHASE, station_id, statement=_WINDOW)
+    if window.columns is not None and window.columns.on_paper:  # switched to paper
+        raise paper_fallback.OnPaper(paper_fallback.ON_PAPER, state="on_paper")
     refused = window.refusal(now, grace)
     if refused is not None:
         raise Locked(_REFUSED[refused], state=refused)
@@ -242,6 +246,8 @@ def submit(session: Session, station_id: int, station_code: str, *, now: datetim
         sitting = session.get(Sitting, station_id) or Sitting(station_id=station_id)
         session.add(sitting)
         if sitting.submitted_at is None:
+            if paper_fallback.is_on_paper(session, station_id):
+                raise paper_fallback.OnPaper(paper_fallback.ON_PAPER, state="on_paper")
             refused = station_window(session, PHASE, station_id).refusal(now, grace)
             if refused == "ended":
                 raise Locked(N_("Time is up; the paper is handed in as it stands."),
@@ -301,6 +307,9 @@ class StationScore:
     submitted_at: datetime | None
     time_used_s: float | None
     session: str = ""  # the session's code ("" for the implicit one)
+    # "" online; "paper": from its agreed answer sheet; "paper_pending": its sheet is not
+    # agreed yet, so it has no score (paper_fallback)
+    graded_from: str = ""
 
 
 def grade_all(session: Session, *, now: datetime) -> list[StationScore]:
@@ -336,7 +345,7 @@ def _grade_session(session: Session, session_code: str, *,
 class _Graded:
     results: list[StationScore]
     # station id → (score, answered, time used), for each sitting to write or create
-    changes: dict[int, tuple[Decimal, int, float | None]]
+    changes: dict[int, tuple[Decimal | None, int, float | None]]
 
 
 def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
@@ -358,6 +367,13 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
         sat.add(station_id)
         if items:
             score[station_id], answered[station_id] = keys[station_id].grade(items.split(","))
+    # A station switched to paper: its agreed answer sheet, in the same items, graded by the
+    # same key; its online answers are not graded; a sheet not agreed yet is not graded at all.
+    on_paper = paper_fallback.sheet_answers(session, ids)
+    for station_id, sheet in on_paper.items():
+        sat.add(station_id)
+        score[station_id], answered[station_id] = keys[station_id].grade(
+            [f"{qid}:{letter}" for qid, letter in (sheet or {}).items()])
     sittings = {station_id: rest for station_id, *rest in connection.execute(_SITTINGS,
                                                                               {"ids": ids})}
     windows = phase_windows(session, row)  # the phase's extensions: its session's stations'
@@ -377,11 +393,13 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
             if until not in worked:
                 worked[until] = round(clock.seconds_used(windows.phase, pause_list, until), 3)
             time_used = worked[until]
-        result = (score[station_id], answered[station_id], time_used)
+        pending = station_id in on_paper and on_paper[station_id] is None
+        result = (None if pending else score[station_id], answered[station_id], time_used)
         if tuple(recorded) != result or graded_at is None:
             changes[station_id] = result
+        graded_from = ("paper_pending" if pending else "paper") if station_id in on_paper else ""
         results.append(StationScore(code, score[station_id], full_marks, answered[station_id],
-                                    submitted_at, time_used, session_code))
+                                    submitted_at, time_used, session_code, graded_from))
     return _Graded(results, changes)
 
 
@@ -410,7 +428,7 @@ def _grading_statements():
 _PAPERS, _KEYS, _ANSWERS, _SITTINGS = _grading_statements()
 
 
-def _record(session: Session, changes: dict[int, tuple[Decimal, int, float | None]], *,
+def _record(session: Session, changes: dict[int, tuple[Decimal | None, int, float | None]], *,
             now: datetime) -> None:
     """Write the graded result on each sitting that differs (a sitting is made for a station
     that answered without opening one)."""
@@ -480,6 +498,9 @@ def item_statistics(session: Session) -> list[dict]:
     papers = session.execute(select(Paper.station_id, Paper.key_map)
                              .join(Station, Station.id == Paper.station_id)).all()
     answers_by_station = current_answers_by_station(session, [p.station_id for p in papers])
+    # A paper station's answers are its agreed sheet's (none while it is not agreed).
+    answers_by_station.update((station_id, sheet or {}) for station_id, sheet in
+                              paper_fallback.sheet_answers(session).items())
     totals = {paper.station_id: grade(paper.key_map, answers_by_station[paper.station_id])[0]
               for paper in papers if answers_by_station.get(paper.station_id)}
     ranked = sorted(totals, key=lambda s: totals[s])

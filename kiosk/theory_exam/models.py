@@ -13,6 +13,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -119,3 +120,53 @@ class Sitting(Base):
     answered: Mapped[int | None]
     time_used_s: Mapped[float | None] = mapped_column(Float)
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ----------------------------------------------------------------------------- the paper fallback
+
+class PaperStation(Base):
+    """A station the chief judge switched to its printed paper (纸质作答) when the network failed:
+    from then on it saves nothing online (409 `on_paper`), and it is graded from its answer sheet
+    (答题卡) typed in twice. The answers it saved online before are kept, shown to the judges
+    beside the sheet, and not graded (docs/exam.md, "The paper fallback")."""
+
+    __tablename__ = "paper_station"
+
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    online_answers: Mapped[int]  # answers saved online at the switch (kept)
+    switched_by: Mapped[str] = mapped_column(String(64))
+    switched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SheetEntry(Base):
+    """One judge's reading of one question on a station's answer sheet, as printed: A–H for a
+    single-choice question, T (对 √) or F (错 ×) for true/false, "" left blank. Two entries (1 and
+    2) by two judges, compared, never merged."""
+
+    __tablename__ = "sheet_entry"
+    __table_args__ = (UniqueConstraint("station_id", "question_id", "entry"),
+                      CheckConstraint("entry IN (1, 2)", name="entry"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    entry: Mapped[int]
+    mark: Mapped[str] = mapped_column(String(1), default="")
+    entered_by: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SheetResolution(Base):
+    """The chief judge's reading where the two entries of a sheet differ, with the reason."""
+
+    __tablename__ = "sheet_resolution"
+    __table_args__ = (UniqueConstraint("station_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    mark: Mapped[str] = mapped_column(String(1), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    resolved_by: Mapped[str] = mapped_column(String(64))
+    resolved_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,6 @@
-"""The chief judge's pages of the theory exam: bank, paper spec, results, item statistics.
+"""The chief judge's pages of the theory exam: bank, paper spec, results, item statistics; the
+paper fallback's pages (the stations on paper, printing, switching, the two entries of each
+answer sheet and their comparison).
 
 Sessions (场次): the bank and the paper spec are the event's (setting the spec builds every
 session's papers); the results and the item statistics are of the session chosen in the
@@ -6,18 +8,30 @@ header (each session's theory runs on its own clock)."""
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import nullcontext
 from io import BytesIO
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import force_locale
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from kiosk import charts, clock, permissions
 from kiosk.errors import ImportErrors, KioskError
 from kiosk.i18n import gettext, lazy_gettext
 from kiosk.stations import exam_sessions
-from kiosk.theory_exam import exam, papers, question_bank
+from kiosk.stations.models import Station
+from kiosk.theory_exam import exam, paper_fallback, paper_print, papers, question_bank
 from kiosk.theory_exam.models import Paper, Question
 from kiosk.theory_exam.score_sheets import scores_xlsx
 from kiosk.web import (
@@ -176,3 +190,115 @@ def results_xlsx():
     data = scores_xlsx(scores, settings.event_name, labels)
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name="theory-scores.xlsx")
+
+
+# ----------------------------------------------------------------------------- the paper fallback
+
+nav_item("theory.on_paper", lambda: str(lazy_gettext("Paper answer sheets")), order=33)
+
+
+@bp.get("/exam/on-paper")
+@requires(permissions.READ_ANSWER_SHEETS)
+def on_paper():
+    """The stations on paper, how far their sheets are typed; printing and switching."""
+    session = db()
+    sheets = paper_fallback.paper_stations(session)
+    taken = {s.station for s in sheets}
+    codes = [code for code in session.scalars(
+        select(Station.code).join(Paper, Paper.station_id == Station.id).order_by(Station.code))
+             if code not in taken]
+    return render_template("theory_exam/on_paper.html", sheets=sheets, codes=codes,
+                           paper_count=len(codes) + len(taken))
+
+
+@bp.post("/exam/on-paper/switch")
+@requires(permissions.SWITCH_TO_PAPER)
+def switch_to_paper():
+    try:
+        paper_fallback.switch_to_paper(db(), request.form.get("station", ""),
+                                       request.form.get("reason", ""), actor=current_actor(),
+                                       now=clock.now())
+        flash(gettext("%(station)s answers on paper now.",
+                      station=request.form.get("station", "").upper()), "success")
+    except KioskError as exc:
+        flash(translated(exc), "error")
+    return redirect(url_for("theory.on_paper"))
+
+
+@bp.post("/exam/on-paper/papers.pdf")
+@requires(permissions.PRINT_PAPERS)
+def print_papers():
+    """Every paper of the session in view (the one the hall serves, unless another is chosen
+    in the header), or the stations typed."""
+    wanted = request.form.get("stations", "").strip()
+    try:
+        printed = paper_fallback.printed_papers(db(), wanted.split(",") if wanted else None)
+    except KioskError as exc:
+        flash(translated(exc), "error")
+        return redirect(url_for("theory.on_paper"))
+    settings = kiosk_instance().settings
+    data = paper_print.render_papers(printed, event_name=settings.event_name,
+                                     font_config=settings.pdf_font)
+    paper_fallback.record_printing(db(), printed, hashlib.sha256(data).hexdigest(),
+                                   actor=current_actor(), now=clock.now())
+    return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=False,
+                     download_name="theory-papers.pdf", max_age=0)
+
+
+@bp.route("/exam/on-paper/<code>/entry/<int:entry>", methods=["GET", "POST"])
+@requires(permissions.ENTER_ANSWER_SHEETS)
+def sheet_entry(code: str, entry: int):
+    if entry not in (1, 2):
+        abort(404)
+    session = db()
+    problems: list[str] = []
+    try:
+        current = paper_fallback.sheet(session, code)
+    except KioskError as exc:
+        flash(translated(exc), "error")
+        return redirect(url_for("theory.on_paper"))
+    if request.method == "POST":
+        typed = {int(key[2:]): value for key, value in request.form.items()
+                 if key.startswith("q:") and key[2:].isdigit()}
+        try:
+            answered = paper_fallback.enter_sheet(session, code, typed, entry=entry,
+                                                  actor=current_actor(), now=clock.now())
+        except ImportErrors as exc:
+            problems = [p.render(gettext) for p in exc.problems]
+        except KioskError as exc:
+            flash(translated(exc), "error")
+        else:
+            flash(gettext("Entry %(entry)s of %(station)s saved: %(n)s answers.", entry=entry,
+                          station=current.station, n=answered), "success")
+            return redirect(url_for("theory.on_paper"))
+    not_theirs = gettext(paper_fallback.OTHER_ENTRY) if paper_fallback.typed_the_other(
+        session, current.station_id, entry, current_user.username) else None
+    # A judge sees only what they typed themselves: the two entries stay independent.
+    shown = current.entered_by.get(entry) == current_user.username or may(permissions.READ_THEORY)
+    saved = {q.question.number: (q.first if entry == 1 else q.second) or ""
+             for q in current.questions} if shown else {}
+    return render_template("theory_exam/sheet_entry.html", sheet=current, entry=entry,
+                           problems=problems, not_theirs=not_theirs,
+                           values=request.form if problems else saved)
+
+
+@bp.route("/exam/on-paper/<code>", methods=["GET", "POST"])
+@requires(permissions.READ_THEORY, post=permissions.RESOLVE_ANSWER_SHEETS)
+def sheet_compare(code: str):
+    session = db()
+    if request.method == "POST":
+        try:
+            number = int(request.form.get("question", "0"))
+            paper_fallback.resolve(session, code, number, request.form.get("mark", ""),
+                                   request.form.get("reason", ""), actor=current_actor(),
+                                   now=clock.now())
+            flash(gettext("Question %(number)s decided.", number=number), "success")
+        except (KioskError, ValueError) as exc:
+            flash(translated(exc) if isinstance(exc, KioskError) else str(exc), "error")
+        return redirect(url_for("theory.sheet_compare", code=code))
+    try:
+        current = paper_fallback.sheet(session, code)
+    except KioskError as exc:
+        flash(translated(exc), "error")
+        return redirect(url_for("theory.on_paper"))
+    return render_template("theory_exam/sheet_compare.html", sheet=current)

@@ -34,7 +34,9 @@ WINDOW_READ = (
     "WHERE e.phase_id = p.id AND e.station_id = {p}) AS extra_minutes, "
     "(SELECT s.submitted_at FROM sitting s WHERE s.station_id = {p}) AS submitted_at, "
     "(SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c "
-    "WHERE c.station_id = {p}) AS last_seq FROM phase p WHERE p.name = 'theory' "
+    "WHERE c.station_id = {p}) AS last_seq, "
+    "(SELECT COUNT(*) FROM paper_station ps WHERE ps.station_id = {p}) AS on_paper "
+    "FROM phase p WHERE p.name = 'theory' "
     "AND p.exam_session_id = (SELECT exam_session_id FROM station WHERE id = {p})")
 
 
