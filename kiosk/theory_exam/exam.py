@@ -102,6 +102,8 @@ def paper_served(session: Session, station_id: int, *, now: datetime, grace: tim
         "submitted_at": clock.iso(found.submitted_at),
         "last_seq": found.last_seq or 0,
         "full_marks": str(found.full_marks),
+        # Switched to paper (paper_fallback): the screen sends the contestant to the sheet.
+        "on_paper": bool(found.on_paper),
     }
     if found.submitted_at is not None:
         spec = get_spec(session)  # only here: the score is shown after submitting, if at all
@@ -126,9 +128,11 @@ def _paper_statements():
            (SELECT s.submitted_at FROM sitting s WHERE s.station_id = :station) AS submitted_at,
            (SELECT COUNT(*) FROM current_answer c WHERE c.station_id = :station) AS answers,
            (SELECT COALESCE(MAX(c.seq), 0) FROM current_answer c
-             WHERE c.station_id = :station) AS last_seq""",
+             WHERE c.station_id = :station) AS last_seq,
+           (SELECT COUNT(*) FROM paper_station ps WHERE ps.station_id = :station) AS on_paper""",
                              questions=Text, full_marks=Numeric(8, 2), opened_at=UTCDateTime,
-                             submitted_at=UTCDateTime, answers=BigInteger, last_seq=BigInteger)
+                             submitted_at=UTCDateTime, answers=BigInteger, last_seq=BigInteger,
+                             on_paper=BigInteger)
     # The first fetch's mark; a fetch racing it (a second tab) leaves the first one's.
     opened = text("""
         INSERT INTO sitting (station_id, opened_at) VALUES (:station, :now)

@@ -19,7 +19,7 @@ from kiosk.stations.models import Station
 from kiosk.theory_exam import exam, paper_fallback
 from kiosk.theory_exam.models import Paper
 from tests.actors import E2E_SETUP
-from tests.e2e.pages import SCREENSHOTS, assert_accessible, screenshot, sign_in
+from tests.e2e.pages import SCREENSHOTS, assert_accessible, badge_sign_in, screenshot, sign_in
 from tests.servers import served_demo
 
 pytestmark = pytest.mark.e2e
@@ -72,6 +72,11 @@ def _pdf_picture(data: bytes, tmp_path, pages: list[int]) -> None:
 
 def test_switch_type_twice_decide_and_grade_from_paper(browser, exam_day, tmp_path):
     demo, sheet = exam_day, exam_day["sheet"]
+    # A01's workstation has its paper open (its network comes back after the switch).
+    kiosk = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    station = badge_sign_in(kiosk.new_page(), demo["url"], next(
+        s["code"] for s in demo["stations"] if s["station"] == "A01"))
+    expect(station.locator(".option").first).to_be_visible()
     chief = _sign_in(browser, demo, "chief")
     chief.click("nav >> text=纸质答题卡")
     expect(chief.locator("h1")).to_have_text("纸质答题卡")
@@ -100,6 +105,12 @@ def test_switch_type_twice_decide_and_grade_from_paper(browser, exam_day, tmp_pa
     row = chief.locator("[data-paper-stations] tr[data-station=A01]")
     expect(row).to_contain_text("交换机端口故障")
     expect(row).to_contain_text("等待两次录入")
+    # The workstation's next answer is refused: the screen sends the contestant to the sheet
+    # and never says "saved".
+    station.locator(".option").nth(1).click()
+    expect(station.locator("[data-done-text]")).to_contain_text("本工位已改为纸质作答")
+    expect(station.locator("[data-done-help]")).to_contain_text("评分以答题卡为准")
+    kiosk.close()
 
     # Two scorekeepers type the sheet; they read question 2 differently.
     answers = {q.number: ("对" if q.type == "tf" else "B") for q in sheet.questions}

@@ -91,7 +91,10 @@ export class SaveQueue {
           }
           this.attempt = 0;
           this.onConnection(true);
-        } else if (response.status === 423) {
+        } else if (response.status === 423 ||
+                   (response.status === 409 && (response.body || {}).error === "on_paper")) {
+          // Closed (time up, handed in), or this station now answers on paper: nothing more
+          // is sent, and the screen asks the server why. Never "saved".
           this.locked = true;
           this.onLocked(response.body || {});
           return;

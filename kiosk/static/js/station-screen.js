@@ -381,6 +381,14 @@ async function render() {
     }
     return;
   }
+  if (paper.on_paper) {
+    // The chief judge switched this station to the paper fallback: its answers are the sheet's.
+    locked = true;
+    if (view !== "done" || $("[data-done-text]").textContent !== msg("msgOnPaper")) {
+      showDone(msg("msgStopTheory"), msg("msgOnPaper"), { help: msg("msgOnPaperHelp") });
+    }
+    return;
+  }
   if (paper.submitted_at) {
     locked = true;
     if (view !== "done") showDone("✓", doneText(paper));
