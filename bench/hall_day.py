@@ -141,9 +141,11 @@ async def upload_in_pieces(port: int, cookie: str, station: int, megabytes: int,
                            rate_mib: float = 0.0, source: str = "127.0.0.1",
                            piece_mib: float = 0.0) -> tuple[int, dict, str]:
     """The workstation's way (kiosk/static/js/pieces.js): open, then one PUT per piece on a
-    keep-alive connection, at most `rate_mib` MiB/s; a dropped connection resumes at the
-    server's offset, an upload the server no longer has starts again. Returns the last status,
-    its reply and the sha256 sent."""
+    keep-alive connection, at most `rate_mib` MiB/s. A connection the server closed (idle
+    between two paced pieces past keepalive_idle_seconds, or the server killed) is opened again
+    and the upload resumes at the server's offset (GET); an upload the server no longer has (404)
+    starts again. Returns the last status, its reply and the sha256 sent; an OSError when the
+    server cannot be reached at all (the caller retries)."""
     seed = hashlib.sha256(f"station {station}".encode()).digest()
     block = (seed * (BLOCK // len(seed) + 1))[:BLOCK]
     size = megabytes * BLOCK
@@ -162,24 +164,55 @@ async def upload_in_pieces(port: int, cookie: str, station: int, megabytes: int,
     for index in range(megabytes):
         digest.update(index.to_bytes(8, "big") + block[8:])
     head = (f"Host: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: keep-alive\r\n")
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    connection: list = []  # [reader, writer] while one is open
+
+    async def call(request: bytes) -> tuple[int, dict]:
+        if not connection:
+            connection[:] = await asyncio.open_connection("127.0.0.1", port,
+                                                          local_addr=(source, 0))
+        reader, writer = connection
+        try:
+            writer.write(request)
+            await writer.drain()
+            return await _answer(reader)
+        except BaseException:
+            writer.close()
+            connection.clear()
+            raise
+
     try:
-        writer.write((f"POST /api/v1/collect/uploads?filename=work-{station}.zip&size={size} "
-                      f"HTTP/1.1\r\n{head}Content-Length: 0\r\n\r\n").encode())
-        status, opened = await _answer(reader)
+        status, opened = await call(
+            (f"POST /api/v1/collect/uploads?filename=work-{station}.zip&size={size} "
+             f"HTTP/1.1\r\n{head}Content-Length: 0\r\n\r\n").encode())
         if status != 201:
             return status, opened, digest.hexdigest()
+        upload_id = opened["upload_id"]
         piece = int(piece_mib * BLOCK) if piece_mib else opened["piece_bytes"]
         piece = min(piece, opened["piece_bytes"])
-        offset, began = 0, time.perf_counter()
+        offset, began, dropped = 0, time.perf_counter(), 0
         while True:
             end = min(size, offset + piece)
             data = content(offset, end)
-            writer.write((f"PUT /api/v1/collect/uploads/{opened['upload_id']}?offset={offset} "
-                          f"HTTP/1.1\r\n{head}Content-Type: application/octet-stream\r\n"
-                          f"Content-Length: {len(data)}\r\n\r\n").encode() + data)
-            await writer.drain()
-            status, reply = await _answer(reader)
+            try:
+                status, reply = await call(
+                    (f"PUT /api/v1/collect/uploads/{upload_id}?offset={offset} HTTP/1.1\r\n"
+                     f"{head}Content-Type: application/octet-stream\r\n"
+                     f"Content-Length: {len(data)}\r\n\r\n").encode() + data)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                # The connection was closed under the piece: ask how far the server got.
+                dropped += 1
+                if dropped > 20:
+                    raise
+                await asyncio.sleep(0.1 * min(dropped, 5))
+                status, reply = await call((f"GET /api/v1/collect/uploads/{upload_id} HTTP/1.1"
+                                            f"\r\n{head}\r\n").encode())
+                if status == 200 and reply.get("receipt"):
+                    return 201, reply["receipt"], digest.hexdigest()
+                if status != 200:
+                    return status, reply, digest.hexdigest()  # 404: the caller starts again
+                offset = reply["offset"]
+                continue
+            dropped = 0
             if status == 201 or status not in (200, 409):
                 return status, reply, digest.hexdigest()
             offset = reply.get("offset", end)
@@ -187,7 +220,8 @@ async def upload_in_pieces(port: int, cookie: str, station: int, megabytes: int,
                 await asyncio.sleep(max(0.0, began + offset / BLOCK / rate_mib
                                         - time.perf_counter()))
     finally:
-        writer.close()
+        if connection:
+            connection[1].close()
 
 
 async def run(args) -> None:
@@ -269,6 +303,8 @@ async def run(args) -> None:
             await asyncio.sleep(max(0.0, quiet_until - time.perf_counter()))
             while True:
                 began = time.perf_counter()
+                if began > stop + 120:  # fail the run instead of hanging on
+                    raise RuntimeError(f"upload {index} never finished")
                 rate = args.lan_mbit / 8 / len(uploaders) if args.lan_mbit else 0.0
                 try:
                     if args.one_request:
