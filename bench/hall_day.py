@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -225,11 +226,17 @@ async def upload_in_pieces(port: int, cookie: str, station: int, megabytes: int,
 
 
 async def run(args) -> None:
-    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp, \
+            tempfile.TemporaryDirectory(prefix="hall-archives-", dir=args.archives) as elsewhere:
         folder = Path(tmp)
         started = time.perf_counter()
         total = args.stations + args.uploaders
         instance, tokens = prepare(folder, total)
+        if args.archives:
+            # The hand-ins' files elsewhere (a tmpfs: no disk writes beside the database's
+            # fsyncs), to tell the disk's part from the CPU's.
+            shutil.rmtree(instance.archives_dir, ignore_errors=True)
+            instance.archives_dir.symlink_to(elsewhere, target_is_directory=True)
         import pyrage
 
         identity = pyrage.x25519.Identity.generate()
@@ -530,6 +537,9 @@ def main() -> None:
                         "this long first, then --seconds with the hand-ins (both printed)")
     parser.add_argument("--no-timing", action="store_true", help="serve with plain `kiosk "
                         "serve` instead of bench/timed_serve.py's timers")
+    parser.add_argument("--archives", default=None, help="keep the hand-ins' files in a new "
+                        "folder here (e.g. /dev/shm) instead of the instance's, to tell the "
+                        "disk's part in the saves' latency from the CPU's")
     parser.add_argument("--tmp", default=None, help="where the instance lives (needs "
                         "uploaders × upload-mb of free space)")
     args = parser.parse_args()

@@ -90,13 +90,15 @@ def install() -> None:
     from kiosk import db, http
     from kiosk.collect import hand_ins
 
-    original_add = ThreadedTaskDispatcher.add_task
+    # Both of kiosk's queues (the small requests' and the bulk lane's, kiosk.http) start here.
+    dispatcher = getattr(http, "KioskTaskDispatcher", ThreadedTaskDispatcher)
+    original_add = dispatcher.add_task
 
     def add_task(self, channel) -> None:
         channel.kiosk_queued_at = time.perf_counter()
         original_add(self, channel)
 
-    ThreadedTaskDispatcher.add_task = add_task
+    dispatcher.add_task = add_task
 
     original_service = http.KioskTask.service
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from flask import Flask
@@ -488,20 +488,107 @@ def name_os_thread(name: str) -> None:
         libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
 
 
+# A request whose body is at least this large (a hand-in piece, a one-request hand-in, a staff
+# import) is bulk: it runs in one of BULK_LANES worker threads at most (KioskTaskDispatcher).
+BULK_BODY = 256 * 1024
+# As many as kiosk.collect.hand_ins.INGEST_SLOTS: more could only wait there, holding a thread.
+BULK_LANES = 2
+
+
+def is_bulk(channel) -> bool:
+    """The channel's next request carries a large body (Content-Length, or a chunked body
+    that grew past BULK_BODY) and was not refused before its body was read."""
+    requests = getattr(channel, "requests", None)
+    if not requests:
+        return False
+    request = requests[0]
+    if request.error is not None or getattr(request, "refused", None):
+        return False
+    body = request.content_length
+    if request.chunked and request.body_rcv is not None:
+        body = len(request.body_rcv)
+    return (body or 0) >= BULK_BODY
+
+
 class KioskTaskDispatcher(ThreadedTaskDispatcher):
-    """Waitress's worker threads, named `waitress-N` in the operating system as well."""
+    """Waitress's worker threads (named `waitress-N` in the operating system as well), with a
+    lane for bulk requests: at most `bulk_lanes` threads serve bodies of BULK_BODY or more at
+    once; the others wait in their own queue without holding a thread, so the answer saves and
+    every small request always find the rest of the threads free. Waitress has read the whole
+    body before a request is queued, so a bulk request waiting here costs no socket reads.
+
+    Fifty hand-ins arriving at once used to take every thread (each piece then waited for one
+    of the two ingest slots inside the application) while the saves queued behind them."""
+
+    def __init__(self, bulk_lanes: int = BULK_LANES) -> None:
+        super().__init__()
+        self.bulk_lanes = max(1, bulk_lanes)
+        self.bulk_queue: deque = deque()
+        self.bulk_running = 0
+
+    def add_task(self, task) -> None:
+        if not is_bulk(task):
+            super().add_task(task)
+            return
+        with self.lock:
+            self.bulk_queue.append(task)
+            if self.bulk_running < self.bulk_lanes:
+                self.queue_cv.notify()
+
+    def _next_task(self):
+        """Under the lock: a bulk task while a lane is free, else a small one, else None."""
+        if self.bulk_queue and self.bulk_running < self.bulk_lanes:
+            self.bulk_running += 1
+            return self.bulk_queue.popleft(), True
+        if self.queue:
+            return self.queue.popleft(), False
+        return None
 
     def handler_thread(self, thread_no: int) -> None:
         name_os_thread(f"waitress-{thread_no}")
-        super().handler_thread(thread_no)
+        while True:
+            with self.lock:
+                picked = self._next_task() if self.stop_count == 0 else None
+                while picked is None and self.stop_count == 0:
+                    self.active_count -= 1
+                    self.queue_cv.wait()
+                    self.active_count += 1
+                    picked = self._next_task() if self.stop_count == 0 else None
+                if picked is None:  # asked to stop
+                    self.active_count -= 1
+                    self.stop_count -= 1
+                    self.threads.discard(thread_no)
+                    self.thread_exit_cv.notify()
+                    break
+                if self.queue or (self.bulk_queue and self.bulk_running < self.bulk_lanes):
+                    self.queue_cv.notify()  # more to do than this thread takes: wake another
+            task, bulk = picked
+            try:
+                task.service()
+            except BaseException:
+                self.logger.exception("Exception when servicing %r", task)
+            finally:
+                if bulk:
+                    with self.lock:
+                        self.bulk_running -= 1
+                        if self.bulk_queue:
+                            self.queue_cv.notify()
+
+    def shutdown(self, cancel_pending: bool = True, timeout: float = 5) -> bool:
+        if cancel_pending:
+            with self.lock:
+                while self.bulk_queue:
+                    self.bulk_queue.popleft().cancel()
+        return super().shutdown(cancel_pending, timeout)
 
 
 def create_kiosk_server(wsgi_app, app: Flask, *, header_timeout: float,
                         connections_per_address: int, keepalive_idle: float | None = None,
-                        **options):
-    """Like waitress.create_server, with KioskServer on every listening address."""
+                        bulk_lanes: int = BULK_LANES, **options):
+    """Like waitress.create_server, with KioskServer on every listening address and at most
+    `bulk_lanes` worker threads on large bodies at once (KioskTaskDispatcher)."""
     adj = Adjustments(**options)
-    dispatcher = KioskTaskDispatcher()
+    dispatcher = KioskTaskDispatcher(bulk_lanes)
     dispatcher.set_thread_count(adj.threads)
     socket_map: dict = {}
     servers = [KioskServer(wsgi_app, app=app, header_timeout=header_timeout,
