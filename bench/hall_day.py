@@ -407,7 +407,9 @@ def print_cpu(pid: int, before: dict, after: dict, client: float, elapsed: float
     spent: dict[str, float] = {}
     for (tid, name), seconds in after.items():
         role = ("event loop (main thread)" if tid == pid else
+                "bulk lane (hand-ins)" if name.startswith("waitress-bulk") else
                 "waitress workers" if name.startswith("waitress-") else
+                "sha256 helpers" if name.startswith("sha256") else
                 "bench probe" if name.startswith("kiosk-") else f"other ({name})")
         spent[role] = spent.get(role, 0.0) + seconds - before.get((tid, name), 0.0)
     cores = os.cpu_count() or 1
@@ -429,7 +431,8 @@ def print_timing(stats: dict, since: float, until: float, label: str) -> None:
 
     print(f"server side, {label}, by request kind (ms, p50/p99): waited for a worker thread; "
           "waited for the SQLite writer lock, then held it; waited for an ingest slot, then "
-          "held it; ran in the worker in all (the waits included); CPU of its worker thread")
+          "held it; in group commit (its batch, then its commit); ran in the worker in all (the "
+          "waits included); CPU of its worker thread")
     for kind in ("save", "piece", "hand-in", "other"):
         table = stats["samples"].get(kind)
         if not table:
@@ -438,14 +441,23 @@ def print_timing(stats: dict, since: float, until: float, label: str) -> None:
         if not keep:
             continue
         column = {name: [values[i] for i in keep] for name, values in table.items()}
+        column.setdefault("batch", [0.0] * len(keep))
         cells = "  ".join(f"{label} {ms(column[name], 50)}/{ms(column[name], 99)}"
                           for label, name in (("worker", "queued"),
                                               ("writer wait", "writer_wait"),
                                               ("held", "writer_held"),
                                               ("slot wait", "slot_wait"),
+                                              ("group commit", "batch"),
                                               ("held", "slot_held"), ("ran", "ran"),
                                               ("cpu", "cpu")))
         print(f"  {kind:6s} n={len(keep):5d}  {cells}  CPU in all {sum(column['cpu']):.1f} s")
+    batches = [(n, took) for at, n, took in stats.get("batches") or [] if since <= at < until]
+    if batches:
+        print(f"  group commit: {len(batches)} batches, writes per batch p50 "
+              f"{percentile([n for n, _ in batches], 50):.0f} max {max(n for n, _ in batches)}; "
+              f"a batch's transaction with its fsync p50 "
+              f"{percentile([t for _, t in batches], 50) * 1000:.1f} ms p99 "
+              f"{percentile([t for _, t in batches], 99) * 1000:.1f} ms")
     probe = [late for at, late in stats.get("probe_ms") or [] if since <= at < until]
     if probe:
         print(f"  a server thread sleeping 5 ms wakes late by (the interpreter lock and the CPU): "

@@ -10,6 +10,8 @@ STATS.json every 2 s and when it is terminated:
   it: all 16 busy means it queues);
 - the wait for the SQLite writer lock (kiosk.db's in-process lock around BEGIN IMMEDIATE) and for
   an ingest slot (kiosk.collect.hand_ins.INGEST_SLOTS);
+- a save's time in group commit (kiosk.group_commit: waiting for its batch, then its commit),
+  and each batch: how many writes, how long its transaction and fsync took;
 - the time the request ran in the worker, in total, and the CPU its worker thread used;
 - how late a thread sleeping 5 ms wakes up, all along (the interpreter lock and the CPU);
 - by request kind: answer saves, hand-in pieces, one-request hand-ins, the rest.
@@ -29,6 +31,7 @@ _local = threading.local()
 _lock = threading.Lock()
 _samples: dict[str, dict[str, list[float]]] = {}
 _probe: list[tuple[float, float]] = []
+_batches: list[tuple[float, int, float]] = []  # group commit: (when, writes, seconds)
 
 
 def kind_of(method: str, path: str) -> str:
@@ -107,12 +110,13 @@ def install() -> None:
         queued = started - getattr(self.channel, "kiosk_queued_at", started)
         self.channel.kiosk_queued_at = started  # a pipelined next request queues anew
         _local.writer_wait = _local.slot_wait = _local.writer_held = _local.slot_held = 0.0
+        _local.batch = 0.0
         try:
             original_service(self)
         finally:
             note(kind_of(self.request.command, self.request.path), queued=queued,
                  writer_wait=_local.writer_wait, writer_held=_local.writer_held,
-                 slot_wait=_local.slot_wait, slot_held=_local.slot_held,
+                 slot_wait=_local.slot_wait, slot_held=_local.slot_held, batch=_local.batch,
                  ran=time.perf_counter() - started, cpu=time.thread_time() - cpu,
                  at=time.time())
 
@@ -133,6 +137,30 @@ def install() -> None:
         db._writer_lock = writer_lock
     hand_ins._ingest_slots = TimedLock(hand_ins._ingest_slots, "slot_wait")
 
+    try:
+        from kiosk.group_commit import GroupCommit
+    except ImportError:  # before group commit
+        return
+    original_run, original_commit = GroupCommit.run, GroupCommit._commit
+
+    def run(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original_run(self, *args, **kwargs)
+        finally:
+            _local.batch = getattr(_local, "batch", 0.0) + time.perf_counter() - started
+
+    def commit(self, batch):
+        started = time.perf_counter()
+        try:
+            return original_commit(self, batch)
+        finally:
+            with _lock:
+                _batches.append((round(time.time(), 3), len(batch),
+                                 time.perf_counter() - started))
+
+    GroupCommit.run, GroupCommit._commit = run, commit
+
 
 def probe() -> None:
     from kiosk.http import name_os_thread
@@ -149,7 +177,7 @@ def probe() -> None:
 def dump() -> None:
     with _lock:
         data = {"samples": {k: {n: list(v) for n, v in t.items()} for k, t in _samples.items()},
-                "probe_ms": list(_probe)}
+                "probe_ms": list(_probe), "batches": list(_batches)}
     partial = STATS_PATH + ".partial"
     with open(partial, "w") as handle:
         json.dump(data, handle)
@@ -173,6 +201,10 @@ def on_term(_signum, _frame) -> None:
 if __name__ == "__main__":
     if os.environ.get("KIOSK_BENCH_SWITCH_INTERVAL"):  # an experiment: sys.setswitchinterval
         sys.setswitchinterval(float(os.environ["KIOSK_BENCH_SWITCH_INTERVAL"]))
+    if os.environ.get("KIOSK_BENCH_BULK_LANES"):  # an experiment: kiosk.http.BULK_LANES
+        from kiosk import http as kiosk_http
+
+        kiosk_http.BULK_LANES = int(os.environ["KIOSK_BENCH_BULK_LANES"])
     install()
     signal.signal(signal.SIGTERM, on_term)
     threading.Thread(target=probe, daemon=True).start()

@@ -489,7 +489,7 @@ def name_os_thread(name: str) -> None:
 
 
 # A request whose body is at least this large (a hand-in piece, a one-request hand-in, a staff
-# import) is bulk: it runs in one of BULK_LANES worker threads at most (KioskTaskDispatcher).
+# import) is bulk: it runs in one of BULK_LANES threads of its own (KioskTaskDispatcher).
 BULK_BODY = 256 * 1024
 # As many as kiosk.collect.hand_ins.INGEST_SLOTS: more could only wait there, holding a thread.
 BULK_LANES = 2
@@ -510,21 +510,67 @@ def is_bulk(channel) -> bool:
     return (body or 0) >= BULK_BODY
 
 
+# How much lower the bulk lane's threads run (Linux nice): the kernel gives a save's thread the
+# CPU first when it wakes, while hashing and encryption (which leave the interpreter lock free)
+# take every cycle the saves leave.
+BULK_NICE = 10
+
+
+def lower_thread_priority(nice: int = BULK_NICE) -> None:
+    """The calling thread (not the process) runs at a lower priority (Linux; elsewhere
+    nothing)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
 class KioskTaskDispatcher(ThreadedTaskDispatcher):
-    """Waitress's worker threads (named `waitress-N` in the operating system as well), with a
-    lane for bulk requests: at most `bulk_lanes` threads serve bodies of BULK_BODY or more at
-    once; the others wait in their own queue without holding a thread, so the answer saves and
-    every small request always find the rest of the threads free. Waitress has read the whole
-    body before a request is queued, so a bulk request waiting here costs no socket reads.
+    """Waitress's worker threads (named `waitress-N` in the operating system as well), and a
+    lane of `bulk_lanes` threads of their own (`waitress-bulk-N`, at a lower priority) for the
+    requests with a large body (is_bulk: hand-in pieces, one-request hand-ins, imports). Bulk
+    requests wait in their own queue without holding a thread, so the answer saves and every
+    small request always find all of the worker threads. Waitress has read the whole body
+    before a request is queued, so one waiting here costs no socket reads.
 
-    Fifty hand-ins arriving at once used to take every thread (each piece then waited for one
-    of the two ingest slots inside the application) while the saves queued behind them."""
+    Fifty hand-ins arriving at once used to take every worker thread (each piece then waited
+    for one of the two ingest slots inside the application) while the saves queued behind."""
 
-    def __init__(self, bulk_lanes: int = BULK_LANES) -> None:
+    def __init__(self, bulk_lanes: int | None = None) -> None:
         super().__init__()
-        self.bulk_lanes = max(1, bulk_lanes)
+        self.bulk_lanes = max(1, BULK_LANES if bulk_lanes is None else bulk_lanes)
         self.bulk_queue: deque = deque()
-        self.bulk_running = 0
+        self.bulk_cv = threading.Condition(self.lock)
+        self.bulk_threads: list[threading.Thread] = []
+        self.bulk_stopping = False
+
+    def handler_thread(self, thread_no: int) -> None:
+        name_os_thread(f"waitress-{thread_no}")
+        super().handler_thread(thread_no)
+
+    def set_thread_count(self, count: int) -> None:
+        super().set_thread_count(count)
+        with self.lock:
+            if count > 0 and not self.bulk_threads and not self.bulk_stopping:
+                for lane in range(self.bulk_lanes):
+                    thread = threading.Thread(target=self.bulk_thread, args=(lane,),
+                                              name=f"waitress-bulk-{lane}", daemon=True)
+                    self.bulk_threads.append(thread)
+                    thread.start()
+
+    def bulk_thread(self, lane: int) -> None:
+        name_os_thread(f"waitress-bulk-{lane}")
+        lower_thread_priority()
+        while True:
+            with self.lock:
+                while not self.bulk_queue and not self.bulk_stopping:
+                    self.bulk_cv.wait()
+                if self.bulk_stopping:
+                    return
+                task = self.bulk_queue.popleft()
+            try:
+                task.service()
+            except BaseException:
+                self.logger.exception("Exception when servicing %r", task)
 
     def add_task(self, task) -> None:
         if not is_bulk(task):
@@ -532,61 +578,25 @@ class KioskTaskDispatcher(ThreadedTaskDispatcher):
             return
         with self.lock:
             self.bulk_queue.append(task)
-            if self.bulk_running < self.bulk_lanes:
-                self.queue_cv.notify()
-
-    def _next_task(self):
-        """Under the lock: a bulk task while a lane is free, else a small one, else None."""
-        if self.bulk_queue and self.bulk_running < self.bulk_lanes:
-            self.bulk_running += 1
-            return self.bulk_queue.popleft(), True
-        if self.queue:
-            return self.queue.popleft(), False
-        return None
-
-    def handler_thread(self, thread_no: int) -> None:
-        name_os_thread(f"waitress-{thread_no}")
-        while True:
-            with self.lock:
-                picked = self._next_task() if self.stop_count == 0 else None
-                while picked is None and self.stop_count == 0:
-                    self.active_count -= 1
-                    self.queue_cv.wait()
-                    self.active_count += 1
-                    picked = self._next_task() if self.stop_count == 0 else None
-                if picked is None:  # asked to stop
-                    self.active_count -= 1
-                    self.stop_count -= 1
-                    self.threads.discard(thread_no)
-                    self.thread_exit_cv.notify()
-                    break
-                if self.queue or (self.bulk_queue and self.bulk_running < self.bulk_lanes):
-                    self.queue_cv.notify()  # more to do than this thread takes: wake another
-            task, bulk = picked
-            try:
-                task.service()
-            except BaseException:
-                self.logger.exception("Exception when servicing %r", task)
-            finally:
-                if bulk:
-                    with self.lock:
-                        self.bulk_running -= 1
-                        if self.bulk_queue:
-                            self.queue_cv.notify()
+            self.bulk_cv.notify()
 
     def shutdown(self, cancel_pending: bool = True, timeout: float = 5) -> bool:
-        if cancel_pending:
-            with self.lock:
-                while self.bulk_queue:
-                    self.bulk_queue.popleft().cancel()
+        with self.lock:
+            self.bulk_stopping = True
+            self.bulk_cv.notify_all()
+            while cancel_pending and self.bulk_queue:
+                self.bulk_queue.popleft().cancel()
+        for thread in self.bulk_threads:
+            thread.join(timeout)
         return super().shutdown(cancel_pending, timeout)
 
 
 def create_kiosk_server(wsgi_app, app: Flask, *, header_timeout: float,
                         connections_per_address: int, keepalive_idle: float | None = None,
-                        bulk_lanes: int = BULK_LANES, **options):
-    """Like waitress.create_server, with KioskServer on every listening address and at most
-    `bulk_lanes` worker threads on large bodies at once (KioskTaskDispatcher)."""
+                        bulk_lanes: int | None = None, **options):
+    """Like waitress.create_server, with KioskServer on every listening address and
+    `bulk_lanes` threads of their own (default BULK_LANES) for large bodies
+    (KioskTaskDispatcher)."""
     adj = Adjustments(**options)
     dispatcher = KioskTaskDispatcher(bulk_lanes)
     dispatcher.set_thread_count(adj.threads)
