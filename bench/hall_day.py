@@ -431,8 +431,8 @@ def print_timing(stats: dict, since: float, until: float, label: str) -> None:
 
     print(f"server side, {label}, by request kind (ms, p50/p99): waited for a worker thread; "
           "waited for the SQLite writer lock, then held it; waited for an ingest slot, then "
-          "held it; in group commit (its batch, then its commit); ran in the worker in all (the "
-          "waits included); CPU of its worker thread")
+          "held it; in group commit (waiting for its batch, then its commit); ran in the worker "
+          "in all (the waits included); CPU of its worker thread")
     for kind in ("save", "piece", "hand-in", "other"):
         table = stats["samples"].get(kind)
         if not table:
@@ -447,8 +447,8 @@ def print_timing(stats: dict, since: float, until: float, label: str) -> None:
                                               ("writer wait", "writer_wait"),
                                               ("held", "writer_held"),
                                               ("slot wait", "slot_wait"),
-                                              ("group commit", "batch"),
-                                              ("held", "slot_held"), ("ran", "ran"),
+                                              ("held", "slot_held"),
+                                              ("group commit", "batch"), ("ran", "ran"),
                                               ("cpu", "cpu")))
         print(f"  {kind:6s} n={len(keep):5d}  {cells}  CPU in all {sum(column['cpu']):.1f} s")
     batches = [(n, took) for at, n, took in stats.get("batches") or [] if since <= at < until]
