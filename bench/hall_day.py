@@ -5,7 +5,8 @@
 
 1. N stations sign in; the theory exam starts; all N fetch their paper in the same second.
 2. For --seconds, every station saves an answer every --pace seconds, while --uploaders other
-   stations each hand in --upload-mb of work (the practical phase runs beside the theory one).
+   stations each hand in --upload-mb of work (the practical phase runs beside the theory one),
+   in resumable pieces as the workstation does (--one-request: one POST of the whole file).
 3. With --kill-every S, the server is SIGKILLed at random moments (on average every S seconds)
    and restarted on the same port; clients retry as the workstation does (same seq for an
    answer, the whole file again for an upload).
@@ -13,7 +14,10 @@
    acknowledged upload's file is there with the hash in its row (three decrypted and compared
    with what was sent), no partial file is left, and the deadlines are what they were.
 Prints throughput, p50/p99 and the server's peak memory next to the bare framework's ceiling
-measured in the same run (bench/bare_server.py).
+measured in the same run (bench/bare_server.py); the server's CPU by thread beside the load
+generator's; and, from the server's own timers (bench/timed_serve.py; --no-timing for plain
+`kiosk serve`), how long saves and pieces waited for a worker thread, for the SQLite writer lock
+and for an ingest slot, how long they ran, and how late a 1 ms sleeper in the server wakes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
+import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from exam_load import free_port, measure_ceiling, prepare, wait_for
 from loadlib import Connection, percentile, rss_mib, stampede, summary
+from upload_ingest import process_cpu, thread_cpu
 
 from kiosk import clock
 from kiosk.audit import Actor
@@ -45,15 +53,18 @@ BLOCK = 1024 * 1024
 
 
 class Server:
-    def __init__(self, instance_path: Path, threads: int) -> None:
+    def __init__(self, instance_path: Path, threads: int, stats: Path | None = None) -> None:
         self.path, self.threads, self.port = instance_path, threads, free_port()
         self.process: subprocess.Popen | None = None
         self.kills = 0
         self.peak_rss = 0.0
+        self.stats = stats  # bench/timed_serve.py writes its timers there
 
     def start(self) -> None:
+        launcher = ([str(Path(__file__).resolve().parent / "timed_serve.py"), str(self.stats)]
+                    if self.stats else ["-m", "kiosk"])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "--instance", str(self.path), "serve", "--host",
+            [sys.executable, *launcher, "--instance", str(self.path), "serve", "--host",
              "127.0.0.1", "--port", str(self.port), "--threads", str(self.threads)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self.port, self.process)
@@ -108,19 +119,124 @@ async def upload(port: int, cookie: str, station: int, megabytes: int,
                                         - time.perf_counter()))
         status = int((await reader.readline()).split()[1])
         body = (await reader.read()).split(b"\r\n\r\n", 1)[-1]
-        import json
-
         return status, json.loads(body) if body[:1] == b"{" else {}, digest.hexdigest()
     finally:
         writer.close()
 
 
+async def _answer(reader) -> tuple[int, dict]:
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    body = await reader.readexactly(length) if length else b""
+    return status, json.loads(body) if body[:1] == b"{" else {}
+
+
+async def upload_in_pieces(port: int, cookie: str, station: int, megabytes: int,
+                           rate_mib: float = 0.0, source: str = "127.0.0.1",
+                           piece_mib: float = 0.0) -> tuple[int, dict, str]:
+    """The workstation's way (kiosk/static/js/pieces.js): open, then one PUT per piece on a
+    keep-alive connection, at most `rate_mib` MiB/s. A connection the server closed (idle
+    between two paced pieces past keepalive_idle_seconds, or the server killed) is opened again
+    and the upload resumes at the server's offset (GET); an upload the server no longer has (404)
+    starts again. Returns the last status, its reply and the sha256 sent; an OSError when the
+    server cannot be reached at all (the caller retries)."""
+    seed = hashlib.sha256(f"station {station}".encode()).digest()
+    block = (seed * (BLOCK // len(seed) + 1))[:BLOCK]
+    size = megabytes * BLOCK
+
+    def content(start: int, end: int) -> bytes:
+        out = bytearray()
+        while start < end:
+            index, within = divmod(start, BLOCK)
+            chunk = index.to_bytes(8, "big") + block[8:]
+            take = min(end - start, BLOCK - within)
+            out += chunk[within:within + take]
+            start += take
+        return bytes(out)
+
+    digest = hashlib.sha256()
+    for index in range(megabytes):
+        digest.update(index.to_bytes(8, "big") + block[8:])
+    head = (f"Host: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: keep-alive\r\n")
+    connection: list = []  # [reader, writer] while one is open
+
+    async def call(request: bytes) -> tuple[int, dict]:
+        if not connection:
+            connection[:] = await asyncio.open_connection("127.0.0.1", port,
+                                                          local_addr=(source, 0))
+        reader, writer = connection
+        try:
+            writer.write(request)
+            await writer.drain()
+            return await _answer(reader)
+        except BaseException:
+            writer.close()
+            connection.clear()
+            raise
+
+    try:
+        status, opened = await call(
+            (f"POST /api/v1/collect/uploads?filename=work-{station}.zip&size={size} "
+             f"HTTP/1.1\r\n{head}Content-Length: 0\r\n\r\n").encode())
+        if status != 201:
+            return status, opened, digest.hexdigest()
+        upload_id = opened["upload_id"]
+        piece = int(piece_mib * BLOCK) if piece_mib else opened["piece_bytes"]
+        piece = min(piece, opened["piece_bytes"])
+        offset, began, dropped = 0, time.perf_counter(), 0
+        while True:
+            end = min(size, offset + piece)
+            data = content(offset, end)
+            try:
+                status, reply = await call(
+                    (f"PUT /api/v1/collect/uploads/{upload_id}?offset={offset} HTTP/1.1\r\n"
+                     f"{head}Content-Type: application/octet-stream\r\n"
+                     f"Content-Length: {len(data)}\r\n\r\n").encode() + data)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                # The connection was closed under the piece: ask how far the server got.
+                dropped += 1
+                if dropped > 20:
+                    raise
+                await asyncio.sleep(0.1 * min(dropped, 5))
+                status, reply = await call((f"GET /api/v1/collect/uploads/{upload_id} HTTP/1.1"
+                                            f"\r\n{head}\r\n").encode())
+                if status == 200 and reply.get("receipt"):
+                    return 201, reply["receipt"], digest.hexdigest()
+                if status != 200:
+                    return status, reply, digest.hexdigest()  # 404: the caller starts again
+                offset = reply["offset"]
+                continue
+            dropped = 0
+            if status == 201 or status not in (200, 409):
+                return status, reply, digest.hexdigest()
+            offset = reply.get("offset", end)
+            if rate_mib:
+                await asyncio.sleep(max(0.0, began + offset / BLOCK / rate_mib
+                                        - time.perf_counter()))
+    finally:
+        if connection:
+            connection[1].close()
+
+
 async def run(args) -> None:
-    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp, \
+            tempfile.TemporaryDirectory(prefix="hall-archives-", dir=args.archives) as elsewhere:
         folder = Path(tmp)
         started = time.perf_counter()
         total = args.stations + args.uploaders
         instance, tokens = prepare(folder, total)
+        if args.archives:
+            # The hand-ins' files elsewhere (a tmpfs: no disk writes beside the database's
+            # fsyncs), to tell the disk's part from the CPU's.
+            shutil.rmtree(instance.archives_dir, ignore_errors=True)
+            instance.archives_dir.symlink_to(elsewhere, target_is_directory=True)
         import pyrage
 
         identity = pyrage.x25519.Identity.generate()
@@ -128,7 +244,8 @@ async def run(args) -> None:
             add_judge_key(session, "bench archive", str(identity.to_public()), "archive",
                           actor=ACTOR, now=clock.now())
         print(f"prepared {total} stations in {time.perf_counter() - started:.1f} s")
-        server = Server(instance.path, args.threads)
+        server = Server(instance.path, args.threads,
+                        None if args.no_timing else folder / "server-timing.json")
         server.start()
         examinees = [Connection(server.port) for _ in range(args.stations)]
         uploaders = [Connection(server.port) for _ in range(args.uploaders)]
@@ -151,7 +268,10 @@ async def run(args) -> None:
         acknowledged: dict[int, dict[str, str]] = {i: {} for i in range(len(examinees))}
         latencies: list[float] = []
         retries = [0]
-        stop = time.perf_counter() + args.seconds
+        began_load = time.perf_counter()
+        quiet_until = began_load + args.quiet_seconds
+        stop = quiet_until + args.seconds
+        quiet_latencies: list[float] = []
         seqs = [0] * len(examinees)
 
         async def paced(index: int) -> None:
@@ -176,7 +296,8 @@ async def run(args) -> None:
                 status, reply = await retrying(save)
                 if status == 200 and reply.get("saved"):
                     acknowledged[index][question["id"]] = key
-                    latencies.append(time.perf_counter() - sent)
+                    (quiet_latencies if sent < quiet_until else latencies).append(
+                        time.perf_counter() - sent)
                 elif status >= 500 or status in (401, 409):
                     raise RuntimeError(f"save {status} {reply}")
                 await asyncio.sleep(max(0.0, args.pace - (time.perf_counter() - sent)))
@@ -186,13 +307,21 @@ async def run(args) -> None:
 
         async def hand_in(index: int) -> None:
             cookie = uploaders[index].cookie
+            await asyncio.sleep(max(0.0, quiet_until - time.perf_counter()))
             while True:
                 began = time.perf_counter()
+                if began > stop + 120:  # fail the run instead of hanging on
+                    raise RuntimeError(f"upload {index} never finished")
+                rate = args.lan_mbit / 8 / len(uploaders) if args.lan_mbit else 0.0
                 try:
-                    status, reply, sha = await upload(
-                        server.port, cookie, index, args.upload_mb,
-                        args.lan_mbit / 8 / len(uploaders) if args.lan_mbit else 0.0,
-                        source=uploaders[index].source)
+                    if args.one_request:
+                        status, reply, sha = await upload(
+                            server.port, cookie, index, args.upload_mb, rate,
+                            source=uploaders[index].source)
+                    else:
+                        status, reply, sha = await upload_in_pieces(
+                            server.port, cookie, index, args.upload_mb, rate,
+                            source=uploaders[index].source, piece_mib=args.piece_mb)
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                     retries[0] += 1
                     await asyncio.sleep(0.5)
@@ -201,7 +330,8 @@ async def run(args) -> None:
                     receipts.append((reply["receipt_no"], sha, args.upload_mb * BLOCK))
                     upload_seconds.append(time.perf_counter() - began)
                     return
-                if status >= 500 and status != 507:
+                if (status >= 500 and status != 507) or status == 404:
+                    # 404: a restarted server no longer has the upload; send it again.
                     await asyncio.sleep(0.5)
                     continue
                 raise RuntimeError(f"upload {status} {reply}")
@@ -222,13 +352,28 @@ async def run(args) -> None:
                 server.sample()
                 await asyncio.sleep(0.5)
 
-        load_started = time.perf_counter()
+        load_started, load_wall = time.perf_counter(), time.time()
+        cpu_pid = server.process.pid
+
+        async def sample_cpu_after_quiet() -> None:
+            await asyncio.sleep(args.quiet_seconds)
+            cpu_before.update(thread_cpu(cpu_pid))
+            client_before[0] = process_cpu()
+
+        cpu_before: dict = {}
+        client_before = [process_cpu()]
         await asyncio.gather(*(paced(i) for i in range(len(examinees))),
-                             *(hand_in(i) for i in range(len(uploaders))), killer(), sampler())
-        elapsed = time.perf_counter() - load_started
+                             *(hand_in(i) for i in range(len(uploaders))), killer(), sampler(),
+                             sample_cpu_after_quiet())
+        elapsed = time.perf_counter() - load_started - args.quiet_seconds
+        cpu_after, client_after = (thread_cpu(cpu_pid) if server.process.pid == cpu_pid
+                                   else {}), process_cpu()
         uploaded = sum(size for _, _, size in receipts) / BLOCK
-        print(f"saves at pace (1 per {args.pace:g} s, {len(examinees)} stations): "
-              f"{summary(latencies, elapsed)}   (target p99 < 100 ms)")
+        if args.quiet_seconds:
+            print(f"saves at pace, quiet hall (the first {args.quiet_seconds:g} s):"
+                  f"{summary(quiet_latencies, args.quiet_seconds)}")
+        print(f"saves at pace (1 per {args.pace:g} s, {len(examinees)} stations) beside the "
+              f"hand-ins: {summary(latencies, elapsed)}   (target p99 < 100 ms)")
         print(f"uploads: {len(receipts)} × {args.upload_mb} MB = {uploaded:.0f} MiB in "
               f"{elapsed:.1f} s, {uploaded / elapsed:.0f} MiB/s, per upload p50 "
               f"{percentile(upload_seconds, 50):.1f} s, slowest {max(upload_seconds):.1f} s")
@@ -237,6 +382,14 @@ async def run(args) -> None:
         for connection in everyone:
             connection.close()
         server.stop()
+        if cpu_after:
+            print_cpu(cpu_pid, cpu_before, cpu_after, client_after - client_before[0], elapsed)
+        if server.stats and server.stats.exists():
+            stats = json.loads(server.stats.read_text())
+            if args.quiet_seconds:
+                print_timing(stats, load_wall, load_wall + args.quiet_seconds, "quiet hall")
+            print_timing(stats, load_wall + args.quiet_seconds, float("inf"),
+                         "beside the hand-ins")
 
         # 4. What was acknowledged is there.
         verify(instance, identity, acknowledged, receipts, deadlines, args.upload_mb)
@@ -247,6 +400,69 @@ async def run(args) -> None:
         insert_ceiling = await measure_ceiling(folder, args.threads, 32, 10)
         print(f"offered save rate {len(examinees) / args.pace:.0f}/s = "
               f"{len(examinees) / args.pace / insert_ceiling:.2f} of the insert ceiling")
+
+
+def print_cpu(pid: int, before: dict, after: dict, client: float, elapsed: float) -> None:
+    """The server's CPU during the load, by thread, beside the load generator's own."""
+    spent: dict[str, float] = {}
+    for (tid, name), seconds in after.items():
+        role = ("event loop (main thread)" if tid == pid else
+                "bulk lane (hand-ins)" if name.startswith("waitress-bulk") else
+                "waitress workers" if name.startswith("waitress-") else
+                "sha256 helpers" if name.startswith("sha256") else
+                "bench probe" if name.startswith("kiosk-") else f"other ({name})")
+        spent[role] = spent.get(role, 0.0) + seconds - before.get((tid, name), 0.0)
+    cores = os.cpu_count() or 1
+    parts = ", ".join(f"{role} {seconds:.1f} s ({seconds / elapsed:.0%})"
+                      for role, seconds in sorted(spent.items(), key=lambda kv: -kv[1])
+                      if seconds >= 0.05)
+    total = sum(spent.values())
+    print(f"CPU over the {elapsed:.0f} s of load, of {cores} cores (100% = one core): server "
+          f"{total:.1f} s ({total / elapsed:.0%}): {parts}; the load generator (this process) "
+          f"{client:.1f} s ({client / elapsed:.0%}); machine load average "
+          f"{os.getloadavg()[0]:.1f}")
+
+
+def print_timing(stats: dict, since: float, until: float, label: str) -> None:
+    """Where a request's time went on the server (bench/timed_serve.py), for the requests that
+    ended between `since` and `until` (the load, not the sign-in and the stampede)."""
+    def ms(values: list[float], p: float) -> str:
+        return f"{percentile(values, p) * 1000:6.1f}"
+
+    print(f"server side, {label}, by request kind (ms, p50/p99): waited for a worker thread; "
+          "waited for the SQLite writer lock, then held it; waited for an ingest slot, then "
+          "held it; in group commit (waiting for its batch, then its commit); ran in the worker "
+          "in all (the waits included); CPU of its worker thread")
+    for kind in ("save", "piece", "hand-in", "other"):
+        table = stats["samples"].get(kind)
+        if not table:
+            continue
+        keep = [i for i, at in enumerate(table["at"]) if since <= at < until]
+        if not keep:
+            continue
+        column = {name: [values[i] for i in keep] for name, values in table.items()}
+        column.setdefault("batch", [0.0] * len(keep))
+        cells = "  ".join(f"{label} {ms(column[name], 50)}/{ms(column[name], 99)}"
+                          for label, name in (("worker", "queued"),
+                                              ("writer wait", "writer_wait"),
+                                              ("held", "writer_held"),
+                                              ("slot wait", "slot_wait"),
+                                              ("held", "slot_held"),
+                                              ("group commit", "batch"), ("ran", "ran"),
+                                              ("cpu", "cpu")))
+        print(f"  {kind:6s} n={len(keep):5d}  {cells}  CPU in all {sum(column['cpu']):.1f} s")
+    batches = [(n, took) for at, n, took in stats.get("batches") or [] if since <= at < until]
+    if batches:
+        print(f"  group commit: {len(batches)} batches, writes per batch p50 "
+              f"{percentile([n for n, _ in batches], 50):.0f} max {max(n for n, _ in batches)}; "
+              f"a batch's transaction with its fsync p50 "
+              f"{percentile([t for _, t in batches], 50) * 1000:.1f} ms p99 "
+              f"{percentile([t for _, t in batches], 99) * 1000:.1f} ms")
+    probe = [late for at, late in stats.get("probe_ms") or [] if since <= at < until]
+    if probe:
+        print(f"  a server thread sleeping 5 ms wakes late by (the interpreter lock and the CPU): "
+              f"p50 {percentile(probe, 50):.2f} ms  p99 {percentile(probe, 99):.2f} ms  max "
+              f"{max(probe):.1f} ms  (n={len(probe)})")
 
 
 def verify(instance, identity, acknowledged, receipts, deadlines, upload_mb) -> None:
@@ -325,6 +541,17 @@ def main() -> None:
     parser.add_argument("--lan-mbit", type=float, default=0.0, help="share this much bandwidth "
                         "among the uploaders, as a real LAN would (0: loopback's speed)")
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--one-request", action="store_true", help="hand in with one POST "
+                        "of the whole file instead of the workstation's resumable pieces")
+    parser.add_argument("--piece-mb", type=float, default=0.0, help="pieces of this size "
+                        "(0: the server's piece_bytes)")
+    parser.add_argument("--quiet-seconds", type=float, default=0.0, help="saves alone for "
+                        "this long first, then --seconds with the hand-ins (both printed)")
+    parser.add_argument("--no-timing", action="store_true", help="serve with plain `kiosk "
+                        "serve` instead of bench/timed_serve.py's timers")
+    parser.add_argument("--archives", default=None, help="keep the hand-ins' files in a new "
+                        "folder here (e.g. /dev/shm) instead of the instance's, to tell the "
+                        "disk's part in the saves' latency from the CPU's")
     parser.add_argument("--tmp", default=None, help="where the instance lives (needs "
                         "uploaders × upload-mb of free space)")
     args = parser.parse_args()

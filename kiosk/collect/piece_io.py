@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime
 
 from flask import request
@@ -25,17 +26,30 @@ def query_count(name: str) -> int:
     return int(text)
 
 
-def read_piece() -> bytes:
-    """The piece in hand, the only plaintext the server holds for an upload."""
+def read_piece() -> memoryview:
+    """The piece in hand, the only plaintext the server holds for an upload: read once, with
+    `readinto`, from waitress's buffer into its own."""
     if (request.content_length or 0) > PIECE_BYTES:
         raise collect.TooLarge(N_("A piece is at most %(n)s bytes."), n=PIECE_BYTES)
     # Never ask past the length given: under waitress the stream is capped at the route's
     # declared limit (exactly one piece), and a read beyond the cap is itself a 413.
     length = request.content_length
-    piece = collect.read_up_to(request.stream, length if length is not None else PIECE_BYTES)
-    if len(piece) > PIECE_BYTES:
-        raise collect.TooLarge(N_("A piece is at most %(n)s bytes."), n=PIECE_BYTES)
-    return piece
+    buffer = _piece_buffer()[:length if length is not None else PIECE_BYTES]
+    return buffer[:collect.read_into(request.stream, buffer)]
+
+
+_buffers = threading.local()
+
+
+def _piece_buffer() -> memoryview:
+    """This worker thread's buffer for a piece, reused: a new 2 MiB bytearray per piece costs
+    its zeroing and the page faults every time. A piece is fed (hashed, encrypted, written)
+    before its request ends, so the next one on this thread may overwrite it; at most one
+    piece per worker thread is held this way."""
+    buffer = getattr(_buffers, "piece", None)
+    if buffer is None:
+        buffer = _buffers.piece = memoryview(bytearray(PIECE_BYTES))
+    return buffer
 
 
 def requested_part(session: Session, settings: Settings, now: datetime,

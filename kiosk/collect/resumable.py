@@ -1,4 +1,4 @@
-"""Resumable hand-ins: a file sent in pieces of at most 1 MiB into one open age stream.
+"""Resumable hand-ins: a file sent in pieces of at most 1984 KiB into one open age stream.
 
 Waitress reads a whole request before the application sees it, so a large body would sit in
 the server's memory or temp folder. In pieces, no request is larger than what stays in memory,
@@ -30,7 +30,11 @@ from kiosk.collect.models import HandIn
 from kiosk.collect.parts import DEFAULT_PART
 from kiosk.errors import N_, Conflict, KioskError, NotFound
 
-PIECE_BYTES = 1024 * 1024
+# 31 age chunks of 64 KiB: the largest piece that, with its headers, stays within waitress's
+# inbuf_overflow (2 MiB, kiosk.serve), so it is kept in memory. Each piece is a request (session,
+# routing, a turn for encryption): 1 MiB pieces cost 0.76 of sha256sum's speed, these 1.04
+# (bench/upload_ingest.py).
+PIECE_BYTES = 31 * 64 * 1024
 # Without a piece for this long an upload is dropped (its thread, memory and partial file);
 # a finished one is remembered as long, so a kiosk that lost the final answer still gets it.
 IDLE_EXPIRY = timedelta(minutes=10)
@@ -146,8 +150,13 @@ _registries_lock = threading.Lock()
 
 def uploads_for(archives: Path) -> Uploads:
     """This process's uploads into `archives` (one registry per instance folder)."""
+    found = _registries.get(archives)  # asked for every piece: the folder as given, first
+    if found is not None:
+        return found
     with _registries_lock:
-        return _registries.setdefault(archives.resolve(), Uploads())
+        found = _registries.setdefault(archives.resolve(), Uploads())
+        _registries[archives] = found
+        return found
 
 
 def open_upload(session: Session, uploads: Uploads, *, archives: Path, owner: str,

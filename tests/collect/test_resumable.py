@@ -295,7 +295,7 @@ def test_the_receipts_time_is_when_the_last_piece_arrived(hall):
     assert datetime.fromisoformat(response.get_json()["received_at"]) < ended
 
 
-def test_a_piece_over_one_mebibyte_or_past_the_size_is_refused(hall):
+def test_a_piece_over_piece_bytes_or_past_the_size_is_refused(hall):
     _, _, (kiosk, _) = hall
     upload_id = open_upload(kiosk, 3 * PIECE).get_json()["upload_id"]
     assert put(kiosk, upload_id, 0, b"x" * (PIECE + 1)).status_code == 413
@@ -454,3 +454,34 @@ def test_any_order_of_resent_overlapping_or_early_pieces_gives_the_file(hall, da
     assert hand_in.sha256 == hashlib.sha256(content).hexdigest()
     stored = (instance.archives_dir / hand_in.stored_name).read_bytes()
     assert pyrage.decrypt(stored, [identity]) == content
+
+
+def test_a_piece_before_the_last_writes_nothing_to_the_database(hall):
+    """The answer saves share one SQLite writer: a piece takes no write transaction (only the
+    opening reads and the last piece commits), so 50 hand-ins do not queue beside them."""
+    from sqlalchemy import event
+
+    instance, _, (kiosk, _) = hall
+    data = os.urandom(3 * PIECE)
+    upload_id = open_upload(kiosk, len(data)).get_json()["upload_id"]
+    put(kiosk, upload_id, 0, data[:PIECE])
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, _parameters, _context, _executemany):
+        seen.append(statement.split()[0].upper())
+
+    event.listen(instance.engine, "before_cursor_execute", note)
+    commits: list[int] = []
+
+    def committed(_conn):
+        commits.append(1)
+
+    event.listen(instance.engine, "commit", committed)
+    try:
+        assert put(kiosk, upload_id, PIECE, data[PIECE:2 * PIECE]).status_code == 200
+    finally:
+        event.remove(instance.engine, "before_cursor_execute", note)
+        event.remove(instance.engine, "commit", committed)
+    assert [s for s in seen if s not in ("SELECT", "WITH")] == [], seen
+    assert commits == []
+    assert put(kiosk, upload_id, 2 * PIECE, data[2 * PIECE:]).status_code == 201

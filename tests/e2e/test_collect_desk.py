@@ -10,7 +10,9 @@ from kiosk import clock
 from kiosk.checkin import draw_stages
 from kiosk.checkin.models import Contestant
 from kiosk.checkin.roster import check_in
+from kiosk.collect.hand_ins import size_text
 from kiosk.collect.models import HandIn
+from kiosk.collect.resumable import PIECE_BYTES
 from kiosk.instance import open_instance
 from kiosk.stations.models import Station
 from tests.actors import E2E_SETUP
@@ -80,7 +82,8 @@ def test_the_desk_before_the_draw_then_a_double_click_then_a_station_nobody_drew
 
     # A double-click on the button: one hand-in, one receipt.
     work = tmp_path / "U盘作品.zip"
-    work.write_bytes(bytes(range(256)) * (4096 + 5))  # two pieces
+    size = PIECE_BYTES + 5 * 256  # two pieces
+    work.write_bytes((bytes(range(256)) * (size // 256 + 1))[:size])
     station = drawn[0]
     page.select_option("[data-station]", station)
     page.set_input_files("[data-desk-upload] [data-file]", str(work))
@@ -95,7 +98,7 @@ def test_the_desk_before_the_draw_then_a_double_click_then_a_station_nobody_drew
     expect(rows.locator("td").nth(1)).to_have_text("实操技能考核")
     receipt = rows.locator("td").nth(2).inner_text()
     expect(page.locator("[data-received]")).to_contain_text(f"已为 {station} 收件：回执 {receipt}")
-    expect(rows.locator("td.num")).to_have_text("1.0 MB")
+    expect(rows.locator("td.num")).to_have_text(size_text(size))
     assert _hand_ins(day["path"], station) == 1
     expect(missing).to_contain_text("尚未提交（5）")
 

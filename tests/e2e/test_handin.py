@@ -5,10 +5,17 @@ import hashlib
 import pytest
 from playwright.sync_api import expect
 
+from kiosk.collect.resumable import PIECE_BYTES
 from tests.e2e.pages import badge_sign_in, screenshot, sign_in
 from tests.servers import cli, served_demo
 
 pytestmark = pytest.mark.e2e
+
+
+def _pieces(count: int, rest: int = 0) -> bytes:
+    """A file of `count` whole pieces of the server's PIECE_BYTES and `rest` bytes more."""
+    size = count * PIECE_BYTES + rest
+    return (bytes(range(256)) * (size // 256 + 1))[:size]
 
 
 def _practical_running(path):
@@ -52,11 +59,11 @@ def test_a_contestant_hands_in_and_gets_the_receipt(browser, practical_server, t
 
 def test_a_hand_in_resumes_after_the_network_drops_mid_upload(browser, practical_server,
                                                                tmp_path):
-    """Pieces of 1 MiB: one never reaches the server, the answer to another never reaches the
+    """Pieces of PIECE_BYTES: one never reaches the server, the answer to another never reaches the
     kiosk. The kiosk asks the server's offset each time, goes on from there, and shows the
     receipt of one hand-in with the file's SHA-256."""
     work = tmp_path / "大作品.zip"
-    work.write_bytes(bytes(range(256)) * (4 * 4096 + 100))  # 4 MiB and a bit: five pieces
+    work.write_bytes(_pieces(4, 25600))  # four pieces and a bit: five pieces
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     badge_sign_in(page, practical_server["url"], practical_server["stations"][3]["code"])
@@ -66,11 +73,11 @@ def test_a_hand_in_resumes_after_the_network_drops_mid_upload(browser, practical
 
     def cable(route):
         url = route.request.url
-        if route.request.method == "PUT" and url.endswith("offset=1048576") and \
+        if route.request.method == "PUT" and url.endswith(f"offset={PIECE_BYTES}") and \
                 not dropped["before"]:
             dropped["before"] += 1
             route.abort("internetdisconnected")  # the piece never left the workstation
-        elif route.request.method == "PUT" and url.endswith("offset=3145728") and \
+        elif route.request.method == "PUT" and url.endswith(f"offset={3 * PIECE_BYTES}") and \
                 not dropped["after"]:
             dropped["after"] += 1
             route.fetch()  # the server has it; its answer is lost on the way back
@@ -94,7 +101,7 @@ def test_a_hand_in_resumes_after_the_network_drops_mid_upload(browser, practical
 
 def test_a_hand_in_survives_the_workstation_going_offline(browser, practical_server, tmp_path):
     work = tmp_path / "offline.zip"
-    work.write_bytes(bytes(range(256)) * (3 * 4096))  # three pieces
+    work.write_bytes(_pieces(3))  # three pieces
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     badge_sign_in(page, practical_server["url"], practical_server["stations"][4]["code"])
@@ -103,7 +110,7 @@ def test_a_hand_in_survives_the_workstation_going_offline(browser, practical_ser
     went_offline = []
 
     def unplug(route):
-        if route.request.method == "PUT" and route.request.url.endswith("offset=1048576") \
+        if route.request.method == "PUT" and route.request.url.endswith(f"offset={PIECE_BYTES}") \
                 and not went_offline:
             went_offline.append(True)
             context.set_offline(True)
@@ -155,7 +162,7 @@ def test_pieces_that_reach_a_server_without_the_upload_fall_back_to_one_request(
 
 def test_the_collection_desk_hands_in_a_usb_file_in_pieces(browser, practical_server, tmp_path):
     work = tmp_path / "U盘作品.zip"
-    work.write_bytes(bytes(range(256)) * (2 * 4096 + 7))  # three pieces
+    work.write_bytes(_pieces(2, 7 * 256))  # three pieces
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = sign_in(context.new_page(), practical_server, role="field")
     page.goto(practical_server["url"] + "/collect")

@@ -1,6 +1,7 @@
-// Handing in work from the workstation: the file in pieces of 1 MiB (pieces.js), each streamed
-// by the server through SHA-256 into one age stream; a progress bar; after a dropped network it
-// resumes at the server's offset; the receipt when the server has it all.
+// Handing in work from the workstation: the file in pieces of the server's piece_bytes
+// (1984 KiB, pieces.js), each streamed by the server through SHA-256 into one age stream; a
+// progress bar; after a dropped network it resumes at the server's offset; the receipt when
+// the server has it all.
 // Each practical part with a hand-in (模块A, 模块B …) has its own box: the box names the part
 // it is for (the clock's `part`), sends it with the file, and lists the hand-ins per part. The
 // server decides whether that part still takes hand-ins; a refusal is shown as it says it.
