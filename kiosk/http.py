@@ -318,9 +318,13 @@ class KioskChannel(HTTPChannel):
     def readable(self) -> bool:
         # An address held back (it kept guessing badge codes past its limit) is not read from
         # until its time is up: its requests wait in the kernel, costing the hall nothing.
-        until = self.server.held_back.get(self.addr[0])
-        if until is not None and until > time.monotonic():
-            return False
+        # Asked of every channel on every turn of the event loop: nothing more than a test of
+        # an empty dict while nobody is held back (all day, but for a guessing workstation).
+        held_back = self.server.held_back
+        if held_back:
+            until = held_back.get(self.addr[0])
+            if until is not None and until > time.monotonic():
+                return False
         return super().readable()
 
     def parser_class(self, adj: Adjustments) -> KioskRequestParser:
