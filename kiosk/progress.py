@@ -144,6 +144,7 @@ class Job:
     id: str
     kind: str
     owner: int  # the staff user who started it: only they may poll it
+    subject: str = ""  # what it works on (an export's folder): the page leaves it out meanwhile
     stage: str = ""
     total: int | None = None
     unit: str = ITEMS
@@ -191,13 +192,14 @@ class Jobs:
             return next((job for job in self.jobs.values()
                          if job.kind == kind and not job.finished), None)
 
-    def start(self, kind: str, owner: int, work: Callable[[Progress], Any]) -> Job:
+    def start(self, kind: str, owner: int, work: Callable[[Progress], Any],
+              subject: str = "") -> Job:
         """Run `work(progress)` in a new thread; the running job of `kind` if there is one."""
         with self.lock:
             for job in self.jobs.values():
                 if job.kind == kind and not job.finished:
                     return job
-            job = Job(id=secrets.token_urlsafe(12), kind=kind, owner=owner)
+            job = Job(id=secrets.token_urlsafe(12), kind=kind, owner=owner, subject=subject)
             self.jobs[job.id] = job
             ended = [key for key, old in self.jobs.items() if old.finished]
             for key in ended[:max(0, len(self.jobs) - self.KEEP)]:

@@ -179,7 +179,7 @@ def _csv_rows(data: bytes, progress: Progress = NO_PROGRESS
     text = decode_csv(data)
     if "\x00" in text:
         raise _file_problem(N_("The file is not a text table."))
-    progress.stage(STAGE_READING, text.count("\n") + 1)
+    progress.stage(STAGE_READING, text.count("\n") + (0 if text.endswith("\n") else 1))
     read = 0
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")

@@ -85,7 +85,8 @@ def export_page():
         job = instance.jobs.start("export", current_user.id, lambda progress: export_bundle(
             instance, out, actor=actor,
             translate=lambda name: locale_gettext(DEFAULT_LOCALE, name),
-            exam_session=exam_session, progress=progress) | {"out": str(out)})
+            exam_session=exam_session, progress=progress) | {"out": str(out)},
+            subject=str(out))
         return redirect(url_for("collect.export_page", job=job.id))
     job = _job_shown()
     if job is not None and job.finished:
@@ -99,9 +100,12 @@ def export_page():
         else:
             flash(gettext("%(bundle)s: checked.", bundle=job.result), "success")
     bundles = []
+    # The bundle an export is writing now is not one yet: listed once it is complete.
+    writing = instance.jobs.running("export")
     if instance.exports_dir.is_dir():
         for folder in sorted(instance.exports_dir.glob(prefix + "*"), reverse=True):
-            bundles.append((folder.name, last_check(folder)))
+            if writing is None or str(folder) != writing.subject:
+                bundles.append((folder.name, last_check(folder)))
     return render_template("collect/export.html", bundles=bundles, job=job,
                            count=len(collect.recent_hand_ins(db(), limit=100000)))
 

@@ -45,6 +45,8 @@ MAX_POINTS = Decimal(100)
 class BankImport:
     questions: list[Question]
     warnings: list[Problem] = field(default_factory=list)
+    # Where each question stands in the file (its line, or a Word paragraph or table row).
+    places: list[int | word_bank.Place] = field(default_factory=list)
 
 
 def _fold(text: str) -> str:
@@ -183,6 +185,7 @@ def read_bank(data: bytes, filename: str, now: datetime,
                                   required=["type", "stem", "answer"], progress=progress)
         records = [(row.line, row.cells) for row in rows]
     questions: list[Question] = []
+    places: list[int | word_bank.Place] = []
     first_place_of_stem: dict[str, int | word_bank.Place] = {}
     warnings: list[Problem] = []
     for place, record in records:
@@ -193,6 +196,7 @@ def read_bank(data: bytes, filename: str, now: datetime,
         if question is None:
             continue
         questions.append(question)
+        places.append(place)
         key = "".join(question.stem.split())
         first = first_place_of_stem.setdefault(key, place)
         if first != place:
@@ -204,7 +208,7 @@ def read_bank(data: bytes, filename: str, now: datetime,
         # A Word bank's problems come from its shape and from its questions: in document order.
         problems.sort(key=lambda problem: (problem.line is not None, problem.line or 0))
         raise ImportErrors(problems)
-    return BankImport(questions, warnings)
+    return BankImport(questions, warnings, places)
 
 
 def _json_records(data: bytes) -> list[tuple[int, dict[str, str]]]:
@@ -248,6 +252,7 @@ def import_bank(session: Session, data: bytes, filename: str, *, actor: audit.Ac
                 now: datetime, progress: Progress = NO_PROGRESS) -> BankImport:
     result = read_bank(data, filename, now, progress)
     progress.stage(STAGE_SAVING)
+    result.warnings.extend(_already_in_the_bank(session, result))
     with write_transaction(session):
         session.add_all(result.questions)
         session.flush()
@@ -257,6 +262,23 @@ def import_bank(session: Session, data: bytes, filename: str, *, actor: audit.Ac
                               "tf": sum(q.type == "tf" for q in result.questions),
                               "duplicate_stems": len(result.warnings)})
     return result
+
+
+def _already_in_the_bank(session: Session, result: BankImport) -> list[Problem]:
+    """A warning for each question whose stem the bank holds already (the same file imported
+    twice doubles the bank: said, not refused, as a stem twice in one file is)."""
+    held = {"".join(stem.split()): number for number, stem in
+            session.execute(select(Question.id, Question.stem).order_by(Question.id.desc()))}
+    warnings = []
+    for question, place in zip(result.questions, result.places, strict=True):
+        number = held.get("".join(question.stem.split()))
+        if number is None:
+            continue
+        message, params = N_("the same stem as question #%(id)s already in the bank"), {
+            "id": number}
+        warnings.append(Problem(place, message, params) if isinstance(place, int)
+                        else place.problem(message, params))
+    return warnings
 
 
 def bank_counts(session: Session) -> dict[str, int]:

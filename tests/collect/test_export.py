@@ -181,3 +181,33 @@ def test_a_manifest_naming_files_outside_the_bundle_is_refused_unread(bundle, mo
     assert "not a file of the bundle: /dev/zero" in problems
     assert "not a file of the bundle: archives/../../secret" in problems
     assert all(path.parent == out / "archives" for path in opened) and len(opened) == 1
+
+
+def test_the_bundle_being_written_is_not_listed_until_it_is_complete(hall, app, monkeypatch):
+    import threading
+
+    from kiosk.collect import export
+
+    kiosk_instance, _, (kiosk, _) = hall
+    upload(kiosk, b"work being exported")
+    with kiosk_instance.session() as session:
+        make_user(session, "crypt1", username="judge_one")
+    judge = app.test_client()
+    login(judge, "judge_one")
+    copying, go = threading.Event(), threading.Event()
+    real = export._copy_hashed
+
+    def slow_copy(*args):
+        copying.set()
+        go.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(export, "_copy_hashed", slow_copy)
+    started = judge.post("/collect/export", data={
+        "csrf_token": csrf_from(judge.get("/collect/export").text)})
+    assert copying.wait(30)
+    during = judge.get(started.location).text
+    assert "正在导出" in during and "exports/handin-" not in during
+    go.set()
+    after = judge.get(follow_job(judge, started)).text
+    assert "exports/handin-" in after and "✓" in after

@@ -93,3 +93,14 @@ def test_eight_options_are_allowed():
     header = "题型,题干,选项A,选项B,选项C,选项D,选项E,选项F,选项G,选项H,答案\n"
     (question,) = bank(header + "单选,Q,1,2,3,4,5,6,7,8,H\n").questions
     assert question.answer == "H" and len(question.options) == 8
+
+
+def test_a_bank_imported_twice_warns_of_every_stem_already_held(session):
+    now = NOW
+    data = ("题型,题干,选项A,选项B,答案,分值\n单选题,第一题,甲,乙,A,1\n判断题,第二题,,,对,1\n"
+            "单选题,新的一题,甲,乙,B,1\n").encode()
+    first = import_bank(session, data, "bank.csv", actor=SOMEONE, now=now)
+    assert first.warnings == []
+    again = import_bank(session, data, "bank.csv", actor=SOMEONE, now=now)
+    said = [w.render(str) for w in again.warnings]
+    assert len(said) == 3 and said[0].startswith("line 2") and "already in the bank" in said[0]
