@@ -194,7 +194,8 @@ def results_xlsx():
 
 # ----------------------------------------------------------------------------- the paper fallback
 
-nav_item("theory.on_paper", lambda: str(lazy_gettext("Paper answer sheets")), order=33)
+# Not in the header: a fallback page, reached from the theory paper, exam control and scoring
+# pages, so the header stays one line for every role on a day that never needs it.
 
 
 @bp.get("/exam/on-paper")

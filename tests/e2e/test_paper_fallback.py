@@ -78,7 +78,8 @@ def test_switch_type_twice_decide_and_grade_from_paper(browser, exam_day, tmp_pa
         s["code"] for s in demo["stations"] if s["station"] == "A01"))
     expect(station.locator(".option").first).to_be_visible()
     chief = _sign_in(browser, demo, "chief")
-    chief.click("nav >> text=纸质答题卡")
+    chief.click("nav >> text=考试控制")  # the fallback: from exam control, not the header
+    chief.click("[data-to-paper]")
     expect(chief.locator("h1")).to_have_text("纸质答题卡")
     assert_accessible(chief)
 

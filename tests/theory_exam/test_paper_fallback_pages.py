@@ -96,3 +96,15 @@ def test_print_switch_type_twice_compare_decide(exam_event, app):
     results = chief.get("/exam/results").text
     assert 'data-graded-from="paper"' in results
 
+
+
+def test_the_fallback_page_is_one_click_away_for_whoever_uses_it_yet_not_in_the_header(exam_event,
+                                                                                       app):
+    # The header holds the daily pages on one line; the fallback page is linked where its
+    # users already stand: exam control (the chief switches), scoring (the scorers type).
+    _users(app)
+    chief, scorer = _as(app, "boss"), _as(app, "s1")
+    assert "/exam/on-paper" not in chief.get("/staff").text  # neither header nor task list
+    assert 'href="/exam/on-paper" data-to-paper' in chief.get("/control").text
+    assert 'href="/exam/on-paper"' in chief.get("/paper").text
+    assert 'href="/exam/on-paper"' in scorer.get("/results/entry/1").text
