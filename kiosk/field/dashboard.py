@@ -25,7 +25,7 @@ from kiosk.stations.models import (
 )
 from kiosk.stations.registry import station_by_code
 from kiosk.stations.window import as_rule, phase_windows
-from kiosk.theory_exam.models import CurrentAnswer, Paper, Sitting
+from kiosk.theory_exam.models import CurrentAnswer, Paper, PaperStation, Sitting
 
 ONLINE_WITHIN = timedelta(seconds=45)
 
@@ -51,14 +51,16 @@ class StationRow:
     last_hand_in: datetime | None = None
     no_hand_in: bool = False  # the part shown takes hand-ins and this station has none yet
     alarm: bool = False  # offline when it should be online: see offline_alarm
+    on_paper: bool = False  # switched to the paper fallback: answers on its sheet
 
 
 def offline_alarm(row: StationRow, phase_state: str, now: datetime) -> bool:
     """Is this station's being offline something a field judge must act on now? Only while the
     phase runs (or is paused) and the station's own time is not over, for a station someone
     sits at: drawn, or used today. Before the exam, stations that have not connected yet are
-    normal, and after it, gone home is normal."""
-    if row.online or phase_state not in ("running", "paused"):
+    normal, and after it, gone home is normal. A station switched to paper is expected to be
+    gone: the judge has acted already (its network failed)."""
+    if row.online or row.on_paper or phase_state not in ("running", "paused"):
         return False
     if row.deadline is not None and now > row.deadline:
         return False
@@ -82,10 +84,13 @@ def dashboard(session: Session, now: datetime, settings: Settings) \
     windows = phase_windows(session, current)
     # Columns, not ORM objects: 500 stations and their sessions loaded as objects were a third
     # of the view (bench/pages.py).
-    rows = {station_id: StationRow(code, spare, occupied, bound_ip)
-            for station_id, code, spare, occupied, bound_ip in session.execute(
+    # A station on paper comes with its row (an outer join, not a statement of its own).
+    rows = {station_id: StationRow(code, spare, occupied, bound_ip, on_paper=on_paper)
+            for station_id, code, spare, occupied, bound_ip, on_paper in session.execute(
                 select(Station.id, Station.code, Station.spare, Station.occupied,
-                       Station.workstation_ip).order_by(Station.code))}
+                       Station.workstation_ip, PaperStation.station_id.is_not(None))
+                .outerjoin(PaperStation, PaperStation.station_id == Station.id)
+                .order_by(Station.code))}
     for station_id, address, last_seen in session.execute(
             select(StationSession.station_id, StationSession.address,
                    StationSession.last_seen)):
@@ -146,6 +151,7 @@ SEAT_STATES = {
     "handed_in": N_("handed in"),
     "finished": N_("finished early"),
     "time_over": N_("time over"),
+    "on_paper": N_("on paper"),
     "offline": N_("offline"),
 }
 
@@ -167,11 +173,15 @@ class HallMap:
 def seat_state(row: StationRow, *, phase_state: str, kind: str, hand_in: bool,
                now: datetime) -> str:
     """What the map says of one station (pure): offline before anything else (a judge must
-    go there), then what the contestant has done in the part the board works on."""
+    go there), then what the contestant has done in the part the board works on. Once the
+    part is over for the station, it is over: what was answered and not handed in is
+    "time over", not "answering"."""
     if row.alarm:
         return "offline"
     if not row.occupied and row.last_seen is None:
         return "spare" if row.spare else "unused"
+    if kind == "theory" and row.on_paper:
+        return "on_paper"
     if (kind == "theory" and row.submitted_at) or (kind != "theory" and hand_in
                                                    and row.hand_ins):
         return "handed_in"
@@ -179,10 +189,10 @@ def seat_state(row: StationRow, *, phase_state: str, kind: str, hand_in: bool,
         return "finished"
     if phase_state in ("not_started", "scheduled") or row.last_seen is None:
         return "not_started"
-    if kind == "theory" and row.answered:
-        return "answering"
     if phase_state == "ended" or (row.deadline is not None and now > row.deadline):
         return "time_over"
+    if kind == "theory" and row.answered:
+        return "answering"
     return "working"
 
 

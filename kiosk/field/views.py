@@ -371,7 +371,7 @@ def station_act(code: str):
 # colour, so that the map reads without colour too.
 SEAT_SYMBOLS = {"unused": "", "spare": "◇", "not_started": "○", "working": "▶",
                 "answering": "✎", "handed_in": "✓", "finished": "■", "time_over": "◼",
-                "offline": "✕"}
+                "on_paper": "✍", "offline": "✕"}
 _SEAT_CELL = Markup(
     '<td class="hm-seat st-{state}{extra}"><a href="{href}" title="{title}">'
     '<span class="hm-code">{code}</span><span class="hm-state"><span aria-hidden="true">'

@@ -15,7 +15,7 @@ from kiosk.field import dashboard, hall_layout, incidents
 from kiosk.field.dashboard import StationRow
 from kiosk.stations import binding, phases
 from kiosk.stations.models import Station, StationSession
-from kiosk.theory_exam import exam
+from kiosk.theory_exam import exam, paper_fallback
 from kiosk.theory_exam.models import Paper
 from kiosk.theory_exam.papers import SpecInput, set_spec
 from kiosk.theory_exam.question_bank import import_bank
@@ -70,6 +70,14 @@ def _row(**values) -> StationRow:
     ({"last_seen": NOW, "deadline": NOW - timedelta(minutes=1)}, "running", "practical",
      "time_over"),
     ({"last_seen": NOW, "alarm": True, "answered": 3}, "running", "theory", "offline"),
+    # The exam is over: what a station answered and never handed in is over too, not "answering".
+    ({"last_seen": NOW, "answered": 3}, "ended", "theory", "time_over"),
+    ({"last_seen": NOW, "answered": 3, "deadline": NOW - timedelta(seconds=1)}, "running",
+     "theory", "time_over"),
+    # Switched to paper: the station answers on its sheet; its screen being gone is no alarm.
+    ({"last_seen": NOW, "answered": 3, "on_paper": True}, "running", "theory", "on_paper"),
+    ({"last_seen": NOW, "on_paper": True}, "ended", "theory", "on_paper"),
+    ({"last_seen": NOW, "on_paper": True, "online": True}, "running", "practical", "working"),
 ])
 def test_each_seat_reads_its_state(values, phase_state, kind, state):
     row = _row(**values)
@@ -138,6 +146,21 @@ def test_the_board_shows_the_hall_map_with_each_state_in_words(app):
     only_list = judge.get("/field?view=list").text
     assert '<table class="grid dashboard">' in only_list and not _seats(only_list)
     assert "打印 A3 布局图" in page
+
+
+def test_a_station_switched_to_paper_is_no_offline_alarm_but_on_paper(app):
+    judge = _theory_hall(app)
+    with app.extensions["kiosk"].session() as session:
+        paper_fallback.switch_to_paper(session, "A03", "网络中断", actor=CHIEF, now=clock.now())
+    page = judge.get("/field").text
+    seat = _seats(page)["A03"]
+    assert "st-on_paper" in seat and "纸质作答" in seat and "离线" not in seat
+    assert "st-offline" in _seats(page)["A05"]  # the other gone station still alarms
+    # The list below says the same: no offline alarm, the paper named beside the station.
+    rows = {code: classes for classes, code in re.findall(
+        r'<tr class="([^"]*)">\s*<td><a href="/field/(A\d+)"', page)}
+    assert "offline" not in rows["A03"] and "offline" in rows["A05"]
+    assert re.search(r'/field/A03"><strong>A03</strong></a>\s*<span class="tag">纸质作答', page)
 
 
 def test_a_filter_outlines_the_seats_it_matches(app):
