@@ -248,6 +248,20 @@ def test_the_hall_progress_page_counts_per_minute(exam_event, app, client):
     assert rows == [("5", "0"), ("6", "0"), ("7", "0"), ("8", "0"), ("0", "1")]
 
 
+def test_once_the_part_is_over_the_progress_page_stops_refreshing(exam_event, app, client):
+    # Nothing changes after the part: a page left open all afternoon would draw the same
+    # chart every 30 s; it says its figures are final instead.
+    start = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=30)
+    phases.start(exam_event.session, "theory", 20, actor=CHIEF, now=start)
+    _answer(exam_event, start + timedelta(minutes=1))
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "field", username="judge")
+    login(client, "judge")
+    page = client.get("/field/progress").text
+    assert 'data-chart="hall-progress"' in page and "data-refresh-seconds" not in page
+    assert "该部分已结束，图中数字为最终结果" in page
+
+
 def test_the_progress_page_before_the_day_began(app, client):
     with app.extensions["kiosk"].session() as session:
         make_user(session, "field", username="judge")

@@ -168,7 +168,9 @@ def test_the_hall_progress_from_the_dashboard(browser, done_day):
     _drawn(judge, "hall-progress")
     caption = judge.locator("[data-chart='hall-progress'] figcaption")
     expect(caption).to_contain_text(re.compile(r"\b40\b"))  # theory papers handed in early
-    expect(judge.locator("[data-refresh-note]")).to_be_visible()  # the script runs
+    # The day's theory is over for every station: final figures, no refresh.
+    expect(judge.locator("[data-final]")).to_contain_text("该部分已结束")
+    expect(judge.locator("[data-refresh-note]")).to_have_count(0)
     assert_accessible(judge)
     screenshot(judge, "field-progress")
     context.close()

@@ -21,6 +21,13 @@ async function refresh() {
   }
   const fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-live-progress]");
   if (!fresh) return;
+  if (!("refreshSeconds" in fresh.dataset)) {
+    // The part is over for every station: its figures are final, the page is loaded once more
+    // to show them and then left alone.
+    clearInterval(timer);
+    location.reload();
+    return;
+  }
   const { scrollX, scrollY } = window;
   const open = box.querySelector("details")?.open;
   for (const selector of ["[data-progress-body]", "[data-updated-at]"]) {
@@ -33,8 +40,9 @@ async function refresh() {
   window.scrollTo(scrollX, scrollY);
 }
 
-if (box) {
+let timer;
+if (box && "refreshSeconds" in box.dataset) {
   box.querySelector("[data-refresh-note]").hidden = false;
   const every = Math.max(30, Number(box.dataset.refreshSeconds || 30)) * 1000;
-  setInterval(refresh, every);
+  timer = setInterval(refresh, every);
 }
