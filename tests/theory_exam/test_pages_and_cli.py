@@ -2,14 +2,18 @@
 
 import io
 import json
+import re
+from datetime import timedelta
 
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from kiosk import clock
 from kiosk.cli import main
+from kiosk.stations import phases
 from kiosk.theory_exam import exam
 from kiosk.theory_exam.models import Paper
+from tests.actors import CHIEF
 from tests.factories import csrf_from, login, make_user
 from tests.plugins.theory_exam import GRACE, bank_csv
 
@@ -212,3 +216,21 @@ def test_points_per_question_are_read_as_marks_are_from_the_page_and_the_command
     full_width = kiosk(kiosk_instance.path, "paper", "set", "--single", 6, "--tf", 4,
                        "--single-points", "２.５", "--json")
     assert json.loads(full_width.output) == {"papers": 4, "full_marks": "19.00"}
+
+
+def test_the_results_page_says_the_time_used_in_minutes_and_seconds(exam_event, app, client):
+    # "19:10" reads as ten past seven; the page says 19 分 10 秒.
+    start = clock.now() - timedelta(hours=1)
+    phases.start(exam_event.session, "theory", 20, actor=CHIEF, now=start)
+    station = exam_event.stations[0]
+    question = exam_event.session.get(Paper, station.id).questions[0]
+    exam.save_answer(exam_event.session, station.id, question["id"],
+                     question["options"][0]["key"], 1, now=start + timedelta(minutes=1),
+                     grace=GRACE)
+    exam.submit(exam_event.session, station.id, station.code,
+                now=start + timedelta(minutes=19, seconds=10), grace=GRACE)
+    with app.extensions["kiosk"].session() as session:
+        make_user(session, "chief", username="boss3")
+    login(client, "boss3")
+    page = client.get("/exam/results").text
+    assert re.search(r'<td class="num">19 分 10 秒</td></tr>', page)
