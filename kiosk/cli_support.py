@@ -209,6 +209,19 @@ def _columns(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
+def text_table(rows: list[list[str]], numeric: frozenset[int] = frozenset()) -> str:
+    """Rows as aligned columns on a terminal, Chinese counted two columns wide; the columns
+    in `numeric` aligned right."""
+    widths = [max(sum(map(_columns, row[i])) for row in rows) for i in range(len(rows[0]))]
+
+    def cell(text: str, i: int) -> str:
+        pad = " " * (widths[i] - sum(map(_columns, text)))
+        return pad + text if i in numeric else text + pad
+
+    return "\n".join("  ".join(cell(text, i) for i, text in enumerate(row)).rstrip()
+                     for row in rows)
+
+
 def _help_record(ctx: click.Context, param: click.Parameter) -> tuple[str, str] | None:
     translated = copy.copy(param)
     if getattr(param, "help", None):

@@ -23,12 +23,14 @@ from kiosk.cli_support import (
     json_option,
     session_option,
     terminal_progress,
+    text_table,
     write_output,
 )
 from kiosk.errors import N_, KioskError
 from kiosk.i18n import cli_gettext as _
 from kiosk.stations import exam_sessions
 from kiosk.stations.exam_sessions import ENVIRONMENT_VARIABLE
+from kiosk.tabular import json_number
 from kiosk.theory_exam import paper_fallback
 from kiosk.theory_exam.exam import grade_all
 from kiosk.theory_exam.models import Paper
@@ -125,13 +127,42 @@ def exam_scores(out: Path | None, as_json: bool) -> None:
     if out:
         write_output(out, scores_xlsx(results, instance.settings.event_name, labels))
     data = scores_json(results)
-    emit(as_json, data, lambda: "\n".join(_score_line(s) for s in data["stations"]))
+    emit(as_json, data, lambda: _score_table(results, labels))
 
 
-def _score_line(row: dict) -> str:
-    session = f"{row['session']} " if row.get("session") else ""
-    return (f"{session}{row['station']:<6} {row['score']:>7} / {row['full_marks']:<7} "
-            f"{row['answered']:>4}  {row['submitted_at'] or '-'}")
+GRADED_FROM = {"paper": N_("graded from paper"),
+               "paper_pending": N_("paper sheet not agreed yet")}
+
+
+def _score_table(results: list, labels: dict[str, str]) -> str:
+    """The results as the page shows them: a header, a station a line, the paper ones named."""
+    if not results:
+        return _("No answers yet.")
+    by_session = any(r.session for r in results)
+    on_paper = any(r.graded_from for r in results)
+    header = [*([_("Session")] if by_session else []), _("Station"), _("Score"),
+              _("Full marks"), _("Answered"), _("Handed in"), _("Time used"),
+              *([_("Graded from")] if on_paper else [])]
+    rows = [[*([labels.get(r.session, r.session)] if by_session else []), r.station,
+             "—" if r.graded_from == "paper_pending" else _plain(r.score), _plain(r.full_marks),
+             str(r.answered), clock.local_display(r.submitted_at) if r.submitted_at else "-",
+             _duration(r.time_used_s),
+             *([_(GRADED_FROM[r.graded_from]) if r.graded_from else _("answered online")]
+               if on_paper else [])] for r in results]
+    first = 1 if by_session else 0
+    return text_table([header, *rows], numeric=frozenset({first + 1, first + 2, first + 3}))
+
+
+def _plain(value) -> str:
+    return str(json_number(value))
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    whole = int(seconds)
+    return _("%(m)s min %(s)s s", m=whole // 60, s=f"{whole % 60:02d}") if whole >= 60 else \
+        _("%(s)s s", s=whole)
 
 
 # ----------------------------------------------------------------------------- the paper fallback
@@ -178,9 +209,18 @@ def paper_hashes(stations: str, as_json: bool) -> None:
             session, stations.split(",") if stations.strip() else None)
     rows = [{"station": p.station, **({"session": p.session} if p.session else {}),
              "sha256": p.sha256} for p in printed]
-    emit(as_json, {"papers": rows},
-         lambda: "\n".join(f"{r.get('session', '')} {r['station']:<6} {r['sha256']}".strip()
-                           for r in rows))
+    emit(as_json, {"papers": rows}, lambda: _hashes_text(rows))
+
+
+def _hashes_text(rows: list[dict]) -> str:
+    """One line a station, under a heading per session (场次) when there are sessions."""
+    lines, heading = [], None
+    for row in rows:
+        if row.get("session") and row["session"] != heading:
+            heading = row["session"]
+            lines.append(("\n" if lines else "") + _("Session %(code)s", code=heading))
+        lines.append(f"{'  ' if heading else ''}{row['station']:<6} {row['sha256']}")
+    return "\n".join(lines) or _("No papers built yet.")
 
 
 @paper_group.command("switch", help=N_(
@@ -230,7 +270,11 @@ def paper_sheet(station: str, answers: str, entry: int, as_json: bool) -> None:
 
 
 def _mark(mark: str | None) -> str:
-    return "—" if mark is None else (mark or _("blank"))
+    """A sheet's answer as printed: a letter, 对 or 错 (stored T and F), blank, or — (not typed)."""
+    return "—" if mark is None else (TF_SHOWN.get(mark) or mark or _("blank"))
+
+
+TF_SHOWN = {"T": "对", "F": "错"}
 
 
 @paper_group.command("differences", help=N_(

@@ -13,13 +13,13 @@ from kiosk import clock
 from kiosk.cli import main
 from kiosk.models import AuditEvent
 from kiosk.stations import exam_sessions
-from kiosk.theory_exam import paper_fallback
+from kiosk.theory_exam import exam, paper_fallback
 from kiosk.theory_exam.models import Paper
 from kiosk.theory_exam.papers import SpecInput, set_spec
 from kiosk.theory_exam.question_bank import import_bank
 from tests.actors import CHIEF
 from tests.factories import make_stations
-from tests.plugins.theory_exam import bank_csv
+from tests.plugins.theory_exam import GRACE, bank_csv
 
 
 def kiosk(path, *args):
@@ -100,9 +100,41 @@ def test_printing_is_of_the_session_the_hall_serves_or_the_one_named(instance, s
         {p["sha256"] for p in served["papers"]})  # each session's own papers
     text = PdfReader(io.BytesIO((tmp_path / "pm.pdf").read_bytes())).pages[0].extract_text()
     assert "场次 PM" in text
+    hashes = kiosk(path, "paper", "hashes", "--session", "PM").output.splitlines()
+    assert hashes[0] == "场次 PM" and hashes[1].split() == ["A01", named["papers"][0]["sha256"]]
     assert kiosk(path, "paper", "switch", "A01", "--reason", "x").exit_code == 1  # which one?
     switched = json.loads(kiosk(path, "paper", "switch", "A01", "--reason", "断网",
                                 "--session", "PM", "--json").output)
     assert switched["station"] == "A01"
     listed = json.loads(kiosk(path, "paper", "differences", "--session", "AM", "--json").output)
     assert listed["stations"] == []
+
+
+def test_the_text_output_says_what_the_sheet_says_and_which_stations_are_on_paper(
+        exam_event, kiosk_instance):
+    path = kiosk_instance.path
+    assert kiosk(path, "phase", "start", "theory", "--minutes", 20).exit_code == 0
+    assert kiosk(path, "paper", "switch", "A01", "--reason", "交换机故障").exit_code == 0
+    with exam_event.instance.session() as session:
+        sheet = paper_fallback.printed_paper(session.get(Paper, exam_event.stations[0].id), "A01")
+    tf = next(q.number for q in sheet.questions if q.type == "tf")
+    first = "".join("对" if q.type == "tf" else "A" for q in sheet.questions)
+    second = "".join("错" if q.number == tf else first[q.number - 1] for q in sheet.questions)
+    kiosk(path, "paper", "sheet", "A01", first, "--entry", 1)
+    kiosk(path, "paper", "sheet", "A01", second, "--entry", 2)
+    with exam_event.instance.session() as session:  # A02 answers online
+        question = session.get(Paper, exam_event.stations[1].id).questions[0]
+        exam.save_answer(session, exam_event.stations[1].id, question["id"],
+                         question["options"][0]["key"], 1, now=clock.now(), grace=GRACE)
+    # The sheet's own words (对/错), never the stored code (T/F).
+    assert f"{tf:>3}  对 / 错" in kiosk(path, "paper", "differences").output
+    resolved = kiosk(path, "paper", "resolve", "A01", tf, "错", "--reason", "清楚").output
+    assert resolved.strip().endswith("错。") and "F" not in resolved
+    # The scores: a header line, and the paper station named as graded from paper.
+    assert kiosk(path, "phase", "end", "theory").exit_code == 0
+    lines = kiosk(path, "exam", "scores").output.splitlines()
+    assert lines[0].split() == ["赛位号", "得分", "满分", "作答数", "交卷时间", "用时", "评分依据"]
+    a01 = next(line for line in lines if line.startswith("A01"))
+    assert a01.rstrip().endswith("按纸质答题卡评分")
+    a02 = next(line for line in lines if line.startswith("A02"))
+    assert a02.rstrip().endswith("在线作答")
