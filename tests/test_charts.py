@@ -284,6 +284,11 @@ def test_the_results_pages_show_the_distributions_per_group(app, day):
         make_user(session, "chief", username="boss")
     boss = app.test_client()
     login(boss, "boss")
+    # Before any practical mark the theory scores are known: their distribution is shown.
+    early = boss.get("/results/").text
+    tables = re.findall(r'<table class="grid" data-distribution="\d">\s*<caption>(.*?)</caption>',
+                        early)
+    assert tables == ["理论成绩"], tables
     day.marks({code: str(50 + 3 * i) for i, code in enumerate(day.stations)})
     overview = boss.get("/results/").text
     assert 'data-chart="score-distribution"' in overview

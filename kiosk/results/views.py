@@ -424,11 +424,11 @@ def final_page():
 def _distribution(groups: list[tuple[str | None, list, list]]) -> dict | None:
     """The theory and total scores' histograms per group, the same bins for every group
     (kiosk/charts.py, cached by the figures), with each group's summary for the page's text;
-    None while no station has a total."""
+    the theory's alone while the practical is being marked; None while no station has either."""
     named = [(group or gettext("All stations"),
               [float(v) for v in theory if v is not None],
               [float(v) for v in total if v is not None]) for group, theory, total in groups]
-    if not any(total for _g, _t, total in named):
+    if not any(theory or total for _g, theory, total in named):
         return None
     theory_full = db().scalar(select(func.max(Paper.full_marks)))
     columns = []
@@ -436,9 +436,10 @@ def _distribution(groups: list[tuple[str | None, list, list]]) -> dict | None:
         columns.append((gettext("Theory score"), charts.distribution(
             [(g, theory) for g, theory, _t in named],
             float(theory_full) if theory_full else None), 0))
-    total_full = float(_full() + (_weight() if columns else 0))
-    columns.append((gettext("Total"), charts.distribution(
-        [(g, total) for g, _t, total in named], total_full), 1))
+    if any(total for _g, _t, total in named):
+        total_full = float(_full() + (_weight() if columns else 0))
+        columns.append((gettext("Total"), charts.distribution(
+            [(g, total) for g, _t, total in named], total_full), 1))
     with nullcontext() if charts.draws_chinese() else force_locale("en"):
         chart = charts.score_distribution(
             [(name, dist) for name, dist, _i in columns],
