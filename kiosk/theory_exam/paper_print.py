@@ -89,8 +89,11 @@ def _paper(paper: PrintedPaper, stamp: pdf.PageStamp, font: str, st: pdf.Styles,
            event_name: str) -> list[Flowable]:
     story: list[Flowable] = [
         stamp.mark(paper),
-        pdf.para(f"{event_name} 理论知识考试", st.title),
-        pdf.para(f"纸质试卷　赛位号 {paper.station}　满分 {paper.full_marks} 分", st.subtitle),
+        # The event's name on a line of its own: appended, a long name pushed the words
+        # 理论知识考试 over the line's end and broke them (理论知 / 识考试).
+        pdf.para(event_name, st.title),
+        pdf.para("理论知识考试　纸质试卷", st.title),
+        pdf.para(f"赛位号 {paper.station}　满分 {paper.full_marks} 分", st.subtitle),
         pdf.para("网络中断时由裁判长宣布改用纸质作答。请在答题卡上作答；本试卷的题目顺序和选项顺序"
                  "与本赛位屏幕上的试卷相同。", st.small),
         Spacer(1, 3 * mm)]

@@ -330,3 +330,12 @@ def test_the_results_wait_for_a_paper_sheet_and_then_take_its_score(exam_event):
     assert graded["A01"].theory == paper.full_marks
     assert "its paper answer sheet is not agreed yet" not in graded["A01"].problems
     assert session.get(Sitting, station.id).score == paper.full_marks
+
+
+def test_a_long_event_name_never_breaks_the_papers_title_inside_a_word(exam_event):
+    # The demo's name pushed "理论知识考试" over the line: 理论知 / 识考试.
+    printed = paper_fallback.printed_papers(exam_event.session, ["A01"])
+    name = "2026年职业技能大赛·人工智能训练师赛项（演示）"
+    text = PdfReader(io.BytesIO(render_papers(printed, event_name=name))).pages[0].extract_text()
+    lines = [" ".join(line.replace("　", " ").split()) for line in text.splitlines()]
+    assert name in lines and "理论知识考试 纸质试卷" in lines, lines[:6]
