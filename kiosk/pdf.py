@@ -577,10 +577,13 @@ class PageStamp:
     the hash of its paper in a stack of every station's paper: `mark(value)` is a flowable that
     sets the value where it stands (at the top of a page: each part begins on a new page), and
     `build_document(stamp=…)` calls `draw(canvas, font, value, page)` at the end of every page,
-    `page` counting the pages since the value was set."""
+    `page` counting the pages since the value was set. `on_mark(value)`, if given, is called
+    as each mark is laid out: how far a long document has got (kiosk/progress.py)."""
 
-    def __init__(self, draw: Callable[[Canvas, str, object, int], None]) -> None:
+    def __init__(self, draw: Callable[[Canvas, str, object, int], None],
+                 on_mark: Callable[[object], None] | None = None) -> None:
         self.draw = draw
+        self.on_mark = on_mark
         self.value: object = None
         self.page = 0
 
@@ -599,6 +602,8 @@ class _StampMark(Flowable):
 
     def draw(self):
         self.stamp.value, self.stamp.page = self.value, 0
+        if self.stamp.on_mark is not None:
+            self.stamp.on_mark(self.value)
 
 
 class _StampedDocument(SimpleDocTemplate):

@@ -186,8 +186,9 @@ def paper_print(session_code: str | None, stations: str, out: Path, as_json: boo
         exam_sessions.enter(session, chosen)
         printed = paper_fallback.printed_papers(
             session, stations.split(",") if stations.strip() else None)
-        data = render_papers(printed, event_name=instance.settings.event_name,
-                             font_config=instance.settings.pdf_font)
+        with terminal_progress(as_json) as progress:
+            data = render_papers(printed, event_name=instance.settings.event_name,
+                                 font_config=instance.settings.pdf_font, progress=progress)
         write_output(out, data)
         paper_fallback.record_printing(session, printed, hashlib.sha256(data).hexdigest(),
                                        actor=CLI_ACTOR, now=now)

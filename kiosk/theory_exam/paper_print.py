@@ -12,6 +12,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 
 from kiosk import pdf
+from kiosk.errors import N_
+from kiosk.progress import NO_PROGRESS, Progress
 from kiosk.theory_exam.paper_fallback import PrintedPaper, PrintedQuestion
 
 SECTIONS = {"single": "单选题", "tf": "判断题"}
@@ -108,9 +110,15 @@ def _paper(paper: PrintedPaper, stamp: pdf.PageStamp, font: str, st: pdf.Styles,
     return [*story, PageBreak(), *_answer_sheet(paper, font, st)]
 
 
-def render_papers(papers: list[PrintedPaper], *, event_name: str, font_config: str = "") -> bytes:
-    """Every paper with its answer sheet, each station starting on a new page."""
-    stamp = pdf.PageStamp(_seal)
+STAGE_PRINTING = N_("Printing the papers")
+
+
+def render_papers(papers: list[PrintedPaper], *, event_name: str, font_config: str = "",
+                  progress: Progress = NO_PROGRESS) -> bytes:
+    """Every paper with its answer sheet, each station starting on a new page; `progress`
+    counts the papers as they are laid out (360 pages take seconds)."""
+    progress.stage(STAGE_PRINTING, len(papers))
+    stamp = pdf.PageStamp(_seal, on_mark=lambda _paper: progress.advance())
 
     def story(font: str, st: pdf.Styles) -> list[Flowable]:
         flowables: list[Flowable] = []

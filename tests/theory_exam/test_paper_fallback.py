@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from kiosk import clock
 from kiosk.errors import Conflict, ImportErrors, KioskError
 from kiosk.models import AuditEvent
+from kiosk.progress import Progress
 from kiosk.results import totals
 from kiosk.stations import phases
 from kiosk.theory_exam import exam, paper_fallback, papers
@@ -339,3 +340,22 @@ def test_a_long_event_name_never_breaks_the_papers_title_inside_a_word(exam_even
     text = PdfReader(io.BytesIO(render_papers(printed, event_name=name))).pages[0].extract_text()
     lines = [" ".join(line.replace("　", " ").split()) for line in text.splitlines()]
     assert name in lines and "理论知识考试 纸质试卷" in lines, lines[:6]
+
+
+class _Counted(Progress):
+    def __init__(self):
+        self.stages, self.done = [], 0
+
+    def stage(self, name, total=None, unit="items"):
+        self.stages.append((name, total))
+
+    def advance(self, amount=1):
+        self.done += amount
+
+
+def test_printing_counts_the_papers_as_they_are_laid_out(exam_event):
+    printed = paper_fallback.printed_papers(exam_event.session)
+    counted = _Counted()
+    render_papers(printed, event_name="测试赛", progress=counted)
+    assert counted.stages == [("Printing the papers", len(printed))]
+    assert counted.done == len(printed) == 4
