@@ -7,7 +7,8 @@ For each size, on a fresh instance and a real `kiosk serve` on loopback:
 1. every station signs in, then the exam starts and all fetch their paper at once (target: all
    within 3 s of the start);
 2. for --seconds, each station's page does what the workstation's page does (the schedule below:
-   the clock every 5 s, the task books every 10 s) and saves an answer every --pace seconds
+   the clock every 5 s, the task books when the clock's tag of them changes) and saves an
+   answer every --pace seconds
    (target: p99 under 100 ms);
 3. the server's sockets on its port (/proc/PID/fd and net/tcp) are sampled 5 times a second
    throughout: the peak, and the median ("typical") once the start is over; its RSS at the
@@ -48,7 +49,10 @@ MATERIALS = "/api/v1/materials"
 # random moment: the pages were loaded at different times.
 #   now (issue 19): station-screen.js polls the clock every POLL_MS (5 s) and shares each answer
 #     (kiosk:clock); the hand-in box asks nothing of its own while those come, and the task
-#     books are asked right after every second clock answer: one wake-up every 5 s.
+#     books are asked right after a clock answer whose materials_tag differs from the list
+#     shown (station-materials.js): once at the first poll, then only when the list changes.
+#   every second poll (--materials-every-second-poll): the task books asked after every second
+#     clock answer, as before the tag.
 #   before: the clock every 5 s (station-screen.js), the clock again every 15 s
 #     (station-handin.js) and the task books every 10 s (station-materials.js), each its own
 #     timer.
@@ -71,19 +75,21 @@ class Figures:
 
 
 async def page(station: BrowserStation, figures: Figures, stop: float, before: bool,
-               rng: random.Random) -> None:
+               rng: random.Random, every_second_poll: bool = False) -> None:
     """The workstation page's own requests (not the saves) until `stop`."""
 
-    async def ask(path: str) -> None:
+    async def ask(path: str) -> str | None:
+        """GET `path`; the clock answer's materials_tag, if any."""
         sent = time.perf_counter()
         try:
-            status, _ = await station.request("GET", path)
+            status, reply = await station.request("GET", path)
         except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
-            status = 0
+            status, reply = 0, None
         if status == 200:
             figures.polls.append(time.perf_counter() - sent)
         else:
             figures.failed += 1
+        return reply.get("materials_tag") if isinstance(reply, dict) else None
 
     async def timer(path: str, every: float) -> None:
         await pause(rng.uniform(0, every), stop)
@@ -96,13 +102,17 @@ async def page(station: BrowserStation, figures: Figures, stop: float, before: b
         await asyncio.gather(*(timer(path, every) for path, every in BEFORE_TIMERS))
         return
     await pause(rng.uniform(0, POLL_S), stop)
-    n = 0
+    n, tag_shown = 0, None
     while time.perf_counter() < stop:
         started = time.perf_counter()
-        await ask(CLOCK)
+        tag = await ask(CLOCK)
         n += 1
-        if n % MATERIALS_EVERY_POLLS == 0:
+        if every_second_poll:
+            if n % MATERIALS_EVERY_POLLS == 0:
+                await ask(MATERIALS)
+        elif tag != tag_shown:
             await ask(MATERIALS)
+            tag_shown = tag
         await pause(POLL_S - (time.perf_counter() - started), stop)
 
 
@@ -170,7 +180,8 @@ async def one_size(folder: Path, stations: int, args, before: bool) -> dict:
         paced_started = time.perf_counter()
         stop = paced_started + args.seconds
         await asyncio.gather(
-            *(page(b, figures, stop, before, rng) for b in browsers),
+            *(page(b, figures, stop, before, rng, args.materials_every_second_poll)
+              for b in browsers),
             *(saves(b, p, figures, stop, args.pace, args.pace * i / stations, rng)
               for i, (b, p) in enumerate(zip(browsers, papers, strict=True))))
         elapsed = time.perf_counter() - paced_started
@@ -254,6 +265,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--before-at", type=int, default=500,
                         help="also run this size as before issue 19 (0: not)")
+    parser.add_argument("--materials-every-second-poll", action="store_true",
+                        help="ask the task books after every second clock answer (before the "
+                             "clock's materials_tag)")
     parser.add_argument("--concurrency", type=int, default=32, help="of the ceiling's clients")
     parser.add_argument("--ceiling-seconds", type=float, default=5)
     parser.add_argument("--settle", type=float, default=2.0,

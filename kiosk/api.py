@@ -24,6 +24,7 @@ from kiosk.crypto import load_signing_key
 from kiosk.errors import N_, KioskError
 from kiosk.field import announcements, sessions_shown, telemetry
 from kiosk.i18n import gettext
+from kiosk.materials import task_books
 from kiosk.openapi import openapi_document
 from kiosk.read_cache import SharedRead
 from kiosk.stations import binding, sign_in, timetable
@@ -120,6 +121,9 @@ def get_clock():
         "announcements": list(shared.announcements),
         "signed_out": signed_out,
         "session": dict(shared.session) if shared.session is not None else None,
+        # The station's task books in a tag: its page asks for the list when this changes.
+        "materials_tag": task_books.list_tag(task_books.station_file_ids(
+            db(), settings, station_id, now, the_day)) if station_id else None,
     })
 
 

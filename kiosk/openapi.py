@@ -146,6 +146,11 @@ def _clock_schemas() -> dict:
                     "description": "the session (场次) this clock is about: the station's "
                                    "own, else the one the hall serves; null in an event "
                                    "without sessions"},
+                "materials_tag": {
+                    "type": ["string", "null"],
+                    "description": "a signed-in station's list of task books "
+                                   "(/api/v1/materials) in a short tag: the same while the "
+                                   "list is the same; null for a clock without a station"},
             },
         },
     }

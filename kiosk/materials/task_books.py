@@ -23,12 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kiosk import audit, clock
+from kiosk import audit, clock, scope
 from kiosk.config import Settings
 from kiosk.db import write_transaction
 from kiosk.errors import N_, Conflict, Forbidden, KioskError, NotFound
 from kiosk.instance import fsync_dir
 from kiosk.materials.models import Material, MaterialFetch
+from kiosk.read_cache import SharedRead
 from kiosk.stations import timetable
 from kiosk.stations.models import Station
 from kiosk.stations.window import station_window
@@ -197,15 +198,51 @@ def listing(session: Session, settings: Settings, now: datetime) -> list[PartFil
             for p in timetable.day_shared(session, settings, now).parts]
 
 
+# Each part's files (ids by name), shared by every station's clock answer (read_cache.py): the
+# answer carries a tag of the station's list, so a page asks for the list only when it changed.
+_files_shared: SharedRead[dict[str, tuple[int, ...]]] = SharedRead({"material"}, seconds=2.0)
+
+
+def _file_ids_by_part(session: Session) -> dict[str, tuple[int, ...]]:
+    by_part: dict[str, list[int]] = {}
+    for part, material_id in session.execute(select(Material.part, Material.id)
+                                             .order_by(Material.filename, Material.id)):
+        by_part.setdefault(part, []).append(material_id)
+    return {part: tuple(ids) for part, ids in by_part.items()}
+
+
+def station_file_ids(session: Session, settings: Settings, station_id: int, now: datetime,
+                     day: timetable.Day | None = None) -> list[int]:
+    """The ids of what a station may fetch now, in the day's order: the files of the parts
+    released and still open for it (`open_for_station`'s rule, from the day's rows). No
+    statement while the files and the day are shared (the clock poll asks it)."""
+    day = day or timetable.day_shared(session, settings, now)
+    about = scope.current(session)
+    files = _files_shared.get(session, about.id if about is not None else None,
+                              _file_ids_by_part)
+    found: list[int] = []
+    for part_now in day.parts:
+        ids = files.get(part_now.key)
+        if ids and released(part_now, now) and timetable.windows_of(
+                day.rows, part_now.row, session).of(station_id).state(now) != "ended":
+            found.extend(ids)
+    return found
+
+
+def list_tag(file_ids: list[int]) -> str:
+    """A station's list in a few characters: the same while the list is the same."""
+    return hashlib.sha256(",".join(map(str, file_ids)).encode()).hexdigest()[:12]
+
+
 def for_station(session: Session, settings: Settings, station_id: int,
                 now: datetime) -> list[Material]:
     """What a station may fetch now: the files of the parts released and still open for it,
     in the day's order."""
-    found: list[Material] = []
-    for entry in listing(session, settings, now):
-        if entry.files and open_for_station(session, entry.part_now, station_id, now):
-            found.extend(entry.files)
-    return found
+    ids = station_file_ids(session, settings, station_id, now)
+    if not ids:
+        return []
+    rows = {m.id: m for m in session.scalars(select(Material).where(Material.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
 
 
 # Ids are 32-bit integers in the database (PostgreSQL refuses a larger one in the query).

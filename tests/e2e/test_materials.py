@@ -43,6 +43,17 @@ def test_the_chief_adds_a_task_book_and_a_station_downloads_it_after_the_start(
     link = panel.locator("a", has_text=book.name)
     expect(link).to_be_visible(timeout=15000)
     screenshot(kiosk, "workstation-materials")
+    # The list shown, the page asks for it again only when the clock's tag of it changes:
+    # over two more clock answers, nothing (it asked every second answer before).
+    asked = {"clock": 0, "materials": 0}
+    kiosk.on("request", lambda r: [asked.__setitem__(k, asked[k] + 1) for k in asked
+                                   if r.url.endswith(f"/api/v1/{k}")])
+    with kiosk.expect_request(lambda r: r.url.endswith("/api/v1/clock"), timeout=8000):
+        pass
+    with kiosk.expect_request(lambda r: r.url.endswith("/api/v1/clock"), timeout=8000):
+        pass
+    kiosk.wait_for_timeout(500)
+    assert asked["clock"] >= 2 and asked["materials"] == 0, asked
     with kiosk.expect_download() as download:
         link.click()
     saved = tmp_path / "saved.pdf"

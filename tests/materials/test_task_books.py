@@ -5,6 +5,7 @@ record; the chief judge's page and the field judges' table."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from datetime import timedelta
 
@@ -341,3 +342,41 @@ def test_an_id_no_file_can_have_is_a_404_on_every_database(app, material_id):
     400 there); no file has such an id, so it is simply not found."""
     with app.extensions["kiosk"].session() as session, pytest.raises(NotFound):
         task_books.material_by_id(session, int(material_id))
+
+
+def test_the_clock_carries_a_tag_that_changes_exactly_when_the_list_does(hall, app):
+    """The page asks for the list when the clock's tag changes (station-materials.js): each
+    moment that changes a station's list changes its tag, and no other moment does."""
+    first, second = hall["clients"]
+    moment, instance = hall["moment"], hall["instance"]
+
+    def seen(client):
+        return client.get("/api/v1/clock").get_json()["materials_tag"], tuple(_listed(client))
+
+    assert app.test_client().get("/api/v1/clock").get_json()["materials_tag"] is None
+    moments = []
+    moment["now"] = hall["start"] - timedelta(minutes=11)
+    moments.append(seen(first))  # nothing released
+    moment["now"] = hall["start"] - timedelta(minutes=11, seconds=-30)
+    moments.append(seen(first))  # still nothing: the same tag
+    moment["now"] = hall["start"] - timedelta(minutes=10)
+    moments.append(seen(first))  # released (reading time)
+    with instance.session() as session:
+        _add(instance, session, name="数据.zip", data=b"D" * 10, now=moment["now"])
+    moments.append(seen(first))  # a file more
+    moment["now"] = hall["start"] + timedelta(minutes=30)
+    moments.append(seen(first))  # the same list later on
+    with instance.session() as session:
+        phases.extend(session, hall["codes"][1], 10, "设备故障", phase_name="A", actor=CHIEF,
+                      now=moment["now"])
+    moments.append(seen(first))  # another station's extension: nothing for this one
+    moment["now"] = hall["start"] + timedelta(minutes=65)
+    moments.append(seen(first))  # over for this station: the list empties
+    later = seen(second)  # the extended one keeps both files
+    assert later[1] == ("任务书.pdf", "数据.zip") and later[0] == moments[3][0]
+    lists = [names for _tag, names in moments]
+    assert lists == [(), (), ("任务书.pdf",), ("任务书.pdf", "数据.zip"),
+                     ("任务书.pdf", "数据.zip"), ("任务书.pdf", "数据.zip"), ()]
+    for (tag_a, list_a), (tag_b, list_b) in itertools.pairwise(moments):
+        assert (tag_a == tag_b) == (list_a == list_b), moments
+    assert moments[0][0] == moments[-1][0]  # the empty list's tag, whenever it is empty

@@ -1,8 +1,9 @@
 // The workstation's task books (任务书/资料): the files the server lists for this station (its
-// parts released and not over for it), with their download links. Asked every 10 s, right
-// after the screen's clock answer (one wake-up of the server, on the same connection: server-
-// clock.js); nothing shows before the server lists a file, and a part over for the station
-// drops off the list.
+// parts released and not over for it), with their download links. The screen's clock answer
+// carries a tag of that list (materials_tag): the list is asked right after an answer whose
+// tag differs from the list shown (on the same connection: server-clock.js), so a hall of
+// stations asks for it when it changes, not every 10 s. Nothing shows before the server lists
+// a file, and a part over for the station drops off the list.
 import { fileSize } from "./format.js";
 import { fetchFresh } from "./requests.js";
 import { MATERIALS_MS, POLL_MS } from "./server-clock.js";
@@ -27,8 +28,10 @@ function row(item) {
 
 let shown = "";
 let askedAt = 0;
+let heardAt = 0;  // the last clock answer the screen shared
+let tagShown = null;  // the tag of the list shown (null: none fetched yet)
 
-async function refresh() {
+async function refresh(tag = null) {
   askedAt = Date.now();
   let listed;
   try {
@@ -36,8 +39,9 @@ async function refresh() {
     if (!response.ok) return;  // signed out or offline: the screen's own script says so
     listed = (await response.json()).materials || [];
   } catch {
-    return;
+    return;  // the tag stays unmatched: asked again after the next clock answer
   }
+  tagShown = tag;
   const key = JSON.stringify(listed);
   if (key === shown) return;  // redraw only on change: a click on a link is never lost
   shown = key;
@@ -45,9 +49,21 @@ async function refresh() {
   panel.hidden = listed.length === 0;
 }
 
+function onClock(event) {
+  heardAt = Date.now();
+  const tag = event.detail && event.detail.materials_tag;
+  if (typeof tag === "string") {
+    if (tag !== tagShown) refresh(tag);  // the list changed (or was never fetched)
+  } else if (Date.now() - askedAt >= MATERIALS_MS - POLL_MS / 2) {
+    refresh();  // a clock answer without a tag: every second one, as before
+  }
+}
+
 if (panel) {
-  refresh();
-  // Every second clock answer the screen shares; on a timer of its own only if none come.
-  document.addEventListener("kiosk:clock", () => { if (Date.now() - askedAt >= MATERIALS_MS - POLL_MS / 2) refresh(); });
-  setInterval(() => { if (Date.now() - askedAt >= MATERIALS_MS + POLL_MS) refresh(); }, MATERIALS_MS);
+  // On a timer of its own only while no clock answer comes (the screen's script is the one
+  // that says the server is gone; this keeps the list right if it comes back alone).
+  document.addEventListener("kiosk:clock", onClock);
+  setInterval(() => {
+    if (Date.now() - heardAt >= MATERIALS_MS + POLL_MS && Date.now() - askedAt >= MATERIALS_MS) refresh();
+  }, MATERIALS_MS);
 }
