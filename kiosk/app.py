@@ -20,6 +20,7 @@ from kiosk.checkin.views import bp as checkin_bp
 from kiosk.collect.hand_ins import remove_partials
 from kiosk.collect.views import bp as collect_bp
 from kiosk.config import instance_path_from
+from kiosk.db import DEFAULT_POOL_SIZE
 from kiosk.field.views import bp as field_bp
 from kiosk.instance import open_instance
 from kiosk.materials.views import bp as materials_bp
@@ -44,9 +45,11 @@ class KioskRequest(Request):
 
 
 def create_app(instance_path: str | Path | None = None, *, database_url: str | None = None,
-               testing: bool = False, migrate: bool = False) -> Flask:
+               testing: bool = False, migrate: bool = False,
+               pool_size: int = DEFAULT_POOL_SIZE) -> Flask:
     path = instance_path_from(instance_path)
-    instance = open_instance(path, database_url=database_url, migrate=migrate)
+    instance = open_instance(path, database_url=database_url, migrate=migrate,
+                             pool_size=pool_size)
     settings = instance.settings
 
     app = Flask(__name__, instance_path=str(path), instance_relative_config=True)

@@ -50,7 +50,7 @@ from kiosk.models import JUDGE_KEY_ROLES, ROLES
 from kiosk.network import lan_addresses
 from kiosk.rehearse import rehearse
 from kiosk.results import cli as results_cli
-from kiosk.serve import serve
+from kiosk.serve import connections_for, serve
 from kiosk.stations.guessing import BADGE_GUARD
 from kiosk.stations.sign_in import BadgeFailureFlusher
 from kiosk.theory_exam import cli as theory_exam_cli
@@ -98,7 +98,7 @@ def migrate_command() -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256))
 def serve_command(host: str, port: int, threads: int) -> None:
-    app = create_app(instance_path())
+    app = create_app(instance_path(), pool_size=connections_for(threads))
     settings = app.config["KIOSK_SETTINGS"]
     click.echo(_("Serving %(event)s on http://%(host)s:%(port)s/", event=settings.event_name,
                  host=host, port=port))
@@ -151,7 +151,7 @@ def demo_command(no_serve: bool, host: str, port: int, as_json: bool) -> None:
         print_demo(path, info, created, url, lan_urls, font, font_problem,
                    bound=host in ("0.0.0.0", "::"))
     if not no_serve:
-        serve(create_app(path), host, port, threads=16)
+        serve(create_app(path, pool_size=connections_for(16)), host, port, threads=16)
 
 
 # ----------------------------------------------------------------------------- rehearsal

@@ -62,7 +62,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str, pool_size: int = 20) -> Engine:
+# Connections an engine keeps. A server asks for one per thread that may hold one at once
+# (kiosk.serve.connections_for): a request holds its connection until it has answered, an answer
+# save too while it waits for its group commit, so 16 threads hold up to 16 and 96 up to 96.
+DEFAULT_POOL_SIZE = 20
+
+
+def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
                                pool_timeout=60)

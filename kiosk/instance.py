@@ -101,7 +101,10 @@ def init_instance(path: Path, *, event_name: str = "职业技能竞赛",
 
 
 def open_instance(path: Path, *, environ: dict[str, str] | None = None, migrate: bool = False,
-                  database_url: str | None = None) -> Instance:
+                  database_url: str | None = None,
+                  pool_size: int = db.DEFAULT_POOL_SIZE) -> Instance:
+    """The instance at `path`; its engine keeps `pool_size` connections (a server: one per
+    thread that may hold one at once, kiosk.serve.connections_for)."""
     if not (path / "config.toml").exists():
         raise InstanceError(f"{path} is not a kiosk instance (no config.toml); create one with "
                             "`kiosk init` or `kiosk demo`")
@@ -110,7 +113,7 @@ def open_instance(path: Path, *, environ: dict[str, str] | None = None, migrate:
         settings.database_url = database_url
     url = settings.database_url_for(path)
     keep_private(path, url)
-    engine = db.make_engine(url)
+    engine = db.make_engine(url, pool_size=pool_size)
     if migrate:
         db.upgrade(engine)
     else:

@@ -9,7 +9,7 @@ import sys
 
 from flask import Flask
 
-from kiosk.http import create_kiosk_server
+from kiosk.http import BULK_LANES, create_kiosk_server
 
 log = logging.getLogger("kiosk")
 
@@ -61,6 +61,18 @@ def waitress_options(app: Flask, host: str, port: int, threads: int,
         "clear_untrusted_proxy_headers": True,
         "ident": "kiosk",
     }
+
+
+# Threads beside the workers that may hold a database connection: the bulk lane's (BULK_LANES),
+# the automatic backup, a page's export job, the badge tally's flusher; with room to spare.
+OTHER_CONNECTIONS = BULK_LANES + 6
+
+
+def connections_for(threads: int) -> int:
+    """The database connections a server of `threads` workers keeps ready: one for every thread
+    that may hold one at once. Fewer, and past them a request waits for a connection and fails
+    after the pool's 60 s (a 500 at 96 threads on the default 20 + 40, bench/hall_day.py)."""
+    return threads + OTHER_CONNECTIONS
 
 
 def serve(app: Flask, host: str, port: int, threads: int) -> None:
