@@ -151,7 +151,7 @@ def _minutes(seconds: float | None) -> str:
     if seconds is None:
         return ""
     whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
+    return f"{whole // 60}分{whole % 60:02d}秒"  # as the pages say it: 19:10 reads as a time
 
 
 def _plain(value: Decimal) -> str:
