@@ -178,10 +178,10 @@ def seat_state(row: StationRow, *, phase_state: str, kind: str, hand_in: bool,
     "time over", not "answering"."""
     if row.alarm:
         return "offline"
+    if kind == "theory" and row.on_paper:
+        return "on_paper"  # the chief judge switched it: someone answers there on paper
     if not row.occupied and row.last_seen is None:
         return "spare" if row.spare else "unused"
-    if kind == "theory" and row.on_paper:
-        return "on_paper"
     if (kind == "theory" and row.submitted_at) or (kind != "theory" and hand_in
                                                    and row.hand_ins):
         return "handed_in"

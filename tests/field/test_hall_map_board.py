@@ -77,6 +77,7 @@ def _row(**values) -> StationRow:
     # Switched to paper: the station answers on its sheet; its screen being gone is no alarm.
     ({"last_seen": NOW, "answered": 3, "on_paper": True}, "running", "theory", "on_paper"),
     ({"last_seen": NOW, "on_paper": True}, "ended", "theory", "on_paper"),
+    ({"occupied": False, "on_paper": True}, "running", "theory", "on_paper"),  # never signed in
     ({"last_seen": NOW, "on_paper": True, "online": True}, "running", "practical", "working"),
 ])
 def test_each_seat_reads_its_state(values, phase_state, kind, state):
