@@ -7,9 +7,11 @@ stored, never countdowns. Everything below `now()` is pure: callers pass `now` i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from kiosk.errors import N_
 
 
 def now() -> datetime:
@@ -34,6 +36,15 @@ def local_display(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> st
     if moment is None:
         return ""
     return moment.astimezone().strftime(fmt)
+
+
+def duration_text(seconds: float, translate: Callable[..., str]) -> str:
+    """A time used as people say it, in `translate`'s language: 19 分 10 秒, 45 秒 (19:10
+    reads as a time of day). The pages pass gettext, the command line cli_gettext."""
+    whole = int(seconds)
+    if whole < 60:
+        return translate(N_("%(s)s s"), s=whole)
+    return translate(N_("%(m)s min %(s)s s"), m=whole // 60, s=f"{whole % 60:02d}")
 
 
 # ----------------------------------------------------------------------------- the timing rules

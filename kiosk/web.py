@@ -478,13 +478,7 @@ def register_template_filters(app: Flask) -> None:
 
     @app.template_filter("duration")
     def duration(seconds: float | None) -> str:
-        """A time used as people say it: 19 分 10 秒 (19:10 reads as a time of day too)."""
-        if seconds is None:
-            return ""
-        whole = int(seconds)
-        if whole < 60:
-            return gettext("%(s)s s", s=whole)
-        return gettext("%(m)s min %(s)s s", m=whole // 60, s=f"{whole % 60:02d}")
+        return "" if seconds is None else clock.duration_text(seconds, gettext)
 
     @app.template_filter("merge_query")
     def merge_query(args, **changes) -> str:

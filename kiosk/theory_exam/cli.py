@@ -158,11 +158,7 @@ def _plain(value) -> str:
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    whole = int(seconds)
-    return _("%(m)s min %(s)s s", m=whole // 60, s=f"{whole % 60:02d}") if whole >= 60 else \
-        _("%(s)s s", s=whole)
+    return "-" if seconds is None else clock.duration_text(seconds, _)
 
 
 # ----------------------------------------------------------------------------- the paper fallback
@@ -272,10 +268,7 @@ def paper_sheet(station: str, answers: str, entry: int, as_json: bool) -> None:
 
 def _mark(mark: str | None) -> str:
     """A sheet's answer as printed: a letter, 对 or 错 (stored T and F), blank, or — (not typed)."""
-    return "—" if mark is None else (TF_SHOWN.get(mark) or mark or _("blank"))
-
-
-TF_SHOWN = {"T": "对", "F": "错"}
+    return "—" if mark is None else (paper_fallback.TF_SHOWN.get(mark) or mark or _("blank"))
 
 
 @paper_group.command("differences", help=N_(

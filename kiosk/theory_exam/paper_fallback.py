@@ -51,6 +51,7 @@ from kiosk.theory_exam.papers import points_text
 
 LETTERS = "ABCDEFGH"
 TF_PRINTED = {"T": "对 √", "F": "错 ×"}
+TF_SHOWN = {"T": "对", "F": "错"}  # a stored true/false answer as people read it
 # What a judge may type for a true/false answer, folded (NFKC, upper case) first.
 TF_TYPED = {"T": "T", "对": "T", "√": "T", "✓": "T", "Y": "T",
             "F": "F", "错": "F", "×": "F", "X": "F", "✗": "F", "N": "F"}
