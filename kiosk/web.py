@@ -433,7 +433,7 @@ def register_error_handlers(app: Flask) -> None:
             extra["problems"] = [p.render(gettext) for p in problems]
         # Facts a client acts on (a kiosk shows "paused" or the start time), never free text.
         extra.update({k: v for k, v in exc.details.items()
-                      if k in ("state", "starts_at", "part") and isinstance(v, str)})
+                      if k in ("state", "starts_at", "paused_at", "part") and isinstance(v, str)})
         response = error_response(exc.code, translated(exc), exc.status, **extra)
         if "retry_after" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after"])

@@ -7,9 +7,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from kiosk import clock, read_cache
+from kiosk.db import UTCDateTime
 from kiosk.field import announcements
 from kiosk.stations import phases
 from kiosk.stations.models import StationSession
@@ -125,6 +126,30 @@ def test_a_write_of_another_process_shows_within_a_second(app, hall, stopped):
     assert hall["A01"].get("/api/v1/clock").get_json()["phase_state"] == "running"
     stopped.at += SHARED_SECONDS
     assert hall["A01"].get("/api/v1/clock").get_json()["phase_state"] == "paused"
+
+
+def test_a_save_refused_for_a_pause_the_poll_does_not_show_yet_says_when_it_began(app, hall,
+                                                                                  stopped):
+    """A pause by another process: the poll may say "running" for up to a second, the save is
+    refused at once, and its refusal names the pause's start, so that the screen drops the
+    choices made since (a key pressed during a pause is never saved after the resume; CI saw
+    one saved when the screen took its own clock for the pause's start)."""
+    with _session(app) as session:
+        phases.start(session, "theory", 30, actor=CHIEF, now=clock.now())
+    question = hall["A01"].get("/api/v1/exam/paper").get_json()["questions"][0]
+    assert hall["A01"].get("/api/v1/clock").get_json()["phase_state"] == "running"
+    paused_at = clock.now().replace(microsecond=0) - timedelta(seconds=2)
+    pause = text("UPDATE phase SET paused_at = :at WHERE name = 'theory'").bindparams(
+        bindparam("at", value=paused_at, type_=UTCDateTime))
+    with app.extensions["kiosk"].engine.begin() as elsewhere:  # as another process writes
+        elsewhere.execute(pause)
+    assert hall["A01"].get("/api/v1/clock").get_json()["phase_state"] == "running"  # not yet
+    refused = hall["A01"].put(f"/api/v1/exam/answers/{question['id']}",
+                              json={"choice": question["options"][0]["key"], "seq": 1})
+    assert refused.status_code == 423
+    body = refused.get_json()
+    assert body["state"] == "paused"
+    assert body["paused_at"] == clock.iso(paused_at)
 
 
 def test_the_server_time_and_the_states_are_worked_out_at_every_poll(app, hall, stopped,

@@ -216,6 +216,10 @@ def _save(session: Session, station_id: int, qid: str, choice_key: str | None, s
     if window.columns is not None and window.columns.on_paper:  # switched to paper
         raise paper_fallback.OnPaper(paper_fallback.ON_PAPER, state="on_paper")
     refused = window.refusal(now, grace)
+    if refused == "paused":
+        # When the pause began, as the writer read it: the screen drops what was chosen since,
+        # even while its clock poll (rows shared for a second, kiosk.read_cache) says running.
+        raise Locked(_REFUSED[refused], state=refused, paused_at=clock.iso(window.phase.paused_at))
     if refused is not None:
         raise Locked(_REFUSED[refused], state=refused)
     window_row = window.columns

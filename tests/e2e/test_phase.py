@@ -304,6 +304,9 @@ def test_a_long_unbroken_note_wraps_on_the_station_page(browser, day):
     form.locator("textarea[name=note]").fill("A" * 2000)
     form.get_by_role("button", name="记录").click()
     expect(page.locator(".flash-success")).to_be_visible()
+    # The flash shows once the page's HTML is in, maybe before its stylesheet (CI once measured
+    # the unstyled page, 22,949 px wide): measure the page as it is shown, styled.
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 1366, width
     screenshot(page, "field-station-long-note")

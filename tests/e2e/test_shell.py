@@ -168,6 +168,7 @@ def test_in_english_the_chief_judges_header_wraps_compactly_and_hides_nothing(br
         sign_in(page, demo_server, role="chief")
         page.click("button:has-text('English')")
         expect(page.locator("h1")).to_have_text("Chief judge")
+        page.wait_for_load_state("load")  # measured with its stylesheet, not before it
         for width, height in SIZES:
             page.set_viewport_size({"width": width, "height": height})
             layout = _header_layout(page)

@@ -37,13 +37,17 @@ const queue = new SaveQueue({
     if (body.state === "paused") {
       // The server paused before this screen knew: show the pause now; choices made since
       // the pause began are dropped (a pause takes no input), earlier ones wait for the resume.
+      // The refusal says when it began: the poll may not show the pause yet (another server's
+      // rows, up to a second old), and this screen's own clock is later than the pause.
       pollClock().then(() => {
-        const since = phase && phase.paused_at ? new Date(phase.paused_at) : clock.now();
+        const began = body.paused_at || (phase && phase.paused_at);
+        const since = began ? new Date(began) : clock.now();
         for (const qid of queue.dropSince(since)) {
           const kept = qid in queue.acked ? queue.acked[qid] : (paper && paper.acknowledged[qid]);
           if (kept) answers[qid] = kept; else delete answers[qid];
         }
         queue.unlock();
+        renderQuestion();  // a dropped choice is not shown as chosen (if still on screen)
         renderNav();
       });
     } else { lock(); }
