@@ -156,7 +156,8 @@ class EncryptedSpoolFile(io.RawIOBase):
         if count:
             keystream = self._keystream(self._reader, self._position)
             self._reader = None
-            keystream.update_into(view[:count], view[:count])  # in place: CTR is a stream
+            # Not in place: cryptography 51 refuses update_into over the same buffer.
+            view[:count] = keystream.update(view[:count])
             self._position += count
             self._reader = (self._position, keystream)
         return count
