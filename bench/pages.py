@@ -75,6 +75,7 @@ from kiosk.theory_exam.question_bank import import_bank
 ACTOR = Actor("bench", "cli")
 PASSWORD = secrets.token_urlsafe(12)  # the staff accounts of this run
 GRACE = timedelta(seconds=2)
+DAY_BEFORE = timedelta(hours=3)
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -87,7 +88,11 @@ def build(folder: Path, count: int, say: Callable[[str], None]):
     instance.engine.dispose()
     event.listen(instance.engine, "connect",
                  lambda dbapi, _r: dbapi.execute("PRAGMA synchronous=OFF"))
-    now = clock.now
+    # The day is written as it happened hours before the pages are reloaded (the overview is
+    # read all afternoon, long after the theory exam settled: exam._SETTLED).
+    def now():
+        return clock.now() - DAY_BEFORE
+
     began = time.perf_counter()
     with instance.session() as session:
         rows = "".join(f"选手{i:03d},{make_valid(f'420102199001{i % 28 + 1:02d}{i:03d}')},"
@@ -165,7 +170,7 @@ def build(folder: Path, count: int, say: Callable[[str], None]):
                 ingest(session, archives=instance.path / "archives", station_id=station.id,
                        station_code=station.code, body=io.BytesIO(b"PK" + bytes(2000)),
                        filename="work.zip", content_length=2002, limit=10 ** 8,
-                       now_fn=clock.now, grace=GRACE, actor=ACTOR)
+                       now_fn=now, grace=GRACE, actor=ACTOR)
         incidents.early_finish(session, stations[2].code, actor=ACTOR, now=now(),
                                settings=settings)
         phases.end(session, "practical", actor=ACTOR, now=now())

@@ -216,6 +216,7 @@ ACTION_LABELS: dict[str, str] = {
     "draw.seal_prepared": N_("Record sheet printed for sealing"),
     "draw.sealed": N_("Draw record sealed"),
     "draw.superseded": N_("Draw set aside for a redraw"),
+    "exam.graded": N_("Theory papers graded: scores recorded"),
     "exam.submitted": N_("Theory paper handed in"),
     "incident.noted": N_("Incident recorded"),
     "judge_key.added": N_("Judge's public key registered"),

@@ -14,6 +14,8 @@ from pathlib import Path
 
 DEFAULT_INSTANCE = "instance"
 
+MAX_GRACE_SECONDS = 60
+
 # Private ranges and loopback: an exam LAN is one of these; anything else is refused (issue 5).
 PRIVATE_NETWORKS = [
     "127.0.0.0/8",
@@ -109,6 +111,10 @@ class Settings:
             problems.append("header_timeout_seconds must be between 1 and 300")
         if not 0.1 <= self.keepalive_idle_seconds <= 30:
             problems.append("keepalive_idle_seconds must be between 0.1 and 30")
+        if not 0 <= self.grace_seconds <= MAX_GRACE_SECONDS:
+            # Requests in flight at the deadline, not extra time; the graded theory is kept once
+            # the exam has settled past it (theory_exam/exam.py, _SETTLED).
+            problems.append(f"grace_seconds must be between 0 and {MAX_GRACE_SECONDS}")
         if any(m < 0 for m in self.warnings_at_minutes):
             problems.append("warnings_at_minutes must not be negative")
         if problems:

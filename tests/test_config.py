@@ -25,6 +25,8 @@ def test_config_file_then_environment_override(tmp_path):
     ("theory_minuts = 3\n", "unknown settings theory_minuts"),
     ("theory_minutes = 0\n", "theory_minutes"),
     ("theory_minutes = \n", "config.toml"),
+    ("grace_seconds = 61\n", "grace_seconds must be between 0 and 60"),
+    ("grace_seconds = -1\n", "grace_seconds"),
 ])
 def test_bad_config_is_refused_with_the_reason(tmp_path, content, fragment):
     (tmp_path / "config.toml").write_text(content, "utf-8")

@@ -13,6 +13,7 @@ the papers in view: one session's on its page, every session's unscoped.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ from sqlalchemy import BigInteger, Boolean, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from kiosk import audit, clock, scope
+from kiosk.config import MAX_GRACE_SECONDS
 from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, KioskError, Locked, NotFound
 from kiosk.group_commit import GroupCommit
@@ -339,14 +341,51 @@ def _grade_session(session: Session, session_code: str, *,
     """Grade the session's papers from the answers as saved. Read first: when every sitting
     already holds its result (every view of the overview after the first), nothing is written
     and no write transaction is taken. Otherwise the papers are graded again under the writer's
-    lock, from what is saved then, and the changed sittings are recorded."""
+    lock, from what is saved then, and the changed sittings are recorded.
+
+    Once the exam has settled (`_SETTLED`), a grading is kept with the mark of the inputs it
+    read (`_inputs_mark`), and a view that finds the same mark grades nothing."""
+    kept_here = _settled_grades.setdefault(session.get_bind(), {})
+    mark = _inputs_mark(session)  # first: the rows graded below are at least this new
+    kept = kept_here.get(session_code)
+    if kept is not None and kept[0] == mark:
+        return kept[1]
     graded = _graded(session, session_code, now=now)
-    if not graded.changes:
-        return graded.results
-    with write_transaction(session):
-        graded = _graded(session, session_code, now=now)
-        _record(session, graded.changes, now=now)
+    if graded.changes:
+        with write_transaction(session):
+            mark = _inputs_mark(session)
+            graded = _graded(session, session_code, now=now)
+            if graded.changes:
+                _record(session, graded.changes, now=now)
+                # The recording's own event, under the writer's lock: nothing else in between.
+                mark = _inputs_mark(session)
+    if graded.settled:
+        kept_here[session_code] = (mark, graded.results)
+    else:
+        kept_here.pop(session_code, None)
     return graded.results
+
+
+# The grading's inputs are the answers, the papers' keys, the answer sheets typed for stations
+# on paper, the clock (pauses, extensions, the end) and the submissions. Each of them changes
+# only with a row that marks it in its own transaction: an answer save with its answer_event
+# row, everything else (a paper built, a sheet typed or agreed, a switch to paper, a pause, an
+# extension, a hand-in, a grading recorded) with its audit event, whose sequence the audit
+# head hands out one writer at a time. The two counters together mark the inputs; the same mark,
+# the same grading. Kept only once no save can land any more: on PostgreSQL an answer_event's
+# id is drawn before its commit, so while saves are accepted a lower id could still commit after
+# a higher one. Settled: over for every station longer ago than any grace (at most
+# config.MAX_GRACE_SECONDS) and the group commit's slowest batch.
+_SETTLED = timedelta(seconds=MAX_GRACE_SECONDS + 60)
+_INPUTS_MARK = text("SELECT (SELECT last_seq FROM audit_head WHERE id = 1), "
+                    "(SELECT max(id) FROM answer_event)")
+# engine → session code → (mark, grading); an engine disposed takes its gradings along
+_settled_grades: weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, list[StationScore]]]] \
+    = weakref.WeakKeyDictionary()
+
+
+def _inputs_mark(session: Session) -> tuple:
+    return tuple(session.execute(_INPUTS_MARK).one())
 
 
 @dataclass
@@ -354,6 +393,7 @@ class _Graded:
     results: list[StationScore]
     # station id → (score, answered, time used), for each sitting to write or create
     changes: dict[int, tuple[Decimal | None, int, float | None]]
+    settled: bool = False  # over for every station, `_SETTLED` ago
 
 
 def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
@@ -408,7 +448,7 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
         graded_from = ("paper_pending" if pending else "paper") if station_id in on_paper else ""
         results.append(StationScore(code, score[station_id], full_marks, answered[station_id],
                                     submitted_at, time_used, session_code, graded_from))
-    return _Graded(results, changes)
+    return _Graded(results, changes, settled=windows.over_for_everyone(now - _SETTLED))
 
 
 def _grading_statements():
@@ -436,6 +476,9 @@ def _grading_statements():
 _PAPERS, _KEYS, _ANSWERS, _SITTINGS = _grading_statements()
 
 
+GRADER = audit.Actor("kiosk", "system")  # the server itself, grading by the key
+
+
 def _record(session: Session, changes: dict[int, tuple[Decimal | None, int, float | None]], *,
             now: datetime) -> None:
     """Write the graded result on each sitting that differs (a sitting is made for a station
@@ -449,6 +492,10 @@ def _record(session: Session, changes: dict[int, tuple[Decimal | None, int, floa
             session.add(sitting)
         sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
         sitting.graded_at = now
+    # A change of the recorded scores is in the log (the audit sequence then marks it too: a
+    # database restored from before it is graded again, `_inputs_mark`).
+    audit.record(session, GRADER, "exam.graded", at=now,
+                 details={"stations": len(changes)})
 
 
 # Each paper's grading key, kept with the key map's stored text it was decoded from and used

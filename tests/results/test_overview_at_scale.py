@@ -1,16 +1,19 @@
 """The scoring overview (成绩录入总览) at the hall's size: it grades every paper again on every
-view (docs/results.md), so a late correction is never missed, yet its statements do not grow
-with the number of stations (bench/pages.py times it at 500), a view that finds every sitting
-up to date writes nothing, and a paper's key is never read from a stale copy."""
+view until the theory exam has settled (docs/results.md), so a late correction is never missed,
+and after that again only when an answer save or an audited action changed what it grades; its
+statements do not grow with the number of stations (bench/pages.py times it at 500), a view
+that finds every sitting up to date writes nothing, and a paper's key is never read from a
+stale copy."""
 
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import delete, event, select, text, update
 
-from kiosk import clock
+from kiosk import audit, clock
+from kiosk.models import AuditEvent
 from kiosk.results import mark_entry, review
 from kiosk.stations import phases
 from kiosk.stations.models import Station
@@ -203,3 +206,62 @@ def test_cleared_answers_count_for_nothing(app):
         scores = {s.station: s for s in exam.grade_all(session, now=clock.now())}
         code = session.get(Station, cleared).code
         assert scores[code].answered == 5
+
+
+@pytest.fixture
+def settled_at_once(monkeypatch):
+    """The theory exam settles as soon as it is over (in the hall: two minutes after)."""
+    monkeypatch.setattr(exam, "_SETTLED", timedelta(0))
+
+
+def _graded_events(app):
+    with app.extensions["kiosk"].session() as session:
+        return list(session.scalars(select(AuditEvent.details)
+                                    .where(AuditEvent.action == "exam.graded")))
+
+
+def test_once_settled_a_view_reads_no_answers_until_something_changed(app, settled_at_once):
+    """Every view of the afternoon would grade 30 000 answers for nothing: once the exam has
+    settled the grading is kept with the mark of what it read, and only an audited action (here
+    a paper sheet typed twice, through the audit head) or an answer save grades again."""
+    boss, _ended = _hall(app, 5)
+    boss.get("/results/")
+    assert _graded_events(app) == ['{"stations":5}']  # the recording is in the log, once
+    page, seen = _overview_statements(app, boss)
+    assert not [s for s in seen if "FROM current_answer" in s], seen
+    assert page.text.count("<tr><td>A") == 5
+    with app.extensions["kiosk"].session() as session, session.begin():
+        audit.record(session, CHIEF, "incident.noted", at=clock.now(), subject="A02")
+    with statements(app) as seen:
+        boss.get("/results/")
+    assert [s for s in seen if "FROM current_answer" in s]  # the mark moved: graded again
+    assert _graded_events(app) == ['{"stations":5}']  # nothing differed: nothing recorded
+
+
+def test_before_it_settles_every_view_grades_again(app):
+    """Right after the end an answer in flight (inside the grace) may still land, and on
+    PostgreSQL a save's id is drawn before its commit: nothing is kept yet."""
+    boss, _ended = _hall(app, 3)
+    boss.get("/results/")
+    _page, seen = _overview_statements(app, boss)
+    assert [s for s in seen if "FROM current_answer" in s]
+
+
+def test_a_database_restored_from_before_the_grading_is_graded_again(app, settled_at_once):
+    """A restore under the running server brings back sittings without their scores: the audit
+    sequence is then from before the grading's own event, so the kept grading is not used."""
+    boss, _ended = _hall(app, 4)
+    before = _theory_cell(boss.get("/results/").text, "A02")
+    with app.extensions["kiosk"].session() as session, session.begin():
+        # As the backup holds it: no scores on the sittings, no grading event after them.
+        session.execute(update(Sitting).values(score=None, answered=0, time_used_s=None,
+                                               graded_at=None))
+        last = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+        assert last.action == "exam.graded"
+        previous = session.scalar(select(AuditEvent).where(AuditEvent.seq == last.seq - 1))
+        session.execute(delete(AuditEvent).where(AuditEvent.seq == last.seq))
+        session.execute(text("UPDATE audit_head SET last_seq = :seq, last_hash = :hash "
+                             "WHERE id = 1"), {"seq": previous.seq, "hash": previous.hash})
+    assert _theory_cell(boss.get("/results/").text, "A02") == before
+    with app.extensions["kiosk"].session() as session:
+        assert None not in set(session.scalars(select(Sitting.score)))

@@ -314,7 +314,13 @@ def test_the_time_used_of_a_paper_station_runs_to_its_deadline(exam_event):
     assert scores["A01"].time_used_s is not None
 
 
-def test_the_results_wait_for_a_paper_sheet_and_then_take_its_score(exam_event):
+@pytest.mark.parametrize("settled", [False, True])
+def test_the_results_wait_for_a_paper_sheet_and_then_take_its_score(exam_event, monkeypatch,
+                                                                    settled):
+    """Also once the exam has settled and its grading is kept (exam._SETTLED): the sheets
+    typed, each with its audit event, make the next results grade again."""
+    if settled:
+        monkeypatch.setattr(exam, "_SETTLED", timedelta(0))
     session = exam_event.session
     station, paper, printed = _switched(exam_event)
     _end(exam_event)
