@@ -1,7 +1,7 @@
 """The theory exam from 100 to 1,000 stations, and the sockets the server holds (issue 19).
 
     python bench/scaling.py [--sizes 100,250,500,1000] [--seconds 20] [--pace 2]
-                            [--threads 16] [--before-at 500]
+                            [--threads 16] [--servers 1] [--before-at 500]
 
 For each size, on a fresh instance and a real `kiosk serve` on loopback:
 1. every station signs in, then the exam starts and all fetch their paper at once (target: all
@@ -142,12 +142,20 @@ async def one_size(folder: Path, stations: int, args, before: bool) -> dict:
     if before:
         os.environ["KIOSK_KEEPALIVE_IDLE_SECONDS"] = str(BEFORE_KEEPALIVE_IDLE)
     try:
-        port, server = serve_instance(instance, args.threads)
+        # --servers K: K `kiosk serve` processes on the one database, each with its own port;
+        # station i's workstation opens server i mod K (half the hall's URLs name the second
+        # port: docs/operations.md), so a station always talks to one server.
+        servers = [serve_instance(instance, args.threads)]
+        os.environ["KIOSK_BACKUP_INTERVAL_MINUTES"] = "0"  # the first server takes the backups
+        servers += [serve_instance(instance, args.threads) for _ in range(args.servers - 1)]
     finally:
         os.environ.pop("KIOSK_KEEPALIVE_IDLE_SECONDS", None)
+        os.environ.pop("KIOSK_BACKUP_INTERVAL_MINUTES", None)
+    pids = [server.pid for _port, server in servers]
     row: dict = {"stations": stations, "before": before}
     try:
-        browsers = [BrowserStation(port, station_address(i)) for i in range(stations)]
+        browsers = [BrowserStation(servers[i % len(servers)][0], station_address(i))
+                    for i in range(stations)]
         answers = await asyncio.gather(*(b.request("POST", "/api/v1/station/login", {"token": t})
                                          for b, t in zip(browsers, tokens, strict=True)))
         if any(status != 200 for status, _ in answers):
@@ -156,7 +164,7 @@ async def one_size(folder: Path, stations: int, args, before: bool) -> dict:
         with instance.session() as session:
             phases.start(session, "theory", 60, actor=ACTOR, now=clock.now())
 
-        start_sampler = SocketSampler(server.pid, port).start()
+        start_samplers = [SocketSampler(server.pid, port).start() for port, server in servers]
         started = time.perf_counter()
         served_after: list[float] = []
 
@@ -168,15 +176,17 @@ async def one_size(folder: Path, stations: int, args, before: bool) -> dict:
             return body
 
         papers = await asyncio.gather(*(fetch(b) for b in browsers))
-        start_sampler.stop()
+        for sampler in start_samplers:
+            sampler.stop()
         row["papers_last_s"] = max(served_after)
         row["papers_p50_s"] = percentile(served_after, 50)
-        row["start_sockets_peak"] = start_sampler.peak
+        # Sockets per server process (Windows' select() limit is a process's).
+        row["start_sockets_peak"] = max(sampler.peak for sampler in start_samplers)
 
         figures = Figures()
         rng = random.Random(stations)
-        sampler = SocketSampler(server.pid, port).start()
-        server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+        samplers = [SocketSampler(server.pid, port).start() for port, server in servers]
+        server_cpu, client_cpu = sum(map(cpu_seconds, pids)), time.process_time()
         paced_started = time.perf_counter()
         stop = paced_started + args.seconds
         await asyncio.gather(
@@ -185,26 +195,32 @@ async def one_size(folder: Path, stations: int, args, before: bool) -> dict:
             *(saves(b, p, figures, stop, args.pace, args.pace * i / stations, rng)
               for i, (b, p) in enumerate(zip(browsers, papers, strict=True))))
         elapsed = time.perf_counter() - paced_started
-        server_cpu = (cpu_seconds(server.pid) - server_cpu) / elapsed
+        server_cpu = (sum(map(cpu_seconds, pids)) - server_cpu) / elapsed
         client_cpu = (time.process_time() - client_cpu) / elapsed
-        sampler.stop()
-        settle = int(min(3.0, args.seconds / 4) / sampler.every)  # the start's connections
-        steady = SocketSampler(server.pid, port)
-        steady.samples = sampler.samples[settle:]
+        typical, peak = [], []
+        for sampler in samplers:
+            sampler.stop()
+            settle = int(min(3.0, args.seconds / 4) / sampler.every)  # the start's connections
+            steady = SocketSampler(sampler.pid, sampler.port)
+            steady.samples = sampler.samples[settle:]
+            typical.append(steady.typical)
+            peak.append(sampler.peak)
         row.update(
             saves_per_s=len(figures.saves) / elapsed, saves_n=len(figures.saves),
             p50_ms=percentile(figures.saves, 50) * 1000,
             p99_ms=percentile(figures.saves, 99) * 1000,
             polls_p99_ms=percentile(figures.polls, 99) * 1000, failed=figures.failed,
-            sockets_typical=steady.typical, sockets_peak=sampler.peak,
-            rss_mib=rss_mib(server.pid), server_cpu=server_cpu, client_cpu=client_cpu,
+            sockets_typical=max(typical), sockets_peak=max(peak),
+            rss_mib=sum(map(rss_mib, pids)), server_cpu=server_cpu, client_cpu=client_cpu,
             opened_per_s=sum(b.opened for b in browsers) / (elapsed + row["papers_last_s"]),
             resent=sum(b.resent for b in browsers))
         for browser in browsers:
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for _port, server in servers:
+            server.terminate()
+        for _port, server in servers:
+            server.wait(timeout=10)
         instance.engine.dispose()
     print_row(row)
     return row
@@ -231,7 +247,9 @@ async def run(args) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     runs = [(n, False) for n in sizes] + ([(args.before_at, True)] if args.before_at else [])
     print(f"theory exam at scale: saves every {args.pace:g} s per station for {args.seconds:g} s "
-          f"per size; each page polls as kiosk/static/js does; {args.threads} server threads; "
+          f"per size; each page polls as kiosk/static/js does; {args.servers} server "
+          f"process(es) of {args.threads} threads (RSS and CPU: their sum; sockets: the most "
+          f"one holds); "
           f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(HEADER, flush=True)
     rows = []
@@ -263,6 +281,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--pace", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--servers", type=int, default=1,
+                        help="server processes on the one database, the stations split "
+                             "between them")
     parser.add_argument("--before-at", type=int, default=500,
                         help="also run this size as before issue 19 (0: not)")
     parser.add_argument("--materials-every-second-poll", action="store_true",

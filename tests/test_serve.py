@@ -50,6 +50,27 @@ def test_the_app_as_built_is_kept_out_of_the_collectors_sight():
         gc.unfreeze()
 
 
+def test_kiosk_serve_hands_the_interpreter_over_every_half_millisecond(app, monkeypatch):
+    """Beside the hand-ins a save's batch waited for the interpreter after each of its
+    statements, 5 ms at a time (Python's default): `serve` sets the shorter interval before it
+    serves (bench/hall_day.py measures both)."""
+    import sys
+
+    from kiosk import serve as kiosk_serve
+
+    seen = {}
+    monkeypatch.setattr(kiosk_serve, "create_kiosk_server", lambda *a, **k: type(
+        "Server", (), {"print_listen": lambda self, f: None,
+                       "run": lambda self: seen.setdefault("at", sys.getswitchinterval())})())
+    monkeypatch.setattr(kiosk_serve, "freeze_what_lives_on", lambda: None)
+    before = sys.getswitchinterval()
+    try:
+        kiosk_serve.serve(app, "127.0.0.1", 0, 4)
+    finally:
+        sys.setswitchinterval(before)
+    assert seen["at"] == kiosk_serve.SWITCH_INTERVAL_S < 0.005 == before
+
+
 def test_every_thread_of_kiosk_serve_finds_a_database_connection(kiosk_instance, monkeypatch):
     """A request holds its connection until it has answered (an answer save too, while it
     waits for its group commit): `kiosk serve --threads 96` under load waited for the 61st

@@ -349,7 +349,7 @@ def _grade_session(session: Session, session_code: str, *,
     mark = _inputs_mark(session)  # first: the rows graded below are at least this new
     kept = kept_here.get(session_code)
     if kept is not None and kept[0] == mark:
-        return kept[1]
+        return list(kept[1])
     graded = _graded(session, session_code, now=now)
     if graded.changes:
         with write_transaction(session):

@@ -223,7 +223,7 @@ def _graded_events(app):
 def test_once_settled_a_view_reads_no_answers_until_something_changed(app, settled_at_once):
     """Every view of the afternoon would grade 30 000 answers for nothing: once the exam has
     settled the grading is kept with the mark of what it read, and only an audited action (here
-    a paper sheet typed twice, through the audit head) or an answer save grades again."""
+    an incident noted, through the audit head) or an answer save grades again."""
     boss, _ended = _hall(app, 5)
     boss.get("/results/")
     assert _graded_events(app) == ['{"stations":5}']  # the recording is in the log, once
