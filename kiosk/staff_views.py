@@ -65,7 +65,8 @@ ROLE_NAMES = {role: lazy_gettext(label) for role, label in ROLE_LABELS.items()}
 
 # Who wrote an audit event: a staff role, or the command line, or a contestant's station.
 ACTOR_ROLE_NAMES = {**ROLE_NAMES, "cli": lazy_gettext("Command line"),
-                    "station": lazy_gettext("Contestant's station")}
+                    "station": lazy_gettext("Contestant's station"),
+                    "system": lazy_gettext("The server itself")}  # exam.GRADER
 
 nav_item("auth.home", lambda: str(lazy_gettext("Home")), order=0)
 nav_item("auth.audit_log", lambda: str(lazy_gettext("Audit log")), order=99)

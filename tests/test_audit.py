@@ -179,6 +179,16 @@ def test_subjects_and_station_actors_read_in_words_but_are_stored_raw(app):
         assert audit.verify_chain(session).ok
 
 
+def test_the_servers_own_grading_reads_as_the_server_in_words(app):
+    """The theory's grading is recorded by the server itself (exam.GRADER), not by a person."""
+    from kiosk.theory_exam import exam
+
+    client = _audit_client(app, [(exam.GRADER, "exam.graded", "")])
+    page = client.get("/audit").text
+    assert "理论试卷已评分：成绩已记录" in page
+    assert "服务器（系统）" in page
+
+
 def test_the_action_filter_takes_the_words_shown(app):
     client = _audit_client(app, [
         (CHIEF, "draw.superseded", "stage 1"), (CHIEF, "phase.paused", "theory"),
