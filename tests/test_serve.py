@@ -68,7 +68,7 @@ def test_kiosk_serve_hands_the_interpreter_over_every_half_millisecond(app, monk
         kiosk_serve.serve(app, "127.0.0.1", 0, 4)
     finally:
         sys.setswitchinterval(before)
-    assert seen["at"] == kiosk_serve.SWITCH_INTERVAL_S < 0.005 == before
+    assert seen["at"] == kiosk_serve.SWITCH_INTERVAL_S < 0.005  # Python's default: 5 ms
 
 
 def test_every_thread_of_kiosk_serve_finds_a_database_connection(kiosk_instance, monkeypatch):

@@ -26,6 +26,7 @@ from kiosk.config import MAX_GRACE_SECONDS
 from kiosk.db import UTCDateTime, write_transaction
 from kiosk.errors import N_, KioskError, Locked, NotFound
 from kiosk.group_commit import GroupCommit
+from kiosk.models import AuditHead
 from kiosk.stations import exam_sessions, phases
 from kiosk.stations.models import Station
 from kiosk.stations.window import phase_windows, station_window, window_statement
@@ -353,12 +354,13 @@ def _grade_session(session: Session, session_code: str, *,
     graded = _graded(session, session_code, now=now)
     if graded.changes:
         with write_transaction(session):
-            mark = _inputs_mark(session)
+            # The audit head held from here to the commit (on SQLite the writer's lock holds
+            # everything already): no audited change lands between the reads and the mark.
+            mark = _inputs_mark(session, hold=True)
             graded = _graded(session, session_code, now=now)
             if graded.changes:
-                _record(session, graded.changes, now=now)
-                # The recording's own event, under the writer's lock: nothing else in between.
-                mark = _inputs_mark(session)
+                _record(session, graded.changes, audited=graded.over, now=now)
+                mark = _inputs_mark(session)  # with the recording's own event
     if graded.settled:
         kept_here[session_code] = (mark, graded.results)
     else:
@@ -371,21 +373,23 @@ def _grade_session(session: Session, session_code: str, *,
 # only with a row that marks it in its own transaction: an answer save with its answer_event
 # row, everything else (a paper built, a sheet typed or agreed, a switch to paper, a pause, an
 # extension, a hand-in, a grading recorded) with its audit event, whose sequence the audit
-# head hands out one writer at a time. The two counters together mark the inputs; the same mark,
-# the same grading. Kept only once no save can land any more: on PostgreSQL an answer_event's
-# id is drawn before its commit, so while saves are accepted a lower id could still commit after
-# a higher one. Settled: over for every station longer ago than any grace (at most
-# config.MAX_GRACE_SECONDS) and the group commit's slowest batch.
+# head hands out one writer at a time; a station's first fetch of its paper makes its sitting
+# (it then counts as having sat), counted apart. The counters together mark the inputs; the
+# same mark, the same grading. Kept only once no save can land any more: on PostgreSQL an
+# answer_event's id is drawn before its commit, so while saves are accepted a lower id could
+# still commit after a higher one. Settled: over for every station longer ago than any grace
+# (at most config.MAX_GRACE_SECONDS) and the group commit's slowest batch.
 _SETTLED = timedelta(seconds=MAX_GRACE_SECONDS + 60)
-_INPUTS_MARK = text("SELECT (SELECT last_seq FROM audit_head WHERE id = 1), "
-                    "(SELECT max(id) FROM answer_event)")
+_INPUTS_MARK = text("SELECT (SELECT max(id) FROM answer_event), (SELECT count(*) FROM sitting)")
 # engine → session code → (mark, grading); an engine disposed takes its gradings along
 _settled_grades: weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, list[StationScore]]]] \
     = weakref.WeakKeyDictionary()
 
 
-def _inputs_mark(session: Session) -> tuple:
-    return tuple(session.execute(_INPUTS_MARK).one())
+def _inputs_mark(session: Session, *, hold: bool = False) -> tuple:
+    head = select(AuditHead.last_seq).where(AuditHead.id == 1)
+    last_seq = session.scalar(head.with_for_update() if hold else head)
+    return (last_seq, *session.execute(_INPUTS_MARK).one())
 
 
 @dataclass
@@ -393,6 +397,7 @@ class _Graded:
     results: list[StationScore]
     # station id → (score, answered, time used), for each sitting to write or create
     changes: dict[int, tuple[Decimal | None, int, float | None]]
+    over: bool = False  # over for every station: the recorded scores are final (audited)
     settled: bool = False  # over for every station, `_SETTLED` ago
 
 
@@ -448,7 +453,8 @@ def _graded(session: Session, session_code: str, *, now: datetime) -> _Graded:
         graded_from = ("paper_pending" if pending else "paper") if station_id in on_paper else ""
         results.append(StationScore(code, score[station_id], full_marks, answered[station_id],
                                     submitted_at, time_used, session_code, graded_from))
-    return _Graded(results, changes, settled=windows.over_for_everyone(now - _SETTLED))
+    return _Graded(results, changes, over=windows.over_for_everyone(now),
+                   settled=windows.over_for_everyone(now - _SETTLED))
 
 
 def _grading_statements():
@@ -480,7 +486,7 @@ GRADER = audit.Actor("kiosk", "system")  # the server itself, grading by the key
 
 
 def _record(session: Session, changes: dict[int, tuple[Decimal | None, int, float | None]], *,
-            now: datetime) -> None:
+            audited: bool, now: datetime) -> None:
     """Write the graded result on each sitting that differs (a sitting is made for a station
     that answered without opening one)."""
     sittings = {s.station_id: s for s in session.scalars(
@@ -492,10 +498,12 @@ def _record(session: Session, changes: dict[int, tuple[Decimal | None, int, floa
             session.add(sitting)
         sitting.score, sitting.answered, sitting.time_used_s = score, answered, time_used
         sitting.graded_at = now
-    # A change of the recorded scores is in the log (the audit sequence then marks it too: a
-    # database restored from before it is graded again, `_inputs_mark`).
-    audit.record(session, GRADER, "exam.graded", at=now,
-                 details={"stations": len(changes)})
+    # Once the exam is over a change of the recorded scores is in the log (the audit sequence
+    # then marks it too: a database restored from before it is graded again, `_inputs_mark`).
+    # While it runs, the results page records the time used as it grows: not an event each view.
+    if audited:
+        audit.record(session, GRADER, "exam.graded", at=now,
+                     details={"stations": len(changes)})
 
 
 # Each paper's grading key, kept with the key map's stored text it was decoded from and used

@@ -141,7 +141,6 @@ def test_the_theory_exam_keeps_its_place_holds_the_focus_and_stops_at_pause_and_
     with page.expect_response(lambda r: "/api/v1/exam/answers/" in r.url) as refused:
         page.keyboard.press("b")
     assert refused.value.status == 423
-    page.wait_for_timeout(500)  # the screen asks its (held) clock, then drops the choice
     expect(page.locator("[data-view=exam]")).to_be_visible()  # it does not know of the pause
     expect(page.locator(".option.chosen")).to_have_count(0)
     page.unroute("**/api/v1/clock")

@@ -265,3 +265,39 @@ def test_a_database_restored_from_before_the_grading_is_graded_again(app, settle
     assert _theory_cell(boss.get("/results/").text, "A02") == before
     with app.extensions["kiosk"].session() as session:
         assert None not in set(session.scalars(select(Sitting.score)))
+
+
+def test_a_paper_first_fetched_after_the_end_is_graded_once_settled(app, settled_at_once):
+    """A station's first fetch of its paper makes its sitting (it then counts as having sat)
+    and writes no audit event: the mark counts the sittings too."""
+    _hall(app, 3)
+    with app.extensions["kiosk"].session() as session:
+        absent = session.scalar(select(Station.id).where(Station.code == "A03"))
+        # A03 as a station that never came: no answer, no sitting.
+        session.execute(delete(CurrentAnswer).where(CurrentAnswer.station_id == absent))
+        session.execute(delete(Sitting).where(Sitting.station_id == absent))
+        session.commit()
+        assert [s.station for s in exam.grade_all(session, now=clock.now())] == ["A01", "A02"]
+        exam.paper_served(session, absent, now=clock.now(), grace=GRACE)
+        graded = {s.station: s.score for s in exam.grade_all(session, now=clock.now())}
+    assert graded == {"A01": graded["A01"], "A02": graded["A02"], "A03": Decimal(0)}
+
+
+def test_while_the_exam_runs_grading_writes_no_audit_event(app):
+    """The theory results page grades at any time, and the time used grows with every view:
+    recorded on the sittings, but the log only has the grading once the exam is over."""
+    with app.extensions["kiosk"].session() as session:
+        import_bank(session, bank_csv(), "bank.csv", actor=CHIEF, now=clock.now())
+        stations = make_stations(session, 2)
+        set_spec(session, SpecInput(single=4, tf=2, single_points=Decimal("2.5")),
+                 actor=CHIEF, now=clock.now())
+        started = clock.now()
+        phases.start(session, "theory", 20, actor=CHIEF, now=started)
+        for station in stations:
+            _answer(session, station.id, wrong=0, cleared=1)
+        for minutes in (1, 2, 3):
+            exam.grade_all(session, now=started + timedelta(minutes=minutes))
+        assert _graded_events(app) == []
+        phases.end(session, "theory", actor=CHIEF, now=clock.now())
+        exam.grade_all(session, now=clock.now())
+    assert _graded_events(app) == ['{"stations":2}']

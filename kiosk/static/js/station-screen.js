@@ -47,7 +47,7 @@ const queue = new SaveQueue({
           if (kept) answers[qid] = kept; else delete answers[qid];
         }
         queue.unlock();
-        renderQuestion();  // a dropped choice is not shown as chosen (if still on screen)
+        if (paper) renderQuestion();  // a dropped choice is not shown as chosen (if on screen)
         renderNav();
       });
     } else { lock(); }
