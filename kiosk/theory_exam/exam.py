@@ -380,16 +380,19 @@ def _grade_session(session: Session, session_code: str, *,
 # still commit after a higher one. Settled: over for every station longer ago than any grace
 # (at most config.MAX_GRACE_SECONDS) and the group commit's slowest batch.
 _SETTLED = timedelta(seconds=MAX_GRACE_SECONDS + 60)
-_INPUTS_MARK = text("SELECT (SELECT max(id) FROM answer_event), (SELECT count(*) FROM sitting)")
+_INPUTS_MARK = text("SELECT (SELECT last_seq FROM audit_head WHERE id = 1), "
+                    "(SELECT max(id) FROM answer_event), (SELECT count(*) FROM sitting)")
 # engine → session code → (mark, grading); an engine disposed takes its gradings along
 _settled_grades: weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, list[StationScore]]]] \
     = weakref.WeakKeyDictionary()
 
 
 def _inputs_mark(session: Session, *, hold: bool = False) -> tuple:
-    head = select(AuditHead.last_seq).where(AuditHead.id == 1)
-    last_seq = session.scalar(head.with_for_update() if hold else head)
-    return (last_seq, *session.execute(_INPUTS_MARK).one())
+    """The mark, in one statement; with `hold`, the audit head locked first (`FOR UPDATE`:
+    PostgreSQL; SQLite's writer lock already holds it)."""
+    if hold:
+        session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+    return tuple(session.execute(_INPUTS_MARK).one())
 
 
 @dataclass
